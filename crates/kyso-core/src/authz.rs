@@ -1,0 +1,134 @@
+//! Roles, grants and the permission table. The service layer asks these questions before
+//! every read and mutation, so the CLI and the web share one policy.
+
+use crate::registry::{coded_enum, AgencyId, PersonId, UserId};
+use serde::Serialize;
+
+coded_enum!(
+    Role {
+        ProvincialManager = "provincial_manager" / "Người quản lý thuê bao cấp tỉnh",
+        ItStaff = "it_staff" / "Cán bộ Trung tâm CNTT",
+        AgencyOfficer = "agency_officer" / "Cán bộ cơ quan quản lý trực tiếp (CQQLTT)",
+        RecordsClerk = "records_clerk" / "Văn thư",
+        Subscriber = "subscriber" / "Thuê bao",
+        Auditor = "auditor" / "Kiểm tra viên (chỉ xem)",
+    }
+);
+
+/// A role held over an agency and everything below it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Grant {
+    pub role: Role,
+    pub agency_id: AgencyId,
+    /// The agency's materialised path, so scope checks need no database.
+    pub agency_path: String,
+}
+
+/// Who is acting, with the grants loaded for this call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Actor {
+    pub user_id: UserId,
+    pub login: String,
+    pub person_id: Option<PersonId>,
+    pub grants: Vec<Grant>,
+}
+
+/// The operations the registry guards, besides request transitions (see `request`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    ReadRegistry,
+    ManageAgencies,
+    ManagePersons,
+    ManageSubscribers,
+    ManageDevices,
+    ManageCertificates,
+    ManageUsers,
+    CreateRequest,
+    ViewReports,
+    ViewAudit,
+}
+
+impl Permission {
+    /// The roles that hold this permission within their scope.
+    pub fn roles(self) -> &'static [Role] {
+        use Role::*;
+        match self {
+            Permission::ReadRegistry => &[ProvincialManager, ItStaff, AgencyOfficer, RecordsClerk, Auditor],
+            Permission::ManageAgencies => &[ProvincialManager, ItStaff],
+            Permission::ManagePersons | Permission::ManageSubscribers => &[ProvincialManager, ItStaff, AgencyOfficer],
+            Permission::ManageDevices => &[ProvincialManager, ItStaff, AgencyOfficer],
+            Permission::ManageCertificates => &[ProvincialManager, ItStaff],
+            Permission::ManageUsers => &[ItStaff],
+            Permission::CreateRequest => &[ProvincialManager, ItStaff, AgencyOfficer, RecordsClerk, Subscriber],
+            Permission::ViewReports => &[ProvincialManager, ItStaff, AgencyOfficer, Auditor],
+            Permission::ViewAudit => &[ProvincialManager, ItStaff, Auditor],
+        }
+    }
+    pub fn label_vi(self) -> &'static str {
+        match self {
+            Permission::ReadRegistry => "xem sổ đăng ký",
+            Permission::ManageAgencies => "quản lý danh mục cơ quan",
+            Permission::ManagePersons => "quản lý cán bộ",
+            Permission::ManageSubscribers => "quản lý thuê bao",
+            Permission::ManageDevices => "quản lý thiết bị lưu khóa",
+            Permission::ManageCertificates => "quản lý hồ sơ chứng thư số",
+            Permission::ManageUsers => "quản lý tài khoản và phân quyền",
+            Permission::CreateRequest => "lập yêu cầu chứng thực",
+            Permission::ViewReports => "xem báo cáo",
+            Permission::ViewAudit => "xem nhật ký kiểm tra",
+        }
+    }
+}
+
+impl Actor {
+    /// True when the actor holds `role` over the agency whose path is `target_path`.
+    pub fn has_role_over(&self, role: Role, target_path: &str) -> bool {
+        self.grants.iter().any(|g| g.role == role && target_path.starts_with(&g.agency_path))
+    }
+    /// True when the actor holds `role` at exactly this agency (used for the CQQLTT, who
+    /// answers for its own subscribers' data, not for other legal entities below it).
+    pub fn has_role_at(&self, role: Role, agency: AgencyId) -> bool {
+        self.grants.iter().any(|g| g.role == role && g.agency_id == agency)
+    }
+    pub fn may(&self, p: Permission, target_path: &str) -> bool {
+        p.roles().iter().any(|r| self.has_role_over(*r, target_path))
+    }
+    /// The narrowest paths the actor may see for `p` (for filtering lists).
+    pub fn scopes(&self, p: Permission) -> Vec<&str> {
+        self.grants.iter().filter(|g| p.roles().contains(&g.role)).map(|g| g.agency_path.as_str()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor(grants: &[(Role, i64, &str)]) -> Actor {
+        Actor {
+            user_id: UserId(1),
+            login: "x".into(),
+            person_id: None,
+            grants: grants.iter().map(|(r, a, p)| Grant { role: *r, agency_id: AgencyId(*a), agency_path: p.to_string() }).collect(),
+        }
+    }
+
+    #[test]
+    fn scope_follows_the_tree() {
+        let a = actor(&[(Role::AgencyOfficer, 5, "/1/5/")]);
+        let cases = [
+            (Permission::ManagePersons, "/1/5/", true),
+            (Permission::ManagePersons, "/1/5/23/", true),
+            (Permission::ManagePersons, "/1/6/", false),
+            (Permission::ManagePersons, "/1/", false),
+            (Permission::ManageAgencies, "/1/5/", false),
+            (Permission::ViewAudit, "/1/5/", false),
+        ];
+        for (p, path, ok) in cases {
+            assert_eq!(a.may(p, path), ok, "{p:?} {path}");
+        }
+        // "/1/5/" must not match "/1/50/".
+        assert!(!a.may(Permission::ManagePersons, "/1/50/"));
+        assert!(a.has_role_at(Role::AgencyOfficer, AgencyId(5)));
+        assert!(!a.has_role_at(Role::AgencyOfficer, AgencyId(23)));
+    }
+}
