@@ -1,1 +1,10 @@
+//! kyso-store: persistence for kyso. SQLite (WAL) by default, PostgreSQL for scale-out; one
+//! set of queries, one migration tree per dialect. The only crate that knows SQL.
 
+mod db;
+mod migrate;
+mod repo;
+
+pub use db::{Db, Dialect, Row, StoreError, StoreResult, Tx, Value};
+pub use migrate::latest_version;
+pub use repo::{micros, secs, CertificateFilter, Table};

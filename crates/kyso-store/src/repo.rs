@@ -1,0 +1,602 @@
+//! Typed repository methods on a transaction. All of kyso's SQL lives here and in the
+//! migrations.
+
+use crate::db::{Row, StoreError, StoreResult, Tx, Value};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use kyso_core::audit::{AuditRecord, NewEvent, Outcome};
+use kyso_core::authz::{Grant, Role};
+use kyso_core::registry::*;
+use kyso_core::report::{EventCount, StockCount};
+use kyso_core::request::{Request, RequestDetails, RequestKind, RequestState};
+use kyso_core::rules::RevocationReason;
+use kyso_core::value::*;
+
+pub fn secs(t: DateTime<Utc>) -> i64 {
+    t.timestamp()
+}
+pub fn micros(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+fn from_secs(s: i64) -> StoreResult<DateTime<Utc>> {
+    Utc.timestamp_opt(s, 0).single().ok_or_else(|| StoreError::Corrupt(format!("bad timestamp {s}")))
+}
+fn date(s: &str) -> StoreResult<NaiveDate> {
+    s.parse().map_err(|_| StoreError::Corrupt(format!("bad date '{s}'")))
+}
+fn coded<T>(s: &str, parse: fn(&str) -> Option<T>, what: &str) -> StoreResult<T> {
+    parse(s).ok_or_else(|| StoreError::Corrupt(format!("unknown {what} '{s}'")))
+}
+fn d(v: NaiveDate) -> Value {
+    Value::Text(v.to_string())
+}
+/// `prefix%` for subtree filters; paths contain only digits and '/'.
+fn under(prefix: &str) -> Value {
+    Value::Text(format!("{prefix}%"))
+}
+
+const AGENCY_COLS: &str = "id, code, name, parent_id, path, legal_entity, tax_code, budget_code, email, address, valid_from, valid_to";
+fn agency_row(r: &Row) -> StoreResult<Agency> {
+    Ok(Agency {
+        id: AgencyId(r.int(0)?),
+        code: AgencyCode::from_stored(r.text(1)?),
+        name: r.text(2)?,
+        parent: r.opt_int(3)?.map(AgencyId),
+        path: r.text(4)?,
+        legal_entity: r.bool(5)?,
+        tax_code: r.opt_text(6)?.map(TaxCode::from_stored),
+        budget_code: r.opt_text(7)?.map(BudgetCode::from_stored),
+        email: r.opt_text(8)?.map(Email::from_stored),
+        address: r.text(9)?,
+        valid_from: date(&r.text(10)?)?,
+        valid_to: r.opt_text(11)?.map(|s| date(&s)).transpose()?,
+    })
+}
+
+const PERSON_COLS: &str = "p.id, p.full_name, p.citizen_id, p.date_of_birth, p.gender, p.position, p.position_kind, p.title, p.agency_id, p.email, p.phone";
+fn person_row(r: &Row) -> StoreResult<Person> {
+    Ok(Person {
+        id: PersonId(r.int(0)?),
+        full_name: PersonName::from_stored(r.text(1)?),
+        citizen_id: CitizenId::from_stored(r.text(2)?),
+        date_of_birth: date(&r.text(3)?)?,
+        gender: Gender::parse(&r.text(4)?).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        position: r.text(5)?,
+        position_kind: coded(&r.text(6)?, PositionKind::parse, "position kind")?,
+        title: r.text(7)?,
+        agency_id: AgencyId(r.int(8)?),
+        email: Email::from_stored(r.text(9)?),
+        phone: r.opt_text(10)?.map(Phone::from_stored),
+    })
+}
+
+const SUB_COLS: &str = "s.id, s.kind, s.person_id, s.agency_id, s.managing_agency_id, s.display_name, s.email";
+fn subscriber_row(r: &Row) -> StoreResult<Subscriber> {
+    Ok(Subscriber {
+        id: SubscriberId(r.int(0)?),
+        kind: coded(&r.text(1)?, SubscriberKind::parse, "subscriber kind")?,
+        person_id: r.opt_int(2)?.map(PersonId),
+        agency_id: AgencyId(r.int(3)?),
+        managing_agency_id: AgencyId(r.int(4)?),
+        display_name: r.text(5)?,
+        email: r.opt_text(6)?.map(Email::from_stored),
+    })
+}
+
+const DEVICE_COLS: &str = "v.id, v.serial, v.kind, v.model, v.status, v.agency_id, v.custodian_id, v.return_due";
+fn device_row(r: &Row) -> StoreResult<KeyDevice> {
+    Ok(KeyDevice {
+        id: DeviceId(r.int(0)?),
+        serial: Serial::from_stored(r.text(1)?),
+        kind: coded(&r.text(2)?, DeviceKind::parse, "device kind")?,
+        model: r.text(3)?,
+        status: coded(&r.text(4)?, DeviceStatus::parse, "device status")?,
+        agency_id: AgencyId(r.int(5)?),
+        custodian: r.opt_int(6)?.map(PersonId),
+        return_due: r.opt_text(7)?.map(|s| date(&s)).transpose()?,
+    })
+}
+
+const CERT_COLS: &str =
+    "c.id, c.serial, c.subscriber_id, c.subject, c.issuer, c.not_before, c.not_after, c.revoked_at, c.revocation_reason, c.device_id, c.predecessor_id, c.renewal_count";
+fn cert_row(r: &Row) -> StoreResult<CertificateRecord> {
+    Ok(CertificateRecord {
+        id: CertificateId(r.int(0)?),
+        serial: Serial::from_stored(r.text(1)?),
+        subscriber_id: SubscriberId(r.int(2)?),
+        subject: r.text(3)?,
+        issuer: r.text(4)?,
+        not_before: from_secs(r.int(5)?)?,
+        not_after: from_secs(r.int(6)?)?,
+        revoked_at: r.opt_int(7)?.map(from_secs).transpose()?,
+        revocation_reason: r.opt_text(8)?.map(|s| coded(&s, RevocationReason::parse, "revocation reason")).transpose()?,
+        device_id: r.opt_int(9)?.map(DeviceId),
+        predecessor: r.opt_int(10)?.map(CertificateId),
+        renewal_count: u32::try_from(r.int(11)?).map_err(|_| StoreError::Corrupt("renewal_count".into()))?,
+    })
+}
+
+const REQ_COLS: &str =
+    "q.id, q.kind, q.state, q.subscriber_id, q.certificate_id, q.device_id, q.managing_agency_id, q.details, q.created_by, q.created_at, q.updated_at, q.batch_id, q.rejection_reason";
+fn request_row(r: &Row) -> StoreResult<Request> {
+    Ok(Request {
+        id: RequestId(r.int(0)?),
+        kind: coded(&r.text(1)?, RequestKind::parse, "request kind")?,
+        state: coded(&r.text(2)?, RequestState::parse, "request state")?,
+        subscriber_id: SubscriberId(r.int(3)?),
+        certificate_id: r.opt_int(4)?.map(CertificateId),
+        device_id: r.opt_int(5)?.map(DeviceId),
+        managing_agency_id: AgencyId(r.int(6)?),
+        details: serde_json::from_str::<RequestDetails>(&r.text(7)?).map_err(|e| StoreError::Corrupt(format!("request details: {e}")))?,
+        created_by: UserId(r.int(8)?),
+        created_at: from_secs(r.int(9)?)?,
+        updated_at: from_secs(r.int(10)?)?,
+        batch_id: r.opt_int(11)?.map(BatchId),
+        rejection_reason: r.opt_text(12)?,
+    })
+}
+
+const AUDIT_COLS: &str = "seq, at, actor, action, object, agency_id, outcome, subject, class, details, prev_hash, hash";
+fn audit_row(r: &Row) -> StoreResult<AuditRecord> {
+    Ok(AuditRecord {
+        seq: r.int(0)?,
+        at_micros: r.int(1)?,
+        actor: r.text(2)?,
+        action: r.text(3)?,
+        object: r.text(4)?,
+        agency_id: r.opt_int(5)?.map(AgencyId),
+        outcome: coded(&r.text(6)?, Outcome::parse, "outcome")?,
+        subject: r.opt_text(7)?,
+        class: r.opt_text(8)?,
+        details: r.text(9)?,
+        prev_hash: r.text(10)?,
+        hash: r.text(11)?,
+    })
+}
+
+/// Filters for listing certificates.
+#[derive(Debug, Clone, Default)]
+pub struct CertificateFilter {
+    /// Only certificates whose `not_after` falls in [from, to).
+    pub expiring_between: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// Leave out revoked certificates.
+    pub exclude_revoked: bool,
+    pub subscriber: Option<SubscriberId>,
+    pub limit: Option<i64>,
+}
+
+impl Tx<'_> {
+    // ---- settings ----
+    pub fn setting(&mut self, key: &str) -> StoreResult<Option<String>> {
+        self.query_opt("SELECT value FROM settings WHERE key = $1", &[key.into()])?.map(|r| r.text(0)).transpose()
+    }
+    pub fn set_setting(&mut self, key: &str, value: &str) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            &[key.into(), value.into()],
+        )?;
+        Ok(())
+    }
+
+    // ---- agencies ----
+    pub fn insert_agency(&mut self, a: &NewAgency, parent: Option<&Agency>) -> StoreResult<Agency> {
+        let id = self
+            .query_one(
+                "INSERT INTO agencies (code, name, parent_id, path, legal_entity, tax_code, budget_code, email, address, valid_from)
+                 VALUES ($1, $2, $3, '', $4, $5, $6, $7, $8, $9) RETURNING id",
+                &[
+                    a.code.as_str().into(),
+                    a.name.as_str().into(),
+                    parent.map(|p| p.id.0).into(),
+                    a.legal_entity.into(),
+                    a.tax_code.as_ref().map(|t| t.as_str()).into(),
+                    a.budget_code.as_ref().map(|t| t.as_str()).into(),
+                    a.email.as_ref().map(|t| t.as_str()).into(),
+                    a.address.as_str().into(),
+                    d(a.valid_from),
+                ],
+            )?
+            .int(0)?;
+        let path = format!("{}{id}/", parent.map(|p| p.path.as_str()).unwrap_or("/"));
+        self.exec("UPDATE agencies SET path = $1 WHERE id = $2", &[path.into(), id.into()])?;
+        self.agency(AgencyId(id))?.ok_or_else(|| StoreError::Corrupt("inserted agency vanished".into()))
+    }
+    pub fn agency(&mut self, id: AgencyId) -> StoreResult<Option<Agency>> {
+        self.query_opt(&format!("SELECT {AGENCY_COLS} FROM agencies WHERE id = $1"), &[id.0.into()])?.map(|r| agency_row(&r)).transpose()
+    }
+    pub fn agency_by_code(&mut self, code: &str) -> StoreResult<Option<Agency>> {
+        self.query_opt(&format!("SELECT {AGENCY_COLS} FROM agencies WHERE code = $1"), &[code.into()])?.map(|r| agency_row(&r)).transpose()
+    }
+    /// Agencies under `prefix` (a path), in tree order.
+    pub fn agencies_under(&mut self, prefix: &str) -> StoreResult<Vec<Agency>> {
+        self.query(&format!("SELECT {AGENCY_COLS} FROM agencies WHERE path LIKE $1 ORDER BY path"), &[under(prefix)])?.iter().map(agency_row).collect()
+    }
+    pub fn root_agency(&mut self) -> StoreResult<Option<Agency>> {
+        self.query_opt(&format!("SELECT {AGENCY_COLS} FROM agencies WHERE parent_id IS NULL ORDER BY id LIMIT 1"), &[])?.map(|r| agency_row(&r)).transpose()
+    }
+    pub fn close_agency(&mut self, id: AgencyId, valid_to: NaiveDate) -> StoreResult<()> {
+        self.exec("UPDATE agencies SET valid_to = $1 WHERE id = $2", &[d(valid_to), id.0.into()])?;
+        Ok(())
+    }
+    pub fn count(&mut self, table: Table) -> StoreResult<i64> {
+        self.query_one(&format!("SELECT COUNT(*) FROM {}", table.name()), &[])?.int(0)
+    }
+
+    // ---- persons ----
+    pub fn insert_person(&mut self, p: &NewPerson, agency: AgencyId) -> StoreResult<Person> {
+        let id = self
+            .query_one(
+                "INSERT INTO persons (full_name, citizen_id, date_of_birth, gender, position, position_kind, title, agency_id, email, phone)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+                &[
+                    p.full_name.as_str().into(),
+                    p.citizen_id.as_str().into(),
+                    d(p.date_of_birth),
+                    p.gender.as_str().into(),
+                    p.position.as_str().into(),
+                    p.position_kind.code().into(),
+                    p.title.as_str().into(),
+                    agency.0.into(),
+                    p.email.as_str().into(),
+                    p.phone.as_ref().map(|x| x.as_str()).into(),
+                ],
+            )?
+            .int(0)?;
+        self.person(PersonId(id))?.ok_or_else(|| StoreError::Corrupt("inserted person vanished".into()))
+    }
+    pub fn person(&mut self, id: PersonId) -> StoreResult<Option<Person>> {
+        self.query_opt(&format!("SELECT {PERSON_COLS} FROM persons p WHERE p.id = $1"), &[id.0.into()])?.map(|r| person_row(&r)).transpose()
+    }
+    pub fn person_by_citizen_id(&mut self, cid: &str) -> StoreResult<Option<Person>> {
+        self.query_opt(&format!("SELECT {PERSON_COLS} FROM persons p WHERE p.citizen_id = $1"), &[cid.into()])?.map(|r| person_row(&r)).transpose()
+    }
+    pub fn persons_under(&mut self, prefix: &str, limit: i64) -> StoreResult<Vec<Person>> {
+        self.query(
+            &format!("SELECT {PERSON_COLS} FROM persons p JOIN agencies a ON a.id = p.agency_id WHERE a.path LIKE $1 ORDER BY a.path, p.id LIMIT $2"),
+            &[under(prefix), limit.into()],
+        )?
+        .iter()
+        .map(person_row)
+        .collect()
+    }
+
+    // ---- users and grants ----
+    pub fn insert_user(&mut self, login: &str, person: Option<PersonId>, now: DateTime<Utc>) -> StoreResult<UserId> {
+        let id = self
+            .query_one("INSERT INTO users (login, person_id, created_at) VALUES ($1, $2, $3) RETURNING id", &[login.into(), person.map(|p| p.0).into(), secs(now).into()])?
+            .int(0)?;
+        Ok(UserId(id))
+    }
+    pub fn user_by_login(&mut self, login: &str) -> StoreResult<Option<(UserId, Option<PersonId>)>> {
+        self.query_opt("SELECT id, person_id FROM users WHERE login = $1", &[login.into()])?
+            .map(|r| Ok((UserId(r.int(0)?), r.opt_int(1)?.map(PersonId))))
+            .transpose()
+    }
+    pub fn login_of(&mut self, id: UserId) -> StoreResult<Option<String>> {
+        self.query_opt("SELECT login FROM users WHERE id = $1", &[id.0.into()])?.map(|r| r.text(0)).transpose()
+    }
+    pub fn insert_grant(&mut self, user: UserId, role: Role, agency: AgencyId) -> StoreResult<()> {
+        self.exec("INSERT INTO grants (user_id, role, agency_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", &[user.0.into(), role.code().into(), agency.0.into()])?;
+        Ok(())
+    }
+    pub fn grants(&mut self, user: UserId) -> StoreResult<Vec<Grant>> {
+        self.query("SELECT g.role, g.agency_id, a.path FROM grants g JOIN agencies a ON a.id = g.agency_id WHERE g.user_id = $1 ORDER BY a.path, g.role", &[user.0.into()])?
+            .iter()
+            .map(|r| Ok(Grant { role: coded(&r.text(0)?, Role::parse, "role")?, agency_id: AgencyId(r.int(1)?), agency_path: r.text(2)? }))
+            .collect()
+    }
+    /// Every user with its grants as (login, role, agency code), ordered by login.
+    pub fn users_with_grants(&mut self) -> StoreResult<Vec<(String, Option<String>, Option<String>)>> {
+        self.query(
+            "SELECT u.login, g.role, a.code FROM users u LEFT JOIN grants g ON g.user_id = u.id LEFT JOIN agencies a ON a.id = g.agency_id ORDER BY u.login, g.role",
+            &[],
+        )?
+        .iter()
+        .map(|r| Ok((r.text(0)?, r.opt_text(1)?, r.opt_text(2)?)))
+        .collect()
+    }
+
+    // ---- subscribers ----
+    pub fn insert_subscriber(&mut self, s: &Subscriber) -> StoreResult<Subscriber> {
+        let id = self
+            .query_one(
+                "INSERT INTO subscribers (kind, person_id, agency_id, managing_agency_id, display_name, email) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                &[
+                    s.kind.code().into(),
+                    s.person_id.map(|p| p.0).into(),
+                    s.agency_id.0.into(),
+                    s.managing_agency_id.0.into(),
+                    s.display_name.as_str().into(),
+                    s.email.as_ref().map(|e| e.as_str()).into(),
+                ],
+            )?
+            .int(0)?;
+        Ok(Subscriber { id: SubscriberId(id), ..s.clone() })
+    }
+    pub fn subscriber(&mut self, id: SubscriberId) -> StoreResult<Option<Subscriber>> {
+        self.query_opt(&format!("SELECT {SUB_COLS} FROM subscribers s WHERE s.id = $1"), &[id.0.into()])?.map(|r| subscriber_row(&r)).transpose()
+    }
+    pub fn subscriber_of_person(&mut self, p: PersonId) -> StoreResult<Option<Subscriber>> {
+        self.query_opt(&format!("SELECT {SUB_COLS} FROM subscribers s WHERE s.person_id = $1 AND s.kind = 'individual'"), &[p.0.into()])?
+            .map(|r| subscriber_row(&r))
+            .transpose()
+    }
+    pub fn subscriber_of_org(&mut self, a: AgencyId) -> StoreResult<Option<Subscriber>> {
+        self.query_opt(&format!("SELECT {SUB_COLS} FROM subscribers s WHERE s.agency_id = $1 AND s.kind = 'organisation' ORDER BY s.id LIMIT 1"), &[a.0.into()])?
+            .map(|r| subscriber_row(&r))
+            .transpose()
+    }
+    pub fn subscribers_under(&mut self, prefix: &str, limit: i64) -> StoreResult<Vec<Subscriber>> {
+        self.query(
+            &format!("SELECT {SUB_COLS} FROM subscribers s JOIN agencies a ON a.id = s.agency_id WHERE a.path LIKE $1 ORDER BY a.path, s.id LIMIT $2"),
+            &[under(prefix), limit.into()],
+        )?
+        .iter()
+        .map(subscriber_row)
+        .collect()
+    }
+
+    // ---- devices ----
+    pub fn insert_device(&mut self, v: &KeyDevice) -> StoreResult<KeyDevice> {
+        let id = self
+            .query_one(
+                "INSERT INTO devices (serial, kind, model, status, agency_id, custodian_id, return_due) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                &[
+                    v.serial.as_str().into(),
+                    v.kind.code().into(),
+                    v.model.as_str().into(),
+                    v.status.code().into(),
+                    v.agency_id.0.into(),
+                    v.custodian.map(|p| p.0).into(),
+                    v.return_due.map(d).unwrap_or(Value::Null),
+                ],
+            )?
+            .int(0)?;
+        Ok(KeyDevice { id: DeviceId(id), ..v.clone() })
+    }
+    pub fn device(&mut self, id: DeviceId) -> StoreResult<Option<KeyDevice>> {
+        self.query_opt(&format!("SELECT {DEVICE_COLS} FROM devices v WHERE v.id = $1"), &[id.0.into()])?.map(|r| device_row(&r)).transpose()
+    }
+    pub fn device_by_serial(&mut self, serial: &str) -> StoreResult<Option<KeyDevice>> {
+        self.query_opt(&format!("SELECT {DEVICE_COLS} FROM devices v WHERE v.serial = $1"), &[serial.into()])?.map(|r| device_row(&r)).transpose()
+    }
+    pub fn update_device(&mut self, v: &KeyDevice) -> StoreResult<()> {
+        self.exec(
+            "UPDATE devices SET status = $1, custodian_id = $2, return_due = $3, agency_id = $4 WHERE id = $5",
+            &[v.status.code().into(), v.custodian.map(|p| p.0).into(), v.return_due.map(d).unwrap_or(Value::Null), v.agency_id.0.into(), v.id.0.into()],
+        )?;
+        Ok(())
+    }
+    pub fn devices_under(&mut self, prefix: &str, limit: i64) -> StoreResult<Vec<KeyDevice>> {
+        self.query(
+            &format!("SELECT {DEVICE_COLS} FROM devices v JOIN agencies a ON a.id = v.agency_id WHERE a.path LIKE $1 ORDER BY a.path, v.id LIMIT $2"),
+            &[under(prefix), limit.into()],
+        )?
+        .iter()
+        .map(device_row)
+        .collect()
+    }
+
+    // ---- certificates ----
+    /// Inserts a certificate record; `agency` and `class` are the subscriber's, for reports.
+    pub fn insert_certificate(&mut self, c: &CertificateRecord, agency: AgencyId, class: ReportClass) -> StoreResult<CertificateRecord> {
+        let id = self
+            .query_one(
+                "INSERT INTO certificates (serial, subscriber_id, agency_id, class, subject, issuer, not_before, not_after, revoked_at, revocation_reason, device_id, predecessor_id, renewal_count)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+                &[
+                    c.serial.as_str().into(),
+                    c.subscriber_id.0.into(),
+                    agency.0.into(),
+                    class.code().into(),
+                    c.subject.as_str().into(),
+                    c.issuer.as_str().into(),
+                    secs(c.not_before).into(),
+                    secs(c.not_after).into(),
+                    c.revoked_at.map(secs).into(),
+                    c.revocation_reason.map(|r| r.code()).into(),
+                    c.device_id.map(|x| x.0).into(),
+                    c.predecessor.map(|x| x.0).into(),
+                    i64::from(c.renewal_count).into(),
+                ],
+            )?
+            .int(0)?;
+        Ok(CertificateRecord { id: CertificateId(id), ..c.clone() })
+    }
+    pub fn certificate(&mut self, id: CertificateId) -> StoreResult<Option<CertificateRecord>> {
+        self.query_opt(&format!("SELECT {CERT_COLS} FROM certificates c WHERE c.id = $1"), &[id.0.into()])?.map(|r| cert_row(&r)).transpose()
+    }
+    pub fn certificate_by_serial(&mut self, serial: &str) -> StoreResult<Option<CertificateRecord>> {
+        self.query_opt(&format!("SELECT {CERT_COLS} FROM certificates c WHERE c.serial = $1"), &[serial.into()])?.map(|r| cert_row(&r)).transpose()
+    }
+    pub fn revoke_certificate(&mut self, id: CertificateId, at: DateTime<Utc>, reason: RevocationReason) -> StoreResult<()> {
+        self.exec(
+            "UPDATE certificates SET revoked_at = $1, revocation_reason = $2 WHERE id = $3 AND revoked_at IS NULL",
+            &[secs(at).into(), reason.code().into(), id.0.into()],
+        )?;
+        Ok(())
+    }
+    pub fn certificates_under(&mut self, prefix: &str, f: &CertificateFilter) -> StoreResult<Vec<CertificateRecord>> {
+        let mut sql = format!("SELECT {CERT_COLS} FROM certificates c JOIN agencies a ON a.id = c.agency_id WHERE a.path LIKE $1");
+        let mut params = vec![under(prefix)];
+        if let Some((from, to)) = f.expiring_between {
+            params.push(secs(from).into());
+            params.push(secs(to).into());
+            sql.push_str(&format!(" AND c.not_after >= ${} AND c.not_after < ${}", params.len() - 1, params.len()));
+        }
+        if f.exclude_revoked {
+            sql.push_str(" AND c.revoked_at IS NULL");
+        }
+        if let Some(s) = f.subscriber {
+            params.push(s.0.into());
+            sql.push_str(&format!(" AND c.subscriber_id = ${}", params.len()));
+        }
+        sql.push_str(if f.expiring_between.is_some() { " ORDER BY c.not_after, c.id" } else { " ORDER BY c.id" });
+        params.push(f.limit.unwrap_or(i64::MAX).into());
+        sql.push_str(&format!(" LIMIT ${}", params.len()));
+        self.query(&sql, &params)?.iter().map(cert_row).collect()
+    }
+
+    // ---- requests ----
+    pub fn insert_batch(&mut self, now: DateTime<Utc>, by: &str) -> StoreResult<BatchId> {
+        Ok(BatchId(self.query_one("INSERT INTO batches (created_at, created_by) VALUES ($1, $2) RETURNING id", &[secs(now).into(), by.into()])?.int(0)?))
+    }
+    pub fn insert_request(&mut self, q: &Request) -> StoreResult<Request> {
+        let details = serde_json::to_string(&q.details).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let id = self
+            .query_one(
+                "INSERT INTO requests (kind, state, subscriber_id, certificate_id, device_id, managing_agency_id, details, created_by, created_at, updated_at, batch_id, rejection_reason)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+                &[
+                    q.kind.code().into(),
+                    q.state.code().into(),
+                    q.subscriber_id.0.into(),
+                    q.certificate_id.map(|x| x.0).into(),
+                    q.device_id.map(|x| x.0).into(),
+                    q.managing_agency_id.0.into(),
+                    details.into(),
+                    q.created_by.0.into(),
+                    secs(q.created_at).into(),
+                    secs(q.updated_at).into(),
+                    q.batch_id.map(|x| x.0).into(),
+                    q.rejection_reason.clone().into(),
+                ],
+            )?
+            .int(0)?;
+        Ok(Request { id: RequestId(id), ..q.clone() })
+    }
+    pub fn request(&mut self, id: RequestId) -> StoreResult<Option<Request>> {
+        self.query_opt(&format!("SELECT {REQ_COLS} FROM requests q WHERE q.id = $1"), &[id.0.into()])?.map(|r| request_row(&r)).transpose()
+    }
+    /// Saves a request's state after a transition. Fails if another writer moved it first.
+    pub fn update_request_state(&mut self, q: &Request, from: RequestState) -> StoreResult<()> {
+        let n = self.exec(
+            "UPDATE requests SET state = $1, updated_at = $2, batch_id = $3, rejection_reason = $4 WHERE id = $5 AND state = $6",
+            &[q.state.code().into(), secs(q.updated_at).into(), q.batch_id.map(|x| x.0).into(), q.rejection_reason.clone().into(), q.id.0.into(), from.code().into()],
+        )?;
+        if n != 1 {
+            return Err(StoreError::Constraint(format!("request {} was changed by someone else", q.id)));
+        }
+        Ok(())
+    }
+    pub fn requests_under(&mut self, prefix: &str, state: Option<RequestState>, limit: i64) -> StoreResult<Vec<Request>> {
+        let mut params = vec![under(prefix)];
+        let mut sql = format!("SELECT {REQ_COLS} FROM requests q JOIN subscribers s ON s.id = q.subscriber_id JOIN agencies a ON a.id = s.agency_id WHERE a.path LIKE $1");
+        if let Some(st) = state {
+            params.push(st.code().into());
+            sql.push_str(" AND q.state = $2");
+        }
+        params.push(limit.into());
+        sql.push_str(&format!(" ORDER BY q.id LIMIT ${}", params.len()));
+        self.query(&sql, &params)?.iter().map(request_row).collect()
+    }
+    /// Open requests touching a certificate (so a second renewal cannot start beside the first).
+    pub fn open_requests_for_certificate(&mut self, c: CertificateId) -> StoreResult<Vec<Request>> {
+        self.query(
+            &format!("SELECT {REQ_COLS} FROM requests q WHERE q.certificate_id = $1 AND q.state NOT IN ('completed', 'rejected', 'cancelled') ORDER BY q.id"),
+            &[c.0.into()],
+        )?
+        .iter()
+        .map(request_row)
+        .collect()
+    }
+
+    // ---- audit ----
+    /// Chains and stores an event. The head row's update serialises concurrent writers.
+    pub fn append_audit(&mut self, e: NewEvent, at: DateTime<Utc>) -> StoreResult<AuditRecord> {
+        let head = self.query_one("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash", &[])?;
+        let seq = head.int(0)?;
+        let prev = head.text(1)?;
+        // Never let time run backwards in the chain, even if the clock does.
+        let last_at = self.query_opt("SELECT at FROM audit_events WHERE seq = $1", &[(seq - 1).into()])?.map(|r| r.int(0)).transpose()?.unwrap_or(i64::MIN);
+        let at = micros(at).max(last_at);
+        let rec = AuditRecord::chain(&prev, seq, at, e);
+        self.exec(
+            &format!("INSERT INTO audit_events ({AUDIT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"),
+            &[
+                rec.seq.into(),
+                rec.at_micros.into(),
+                rec.actor.as_str().into(),
+                rec.action.as_str().into(),
+                rec.object.as_str().into(),
+                rec.agency_id.map(|a| a.0).into(),
+                rec.outcome.code().into(),
+                rec.subject.clone().into(),
+                rec.class.clone().into(),
+                rec.details.as_str().into(),
+                rec.prev_hash.as_str().into(),
+                rec.hash.as_str().into(),
+            ],
+        )?;
+        self.exec("UPDATE audit_head SET hash = $1 WHERE id = 1", &[rec.hash.as_str().into()])?;
+        Ok(rec)
+    }
+    pub fn audit_head(&mut self) -> StoreResult<(i64, String)> {
+        let r = self.query_one("SELECT seq, hash FROM audit_head WHERE id = 1", &[])?;
+        Ok((r.int(0)?, r.text(1)?))
+    }
+    /// Events after `after_seq`, in order, at most `limit`.
+    pub fn audit_page(&mut self, after_seq: i64, limit: i64) -> StoreResult<Vec<AuditRecord>> {
+        self.query(&format!("SELECT {AUDIT_COLS} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2"), &[after_seq.into(), limit.into()])?.iter().map(audit_row).collect()
+    }
+    pub fn audit_for_object(&mut self, object: &str) -> StoreResult<Vec<AuditRecord>> {
+        self.query(&format!("SELECT {AUDIT_COLS} FROM audit_events WHERE object = $1 ORDER BY seq"), &[object.into()])?.iter().map(audit_row).collect()
+    }
+    /// Counts of report-relevant events in [from, to) for agencies under `prefix`.
+    pub fn figure_counts(&mut self, from: DateTime<Utc>, to: DateTime<Utc>, prefix: &str) -> StoreResult<Vec<EventCount>> {
+        self.query(
+            "SELECT e.action, e.subject, e.class, COUNT(*) FROM audit_events e JOIN agencies a ON a.id = e.agency_id
+             WHERE e.subject IS NOT NULL AND e.at >= $1 AND e.at < $2 AND e.outcome = 'ok' AND a.path LIKE $3
+             GROUP BY e.action, e.subject, e.class",
+            &[micros(from).into(), micros(to).into(), under(prefix)],
+        )?
+        .iter()
+        .map(|r| Ok(EventCount { action: r.text(0)?, subject: r.text(1)?, class: r.opt_text(2)?, count: r.int(3)? as u64 }))
+        .collect()
+    }
+    /// Certificates valid at `at` for agencies under `prefix`, by class.
+    pub fn valid_certificate_counts(&mut self, at: DateTime<Utc>, prefix: &str) -> StoreResult<StockCount> {
+        let rows = self.query(
+            "SELECT c.class, COUNT(*) FROM certificates c JOIN agencies a ON a.id = c.agency_id
+             WHERE c.not_before <= $1 AND c.not_after > $1 AND (c.revoked_at IS NULL OR c.revoked_at > $1) AND a.path LIKE $2
+             GROUP BY c.class",
+            &[secs(at).into(), under(prefix)],
+        )?;
+        let mut s = StockCount::default();
+        for r in rows {
+            let n = r.int(1)? as u64;
+            if r.text(0)? == "personal" {
+                s.personal += n;
+            } else {
+                s.org += n;
+            }
+        }
+        Ok(s)
+    }
+}
+
+/// Tables that callers may count.
+#[derive(Debug, Clone, Copy)]
+pub enum Table {
+    Agencies,
+    Persons,
+    Subscribers,
+    Certificates,
+    Devices,
+    Requests,
+    AuditEvents,
+    Users,
+}
+impl Table {
+    fn name(self) -> &'static str {
+        match self {
+            Table::Agencies => "agencies",
+            Table::Persons => "persons",
+            Table::Subscribers => "subscribers",
+            Table::Certificates => "certificates",
+            Table::Devices => "devices",
+            Table::Requests => "requests",
+            Table::AuditEvents => "audit_events",
+            Table::Users => "users",
+        }
+    }
+}
