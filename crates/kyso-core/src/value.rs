@@ -393,3 +393,19 @@ mod tests {
         assert_eq!(parse_date("d", "02/03/1985").unwrap(), d("1985-03-02"));
     }
 }
+
+/// Vietnam's time zone (UTC+07:00, no daylight saving).
+pub fn vn_offset() -> chrono::FixedOffset {
+    chrono::FixedOffset::east_opt(7 * 3600).expect("valid offset")
+}
+
+/// The calendar day in Vietnam at instant `t`.
+pub fn vn_date(t: chrono::DateTime<chrono::Utc>) -> NaiveDate {
+    t.with_timezone(&vn_offset()).date_naive()
+}
+
+/// The instant a Vietnamese calendar day begins.
+pub fn vn_day_start(d: NaiveDate) -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone;
+    vn_offset().from_local_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight")).single().expect("fixed offset").with_timezone(&chrono::Utc)
+}

@@ -1,1 +1,185 @@
+//! kyso-service: the use cases. Every mutation, from the CLI or the web, goes through here:
+//! load → check the actor's role and scope → check the rules → persist → write the audit
+//! event, all in one transaction.
 
+mod audit;
+mod import;
+mod registry;
+mod reports;
+mod requests;
+
+pub use audit::{verify_chain, AuditVerification};
+pub use import::{ImportSummary, RowError};
+pub use registry::{DeviceInput, SubscriberInput};
+pub use requests::{CompletionInput, NewRequestInput, RequestView};
+
+use chrono::{DateTime, Utc};
+use kyso_core::audit::NewEvent;
+use kyso_core::authz::{Actor, Permission};
+use kyso_core::calendar::WorkCalendar;
+use kyso_core::profile::ProvinceProfile;
+use kyso_core::registry::Agency;
+use kyso_core::rules::Regimes;
+use kyso_core::DomainError;
+use kyso_store::{Db, StoreError, Tx};
+
+/// What can go wrong in a use case.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{0}")]
+    Domain(#[from] DomainError),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    /// A bulk import had bad rows; nothing was written.
+    #[error("tệp nhập có {} dòng lỗi; không dòng nào được ghi", .0.len())]
+    Import(Vec<RowError>),
+    #[error("chưa khởi tạo hệ thống: hãy chạy 'kyso init' hoặc 'kyso demo' trước")]
+    NotInitialised,
+}
+
+impl ServiceError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ServiceError::Domain(d) => d.code(),
+            ServiceError::Store(StoreError::Constraint(_)) => "conflict",
+            ServiceError::Store(_) => "storage",
+            ServiceError::Import(_) => "import",
+            ServiceError::NotInitialised => "not_initialised",
+        }
+    }
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+/// The login that the installer's own events are recorded under.
+pub const SYSTEM_LOGIN: &str = "system";
+
+/// The application: a database, the deployment's province profile, the national rules and
+/// the working-day calendar.
+pub struct Service {
+    db: Db,
+    profile: ProvinceProfile,
+    regimes: Regimes,
+    calendar: WorkCalendar,
+}
+
+/// The first agency and account of a new deployment.
+pub struct Bootstrap {
+    pub profile_key: String,
+    pub root: kyso_core::registry::AgencyInput,
+    pub admin_login: String,
+}
+
+impl Service {
+    /// Opens an initialised deployment.
+    pub fn open(db: Db, calendar: WorkCalendar) -> ServiceResult<Self> {
+        db.migrate()?;
+        let key = db.read(|tx| tx.setting("profile"))?.ok_or(ServiceError::NotInitialised)?;
+        let profile = ProvinceProfile::builtin(&key).ok_or_else(|| DomainError::not_found("hồ sơ tỉnh", &key))?;
+        Ok(Service { db, profile, regimes: Regimes::builtin(), calendar })
+    }
+
+    /// True when the database already holds a deployment.
+    pub fn is_initialised(db: &Db) -> ServiceResult<bool> {
+        db.migrate()?;
+        Ok(db.read(|tx| tx.setting("profile"))?.is_some())
+    }
+
+    /// Creates a deployment: the profile, the root agency (the province) and the first IT
+    /// staff account, which holds `it_staff` over the whole tree.
+    pub fn init(db: Db, calendar: WorkCalendar, b: &Bootstrap, now: DateTime<Utc>) -> ServiceResult<Self> {
+        db.migrate()?;
+        let profile = ProvinceProfile::builtin(&b.profile_key).ok_or_else(|| {
+            DomainError::invalid("profile", format!("không có hồ sơ tỉnh '{}'; các hồ sơ có sẵn: {}", b.profile_key, ProvinceProfile::builtin_keys().join(", ")))
+        })?;
+        let root = kyso_core::registry::NewAgency::parse(&b.root, kyso_core::value::vn_date(now))?;
+        kyso_core::value::required_text("login", &b.admin_login, 64)?;
+        db.write(|tx| -> ServiceResult<()> {
+            if tx.setting("profile")?.is_some() {
+                return Err(DomainError::conflict("hệ thống", "đã khởi tạo").into());
+            }
+            tx.set_setting("profile", &profile.key)?;
+            let agency = tx.insert_agency(&root, None)?;
+            let user = tx.insert_user(&b.admin_login, None, now)?;
+            tx.insert_grant(user, kyso_core::authz::Role::ItStaff, agency.id)?;
+            tx.append_audit(
+                NewEvent::new(SYSTEM_LOGIN, "system.initialised", format!("agency:{}", agency.id))
+                    .agency(agency.id)
+                    .details(serde_json::json!({"profile": profile.key, "root": agency.code.as_str(), "admin": b.admin_login})),
+                now,
+            )?;
+            Ok(())
+        })?;
+        Ok(Service { db, profile, regimes: Regimes::builtin(), calendar })
+    }
+
+    pub fn profile(&self) -> &ProvinceProfile {
+        &self.profile
+    }
+    pub fn regimes(&self) -> &Regimes {
+        &self.regimes
+    }
+    pub fn calendar(&self) -> &WorkCalendar {
+        &self.calendar
+    }
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Loads the actor for `login` with its grants.
+    pub fn actor(&self, login: &str) -> ServiceResult<Actor> {
+        self.db.read(|tx| load_actor(tx, login))
+    }
+
+    /// Runs a mutation. If the actor turns out not to be allowed, the transaction is rolled
+    /// back and a `denied` event is chained in its own transaction, so attempts are on record.
+    fn mutate<T>(&self, actor: &Actor, action: &str, object: &str, now: DateTime<Utc>, f: impl FnOnce(&mut Tx<'_>) -> ServiceResult<T>) -> ServiceResult<T> {
+        match self.db.write(f) {
+            Err(ServiceError::Domain(DomainError::Forbidden { message })) => {
+                self.db.write(|tx| tx.append_audit(NewEvent::new(&actor.login, action, object.to_string()).denied().details(serde_json::json!({"reason": message})), now))?;
+                Err(DomainError::Forbidden { message }.into())
+            }
+            other => other,
+        }
+    }
+}
+
+pub(crate) fn load_actor(tx: &mut Tx<'_>, login: &str) -> ServiceResult<Actor> {
+    let (user_id, person_id) = tx.user_by_login(login)?.ok_or_else(|| DomainError::not_found("tài khoản", login))?;
+    let grants = tx.grants(user_id)?;
+    Ok(Actor { user_id, login: login.to_string(), person_id, grants })
+}
+
+pub(crate) fn require(actor: &Actor, p: Permission, agency: &Agency) -> ServiceResult<()> {
+    if actor.may(p, &agency.path) {
+        Ok(())
+    } else {
+        Err(DomainError::forbidden(format!("tài khoản '{}' không được {} tại '{}' ({})", actor.login, p.label_vi(), agency.name, agency.code)).into())
+    }
+}
+
+pub(crate) fn agency_by_code(tx: &mut Tx<'_>, code: &str) -> ServiceResult<Agency> {
+    let c = kyso_core::value::AgencyCode::parse(code).map_err(|_| DomainError::not_found("cơ quan", code))?;
+    Ok(tx.agency_by_code(c.as_str())?.ok_or_else(|| DomainError::not_found("cơ quan", code))?)
+}
+
+pub(crate) fn agency_by_id(tx: &mut Tx<'_>, id: kyso_core::registry::AgencyId) -> ServiceResult<Agency> {
+    Ok(tx.agency(id)?.ok_or_else(|| DomainError::not_found("cơ quan", id))?)
+}
+
+/// The paths an actor may read, or the root when it holds a grant there.
+pub(crate) fn read_scopes(actor: &Actor, p: Permission) -> ServiceResult<Vec<String>> {
+    let mut v: Vec<String> = actor.scopes(p).into_iter().map(str::to_string).collect();
+    v.sort();
+    // Drop paths already covered by a shorter one.
+    let mut out: Vec<String> = Vec::new();
+    for s in v {
+        if !out.iter().any(|o| s.starts_with(o.as_str())) {
+            out.push(s);
+        }
+    }
+    if out.is_empty() {
+        return Err(DomainError::forbidden(format!("tài khoản '{}' không được {}", actor.login, p.label_vi())).into());
+    }
+    Ok(out)
+}
