@@ -86,7 +86,9 @@ pub struct AuditRecord {
     pub action: String,
     pub object: String,
     pub agency_id: Option<AgencyId>,
-    pub outcome: Outcome,
+    /// The outcome's code as stored ("ok", "denied"); kept as text so that a damaged row
+    /// still reads and fails verification instead of failing to load.
+    pub outcome: String,
     pub subject: Option<String>,
     pub class: Option<String>,
     pub details: String,
@@ -112,6 +114,10 @@ fn put_opt(h: &mut Sha256, s: Option<&str>) {
 /// The hash of an event given the previous hash: SHA-256 over every field, each
 /// length-prefixed so that no two different events encode alike.
 pub fn event_hash(prev_hash: &str, seq: i64, at_micros: i64, e: &NewEvent) -> String {
+    event_hash_parts(prev_hash, seq, at_micros, e, e.outcome.code())
+}
+
+fn event_hash_parts(prev_hash: &str, seq: i64, at_micros: i64, e: &NewEvent, outcome: &str) -> String {
     let mut h = Sha256::new();
     h.update(b"kyso-audit-v1");
     put(&mut h, prev_hash.as_bytes());
@@ -127,7 +133,7 @@ pub fn event_hash(prev_hash: &str, seq: i64, at_micros: i64, e: &NewEvent) -> St
             h.update(a.0.to_be_bytes());
         }
     }
-    put(&mut h, e.outcome.code().as_bytes());
+    put(&mut h, outcome.as_bytes());
     put_opt(&mut h, e.subject.as_deref());
     put_opt(&mut h, e.class.as_deref());
     put(&mut h, e.details.as_bytes());
@@ -144,7 +150,7 @@ impl AuditRecord {
             action: e.action,
             object: e.object,
             agency_id: e.agency_id,
-            outcome: e.outcome,
+            outcome: e.outcome.code().to_string(),
             subject: e.subject,
             class: e.class,
             details: e.details,
@@ -158,12 +164,12 @@ impl AuditRecord {
             action: self.action.clone(),
             object: self.object.clone(),
             agency_id: self.agency_id,
-            outcome: self.outcome,
+            outcome: Outcome::Ok,
             subject: self.subject.clone(),
             class: self.class.clone(),
             details: self.details.clone(),
         };
-        event_hash(&self.prev_hash, self.seq, self.at_micros, &e)
+        event_hash_parts(&self.prev_hash, self.seq, self.at_micros, &e, &self.outcome)
     }
 }
 
@@ -259,7 +265,7 @@ mod tests {
                 v.remove(2);
             }, 3),
             ("swapped", |v| v.swap(1, 2), 2),
-            ("changed outcome", |v| v[4].outcome = Outcome::Denied, 5),
+            ("changed outcome", |v| v[4].outcome = "denied".into(), 5),
         ];
         for (name, f, at) in cases {
             let mut v = good.clone();

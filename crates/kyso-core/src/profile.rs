@@ -169,6 +169,7 @@ mod tests {
             ("bac-giang-2020", RequestKind::NewIndividual, Route::Direct),
             ("ha-tinh-2020", RequestKind::Revoke, Route::Direct),
             ("bac-ninh-2023", RequestKind::Renew, Route::Direct),
+            ("bac-ninh-2023", RequestKind::RestoreDevice, Route::ViaManager),
             ("thai-binh-2016", RequestKind::NewOrganisation, Route::ViaManager),
         ];
         for (k, kind, want) in cases {

@@ -10,7 +10,7 @@ mod requests;
 
 pub use audit::{verify_chain, AuditVerification};
 pub use import::{ImportSummary, RowError};
-pub use registry::{DeviceInput, SubscriberInput};
+pub use registry::{DeviceInput, ExistingCertificate, SubscriberInput};
 pub use requests::{CompletionInput, NewRequestInput, RequestView};
 
 use chrono::{DateTime, Utc};

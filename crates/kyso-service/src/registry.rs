@@ -86,7 +86,7 @@ impl Service {
             }
             tx.close_agency(a.id, valid_to)?;
             tx.append_audit(NewEvent::new(&actor.login, "agency.closed", format!("agency:{}", a.id)).agency(a.id).details(serde_json::json!({"valid_to": valid_to})), now)?;
-            Ok(agency_by_id(tx, a.id)?)
+            agency_by_id(tx, a.id)
         })
     }
 
@@ -214,7 +214,7 @@ impl Service {
         })
     }
 
-    pub fn list_users(&self, actor: &Actor) -> ServiceResult<Vec<(String, Option<String>, Option<String>)>> {
+    pub fn list_users(&self, actor: &Actor) -> ServiceResult<Vec<kyso_store::UserGrant>> {
         self.db().read(|tx| {
             let root = tx.root_agency()?.ok_or(ServiceError::NotInitialised)?;
             require(actor, Permission::ManageUsers, &root)?;
@@ -382,5 +382,73 @@ impl Service {
     pub fn expiring_certificates(&self, actor: &Actor, under: Option<&str>, days: i64, now: DateTime<Utc>, limit: i64) -> ServiceResult<Vec<CertificateRecord>> {
         let f = CertificateFilter { expiring_between: Some((now, now + chrono::Duration::days(days))), exclude_revoked: true, subscriber: None, limit: Some(limit) };
         self.list_certificates(actor, under, &f)
+    }
+}
+
+/// An existing certificate to enter into the registry (migration from spreadsheets or
+/// another tool): it was issued outside kyso, so it counts in no report figure.
+#[derive(Debug, Clone)]
+pub struct ExistingCertificate {
+    pub subscriber: SubscriberId,
+    pub serial: String,
+    pub subject: String,
+    pub issuer: String,
+    pub not_before: DateTime<Utc>,
+    pub not_after: DateTime<Utc>,
+    pub device_serial: Option<String>,
+    pub renewal_count: u32,
+}
+
+impl Service {
+    pub fn register_certificate(&self, actor: &Actor, c: &ExistingCertificate, now: DateTime<Utc>) -> ServiceResult<CertificateRecord> {
+        let serial = Serial::parse("serial", &c.serial)?;
+        let subject = required_text("subject", &c.subject, 500)?;
+        let issuer = required_text("issuer", &c.issuer, 500)?;
+        if c.not_after <= c.not_before {
+            return Err(DomainError::invalid("not_after", "ngày hết hạn phải sau ngày bắt đầu hiệu lực").into());
+        }
+        self.mutate(actor, "certificate.register", &format!("certificate:{serial}"), now, |tx| {
+            let sub = tx.subscriber(c.subscriber)?.ok_or_else(|| DomainError::not_found("thuê bao", c.subscriber))?;
+            let agency = agency_by_id(tx, sub.agency_id)?;
+            require(actor, Permission::ManageCertificates, &agency)?;
+            let rules = self.regimes().on(vn_date(c.not_before)).ok().map(|r| r.clone().with(&self.profile().rules));
+            if let Some(r) = rules {
+                if c.not_after > kyso_core::request::add_months(c.not_before, r.max_validity_months + r.renewal_max_extension_months * r.renewal_max_count) {
+                    return Err(DomainError::rule("NĐ130-Art63/NĐ68-Art9", format!("thời hạn {} – {} dài hơn mức tối đa {} tháng", c.not_before, c.not_after, r.max_validity_months)).into());
+                }
+            }
+            if tx.certificate_by_serial(serial.as_str())?.is_some() {
+                return Err(DomainError::conflict("chứng thư số", &serial).into());
+            }
+            let device_id = match &c.device_serial {
+                Some(s) => Some(tx.device_by_serial(Serial::parse("device", s)?.as_str())?.ok_or_else(|| DomainError::not_found("thiết bị", s))?.id),
+                None => None,
+            };
+            let rec = tx.insert_certificate(
+                &CertificateRecord {
+                    id: CertificateId(0),
+                    serial: serial.clone(),
+                    subscriber_id: sub.id,
+                    subject: subject.clone(),
+                    issuer: issuer.clone(),
+                    not_before: c.not_before,
+                    not_after: c.not_after,
+                    revoked_at: None,
+                    revocation_reason: None,
+                    device_id,
+                    predecessor: None,
+                    renewal_count: c.renewal_count,
+                },
+                agency.id,
+                sub.kind.report_class(),
+            )?;
+            tx.append_audit(
+                NewEvent::new(&actor.login, "certificate.registered", format!("certificate:{}", rec.id))
+                    .agency(agency.id)
+                    .details(serde_json::json!({"serial": serial.as_str(), "subscriber": sub.id, "not_after": c.not_after})),
+                now,
+            )?;
+            Ok(rec)
+        })
     }
 }

@@ -161,7 +161,7 @@ struct PgConn {
 
 enum Backend {
     Sqlite(Mutex<rusqlite::Connection>),
-    Postgres(Mutex<PgConn>),
+    Postgres(Box<Mutex<PgConn>>),
 }
 
 /// A database: SQLite (one file, WAL) or PostgreSQL. Connections are serialised behind a
@@ -356,7 +356,7 @@ impl Db {
             }
             client.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {s}; SET search_path TO {s}"))?;
         }
-        Ok(Self::from_backend(Backend::Postgres(Mutex::new(PgConn { client, statements: HashMap::new() }))))
+        Ok(Self::from_backend(Backend::Postgres(Box::new(Mutex::new(PgConn { client, statements: HashMap::new() })))))
     }
 
     /// Opens what `url` names: `postgres://…` or `postgresql://…`, else a SQLite file path

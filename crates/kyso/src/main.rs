@@ -1,1 +1,34 @@
-fn main() {}
+//! kyso: the binary. Parses the command line, builds the service (the composition root)
+//! and maps errors to exit codes: 0 success, 1 refused (bad input, rule, permission),
+//! 2 storage or environment failure, 3 audit chain broken.
+
+mod cli;
+mod clock;
+mod commands;
+mod config;
+mod demo;
+mod output;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match commands::run(&cli) {
+        Ok(code) => code,
+        Err(e) => {
+            if cli.json {
+                output::json(&serde_json::json!({"error": {"code": e.code, "message": e.message, "rows": e.rows}}));
+            } else {
+                eprintln!("Lỗi: {}", e.message);
+                for r in &e.rows {
+                    eprintln!("  dòng {}: {}", r.line, r.message);
+                }
+                if let Some(h) = &e.hint {
+                    eprintln!("Gợi ý: {h}");
+                }
+            }
+            ExitCode::from(e.exit)
+        }
+    }
+}

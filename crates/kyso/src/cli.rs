@@ -1,0 +1,420 @@
+//! The command line. `--data`, `--db`, `--as` and `--json` may be given anywhere.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "kyso",
+    version,
+    about = "Quản lý chứng thư số, thiết bị lưu khóa và yêu cầu chứng thực chuyên dùng cho cơ quan nhà nước.\n\
+             Manages government-specialised certificates, key devices and certification requests.",
+    after_help = "Examples:\n  kyso demo --data ./bn\n  kyso report --data ./bn --period 2026-H1\n  kyso request list --data ./bn --state submitted\n  kyso audit verify --data ./bn\n\n\
+                  Environment: KYSO_DATA, KYSO_DB, KYSO_USER set the global options; KYSO_NOW fixes the clock (RFC 3339)."
+)]
+pub struct Cli {
+    /// Data directory of the deployment (SQLite file, configuration, token keys).
+    #[arg(long, global = true, env = "KYSO_DATA", default_value = "kyso-data")]
+    pub data: PathBuf,
+    /// PostgreSQL URL (postgres://…) to use instead of the SQLite file.
+    #[arg(long, global = true, env = "KYSO_DB")]
+    pub db: Option<String>,
+    /// Login of the acting account; every check and audit event uses it.
+    #[arg(long = "as", global = true, env = "KYSO_USER", default_value = "admin")]
+    pub actor: String,
+    /// Machine-readable JSON output.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create a deployment: province profile, root agency and the first IT-staff account.
+    Init(InitArgs),
+    /// Build a demo province (Bắc Ninh profile) with a year of history.
+    Demo,
+    /// Province profiles: who manages subscribers, routing, reports, extra rules.
+    #[command(subcommand)]
+    Profile(ProfileCmd),
+    /// Agencies (the tree of the province).
+    #[command(subcommand)]
+    Agency(AgencyCmd),
+    /// Officials.
+    #[command(subcommand)]
+    Person(PersonCmd),
+    /// Accounts and their roles.
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Subscribers: individuals, organisations, devices/services/software.
+    #[command(subcommand)]
+    Subscriber(SubscriberCmd),
+    /// Key devices (USB token, SIM PKI, smartcard, HSM).
+    #[command(subcommand)]
+    Device(DeviceCmd),
+    /// Certificate records.
+    #[command(subcommand)]
+    Cert(CertCmd),
+    /// Certification requests and their steps.
+    #[command(subcommand)]
+    Request(RequestCmd),
+    /// Report figures for a period (e.g. 2026-H1 or 2026) as a table, JSON or CSV.
+    Report(ReportArgs),
+    /// The tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(AuditCmd),
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// Province profile key (see `kyso profile list`).
+    #[arg(long)]
+    pub profile: String,
+    /// Code of the root agency, e.g. UBND-BN.
+    #[arg(long)]
+    pub code: String,
+    /// Name of the root agency, e.g. "Ủy ban nhân dân tỉnh Bắc Ninh".
+    #[arg(long)]
+    pub name: String,
+    #[arg(long)]
+    pub tax_code: String,
+    #[arg(long, default_value = "")]
+    pub address: String,
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Login of the first IT-staff account.
+    #[arg(long, default_value = "admin")]
+    pub admin: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ProfileCmd {
+    /// List the built-in profiles.
+    List,
+    /// Show a profile (default: the deployment's).
+    Show { key: Option<String> },
+}
+
+#[derive(Subcommand, Debug)]
+#[allow(clippy::large_enum_variant)]
+pub enum AgencyCmd {
+    /// Add an agency under a parent.
+    Add(AgencyAddArgs),
+    /// List agencies (optionally under CODE).
+    List {
+        #[arg(long)]
+        under: Option<String>,
+    },
+    Show { code: String },
+    /// End an agency's effective period (dissolved or merged).
+    Close {
+        code: String,
+        /// Last day of validity (YYYY-MM-DD).
+        #[arg(long)]
+        on: String,
+    },
+    /// Import agencies from CSV (columns: code,name,parent_code,legal_entity,tax_code,budget_code,email,address,valid_from).
+    Import { file: PathBuf },
+}
+
+#[derive(Args, Debug)]
+pub struct AgencyAddArgs {
+    #[arg(long)]
+    pub code: String,
+    #[arg(long)]
+    pub name: String,
+    #[arg(long)]
+    pub parent: String,
+    /// Has its own seal (can be a direct-managing agency).
+    #[arg(long)]
+    pub legal_entity: bool,
+    #[arg(long)]
+    pub tax_code: Option<String>,
+    #[arg(long)]
+    pub budget_code: Option<String>,
+    #[arg(long)]
+    pub email: Option<String>,
+    #[arg(long, default_value = "")]
+    pub address: String,
+    #[arg(long)]
+    pub valid_from: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+#[allow(clippy::large_enum_variant)] // parsed once per process
+pub enum PersonCmd {
+    Add(PersonAddArgs),
+    List {
+        #[arg(long)]
+        under: Option<String>,
+        #[arg(long, default_value_t = 1000)]
+        limit: i64,
+    },
+    /// Show an official by citizen ID.
+    Show { citizen_id: String },
+    /// Import officials from CSV (columns: full_name,citizen_id,date_of_birth,gender,position,position_kind,title,agency_code,email,phone).
+    Import { file: PathBuf },
+}
+
+#[derive(Args, Debug)]
+pub struct PersonAddArgs {
+    #[arg(long)]
+    pub name: String,
+    #[arg(long)]
+    pub citizen_id: String,
+    /// YYYY-MM-DD or DD/MM/YYYY.
+    #[arg(long)]
+    pub born: String,
+    /// nam / nữ (male / female).
+    #[arg(long)]
+    pub gender: String,
+    /// Position (chức vụ), e.g. "Phó Giám đốc".
+    #[arg(long)]
+    pub position: String,
+    /// leader, deputy_leader, council_committee_head, chief_of_office, chief_inspector, one_stop_officer, records_clerk, specialist, other.
+    #[arg(long, default_value = "other")]
+    pub position_kind: String,
+    /// Title (chức danh).
+    #[arg(long, default_value = "")]
+    pub title: String,
+    #[arg(long)]
+    pub agency: String,
+    #[arg(long)]
+    pub email: String,
+    #[arg(long)]
+    pub phone: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCmd {
+    Add {
+        login: String,
+        /// Tie the account to an official.
+        #[arg(long)]
+        citizen_id: Option<String>,
+    },
+    /// Give a role over an agency and everything below it.
+    Grant {
+        login: String,
+        /// provincial_manager, it_staff, agency_officer, records_clerk, subscriber, auditor.
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        agency: String,
+    },
+    List,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SubscriberCmd {
+    /// Register an official as an individual subscriber.
+    Individual {
+        #[arg(long)]
+        citizen_id: String,
+        /// Direct-managing agency (default: nearest legal entity above).
+        #[arg(long)]
+        managing: Option<String>,
+    },
+    /// Register an agency with its own seal as an organisation subscriber.
+    Organisation {
+        #[arg(long)]
+        agency: String,
+        #[arg(long)]
+        managing: Option<String>,
+    },
+    /// Register a device, service or software.
+    Device {
+        #[arg(long)]
+        agency: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        managing: Option<String>,
+    },
+    List {
+        #[arg(long)]
+        under: Option<String>,
+        #[arg(long, default_value_t = 1000)]
+        limit: i64,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DeviceCmd {
+    Add {
+        #[arg(long)]
+        serial: String,
+        /// usb_token, sim_pki, smartcard, hsm.
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        model: String,
+        #[arg(long)]
+        agency: String,
+    },
+    List {
+        #[arg(long)]
+        under: Option<String>,
+        #[arg(long, default_value_t = 1000)]
+        limit: i64,
+    },
+    Show { serial: String },
+    /// Record a device event: locked, lost, damaged, returned, assigned, handed_over, in_use.
+    Status { serial: String, status: String },
+}
+
+#[derive(Subcommand, Debug)]
+#[allow(clippy::large_enum_variant)]
+pub enum CertCmd {
+    /// Enter an existing certificate issued outside kyso (migration); counts in no report figure.
+    Add {
+        #[arg(long)]
+        subscriber: i64,
+        #[arg(long)]
+        serial: String,
+        #[arg(long)]
+        subject: String,
+        #[arg(long)]
+        issuer: String,
+        /// RFC 3339.
+        #[arg(long)]
+        not_before: String,
+        #[arg(long)]
+        not_after: String,
+        #[arg(long)]
+        device: Option<String>,
+        /// Renewals already made on it (0 or 1).
+        #[arg(long, default_value_t = 0)]
+        renewal_count: u32,
+    },
+    List {
+        #[arg(long)]
+        under: Option<String>,
+        /// Only certificates expiring within this many days (not revoked), soonest first.
+        #[arg(long)]
+        expiring_within: Option<i64>,
+        #[arg(long, default_value_t = 1000)]
+        limit: i64,
+    },
+    Show { serial: String },
+}
+
+#[derive(Subcommand, Debug)]
+#[allow(clippy::large_enum_variant)]
+pub enum RequestCmd {
+    /// Create a draft request.
+    New(RequestNewArgs),
+    /// Submit a draft (subscriber or agency officer).
+    Submit { id: i64 },
+    /// Confirm as the direct-managing agency (CQQLTT), which answers for the data.
+    Confirm { id: i64 },
+    /// Check as the provincial subscriber manager (when the profile routes via the manager).
+    Check { id: i64 },
+    /// Send requests to the CA in one batch.
+    Send { ids: Vec<i64> },
+    /// Record the CA's result.
+    Complete(RequestCompleteArgs),
+    Reject {
+        id: i64,
+        #[arg(long)]
+        reason: String,
+    },
+    Cancel { id: i64 },
+    List {
+        #[arg(long)]
+        under: Option<String>,
+        /// draft, submitted, confirmed, checked, sent_to_ca, completed, rejected, cancelled.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long, default_value_t = 1000)]
+        limit: i64,
+    },
+    Show { id: i64 },
+}
+
+#[derive(Args, Debug)]
+pub struct RequestNewArgs {
+    /// new, renew, change, revoke, restore.
+    #[arg(long)]
+    pub kind: String,
+    /// Subscriber id (see `kyso subscriber list`).
+    #[arg(long)]
+    pub subscriber: i64,
+    /// Certificate serial (renew, change, revoke).
+    #[arg(long)]
+    pub certificate: Option<String>,
+    /// Device serial (restore; revoke defaults to the certificate's device).
+    #[arg(long)]
+    pub device: Option<String>,
+    /// Requested validity for a new certificate, in months (at most 60).
+    #[arg(long, default_value_t = 36)]
+    pub validity_months: u32,
+    /// Requested extension for a renewal, in months (at most 36).
+    #[arg(long, default_value_t = 36)]
+    pub extension_months: u32,
+    /// Change of information: FIELD=VALUE (name, title, workplace, email, tax_code, address); repeatable.
+    #[arg(long = "change")]
+    pub changes: Vec<String>,
+    /// Revocation reason (see the error message for the allowed codes).
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Revoke with return of the key device to the CA.
+    #[arg(long)]
+    pub device_return: bool,
+    /// Lost device: number and date of the CQQLTT's confirmation record (form 15).
+    #[arg(long)]
+    pub lost_record: Option<String>,
+    /// Restore: contact phone of the device custodian.
+    #[arg(long)]
+    pub phone: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct RequestCompleteArgs {
+    pub id: i64,
+    /// Issued certificate: serial number.
+    #[arg(long)]
+    pub serial: Option<String>,
+    #[arg(long)]
+    pub subject: Option<String>,
+    #[arg(long)]
+    pub issuer: Option<String>,
+    /// RFC 3339, e.g. 2026-11-21T00:00:00+07:00.
+    #[arg(long)]
+    pub not_before: Option<String>,
+    #[arg(long)]
+    pub not_after: Option<String>,
+    /// Key device that holds the new certificate.
+    #[arg(long)]
+    pub device: Option<String>,
+    /// Revocation: the time the CA revoked it (RFC 3339; default now).
+    #[arg(long)]
+    pub revoked_at: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// 2026-H1, 2026-H2 or 2026.
+    #[arg(long)]
+    pub period: String,
+    /// Agency subtree (default: the whole province).
+    #[arg(long)]
+    pub agency: Option<String>,
+    /// CSV output.
+    #[arg(long)]
+    pub csv: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCmd {
+    /// Check every link of the chain; names the first broken event.
+    Verify,
+    /// Show the last events.
+    Tail {
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+    },
+}

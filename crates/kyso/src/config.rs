@@ -1,0 +1,48 @@
+//! The data directory of a deployment: the SQLite file, the configuration, and later the
+//! software token's keys.
+
+use chrono::NaiveDate;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+pub const DB_FILE: &str = "kyso.db";
+pub const CONFIG_FILE: &str = "kyso.toml";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Extra non-working days (Tết, compensatory days) beside the built-in list.
+    #[serde(default)]
+    pub holidays: Vec<NaiveDate>,
+    /// A PostgreSQL URL; when set, the database is there instead of the SQLite file.
+    #[serde(default)]
+    pub database_url: Option<String>,
+}
+
+pub fn load(dir: &Path) -> Result<Config, String> {
+    let p = dir.join(CONFIG_FILE);
+    match std::fs::read_to_string(&p) {
+        Ok(s) => toml::from_str(&s).map_err(|e| format!("tệp cấu hình {} có lỗi: {e}", p.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+        Err(e) => Err(format!("không đọc được {}: {e}", p.display())),
+    }
+}
+
+pub const DEFAULT_CONFIG: &str = "# kyso deployment configuration.\n\
+# holidays: extra non-working days for deadlines (Tết, compensatory days), e.g.\n\
+# holidays = [\"2027-02-05\", \"2027-02-08\"]\n\
+holidays = []\n\
+# database_url: use PostgreSQL instead of the SQLite file in this directory, e.g.\n\
+# database_url = \"postgres://kyso@127.0.0.1/kyso\"\n";
+
+pub fn write_default(dir: &Path) -> std::io::Result<()> {
+    let p = dir.join(CONFIG_FILE);
+    if !p.exists() {
+        std::fs::write(p, DEFAULT_CONFIG)?;
+    }
+    Ok(())
+}
+
+pub fn db_url(dir: &Path, flag: Option<&str>, cfg: &Config) -> String {
+    flag.map(str::to_string).or_else(|| cfg.database_url.clone()).unwrap_or_else(|| PathBuf::from(dir).join(DB_FILE).to_string_lossy().into_owned())
+}

@@ -1,0 +1,645 @@
+//! `kyso demo`: a realistic demo province (Bắc Ninh profile) with about 30 agencies on
+//! three levels, a few hundred officials, and a year of certification requests driven
+//! through the service layer, so every figure and audit event is real.
+
+use crate::cli::Cli;
+use crate::commands::{env, open_db, CliError};
+use chrono::{DateTime, Duration, Utc};
+use kyso_core::registry::*;
+use kyso_core::request::*;
+use kyso_core::rules::{ChangeField, RevocationReason};
+use kyso_core::value::{ascii_fold, tax_check_digit};
+use kyso_service::*;
+use kyso_store::{CertificateFilter, Table};
+use std::collections::HashMap;
+use std::process::ExitCode;
+
+/// A small deterministic generator (SplitMix64), so two demos are the same.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    fn pick<'a, T>(&mut self, v: &'a [T]) -> &'a T {
+        &v[self.below(v.len() as u64) as usize]
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
+
+const PROFILE: &str = "bac-ninh-2023";
+const ROOT: &str = "UBND-BN";
+const ISSUER: &str = "CN=CA phục vụ các cơ quan Nhà nước G2,O=Ban Cơ yếu Chính phủ,C=VN";
+
+/// (code, name, parent, legal entity, leader's title)
+const AGENCIES: &[(&str, &str, &str, bool, &str)] = &[
+    ("VP-UBND", "Văn phòng Ủy ban nhân dân tỉnh", ROOT, true, "Chánh Văn phòng"),
+    ("SNV", "Sở Nội vụ", ROOT, true, "Giám đốc"),
+    ("STC", "Sở Tài chính", ROOT, true, "Giám đốc"),
+    ("SKHCN", "Sở Khoa học và Công nghệ", ROOT, true, "Giám đốc"),
+    ("STP", "Sở Tư pháp", ROOT, true, "Giám đốc"),
+    ("SXD", "Sở Xây dựng", ROOT, true, "Giám đốc"),
+    ("SYT", "Sở Y tế", ROOT, true, "Giám đốc"),
+    ("SGDDT", "Sở Giáo dục và Đào tạo", ROOT, true, "Giám đốc"),
+    ("SNNMT", "Sở Nông nghiệp và Môi trường", ROOT, true, "Giám đốc"),
+    ("SCT", "Sở Công Thương", ROOT, true, "Giám đốc"),
+    ("SVHTTDL", "Sở Văn hóa, Thể thao và Du lịch", ROOT, true, "Giám đốc"),
+    ("TTRA", "Thanh tra tỉnh", ROOT, true, "Chánh Thanh tra"),
+    ("UBND-KINHBAC", "Ủy ban nhân dân phường Kinh Bắc", ROOT, true, "Chủ tịch"),
+    ("UBND-TUSON", "Ủy ban nhân dân phường Từ Sơn", ROOT, true, "Chủ tịch"),
+    ("UBND-TIENDU", "Ủy ban nhân dân xã Tiên Du", ROOT, true, "Chủ tịch"),
+    ("UBND-BACGIANG", "Ủy ban nhân dân phường Bắc Giang", ROOT, true, "Chủ tịch"),
+    ("UBND-LUCNGAN", "Ủy ban nhân dân xã Lục Ngạn", ROOT, true, "Chủ tịch"),
+    ("TTPVHCC", "Trung tâm Phục vụ hành chính công tỉnh", "VP-UBND", true, "Giám đốc"),
+    ("VP-UBND-HCTC", "Phòng Hành chính – Tổ chức", "VP-UBND", false, "Trưởng phòng"),
+    ("TTCNTT", "Trung tâm Công nghệ thông tin và Truyền thông", "SKHCN", true, "Giám đốc"),
+    ("SKHCN-VP", "Văn phòng Sở Khoa học và Công nghệ", "SKHCN", false, "Chánh Văn phòng"),
+    ("SNV-TCBC", "Phòng Tổ chức – Biên chế", "SNV", false, "Trưởng phòng"),
+    ("STC-QLNS", "Phòng Quản lý ngân sách", "STC", false, "Trưởng phòng"),
+    ("BVDK", "Bệnh viện Đa khoa tỉnh", "SYT", true, "Giám đốc"),
+    ("CDC", "Trung tâm Kiểm soát bệnh tật tỉnh", "SYT", true, "Giám đốc"),
+    ("THPT-CHUYEN", "Trường Trung học phổ thông Chuyên Bắc Ninh", "SGDDT", true, "Hiệu trưởng"),
+    ("CCTL", "Chi cục Thủy lợi", "SNNMT", true, "Chi cục trưởng"),
+    ("SCT-QLTM", "Phòng Quản lý thương mại", "SCT", false, "Trưởng phòng"),
+    ("UBND-KINHBAC-MC", "Bộ phận Một cửa phường Kinh Bắc", "UBND-KINHBAC", false, "Trưởng bộ phận"),
+    ("UBND-TUSON-VP", "Văn phòng HĐND và UBND phường Từ Sơn", "UBND-TUSON", false, "Chánh Văn phòng"),
+];
+
+const FAMILY: &[&str] = &["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Phan", "Vũ", "Đặng", "Bùi", "Đỗ", "Ngô", "Dương", "Đào", "Trịnh", "Lương"];
+const MIDDLE_M: &[&str] = &["Văn", "Hữu", "Đức", "Minh", "Quang", "Thành", "Xuân", "Công"];
+const MIDDLE_F: &[&str] = &["Thị", "Thu", "Ngọc", "Thanh", "Hoài", "Minh", "Phương"];
+const GIVEN_M: &[&str] = &["An", "Bình", "Cường", "Dũng", "Hải", "Hùng", "Long", "Nam", "Phong", "Quân", "Sơn", "Thắng", "Trung", "Tuấn", "Việt", "Khánh", "Đạt"];
+const GIVEN_F: &[&str] = &["Giang", "Hà", "Hạnh", "Hoa", "Hương", "Lan", "Linh", "Mai", "Nga", "Phương", "Thảo", "Trang", "Vân", "Yến", "Huyền", "Ánh"];
+
+fn tax_code(seed: u64) -> String {
+    let mut n = 2_300_000_000u64 / 10 + seed * 7;
+    loop {
+        let main9 = format!("{:09}", n % 1_000_000_000);
+        if let Some(c) = tax_check_digit(&format!("{main9}0")) {
+            return format!("{main9}{c}");
+        }
+        n += 1;
+    }
+}
+
+struct World {
+    svc: Service,
+    rng: Rng,
+    t: DateTime<Utc>,
+    /// Subscriber id → (CQQLTT officer login, agency code).
+    officer_of: HashMap<AgencyId, String>,
+    stats: HashMap<&'static str, u64>,
+    serial_seq: u64,
+}
+
+type Res<T> = Result<T, CliError>;
+
+impl World {
+    fn at(&mut self, minutes: i64) -> DateTime<Utc> {
+        self.t += Duration::minutes(minutes);
+        self.t
+    }
+    fn actor(&self, login: &str) -> Res<kyso_core::authz::Actor> {
+        Ok(self.svc.actor(login)?)
+    }
+    fn serial(&mut self) -> String {
+        self.serial_seq += 1;
+        format!("5403{:012X}{:04X}", self.rng.next() >> 16, self.serial_seq)
+    }
+    fn subject(&self, s: &Subscriber, agencies: &HashMap<AgencyId, Agency>) -> String {
+        let a = &agencies[&s.agency_id];
+        let superior = a.parent.and_then(|p| agencies.get(&p)).map(|p| p.name.clone()).unwrap_or_else(|| "Ủy ban nhân dân tỉnh Bắc Ninh".into());
+        match s.kind {
+            SubscriberKind::Individual => format!("CN={},OU={},O={},L=Bắc Ninh,C=VN", s.display_name, a.name, superior),
+            _ => format!("CN={},O={},L=Bắc Ninh,C=VN", s.display_name, superior),
+        }
+    }
+    fn count(&mut self, k: &'static str) {
+        *self.stats.entry(k).or_default() += 1;
+    }
+}
+
+pub fn run(cli: &Cli, now: DateTime<Utc>) -> Result<ExitCode, CliError> {
+    let env = env(cli)?;
+    let db = open_db(cli, &env, true)?;
+    if Service::is_initialised(&db)? {
+        let svc = Service::open(db, env.calendar)?;
+        let (a, p, q) = svc.db().read(|tx| Ok::<_, kyso_store::StoreError>((tx.count(Table::Agencies)?, tx.count(Table::Persons)?, tx.count(Table::Requests)?)))?;
+        println!("Thư mục {} đã có dữ liệu (hồ sơ '{}': {a} cơ quan, {p} cán bộ, {q} yêu cầu); không tạo lại để tránh trùng lặp.", cli.data.display(), svc.profile().key);
+        println!("Muốn tạo mới, hãy chọn một thư mục trống khác cho --data.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let start = now - Duration::days(372);
+    let bootstrap = Bootstrap {
+        profile_key: PROFILE.into(),
+        root: AgencyInput {
+            code: ROOT.into(),
+            name: "Ủy ban nhân dân tỉnh Bắc Ninh".into(),
+            parent_code: None,
+            legal_entity: true,
+            tax_code: Some(tax_code(1)),
+            budget_code: Some("1001001".into()),
+            email: Some("ubnd@bacninh.gov.vn".into()),
+            address: "Số 10 đường Phù Đổng Thiên Vương, phường Kinh Bắc, tỉnh Bắc Ninh".into(),
+            valid_from: Some("2025-07-01".into()),
+        },
+        admin_login: "admin".into(),
+    };
+    let svc = Service::init(db, env.calendar, &bootstrap, start)?;
+    crate::config::write_default(&cli.data).map_err(|e| CliError { code: "environment", message: e.to_string(), rows: vec![], hint: None, exit: 2 })?;
+    let mut w = World { svc, rng: Rng(0x6b79_736f), t: start, officer_of: HashMap::new(), stats: HashMap::new(), serial_seq: 0 };
+    eprintln!("Đang tạo tỉnh mẫu (Bắc Ninh) và một năm lịch sử…");
+    let (agencies, subscribers) = setup_registry(&mut w)?;
+    simulate_year(&mut w, &agencies, &subscribers, now)?;
+    leave_open_requests(&mut w, &agencies, &subscribers, now)?;
+    print_summary(cli, &w, now)
+}
+
+fn setup_registry(w: &mut World) -> Res<(HashMap<AgencyId, Agency>, Vec<Subscriber>)> {
+    let admin = w.actor("admin")?;
+    for (i, (code, name, parent, legal, _)) in AGENCIES.iter().enumerate() {
+        let t = w.at(1);
+        let input = AgencyInput {
+            code: code.to_string(),
+            name: name.to_string(),
+            parent_code: Some(parent.to_string()),
+            legal_entity: *legal,
+            tax_code: legal.then(|| tax_code(i as u64 + 2)),
+            budget_code: legal.then(|| format!("{}", 1_050_000 + i * 37)),
+            email: Some(format!("{}@bacninh.gov.vn", code.to_lowercase())),
+            address: format!("Số {} đường Lý Thái Tổ, tỉnh Bắc Ninh", 10 + i),
+            valid_from: Some("2025-07-01".into()),
+        };
+        w.svc.add_agency(&admin, &input, t)?;
+    }
+    for (login, role) in [("qltb", "provincial_manager"), ("cntt", "it_staff"), ("kiemtra", "auditor")] {
+        let t = w.at(1);
+        w.svc.add_user(&admin, login, None, t)?;
+        w.svc.grant(&admin, login, role, ROOT, t)?;
+    }
+    let all: Vec<Agency> = w.svc.list_agencies(&admin, None)?;
+    let by_id: HashMap<AgencyId, Agency> = all.iter().map(|a| (a.id, a.clone())).collect();
+    let leader_title: HashMap<&str, &str> = AGENCIES.iter().map(|a| (a.0, a.4)).chain([(ROOT, "Chủ tịch")]).collect();
+    let mut persons: Vec<(Person, Agency)> = Vec::new();
+    let mut cid_seq = 0u64;
+    for a in &all {
+        let n = match (a.depth(), a.legal_entity) {
+            (0, _) => 6,
+            (1, _) => 17,
+            (_, true) => 10,
+            _ => 5,
+        };
+        let lead = leader_title.get(a.code.as_str()).copied().unwrap_or("Thủ trưởng");
+        for i in 0..n {
+            let male = w.rng.chance(55);
+            let name = format!(
+                "{} {} {}",
+                w.rng.pick(FAMILY),
+                if male { w.rng.pick(MIDDLE_M) } else { w.rng.pick(MIDDLE_F) },
+                if male { w.rng.pick(GIVEN_M) } else { w.rng.pick(GIVEN_F) }
+            );
+            let year = 1966 + w.rng.below(34) as i32;
+            let born = format!("{year}-{:02}-{:02}", 1 + w.rng.below(12), 1 + w.rng.below(28));
+            cid_seq += 1;
+            let century = if year >= 2000 { 2 } else { 0 } + u64::from(!male);
+            let cid = format!("{}{}{:02}{:06}", w.rng.pick(&["027", "024", "001", "034"]), century, year % 100, cid_seq * 97 % 1_000_000);
+            let (position, kind) = match i {
+                0 => (lead.to_string(), "leader"),
+                1 | 2 => (format!("Phó {}", lead.to_lowercase().replace("chánh ", "chánh ")), "deputy_leader"),
+                3 if a.depth() <= 1 => ("Chánh Văn phòng".to_string(), "chief_of_office"),
+                4 => ("Văn thư".to_string(), "records_clerk"),
+                5 if a.code.as_str().starts_with("UBND-") || a.code.as_str() == "TTPVHCC" => ("Công chức Bộ phận Một cửa".to_string(), "one_stop_officer"),
+                _ => ("Chuyên viên".to_string(), "specialist"),
+            };
+            let local = ascii_fold(&name).to_lowercase().split(' ').rev().collect::<Vec<_>>().join(".");
+            let input = PersonInput {
+                full_name: name,
+                citizen_id: cid,
+                date_of_birth: born,
+                gender: if male { "nam" } else { "nữ" }.into(),
+                position,
+                position_kind: kind.into(),
+                title: if i == 0 { "Thủ trưởng cơ quan".into() } else { "Chuyên viên chính".into() },
+                agency_code: a.code.to_string(),
+                email: format!("{local}.{cid_seq}@bacninh.gov.vn"),
+                phone: Some(format!("09{:08}", w.rng.below(100_000_000))),
+            };
+            let t = w.at(1);
+            let p = w.svc.add_person(&admin, &input, t)?;
+            persons.push((p, a.clone()));
+        }
+    }
+    // Accounts: the CQQLTT officer (chief of office, else a deputy) and the records clerk of
+    // every legal entity.
+    for a in all.iter().filter(|a| a.legal_entity) {
+        let staff: Vec<&Person> = persons.iter().filter(|(_, pa)| pa.id == a.id).map(|(p, _)| p).collect();
+        let officer = staff.iter().find(|p| p.position_kind == PositionKind::ChiefOfOffice).or_else(|| staff.get(1)).copied();
+        let clerk = staff.iter().find(|p| p.position_kind == PositionKind::RecordsClerk).copied();
+        let code = a.code.as_str().to_lowercase();
+        if let Some(p) = officer {
+            let login = format!("cqqltt.{code}");
+            let t = w.at(1);
+            w.svc.add_user(&admin, &login, Some(p.citizen_id.as_str()), t)?;
+            w.svc.grant(&admin, &login, "agency_officer", a.code.as_str(), t)?;
+            w.officer_of.insert(a.id, login);
+        }
+        if let Some(p) = clerk {
+            let login = format!("vanthu.{code}");
+            let t = w.at(1);
+            w.svc.add_user(&admin, &login, Some(p.citizen_id.as_str()), t)?;
+            w.svc.grant(&admin, &login, "records_clerk", a.code.as_str(), t)?;
+        }
+    }
+    // Subscribers: every legal entity, the leaders and one-stop staff, some specialists, and
+    // the provincial one-stop system as a service.
+    let mut subs = Vec::new();
+    for a in all.iter().filter(|a| a.legal_entity) {
+        let t = w.at(1);
+        subs.push(w.svc.add_subscriber(&admin, &SubscriberInput::Organisation { agency_code: a.code.to_string() }, None, t)?);
+    }
+    for (p, _) in &persons {
+        let keep = match p.position_kind {
+            PositionKind::Leader | PositionKind::DeputyLeader | PositionKind::ChiefOfOffice | PositionKind::OneStopOfficer => true,
+            _ => w.rng.chance(20),
+        };
+        if keep {
+            let t = w.at(1);
+            subs.push(w.svc.add_subscriber(&admin, &SubscriberInput::Individual { citizen_id: p.citizen_id.to_string() }, None, t)?);
+        }
+    }
+    let t = w.at(1);
+    subs.push(w.svc.add_subscriber(
+        &admin,
+        &SubscriberInput::Device { agency_code: "TTPVHCC".into(), name: "Hệ thống thông tin giải quyết thủ tục hành chính tỉnh Bắc Ninh".into(), email: Some("motcua@bacninh.gov.vn".into()) },
+        None,
+        t,
+    )?);
+    // Existing certificates (from before kyso) for about three quarters of the subscribers,
+    // each on its own USB token; some expire during the year and some soon after it.
+    for s in subs.clone() {
+        let a = &by_id[&s.agency_id];
+        let serial = format!("BN{:08}", 10_000 + s.id.0);
+        let t = w.at(1);
+        let kind = if s.kind == SubscriberKind::Device { "hsm" } else { "usb_token" };
+        w.svc.add_device(&admin, &DeviceInput { serial: serial.clone(), kind: kind.into(), model: if kind == "hsm" { "Thales Luna 7".into() } else { "Bit4id TokenME EVO v2".into() }, agency_code: a.code.to_string() }, t)?;
+        for st in ["assigned", "handed_over", "in_use"] {
+            w.svc.set_device_status(&admin, &serial, st, t)?;
+        }
+        if !w.rng.chance(75) {
+            continue;
+        }
+        let days_before = 60 + w.rng.below(1500) as i64;
+        let not_before = w.t - Duration::days(days_before);
+        let not_after = add_months(not_before, if w.rng.chance(70) { 60 } else { 36 });
+        if not_after < w.t + Duration::days(20) {
+            continue;
+        }
+        let c = ExistingCertificate {
+            subscriber: s.id,
+            serial: w.serial(),
+            subject: w.subject(&s, &by_id),
+            issuer: ISSUER.into(),
+            not_before,
+            not_after,
+            device_serial: Some(serial),
+            renewal_count: 0,
+        };
+        let t = w.at(1);
+        w.svc.register_certificate(&admin, &c, t)?;
+    }
+    // Devices in stock at the IT Centre.
+    for i in 0..12 {
+        let t = w.at(1);
+        w.svc.add_device(&admin, &DeviceInput { serial: format!("BNKHO{:05}", i + 1), kind: "usb_token".into(), model: "Bit4id TokenME EVO v2".into(), agency_code: "TTCNTT".into() }, t)?;
+    }
+    Ok((by_id, subs))
+}
+
+/// What a request needs to complete.
+enum Plan {
+    New(Subscriber),
+    Renew(Subscriber, CertificateRecord),
+    Change(Subscriber, CertificateRecord),
+    Revoke(Subscriber, CertificateRecord, RevocationReason),
+    Restore(Subscriber, KeyDevice),
+}
+
+fn valid_cert(w: &World, s: &Subscriber, at: DateTime<Utc>) -> Res<Option<CertificateRecord>> {
+    let admin = w.actor("admin")?;
+    let v = w.svc.list_certificates(&admin, None, &CertificateFilter { subscriber: Some(s.id), exclude_revoked: true, ..Default::default() })?;
+    Ok(v.into_iter().find(|c| c.status_at(at) == CertificateStatus::Valid))
+}
+
+fn plan_week(w: &mut World, subs: &[Subscriber], at: DateTime<Utc>) -> Res<Vec<Plan>> {
+    let mut plans = Vec::new();
+    let mut used = std::collections::HashSet::new();
+    let tries = 14 + w.rng.below(10);
+    for _ in 0..tries {
+        let s = w.rng.pick(subs).clone();
+        if !used.insert(s.id) {
+            continue;
+        }
+        let cert = valid_cert(w, &s, at)?;
+        let admin = w.actor("admin")?;
+        let open = w.svc.list_requests(&admin, None, None, 100_000)?.into_iter().any(|q| q.subscriber_id == s.id && !q.state.is_final());
+        if open {
+            continue;
+        }
+        match cert {
+            None => {
+                if w.rng.chance(35) {
+                    plans.push(Plan::New(s));
+                }
+            }
+            Some(c) => {
+                let left = c.days_left(at);
+                if (60..150).contains(&left) && c.renewal_count == 0 && w.rng.chance(70) {
+                    plans.push(Plan::Renew(s, c));
+                } else if left > 90 && w.rng.chance(4) {
+                    plans.push(Plan::Change(s, c));
+                } else if w.rng.chance(6) {
+                    let reason = match s.kind {
+                        SubscriberKind::Individual => *w.rng.pick(&[RevocationReason::RetiredOrLeft, RevocationReason::PositionChanged, RevocationReason::DeviceLost, RevocationReason::RetiredOrLeft]),
+                        SubscriberKind::Organisation => RevocationReason::KeyCompromise,
+                        SubscriberKind::Device => RevocationReason::CeasedOperation,
+                    };
+                    plans.push(Plan::Revoke(s, c, reason));
+                } else if w.rng.chance(4) {
+                    if let Some(d) = c.device_id {
+                        let dev = w.svc.db().read(|tx| tx.device(d))?.filter(|d| d.status == DeviceStatus::InUse);
+                        if let Some(dev) = dev {
+                            plans.push(Plan::Restore(s, dev));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(plans)
+}
+
+fn create(w: &mut World, plan: &Plan) -> Res<Request> {
+    let (s, input) = match plan {
+        Plan::New(s) => (s, NewRequestInput { kind: RequestKind::new_for(s.kind), subscriber: s.id, certificate_serial: None, device_serial: None, details: RequestDetails::New { validity_months: if s.kind == SubscriberKind::Individual { 36 } else { 60 } } }),
+        Plan::Renew(s, c) => (s, NewRequestInput { kind: RequestKind::Renew, subscriber: s.id, certificate_serial: Some(c.serial.to_string()), device_serial: None, details: RequestDetails::Renew { extension_months: 36 } }),
+        Plan::Change(s, c) => {
+            let change = match s.kind {
+                SubscriberKind::Individual => (ChangeField::Title, "Chuyên viên cao cấp".to_string()),
+                _ => (ChangeField::Address, "Khu hành chính tập trung, tỉnh Bắc Ninh".to_string()),
+            };
+            (s, NewRequestInput { kind: RequestKind::ChangeInfo, subscriber: s.id, certificate_serial: Some(c.serial.to_string()), device_serial: None, details: RequestDetails::ChangeInfo { changes: vec![change] } })
+        }
+        Plan::Revoke(s, c, reason) => {
+            let lost = *reason == RevocationReason::DeviceLost;
+            (
+                s,
+                NewRequestInput {
+                    kind: RequestKind::Revoke,
+                    subscriber: s.id,
+                    certificate_serial: Some(c.serial.to_string()),
+                    device_serial: None,
+                    details: RequestDetails::Revoke { reason: *reason, device_return: !lost && c.device_id.is_some(), lost_device_record: lost.then(|| format!("Biên bản số {}/BB-XN ngày {}", 10 + s.id.0, w.t.format("%d/%m/%Y"))) },
+                },
+            )
+        }
+        Plan::Restore(s, d) => {
+            // The subscriber typed the PIN wrong too often; the IT Centre records the lock.
+            let t = w.at(5);
+            w.svc.set_device_status(&w.actor("cntt")?, d.serial.as_str(), "locked", t)?;
+            (s, NewRequestInput { kind: RequestKind::RestoreDevice, subscriber: s.id, certificate_serial: None, device_serial: Some(d.serial.to_string()), details: RequestDetails::RestoreDevice { contact_phone: Some("0912345678".into()) } })
+        }
+    };
+    let officer = w.actor(&w.officer_of[&s.managing_agency_id].clone())?;
+    let t = w.at(7);
+    let q = w.svc.create_request(&officer, &input, t)?;
+    let t = w.at(3);
+    Ok(w.svc.transition(&officer, q.id, Action::Submit, None, t)?)
+}
+
+fn officer_for(w: &World, q: &Request) -> Res<kyso_core::authz::Actor> {
+    w.actor(&w.officer_of[&q.managing_agency_id].clone())
+}
+
+/// Confirms, checks and sends the week's requests; a few are rejected on the way.
+fn advance_to_ca(w: &mut World, reqs: &mut Vec<Request>) -> Res<()> {
+    let mut kept = Vec::new();
+    for q in reqs.drain(..) {
+        let officer = officer_for(w, &q)?;
+        let t = w.at(11);
+        if w.rng.chance(6) {
+            w.svc.transition(&officer, q.id, Action::Reject, Some("Thông tin chức danh không khớp quyết định bổ nhiệm; đề nghị lập lại"), t)?;
+            w.count("rejected");
+            continue;
+        }
+        kept.push(w.svc.transition(&officer, q.id, Action::Confirm, None, t)?);
+    }
+    w.t += Duration::hours(20);
+    let manager = w.actor("qltb")?;
+    let mut by_sender: HashMap<String, Vec<RequestId>> = HashMap::new();
+    for q in &kept {
+        if w.svc.profile().routing.route_for(q.kind) == kyso_core::profile::Route::ViaManager {
+            let t = w.at(9);
+            w.svc.transition(&manager, q.id, Action::Check, None, t)?;
+            by_sender.entry("qltb".into()).or_default().push(q.id);
+        } else {
+            by_sender.entry(w.officer_of[&q.managing_agency_id].clone()).or_default().push(q.id);
+        }
+    }
+    let mut senders: Vec<_> = by_sender.into_iter().collect();
+    senders.sort();
+    for (login, ids) in senders {
+        let t = w.at(13);
+        w.svc.send_to_ca(&w.actor(&login)?, &ids, t)?;
+    }
+    *reqs = kept;
+    Ok(())
+}
+
+fn complete(w: &mut World, q: &Request, agencies: &HashMap<AgencyId, Agency>) -> Res<()> {
+    let cntt = w.actor("cntt")?;
+    let sub = w.svc.db().read(|tx| tx.subscriber(q.subscriber_id))?.expect("subscriber exists");
+    let old = match q.certificate_id {
+        Some(c) => w.svc.db().read(|tx| tx.certificate(c))?,
+        None => None,
+    };
+    let t = w.at(17);
+    let input = match (&q.details, &old) {
+        (RequestDetails::New { validity_months }, _) => {
+            CompletionInput::Issued { serial: w.serial(), subject: w.subject(&sub, agencies), issuer: ISSUER.into(), not_before: t, not_after: add_months(t, *validity_months), device_serial: None }
+        }
+        (RequestDetails::Renew { extension_months }, Some(c)) => {
+            CompletionInput::Issued { serial: w.serial(), subject: c.subject.clone(), issuer: ISSUER.into(), not_before: t, not_after: add_months(c.not_after, *extension_months), device_serial: None }
+        }
+        (RequestDetails::ChangeInfo { .. }, Some(c)) => CompletionInput::Issued { serial: w.serial(), subject: c.subject.clone(), issuer: ISSUER.into(), not_before: t, not_after: c.not_after, device_serial: None },
+        (RequestDetails::Revoke { .. }, _) => CompletionInput::Revoked { at: t },
+        _ => CompletionInput::Restored,
+    };
+    w.svc.complete_request(&cntt, q.id, &input, t)?;
+    w.count("completed");
+    // Revoked devices come back to the CA within the deadline.
+    if let RequestDetails::Revoke { device_return: true, .. } = q.details {
+        if let Some(d) = q.device_id {
+            let dev = w.svc.db().read(|tx| tx.device(d))?.expect("device exists");
+            let t = w.at(60 * 24 * 2);
+            w.svc.set_device_status(&cntt, dev.serial.as_str(), "returned", t)?;
+        }
+    }
+    Ok(())
+}
+
+fn simulate_year(w: &mut World, agencies: &HashMap<AgencyId, Agency>, subs: &[Subscriber], now: DateTime<Utc>) -> Res<()> {
+    // Week by week until three weeks before today; requests of a week finish that week.
+    while w.t + Duration::days(24) < now {
+        w.t += Duration::days(7);
+        let at = w.t;
+        let plans = plan_week(w, subs, at)?;
+        let mut reqs = Vec::new();
+        for p in &plans {
+            reqs.push(create(w, p)?);
+        }
+        if w.rng.chance(10) {
+            if let Some(q) = reqs.pop() {
+                let t = w.at(30);
+                w.svc.transition(&officer_for(w, &q)?, q.id, Action::Cancel, None, t)?;
+                w.count("cancelled");
+            }
+        }
+        w.t += Duration::days(1);
+        advance_to_ca(w, &mut reqs)?;
+        w.t += Duration::days(2);
+        for q in &reqs {
+            complete(w, q, agencies)?;
+        }
+    }
+    Ok(())
+}
+
+/// Leaves requests in every open state, a locked device and a lost one, as an office has
+/// on any given day.
+fn leave_open_requests(w: &mut World, agencies: &HashMap<AgencyId, Agency>, subs: &[Subscriber], now: DateTime<Utc>) -> Res<()> {
+    w.t = w.t.max(now - Duration::days(10));
+    let _ = agencies;
+    let mut fresh: Vec<Subscriber> = Vec::new();
+    for s in subs {
+        let admin = w.actor("admin")?;
+        let busy = w.svc.list_requests(&admin, None, None, 100_000)?.into_iter().any(|q| q.subscriber_id == s.id && !q.state.is_final());
+        if !busy && valid_cert(w, s, w.t)?.is_none() {
+            fresh.push(s.clone());
+        }
+    }
+    let mut take = |n: usize| -> Vec<Subscriber> { fresh.drain(..n.min(fresh.len())).collect() };
+    // Drafts.
+    for s in take(2) {
+        let officer = w.actor(&w.officer_of[&s.managing_agency_id].clone())?;
+        let t = w.at(9);
+        w.svc.create_request(&officer, &NewRequestInput { kind: RequestKind::new_for(s.kind), subscriber: s.id, certificate_serial: None, device_serial: None, details: RequestDetails::New { validity_months: 36 } }, t)?;
+    }
+    // Submitted, confirmed, sent to the CA.
+    let staged: Vec<(Subscriber, u8)> = take(6).into_iter().enumerate().map(|(i, s)| (s, (i / 2) as u8)).collect();
+    for (s, stage) in staged {
+        let q = create(w, &Plan::New(s))?;
+        if stage >= 1 {
+            let t = w.at(20);
+            w.svc.transition(&officer_for(w, &q)?, q.id, Action::Confirm, None, t)?;
+        }
+        if stage >= 2 {
+            let t = w.at(20);
+            w.svc.send_to_ca(&officer_for(w, &q)?, &[q.id], t)?;
+        }
+    }
+    // A locked device whose restore request the manager has checked, and a lost device.
+    let mut with_cert = Vec::new();
+    for s in subs.iter().filter(|s| s.kind == SubscriberKind::Individual) {
+        if let Some(c) = valid_cert(w, s, w.t)? {
+            if c.device_id.is_some() && c.days_left(w.t) > 120 {
+                with_cert.push((s.clone(), c));
+            }
+        }
+        if with_cert.len() >= 2 {
+            break;
+        }
+    }
+    if let Some((s, c)) = with_cert.first() {
+        let dev = w.svc.db().read(|tx| tx.device(c.device_id.expect("checked")))?.expect("device exists");
+        let q = create(w, &Plan::Restore(s.clone(), dev))?;
+        let t = w.at(30);
+        w.svc.transition(&officer_for(w, &q)?, q.id, Action::Confirm, None, t)?;
+        let t = w.at(30);
+        w.svc.transition(&w.actor("qltb")?, q.id, Action::Check, None, t)?;
+    }
+    if let Some((_, c)) = with_cert.get(1) {
+        let dev = w.svc.db().read(|tx| tx.device(c.device_id.expect("checked")))?.expect("device exists");
+        let t = w.at(30);
+        w.svc.set_device_status(&w.actor("cntt")?, dev.serial.as_str(), "lost", t)?;
+    }
+    Ok(())
+}
+
+fn print_summary(cli: &Cli, w: &World, now: DateTime<Utc>) -> Result<ExitCode, CliError> {
+    let admin = w.actor("admin")?;
+    let counts = w.svc.db().read(|tx| {
+        let mut v = Vec::new();
+        for (label, t) in [
+            ("cơ quan", Table::Agencies),
+            ("cán bộ", Table::Persons),
+            ("tài khoản", Table::Users),
+            ("thuê bao", Table::Subscribers),
+            ("thiết bị lưu khóa", Table::Devices),
+            ("chứng thư số", Table::Certificates),
+            ("yêu cầu chứng thực", Table::Requests),
+            ("sự kiện nhật ký", Table::AuditEvents),
+        ] {
+            v.push((label, tx.count(t)?));
+        }
+        Ok::<_, kyso_store::StoreError>(v)
+    })?;
+    let mut by_state: Vec<(String, usize)> = Vec::new();
+    let reqs = w.svc.list_requests(&admin, None, None, 1_000_000)?;
+    for s in RequestState::ALL {
+        by_state.push((s.label_vi().to_string(), reqs.iter().filter(|q| q.state == *s).count()));
+    }
+    let expiring = w.svc.expiring_certificates(&admin, None, 90, now, 100_000)?.len();
+    let year = kyso_core::value::vn_date(now).format("%Y").to_string();
+    let period = if kyso_core::value::vn_date(now).format("%m").to_string().as_str() > "06" { format!("{year}-H1") } else { format!("{}-H2", year.parse::<i32>().unwrap_or(2026) - 1) };
+    if cli.json {
+        crate::output::json(&serde_json::json!({
+            "data": cli.data,
+            "profile": PROFILE,
+            "counts": counts.iter().map(|(l, n)| (l.to_string(), n)).collect::<HashMap<_, _>>(),
+            "requests_by_state": by_state.iter().cloned().collect::<HashMap<_, _>>(),
+            "expiring_within_90_days": expiring,
+            "report_period": period,
+        }));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let d = cli.data.display();
+    println!("Đã tạo tỉnh mẫu theo hồ sơ '{PROFILE}' tại {d}:");
+    for (label, n) in &counts {
+        println!("  {n:>6} {label}");
+    }
+    println!("Yêu cầu theo trạng thái:");
+    for (label, n) in &by_state {
+        println!("  {n:>6} {label}");
+    }
+    println!("  {expiring:>6} chứng thư số hết hạn trong 90 ngày tới");
+    println!();
+    println!("Tài khoản mẫu: admin (CNTT), qltb (người quản lý thuê bao), cntt (Trung tâm CNTT), kiemtra (kiểm tra),");
+    println!("               cqqltt.<mã cơ quan> (cán bộ CQQLTT), vanthu.<mã cơ quan> (văn thư), ví dụ cqqltt.skhcn");
+    println!();
+    println!("Thử tiếp:");
+    println!("  kyso report --data {d} --period {period}");
+    println!("  kyso report --data {d} --period {year} --json");
+    println!("  kyso request list --data {d} --state submitted");
+    println!("  kyso cert list --data {d} --expiring-within 90");
+    println!("  kyso agency list --data {d}");
+    println!("  kyso audit verify --data {d}");
+    Ok(ExitCode::SUCCESS)
+}
