@@ -55,7 +55,16 @@ pub struct NewEvent {
 
 impl NewEvent {
     pub fn new(actor: &str, action: &str, object: String) -> Self {
-        NewEvent { actor: actor.into(), action: action.into(), object, agency_id: None, outcome: Outcome::Ok, subject: None, class: None, details: "{}".into() }
+        NewEvent {
+            actor: actor.into(),
+            action: action.into(),
+            object,
+            agency_id: None,
+            outcome: Outcome::Ok,
+            subject: None,
+            class: None,
+            details: "{}".into(),
+        }
     }
     pub fn agency(mut self, a: AgencyId) -> Self {
         self.agency_id = Some(a);
@@ -117,7 +126,13 @@ pub fn event_hash(prev_hash: &str, seq: i64, at_micros: i64, e: &NewEvent) -> St
     event_hash_parts(prev_hash, seq, at_micros, e, e.outcome.code())
 }
 
-fn event_hash_parts(prev_hash: &str, seq: i64, at_micros: i64, e: &NewEvent, outcome: &str) -> String {
+fn event_hash_parts(
+    prev_hash: &str,
+    seq: i64,
+    at_micros: i64,
+    e: &NewEvent,
+    outcome: &str,
+) -> String {
     let mut h = Sha256::new();
     h.update(b"kyso-audit-v1");
     put(&mut h, prev_hash.as_bytes());
@@ -192,25 +207,46 @@ pub struct ChainVerifier {
 
 impl ChainVerifier {
     pub fn new() -> Self {
-        ChainVerifier { expected_seq: 1, prev_hash: GENESIS.to_string(), last_at: i64::MIN }
+        ChainVerifier {
+            expected_seq: 1,
+            prev_hash: GENESIS.to_string(),
+            last_at: i64::MIN,
+        }
     }
     pub fn push(&mut self, r: &AuditRecord) -> Result<(), ChainBreak> {
         if r.seq != self.expected_seq {
             let reason = if r.seq > self.expected_seq {
-                format!("thiếu sự kiện số {} đến {} (đã bị xóa)", self.expected_seq, r.seq - 1)
+                format!(
+                    "thiếu sự kiện số {} đến {} (đã bị xóa)",
+                    self.expected_seq,
+                    r.seq - 1
+                )
             } else {
                 format!("số thứ tự {} lặp lại hoặc sai thứ tự", r.seq)
             };
-            return Err(ChainBreak { seq: self.expected_seq.min(r.seq), reason });
+            return Err(ChainBreak {
+                seq: self.expected_seq.min(r.seq),
+                reason,
+            });
         }
         if r.prev_hash != self.prev_hash {
-            return Err(ChainBreak { seq: r.seq, reason: "liên kết với sự kiện trước bị đứt (sự kiện bị xóa, chèn hoặc đổi thứ tự)".into() });
+            return Err(ChainBreak {
+                seq: r.seq,
+                reason: "liên kết với sự kiện trước bị đứt (sự kiện bị xóa, chèn hoặc đổi thứ tự)"
+                    .into(),
+            });
         }
         if r.recompute() != r.hash {
-            return Err(ChainBreak { seq: r.seq, reason: "nội dung sự kiện đã bị sửa (mã băm không khớp)".into() });
+            return Err(ChainBreak {
+                seq: r.seq,
+                reason: "nội dung sự kiện đã bị sửa (mã băm không khớp)".into(),
+            });
         }
         if r.at_micros < self.last_at {
-            return Err(ChainBreak { seq: r.seq, reason: "thời điểm sự kiện lùi về trước sự kiện trước đó".into() });
+            return Err(ChainBreak {
+                seq: r.seq,
+                reason: "thời điểm sự kiện lùi về trước sự kiện trước đó".into(),
+            });
         }
         self.last_at = r.at_micros;
         self.prev_hash = r.hash.clone();
@@ -223,8 +259,14 @@ impl ChainVerifier {
         match head {
             None if count == 0 => Ok(0),
             Some((seq, hash)) if seq == count && hash == self.prev_hash => Ok(count),
-            Some((seq, _)) if seq > count => Err(ChainBreak { seq: count + 1, reason: format!("thiếu các sự kiện cuối từ số {} đến {}", count + 1, seq) }),
-            _ => Err(ChainBreak { seq: count, reason: "đầu chuỗi đã ghi không khớp với sự kiện cuối".into() }),
+            Some((seq, _)) if seq > count => Err(ChainBreak {
+                seq: count + 1,
+                reason: format!("thiếu các sự kiện cuối từ số {} đến {}", count + 1, seq),
+            }),
+            _ => Err(ChainBreak {
+                seq: count,
+                reason: "đầu chuỗi đã ghi không khớp với sự kiện cuối".into(),
+            }),
         }
     }
 }
@@ -237,7 +279,12 @@ mod tests {
         let mut prev = GENESIS.to_string();
         (1..=n)
             .map(|i| {
-                let r = AuditRecord::chain(&prev, i, i * 1000, NewEvent::new("admin", "agency.created", format!("agency:{i}")));
+                let r = AuditRecord::chain(
+                    &prev,
+                    i,
+                    i * 1000,
+                    NewEvent::new("admin", "agency.created", format!("agency:{i}")),
+                );
                 prev = r.hash.clone();
                 r
             })
@@ -261,9 +308,13 @@ mod tests {
         let cases: &[(&str, Tamper, i64)] = &[
             ("changed details", |v| v[2].details = "{\"x\":1}".into(), 3),
             ("changed actor", |v| v[1].actor = "mallory".into(), 2),
-            ("removed middle", |v| {
-                v.remove(2);
-            }, 3),
+            (
+                "removed middle",
+                |v| {
+                    v.remove(2);
+                },
+                3,
+            ),
             ("swapped", |v| v.swap(1, 2), 2),
             ("changed outcome", |v| v[4].outcome = "denied".into(), 5),
         ];
@@ -277,6 +328,9 @@ mod tests {
         for r in &good[..3] {
             v.push(r).unwrap();
         }
-        assert_eq!(v.finish(Some((5, &good[4].hash))).map_err(|b| b.seq), Err(4));
+        assert_eq!(
+            v.finish(Some((5, &good[4].hash))).map_err(|b| b.seq),
+            Err(4)
+        );
     }
 }

@@ -49,7 +49,14 @@ impl RuleSet {
         macro_rules! set {
             ($($f:ident),*) => { $( if let Some(v) = o.$f { self.$f = v; } )* };
         }
-        set!(max_validity_months, renewal_max_count, renewal_min_days_left, renewal_max_extension_months, change_min_days_left, device_return_working_days);
+        set!(
+            max_validity_months,
+            renewal_max_count,
+            renewal_min_days_left,
+            renewal_max_extension_months,
+            change_min_days_left,
+            device_return_working_days
+        );
         self
     }
     pub fn forms_for(&self, kind_key: &str) -> Option<&[String; 2]> {
@@ -69,7 +76,8 @@ pub struct Regimes(Vec<RuleSet>);
 impl Regimes {
     /// The regimes shipped with kyso.
     pub fn builtin() -> Self {
-        Self::from_toml(include_str!("../rules/regimes.toml")).expect("the shipped regimes.toml is valid")
+        Self::from_toml(include_str!("../rules/regimes.toml"))
+            .expect("the shipped regimes.toml is valid")
     }
     pub fn from_toml(s: &str) -> Result<Self, String> {
         let f: RegimeFile = toml::from_str(s).map_err(|e| e.to_string())?;
@@ -78,7 +86,12 @@ impl Regimes {
         for w in v.windows(2) {
             match w[0].effective_to {
                 Some(end) if end < w[1].effective_from => {}
-                _ => return Err(format!("regimes '{}' and '{}' overlap or leave the first open-ended", w[0].key, w[1].key)),
+                _ => {
+                    return Err(format!(
+                        "regimes '{}' and '{}' overlap or leave the first open-ended",
+                        w[0].key, w[1].key
+                    ))
+                }
             }
         }
         Ok(Regimes(v))
@@ -86,7 +99,12 @@ impl Regimes {
     /// The rules in force on `day`, or an error for a day before any regime.
     pub fn on(&self, day: NaiveDate) -> DomainResult<&RuleSet> {
         self.0.iter().find(|r| r.in_force_on(day)).ok_or_else(|| {
-            DomainError::rule("regime", format!("không có văn bản quy phạm nào điều chỉnh ngày {day} trong dữ liệu quy định"))
+            DomainError::rule(
+                "regime",
+                format!(
+                    "không có văn bản quy phạm nào điều chỉnh ngày {day} trong dữ liệu quy định"
+                ),
+            )
         })
     }
     pub fn all(&self) -> &[RuleSet] {
@@ -117,7 +135,11 @@ impl RevocationReason {
     pub fn applies_to(self, kind: SubscriberKind) -> bool {
         use RevocationReason::*;
         match self {
-            KeyCompromise | DeviceLost | DeviceDamaged | AuthorityRequest | ManagingAgencyRequest => true,
+            KeyCompromise
+            | DeviceLost
+            | DeviceDamaged
+            | AuthorityRequest
+            | ManagingAgencyRequest => true,
             PositionChanged | RetiredOrLeft | Deceased => kind == SubscriberKind::Individual,
             Dissolved => kind == SubscriberKind::Organisation,
             CeasedOperation => kind == SubscriberKind::Device,
@@ -126,7 +148,11 @@ impl RevocationReason {
         }
     }
     pub fn allowed_for(kind: SubscriberKind) -> Vec<RevocationReason> {
-        Self::ALL.iter().copied().filter(|r| r.applies_to(kind)).collect()
+        Self::ALL
+            .iter()
+            .copied()
+            .filter(|r| r.applies_to(kind))
+            .collect()
     }
     /// The RFC 5280 CRLReason code the CA writes for this reason.
     pub fn rfc5280_code(self) -> u8 {
@@ -165,7 +191,13 @@ mod tests {
     #[test]
     fn regime_by_date() {
         let r = Regimes::builtin();
-        let cases = [("2018-11-14", None), ("2018-11-15", Some("nd130-tt185")), ("2024-08-14", Some("nd130-tt185")), ("2024-08-15", Some("nd68")), ("2026-11-21", Some("nd68"))];
+        let cases = [
+            ("2018-11-14", None),
+            ("2018-11-15", Some("nd130-tt185")),
+            ("2024-08-14", Some("nd130-tt185")),
+            ("2024-08-15", Some("nd68")),
+            ("2026-11-21", Some("nd68")),
+        ];
         for (day, want) in cases {
             assert_eq!(r.on(d(day)).ok().map(|x| x.key.as_str()), want, "{day}");
         }
@@ -173,7 +205,10 @@ mod tests {
 
     #[test]
     fn overlapping_regimes_are_refused() {
-        let bad = include_str!("../rules/regimes.toml").replace("effective_to = \"2024-08-14\"", "effective_to = \"2024-09-01\"");
+        let bad = include_str!("../rules/regimes.toml").replace(
+            "effective_to = \"2024-08-14\"",
+            "effective_to = \"2024-09-01\"",
+        );
         assert!(Regimes::from_toml(&bad).is_err());
     }
 

@@ -22,8 +22,17 @@ pub struct NewRequestInput {
 /// What the CA sent back, as the operator enters or imports it.
 #[derive(Debug, Clone)]
 pub enum CompletionInput {
-    Issued { serial: String, subject: String, issuer: String, not_before: DateTime<Utc>, not_after: DateTime<Utc>, device_serial: Option<String> },
-    Revoked { at: DateTime<Utc> },
+    Issued {
+        serial: String,
+        subject: String,
+        issuer: String,
+        not_before: DateTime<Utc>,
+        not_after: DateTime<Utc>,
+        device_serial: Option<String>,
+    },
+    Revoked {
+        at: DateTime<Utc>,
+    },
     Restored,
 }
 
@@ -47,119 +56,228 @@ struct Loaded {
 
 impl Service {
     fn rules_on(&self, now: DateTime<Utc>) -> ServiceResult<RuleSet> {
-        Ok(self.regimes().on(vn_date(now))?.clone().with(&self.profile().rules))
+        Ok(self
+            .regimes()
+            .on(vn_date(now))?
+            .clone()
+            .with(&self.profile().rules))
     }
 
-    fn load_parties(&self, tx: &mut Tx<'_>, sub_id: SubscriberId, cert: Option<CertificateId>, device: Option<DeviceId>) -> ServiceResult<Loaded> {
-        let sub = tx.subscriber(sub_id)?.ok_or_else(|| DomainError::not_found("thuê bao", sub_id))?;
+    fn load_parties(
+        &self,
+        tx: &mut Tx<'_>,
+        sub_id: SubscriberId,
+        cert: Option<CertificateId>,
+        device: Option<DeviceId>,
+    ) -> ServiceResult<Loaded> {
+        let sub = tx
+            .subscriber(sub_id)?
+            .ok_or_else(|| DomainError::not_found("thuê bao", sub_id))?;
         let agency = agency_by_id(tx, sub.agency_id)?;
         let person = match sub.person_id {
             Some(p) => tx.person(p)?,
             None => None,
         };
         let cert = match cert {
-            Some(c) => Some(tx.certificate(c)?.ok_or_else(|| DomainError::not_found("chứng thư số", c))?),
+            Some(c) => Some(
+                tx.certificate(c)?
+                    .ok_or_else(|| DomainError::not_found("chứng thư số", c))?,
+            ),
             None => None,
         };
         let device = match device {
-            Some(d) => Some(tx.device(d)?.ok_or_else(|| DomainError::not_found("thiết bị", d))?),
+            Some(d) => Some(
+                tx.device(d)?
+                    .ok_or_else(|| DomainError::not_found("thiết bị", d))?,
+            ),
             None => None,
         };
-        Ok(Loaded { sub, agency, person, cert, device })
+        Ok(Loaded {
+            sub,
+            agency,
+            person,
+            cert,
+            device,
+        })
     }
 
-    fn check_rules(&self, kind: RequestKind, details: &RequestDetails, l: &Loaded, now: DateTime<Utc>) -> ServiceResult<()> {
+    fn check_rules(
+        &self,
+        kind: RequestKind,
+        details: &RequestDetails,
+        l: &Loaded,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<()> {
         let rules = self.rules_on(now)?;
-        let cx = RuleContext { rules: &rules, profile: self.profile(), subscriber: &l.sub, person: l.person.as_ref(), certificate: l.cert.as_ref(), device: l.device.as_ref(), now };
+        let cx = RuleContext {
+            rules: &rules,
+            profile: self.profile(),
+            subscriber: &l.sub,
+            person: l.person.as_ref(),
+            certificate: l.cert.as_ref(),
+            device: l.device.as_ref(),
+            now,
+        };
         check_request_rules(kind, details, &cx)?;
         Ok(())
     }
 
     fn event(&self, actor: &Actor, action: &str, q: &Request, l: &Loaded) -> NewEvent {
-        NewEvent::new(&actor.login, action, format!("request:{}", q.id)).agency(l.agency.id).figure(q.kind.code(), l.sub.kind.report_class().code())
+        NewEvent::new(&actor.login, action, format!("request:{}", q.id))
+            .agency(l.agency.id)
+            .figure(q.kind.code(), l.sub.kind.report_class().code())
     }
 
     /// Creates a draft request after checking the actor and the rules.
-    pub fn create_request(&self, actor: &Actor, input: &NewRequestInput, now: DateTime<Utc>) -> ServiceResult<Request> {
-        self.mutate(actor, "request.create", &format!("subscriber:{}", input.subscriber), now, |tx| {
-            let cert = match &input.certificate_serial {
-                Some(s) => {
-                    let s = Serial::parse("certificate", s)?;
-                    Some(tx.certificate_by_serial(s.as_str())?.ok_or_else(|| DomainError::not_found("chứng thư số", &s))?.id)
+    pub fn create_request(
+        &self,
+        actor: &Actor,
+        input: &NewRequestInput,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<Request> {
+        self.mutate(
+            actor,
+            "request.create",
+            &format!("subscriber:{}", input.subscriber),
+            now,
+            |tx| {
+                let cert = match &input.certificate_serial {
+                    Some(s) => {
+                        let s = Serial::parse("certificate", s)?;
+                        Some(
+                            tx.certificate_by_serial(s.as_str())?
+                                .ok_or_else(|| DomainError::not_found("chứng thư số", &s))?
+                                .id,
+                        )
+                    }
+                    None => None,
+                };
+                let device = match &input.device_serial {
+                    Some(s) => {
+                        let s = Serial::parse("device", s)?;
+                        Some(
+                            tx.device_by_serial(s.as_str())?
+                                .ok_or_else(|| DomainError::not_found("thiết bị", &s))?
+                                .id,
+                        )
+                    }
+                    None => None,
+                };
+                let mut l = self.load_parties(tx, input.subscriber, cert, device)?;
+                // A restore names the device; default to the one holding the subscriber's certificate.
+                if input.kind == RequestKind::RestoreDevice && l.device.is_none() {
+                    return Err(DomainError::invalid(
+                        "device",
+                        "yêu cầu khôi phục phải ghi số hiệu thiết bị lưu khóa",
+                    )
+                    .into());
                 }
-                None => None,
-            };
-            let device = match &input.device_serial {
-                Some(s) => {
-                    let s = Serial::parse("device", s)?;
-                    Some(tx.device_by_serial(s.as_str())?.ok_or_else(|| DomainError::not_found("thiết bị", &s))?.id)
+                if input.kind == RequestKind::Revoke && l.device.is_none() {
+                    if let Some(d) = l.cert.as_ref().and_then(|c| c.device_id) {
+                        l.device = tx.device(d)?;
+                    }
                 }
-                None => None,
-            };
-            let mut l = self.load_parties(tx, input.subscriber, cert, device)?;
-            // A restore names the device; default to the one holding the subscriber's certificate.
-            if input.kind == RequestKind::RestoreDevice && l.device.is_none() {
-                return Err(DomainError::invalid("device", "yêu cầu khôi phục phải ghi số hiệu thiết bị lưu khóa").into());
-            }
-            if input.kind == RequestKind::Revoke && l.device.is_none() {
-                if let Some(d) = l.cert.as_ref().and_then(|c| c.device_id) {
-                    l.device = tx.device(d)?;
+                let is_self = l.sub.person_id.is_some() && actor.person_id == l.sub.person_id;
+                if !is_self {
+                    require(actor, Permission::CreateRequest, &l.agency)?;
                 }
-            }
-            let is_self = l.sub.person_id.is_some() && actor.person_id == l.sub.person_id;
-            if !is_self {
-                require(actor, Permission::CreateRequest, &l.agency)?;
-            }
-            if let Some(c) = cert {
-                if let Some(open) = tx.open_requests_for_certificate(c)?.first() {
-                    return Err(DomainError::rule("one-open-request", format!("chứng thư số này đang có yêu cầu số {} ({}) chưa kết thúc", open.id, open.kind.label_vi())).into());
+                if let Some(c) = cert {
+                    if let Some(open) = tx.open_requests_for_certificate(c)?.first() {
+                        return Err(DomainError::rule(
+                            "one-open-request",
+                            format!(
+                                "chứng thư số này đang có yêu cầu số {} ({}) chưa kết thúc",
+                                open.id,
+                                open.kind.label_vi()
+                            ),
+                        )
+                        .into());
+                    }
                 }
-            }
-            self.check_rules(input.kind, &input.details, &l, now)?;
-            let q = tx.insert_request(&Request {
-                id: RequestId(0),
-                kind: input.kind,
-                state: RequestState::Draft,
-                subscriber_id: l.sub.id,
-                certificate_id: cert,
-                device_id: l.device.as_ref().map(|d| d.id),
-                managing_agency_id: l.sub.managing_agency_id,
-                details: input.details.clone(),
-                created_by: actor.user_id,
-                created_at: now,
-                updated_at: now,
-                batch_id: None,
-                rejection_reason: None,
-            })?;
-            tx.append_audit(self.event(actor, "request.created", &q, &l).details(serde_json::json!({"details": q.details})), now)?;
-            Ok(q)
-        })
+                self.check_rules(input.kind, &input.details, &l, now)?;
+                let q = tx.insert_request(&Request {
+                    id: RequestId(0),
+                    kind: input.kind,
+                    state: RequestState::Draft,
+                    subscriber_id: l.sub.id,
+                    certificate_id: cert,
+                    device_id: l.device.as_ref().map(|d| d.id),
+                    managing_agency_id: l.sub.managing_agency_id,
+                    details: input.details.clone(),
+                    created_by: actor.user_id,
+                    created_at: now,
+                    updated_at: now,
+                    batch_id: None,
+                    rejection_reason: None,
+                })?;
+                tx.append_audit(
+                    self.event(actor, "request.created", &q, &l)
+                        .details(serde_json::json!({"details": q.details})),
+                    now,
+                )?;
+                Ok(q)
+            },
+        )
     }
 
     /// Moves a request one step (submit, confirm, check, reject, cancel, or send a single
     /// request to the CA). Completion goes through [`Service::complete_request`].
-    pub fn transition(&self, actor: &Actor, id: RequestId, action: Action, reason: Option<&str>, now: DateTime<Utc>) -> ServiceResult<Request> {
+    pub fn transition(
+        &self,
+        actor: &Actor,
+        id: RequestId,
+        action: Action,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<Request> {
         if action == Action::Complete {
             return Err(DomainError::invalid("action", "ghi nhận hoàn thành cần kết quả của tổ chức chứng thực: dùng lệnh 'request complete'").into());
         }
         if action == Action::SendToCa {
-            return self.send_to_ca(actor, &[id], now).map(|(_, mut v)| v.remove(0));
+            return self
+                .send_to_ca(actor, &[id], now)
+                .map(|(_, mut v)| v.remove(0));
         }
-        self.mutate(actor, &format!("request.{}", action.code()), &format!("request:{id}"), now, |tx| self.step(tx, actor, id, action, reason, None, now))
+        self.mutate(
+            actor,
+            &format!("request.{}", action.code()),
+            &format!("request:{id}"),
+            now,
+            |tx| self.step(tx, actor, id, action, reason, None, now),
+        )
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn step(&self, tx: &mut Tx<'_>, actor: &Actor, id: RequestId, action: Action, reason: Option<&str>, batch: Option<BatchId>, now: DateTime<Utc>) -> ServiceResult<Request> {
-        let mut q = tx.request(id)?.ok_or_else(|| DomainError::not_found("yêu cầu", id))?;
+    fn step(
+        &self,
+        tx: &mut Tx<'_>,
+        actor: &Actor,
+        id: RequestId,
+        action: Action,
+        reason: Option<&str>,
+        batch: Option<BatchId>,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<Request> {
+        let mut q = tx
+            .request(id)?
+            .ok_or_else(|| DomainError::not_found("yêu cầu", id))?;
         let l = self.load_parties(tx, q.subscriber_id, q.certificate_id, q.device_id)?;
-        let parties = Parties { subscriber_agency_path: &l.agency.path, subscriber_person: l.sub.person_id, subscriber_kind: l.sub.kind, route: self.profile().routing.route_for(q.kind) };
+        let parties = Parties {
+            subscriber_agency_path: &l.agency.path,
+            subscriber_person: l.sub.person_id,
+            subscriber_kind: l.sub.kind,
+            route: self.profile().routing.route_for(q.kind),
+        };
         let to = next_state(&q, action, actor, &parties)?;
         // The law's conditions hold when the subscriber asks and when the CQQLTT vouches.
         if matches!(action, Action::Submit | Action::Confirm) {
             self.check_rules(q.kind, &q.details, &l, now)?;
         }
         let reason = match action {
-            Action::Reject => Some(required_text("reason", reason.unwrap_or(""), 500).map_err(|_| DomainError::invalid("reason", "từ chối phải ghi rõ lý do"))?),
+            Action::Reject => Some(
+                required_text("reason", reason.unwrap_or(""), 500)
+                    .map_err(|_| DomainError::invalid("reason", "từ chối phải ghi rõ lý do"))?,
+            ),
             _ => None,
         };
         let from = q.state;
@@ -182,58 +300,125 @@ impl Service {
 
     /// Sends confirmed (direct route) or checked (via the manager) requests to the CA as one
     /// batch. All or none: if one cannot go, none goes.
-    pub fn send_to_ca(&self, actor: &Actor, ids: &[RequestId], now: DateTime<Utc>) -> ServiceResult<(BatchId, Vec<Request>)> {
+    pub fn send_to_ca(
+        &self,
+        actor: &Actor,
+        ids: &[RequestId],
+        now: DateTime<Utc>,
+    ) -> ServiceResult<(BatchId, Vec<Request>)> {
         if ids.is_empty() {
-            return Err(DomainError::invalid("requests", "lô gửi phải có ít nhất một yêu cầu").into());
+            return Err(
+                DomainError::invalid("requests", "lô gửi phải có ít nhất một yêu cầu").into(),
+            );
         }
-        self.mutate(actor, "request.send_to_ca", &format!("requests:{:?}", ids.iter().map(|i| i.0).collect::<Vec<_>>()), now, |tx| {
-            let batch = tx.insert_batch(now, &actor.login)?;
-            let mut out = Vec::new();
-            for id in ids {
-                out.push(self.step(tx, actor, *id, Action::SendToCa, None, Some(batch), now)?);
-            }
-            Ok((batch, out))
-        })
+        self.mutate(
+            actor,
+            "request.send_to_ca",
+            &format!("requests:{:?}", ids.iter().map(|i| i.0).collect::<Vec<_>>()),
+            now,
+            |tx| {
+                let batch = tx.insert_batch(now, &actor.login)?;
+                let mut out = Vec::new();
+                for id in ids {
+                    out.push(self.step(
+                        tx,
+                        actor,
+                        *id,
+                        Action::SendToCa,
+                        None,
+                        Some(batch),
+                        now,
+                    )?);
+                }
+                Ok((batch, out))
+            },
+        )
     }
 
     /// Records the CA's result and applies it to the registry: a new certificate record, a
     /// revocation with the device-return deadline, or an unlocked device.
-    pub fn complete_request(&self, actor: &Actor, id: RequestId, input: &CompletionInput, now: DateTime<Utc>) -> ServiceResult<Request> {
-        self.mutate(actor, "request.complete", &format!("request:{id}"), now, |tx| {
-            let q = tx.request(id)?.ok_or_else(|| DomainError::not_found("yêu cầu", id))?;
-            let l = self.load_parties(tx, q.subscriber_id, q.certificate_id, q.device_id)?;
-            let parties = Parties { subscriber_agency_path: &l.agency.path, subscriber_person: l.sub.person_id, subscriber_kind: l.sub.kind, route: self.profile().routing.route_for(q.kind) };
-            next_state(&q, Action::Complete, actor, &parties)?;
-            let completion = match input {
-                CompletionInput::Issued { serial, subject, issuer, not_before, not_after, device_serial } => {
-                    let device_id = match device_serial {
-                        Some(s) => Some(tx.device_by_serial(Serial::parse("device", s)?.as_str())?.ok_or_else(|| DomainError::not_found("thiết bị", s))?.id),
-                        None => l.cert.as_ref().and_then(|c| c.device_id),
-                    };
-                    Completion::Issued {
-                        serial: Serial::parse("serial", serial)?,
-                        subject: required_text("subject", subject, 500)?,
-                        issuer: required_text("issuer", issuer, 500)?,
-                        not_before: *not_before,
-                        not_after: *not_after,
-                        device_id,
+    pub fn complete_request(
+        &self,
+        actor: &Actor,
+        id: RequestId,
+        input: &CompletionInput,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<Request> {
+        self.mutate(
+            actor,
+            "request.complete",
+            &format!("request:{id}"),
+            now,
+            |tx| {
+                let q = tx
+                    .request(id)?
+                    .ok_or_else(|| DomainError::not_found("yêu cầu", id))?;
+                let l = self.load_parties(tx, q.subscriber_id, q.certificate_id, q.device_id)?;
+                let parties = Parties {
+                    subscriber_agency_path: &l.agency.path,
+                    subscriber_person: l.sub.person_id,
+                    subscriber_kind: l.sub.kind,
+                    route: self.profile().routing.route_for(q.kind),
+                };
+                next_state(&q, Action::Complete, actor, &parties)?;
+                let completion = match input {
+                    CompletionInput::Issued {
+                        serial,
+                        subject,
+                        issuer,
+                        not_before,
+                        not_after,
+                        device_serial,
+                    } => {
+                        let device_id = match device_serial {
+                            Some(s) => Some(
+                                tx.device_by_serial(Serial::parse("device", s)?.as_str())?
+                                    .ok_or_else(|| DomainError::not_found("thiết bị", s))?
+                                    .id,
+                            ),
+                            None => l.cert.as_ref().and_then(|c| c.device_id),
+                        };
+                        Completion::Issued {
+                            serial: Serial::parse("serial", serial)?,
+                            subject: required_text("subject", subject, 500)?,
+                            issuer: required_text("issuer", issuer, 500)?,
+                            not_before: *not_before,
+                            not_after: *not_after,
+                            device_id,
+                        }
                     }
-                }
-                CompletionInput::Revoked { at } => Completion::Revoked { at: *at },
-                CompletionInput::Restored => Completion::Restored,
-            };
-            let rules = self.rules_on(now)?;
-            check_completion(&q, &completion, &rules, l.cert.as_ref(), now)?;
-            self.apply_completion(tx, actor, &q, &l, &completion, &rules, now)?;
-            self.step(tx, actor, id, Action::Complete, None, None, now)
-        })
+                    CompletionInput::Revoked { at } => Completion::Revoked { at: *at },
+                    CompletionInput::Restored => Completion::Restored,
+                };
+                let rules = self.rules_on(now)?;
+                check_completion(&q, &completion, &rules, l.cert.as_ref(), now)?;
+                self.apply_completion(tx, actor, &q, &l, &completion, &rules, now)?;
+                self.step(tx, actor, id, Action::Complete, None, None, now)
+            },
+        )
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn apply_completion(&self, tx: &mut Tx<'_>, actor: &Actor, q: &Request, l: &Loaded, c: &Completion, rules: &RuleSet, now: DateTime<Utc>) -> ServiceResult<()> {
+    fn apply_completion(
+        &self,
+        tx: &mut Tx<'_>,
+        actor: &Actor,
+        q: &Request,
+        l: &Loaded,
+        c: &Completion,
+        rules: &RuleSet,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<()> {
         let class = l.sub.kind.report_class();
         match c {
-            Completion::Issued { serial, subject, issuer, not_before, not_after, device_id } => {
+            Completion::Issued {
+                serial,
+                subject,
+                issuer,
+                not_before,
+                not_after,
+                device_id,
+            } => {
                 if tx.certificate_by_serial(serial.as_str())?.is_some() {
                     return Err(DomainError::conflict("chứng thư số", serial).into());
                 }
@@ -268,7 +453,11 @@ impl Service {
                 )?;
                 if let Some(old) = &l.cert {
                     // The renewed or changed certificate is replaced by the new one.
-                    tx.revoke_certificate(old.id, *not_before.max(&now), RevocationReason::Superseded)?;
+                    tx.revoke_certificate(
+                        old.id,
+                        *not_before.max(&now),
+                        RevocationReason::Superseded,
+                    )?;
                     tx.append_audit(
                         NewEvent::new(&actor.login, "certificate.revoked", format!("certificate:{}", old.id))
                             .agency(l.agency.id)
@@ -278,9 +467,20 @@ impl Service {
                 }
             }
             Completion::Revoked { at } => {
-                let old = l.cert.as_ref().ok_or_else(|| DomainError::invalid("certificate", "yêu cầu thu hồi không gắn chứng thư số"))?;
-                let RequestDetails::Revoke { reason, device_return, .. } = &q.details else {
-                    return Err(DomainError::invalid("details", "nội dung yêu cầu thu hồi bị hỏng").into());
+                let old = l.cert.as_ref().ok_or_else(|| {
+                    DomainError::invalid("certificate", "yêu cầu thu hồi không gắn chứng thư số")
+                })?;
+                let RequestDetails::Revoke {
+                    reason,
+                    device_return,
+                    ..
+                } = &q.details
+                else {
+                    return Err(DomainError::invalid(
+                        "details",
+                        "nội dung yêu cầu thu hồi bị hỏng",
+                    )
+                    .into());
                 };
                 tx.revoke_certificate(old.id, *at, *reason)?;
                 tx.append_audit(
@@ -295,7 +495,10 @@ impl Service {
                         dev.status = DeviceStatus::Lost;
                     } else if *device_return {
                         dev.status = DeviceStatus::AwaitingReturn;
-                        dev.return_due = Some(self.calendar().add_working_days(vn_date(*at), rules.device_return_working_days));
+                        dev.return_due = Some(
+                            self.calendar()
+                                .add_working_days(vn_date(*at), rules.device_return_working_days),
+                        );
                     }
                     if dev.status != from {
                         tx.update_device(&dev)?;
@@ -309,14 +512,28 @@ impl Service {
                 }
             }
             Completion::Restored => {
-                let mut dev = l.device.clone().ok_or_else(|| DomainError::invalid("device", "yêu cầu khôi phục không gắn thiết bị"))?;
+                let mut dev = l.device.clone().ok_or_else(|| {
+                    DomainError::invalid("device", "yêu cầu khôi phục không gắn thiết bị")
+                })?;
                 if dev.status != DeviceStatus::Locked {
-                    return Err(DomainError::rule("NĐ130-Art73", format!("thiết bị {} không ở trạng thái bị khóa", dev.serial)).into());
+                    return Err(DomainError::rule(
+                        "NĐ130-Art73",
+                        format!("thiết bị {} không ở trạng thái bị khóa", dev.serial),
+                    )
+                    .into());
                 }
                 dev.status = DeviceStatus::InUse;
                 tx.update_device(&dev)?;
                 tx.append_audit(
-                    NewEvent::new(&actor.login, "device.status_changed", format!("device:{}", dev.id)).agency(dev.agency_id).details(serde_json::json!({"from": "locked", "to": "in_use", "request": q.id})),
+                    NewEvent::new(
+                        &actor.login,
+                        "device.status_changed",
+                        format!("device:{}", dev.id),
+                    )
+                    .agency(dev.agency_id)
+                    .details(
+                        serde_json::json!({"from": "locked", "to": "in_use", "request": q.id}),
+                    ),
                     now,
                 )?;
             }
@@ -326,20 +543,38 @@ impl Service {
 
     pub fn request(&self, actor: &Actor, id: RequestId) -> ServiceResult<RequestView> {
         self.db().read(|tx| {
-            let q = tx.request(id)?.ok_or_else(|| DomainError::not_found("yêu cầu", id))?;
+            let q = tx
+                .request(id)?
+                .ok_or_else(|| DomainError::not_found("yêu cầu", id))?;
             let l = self.load_parties(tx, q.subscriber_id, None, None)?;
             let is_self = l.sub.person_id.is_some() && actor.person_id == l.sub.person_id;
             if !is_self {
                 require(actor, Permission::ReadRegistry, &l.agency)?;
             }
             let managing = agency_by_id(tx, q.managing_agency_id)?;
-            let forms = self.regimes().on(vn_date(q.created_at)).ok().and_then(|r| r.forms_for(q.kind.code()).cloned());
+            let forms = self
+                .regimes()
+                .on(vn_date(q.created_at))
+                .ok()
+                .and_then(|r| r.forms_for(q.kind.code()).cloned());
             let history = tx.audit_for_object(&format!("request:{}", q.id))?;
-            Ok(RequestView { request: q, subscriber: l.sub, managing_agency: format!("{} ({})", managing.name, managing.code), forms, history })
+            Ok(RequestView {
+                request: q,
+                subscriber: l.sub,
+                managing_agency: format!("{} ({})", managing.name, managing.code),
+                forms,
+                history,
+            })
         })
     }
 
-    pub fn list_requests(&self, actor: &Actor, under: Option<&str>, state: Option<RequestState>, limit: i64) -> ServiceResult<Vec<Request>> {
+    pub fn list_requests(
+        &self,
+        actor: &Actor,
+        under: Option<&str>,
+        state: Option<RequestState>,
+        limit: i64,
+    ) -> ServiceResult<Vec<Request>> {
         self.db().read(|tx| {
             let mut out = Vec::new();
             for prefix in self.scoped_prefixes(tx, actor, Permission::ReadRegistry, under)? {

@@ -106,7 +106,9 @@ pub enum AgencyCmd {
         #[arg(long)]
         under: Option<String>,
     },
-    Show { code: String },
+    Show {
+        code: String,
+    },
     /// End an agency's effective period (dissolved or merged).
     Close {
         code: String,
@@ -115,7 +117,9 @@ pub enum AgencyCmd {
         on: String,
     },
     /// Import agencies from CSV (columns: code,name,parent_code,legal_entity,tax_code,budget_code,email,address,valid_from).
-    Import { file: PathBuf },
+    Import {
+        file: PathBuf,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -152,9 +156,13 @@ pub enum PersonCmd {
         limit: i64,
     },
     /// Show an official by citizen ID.
-    Show { citizen_id: String },
+    Show {
+        citizen_id: String,
+    },
     /// Import officials from CSV (columns: full_name,citizen_id,date_of_birth,gender,position,position_kind,title,agency_code,email,phone).
-    Import { file: PathBuf },
+    Import {
+        file: PathBuf,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -261,9 +269,14 @@ pub enum DeviceCmd {
         #[arg(long, default_value_t = 1000)]
         limit: i64,
     },
-    Show { serial: String },
+    Show {
+        serial: String,
+    },
     /// Record a device event: locked, lost, damaged, returned, assigned, handed_over, in_use.
-    Status { serial: String, status: String },
+    Status {
+        serial: String,
+        status: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -299,7 +312,9 @@ pub enum CertCmd {
         #[arg(long, default_value_t = 1000)]
         limit: i64,
     },
-    Show { serial: String },
+    Show {
+        serial: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -308,13 +323,21 @@ pub enum RequestCmd {
     /// Create a draft request.
     New(RequestNewArgs),
     /// Submit a draft (subscriber or agency officer).
-    Submit { id: i64 },
+    Submit {
+        id: i64,
+    },
     /// Confirm as the direct-managing agency (CQQLTT), which answers for the data.
-    Confirm { id: i64 },
+    Confirm {
+        id: i64,
+    },
     /// Check as the provincial subscriber manager (when the profile routes via the manager).
-    Check { id: i64 },
+    Check {
+        id: i64,
+    },
     /// Send requests to the CA in one batch.
-    Send { ids: Vec<i64> },
+    Send {
+        ids: Vec<i64>,
+    },
     /// Record the CA's result.
     Complete(RequestCompleteArgs),
     Reject {
@@ -322,7 +345,9 @@ pub enum RequestCmd {
         #[arg(long)]
         reason: String,
     },
-    Cancel { id: i64 },
+    Cancel {
+        id: i64,
+    },
     List {
         #[arg(long)]
         under: Option<String>,
@@ -332,7 +357,9 @@ pub enum RequestCmd {
         #[arg(long, default_value_t = 1000)]
         limit: i64,
     },
-    Show { id: i64 },
+    Show {
+        id: i64,
+    },
 }
 
 #[derive(Args, Debug)]

@@ -1,0 +1,362 @@
+//! The CLI as scripts use it: the binary, a data directory, exit codes and output.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn kyso(args: &[&str], data: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kyso"))
+        .args(args)
+        .arg("--data")
+        .arg(data)
+        .env_remove("KYSO_DB")
+        .env_remove("KYSO_USER")
+        .env("KYSO_NOW", "2026-11-21T09:00:00+07:00")
+        .output()
+        .expect("kyso runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn demo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let o = kyso(&["demo"], dir.path());
+    assert!(o.status.success(), "{}", text(&o));
+    dir
+}
+
+#[test]
+fn demo_then_report_gives_figures_that_match_a_recount() {
+    let dir = demo();
+    let o = kyso(&["report", "--period", "2026-H1", "--json"], dir.path());
+    assert!(o.status.success(), "{}", text(&o));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let fig = |k: &str| {
+        r["figures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["key"] == k)
+            .unwrap()
+            .clone()
+    };
+    // Recount from the event table itself.
+    let db = rusqlite::Connection::open(dir.path().join("kyso.db")).unwrap();
+    let count = |action: &str, subjects: &str, class: &str| -> i64 {
+        db.query_row(
+            &format!(
+                "SELECT COUNT(*) FROM audit_events WHERE action = ?1 AND class = ?2 AND outcome = 'ok' AND subject IN ({subjects})
+                 AND at >= strftime('%s', '2025-12-31 17:00:00') * 1000000 AND at < strftime('%s', '2026-06-30 17:00:00') * 1000000"
+            ),
+            [action, class],
+            |row| row.get(0),
+        )
+        .unwrap()
+    };
+    let new = "'new_individual','new_organisation','new_device'";
+    let total: i64 = r["figures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["total"].as_i64().unwrap())
+        .sum();
+    assert!(total > 0, "the demo's first half-year has figures");
+    assert_eq!(
+        fig("new")["personal"].as_i64().unwrap(),
+        count("request.completed", new, "personal")
+    );
+    assert_eq!(
+        fig("new")["org"].as_i64().unwrap(),
+        count("request.completed", new, "org")
+    );
+    assert_eq!(
+        fig("revocation_requests")["personal"].as_i64().unwrap(),
+        count("request.sent_to_ca", "'revoke'", "personal")
+    );
+    assert_eq!(
+        fig("information_changes")["personal"].as_i64().unwrap(),
+        count("request.completed", "'change_info'", "personal")
+    );
+    assert_eq!(
+        fig("renewal_requests")["org"].as_i64().unwrap(),
+        count("request.sent_to_ca", "'renew'", "org")
+    );
+    assert!(fig("new")["total"].as_i64().unwrap() > 0);
+
+    // Every request state is present.
+    let o = kyso(&["request", "list", "--json"], dir.path());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    for state in [
+        "draft",
+        "submitted",
+        "confirmed",
+        "checked",
+        "sent_to_ca",
+        "completed",
+        "rejected",
+        "cancelled",
+    ] {
+        assert!(
+            v.as_array().unwrap().iter().any(|q| q["state"] == state),
+            "a request in state {state}"
+        );
+    }
+    // The human table and CSV forms work too.
+    let o = kyso(&["report", "--period", "2026"], dir.path());
+    assert!(text(&o).contains("Số lượng cấp mới"), "{}", text(&o));
+    let o = kyso(&["report", "--period", "2026", "--csv"], dir.path());
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("key,label,org,personal,total\n"));
+
+    // A second demo in the same directory says so and duplicates nothing.
+    let before = db
+        .query_row("SELECT COUNT(*) FROM audit_events", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .unwrap();
+    let o = kyso(&["demo"], dir.path());
+    assert!(o.status.success());
+    assert!(text(&o).contains("đã có dữ liệu"), "{}", text(&o));
+    assert_eq!(
+        before,
+        db.query_row("SELECT COUNT(*) FROM audit_events", [], |r| r
+            .get::<_, i64>(0))
+            .unwrap()
+    );
+}
+
+#[test]
+fn one_changed_byte_in_the_sqlite_file_breaks_the_audit_chain_at_that_row() {
+    let dir = demo();
+    let o = kyso(&["audit", "verify"], dir.path());
+    assert!(o.status.success(), "{}", text(&o));
+    let path = dir.path().join("kyso.db");
+    let seq: i64 = {
+        let db = rusqlite::Connection::open(&path).unwrap();
+        // Fold the WAL into the file and drop stale copies of pages, so the row's text is
+        // stored once.
+        db.execute_batch("VACUUM; PRAGMA wal_checkpoint(TRUNCATE);")
+            .unwrap();
+        db.query_row(
+            "SELECT seq FROM audit_events WHERE details LIKE '%\"code\":\"TTRA\"%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    let original = std::fs::read(&path).unwrap();
+    let needle = b"\"code\":\"TTRA\"";
+    let hits: Vec<usize> = original
+        .windows(needle.len())
+        .enumerate()
+        .filter(|(_, w)| w == needle)
+        .map(|(i, _)| i)
+        .collect();
+    assert!(!hits.is_empty());
+    // SQLite may keep a stale copy of a page in free space; changing that copy changes no
+    // row. Changing the live row must break the chain exactly there.
+    let mut named = false;
+    for at in hits {
+        let mut bytes = original.clone();
+        bytes[at + 9] = b'X'; // TTRA -> XTRA
+        std::fs::write(&path, bytes).unwrap();
+        let o = kyso(&["audit", "verify", "--json"], dir.path());
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        match o.status.code() {
+            Some(3) => {
+                assert_eq!(v["broken"]["seq"].as_i64(), Some(seq), "{v}");
+                named = true;
+            }
+            Some(0) => assert!(v["broken"].is_null()),
+            other => panic!("{other:?}: {}", text(&o)),
+        }
+        if named {
+            break;
+        }
+    }
+    assert!(named, "the changed row was found");
+    let o = kyso(&["audit", "verify"], dir.path());
+    assert!(
+        text(&o).contains(&format!("sự kiện số {seq}")),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn bad_input_gets_a_clear_error_and_a_failing_exit_code() {
+    let dir = demo();
+    let d = dir.path();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &[
+                "person",
+                "add",
+                "--name",
+                "Lê Văn Tám",
+                "--citizen-id",
+                "12345",
+                "--born",
+                "1980-01-01",
+                "--gender",
+                "nam",
+                "--position",
+                "Chuyên viên",
+                "--agency",
+                "SNV",
+                "--email",
+                "tam@bacninh.gov.vn",
+            ],
+            "citizen_id",
+        ),
+        (
+            &[
+                "person",
+                "add",
+                "--name",
+                "Lê Văn Tám",
+                "--citizen-id",
+                "027080123456",
+                "--born",
+                "1980-01-01",
+                "--gender",
+                "nam",
+                "--position",
+                "Chuyên viên",
+                "--agency",
+                "KHONG-CO",
+                "--email",
+                "tam@bacninh.gov.vn",
+            ],
+            "KHONG-CO",
+        ),
+        (&["request", "check", "1"], "không thể thực hiện"),
+        (&["report", "--period", "2026-H3"], "period"),
+        (&["request", "list", "--as", "khong-ai"], "khong-ai"),
+    ];
+    for (args, needle) in cases {
+        let o = kyso(args, d);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", text(&o));
+        assert!(text(&o).contains(needle), "{args:?}: {}", text(&o));
+    }
+    // A CSV with a broken row is rejected whole, with the line number.
+    let csv = d.join("agencies.csv");
+    std::fs::write(&csv, "code,name,parent_code,legal_entity,tax_code,budget_code,email,address,valid_from\nP-MOI,Phòng mới,SNV,0,,,,Bắc Ninh,\nP-HONG,Phòng hỏng,KHONG-CO,0,,,,Bắc Ninh,\n").unwrap();
+    let o = kyso(&["agency", "import", csv.to_str().unwrap()], d);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("dòng 3"), "{}", text(&o));
+    let o = kyso(&["agency", "show", "P-MOI"], d);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "the good row was not imported either"
+    );
+    // A missing data directory is an environment error that says what to do.
+    let o = kyso(&["report", "--period", "2026"], &d.join("nowhere"));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("kyso init"), "{}", text(&o));
+}
+
+#[test]
+fn a_request_goes_through_the_cli_as_the_roles_would_take_it() {
+    let dir = demo();
+    let d = dir.path();
+    let run = |args: &[&str]| {
+        let o = kyso(args, d);
+        assert!(o.status.success(), "{args:?}: {}", text(&o));
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap_or(serde_json::Value::Null)
+    };
+    let subs = run(&["subscriber", "list", "--under", "STP", "--json"]);
+    let org = subs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == "organisation")
+        .unwrap();
+    let id = org["id"].as_i64().unwrap().to_string();
+    // A new organisation certificate for the Sở Tư pháp: drawn up by its officer, submitted
+    // by its records clerk, confirmed by the body that manages it (the province's CQQLTT).
+    let q = run(&[
+        "request",
+        "new",
+        "--kind",
+        "new",
+        "--subscriber",
+        &id,
+        "--validity-months",
+        "60",
+        "--as",
+        "cqqltt.stp",
+        "--json",
+    ]);
+    let qid = q["id"].as_i64().unwrap().to_string();
+    run(&["request", "submit", &qid, "--as", "vanthu.stp"]);
+    let o = kyso(
+        &["request", "confirm", &qid, "--as", "khong-co-tai-khoan"],
+        d,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    for other in ["cqqltt.snv", "cqqltt.stp"] {
+        let o = kyso(&["request", "confirm", &qid, "--as", other], d);
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "{other} is not the CQQLTT: {}",
+            text(&o)
+        );
+        assert!(text(&o).contains("không có quyền"), "{}", text(&o));
+    }
+    run(&["request", "confirm", &qid, "--as", "cqqltt.ubnd-bn"]);
+    run(&["request", "send", &qid, "--as", "cqqltt.ubnd-bn"]);
+    run(&[
+        "request",
+        "complete",
+        &qid,
+        "--as",
+        "cntt",
+        "--serial",
+        "540300000000000000AB",
+        "--subject",
+        "CN=Sở Tư pháp,O=Ủy ban nhân dân tỉnh Bắc Ninh,L=Bắc Ninh,C=VN",
+        "--issuer",
+        "CN=CA phục vụ các cơ quan Nhà nước G2,O=Ban Cơ yếu Chính phủ,C=VN",
+        "--not-before",
+        "2026-11-21T09:00:00+07:00",
+        "--not-after",
+        "2031-11-21T09:00:00+07:00",
+    ]);
+    let c = run(&["cert", "show", "540300000000000000AB", "--json"]);
+    assert_eq!(c["status"], "valid");
+    let view = run(&["request", "show", &qid, "--json"]);
+    let steps: Vec<String> = view["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {} {}",
+                e["action"].as_str().unwrap(),
+                e["actor"].as_str().unwrap(),
+                e["outcome"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "request.created cqqltt.stp ok",
+            "request.submitted vanthu.stp ok",
+            "request.confirm cqqltt.snv denied",
+            "request.confirm cqqltt.stp denied",
+            "request.confirmed cqqltt.ubnd-bn ok",
+            "request.sent_to_ca cqqltt.ubnd-bn ok",
+            "request.completed cntt ok"
+        ]
+    );
+    let o = kyso(&["audit", "verify"], d);
+    assert!(o.status.success(), "{}", text(&o));
+}
