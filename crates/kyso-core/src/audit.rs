@@ -126,13 +126,7 @@ pub fn event_hash(prev_hash: &str, seq: i64, at_micros: i64, e: &NewEvent) -> St
     event_hash_parts(prev_hash, seq, at_micros, e, e.outcome.code())
 }
 
-fn event_hash_parts(
-    prev_hash: &str,
-    seq: i64,
-    at_micros: i64,
-    e: &NewEvent,
-    outcome: &str,
-) -> String {
+fn event_hash_parts(prev_hash: &str, seq: i64, at_micros: i64, e: &NewEvent, outcome: &str) -> String {
     let mut h = Sha256::new();
     h.update(b"kyso-audit-v1");
     put(&mut h, prev_hash.as_bytes());
@@ -207,45 +201,29 @@ pub struct ChainVerifier {
 
 impl ChainVerifier {
     pub fn new() -> Self {
-        ChainVerifier {
-            expected_seq: 1,
-            prev_hash: GENESIS.to_string(),
-            last_at: i64::MIN,
-        }
+        ChainVerifier { expected_seq: 1, prev_hash: GENESIS.to_string(), last_at: i64::MIN }
     }
     pub fn push(&mut self, r: &AuditRecord) -> Result<(), ChainBreak> {
         if r.seq != self.expected_seq {
             let reason = if r.seq > self.expected_seq {
-                format!(
-                    "thiếu sự kiện số {} đến {} (đã bị xóa)",
-                    self.expected_seq,
-                    r.seq - 1
-                )
+                format!("thiếu sự kiện số {} đến {} (đã bị xóa)", self.expected_seq, r.seq - 1)
             } else {
                 format!("số thứ tự {} lặp lại hoặc sai thứ tự", r.seq)
             };
-            return Err(ChainBreak {
-                seq: self.expected_seq.min(r.seq),
-                reason,
-            });
+            return Err(ChainBreak { seq: self.expected_seq.min(r.seq), reason });
         }
         if r.prev_hash != self.prev_hash {
             return Err(ChainBreak {
                 seq: r.seq,
-                reason: "liên kết với sự kiện trước bị đứt (sự kiện bị xóa, chèn hoặc đổi thứ tự)"
-                    .into(),
+                reason: "liên kết với sự kiện trước bị đứt (sự kiện bị xóa, chèn hoặc đổi thứ tự)".into(),
             });
         }
         if r.recompute() != r.hash {
-            return Err(ChainBreak {
-                seq: r.seq,
-                reason: "nội dung sự kiện đã bị sửa (mã băm không khớp)".into(),
-            });
+            return Err(ChainBreak { seq: r.seq, reason: "nội dung sự kiện đã bị sửa (mã băm không khớp)".into() });
         }
         if r.at_micros < self.last_at {
             return Err(ChainBreak {
-                seq: r.seq,
-                reason: "thời điểm sự kiện lùi về trước sự kiện trước đó".into(),
+                seq: r.seq, reason: "thời điểm sự kiện lùi về trước sự kiện trước đó".into()
             });
         }
         self.last_at = r.at_micros;
@@ -263,10 +241,7 @@ impl ChainVerifier {
                 seq: count + 1,
                 reason: format!("thiếu các sự kiện cuối từ số {} đến {}", count + 1, seq),
             }),
-            _ => Err(ChainBreak {
-                seq: count,
-                reason: "đầu chuỗi đã ghi không khớp với sự kiện cuối".into(),
-            }),
+            _ => Err(ChainBreak { seq: count, reason: "đầu chuỗi đã ghi không khớp với sự kiện cuối".into() }),
         }
     }
 }
@@ -279,12 +254,7 @@ mod tests {
         let mut prev = GENESIS.to_string();
         (1..=n)
             .map(|i| {
-                let r = AuditRecord::chain(
-                    &prev,
-                    i,
-                    i * 1000,
-                    NewEvent::new("admin", "agency.created", format!("agency:{i}")),
-                );
+                let r = AuditRecord::chain(&prev, i, i * 1000, NewEvent::new("admin", "agency.created", format!("agency:{i}")));
                 prev = r.hash.clone();
                 r
             })
@@ -328,9 +298,6 @@ mod tests {
         for r in &good[..3] {
             v.push(r).unwrap();
         }
-        assert_eq!(
-            v.finish(Some((5, &good[4].hash))).map_err(|b| b.seq),
-            Err(4)
-        );
+        assert_eq!(v.finish(Some((5, &good[4].hash))).map_err(|b| b.seq), Err(4));
     }
 }

@@ -53,27 +53,13 @@ impl Permission {
     pub fn roles(self) -> &'static [Role] {
         use Role::*;
         match self {
-            Permission::ReadRegistry => &[
-                ProvincialManager,
-                ItStaff,
-                AgencyOfficer,
-                RecordsClerk,
-                Auditor,
-            ],
+            Permission::ReadRegistry => &[ProvincialManager, ItStaff, AgencyOfficer, RecordsClerk, Auditor],
             Permission::ManageAgencies => &[ProvincialManager, ItStaff],
-            Permission::ManagePersons | Permission::ManageSubscribers => {
-                &[ProvincialManager, ItStaff, AgencyOfficer]
-            }
+            Permission::ManagePersons | Permission::ManageSubscribers => &[ProvincialManager, ItStaff, AgencyOfficer],
             Permission::ManageDevices => &[ProvincialManager, ItStaff, AgencyOfficer],
             Permission::ManageCertificates => &[ProvincialManager, ItStaff],
             Permission::ManageUsers => &[ItStaff],
-            Permission::CreateRequest => &[
-                ProvincialManager,
-                ItStaff,
-                AgencyOfficer,
-                RecordsClerk,
-                Subscriber,
-            ],
+            Permission::CreateRequest => &[ProvincialManager, ItStaff, AgencyOfficer, RecordsClerk, Subscriber],
             Permission::ViewReports => &[ProvincialManager, ItStaff, AgencyOfficer, Auditor],
             Permission::ViewAudit => &[ProvincialManager, ItStaff, Auditor],
         }
@@ -97,29 +83,19 @@ impl Permission {
 impl Actor {
     /// True when the actor holds `role` over the agency whose path is `target_path`.
     pub fn has_role_over(&self, role: Role, target_path: &str) -> bool {
-        self.grants
-            .iter()
-            .any(|g| g.role == role && target_path.starts_with(&g.agency_path))
+        self.grants.iter().any(|g| g.role == role && target_path.starts_with(&g.agency_path))
     }
     /// True when the actor holds `role` at exactly this agency (used for the CQQLTT, who
     /// answers for its own subscribers' data, not for other legal entities below it).
     pub fn has_role_at(&self, role: Role, agency: AgencyId) -> bool {
-        self.grants
-            .iter()
-            .any(|g| g.role == role && g.agency_id == agency)
+        self.grants.iter().any(|g| g.role == role && g.agency_id == agency)
     }
     pub fn may(&self, p: Permission, target_path: &str) -> bool {
-        p.roles()
-            .iter()
-            .any(|r| self.has_role_over(*r, target_path))
+        p.roles().iter().any(|r| self.has_role_over(*r, target_path))
     }
     /// The narrowest paths the actor may see for `p` (for filtering lists).
     pub fn scopes(&self, p: Permission) -> Vec<&str> {
-        self.grants
-            .iter()
-            .filter(|g| p.roles().contains(&g.role))
-            .map(|g| g.agency_path.as_str())
-            .collect()
+        self.grants.iter().filter(|g| p.roles().contains(&g.role)).map(|g| g.agency_path.as_str()).collect()
     }
 }
 
@@ -132,14 +108,7 @@ mod tests {
             user_id: UserId(1),
             login: "x".into(),
             person_id: None,
-            grants: grants
-                .iter()
-                .map(|(r, a, p)| Grant {
-                    role: *r,
-                    agency_id: AgencyId(*a),
-                    agency_path: p.to_string(),
-                })
-                .collect(),
+            grants: grants.iter().map(|(r, a, p)| Grant { role: *r, agency_id: AgencyId(*a), agency_path: p.to_string() }).collect(),
         }
     }
 

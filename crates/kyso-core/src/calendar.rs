@@ -18,16 +18,13 @@ struct HolidayFile {
 
 impl WorkCalendar {
     pub fn new(holidays: impl IntoIterator<Item = NaiveDate>) -> Self {
-        WorkCalendar {
-            holidays: holidays.into_iter().collect(),
-        }
+        WorkCalendar { holidays: holidays.into_iter().collect() }
     }
     /// The holidays kyso ships with (`rules/holidays.toml`): the fixed-date ones of Labour
     /// Code 2019 Art. 112 and the announced Tết and Hùng Kings days for recent years. A
     /// deployment adds its own in its configuration.
     pub fn builtin() -> Self {
-        let f: HolidayFile = toml::from_str(include_str!("../rules/holidays.toml"))
-            .expect("shipped holidays.toml is valid");
+        let f: HolidayFile = toml::from_str(include_str!("../rules/holidays.toml")).expect("shipped holidays.toml is valid");
         Self::new(f.holidays)
     }
     pub fn with_extra(mut self, extra: impl IntoIterator<Item = NaiveDate>) -> Self {
@@ -81,13 +78,7 @@ mod tests {
     #[test]
     fn builtin_has_fixed_holidays() {
         let cal = WorkCalendar::builtin();
-        for day in [
-            "2026-01-01",
-            "2026-04-30",
-            "2026-05-01",
-            "2026-09-02",
-            "2026-02-17",
-        ] {
+        for day in ["2026-01-01", "2026-04-30", "2026-05-01", "2026-09-02", "2026-02-17"] {
             assert!(!cal.is_working_day(d(day)), "{day}");
         }
         assert!(cal.is_working_day(d("2026-11-20")));

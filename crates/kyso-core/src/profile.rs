@@ -31,10 +31,7 @@ pub struct Routing {
 
 impl Routing {
     pub fn route_for(&self, kind: RequestKind) -> Route {
-        self.per_kind
-            .get(kind.code())
-            .copied()
-            .unwrap_or(self.default)
+        self.per_kind.get(kind.code()).copied().unwrap_or(self.default)
     }
 }
 
@@ -124,26 +121,11 @@ pub struct ProvinceProfile {
 }
 
 const BUILTIN: &[(&str, &str)] = &[
-    (
-        "bac-giang-2020",
-        include_str!("../profiles/bac-giang-2020.toml"),
-    ),
-    (
-        "ha-tinh-2020",
-        include_str!("../profiles/ha-tinh-2020.toml"),
-    ),
-    (
-        "bac-ninh-2023",
-        include_str!("../profiles/bac-ninh-2023.toml"),
-    ),
-    (
-        "thai-binh-2016",
-        include_str!("../profiles/thai-binh-2016.toml"),
-    ),
-    (
-        "national-nd68",
-        include_str!("../profiles/national-nd68.toml"),
-    ),
+    ("bac-giang-2020", include_str!("../profiles/bac-giang-2020.toml")),
+    ("ha-tinh-2020", include_str!("../profiles/ha-tinh-2020.toml")),
+    ("bac-ninh-2023", include_str!("../profiles/bac-ninh-2023.toml")),
+    ("thai-binh-2016", include_str!("../profiles/thai-binh-2016.toml")),
+    ("national-nd68", include_str!("../profiles/national-nd68.toml")),
 ];
 
 impl ProvinceProfile {
@@ -151,26 +133,19 @@ impl ProvinceProfile {
         BUILTIN.iter().map(|(k, _)| *k).collect()
     }
     pub fn builtin(key: &str) -> Option<ProvinceProfile> {
-        BUILTIN
-            .iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, s)| Self::from_toml(s).expect("shipped profile is valid"))
+        BUILTIN.iter().find(|(k, _)| *k == key).map(|(_, s)| Self::from_toml(s).expect("shipped profile is valid"))
     }
     pub fn from_toml(s: &str) -> Result<Self, String> {
         let p: ProvinceProfile = toml::from_str(s).map_err(|e| e.to_string())?;
         for kind in p.routing.per_kind.keys() {
             if RequestKind::parse(kind).is_none() {
-                return Err(format!(
-                    "profile '{}': routing names unknown request kind '{kind}'",
-                    p.key
-                ));
+                return Err(format!("profile '{}': routing names unknown request kind '{kind}'", p.key));
             }
         }
         Ok(p)
     }
     pub fn allows_personal_certificate(&self, kind: PositionKind) -> bool {
-        self.personal_certificate_positions.is_empty()
-            || self.personal_certificate_positions.contains(&kind)
+        self.personal_certificate_positions.is_empty() || self.personal_certificate_positions.contains(&kind)
     }
 }
 
@@ -190,31 +165,15 @@ mod tests {
     #[test]
     fn routing_per_profile() {
         let cases = [
-            (
-                "bac-giang-2020",
-                RequestKind::RestoreDevice,
-                Route::ViaManager,
-            ),
+            ("bac-giang-2020", RequestKind::RestoreDevice, Route::ViaManager),
             ("bac-giang-2020", RequestKind::NewIndividual, Route::Direct),
             ("ha-tinh-2020", RequestKind::Revoke, Route::Direct),
             ("bac-ninh-2023", RequestKind::Renew, Route::Direct),
-            (
-                "bac-ninh-2023",
-                RequestKind::RestoreDevice,
-                Route::ViaManager,
-            ),
-            (
-                "thai-binh-2016",
-                RequestKind::NewOrganisation,
-                Route::ViaManager,
-            ),
+            ("bac-ninh-2023", RequestKind::RestoreDevice, Route::ViaManager),
+            ("thai-binh-2016", RequestKind::NewOrganisation, Route::ViaManager),
         ];
         for (k, kind, want) in cases {
-            assert_eq!(
-                ProvinceProfile::builtin(k).unwrap().routing.route_for(kind),
-                want,
-                "{k} {kind:?}"
-            );
+            assert_eq!(ProvinceProfile::builtin(k).unwrap().routing.route_for(kind), want, "{k} {kind:?}");
         }
     }
 

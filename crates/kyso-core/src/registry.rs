@@ -16,16 +16,7 @@ macro_rules! id_type {
         }
     )*};
 }
-id_type!(
-    AgencyId,
-    PersonId,
-    SubscriberId,
-    CertificateId,
-    DeviceId,
-    RequestId,
-    UserId,
-    BatchId
-);
+id_type!(AgencyId, PersonId, SubscriberId, CertificateId, DeviceId, RequestId, UserId, BatchId);
 
 /// Declares a string-coded enum with its stored code and its Vietnamese label once, so the
 /// store, the CLI and the reports all agree.
@@ -60,13 +51,7 @@ pub fn parse_coded<T: Copy>(
 ) -> DomainResult<T> {
     parse(s).ok_or_else(|| {
         let allowed: Vec<&str> = all.iter().map(|v| code(*v)).collect();
-        DomainError::invalid(
-            field,
-            format!(
-                "'{s}' không hợp lệ; các giá trị được phép: {}",
-                allowed.join(", ")
-            ),
-        )
+        DomainError::invalid(field, format!("'{s}' không hợp lệ; các giá trị được phép: {}", allowed.join(", ")))
     })
 }
 
@@ -150,10 +135,7 @@ impl NewAgency {
             valid_from: opt(&i.valid_from, |s| parse_date("valid_from", s))?.unwrap_or(today),
         };
         if n.legal_entity && n.tax_code.is_none() {
-            return Err(DomainError::invalid(
-                "tax_code",
-                "cơ quan có tư cách pháp nhân (có con dấu riêng) phải có mã số thuế",
-            ));
+            return Err(DomainError::invalid("tax_code", "cơ quan có tư cách pháp nhân (có con dấu riêng) phải có mã số thuế"));
         }
         Ok(n)
     }
@@ -226,38 +208,21 @@ impl NewPerson {
         let date_of_birth = parse_date("date_of_birth", &i.date_of_birth)?;
         let age = today.years_since(date_of_birth).unwrap_or(0);
         if !(16..=100).contains(&age) {
-            return Err(DomainError::invalid(
-                "date_of_birth",
-                format!("ngày sinh {date_of_birth} cho tuổi {age}, ngoài khoảng 16–100"),
-            ));
+            return Err(DomainError::invalid("date_of_birth", format!("ngày sinh {date_of_birth} cho tuổi {age}, ngoài khoảng 16–100")));
         }
         let gender = Gender::parse(&i.gender)?;
         let citizen_id = CitizenId::parse(&i.citizen_id, Some(date_of_birth), Some(gender))?;
-        let kind = if i.position_kind.trim().is_empty() {
-            "other"
-        } else {
-            i.position_kind.as_str()
-        };
+        let kind = if i.position_kind.trim().is_empty() { "other" } else { i.position_kind.as_str() };
         Ok(NewPerson {
             full_name,
             citizen_id,
             date_of_birth,
             gender,
             position: required_text("position", &i.position, 200)?,
-            position_kind: parse_coded(
-                "position_kind",
-                kind,
-                PositionKind::parse,
-                PositionKind::ALL,
-                PositionKind::code,
-            )?,
+            position_kind: parse_coded("position_kind", kind, PositionKind::parse, PositionKind::ALL, PositionKind::code)?,
             title: normalize_text(&i.title),
-            agency_code: AgencyCode::parse(&i.agency_code).map_err(|_| {
-                DomainError::invalid(
-                    "agency",
-                    format!("mã cơ quan '{}' không hợp lệ", i.agency_code),
-                )
-            })?,
+            agency_code: AgencyCode::parse(&i.agency_code)
+                .map_err(|_| DomainError::invalid("agency", format!("mã cơ quan '{}' không hợp lệ", i.agency_code)))?,
             email: Email::parse("email", &i.email)?,
             phone: opt(&i.phone, Phone::parse)?,
         })

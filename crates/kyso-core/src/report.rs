@@ -18,12 +18,7 @@ pub enum Period {
 impl Period {
     pub fn parse(s: &str) -> DomainResult<Self> {
         let t = s.trim().to_uppercase();
-        let bad = || {
-            DomainError::invalid(
-                "period",
-                format!("kỳ báo cáo '{s}' không hợp lệ: viết 2026-H1, 2026-H2 hoặc 2026"),
-            )
-        };
+        let bad = || DomainError::invalid("period", format!("kỳ báo cáo '{s}' không hợp lệ: viết 2026-H1, 2026-H2 hoặc 2026"));
         let year_of = |y: &str| y.parse::<i32>().ok().filter(|y| (2000..=2100).contains(y));
         match t.split_once("-H") {
             Some((y, h)) => {
@@ -34,18 +29,14 @@ impl Period {
                     _ => Err(bad()),
                 }
             }
-            None => Ok(Period::Year {
-                year: year_of(&t).ok_or_else(bad)?,
-            }),
+            None => Ok(Period::Year { year: year_of(&t).ok_or_else(bad)? }),
         }
     }
     /// First day of the period.
     pub fn start(self) -> NaiveDate {
         match self {
             Period::Half { year, half: 2 } => NaiveDate::from_ymd_opt(year, 7, 1),
-            Period::Half { year, .. } | Period::Year { year } => {
-                NaiveDate::from_ymd_opt(year, 1, 1)
-            }
+            Period::Half { year, .. } | Period::Year { year } => NaiveDate::from_ymd_opt(year, 1, 1),
         }
         .expect("valid date")
     }
@@ -53,9 +44,7 @@ impl Period {
     pub fn end_exclusive(self) -> NaiveDate {
         match self {
             Period::Half { year, half: 1 } => NaiveDate::from_ymd_opt(year, 7, 1),
-            Period::Half { year, .. } | Period::Year { year } => {
-                NaiveDate::from_ymd_opt(year + 1, 1, 1)
-            }
+            Period::Half { year, .. } | Period::Year { year } => NaiveDate::from_ymd_opt(year + 1, 1, 1),
         }
         .expect("valid date")
     }
@@ -126,11 +115,7 @@ pub struct Report {
 }
 
 /// Turns raw counts into the profile's figures.
-pub fn figures(
-    profile: &ProvinceProfile,
-    events: &[EventCount],
-    stock: StockCount,
-) -> Vec<FigureRow> {
+pub fn figures(profile: &ProvinceProfile, events: &[EventCount], stock: StockCount) -> Vec<FigureRow> {
     profile
         .reports
         .figures
@@ -141,9 +126,7 @@ pub fn figures(
                 FigureSource::Events => {
                     let mut org = 0;
                     let mut personal = 0;
-                    for e in events.iter().filter(|e| {
-                        f.actions.contains(&e.action) && f.subjects.contains(&e.subject)
-                    }) {
+                    for e in events.iter().filter(|e| f.actions.contains(&e.action) && f.subjects.contains(&e.subject)) {
                         match e.class.as_deref() {
                             Some("personal") => personal += e.count,
                             _ => org += e.count,
@@ -174,11 +157,8 @@ mod tests {
 
     #[test]
     fn periods() {
-        let cases = [
-            ("2026-H1", "2026-01-01", "2026-07-01"),
-            ("2026-h2", "2026-07-01", "2027-01-01"),
-            ("2026", "2026-01-01", "2027-01-01"),
-        ];
+        let cases =
+            [("2026-H1", "2026-01-01", "2026-07-01"), ("2026-h2", "2026-07-01", "2027-01-01"), ("2026", "2026-01-01", "2027-01-01")];
         for (s, a, b) in cases {
             let p = Period::parse(s).unwrap();
             assert_eq!(p.start().to_string(), a);
@@ -188,29 +168,14 @@ mod tests {
             assert!(Period::parse(bad).is_err(), "{bad}");
         }
         let bn = ProvinceProfile::builtin("bac-ninh-2023").unwrap();
-        assert_eq!(
-            Period::parse("2026-H1")
-                .unwrap()
-                .due(&bn)
-                .unwrap()
-                .to_string(),
-            "2026-05-15"
-        );
-        assert_eq!(
-            Period::parse("2026").unwrap().due(&bn).unwrap().to_string(),
-            "2026-11-15"
-        );
+        assert_eq!(Period::parse("2026-H1").unwrap().due(&bn).unwrap().to_string(), "2026-05-15");
+        assert_eq!(Period::parse("2026").unwrap().due(&bn).unwrap().to_string(), "2026-11-15");
     }
 
     #[test]
     fn figures_follow_the_profile() {
         let bn = ProvinceProfile::builtin("bac-ninh-2023").unwrap();
-        let ev = |a: &str, s: &str, c: &str, n| EventCount {
-            action: a.into(),
-            subject: s.into(),
-            class: Some(c.into()),
-            count: n,
-        };
+        let ev = |a: &str, s: &str, c: &str, n| EventCount { action: a.into(), subject: s.into(), class: Some(c.into()), count: n };
         let events = vec![
             ev("request.completed", "new_individual", "personal", 7),
             ev("request.completed", "new_organisation", "org", 2),

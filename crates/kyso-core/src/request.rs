@@ -32,17 +32,11 @@ impl RequestKind {
         }
     }
     pub fn is_new(self) -> bool {
-        matches!(
-            self,
-            RequestKind::NewIndividual | RequestKind::NewOrganisation | RequestKind::NewDevice
-        )
+        matches!(self, RequestKind::NewIndividual | RequestKind::NewOrganisation | RequestKind::NewDevice)
     }
     /// Whether the request acts on an existing certificate.
     pub fn needs_certificate(self) -> bool {
-        matches!(
-            self,
-            RequestKind::Renew | RequestKind::ChangeInfo | RequestKind::Revoke
-        )
+        matches!(self, RequestKind::Renew | RequestKind::ChangeInfo | RequestKind::Revoke)
     }
 }
 
@@ -61,10 +55,7 @@ coded_enum!(
 
 impl RequestState {
     pub fn is_final(self) -> bool {
-        matches!(
-            self,
-            RequestState::Completed | RequestState::Rejected | RequestState::Cancelled
-        )
+        matches!(self, RequestState::Completed | RequestState::Rejected | RequestState::Cancelled)
     }
 }
 
@@ -84,39 +75,22 @@ coded_enum!(
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum RequestDetails {
-    New {
-        validity_months: u32,
-    },
-    Renew {
-        extension_months: u32,
-    },
-    ChangeInfo {
-        changes: Vec<(ChangeField, String)>,
-    },
-    Revoke {
-        reason: RevocationReason,
-        device_return: bool,
-        lost_device_record: Option<String>,
-    },
-    RestoreDevice {
-        contact_phone: Option<String>,
-    },
+    New { validity_months: u32 },
+    Renew { extension_months: u32 },
+    ChangeInfo { changes: Vec<(ChangeField, String)> },
+    Revoke { reason: RevocationReason, device_return: bool, lost_device_record: Option<String> },
+    RestoreDevice { contact_phone: Option<String> },
 }
 
 impl RequestDetails {
     fn fits(&self, kind: RequestKind) -> bool {
         matches!(
             (self, kind),
-            (
-                RequestDetails::New { .. },
-                RequestKind::NewIndividual | RequestKind::NewOrganisation | RequestKind::NewDevice
-            ) | (RequestDetails::Renew { .. }, RequestKind::Renew)
+            (RequestDetails::New { .. }, RequestKind::NewIndividual | RequestKind::NewOrganisation | RequestKind::NewDevice)
+                | (RequestDetails::Renew { .. }, RequestKind::Renew)
                 | (RequestDetails::ChangeInfo { .. }, RequestKind::ChangeInfo)
                 | (RequestDetails::Revoke { .. }, RequestKind::Revoke)
-                | (
-                    RequestDetails::RestoreDevice { .. },
-                    RequestKind::RestoreDevice
-                )
+                | (RequestDetails::RestoreDevice { .. }, RequestKind::RestoreDevice)
         )
     }
 }
@@ -152,67 +126,37 @@ pub struct RuleContext<'a> {
 }
 
 /// The rules a request must meet when it is made and while it travels to the CA.
-pub fn check_request_rules(
-    kind: RequestKind,
-    details: &RequestDetails,
-    cx: &RuleContext<'_>,
-) -> DomainResult<()> {
+pub fn check_request_rules(kind: RequestKind, details: &RequestDetails, cx: &RuleContext<'_>) -> DomainResult<()> {
     if !details.fits(kind) {
-        return Err(DomainError::invalid(
-            "details",
-            format!(
-                "nội dung không phù hợp với loại yêu cầu '{}'",
-                kind.label_vi()
-            ),
-        ));
+        return Err(DomainError::invalid("details", format!("nội dung không phù hợp với loại yêu cầu '{}'", kind.label_vi())));
     }
     let r = cx.rules;
     let sub = cx.subscriber;
     if kind.is_new() && RequestKind::new_for(sub.kind) != kind {
         return Err(DomainError::rule(
             "TT185-Art8",
-            format!(
-                "thuê bao loại '{}' phải dùng yêu cầu '{}'",
-                sub.kind.label_vi(),
-                RequestKind::new_for(sub.kind).label_vi()
-            ),
+            format!("thuê bao loại '{}' phải dùng yêu cầu '{}'", sub.kind.label_vi(), RequestKind::new_for(sub.kind).label_vi()),
         ));
     }
     if let (Some(email), false) = (&sub.email, cx.profile.official_email_domains.is_empty()) {
         if kind.is_new() && !email.in_domains(&cx.profile.official_email_domains) {
             return Err(DomainError::rule(
                 "profile-official-email",
-                format!(
-                    "thư điện tử '{email}' không thuộc hệ thống thư công vụ ({})",
-                    cx.profile.official_email_domains.join(", ")
-                ),
+                format!("thư điện tử '{email}' không thuộc hệ thống thư công vụ ({})", cx.profile.official_email_domains.join(", ")),
             ));
         }
     }
     let cert = if kind.needs_certificate() {
-        let c = cx.certificate.ok_or_else(|| {
-            DomainError::invalid(
-                "certificate",
-                "yêu cầu này phải chỉ rõ chứng thư số (số hiệu)",
-            )
-        })?;
+        let c = cx.certificate.ok_or_else(|| DomainError::invalid("certificate", "yêu cầu này phải chỉ rõ chứng thư số (số hiệu)"))?;
         if c.subscriber_id != sub.id {
-            return Err(DomainError::invalid(
-                "certificate",
-                format!("chứng thư số {} không thuộc thuê bao này", c.serial),
-            ));
+            return Err(DomainError::invalid("certificate", format!("chứng thư số {} không thuộc thuê bao này", c.serial)));
         }
         match c.status_at(cx.now) {
             CertificateStatus::Valid => {}
             s => {
                 return Err(DomainError::rule(
                     "NĐ130-Art3-k8",
-                    format!(
-                        "chứng thư số {} đang ở trạng thái '{}', không thể {}",
-                        c.serial,
-                        s.label_vi(),
-                        kind.label_vi().to_lowercase()
-                    ),
+                    format!("chứng thư số {} đang ở trạng thái '{}', không thể {}", c.serial, s.label_vi(), kind.label_vi().to_lowercase()),
                 ))
             }
         }
@@ -234,13 +178,16 @@ pub fn check_request_rules(
                 ));
             }
             if kind == RequestKind::NewIndividual {
-                let p = cx.person.ok_or_else(|| {
-                    DomainError::invalid("subscriber", "thuê bao cá nhân phải gắn với một cán bộ")
-                })?;
+                let p = cx.person.ok_or_else(|| DomainError::invalid("subscriber", "thuê bao cá nhân phải gắn với một cán bộ"))?;
                 if !cx.profile.allows_personal_certificate(p.position_kind) {
                     return Err(DomainError::rule(
                         "profile-eligible-positions",
-                        format!("theo quy chế của {}, chức vụ '{}' ({}) không thuộc đối tượng được cấp chứng thư số cá nhân", cx.profile.province, p.position, p.position_kind.label_vi()),
+                        format!(
+                            "theo quy chế của {}, chức vụ '{}' ({}) không thuộc đối tượng được cấp chứng thư số cá nhân",
+                            cx.profile.province,
+                            p.position,
+                            p.position_kind.label_vi()
+                        ),
                     ));
                 }
             }
@@ -260,16 +207,16 @@ pub fn check_request_rules(
             if left < r.renewal_min_days_left {
                 return Err(DomainError::rule(
                     "NĐ130-Art63-60-days",
-                    format!("chứng thư số {} chỉ còn {} ngày; phải còn ít nhất {} ngày mới được gia hạn — hãy lập yêu cầu cấp mới", c.serial, left, r.renewal_min_days_left),
+                    format!(
+                        "chứng thư số {} chỉ còn {} ngày; phải còn ít nhất {} ngày mới được gia hạn — hãy lập yêu cầu cấp mới",
+                        c.serial, left, r.renewal_min_days_left
+                    ),
                 ));
             }
             if *extension_months == 0 || *extension_months > r.renewal_max_extension_months {
                 return Err(DomainError::rule(
                     "NĐ130-Art63-3-years",
-                    format!(
-                        "gia hạn tối đa {} tháng; đề nghị {} tháng",
-                        r.renewal_max_extension_months, extension_months
-                    ),
+                    format!("gia hạn tối đa {} tháng; đề nghị {} tháng", r.renewal_max_extension_months, extension_months),
                 ));
             }
         }
@@ -277,57 +224,38 @@ pub fn check_request_rules(
             let c = cert.expect("checked above");
             let left = c.days_left(cx.now);
             if left < r.change_min_days_left {
-                return Err(DomainError::rule("NĐ130-Art65-60-days", format!("chứng thư số {} chỉ còn {} ngày; phải còn ít nhất {} ngày mới được thay đổi thông tin", c.serial, left, r.change_min_days_left)));
+                return Err(DomainError::rule(
+                    "NĐ130-Art65-60-days",
+                    format!(
+                        "chứng thư số {} chỉ còn {} ngày; phải còn ít nhất {} ngày mới được thay đổi thông tin",
+                        c.serial, left, r.change_min_days_left
+                    ),
+                ));
             }
             if changes.is_empty() {
-                return Err(DomainError::invalid(
-                    "changes",
-                    "phải nêu ít nhất một thông tin cần thay đổi",
-                ));
+                return Err(DomainError::invalid("changes", "phải nêu ít nhất một thông tin cần thay đổi"));
             }
             for (field, value) in changes {
                 let allowed = match sub.kind {
-                    SubscriberKind::Individual => {
-                        !matches!(field, ChangeField::TaxCode | ChangeField::Address)
-                    }
+                    SubscriberKind::Individual => !matches!(field, ChangeField::TaxCode | ChangeField::Address),
                     SubscriberKind::Organisation => !matches!(field, ChangeField::Title),
-                    SubscriberKind::Device => matches!(
-                        field,
-                        ChangeField::Name | ChangeField::Email | ChangeField::Workplace
-                    ),
+                    SubscriberKind::Device => matches!(field, ChangeField::Name | ChangeField::Email | ChangeField::Workplace),
                 };
                 if !allowed {
                     return Err(DomainError::rule(
                         "NĐ130-Art66",
-                        format!(
-                            "thông tin '{}' không thay đổi được với thuê bao loại '{}'",
-                            field.label_vi(),
-                            sub.kind.label_vi()
-                        ),
+                        format!("thông tin '{}' không thay đổi được với thuê bao loại '{}'", field.label_vi(), sub.kind.label_vi()),
                     ));
                 }
                 if normalize_text(value).is_empty() {
-                    return Err(DomainError::invalid(
-                        "changes",
-                        format!("giá trị mới của '{}' đang để trống", field.label_vi()),
-                    ));
+                    return Err(DomainError::invalid("changes", format!("giá trị mới của '{}' đang để trống", field.label_vi())));
                 }
             }
         }
-        (
-            _,
-            RequestDetails::Revoke {
-                reason,
-                device_return,
-                lost_device_record,
-            },
-        ) => {
+        (_, RequestDetails::Revoke { reason, device_return, lost_device_record }) => {
             let c = cert.expect("checked above");
             if !reason.applies_to(sub.kind) {
-                let allowed: Vec<&str> = RevocationReason::allowed_for(sub.kind)
-                    .iter()
-                    .map(|r| r.code())
-                    .collect();
+                let allowed: Vec<&str> = RevocationReason::allowed_for(sub.kind).iter().map(|r| r.code()).collect();
                 return Err(DomainError::rule(
                     "NĐ68-Art17",
                     format!(
@@ -339,15 +267,13 @@ pub fn check_request_rules(
                 ));
             }
             if *reason == RevocationReason::DeviceLost {
-                if lost_device_record
-                    .as_deref()
-                    .map(str::trim)
-                    .unwrap_or("")
-                    .is_empty()
-                {
+                if lost_device_record.as_deref().map(str::trim).unwrap_or("").is_empty() {
                     return Err(DomainError::rule(
                         "TT185-Mau15",
-                        format!("thiết bị thất lạc: phải đính kèm biên bản xác nhận của CQQLTT ({}) — ghi số, ngày biên bản", r.lost_device_record_form),
+                        format!(
+                            "thiết bị thất lạc: phải đính kèm biên bản xác nhận của CQQLTT ({}) — ghi số, ngày biên bản",
+                            r.lost_device_record_form
+                        ),
                     ));
                 }
                 if *device_return {
@@ -358,21 +284,18 @@ pub fn check_request_rules(
                 }
             }
             if *device_return && c.device_id.is_none() {
-                return Err(DomainError::invalid("device_return", format!("chứng thư số {} không gắn với thiết bị lưu khóa nào, nên không thể thu hồi kèm nộp lại thiết bị", c.serial)));
+                return Err(DomainError::invalid(
+                    "device_return",
+                    format!("chứng thư số {} không gắn với thiết bị lưu khóa nào, nên không thể thu hồi kèm nộp lại thiết bị", c.serial),
+                ));
             }
         }
         (_, RequestDetails::RestoreDevice { .. }) => {
-            let d = cx.device.ok_or_else(|| {
-                DomainError::invalid("device", "phải chỉ rõ thiết bị lưu khóa cần khôi phục")
-            })?;
+            let d = cx.device.ok_or_else(|| DomainError::invalid("device", "phải chỉ rõ thiết bị lưu khóa cần khôi phục"))?;
             if d.status != DeviceStatus::Locked {
                 return Err(DomainError::rule(
                     "NĐ130-Art73",
-                    format!(
-                        "thiết bị {} đang ở trạng thái '{}'; chỉ khôi phục được thiết bị bị khóa",
-                        d.serial,
-                        d.status.label_vi()
-                    ),
+                    format!("thiết bị {} đang ở trạng thái '{}'; chỉ khôi phục được thiết bị bị khóa", d.serial, d.status.label_vi()),
                 ));
             }
         }
@@ -407,59 +330,39 @@ pub fn check_completion(
     old: Option<&CertificateRecord>,
     now: DateTime<Utc>,
 ) -> DomainResult<()> {
-    let kind_mismatch = || {
-        DomainError::invalid(
-            "completion",
-            format!(
-                "kết quả không phù hợp với loại yêu cầu '{}'",
-                req.kind.label_vi()
-            ),
-        )
-    };
+    let kind_mismatch = || DomainError::invalid("completion", format!("kết quả không phù hợp với loại yêu cầu '{}'", req.kind.label_vi()));
     match (req.kind, completion, &req.details) {
-        (
-            k,
-            Completion::Issued {
-                not_before,
-                not_after,
-                ..
-            },
-            RequestDetails::New { validity_months },
-        ) if k.is_new() => {
+        (k, Completion::Issued { not_before, not_after, .. }, RequestDetails::New { validity_months }) if k.is_new() => {
             let cap = (*validity_months).min(rules.max_validity_months);
             if not_after <= not_before || *not_after > add_months(*not_before, cap) {
-                return Err(DomainError::rule("NĐ130-Art63/NĐ68-Art9", format!("chứng thư số được cấp có hiệu lực {not_before} – {not_after}, vượt quá {cap} tháng")));
+                return Err(DomainError::rule(
+                    "NĐ130-Art63/NĐ68-Art9",
+                    format!("chứng thư số được cấp có hiệu lực {not_before} – {not_after}, vượt quá {cap} tháng"),
+                ));
             }
         }
-        (
-            RequestKind::Renew,
-            Completion::Issued { not_after, .. },
-            RequestDetails::Renew { extension_months },
-        ) => {
+        (RequestKind::Renew, Completion::Issued { not_after, .. }, RequestDetails::Renew { extension_months }) => {
             let old = old.ok_or_else(kind_mismatch)?;
             let cap = (*extension_months).min(rules.renewal_max_extension_months);
             if *not_after <= old.not_after || *not_after > add_months(old.not_after, cap) {
                 return Err(DomainError::rule(
                     "NĐ130-Art63-3-years",
-                    format!(
-                        "hạn mới {not_after} phải sau hạn cũ {} và không quá {cap} tháng",
-                        old.not_after
-                    ),
+                    format!("hạn mới {not_after} phải sau hạn cũ {} và không quá {cap} tháng", old.not_after),
                 ));
             }
         }
         (RequestKind::ChangeInfo, Completion::Issued { not_after, .. }, _) => {
             let old = old.ok_or_else(kind_mismatch)?;
             if rules.change_keeps_expiry && *not_after != old.not_after {
-                return Err(DomainError::rule("NĐ130-Art65-same-expiry", format!("chứng thư số sau thay đổi thông tin phải giữ hạn {}; nhận được {not_after}", old.not_after)));
+                return Err(DomainError::rule(
+                    "NĐ130-Art65-same-expiry",
+                    format!("chứng thư số sau thay đổi thông tin phải giữ hạn {}; nhận được {not_after}", old.not_after),
+                ));
             }
         }
         (RequestKind::Revoke, Completion::Revoked { at }, _) => {
             if *at > now {
-                return Err(DomainError::invalid(
-                    "revoked_at",
-                    "thời điểm thu hồi không được ở tương lai",
-                ));
+                return Err(DomainError::invalid("revoked_at", "thời điểm thu hồi không được ở tương lai"));
             }
         }
         (RequestKind::RestoreDevice, Completion::Restored, _) => {}
@@ -484,42 +387,31 @@ pub struct Parties<'a> {
 
 /// Decides the next state of `req` when `actor` takes `action`, or says why not. This is the
 /// whole state machine: every persisted transition goes through it.
-pub fn next_state(
-    req: &Request,
-    action: Action,
-    actor: &Actor,
-    parties: &Parties<'_>,
-) -> DomainResult<RequestState> {
+pub fn next_state(req: &Request, action: Action, actor: &Actor, parties: &Parties<'_>) -> DomainResult<RequestState> {
     use Action::*;
     use RequestState::*;
     let path = parties.subscriber_agency_path;
     let cqqltt = actor.has_role_at(Role::AgencyOfficer, req.managing_agency_id);
     let manager = actor.has_role_over(Role::ProvincialManager, path);
     let staff = actor.has_role_over(Role::ItStaff, path);
-    let is_self =
-        parties.subscriber_person.is_some() && actor.person_id == parties.subscriber_person;
-    let clerk = parties.subscriber_kind != SubscriberKind::Individual
-        && actor.has_role_over(Role::RecordsClerk, path);
+    let is_self = parties.subscriber_person.is_some() && actor.person_id == parties.subscriber_person;
+    let clerk = parties.subscriber_kind != SubscriberKind::Individual && actor.has_role_over(Role::RecordsClerk, path);
     let direct = parties.route == Route::Direct;
 
-    let bad_state = |why: &str| DomainError::Transition {
-        from: req.state.code(),
-        action: action.code(),
-        message: why.to_string(),
-    };
-    let deny = |who: &str| {
-        DomainError::forbidden(format!(
-            "bước '{}' chỉ do {} thực hiện",
-            action.label_vi(),
-            who
-        ))
-    };
+    let bad_state = |why: &str| DomainError::Transition { from: req.state.code(), action: action.code(), message: why.to_string() };
+    let deny = |who: &str| DomainError::forbidden(format!("bước '{}' chỉ do {} thực hiện", action.label_vi(), who));
 
     let (allowed, to, who) = match (req.state, action) {
-        (Draft, Submit) => (is_self || cqqltt || clerk || actor.user_id == req.created_by, Submitted, "thuê bao, người lập yêu cầu hoặc cán bộ CQQLTT"),
+        (Draft, Submit) => {
+            (is_self || cqqltt || clerk || actor.user_id == req.created_by, Submitted, "thuê bao, người lập yêu cầu hoặc cán bộ CQQLTT")
+        }
         (Submitted, Confirm) => (cqqltt, Confirmed, "cán bộ của chính cơ quan quản lý trực tiếp (CQQLTT) của thuê bao"),
         (Confirmed, Check) if !direct => (manager, Checked, "người quản lý thuê bao cấp tỉnh"),
-        (Confirmed, Check) => return Err(bad_state("theo quy chế của tỉnh, loại yêu cầu này do CQQLTT gửi thẳng tổ chức chứng thực, không qua bước kiểm tra")),
+        (Confirmed, Check) => {
+            return Err(bad_state(
+                "theo quy chế của tỉnh, loại yêu cầu này do CQQLTT gửi thẳng tổ chức chứng thực, không qua bước kiểm tra",
+            ))
+        }
         (Confirmed, SendToCa) if direct => (cqqltt, SentToCa, "cán bộ CQQLTT"),
         (Confirmed, SendToCa) => return Err(bad_state("yêu cầu phải được người quản lý thuê bao cấp tỉnh kiểm tra trước khi gửi")),
         (Checked, SendToCa) => (manager || staff, SentToCa, "người quản lý thuê bao cấp tỉnh hoặc cán bộ Trung tâm CNTT"),
@@ -527,7 +419,9 @@ pub fn next_state(
         (Submitted, Reject) => (cqqltt, Rejected, "cán bộ CQQLTT"),
         (Confirmed | Checked, Reject) => (manager || (direct && cqqltt), Rejected, "người quản lý thuê bao cấp tỉnh"),
         (SentToCa, Reject) => (manager || staff || (direct && cqqltt), Rejected, "người nhận kết quả từ tổ chức chứng thực"),
-        (Draft | Submitted, Cancel) => (actor.user_id == req.created_by || is_self || cqqltt, Cancelled, "người lập yêu cầu hoặc cán bộ CQQLTT"),
+        (Draft | Submitted, Cancel) => {
+            (actor.user_id == req.created_by || is_self || cqqltt, Cancelled, "người lập yêu cầu hoặc cán bộ CQQLTT")
+        }
         (s, _) if s.is_final() => return Err(bad_state("yêu cầu đã kết thúc")),
         _ => return Err(bad_state("bước này không áp dụng ở trạng thái hiện tại")),
     };

@@ -76,8 +76,7 @@ pub struct Regimes(Vec<RuleSet>);
 impl Regimes {
     /// The regimes shipped with kyso.
     pub fn builtin() -> Self {
-        Self::from_toml(include_str!("../rules/regimes.toml"))
-            .expect("the shipped regimes.toml is valid")
+        Self::from_toml(include_str!("../rules/regimes.toml")).expect("the shipped regimes.toml is valid")
     }
     pub fn from_toml(s: &str) -> Result<Self, String> {
         let f: RegimeFile = toml::from_str(s).map_err(|e| e.to_string())?;
@@ -86,12 +85,7 @@ impl Regimes {
         for w in v.windows(2) {
             match w[0].effective_to {
                 Some(end) if end < w[1].effective_from => {}
-                _ => {
-                    return Err(format!(
-                        "regimes '{}' and '{}' overlap or leave the first open-ended",
-                        w[0].key, w[1].key
-                    ))
-                }
+                _ => return Err(format!("regimes '{}' and '{}' overlap or leave the first open-ended", w[0].key, w[1].key)),
             }
         }
         Ok(Regimes(v))
@@ -99,12 +93,7 @@ impl Regimes {
     /// The rules in force on `day`, or an error for a day before any regime.
     pub fn on(&self, day: NaiveDate) -> DomainResult<&RuleSet> {
         self.0.iter().find(|r| r.in_force_on(day)).ok_or_else(|| {
-            DomainError::rule(
-                "regime",
-                format!(
-                    "không có văn bản quy phạm nào điều chỉnh ngày {day} trong dữ liệu quy định"
-                ),
-            )
+            DomainError::rule("regime", format!("không có văn bản quy phạm nào điều chỉnh ngày {day} trong dữ liệu quy định"))
         })
     }
     pub fn all(&self) -> &[RuleSet] {
@@ -135,11 +124,7 @@ impl RevocationReason {
     pub fn applies_to(self, kind: SubscriberKind) -> bool {
         use RevocationReason::*;
         match self {
-            KeyCompromise
-            | DeviceLost
-            | DeviceDamaged
-            | AuthorityRequest
-            | ManagingAgencyRequest => true,
+            KeyCompromise | DeviceLost | DeviceDamaged | AuthorityRequest | ManagingAgencyRequest => true,
             PositionChanged | RetiredOrLeft | Deceased => kind == SubscriberKind::Individual,
             Dissolved => kind == SubscriberKind::Organisation,
             CeasedOperation => kind == SubscriberKind::Device,
@@ -148,11 +133,7 @@ impl RevocationReason {
         }
     }
     pub fn allowed_for(kind: SubscriberKind) -> Vec<RevocationReason> {
-        Self::ALL
-            .iter()
-            .copied()
-            .filter(|r| r.applies_to(kind))
-            .collect()
+        Self::ALL.iter().copied().filter(|r| r.applies_to(kind)).collect()
     }
     /// The RFC 5280 CRLReason code the CA writes for this reason.
     pub fn rfc5280_code(self) -> u8 {
@@ -205,10 +186,7 @@ mod tests {
 
     #[test]
     fn overlapping_regimes_are_refused() {
-        let bad = include_str!("../rules/regimes.toml").replace(
-            "effective_to = \"2024-08-14\"",
-            "effective_to = \"2024-09-01\"",
-        );
+        let bad = include_str!("../rules/regimes.toml").replace("effective_to = \"2024-08-14\"", "effective_to = \"2024-09-01\"");
         assert!(Regimes::from_toml(&bad).is_err());
     }
 

@@ -62,19 +62,10 @@ impl PersonName {
     pub fn parse(s: &str) -> DomainResult<Self> {
         let t = required_text("full_name", s, 100)?;
         if t.chars().any(|c| c.is_ascii_digit()) {
-            return Err(DomainError::invalid(
-                "full_name",
-                "họ tên không được chứa chữ số",
-            ));
+            return Err(DomainError::invalid("full_name", "họ tên không được chứa chữ số"));
         }
-        if !t
-            .chars()
-            .all(|c| c.is_alphabetic() || c == ' ' || c == '-' || c == '\'')
-        {
-            return Err(DomainError::invalid(
-                "full_name",
-                "họ tên chỉ gồm chữ cái, dấu cách, '-' và '''",
-            ));
+        if !t.chars().all(|c| c.is_alphabetic() || c == ' ' || c == '-' || c == '\'') {
+            return Err(DomainError::invalid("full_name", "họ tên chỉ gồm chữ cái, dấu cách, '-' và '''"));
         }
         Ok(PersonName(t))
     }
@@ -93,9 +84,8 @@ string_newtype!(
 /// IDs keep the code of the province where the birth was registered, so the pre-2025 codes
 /// stay valid after the 2025 merger of provinces.
 const CCCD_PROVINCE_CODES: &[u16] = &[
-    1, 2, 4, 6, 8, 10, 11, 12, 14, 15, 17, 19, 20, 22, 24, 25, 26, 27, 30, 31, 33, 34, 35, 36, 37,
-    38, 40, 42, 44, 45, 46, 48, 49, 51, 52, 54, 56, 58, 60, 62, 64, 66, 67, 68, 70, 72, 74, 75, 77,
-    79, 80, 82, 83, 84, 86, 87, 89, 91, 92, 93, 94, 95, 96,
+    1, 2, 4, 6, 8, 10, 11, 12, 14, 15, 17, 19, 20, 22, 24, 25, 26, 27, 30, 31, 33, 34, 35, 36, 37, 38, 40, 42, 44, 45, 46, 48, 49, 51, 52,
+    54, 56, 58, 60, 62, 64, 66, 67, 68, 70, 72, 74, 75, 77, 79, 80, 82, 83, 84, 86, 87, 89, 91, 92, 93, 94, 95, 96,
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -110,10 +100,7 @@ impl Gender {
         match normalize_text(s).to_lowercase().as_str() {
             "male" | "nam" | "m" => Ok(Gender::Male),
             "female" | "nữ" | "nu" | "f" => Ok(Gender::Female),
-            _ => Err(DomainError::invalid(
-                "gender",
-                format!("'{s}' không phải giới tính hợp lệ (nam hoặc nữ)"),
-            )),
+            _ => Err(DomainError::invalid("gender", format!("'{s}' không phải giới tính hợp lệ (nam hoặc nữ)"))),
         }
     }
     pub fn as_str(self) -> &'static str {
@@ -144,13 +131,7 @@ impl CitizenId {
         let digit = |i: usize| u16::from(t.as_bytes()[i] - b'0');
         let province = digit(0) * 100 + digit(1) * 10 + digit(2);
         if !CCCD_PROVINCE_CODES.contains(&province) {
-            return Err(DomainError::invalid(
-                "citizen_id",
-                format!(
-                    "mã tỉnh '{:03}' ở 3 chữ số đầu của số CCCD không tồn tại",
-                    province
-                ),
-            ));
+            return Err(DomainError::invalid("citizen_id", format!("mã tỉnh '{:03}' ở 3 chữ số đầu của số CCCD không tồn tại", province)));
         }
         let century_gender = digit(3);
         let year2 = digit(4) * 10 + digit(5);
@@ -160,10 +141,7 @@ impl CitizenId {
             if year != b.year() {
                 return Err(DomainError::invalid(
                     "citizen_id",
-                    format!(
-                        "chữ số 4–6 của số CCCD cho năm sinh {year}, nhưng ngày sinh là năm {}",
-                        b.year()
-                    ),
+                    format!("chữ số 4–6 của số CCCD cho năm sinh {year}, nhưng ngày sinh là năm {}", b.year()),
                 ));
             }
         }
@@ -172,10 +150,7 @@ impl CitizenId {
             if g != g_id {
                 return Err(DomainError::invalid(
                     "citizen_id",
-                    format!(
-                        "chữ số thứ 4 của số CCCD cho giới tính {}, khác với giới tính đã khai",
-                        g_id.label_vi()
-                    ),
+                    format!("chữ số thứ 4 của số CCCD cho giới tính {}, khác với giới tính đã khai", g_id.label_vi()),
                 ));
             }
         }
@@ -193,14 +168,7 @@ fn century_of(d: u16) -> (i32, Gender) {
         3 => 2200,
         _ => 2300,
     };
-    (
-        base,
-        if d % 2 == 0 {
-            Gender::Male
-        } else {
-            Gender::Female
-        },
-    )
+    (base, if d % 2 == 0 { Gender::Male } else { Gender::Female })
 }
 
 string_newtype!(
@@ -221,9 +189,7 @@ impl TaxCode {
         }
         if let Some(b) = branch {
             if b.len() != 3 || !b.chars().all(|c| c.is_ascii_digit()) {
-                return bad(format!(
-                    "phần đơn vị phụ thuộc của mã số thuế phải là 3 chữ số (nhận được '{b}')"
-                ));
+                return bad(format!("phần đơn vị phụ thuộc của mã số thuế phải là 3 chữ số (nhận được '{b}')"));
             }
         }
         if tax_check_digit(main) != Some(main.as_bytes()[9] - b'0') {
@@ -237,12 +203,7 @@ impl TaxCode {
 /// a result of 10 means no valid code has these first nine digits.
 pub fn tax_check_digit(main: &str) -> Option<u8> {
     const W: [u32; 9] = [31, 29, 23, 19, 17, 13, 7, 5, 3];
-    let sum: u32 = main
-        .bytes()
-        .take(9)
-        .zip(W)
-        .map(|(b, w)| u32::from(b - b'0') * w)
-        .sum();
+    let sum: u32 = main.bytes().take(9).zip(W).map(|(b, w)| u32::from(b - b'0') * w).sum();
     let c = 10 - (sum % 11);
     (c < 10).then_some(c as u8)
 }
@@ -255,10 +216,7 @@ impl BudgetCode {
     pub fn parse(s: &str) -> DomainResult<Self> {
         let t = s.trim();
         if t.len() != 7 || !t.chars().all(|c| c.is_ascii_digit()) {
-            return Err(DomainError::invalid(
-                "budget_code",
-                format!("mã quan hệ ngân sách phải gồm 7 chữ số (nhận được '{t}')"),
-            ));
+            return Err(DomainError::invalid("budget_code", format!("mã quan hệ ngân sách phải gồm 7 chữ số (nhận được '{t}')")));
         }
         Ok(BudgetCode(t.to_string()))
     }
@@ -279,17 +237,13 @@ impl Email {
                     && !domain.starts_with('.')
                     && !domain.ends_with('.')
                     && !domain.contains("..")
-                    && t.chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "@._-+".contains(c))
+                    && t.chars().all(|c| c.is_ascii_alphanumeric() || "@._-+".contains(c))
                     && t.matches('@').count() == 1
             }
             None => false,
         };
         if !ok || t.len() > 254 {
-            return Err(DomainError::invalid(
-                field,
-                format!("'{s}' không phải địa chỉ thư điện tử hợp lệ"),
-            ));
+            return Err(DomainError::invalid(field, format!("'{s}' không phải địa chỉ thư điện tử hợp lệ")));
         }
         Ok(Email(t))
     }
@@ -299,9 +253,7 @@ impl Email {
     /// True when the address belongs to one of `domains` or a subdomain of one.
     pub fn in_domains(&self, domains: &[String]) -> bool {
         let d = self.domain();
-        domains
-            .iter()
-            .any(|x| d == x || d.ends_with(&format!(".{x}")))
+        domains.iter().any(|x| d == x || d.ends_with(&format!(".{x}")))
     }
 }
 
@@ -311,24 +263,12 @@ string_newtype!(
 );
 impl Phone {
     pub fn parse(s: &str) -> DomainResult<Self> {
-        let digits: String = s
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '.' | '-' | '(' | ')'))
-            .collect();
-        let local = if let Some(rest) = digits.strip_prefix("+84") {
-            format!("0{rest}")
-        } else {
-            digits
-        };
-        if !(10..=11).contains(&local.len())
-            || !local.starts_with('0')
-            || !local.chars().all(|c| c.is_ascii_digit())
-        {
+        let digits: String = s.chars().filter(|c| !matches!(c, ' ' | '.' | '-' | '(' | ')')).collect();
+        let local = if let Some(rest) = digits.strip_prefix("+84") { format!("0{rest}") } else { digits };
+        if !(10..=11).contains(&local.len()) || !local.starts_with('0') || !local.chars().all(|c| c.is_ascii_digit()) {
             return Err(DomainError::invalid(
                 "phone",
-                format!(
-                    "'{s}' không phải số điện thoại hợp lệ (10 chữ số, bắt đầu bằng 0 hoặc +84)"
-                ),
+                format!("'{s}' không phải số điện thoại hợp lệ (10 chữ số, bắt đầu bằng 0 hoặc +84)"),
             ));
         }
         Ok(Phone(local))
@@ -342,12 +282,7 @@ string_newtype!(
 impl AgencyCode {
     pub fn parse(s: &str) -> DomainResult<Self> {
         let t = s.trim().to_uppercase();
-        if t.is_empty()
-            || t.len() > 32
-            || !t
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_')
-        {
+        if t.is_empty() || t.len() > 32 || !t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_') {
             return Err(DomainError::invalid(
                 "code",
                 format!("mã cơ quan '{s}' chỉ được gồm chữ cái không dấu, chữ số, '-', '_' hoặc '.', tối đa 32 ký tự"),
@@ -363,18 +298,9 @@ string_newtype!(
 );
 impl Serial {
     pub fn parse(field: &'static str, s: &str) -> DomainResult<Self> {
-        let t: String = s
-            .trim()
-            .chars()
-            .filter(|c| *c != ':' && *c != ' ')
-            .collect::<String>()
-            .to_uppercase();
-        if t.is_empty() || t.len() > 64 || !t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        {
-            return Err(DomainError::invalid(
-                field,
-                format!("số hiệu '{s}' chỉ được gồm chữ số và chữ cái không dấu (tối đa 64 ký tự)"),
-            ));
+        let t: String = s.trim().chars().filter(|c| *c != ':' && *c != ' ').collect::<String>().to_uppercase();
+        if t.is_empty() || t.len() > 64 || !t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return Err(DomainError::invalid(field, format!("số hiệu '{s}' chỉ được gồm chữ số và chữ cái không dấu (tối đa 64 ký tự)")));
         }
         Ok(Serial(t))
     }
@@ -385,12 +311,7 @@ pub fn parse_date(field: &'static str, s: &str) -> DomainResult<NaiveDate> {
     let t = s.trim();
     NaiveDate::parse_from_str(t, "%Y-%m-%d")
         .or_else(|_| NaiveDate::parse_from_str(t, "%d/%m/%Y"))
-        .map_err(|_| {
-            DomainError::invalid(
-                field,
-                format!("'{s}' không phải ngày hợp lệ (viết YYYY-MM-DD hoặc DD/MM/YYYY)"),
-            )
-        })
+        .map_err(|_| DomainError::invalid(field, format!("'{s}' không phải ngày hợp lệ (viết YYYY-MM-DD hoặc DD/MM/YYYY)")))
 }
 
 /// Restores a value stored by this program without re-validating it (the store wrote it
@@ -416,11 +337,7 @@ pub fn vn_date(t: chrono::DateTime<chrono::Utc>) -> NaiveDate {
 /// The instant a Vietnamese calendar day begins.
 pub fn vn_day_start(d: NaiveDate) -> chrono::DateTime<chrono::Utc> {
     use chrono::TimeZone;
-    vn_offset()
-        .from_local_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight"))
-        .single()
-        .expect("fixed offset")
-        .with_timezone(&chrono::Utc)
+    vn_offset().from_local_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight")).single().expect("fixed offset").with_timezone(&chrono::Utc)
 }
 
 /// Vietnamese text folded to ASCII ("Nguyễn Đức" → "Nguyen Duc"), for logins and e-mail
@@ -448,32 +365,21 @@ mod tests {
     fn citizen_id_cases() {
         let cases: &[(&str, Option<&str>, Option<Gender>, bool)] = &[
             ("027085001234", Some("1985-03-02"), Some(Gender::Male), true),
-            (
-                "027185001234",
-                Some("1985-03-02"),
-                Some(Gender::Female),
-                true,
-            ),
+            ("027185001234", Some("1985-03-02"), Some(Gender::Female), true),
             ("027200001234", Some("2000-01-01"), Some(Gender::Male), true),
-            ("02708500123", None, None, false),   // 11 digits
-            ("0270850012345", None, None, false), // 13 digits
-            ("02708500123A", None, None, false),  // letter
-            ("003085001234", None, None, false),  // 003 is not a province code
-            ("027085001234", Some("1986-03-02"), None, false), // year mismatch
+            ("02708500123", None, None, false),                  // 11 digits
+            ("0270850012345", None, None, false),                // 13 digits
+            ("02708500123A", None, None, false),                 // letter
+            ("003085001234", None, None, false),                 // 003 is not a province code
+            ("027085001234", Some("1986-03-02"), None, false),   // year mismatch
             ("027085001234", None, Some(Gender::Female), false), // gender mismatch
-            (" 027 085 001 234 ", None, None, true), // spaces are tolerated
+            (" 027 085 001 234 ", None, None, true),             // spaces are tolerated
         ];
         for (s, b, g, ok) in cases {
             let r = CitizenId::parse(s, b.map(d), *g);
             assert_eq!(r.is_ok(), *ok, "{s} {b:?} {g:?}: {r:?}");
             if let Err(e) = r {
-                assert!(matches!(
-                    e,
-                    DomainError::Invalid {
-                        field: "citizen_id",
-                        ..
-                    }
-                ));
+                assert!(matches!(e, DomainError::Invalid { field: "citizen_id", .. }));
             }
         }
     }
@@ -503,16 +409,11 @@ mod tests {
     #[test]
     fn email_phone_codes() {
         assert!(Email::parse("email", "An.NV@BacNinh.gov.vn").is_ok());
-        assert!(Email::parse("email", "a@x.bacninh.gov.vn")
-            .unwrap()
-            .in_domains(&["bacninh.gov.vn".into()]));
+        assert!(Email::parse("email", "a@x.bacninh.gov.vn").unwrap().in_domains(&["bacninh.gov.vn".into()]));
         for bad in ["a@b", "@b.vn", "a@@b.vn", "a b@c.vn", "a@.vn"] {
             assert!(Email::parse("email", bad).is_err(), "{bad}");
         }
-        assert_eq!(
-            Phone::parse("+84 912 345 678").unwrap().as_str(),
-            "0912345678"
-        );
+        assert_eq!(Phone::parse("+84 912 345 678").unwrap().as_str(), "0912345678");
         assert!(Phone::parse("12345").is_err());
         assert_eq!(AgencyCode::parse("sttt-bn").unwrap().as_str(), "STTT-BN");
         assert!(AgencyCode::parse("Sở").is_err());

@@ -22,23 +22,11 @@ enum Who {
     Creator,
     Auditor,
 }
-const EVERYONE: [Who; 8] = [
-    Who::Manager,
-    Who::Staff,
-    Who::Officer,
-    Who::OtherOfficer,
-    Who::Clerk,
-    Who::SubscriberSelf,
-    Who::Creator,
-    Who::Auditor,
-];
+const EVERYONE: [Who; 8] =
+    [Who::Manager, Who::Staff, Who::Officer, Who::OtherOfficer, Who::Clerk, Who::SubscriberSelf, Who::Creator, Who::Auditor];
 
 fn actor(w: Who) -> Actor {
-    let g = |role, id: i64, path: &str| Grant {
-        role,
-        agency_id: AgencyId(id),
-        agency_path: path.into(),
-    };
+    let g = |role, id: i64, path: &str| Grant { role, agency_id: AgencyId(id), agency_path: path.into() };
     let (uid, person, grants) = match w {
         Who::Manager => (1, None, vec![g(Role::ProvincialManager, 1, "/1/")]),
         Who::Staff => (2, None, vec![g(Role::ItStaff, 1, "/1/")]),
@@ -49,12 +37,7 @@ fn actor(w: Who) -> Actor {
         Who::Creator => (7, None, vec![g(Role::Subscriber, 3, "/1/2/3/")]),
         Who::Auditor => (8, None, vec![g(Role::Auditor, 1, "/1/")]),
     };
-    Actor {
-        user_id: UserId(uid),
-        login: format!("{w:?}"),
-        person_id: person.map(PersonId),
-        grants,
-    }
+    Actor { user_id: UserId(uid), login: format!("{w:?}"), person_id: person.map(PersonId), grants }
 }
 
 fn request(kind: RequestKind, state: RequestState) -> Request {
@@ -67,9 +50,7 @@ fn request(kind: RequestKind, state: RequestState) -> Request {
         certificate_id: None,
         device_id: None,
         managing_agency_id: MANAGING,
-        details: RequestDetails::New {
-            validity_months: 12,
-        },
+        details: RequestDetails::New { validity_months: 12 },
         created_by: UserId(7),
         created_at: t,
         updated_at: t,
@@ -88,12 +69,7 @@ fn subscriber_kind(kind: RequestKind) -> SubscriberKind {
 
 /// The expected table: which roles may take which action from which state, and the state
 /// reached. Everything not listed must be refused.
-fn allowed(
-    state: RequestState,
-    action: Action,
-    route: Route,
-    sub: SubscriberKind,
-) -> (Vec<Who>, Option<RequestState>) {
+fn allowed(state: RequestState, action: Action, route: Route, sub: SubscriberKind) -> (Vec<Who>, Option<RequestState>) {
     use Action::*;
     use RequestState::*;
     use Who::*;
@@ -115,31 +91,10 @@ fn allowed(
         (Confirmed, Check) if !direct => (vec![Manager], Some(Checked)),
         (Confirmed, SendToCa) if direct => (vec![Officer], Some(SentToCa)),
         (Checked, SendToCa) => (vec![Manager, Staff], Some(SentToCa)),
-        (SentToCa, Complete) => (
-            if direct {
-                vec![Manager, Staff, Officer]
-            } else {
-                vec![Manager, Staff]
-            },
-            Some(Completed),
-        ),
+        (SentToCa, Complete) => (if direct { vec![Manager, Staff, Officer] } else { vec![Manager, Staff] }, Some(Completed)),
         (Submitted, Reject) => (vec![Officer], Some(Rejected)),
-        (Confirmed | Checked, Reject) => (
-            if direct {
-                vec![Manager, Officer]
-            } else {
-                vec![Manager]
-            },
-            Some(Rejected),
-        ),
-        (SentToCa, Reject) => (
-            if direct {
-                vec![Manager, Staff, Officer]
-            } else {
-                vec![Manager, Staff]
-            },
-            Some(Rejected),
-        ),
+        (Confirmed | Checked, Reject) => (if direct { vec![Manager, Officer] } else { vec![Manager] }, Some(Rejected)),
+        (SentToCa, Reject) => (if direct { vec![Manager, Staff, Officer] } else { vec![Manager, Staff] }, Some(Rejected)),
         (Draft | Submitted, Cancel) => (cancellers, Some(Cancelled)),
         _ => (vec![], None),
     }
@@ -158,8 +113,7 @@ fn every_kind_state_action_and_role() {
                         let q = request(kind, state);
                         let parties = Parties {
                             subscriber_agency_path: "/1/2/3/",
-                            subscriber_person: Some(PersonId(60))
-                                .filter(|_| sub == SubscriberKind::Individual),
+                            subscriber_person: Some(PersonId(60)).filter(|_| sub == SubscriberKind::Individual),
                             subscriber_kind: sub,
                             route,
                         };
@@ -170,7 +124,10 @@ fn every_kind_state_action_and_role() {
                             (false, None, Err(DomainError::Transition { .. })) => {}
                             // …and a step others may take is a permission error.
                             (false, Some(_), Err(DomainError::Forbidden { .. })) => {}
-                            _ => panic!("{route:?} {kind:?} {state:?} {action:?} by {w:?}: got {got:?}, expected {:?}", who.contains(&w).then_some(to)),
+                            _ => panic!(
+                                "{route:?} {kind:?} {state:?} {action:?} by {w:?}: got {got:?}, expected {:?}",
+                                who.contains(&w).then_some(to)
+                            ),
                         }
                         checked += 1;
                     }
@@ -183,11 +140,7 @@ fn every_kind_state_action_and_role() {
 
 #[test]
 fn final_states_accept_nothing() {
-    for s in [
-        RequestState::Completed,
-        RequestState::Rejected,
-        RequestState::Cancelled,
-    ] {
+    for s in [RequestState::Completed, RequestState::Rejected, RequestState::Cancelled] {
         for &a in Action::ALL {
             let parties = Parties {
                 subscriber_agency_path: "/1/2/3/",
@@ -195,13 +148,7 @@ fn final_states_accept_nothing() {
                 subscriber_kind: SubscriberKind::Organisation,
                 route: Route::Direct,
             };
-            let e = next_state(
-                &request(RequestKind::Renew, s),
-                a,
-                &actor(Who::Manager),
-                &parties,
-            )
-            .unwrap_err();
+            let e = next_state(&request(RequestKind::Renew, s), a, &actor(Who::Manager), &parties).unwrap_err();
             assert!(matches!(e, DomainError::Transition { .. }), "{s:?} {a:?}");
         }
     }

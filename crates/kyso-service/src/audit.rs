@@ -31,11 +31,7 @@ impl Service {
     }
 
     /// The last `limit` events, newest last.
-    pub fn audit_tail(
-        &self,
-        actor: &Actor,
-        limit: i64,
-    ) -> ServiceResult<Vec<kyso_core::audit::AuditRecord>> {
+    pub fn audit_tail(&self, actor: &Actor, limit: i64) -> ServiceResult<Vec<kyso_core::audit::AuditRecord>> {
         self.db().read(|tx| {
             let root = tx.root_agency()?.ok_or(ServiceError::NotInitialised)?;
             require(actor, Permission::ViewAudit, &root)?;
@@ -58,11 +54,7 @@ pub fn verify_chain(tx: &mut kyso_store::Tx<'_>) -> ServiceResult<AuditVerificat
         }
         for r in &page {
             if let Err(b) = v.push(r) {
-                return Ok(AuditVerification {
-                    checked,
-                    head_seq,
-                    broken: Some(b),
-                });
+                return Ok(AuditVerification { checked, head_seq, broken: Some(b) });
             }
             checked += 1;
         }
@@ -70,9 +62,5 @@ pub fn verify_chain(tx: &mut kyso_store::Tx<'_>) -> ServiceResult<AuditVerificat
     }
     let head = (head_seq > 0).then_some((head_seq, head_hash.as_str()));
     let broken = v.finish(head).err();
-    Ok(AuditVerification {
-        checked,
-        head_seq,
-        broken,
-    })
+    Ok(AuditVerification { checked, head_seq, broken })
 }

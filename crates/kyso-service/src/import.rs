@@ -19,66 +19,24 @@ pub struct ImportSummary {
 }
 
 /// The columns of each CSV, in order. The header row must name them.
-pub const AGENCY_COLUMNS: &[&str] = &[
-    "code",
-    "name",
-    "parent_code",
-    "legal_entity",
-    "tax_code",
-    "budget_code",
-    "email",
-    "address",
-    "valid_from",
-];
-pub const PERSON_COLUMNS: &[&str] = &[
-    "full_name",
-    "citizen_id",
-    "date_of_birth",
-    "gender",
-    "position",
-    "position_kind",
-    "title",
-    "agency_code",
-    "email",
-    "phone",
-];
+pub const AGENCY_COLUMNS: &[&str] =
+    &["code", "name", "parent_code", "legal_entity", "tax_code", "budget_code", "email", "address", "valid_from"];
+pub const PERSON_COLUMNS: &[&str] =
+    &["full_name", "citizen_id", "date_of_birth", "gender", "position", "position_kind", "title", "agency_code", "email", "phone"];
 
 /// Reads the rows as maps from column name to value, checking the header.
 fn read_rows(input: impl Read, columns: &[&str]) -> Result<Vec<(u64, Vec<String>)>, Vec<RowError>> {
-    let mut r = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(input);
+    let mut r = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(input);
     let header: Vec<String> = match r.headers() {
-        Ok(h) => h
-            .iter()
-            .map(|s| s.trim_start_matches('\u{feff}').to_lowercase())
-            .collect(),
-        Err(e) => {
-            return Err(vec![RowError {
-                line: 1,
-                message: format!("không đọc được dòng tiêu đề: {e}"),
-            }])
-        }
+        Ok(h) => h.iter().map(|s| s.trim_start_matches('\u{feff}').to_lowercase()).collect(),
+        Err(e) => return Err(vec![RowError { line: 1, message: format!("không đọc được dòng tiêu đề: {e}") }]),
     };
-    let idx: Vec<Option<usize>> = columns
-        .iter()
-        .map(|c| header.iter().position(|h| h == c))
-        .collect();
-    let missing: Vec<&str> = columns
-        .iter()
-        .zip(&idx)
-        .filter(|(_, i)| i.is_none())
-        .map(|(c, _)| *c)
-        .collect();
+    let idx: Vec<Option<usize>> = columns.iter().map(|c| header.iter().position(|h| h == c)).collect();
+    let missing: Vec<&str> = columns.iter().zip(&idx).filter(|(_, i)| i.is_none()).map(|(c, _)| *c).collect();
     if missing.len() == columns.len() || missing.contains(&columns[0]) {
         return Err(vec![RowError {
             line: 1,
-            message: format!(
-                "dòng tiêu đề thiếu cột: {}; cần các cột {}",
-                missing.join(", "),
-                columns.join(",")
-            ),
+            message: format!("dòng tiêu đề thiếu cột: {}; cần các cột {}", missing.join(", "), columns.join(",")),
         }]);
     }
     let mut rows = Vec::new();
@@ -90,17 +48,11 @@ fn read_rows(input: impl Read, columns: &[&str]) -> Result<Vec<(u64, Vec<String>
                 if rec.iter().all(|f| f.is_empty()) {
                     continue;
                 }
-                rows.push((
-                    line,
-                    idx.iter()
-                        .map(|i| i.and_then(|i| rec.get(i)).unwrap_or("").to_string())
-                        .collect(),
-                ));
+                rows.push((line, idx.iter().map(|i| i.and_then(|i| rec.get(i)).unwrap_or("").to_string()).collect()));
             }
-            Err(e) => errors.push(RowError {
-                line: e.position().map(|p| p.line()).unwrap_or(0),
-                message: format!("dòng CSV hỏng: {e}"),
-            }),
+            Err(e) => {
+                errors.push(RowError { line: e.position().map(|p| p.line()).unwrap_or(0), message: format!("dòng CSV hỏng: {e}") })
+            }
         }
     }
     if errors.is_empty() {
@@ -123,12 +75,7 @@ fn parse_bool(s: &str) -> Result<bool, String> {
 }
 
 impl Service {
-    pub fn import_agencies(
-        &self,
-        actor: &Actor,
-        input: impl Read,
-        now: DateTime<Utc>,
-    ) -> ServiceResult<ImportSummary> {
+    pub fn import_agencies(&self, actor: &Actor, input: impl Read, now: DateTime<Utc>) -> ServiceResult<ImportSummary> {
         let rows = read_rows(input, AGENCY_COLUMNS).map_err(ServiceError::Import)?;
         let today = kyso_core::value::vn_date(now);
         self.mutate(actor, "agency.import", "agencies:csv", now, |tx| {
@@ -187,12 +134,7 @@ impl Service {
         })
     }
 
-    pub fn import_persons(
-        &self,
-        actor: &Actor,
-        input: impl Read,
-        now: DateTime<Utc>,
-    ) -> ServiceResult<ImportSummary> {
+    pub fn import_persons(&self, actor: &Actor, input: impl Read, now: DateTime<Utc>) -> ServiceResult<ImportSummary> {
         let rows = read_rows(input, PERSON_COLUMNS).map_err(ServiceError::Import)?;
         let today = kyso_core::value::vn_date(now);
         self.mutate(actor, "person.import", "persons:csv", now, |tx| {
@@ -212,24 +154,15 @@ impl Service {
                     email: f[8].clone(),
                     phone: opt(&f[9]),
                 };
-                let result = NewPerson::parse(&input, today)
-                    .map_err(ServiceError::from)
-                    .and_then(|p| {
-                        if !seen.insert(p.citizen_id.clone()) {
-                            return Err(DomainError::conflict(
-                                "số CCCD (lặp trong tệp)",
-                                &p.citizen_id,
-                            )
-                            .into());
-                        }
-                        self.insert_person(tx, actor, &p, now)
-                    });
+                let result = NewPerson::parse(&input, today).map_err(ServiceError::from).and_then(|p| {
+                    if !seen.insert(p.citizen_id.clone()) {
+                        return Err(DomainError::conflict("số CCCD (lặp trong tệp)", &p.citizen_id).into());
+                    }
+                    self.insert_person(tx, actor, &p, now)
+                });
                 match result {
                     Ok(_) => n += 1,
-                    Err(ServiceError::Domain(e)) => errors.push(RowError {
-                        line: *line,
-                        message: e.to_string(),
-                    }),
+                    Err(ServiceError::Domain(e)) => errors.push(RowError { line: *line, message: e.to_string() }),
                     Err(other) => return Err(other),
                 }
             }

@@ -74,17 +74,9 @@ impl Service {
     /// Opens an initialised deployment.
     pub fn open(db: Db, calendar: WorkCalendar) -> ServiceResult<Self> {
         db.migrate()?;
-        let key = db
-            .read(|tx| tx.setting("profile"))?
-            .ok_or(ServiceError::NotInitialised)?;
-        let profile = ProvinceProfile::builtin(&key)
-            .ok_or_else(|| DomainError::not_found("hồ sơ tỉnh", &key))?;
-        Ok(Service {
-            db,
-            profile,
-            regimes: Regimes::builtin(),
-            calendar,
-        })
+        let key = db.read(|tx| tx.setting("profile"))?.ok_or(ServiceError::NotInitialised)?;
+        let profile = ProvinceProfile::builtin(&key).ok_or_else(|| DomainError::not_found("hồ sơ tỉnh", &key))?;
+        Ok(Service { db, profile, regimes: Regimes::builtin(), calendar })
     }
 
     /// True when the database already holds a deployment.
@@ -95,21 +87,12 @@ impl Service {
 
     /// Creates a deployment: the profile, the root agency (the province) and the first IT
     /// staff account, which holds `it_staff` over the whole tree.
-    pub fn init(
-        db: Db,
-        calendar: WorkCalendar,
-        b: &Bootstrap,
-        now: DateTime<Utc>,
-    ) -> ServiceResult<Self> {
+    pub fn init(db: Db, calendar: WorkCalendar, b: &Bootstrap, now: DateTime<Utc>) -> ServiceResult<Self> {
         db.migrate()?;
         let profile = ProvinceProfile::builtin(&b.profile_key).ok_or_else(|| {
             DomainError::invalid(
                 "profile",
-                format!(
-                    "không có hồ sơ tỉnh '{}'; các hồ sơ có sẵn: {}",
-                    b.profile_key,
-                    ProvinceProfile::builtin_keys().join(", ")
-                ),
+                format!("không có hồ sơ tỉnh '{}'; các hồ sơ có sẵn: {}", b.profile_key, ProvinceProfile::builtin_keys().join(", ")),
             )
         })?;
         let root = kyso_core::registry::NewAgency::parse(&b.root, kyso_core::value::vn_date(now))?;
@@ -130,12 +113,7 @@ impl Service {
             )?;
             Ok(())
         })?;
-        Ok(Service {
-            db,
-            profile,
-            regimes: Regimes::builtin(),
-            calendar,
-        })
+        Ok(Service { db, profile, regimes: Regimes::builtin(), calendar })
     }
 
     pub fn profile(&self) -> &ProvinceProfile {
@@ -170,9 +148,7 @@ impl Service {
             Err(ServiceError::Domain(DomainError::Forbidden { message })) => {
                 self.db.write(|tx| {
                     tx.append_audit(
-                        NewEvent::new(&actor.login, action, object.to_string())
-                            .denied()
-                            .details(serde_json::json!({"reason": message})),
+                        NewEvent::new(&actor.login, action, object.to_string()).denied().details(serde_json::json!({"reason": message})),
                         now,
                     )
                 })?;
@@ -184,16 +160,9 @@ impl Service {
 }
 
 pub(crate) fn load_actor(tx: &mut Tx<'_>, login: &str) -> ServiceResult<Actor> {
-    let (user_id, person_id) = tx
-        .user_by_login(login)?
-        .ok_or_else(|| DomainError::not_found("tài khoản", login))?;
+    let (user_id, person_id) = tx.user_by_login(login)?.ok_or_else(|| DomainError::not_found("tài khoản", login))?;
     let grants = tx.grants(user_id)?;
-    Ok(Actor {
-        user_id,
-        login: login.to_string(),
-        person_id,
-        grants,
-    })
+    Ok(Actor { user_id, login: login.to_string(), person_id, grants })
 }
 
 pub(crate) fn require(actor: &Actor, p: Permission, agency: &Agency) -> ServiceResult<()> {
@@ -212,20 +181,12 @@ pub(crate) fn require(actor: &Actor, p: Permission, agency: &Agency) -> ServiceR
 }
 
 pub(crate) fn agency_by_code(tx: &mut Tx<'_>, code: &str) -> ServiceResult<Agency> {
-    let c = kyso_core::value::AgencyCode::parse(code)
-        .map_err(|_| DomainError::not_found("cơ quan", code))?;
-    Ok(tx
-        .agency_by_code(c.as_str())?
-        .ok_or_else(|| DomainError::not_found("cơ quan", code))?)
+    let c = kyso_core::value::AgencyCode::parse(code).map_err(|_| DomainError::not_found("cơ quan", code))?;
+    Ok(tx.agency_by_code(c.as_str())?.ok_or_else(|| DomainError::not_found("cơ quan", code))?)
 }
 
-pub(crate) fn agency_by_id(
-    tx: &mut Tx<'_>,
-    id: kyso_core::registry::AgencyId,
-) -> ServiceResult<Agency> {
-    Ok(tx
-        .agency(id)?
-        .ok_or_else(|| DomainError::not_found("cơ quan", id))?)
+pub(crate) fn agency_by_id(tx: &mut Tx<'_>, id: kyso_core::registry::AgencyId) -> ServiceResult<Agency> {
+    Ok(tx.agency(id)?.ok_or_else(|| DomainError::not_found("cơ quan", id))?)
 }
 
 /// The paths an actor may read, or the root when it holds a grant there.
@@ -240,12 +201,7 @@ pub(crate) fn read_scopes(actor: &Actor, p: Permission) -> ServiceResult<Vec<Str
         }
     }
     if out.is_empty() {
-        return Err(DomainError::forbidden(format!(
-            "tài khoản '{}' không được {}",
-            actor.login,
-            p.label_vi()
-        ))
-        .into());
+        return Err(DomainError::forbidden(format!("tài khoản '{}' không được {}", actor.login, p.label_vi())).into());
     }
     Ok(out)
 }

@@ -16,11 +16,7 @@ pub enum SubscriberInput {
     /// An agency with its own seal, by code.
     Organisation { agency_code: String },
     /// A device, service or software owned by an agency.
-    Device {
-        agency_code: String,
-        name: String,
-        email: Option<String>,
-    },
+    Device { agency_code: String, name: String, email: Option<String> },
 }
 
 #[derive(Debug, Clone)]
@@ -32,11 +28,7 @@ pub struct DeviceInput {
 }
 
 /// The nearest agency at or above `a` that is a legal entity: the default CQQLTT.
-fn nearest_legal_entity(
-    tx: &mut kyso_store::Tx<'_>,
-    mut a: Agency,
-    strict: bool,
-) -> ServiceResult<Agency> {
+fn nearest_legal_entity(tx: &mut kyso_store::Tx<'_>, mut a: Agency, strict: bool) -> ServiceResult<Agency> {
     let start = a.clone();
     if strict {
         match a.parent {
@@ -53,10 +45,7 @@ fn nearest_legal_entity(
             None => {
                 return Err(DomainError::rule(
                     "TT185-Art3-CQQLTT",
-                    format!(
-                        "không tìm thấy cơ quan có tư cách pháp nhân quản lý trực tiếp '{}' ({})",
-                        start.name, start.code
-                    ),
+                    format!("không tìm thấy cơ quan có tư cách pháp nhân quản lý trực tiếp '{}' ({})", start.name, start.code),
                 )
                 .into())
             }
@@ -65,12 +54,7 @@ fn nearest_legal_entity(
 }
 
 impl Service {
-    pub fn add_agency(
-        &self,
-        actor: &Actor,
-        input: &AgencyInput,
-        now: DateTime<Utc>,
-    ) -> ServiceResult<Agency> {
+    pub fn add_agency(&self, actor: &Actor, input: &AgencyInput, now: DateTime<Utc>) -> ServiceResult<Agency> {
         let n = NewAgency::parse(input, vn_date(now))?;
         self.mutate(actor, "agency.create", &format!("agency:{}", n.code), now, |tx| {
             let parent = match &n.parent_code {
@@ -93,41 +77,24 @@ impl Service {
     }
 
     /// Ends an agency's effective period (dissolved, merged).
-    pub fn close_agency(
-        &self,
-        actor: &Actor,
-        code: &str,
-        valid_to: NaiveDate,
-        now: DateTime<Utc>,
-    ) -> ServiceResult<Agency> {
-        self.mutate(
-            actor,
-            "agency.close",
-            &format!("agency:{code}"),
-            now,
-            |tx| {
-                let a = agency_by_code(tx, code)?;
-                require(actor, Permission::ManageAgencies, &a)?;
-                if valid_to < a.valid_from {
-                    return Err(DomainError::invalid(
-                        "valid_to",
-                        format!(
-                            "ngày kết thúc {valid_to} trước ngày hiệu lực {}",
-                            a.valid_from
-                        ),
-                    )
-                    .into());
-                }
-                tx.close_agency(a.id, valid_to)?;
-                tx.append_audit(
-                    NewEvent::new(&actor.login, "agency.closed", format!("agency:{}", a.id))
-                        .agency(a.id)
-                        .details(serde_json::json!({"valid_to": valid_to})),
-                    now,
-                )?;
-                agency_by_id(tx, a.id)
-            },
-        )
+    pub fn close_agency(&self, actor: &Actor, code: &str, valid_to: NaiveDate, now: DateTime<Utc>) -> ServiceResult<Agency> {
+        self.mutate(actor, "agency.close", &format!("agency:{code}"), now, |tx| {
+            let a = agency_by_code(tx, code)?;
+            require(actor, Permission::ManageAgencies, &a)?;
+            if valid_to < a.valid_from {
+                return Err(
+                    DomainError::invalid("valid_to", format!("ngày kết thúc {valid_to} trước ngày hiệu lực {}", a.valid_from)).into()
+                );
+            }
+            tx.close_agency(a.id, valid_to)?;
+            tx.append_audit(
+                NewEvent::new(&actor.login, "agency.closed", format!("agency:{}", a.id))
+                    .agency(a.id)
+                    .details(serde_json::json!({"valid_to": valid_to})),
+                now,
+            )?;
+            agency_by_id(tx, a.id)
+        })
     }
 
     pub fn agency(&self, actor: &Actor, code: &str) -> ServiceResult<Agency> {
@@ -168,20 +135,9 @@ impl Service {
         }
     }
 
-    pub fn add_person(
-        &self,
-        actor: &Actor,
-        input: &PersonInput,
-        now: DateTime<Utc>,
-    ) -> ServiceResult<Person> {
+    pub fn add_person(&self, actor: &Actor, input: &PersonInput, now: DateTime<Utc>) -> ServiceResult<Person> {
         let n = NewPerson::parse(input, vn_date(now))?;
-        self.mutate(
-            actor,
-            "person.create",
-            &format!("person:{}", n.citizen_id),
-            now,
-            |tx| self.insert_person(tx, actor, &n, now),
-        )
+        self.mutate(actor, "person.create", &format!("person:{}", n.citizen_id), now, |tx| self.insert_person(tx, actor, &n, now))
     }
 
     pub(crate) fn insert_person(
@@ -194,34 +150,26 @@ impl Service {
         let agency = agency_by_code(tx, n.agency_code.as_str())?;
         require(actor, Permission::ManagePersons, &agency)?;
         if !agency.is_active(vn_date(now)) {
-            return Err(DomainError::rule(
-                "agency-active",
-                format!(
-                    "cơ quan '{}' đã hết hiệu lực từ {:?}",
-                    agency.name, agency.valid_to
-                ),
-            )
-            .into());
+            return Err(
+                DomainError::rule("agency-active", format!("cơ quan '{}' đã hết hiệu lực từ {:?}", agency.name, agency.valid_to)).into()
+            );
         }
         if tx.person_by_citizen_id(n.citizen_id.as_str())?.is_some() {
             return Err(DomainError::conflict("số CCCD", &n.citizen_id).into());
         }
-        if !self.profile().official_email_domains.is_empty()
-            && !n.email.in_domains(&self.profile().official_email_domains)
-        {
+        if !self.profile().official_email_domains.is_empty() && !n.email.in_domains(&self.profile().official_email_domains) {
             return Err(DomainError::invalid(
                 "email",
-                format!(
-                    "thư công vụ phải thuộc tên miền {}",
-                    self.profile().official_email_domains.join(", ")
-                ),
+                format!("thư công vụ phải thuộc tên miền {}", self.profile().official_email_domains.join(", ")),
             )
             .into());
         }
         let p = tx.insert_person(n, agency.id)?;
         // The event holds no citizen ID: the audit log is read more widely than the registry.
         tx.append_audit(
-            NewEvent::new(&actor.login, "person.created", format!("person:{}", p.id)).agency(agency.id).details(serde_json::json!({"name": p.full_name.as_str(), "agency": agency.code.as_str()})),
+            NewEvent::new(&actor.login, "person.created", format!("person:{}", p.id))
+                .agency(agency.id)
+                .details(serde_json::json!({"name": p.full_name.as_str(), "agency": agency.code.as_str()})),
             now,
         )?;
         Ok(p)
@@ -229,21 +177,14 @@ impl Service {
 
     pub fn person(&self, actor: &Actor, citizen_id: &str) -> ServiceResult<Person> {
         self.db().read(|tx| {
-            let p = tx
-                .person_by_citizen_id(citizen_id.trim())?
-                .ok_or_else(|| DomainError::not_found("cán bộ có số CCCD", citizen_id))?;
+            let p = tx.person_by_citizen_id(citizen_id.trim())?.ok_or_else(|| DomainError::not_found("cán bộ có số CCCD", citizen_id))?;
             let a = agency_by_id(tx, p.agency_id)?;
             require(actor, Permission::ReadRegistry, &a)?;
             Ok(p)
         })
     }
 
-    pub fn list_persons(
-        &self,
-        actor: &Actor,
-        under: Option<&str>,
-        limit: i64,
-    ) -> ServiceResult<Vec<Person>> {
+    pub fn list_persons(&self, actor: &Actor, under: Option<&str>, limit: i64) -> ServiceResult<Vec<Person>> {
         self.db().read(|tx| {
             let mut out = Vec::new();
             for prefix in self.scoped_prefixes(tx, actor, Permission::ReadRegistry, under)? {
@@ -254,36 +195,17 @@ impl Service {
     }
 
     /// Creates an account, optionally tied to a person (by citizen ID).
-    pub fn add_user(
-        &self,
-        actor: &Actor,
-        login: &str,
-        citizen_id: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> ServiceResult<()> {
+    pub fn add_user(&self, actor: &Actor, login: &str, citizen_id: Option<&str>, now: DateTime<Utc>) -> ServiceResult<()> {
         let login = required_text("login", login, 64)?;
-        if !login
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
-        {
-            return Err(DomainError::invalid(
-                "login",
-                "tên đăng nhập chỉ gồm chữ cái không dấu, chữ số, '.', '_' và '-'",
-            )
-            .into());
+        if !login.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
+            return Err(DomainError::invalid("login", "tên đăng nhập chỉ gồm chữ cái không dấu, chữ số, '.', '_' và '-'").into());
         }
         self.mutate(actor, "user.create", &format!("user:{login}"), now, |tx| {
             let root = tx.root_agency()?.ok_or(ServiceError::NotInitialised)?;
             let person = match citizen_id {
                 Some(cid) => {
-                    let p = tx
-                        .person_by_citizen_id(cid.trim())?
-                        .ok_or_else(|| DomainError::not_found("cán bộ có số CCCD", cid))?;
-                    require(
-                        actor,
-                        Permission::ManageUsers,
-                        &agency_by_id(tx, p.agency_id)?,
-                    )?;
+                    let p = tx.person_by_citizen_id(cid.trim())?.ok_or_else(|| DomainError::not_found("cán bộ có số CCCD", cid))?;
+                    require(actor, Permission::ManageUsers, &agency_by_id(tx, p.agency_id)?)?;
                     Some(p.id)
                 }
                 None => {
@@ -296,8 +218,7 @@ impl Service {
             }
             let id = tx.insert_user(&login, person, now)?;
             tx.append_audit(
-                NewEvent::new(&actor.login, "user.created", format!("user:{}", id))
-                    .details(serde_json::json!({"login": login})),
+                NewEvent::new(&actor.login, "user.created", format!("user:{}", id)).details(serde_json::json!({"login": login})),
                 now,
             )?;
             Ok(())
@@ -305,25 +226,24 @@ impl Service {
     }
 
     /// Gives `login` a role over an agency and its subtree.
-    pub fn grant(
-        &self,
-        actor: &Actor,
-        login: &str,
-        role: &str,
-        agency_code: &str,
-        now: DateTime<Utc>,
-    ) -> ServiceResult<()> {
+    pub fn grant(&self, actor: &Actor, login: &str, role: &str, agency_code: &str, now: DateTime<Utc>) -> ServiceResult<()> {
         let role = parse_coded("role", role, Role::parse, Role::ALL, Role::code)?;
         self.mutate(actor, "user.grant", &format!("user:{login}"), now, |tx| {
             let agency = agency_by_code(tx, agency_code)?;
             require(actor, Permission::ManageUsers, &agency)?;
             let (user, _) = tx.user_by_login(login)?.ok_or_else(|| DomainError::not_found("tài khoản", login))?;
             if role == Role::AgencyOfficer && !agency.legal_entity {
-                return Err(DomainError::rule("TT185-Art3-CQQLTT", format!("'{}' không có tư cách pháp nhân nên không thể là cơ quan quản lý trực tiếp", agency.name)).into());
+                return Err(DomainError::rule(
+                    "TT185-Art3-CQQLTT",
+                    format!("'{}' không có tư cách pháp nhân nên không thể là cơ quan quản lý trực tiếp", agency.name),
+                )
+                .into());
             }
             tx.insert_grant(user, role, agency.id)?;
             tx.append_audit(
-                NewEvent::new(&actor.login, "user.granted", format!("user:{user}")).agency(agency.id).details(serde_json::json!({"login": login, "role": role.code(), "agency": agency.code.as_str()})),
+                NewEvent::new(&actor.login, "user.granted", format!("user:{user}"))
+                    .agency(agency.id)
+                    .details(serde_json::json!({"login": login, "role": role.code(), "agency": agency.code.as_str()})),
                 now,
             )?;
             Ok(())
@@ -345,9 +265,7 @@ impl Service {
         managing_code: Option<&str>,
         now: DateTime<Utc>,
     ) -> ServiceResult<Subscriber> {
-        self.mutate(actor, "subscriber.create", "subscriber:new", now, |tx| {
-            self.insert_subscriber(tx, actor, input, managing_code, now)
-        })
+        self.mutate(actor, "subscriber.create", "subscriber:new", now, |tx| self.insert_subscriber(tx, actor, input, managing_code, now))
     }
 
     pub(crate) fn insert_subscriber(
@@ -360,56 +278,34 @@ impl Service {
     ) -> ServiceResult<Subscriber> {
         let (kind, person, agency, name, email) = match input {
             SubscriberInput::Individual { citizen_id } => {
-                let p = tx
-                    .person_by_citizen_id(citizen_id.trim())?
-                    .ok_or_else(|| DomainError::not_found("cán bộ có số CCCD", citizen_id))?;
+                let p =
+                    tx.person_by_citizen_id(citizen_id.trim())?.ok_or_else(|| DomainError::not_found("cán bộ có số CCCD", citizen_id))?;
                 if tx.subscriber_of_person(p.id)?.is_some() {
-                    return Err(DomainError::conflict(
-                        "thuê bao cá nhân của",
-                        p.full_name.as_str(),
-                    )
-                    .into());
+                    return Err(DomainError::conflict("thuê bao cá nhân của", p.full_name.as_str()).into());
                 }
                 let a = agency_by_id(tx, p.agency_id)?;
-                (
-                    SubscriberKind::Individual,
-                    Some(p.id),
-                    a,
-                    p.full_name.to_string(),
-                    Some(p.email.clone()),
-                )
+                (SubscriberKind::Individual, Some(p.id), a, p.full_name.to_string(), Some(p.email.clone()))
             }
             SubscriberInput::Organisation { agency_code } => {
                 let a = agency_by_code(tx, agency_code)?;
                 if !a.legal_entity {
-                    return Err(DomainError::rule("NĐ68-Art10-k2", format!("'{}' không có tư cách pháp nhân (con dấu riêng) nên không được cấp chứng thư số cơ quan", a.name)).into());
+                    return Err(DomainError::rule(
+                        "NĐ68-Art10-k2",
+                        format!("'{}' không có tư cách pháp nhân (con dấu riêng) nên không được cấp chứng thư số cơ quan", a.name),
+                    )
+                    .into());
                 }
-                if tx.subscriber_of_org(a.id)?.is_some()
-                    && !self.profile().second_org_device_for_one_stop
-                {
+                if tx.subscriber_of_org(a.id)?.is_some() && !self.profile().second_org_device_for_one_stop {
                     return Err(DomainError::conflict("thuê bao cơ quan", a.code.as_str()).into());
                 }
                 let name = a.name.clone();
                 let email = a.email.clone();
                 (SubscriberKind::Organisation, None, a, name, email)
             }
-            SubscriberInput::Device {
-                agency_code,
-                name,
-                email,
-            } => {
+            SubscriberInput::Device { agency_code, name, email } => {
                 let a = agency_by_code(tx, agency_code)?;
-                let email = email
-                    .as_deref()
-                    .map(|e| Email::parse("email", e))
-                    .transpose()?;
-                (
-                    SubscriberKind::Device,
-                    None,
-                    a,
-                    required_text("name", name, 200)?,
-                    email,
-                )
+                let email = email.as_deref().map(|e| Email::parse("email", e)).transpose()?;
+                (SubscriberKind::Device, None, a, required_text("name", name, 200)?, email)
             }
         };
         require(actor, Permission::ManageSubscribers, &agency)?;
@@ -417,15 +313,16 @@ impl Service {
             Some(c) => {
                 let m = agency_by_code(tx, c)?;
                 if !m.legal_entity {
-                    return Err(DomainError::rule("TT185-Art3-CQQLTT", format!("'{}' không có tư cách pháp nhân nên không thể là cơ quan quản lý trực tiếp", m.name)).into());
+                    return Err(DomainError::rule(
+                        "TT185-Art3-CQQLTT",
+                        format!("'{}' không có tư cách pháp nhân nên không thể là cơ quan quản lý trực tiếp", m.name),
+                    )
+                    .into());
                 }
                 if !m.contains(&agency) {
                     return Err(DomainError::invalid(
                         "managing_agency",
-                        format!(
-                            "'{}' không phải cơ quan cấp trên của '{}'",
-                            m.name, agency.name
-                        ),
+                        format!("'{}' không phải cơ quan cấp trên của '{}'", m.name, agency.name),
                     )
                     .into());
                 }
@@ -452,12 +349,7 @@ impl Service {
         Ok(s)
     }
 
-    pub fn list_subscribers(
-        &self,
-        actor: &Actor,
-        under: Option<&str>,
-        limit: i64,
-    ) -> ServiceResult<Vec<Subscriber>> {
+    pub fn list_subscribers(&self, actor: &Actor, under: Option<&str>, limit: i64) -> ServiceResult<Vec<Subscriber>> {
         self.db().read(|tx| {
             let mut out = Vec::new();
             for prefix in self.scoped_prefixes(tx, actor, Permission::ReadRegistry, under)? {
@@ -467,20 +359,9 @@ impl Service {
         })
     }
 
-    pub fn add_device(
-        &self,
-        actor: &Actor,
-        input: &DeviceInput,
-        now: DateTime<Utc>,
-    ) -> ServiceResult<KeyDevice> {
+    pub fn add_device(&self, actor: &Actor, input: &DeviceInput, now: DateTime<Utc>) -> ServiceResult<KeyDevice> {
         let serial = Serial::parse("serial", &input.serial)?;
-        let kind = parse_coded(
-            "kind",
-            &input.kind,
-            DeviceKind::parse,
-            DeviceKind::ALL,
-            DeviceKind::code,
-        )?;
+        let kind = parse_coded("kind", &input.kind, DeviceKind::parse, DeviceKind::ALL, DeviceKind::code)?;
         let model = required_text("model", &input.model, 100)?;
         self.mutate(actor, "device.create", &format!("device:{serial}"), now, |tx| {
             let agency = agency_by_code(tx, &input.agency_code)?;
@@ -488,9 +369,20 @@ impl Service {
             if tx.device_by_serial(serial.as_str())?.is_some() {
                 return Err(DomainError::conflict("thiết bị", &serial).into());
             }
-            let v = tx.insert_device(&KeyDevice { id: DeviceId(0), serial: serial.clone(), kind, model: model.clone(), status: DeviceStatus::InStock, agency_id: agency.id, custodian: None, return_due: None })?;
+            let v = tx.insert_device(&KeyDevice {
+                id: DeviceId(0),
+                serial: serial.clone(),
+                kind,
+                model: model.clone(),
+                status: DeviceStatus::InStock,
+                agency_id: agency.id,
+                custodian: None,
+                return_due: None,
+            })?;
             tx.append_audit(
-                NewEvent::new(&actor.login, "device.created", format!("device:{}", v.id)).agency(agency.id).details(serde_json::json!({"serial": serial.as_str(), "kind": kind.code(), "model": model})),
+                NewEvent::new(&actor.login, "device.created", format!("device:{}", v.id))
+                    .agency(agency.id)
+                    .details(serde_json::json!({"serial": serial.as_str(), "kind": kind.code(), "model": model})),
                 now,
             )?;
             Ok(v)
@@ -500,24 +392,13 @@ impl Service {
     pub fn device(&self, actor: &Actor, serial: &str) -> ServiceResult<KeyDevice> {
         self.db().read(|tx| {
             let s = Serial::parse("serial", serial)?;
-            let v = tx
-                .device_by_serial(s.as_str())?
-                .ok_or_else(|| DomainError::not_found("thiết bị", serial))?;
-            require(
-                actor,
-                Permission::ReadRegistry,
-                &agency_by_id(tx, v.agency_id)?,
-            )?;
+            let v = tx.device_by_serial(s.as_str())?.ok_or_else(|| DomainError::not_found("thiết bị", serial))?;
+            require(actor, Permission::ReadRegistry, &agency_by_id(tx, v.agency_id)?)?;
             Ok(v)
         })
     }
 
-    pub fn list_devices(
-        &self,
-        actor: &Actor,
-        under: Option<&str>,
-        limit: i64,
-    ) -> ServiceResult<Vec<KeyDevice>> {
+    pub fn list_devices(&self, actor: &Actor, under: Option<&str>, limit: i64) -> ServiceResult<Vec<KeyDevice>> {
         self.db().read(|tx| {
             let mut out = Vec::new();
             for prefix in self.scoped_prefixes(tx, actor, Permission::ReadRegistry, under)? {
@@ -530,38 +411,17 @@ impl Service {
     /// Records a device event that is not part of a request: wrong PINs locked it, it was
     /// damaged or lost, or it came back to the CA. Loss is reported to the CQQLTT, which
     /// then files a revocation with the confirmation record.
-    pub fn set_device_status(
-        &self,
-        actor: &Actor,
-        serial: &str,
-        status: &str,
-        now: DateTime<Utc>,
-    ) -> ServiceResult<KeyDevice> {
-        let status = parse_coded(
-            "status",
-            status,
-            DeviceStatus::parse,
-            DeviceStatus::ALL,
-            DeviceStatus::code,
-        )?;
+    pub fn set_device_status(&self, actor: &Actor, serial: &str, status: &str, now: DateTime<Utc>) -> ServiceResult<KeyDevice> {
+        let status = parse_coded("status", status, DeviceStatus::parse, DeviceStatus::ALL, DeviceStatus::code)?;
         let s = Serial::parse("serial", serial)?;
         self.mutate(actor, "device.status", &format!("device:{s}"), now, |tx| {
-            let mut v = tx
-                .device_by_serial(s.as_str())?
-                .ok_or_else(|| DomainError::not_found("thiết bị", serial))?;
-            require(
-                actor,
-                Permission::ManageDevices,
-                &agency_by_id(tx, v.agency_id)?,
-            )?;
+            let mut v = tx.device_by_serial(s.as_str())?.ok_or_else(|| DomainError::not_found("thiết bị", serial))?;
+            require(actor, Permission::ManageDevices, &agency_by_id(tx, v.agency_id)?)?;
             use DeviceStatus::*;
             let ok = matches!(
                 (v.status, status),
                 (InUse | HandedOver, Locked)
-                    | (
-                        InStock | Assigned | HandedOver | InUse | Locked,
-                        Lost | Damaged
-                    )
+                    | (InStock | Assigned | HandedOver | InUse | Locked, Lost | Damaged)
                     | (AwaitingReturn | Damaged, Returned)
                     | (InStock, Assigned)
                     | (Assigned, HandedOver)
@@ -570,12 +430,7 @@ impl Service {
             if !ok {
                 return Err(DomainError::rule(
                     "device-lifecycle",
-                    format!(
-                        "thiết bị {} đang '{}', không chuyển sang '{}' được",
-                        v.serial,
-                        v.status.label_vi(),
-                        status.label_vi()
-                    ),
+                    format!("thiết bị {} đang '{}', không chuyển sang '{}' được", v.serial, v.status.label_vi(), status.label_vi()),
                 )
                 .into());
             }
@@ -586,13 +441,9 @@ impl Service {
             }
             tx.update_device(&v)?;
             tx.append_audit(
-                NewEvent::new(
-                    &actor.login,
-                    "device.status_changed",
-                    format!("device:{}", v.id),
-                )
-                .agency(v.agency_id)
-                .details(serde_json::json!({"from": from.code(), "to": status.code()})),
+                NewEvent::new(&actor.login, "device.status_changed", format!("device:{}", v.id))
+                    .agency(v.agency_id)
+                    .details(serde_json::json!({"from": from.code(), "to": status.code()})),
                 now,
             )?;
             Ok(v)
@@ -602,17 +453,9 @@ impl Service {
     pub fn certificate(&self, actor: &Actor, serial: &str) -> ServiceResult<CertificateRecord> {
         self.db().read(|tx| {
             let s = Serial::parse("serial", serial)?;
-            let c = tx
-                .certificate_by_serial(s.as_str())?
-                .ok_or_else(|| DomainError::not_found("chứng thư số", serial))?;
-            let sub = tx
-                .subscriber(c.subscriber_id)?
-                .ok_or_else(|| DomainError::not_found("thuê bao", c.subscriber_id))?;
-            require(
-                actor,
-                Permission::ReadRegistry,
-                &agency_by_id(tx, sub.agency_id)?,
-            )?;
+            let c = tx.certificate_by_serial(s.as_str())?.ok_or_else(|| DomainError::not_found("chứng thư số", serial))?;
+            let sub = tx.subscriber(c.subscriber_id)?.ok_or_else(|| DomainError::not_found("thuê bao", c.subscriber_id))?;
+            require(actor, Permission::ReadRegistry, &agency_by_id(tx, sub.agency_id)?)?;
             Ok(c)
         })
     }
@@ -666,21 +509,12 @@ pub struct ExistingCertificate {
 }
 
 impl Service {
-    pub fn register_certificate(
-        &self,
-        actor: &Actor,
-        c: &ExistingCertificate,
-        now: DateTime<Utc>,
-    ) -> ServiceResult<CertificateRecord> {
+    pub fn register_certificate(&self, actor: &Actor, c: &ExistingCertificate, now: DateTime<Utc>) -> ServiceResult<CertificateRecord> {
         let serial = Serial::parse("serial", &c.serial)?;
         let subject = required_text("subject", &c.subject, 500)?;
         let issuer = required_text("issuer", &c.issuer, 500)?;
         if c.not_after <= c.not_before {
-            return Err(DomainError::invalid(
-                "not_after",
-                "ngày hết hạn phải sau ngày bắt đầu hiệu lực",
-            )
-            .into());
+            return Err(DomainError::invalid("not_after", "ngày hết hạn phải sau ngày bắt đầu hiệu lực").into());
         }
         self.mutate(actor, "certificate.register", &format!("certificate:{serial}"), now, |tx| {
             let sub = tx.subscriber(c.subscriber)?.ok_or_else(|| DomainError::not_found("thuê bao", c.subscriber))?;
@@ -688,15 +522,26 @@ impl Service {
             require(actor, Permission::ManageCertificates, &agency)?;
             let rules = self.regimes().on(vn_date(c.not_before)).ok().map(|r| r.clone().with(&self.profile().rules));
             if let Some(r) = rules {
-                if c.not_after > kyso_core::request::add_months(c.not_before, r.max_validity_months + r.renewal_max_extension_months * r.renewal_max_count) {
-                    return Err(DomainError::rule("NĐ130-Art63/NĐ68-Art9", format!("thời hạn {} – {} dài hơn mức tối đa {} tháng", c.not_before, c.not_after, r.max_validity_months)).into());
+                if c.not_after
+                    > kyso_core::request::add_months(
+                        c.not_before,
+                        r.max_validity_months + r.renewal_max_extension_months * r.renewal_max_count,
+                    )
+                {
+                    return Err(DomainError::rule(
+                        "NĐ130-Art63/NĐ68-Art9",
+                        format!("thời hạn {} – {} dài hơn mức tối đa {} tháng", c.not_before, c.not_after, r.max_validity_months),
+                    )
+                    .into());
                 }
             }
             if tx.certificate_by_serial(serial.as_str())?.is_some() {
                 return Err(DomainError::conflict("chứng thư số", &serial).into());
             }
             let device_id = match &c.device_serial {
-                Some(s) => Some(tx.device_by_serial(Serial::parse("device", s)?.as_str())?.ok_or_else(|| DomainError::not_found("thiết bị", s))?.id),
+                Some(s) => Some(
+                    tx.device_by_serial(Serial::parse("device", s)?.as_str())?.ok_or_else(|| DomainError::not_found("thiết bị", s))?.id,
+                ),
                 None => None,
             };
             let rec = tx.insert_certificate(

@@ -8,12 +8,7 @@ use kyso_core::value::vn_day_start;
 impl Service {
     /// The province profile's figures for `period` over `agency_code`'s subtree (default:
     /// the whole province).
-    pub fn report(
-        &self,
-        actor: &Actor,
-        period: &str,
-        agency_code: Option<&str>,
-    ) -> ServiceResult<Report> {
+    pub fn report(&self, actor: &Actor, period: &str, agency_code: Option<&str>) -> ServiceResult<Report> {
         let period = Period::parse(period)?;
         self.db().read(|tx| {
             let agency = match agency_code {
@@ -25,8 +20,7 @@ impl Service {
             let to = vn_day_start(period.end_exclusive());
             let events = tx.figure_counts(from, to, &agency.path)?;
             // Stocks are taken at the last second of the period.
-            let stock =
-                tx.valid_certificate_counts(to - chrono::Duration::seconds(1), &agency.path)?;
+            let stock = tx.valid_certificate_counts(to - chrono::Duration::seconds(1), &agency.path)?;
             let p = self.profile();
             Ok(Report {
                 profile: p.key.clone(),

@@ -56,11 +56,7 @@ struct Loaded {
 
 impl Service {
     fn rules_on(&self, now: DateTime<Utc>) -> ServiceResult<RuleSet> {
-        Ok(self
-            .regimes()
-            .on(vn_date(now))?
-            .clone()
-            .with(&self.profile().rules))
+        Ok(self.regimes().on(vn_date(now))?.clone().with(&self.profile().rules))
     }
 
     fn load_parties(
@@ -70,44 +66,24 @@ impl Service {
         cert: Option<CertificateId>,
         device: Option<DeviceId>,
     ) -> ServiceResult<Loaded> {
-        let sub = tx
-            .subscriber(sub_id)?
-            .ok_or_else(|| DomainError::not_found("thuê bao", sub_id))?;
+        let sub = tx.subscriber(sub_id)?.ok_or_else(|| DomainError::not_found("thuê bao", sub_id))?;
         let agency = agency_by_id(tx, sub.agency_id)?;
         let person = match sub.person_id {
             Some(p) => tx.person(p)?,
             None => None,
         };
         let cert = match cert {
-            Some(c) => Some(
-                tx.certificate(c)?
-                    .ok_or_else(|| DomainError::not_found("chứng thư số", c))?,
-            ),
+            Some(c) => Some(tx.certificate(c)?.ok_or_else(|| DomainError::not_found("chứng thư số", c))?),
             None => None,
         };
         let device = match device {
-            Some(d) => Some(
-                tx.device(d)?
-                    .ok_or_else(|| DomainError::not_found("thiết bị", d))?,
-            ),
+            Some(d) => Some(tx.device(d)?.ok_or_else(|| DomainError::not_found("thiết bị", d))?),
             None => None,
         };
-        Ok(Loaded {
-            sub,
-            agency,
-            person,
-            cert,
-            device,
-        })
+        Ok(Loaded { sub, agency, person, cert, device })
     }
 
-    fn check_rules(
-        &self,
-        kind: RequestKind,
-        details: &RequestDetails,
-        l: &Loaded,
-        now: DateTime<Utc>,
-    ) -> ServiceResult<()> {
+    fn check_rules(&self, kind: RequestKind, details: &RequestDetails, l: &Loaded, now: DateTime<Utc>) -> ServiceResult<()> {
         let rules = self.rules_on(now)?;
         let cx = RuleContext {
             rules: &rules,
@@ -129,95 +105,64 @@ impl Service {
     }
 
     /// Creates a draft request after checking the actor and the rules.
-    pub fn create_request(
-        &self,
-        actor: &Actor,
-        input: &NewRequestInput,
-        now: DateTime<Utc>,
-    ) -> ServiceResult<Request> {
-        self.mutate(
-            actor,
-            "request.create",
-            &format!("subscriber:{}", input.subscriber),
-            now,
-            |tx| {
-                let cert = match &input.certificate_serial {
-                    Some(s) => {
-                        let s = Serial::parse("certificate", s)?;
-                        Some(
-                            tx.certificate_by_serial(s.as_str())?
-                                .ok_or_else(|| DomainError::not_found("chứng thư số", &s))?
-                                .id,
-                        )
-                    }
-                    None => None,
-                };
-                let device = match &input.device_serial {
-                    Some(s) => {
-                        let s = Serial::parse("device", s)?;
-                        Some(
-                            tx.device_by_serial(s.as_str())?
-                                .ok_or_else(|| DomainError::not_found("thiết bị", &s))?
-                                .id,
-                        )
-                    }
-                    None => None,
-                };
-                let mut l = self.load_parties(tx, input.subscriber, cert, device)?;
-                // A restore names the device; default to the one holding the subscriber's certificate.
-                if input.kind == RequestKind::RestoreDevice && l.device.is_none() {
-                    return Err(DomainError::invalid(
-                        "device",
-                        "yêu cầu khôi phục phải ghi số hiệu thiết bị lưu khóa",
+    pub fn create_request(&self, actor: &Actor, input: &NewRequestInput, now: DateTime<Utc>) -> ServiceResult<Request> {
+        self.mutate(actor, "request.create", &format!("subscriber:{}", input.subscriber), now, |tx| {
+            let cert = match &input.certificate_serial {
+                Some(s) => {
+                    let s = Serial::parse("certificate", s)?;
+                    Some(tx.certificate_by_serial(s.as_str())?.ok_or_else(|| DomainError::not_found("chứng thư số", &s))?.id)
+                }
+                None => None,
+            };
+            let device = match &input.device_serial {
+                Some(s) => {
+                    let s = Serial::parse("device", s)?;
+                    Some(tx.device_by_serial(s.as_str())?.ok_or_else(|| DomainError::not_found("thiết bị", &s))?.id)
+                }
+                None => None,
+            };
+            let mut l = self.load_parties(tx, input.subscriber, cert, device)?;
+            // A restore names the device; default to the one holding the subscriber's certificate.
+            if input.kind == RequestKind::RestoreDevice && l.device.is_none() {
+                return Err(DomainError::invalid("device", "yêu cầu khôi phục phải ghi số hiệu thiết bị lưu khóa").into());
+            }
+            if input.kind == RequestKind::Revoke && l.device.is_none() {
+                if let Some(d) = l.cert.as_ref().and_then(|c| c.device_id) {
+                    l.device = tx.device(d)?;
+                }
+            }
+            let is_self = l.sub.person_id.is_some() && actor.person_id == l.sub.person_id;
+            if !is_self {
+                require(actor, Permission::CreateRequest, &l.agency)?;
+            }
+            if let Some(c) = cert {
+                if let Some(open) = tx.open_requests_for_certificate(c)?.first() {
+                    return Err(DomainError::rule(
+                        "one-open-request",
+                        format!("chứng thư số này đang có yêu cầu số {} ({}) chưa kết thúc", open.id, open.kind.label_vi()),
                     )
                     .into());
                 }
-                if input.kind == RequestKind::Revoke && l.device.is_none() {
-                    if let Some(d) = l.cert.as_ref().and_then(|c| c.device_id) {
-                        l.device = tx.device(d)?;
-                    }
-                }
-                let is_self = l.sub.person_id.is_some() && actor.person_id == l.sub.person_id;
-                if !is_self {
-                    require(actor, Permission::CreateRequest, &l.agency)?;
-                }
-                if let Some(c) = cert {
-                    if let Some(open) = tx.open_requests_for_certificate(c)?.first() {
-                        return Err(DomainError::rule(
-                            "one-open-request",
-                            format!(
-                                "chứng thư số này đang có yêu cầu số {} ({}) chưa kết thúc",
-                                open.id,
-                                open.kind.label_vi()
-                            ),
-                        )
-                        .into());
-                    }
-                }
-                self.check_rules(input.kind, &input.details, &l, now)?;
-                let q = tx.insert_request(&Request {
-                    id: RequestId(0),
-                    kind: input.kind,
-                    state: RequestState::Draft,
-                    subscriber_id: l.sub.id,
-                    certificate_id: cert,
-                    device_id: l.device.as_ref().map(|d| d.id),
-                    managing_agency_id: l.sub.managing_agency_id,
-                    details: input.details.clone(),
-                    created_by: actor.user_id,
-                    created_at: now,
-                    updated_at: now,
-                    batch_id: None,
-                    rejection_reason: None,
-                })?;
-                tx.append_audit(
-                    self.event(actor, "request.created", &q, &l)
-                        .details(serde_json::json!({"details": q.details})),
-                    now,
-                )?;
-                Ok(q)
-            },
-        )
+            }
+            self.check_rules(input.kind, &input.details, &l, now)?;
+            let q = tx.insert_request(&Request {
+                id: RequestId(0),
+                kind: input.kind,
+                state: RequestState::Draft,
+                subscriber_id: l.sub.id,
+                certificate_id: cert,
+                device_id: l.device.as_ref().map(|d| d.id),
+                managing_agency_id: l.sub.managing_agency_id,
+                details: input.details.clone(),
+                created_by: actor.user_id,
+                created_at: now,
+                updated_at: now,
+                batch_id: None,
+                rejection_reason: None,
+            })?;
+            tx.append_audit(self.event(actor, "request.created", &q, &l).details(serde_json::json!({"details": q.details})), now)?;
+            Ok(q)
+        })
     }
 
     /// Moves a request one step (submit, confirm, check, reject, cancel, or send a single
@@ -231,20 +176,18 @@ impl Service {
         now: DateTime<Utc>,
     ) -> ServiceResult<Request> {
         if action == Action::Complete {
-            return Err(DomainError::invalid("action", "ghi nhận hoàn thành cần kết quả của tổ chức chứng thực: dùng lệnh 'request complete'").into());
+            return Err(DomainError::invalid(
+                "action",
+                "ghi nhận hoàn thành cần kết quả của tổ chức chứng thực: dùng lệnh 'request complete'",
+            )
+            .into());
         }
         if action == Action::SendToCa {
-            return self
-                .send_to_ca(actor, &[id], now)
-                .map(|(_, mut v)| v.remove(0));
+            return self.send_to_ca(actor, &[id], now).map(|(_, mut v)| v.remove(0));
         }
-        self.mutate(
-            actor,
-            &format!("request.{}", action.code()),
-            &format!("request:{id}"),
-            now,
-            |tx| self.step(tx, actor, id, action, reason, None, now),
-        )
+        self.mutate(actor, &format!("request.{}", action.code()), &format!("request:{id}"), now, |tx| {
+            self.step(tx, actor, id, action, reason, None, now)
+        })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -258,9 +201,7 @@ impl Service {
         batch: Option<BatchId>,
         now: DateTime<Utc>,
     ) -> ServiceResult<Request> {
-        let mut q = tx
-            .request(id)?
-            .ok_or_else(|| DomainError::not_found("yêu cầu", id))?;
+        let mut q = tx.request(id)?.ok_or_else(|| DomainError::not_found("yêu cầu", id))?;
         let l = self.load_parties(tx, q.subscriber_id, q.certificate_id, q.device_id)?;
         let parties = Parties {
             subscriber_agency_path: &l.agency.path,
@@ -292,7 +233,8 @@ impl Service {
         tx.update_request_state(&q, from)?;
         let forms = self.rules_on(now)?.forms_for(q.kind.code()).cloned();
         tx.append_audit(
-            self.event(actor, &format!("request.{}", to.code()), &q, &l).details(serde_json::json!({"from": from.code(), "reason": reason, "batch": batch, "forms": forms})),
+            self.event(actor, &format!("request.{}", to.code()), &q, &l)
+                .details(serde_json::json!({"from": from.code(), "reason": reason, "batch": batch, "forms": forms})),
             now,
         )?;
         Ok(q)
@@ -300,102 +242,60 @@ impl Service {
 
     /// Sends confirmed (direct route) or checked (via the manager) requests to the CA as one
     /// batch. All or none: if one cannot go, none goes.
-    pub fn send_to_ca(
-        &self,
-        actor: &Actor,
-        ids: &[RequestId],
-        now: DateTime<Utc>,
-    ) -> ServiceResult<(BatchId, Vec<Request>)> {
+    pub fn send_to_ca(&self, actor: &Actor, ids: &[RequestId], now: DateTime<Utc>) -> ServiceResult<(BatchId, Vec<Request>)> {
         if ids.is_empty() {
-            return Err(
-                DomainError::invalid("requests", "lô gửi phải có ít nhất một yêu cầu").into(),
-            );
+            return Err(DomainError::invalid("requests", "lô gửi phải có ít nhất một yêu cầu").into());
         }
-        self.mutate(
-            actor,
-            "request.send_to_ca",
-            &format!("requests:{:?}", ids.iter().map(|i| i.0).collect::<Vec<_>>()),
-            now,
-            |tx| {
-                let batch = tx.insert_batch(now, &actor.login)?;
-                let mut out = Vec::new();
-                for id in ids {
-                    out.push(self.step(
-                        tx,
-                        actor,
-                        *id,
-                        Action::SendToCa,
-                        None,
-                        Some(batch),
-                        now,
-                    )?);
-                }
-                Ok((batch, out))
-            },
-        )
+        self.mutate(actor, "request.send_to_ca", &format!("requests:{:?}", ids.iter().map(|i| i.0).collect::<Vec<_>>()), now, |tx| {
+            let batch = tx.insert_batch(now, &actor.login)?;
+            let mut out = Vec::new();
+            for id in ids {
+                out.push(self.step(tx, actor, *id, Action::SendToCa, None, Some(batch), now)?);
+            }
+            Ok((batch, out))
+        })
     }
 
     /// Records the CA's result and applies it to the registry: a new certificate record, a
     /// revocation with the device-return deadline, or an unlocked device.
-    pub fn complete_request(
-        &self,
-        actor: &Actor,
-        id: RequestId,
-        input: &CompletionInput,
-        now: DateTime<Utc>,
-    ) -> ServiceResult<Request> {
-        self.mutate(
-            actor,
-            "request.complete",
-            &format!("request:{id}"),
-            now,
-            |tx| {
-                let q = tx
-                    .request(id)?
-                    .ok_or_else(|| DomainError::not_found("yêu cầu", id))?;
-                let l = self.load_parties(tx, q.subscriber_id, q.certificate_id, q.device_id)?;
-                let parties = Parties {
-                    subscriber_agency_path: &l.agency.path,
-                    subscriber_person: l.sub.person_id,
-                    subscriber_kind: l.sub.kind,
-                    route: self.profile().routing.route_for(q.kind),
-                };
-                next_state(&q, Action::Complete, actor, &parties)?;
-                let completion = match input {
-                    CompletionInput::Issued {
-                        serial,
-                        subject,
-                        issuer,
-                        not_before,
-                        not_after,
-                        device_serial,
-                    } => {
-                        let device_id = match device_serial {
-                            Some(s) => Some(
-                                tx.device_by_serial(Serial::parse("device", s)?.as_str())?
-                                    .ok_or_else(|| DomainError::not_found("thiết bị", s))?
-                                    .id,
-                            ),
-                            None => l.cert.as_ref().and_then(|c| c.device_id),
-                        };
-                        Completion::Issued {
-                            serial: Serial::parse("serial", serial)?,
-                            subject: required_text("subject", subject, 500)?,
-                            issuer: required_text("issuer", issuer, 500)?,
-                            not_before: *not_before,
-                            not_after: *not_after,
-                            device_id,
-                        }
+    pub fn complete_request(&self, actor: &Actor, id: RequestId, input: &CompletionInput, now: DateTime<Utc>) -> ServiceResult<Request> {
+        self.mutate(actor, "request.complete", &format!("request:{id}"), now, |tx| {
+            let q = tx.request(id)?.ok_or_else(|| DomainError::not_found("yêu cầu", id))?;
+            let l = self.load_parties(tx, q.subscriber_id, q.certificate_id, q.device_id)?;
+            let parties = Parties {
+                subscriber_agency_path: &l.agency.path,
+                subscriber_person: l.sub.person_id,
+                subscriber_kind: l.sub.kind,
+                route: self.profile().routing.route_for(q.kind),
+            };
+            next_state(&q, Action::Complete, actor, &parties)?;
+            let completion = match input {
+                CompletionInput::Issued { serial, subject, issuer, not_before, not_after, device_serial } => {
+                    let device_id = match device_serial {
+                        Some(s) => Some(
+                            tx.device_by_serial(Serial::parse("device", s)?.as_str())?
+                                .ok_or_else(|| DomainError::not_found("thiết bị", s))?
+                                .id,
+                        ),
+                        None => l.cert.as_ref().and_then(|c| c.device_id),
+                    };
+                    Completion::Issued {
+                        serial: Serial::parse("serial", serial)?,
+                        subject: required_text("subject", subject, 500)?,
+                        issuer: required_text("issuer", issuer, 500)?,
+                        not_before: *not_before,
+                        not_after: *not_after,
+                        device_id,
                     }
-                    CompletionInput::Revoked { at } => Completion::Revoked { at: *at },
-                    CompletionInput::Restored => Completion::Restored,
-                };
-                let rules = self.rules_on(now)?;
-                check_completion(&q, &completion, &rules, l.cert.as_ref(), now)?;
-                self.apply_completion(tx, actor, &q, &l, &completion, &rules, now)?;
-                self.step(tx, actor, id, Action::Complete, None, None, now)
-            },
-        )
+                }
+                CompletionInput::Revoked { at } => Completion::Revoked { at: *at },
+                CompletionInput::Restored => Completion::Restored,
+            };
+            let rules = self.rules_on(now)?;
+            check_completion(&q, &completion, &rules, l.cert.as_ref(), now)?;
+            self.apply_completion(tx, actor, &q, &l, &completion, &rules, now)?;
+            self.step(tx, actor, id, Action::Complete, None, None, now)
+        })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -411,14 +311,7 @@ impl Service {
     ) -> ServiceResult<()> {
         let class = l.sub.kind.report_class();
         match c {
-            Completion::Issued {
-                serial,
-                subject,
-                issuer,
-                not_before,
-                not_after,
-                device_id,
-            } => {
+            Completion::Issued { serial, subject, issuer, not_before, not_after, device_id } => {
                 if tx.certificate_by_serial(serial.as_str())?.is_some() {
                     return Err(DomainError::conflict("chứng thư số", serial).into());
                 }
@@ -446,18 +339,14 @@ impl Service {
                     class,
                 )?;
                 tx.append_audit(
-                    NewEvent::new(&actor.login, "certificate.issued", format!("certificate:{}", rec.id))
-                        .agency(l.agency.id)
-                        .details(serde_json::json!({"serial": serial.as_str(), "request": q.id, "not_after": not_after, "predecessor": predecessor})),
+                    NewEvent::new(&actor.login, "certificate.issued", format!("certificate:{}", rec.id)).agency(l.agency.id).details(
+                        serde_json::json!({"serial": serial.as_str(), "request": q.id, "not_after": not_after, "predecessor": predecessor}),
+                    ),
                     now,
                 )?;
                 if let Some(old) = &l.cert {
                     // The renewed or changed certificate is replaced by the new one.
-                    tx.revoke_certificate(
-                        old.id,
-                        *not_before.max(&now),
-                        RevocationReason::Superseded,
-                    )?;
+                    tx.revoke_certificate(old.id, *not_before.max(&now), RevocationReason::Superseded)?;
                     tx.append_audit(
                         NewEvent::new(&actor.login, "certificate.revoked", format!("certificate:{}", old.id))
                             .agency(l.agency.id)
@@ -467,20 +356,9 @@ impl Service {
                 }
             }
             Completion::Revoked { at } => {
-                let old = l.cert.as_ref().ok_or_else(|| {
-                    DomainError::invalid("certificate", "yêu cầu thu hồi không gắn chứng thư số")
-                })?;
-                let RequestDetails::Revoke {
-                    reason,
-                    device_return,
-                    ..
-                } = &q.details
-                else {
-                    return Err(DomainError::invalid(
-                        "details",
-                        "nội dung yêu cầu thu hồi bị hỏng",
-                    )
-                    .into());
+                let old = l.cert.as_ref().ok_or_else(|| DomainError::invalid("certificate", "yêu cầu thu hồi không gắn chứng thư số"))?;
+                let RequestDetails::Revoke { reason, device_return, .. } = &q.details else {
+                    return Err(DomainError::invalid("details", "nội dung yêu cầu thu hồi bị hỏng").into());
                 };
                 tx.revoke_certificate(old.id, *at, *reason)?;
                 tx.append_audit(
@@ -495,10 +373,7 @@ impl Service {
                         dev.status = DeviceStatus::Lost;
                     } else if *device_return {
                         dev.status = DeviceStatus::AwaitingReturn;
-                        dev.return_due = Some(
-                            self.calendar()
-                                .add_working_days(vn_date(*at), rules.device_return_working_days),
-                        );
+                        dev.return_due = Some(self.calendar().add_working_days(vn_date(*at), rules.device_return_working_days));
                     }
                     if dev.status != from {
                         tx.update_device(&dev)?;
@@ -512,28 +387,16 @@ impl Service {
                 }
             }
             Completion::Restored => {
-                let mut dev = l.device.clone().ok_or_else(|| {
-                    DomainError::invalid("device", "yêu cầu khôi phục không gắn thiết bị")
-                })?;
+                let mut dev = l.device.clone().ok_or_else(|| DomainError::invalid("device", "yêu cầu khôi phục không gắn thiết bị"))?;
                 if dev.status != DeviceStatus::Locked {
-                    return Err(DomainError::rule(
-                        "NĐ130-Art73",
-                        format!("thiết bị {} không ở trạng thái bị khóa", dev.serial),
-                    )
-                    .into());
+                    return Err(DomainError::rule("NĐ130-Art73", format!("thiết bị {} không ở trạng thái bị khóa", dev.serial)).into());
                 }
                 dev.status = DeviceStatus::InUse;
                 tx.update_device(&dev)?;
                 tx.append_audit(
-                    NewEvent::new(
-                        &actor.login,
-                        "device.status_changed",
-                        format!("device:{}", dev.id),
-                    )
-                    .agency(dev.agency_id)
-                    .details(
-                        serde_json::json!({"from": "locked", "to": "in_use", "request": q.id}),
-                    ),
+                    NewEvent::new(&actor.login, "device.status_changed", format!("device:{}", dev.id))
+                        .agency(dev.agency_id)
+                        .details(serde_json::json!({"from": "locked", "to": "in_use", "request": q.id})),
                     now,
                 )?;
             }
@@ -543,20 +406,14 @@ impl Service {
 
     pub fn request(&self, actor: &Actor, id: RequestId) -> ServiceResult<RequestView> {
         self.db().read(|tx| {
-            let q = tx
-                .request(id)?
-                .ok_or_else(|| DomainError::not_found("yêu cầu", id))?;
+            let q = tx.request(id)?.ok_or_else(|| DomainError::not_found("yêu cầu", id))?;
             let l = self.load_parties(tx, q.subscriber_id, None, None)?;
             let is_self = l.sub.person_id.is_some() && actor.person_id == l.sub.person_id;
             if !is_self {
                 require(actor, Permission::ReadRegistry, &l.agency)?;
             }
             let managing = agency_by_id(tx, q.managing_agency_id)?;
-            let forms = self
-                .regimes()
-                .on(vn_date(q.created_at))
-                .ok()
-                .and_then(|r| r.forms_for(q.kind.code()).cloned());
+            let forms = self.regimes().on(vn_date(q.created_at)).ok().and_then(|r| r.forms_for(q.kind.code()).cloned());
             let history = tx.audit_for_object(&format!("request:{}", q.id))?;
             Ok(RequestView {
                 request: q,

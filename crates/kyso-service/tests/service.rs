@@ -45,9 +45,7 @@ fn every_request_kind_walks_to_completion_with_an_event_per_step() {
                 subscriber: w.individual.id,
                 certificate_serial: Some("AA01".into()),
                 device_serial: None,
-                details: RequestDetails::Renew {
-                    extension_months: 36,
-                },
+                details: RequestDetails::Renew { extension_months: 36 },
             },
             later,
         );
@@ -67,18 +65,8 @@ fn every_request_kind_walks_to_completion_with_an_event_per_step() {
             )
             .unwrap();
         let renewed = w.svc.certificate(&cntt, "AA11").unwrap();
-        assert_eq!(
-            (
-                renewed.renewal_count,
-                renewed.predecessor,
-                renewed.device_id
-            ),
-            (1, Some(cert.id), cert.device_id)
-        );
-        assert_eq!(
-            w.svc.certificate(&cntt, "AA01").unwrap().revocation_reason,
-            Some(RevocationReason::Superseded)
-        );
+        assert_eq!((renewed.renewal_count, renewed.predecessor, renewed.device_id), (1, Some(cert.id), cert.device_id));
+        assert_eq!(w.svc.certificate(&cntt, "AA01").unwrap().revocation_reason, Some(RevocationReason::Superseded));
         // Change of information keeps the expiry.
         let q = w.to_ca(
             NewRequestInput {
@@ -86,9 +74,7 @@ fn every_request_kind_walks_to_completion_with_an_event_per_step() {
                 subscriber: w.organisation.id,
                 certificate_serial: Some("AA02".into()),
                 device_serial: None,
-                details: RequestDetails::ChangeInfo {
-                    changes: vec![(ChangeField::Address, "Số 1 Lý Thái Tổ".into())],
-                },
+                details: RequestDetails::ChangeInfo { changes: vec![(ChangeField::Address, "Số 1 Lý Thái Tổ".into())] },
             },
             later,
         );
@@ -122,38 +108,22 @@ fn every_request_kind_walks_to_completion_with_an_event_per_step() {
             },
             later,
         );
-        w.svc
-            .complete_request(&cntt, q.id, &CompletionInput::Revoked { at: later }, later)
-            .unwrap();
+        w.svc.complete_request(&cntt, q.id, &CompletionInput::Revoked { at: later }, later).unwrap();
         let revoked = w.svc.certificate(&cntt, "AA03").unwrap();
-        assert_eq!(
-            revoked.status_at(later + Duration::seconds(1)),
-            CertificateStatus::Revoked
-        );
+        assert_eq!(revoked.status_at(later + Duration::seconds(1)), CertificateStatus::Revoked);
         let token = w.svc.device(&cntt, "TOKEN2").unwrap();
         assert_eq!(token.status, DeviceStatus::AwaitingReturn);
-        assert_eq!(
-            token.return_due,
-            Some(
-                w.svc
-                    .calendar()
-                    .add_working_days(kyso_core::value::vn_date(later), 5)
-            )
-        );
+        assert_eq!(token.return_due, Some(w.svc.calendar().add_working_days(kyso_core::value::vn_date(later), 5)));
         let _ = dev;
         // Restore a locked device: routed via the provincial manager in Bắc Ninh.
-        w.svc
-            .set_device_status(&cntt, "TOKEN0", "locked", later)
-            .unwrap();
+        w.svc.set_device_status(&cntt, "TOKEN0", "locked", later).unwrap();
         let q = w.to_ca(
             NewRequestInput {
                 kind: RequestKind::RestoreDevice,
                 subscriber: w.individual.id,
                 certificate_serial: None,
                 device_serial: Some("TOKEN0".into()),
-                details: RequestDetails::RestoreDevice {
-                    contact_phone: None,
-                },
+                details: RequestDetails::RestoreDevice { contact_phone: None },
             },
             later,
         );
@@ -161,23 +131,12 @@ fn every_request_kind_walks_to_completion_with_an_event_per_step() {
         let actions: Vec<&str> = view.history.iter().map(|e| e.action.as_str()).collect();
         assert_eq!(
             actions,
-            [
-                "request.created",
-                "request.submitted",
-                "request.confirmed",
-                "request.checked",
-                "request.sent_to_ca"
-            ],
+            ["request.created", "request.submitted", "request.confirmed", "request.checked", "request.sent_to_ca"],
             "{}",
             w.backend
         );
-        w.svc
-            .complete_request(&cntt, q.id, &CompletionInput::Restored, later)
-            .unwrap();
-        assert_eq!(
-            w.svc.device(&cntt, "TOKEN0").unwrap().status,
-            DeviceStatus::InUse
-        );
+        w.svc.complete_request(&cntt, q.id, &CompletionInput::Restored, later).unwrap();
+        assert_eq!(w.svc.device(&cntt, "TOKEN0").unwrap().status, DeviceStatus::InUse);
     });
 }
 
@@ -185,43 +144,24 @@ fn every_request_kind_walks_to_completion_with_an_event_per_step() {
 fn refused_steps_change_nothing_and_are_recorded_as_denied() {
     each("bac-ninh-2023", |w| {
         let officer_a = w.actor("cb.a");
-        let q = w
-            .svc
-            .create_request(&officer_a, &new_input(&w.individual, 36), t0())
-            .unwrap();
-        w.svc
-            .transition(&officer_a, q.id, Action::Submit, None, t0())
-            .unwrap();
+        let q = w.svc.create_request(&officer_a, &new_input(&w.individual, 36), t0()).unwrap();
+        w.svc.transition(&officer_a, q.id, Action::Submit, None, t0()).unwrap();
         // Another agency's officer, the manager, the clerk and the subscriber cannot confirm.
         for login in ["cb.b", "qltb", "cntt", "vt.a", "self", "kt"] {
             let before = w.snapshot();
-            let r = w
-                .svc
-                .transition(&w.actor(login), q.id, Action::Confirm, None, t0());
+            let r = w.svc.transition(&w.actor(login), q.id, Action::Confirm, None, t0());
             assert_eq!(err_code(r), "forbidden", "{} {login}", w.backend);
             let after = w.snapshot();
             assert_eq!(before[..7], after[..7], "{login}: data unchanged");
             assert_eq!(after[7], before[7] + 1, "{login}: one denied event");
         }
         let tail = w.svc.audit_tail(&w.actor("kt"), 1).unwrap();
-        assert_eq!(
-            (tail[0].outcome.as_str(), tail[0].actor.as_str()),
-            ("denied", "kt")
-        );
+        assert_eq!((tail[0].outcome.as_str(), tail[0].actor.as_str()), ("denied", "kt"));
         // A step from the wrong state is refused without any event.
         let before = w.snapshot();
-        assert_eq!(
-            err_code(
-                w.svc
-                    .transition(&w.actor("qltb"), q.id, Action::Check, None, t0())
-            ),
-            "transition"
-        );
+        assert_eq!(err_code(w.svc.transition(&w.actor("qltb"), q.id, Action::Check, None, t0())), "transition");
         assert_eq!(before, w.snapshot());
-        assert_eq!(
-            w.svc.request(&officer_a, q.id).unwrap().request.state,
-            RequestState::Submitted
-        );
+        assert_eq!(w.svc.request(&officer_a, q.id).unwrap().request.state, RequestState::Submitted);
     });
 }
 
@@ -236,26 +176,17 @@ fn renewal_rules() {
                 subscriber: w.individual.id,
                 certificate_serial: Some("BB01".into()),
                 device_serial: None,
-                details: RequestDetails::Renew {
-                    extension_months: months,
-                },
+                details: RequestDetails::Renew { extension_months: months },
             };
             (at, w.svc.create_request(&w.actor("cb.a"), &input, at))
         };
         let before = w.snapshot();
-        assert_eq!(
-            err_code(renew(59, 36).1),
-            "rule:NĐ130-Art63-60-days",
-            "{}",
-            w.backend
-        );
+        assert_eq!(err_code(renew(59, 36).1), "rule:NĐ130-Art63-60-days", "{}", w.backend);
         assert_eq!(err_code(renew(120, 37).1), "rule:NĐ130-Art63-3-years");
         assert_eq!(before, w.snapshot(), "rejected renewals write nothing");
         let (at, q) = renew(60, 36);
         let q = q.unwrap();
-        w.svc
-            .transition(&w.actor("cb.a"), q.id, Action::Cancel, None, at)
-            .unwrap();
+        w.svc.transition(&w.actor("cb.a"), q.id, Action::Cancel, None, at).unwrap();
         // Renew once; the second renewal of the new certificate is refused.
         let at = cert.not_after - Duration::days(90);
         let q = w.to_ca(
@@ -264,9 +195,7 @@ fn renewal_rules() {
                 subscriber: w.individual.id,
                 certificate_serial: Some("BB01".into()),
                 device_serial: None,
-                details: RequestDetails::Renew {
-                    extension_months: 24,
-                },
+                details: RequestDetails::Renew { extension_months: 24 },
             },
             at,
         );
@@ -280,10 +209,7 @@ fn renewal_rules() {
             not_after: add_months(cert.not_after, 25),
             device_serial: None,
         };
-        assert_eq!(
-            err_code(w.svc.complete_request(&cntt, q.id, &too_long, at)),
-            "rule:NĐ130-Art63-3-years"
-        );
+        assert_eq!(err_code(w.svc.complete_request(&cntt, q.id, &too_long, at)), "rule:NĐ130-Art63-3-years");
         let ok = CompletionInput::Issued {
             serial: "BB02".into(),
             subject: "CN=x".into(),
@@ -299,14 +225,9 @@ fn renewal_rules() {
             subscriber: w.individual.id,
             certificate_serial: Some("BB02".into()),
             device_serial: None,
-            details: RequestDetails::Renew {
-                extension_months: 12,
-            },
+            details: RequestDetails::Renew { extension_months: 12 },
         };
-        assert_eq!(
-            err_code(w.svc.create_request(&w.actor("cb.a"), &second, at2)),
-            "rule:NĐ130-Art63-renew-once"
-        );
+        assert_eq!(err_code(w.svc.create_request(&w.actor("cb.a"), &second, at2)), "rule:NĐ130-Art63-renew-once");
     });
 }
 
@@ -323,25 +244,11 @@ fn change_of_information_and_revocation_rules() {
             device_serial: None,
             details: RequestDetails::ChangeInfo { changes },
         };
-        assert_eq!(
-            err_code(w.svc.create_request(
-                &officer,
-                &change(vec![(ChangeField::Title, "x".into())]),
-                t0()
-            )),
-            "rule:NĐ130-Art66"
-        );
-        assert_eq!(
-            err_code(w.svc.create_request(&officer, &change(vec![]), t0())),
-            "invalid:changes"
-        );
+        assert_eq!(err_code(w.svc.create_request(&officer, &change(vec![(ChangeField::Title, "x".into())]), t0())), "rule:NĐ130-Art66");
+        assert_eq!(err_code(w.svc.create_request(&officer, &change(vec![]), t0())), "invalid:changes");
         let near_end = cert.not_after - Duration::days(30);
         assert_eq!(
-            err_code(w.svc.create_request(
-                &officer,
-                &change(vec![(ChangeField::Name, "Sở A mới".into())]),
-                near_end
-            )),
+            err_code(w.svc.create_request(&officer, &change(vec![(ChangeField::Name, "Sở A mới".into())]), near_end)),
             "rule:NĐ130-Art65-60-days"
         );
         let q = w.to_ca(change(vec![(ChangeField::Name, "Sở A mới".into())]), t0());
@@ -353,35 +260,17 @@ fn change_of_information_and_revocation_rules() {
             not_after: cert.not_after + Duration::days(1),
             device_serial: None,
         };
-        assert_eq!(
-            err_code(w.svc.complete_request(&cntt, q.id, &moved, t0())),
-            "rule:NĐ130-Art65-same-expiry"
-        );
+        assert_eq!(err_code(w.svc.complete_request(&cntt, q.id, &moved, t0())), "rule:NĐ130-Art65-same-expiry");
         // The CA turned it down; the certificate is free for another request.
-        w.svc
-            .transition(
-                &cntt,
-                q.id,
-                Action::Reject,
-                Some("Tổ chức chứng thực trả lại hồ sơ"),
-                t0(),
-            )
-            .unwrap();
+        w.svc.transition(&cntt, q.id, Action::Reject, Some("Tổ chức chứng thực trả lại hồ sơ"), t0()).unwrap();
 
-        let revoke =
-            |sub: &Subscriber, serial: &str, reason, device_return, record: Option<&str>| {
-                NewRequestInput {
-                    kind: RequestKind::Revoke,
-                    subscriber: sub.id,
-                    certificate_serial: Some(serial.into()),
-                    device_serial: None,
-                    details: RequestDetails::Revoke {
-                        reason,
-                        device_return,
-                        lost_device_record: record.map(String::from),
-                    },
-                }
-            };
+        let revoke = |sub: &Subscriber, serial: &str, reason, device_return, record: Option<&str>| NewRequestInput {
+            kind: RequestKind::Revoke,
+            subscriber: sub.id,
+            certificate_serial: Some(serial.into()),
+            device_serial: None,
+            details: RequestDetails::Revoke { reason, device_return, lost_device_record: record.map(String::from) },
+        };
         // A certificate registered without a device cannot be revoked "with device return".
         let bare = w
             .svc
@@ -402,86 +291,21 @@ fn change_of_information_and_revocation_rules() {
             .unwrap();
         let before = w.snapshot();
         let cases: Vec<(NewRequestInput, &str)> = vec![
-            (
-                revoke(
-                    &w.individual,
-                    bare.serial.as_str(),
-                    RevocationReason::RetiredOrLeft,
-                    true,
-                    None,
-                ),
-                "invalid:device_return",
-            ),
-            (
-                revoke(
-                    &w.individual,
-                    bare.serial.as_str(),
-                    RevocationReason::Dissolved,
-                    false,
-                    None,
-                ),
-                "rule:NĐ68-Art17",
-            ),
-            (
-                revoke(
-                    &w.individual,
-                    bare.serial.as_str(),
-                    RevocationReason::DeviceLost,
-                    false,
-                    None,
-                ),
-                "rule:TT185-Mau15",
-            ),
-            (
-                revoke(
-                    &w.individual,
-                    bare.serial.as_str(),
-                    RevocationReason::DeviceLost,
-                    false,
-                    Some("  "),
-                ),
-                "rule:TT185-Mau15",
-            ),
-            (
-                revoke(
-                    &w.organisation,
-                    "CC01",
-                    RevocationReason::RetiredOrLeft,
-                    false,
-                    None,
-                ),
-                "rule:NĐ68-Art17",
-            ),
-            (
-                revoke(
-                    &w.individual,
-                    "CC01",
-                    RevocationReason::RetiredOrLeft,
-                    false,
-                    None,
-                ),
-                "invalid:certificate",
-            ),
+            (revoke(&w.individual, bare.serial.as_str(), RevocationReason::RetiredOrLeft, true, None), "invalid:device_return"),
+            (revoke(&w.individual, bare.serial.as_str(), RevocationReason::Dissolved, false, None), "rule:NĐ68-Art17"),
+            (revoke(&w.individual, bare.serial.as_str(), RevocationReason::DeviceLost, false, None), "rule:TT185-Mau15"),
+            (revoke(&w.individual, bare.serial.as_str(), RevocationReason::DeviceLost, false, Some("  ")), "rule:TT185-Mau15"),
+            (revoke(&w.organisation, "CC01", RevocationReason::RetiredOrLeft, false, None), "rule:NĐ68-Art17"),
+            (revoke(&w.individual, "CC01", RevocationReason::RetiredOrLeft, false, None), "invalid:certificate"),
         ];
         for (input, want) in cases {
-            assert_eq!(
-                err_code(w.svc.create_request(&officer, &input, t0())),
-                want,
-                "{}",
-                w.backend
-            );
+            assert_eq!(err_code(w.svc.create_request(&officer, &input, t0())), want, "{}", w.backend);
         }
         assert_eq!(before, w.snapshot());
         w.svc
             .create_request(
                 &officer,
-                &revoke(
-                    &w.individual,
-                    bare.serial.as_str(),
-                    RevocationReason::DeviceLost,
-                    false,
-                    Some("Biên bản 12/BB-XN"),
-                ),
+                &revoke(&w.individual, bare.serial.as_str(), RevocationReason::DeviceLost, false, Some("Biên bản 12/BB-XN")),
                 t0(),
             )
             .unwrap();
@@ -492,13 +316,7 @@ fn change_of_information_and_revocation_rules() {
 fn new_certificates_respect_validity_and_the_province_list() {
     each("bac-ninh-2023", |w| {
         let officer = w.actor("cb.a");
-        assert_eq!(
-            err_code(
-                w.svc
-                    .create_request(&officer, &new_input(&w.individual, 61), t0())
-            ),
-            "rule:NĐ130-Art63/NĐ68-Art9"
-        );
+        assert_eq!(err_code(w.svc.create_request(&officer, &new_input(&w.individual, 61), t0())), "rule:NĐ130-Art63/NĐ68-Art9");
         let q = w.to_ca(new_input(&w.individual, 36), t0());
         let long = CompletionInput::Issued {
             serial: "DD01".into(),
@@ -508,38 +326,19 @@ fn new_certificates_respect_validity_and_the_province_list() {
             not_after: add_months(t0(), 37),
             device_serial: None,
         };
-        assert_eq!(
-            err_code(w.svc.complete_request(&w.actor("cntt"), q.id, &long, t0())),
-            "rule:NĐ130-Art63/NĐ68-Art9"
-        );
+        assert_eq!(err_code(w.svc.complete_request(&w.actor("cntt"), q.id, &long, t0())), "rule:NĐ130-Art63/NĐ68-Art9");
     });
     // Thái Bình: only listed positions may hold a personal certificate; everything goes via the manager.
     each("thai-binh-2016", |w| {
         let admin = w.actor("admin");
         let spec = w
             .svc
-            .add_subscriber(
-                &admin,
-                &SubscriberInput::Individual {
-                    citizen_id: w.specialist.citizen_id.to_string(),
-                },
-                None,
-                t0(),
-            )
+            .add_subscriber(&admin, &SubscriberInput::Individual { citizen_id: w.specialist.citizen_id.to_string() }, None, t0())
             .unwrap();
-        assert_eq!(
-            err_code(
-                w.svc
-                    .create_request(&w.actor("cb.a"), &new_input(&spec, 36), t0())
-            ),
-            "rule:profile-eligible-positions"
-        );
+        assert_eq!(err_code(w.svc.create_request(&w.actor("cb.a"), &new_input(&spec, 36), t0())), "rule:profile-eligible-positions");
         let q = w.to_ca(new_input(&w.individual, 36), t0());
         let view = w.svc.request(&admin, q.id).unwrap();
-        assert!(view
-            .history
-            .iter()
-            .any(|e| e.action == "request.checked" && e.actor == "qltb"));
+        assert!(view.history.iter().any(|e| e.action == "request.checked" && e.actor == "qltb"));
     });
 }
 
@@ -548,79 +347,24 @@ fn bad_registry_input_names_the_field_and_writes_nothing() {
     each("bac-ninh-2023", |w| {
         let admin = w.actor("admin");
         let before = w.snapshot();
-        let mut bad_cid = person(
-            "Lê Thị Hoa",
-            "02718500000",
-            "1985-01-01",
-            "nữ",
-            "specialist",
-            "SO-A",
-        );
-        assert_eq!(
-            err_code(w.svc.add_person(&admin, &bad_cid, t0())),
-            "invalid:citizen_id"
-        );
+        let mut bad_cid = person("Lê Thị Hoa", "02718500000", "1985-01-01", "nữ", "specialist", "SO-A");
+        assert_eq!(err_code(w.svc.add_person(&admin, &bad_cid, t0())), "invalid:citizen_id");
         bad_cid.citizen_id = "027085000009".into(); // says male, the person is female
-        assert_eq!(
-            err_code(w.svc.add_person(&admin, &bad_cid, t0())),
-            "invalid:citizen_id"
-        );
-        let unknown = person(
-            "Lê Thị Hoa",
-            "027185000009",
-            "1985-01-01",
-            "nữ",
-            "specialist",
-            "KHONG-CO",
-        );
-        assert_eq!(
-            err_code(w.svc.add_person(&admin, &unknown, t0())),
-            "not_found"
-        );
-        let dup = person(
-            "Lê Văn Khác",
-            "027080000001",
-            "1980-05-01",
-            "nam",
-            "leader",
-            "SO-A",
-        );
+        assert_eq!(err_code(w.svc.add_person(&admin, &bad_cid, t0())), "invalid:citizen_id");
+        let unknown = person("Lê Thị Hoa", "027185000009", "1985-01-01", "nữ", "specialist", "KHONG-CO");
+        assert_eq!(err_code(w.svc.add_person(&admin, &unknown, t0())), "not_found");
+        let dup = person("Lê Văn Khác", "027080000001", "1980-05-01", "nam", "leader", "SO-A");
         assert_eq!(err_code(w.svc.add_person(&admin, &dup, t0())), "conflict");
-        assert_eq!(
-            err_code(
-                w.svc
-                    .add_agency(&admin, &agency("SO-C", "KHONG-CO", true, 9), t0())
-            ),
-            "not_found"
-        );
+        assert_eq!(err_code(w.svc.add_agency(&admin, &agency("SO-C", "KHONG-CO", true, 9), t0())), "not_found");
         let mut no_tax = agency("SO-C", "UBND-T", true, 9);
         no_tax.tax_code = None;
-        assert_eq!(
-            err_code(w.svc.add_agency(&admin, &no_tax, t0())),
-            "invalid:tax_code"
-        );
+        assert_eq!(err_code(w.svc.add_agency(&admin, &no_tax, t0())), "invalid:tax_code");
         let mut bad_tax = agency("SO-C", "UBND-T", true, 9);
         bad_tax.tax_code = Some("0100112438".into());
+        assert_eq!(err_code(w.svc.add_agency(&admin, &bad_tax, t0())), "invalid:tax_code");
+        assert_eq!(err_code(w.svc.grant(&admin, "cb.a", "agency_officer", "SO-A-P1", t0())), "rule:TT185-Art3-CQQLTT");
         assert_eq!(
-            err_code(w.svc.add_agency(&admin, &bad_tax, t0())),
-            "invalid:tax_code"
-        );
-        assert_eq!(
-            err_code(
-                w.svc
-                    .grant(&admin, "cb.a", "agency_officer", "SO-A-P1", t0())
-            ),
-            "rule:TT185-Art3-CQQLTT"
-        );
-        assert_eq!(
-            err_code(w.svc.add_subscriber(
-                &admin,
-                &SubscriberInput::Organisation {
-                    agency_code: "SO-A-P1".into()
-                },
-                None,
-                t0()
-            )),
+            err_code(w.svc.add_subscriber(&admin, &SubscriberInput::Organisation { agency_code: "SO-A-P1".into() }, None, t0())),
             "rule:NĐ68-Art10-k2"
         );
         assert_eq!(before, w.snapshot(), "{}", w.backend);
@@ -632,24 +376,17 @@ fn csv_import_reports_bad_rows_by_line_and_imports_nothing() {
     each("bac-ninh-2023", |w| {
         let admin = w.actor("admin");
         let good = format!("code,name,parent_code,legal_entity,tax_code,budget_code,email,address,valid_from\nSO-C,Sở C,UBND-T,1,{},,soc@bacninh.gov.vn,Bắc Ninh,2025-07-01\nSO-C-P,Phòng của Sở C,SO-C,0,,,,Bắc Ninh,\n", tax(7));
-        let bad = format!("{good}SO-D,Sở D,KHONG-CO,1,{},,,Bắc Ninh,\nSO-E,Sở E,UBND-T,1,123,,,Bắc Ninh,\nSO-C,Trùng mã,UBND-T,0,,,,Bắc Ninh,\n", tax(8));
+        let bad = format!(
+            "{good}SO-D,Sở D,KHONG-CO,1,{},,,Bắc Ninh,\nSO-E,Sở E,UBND-T,1,123,,,Bắc Ninh,\nSO-C,Trùng mã,UBND-T,0,,,,Bắc Ninh,\n",
+            tax(8)
+        );
         let before = w.snapshot();
         match w.svc.import_agencies(&admin, bad.as_bytes(), t0()) {
-            Err(ServiceError::Import(rows)) => assert_eq!(
-                rows.iter().map(|r| r.line).collect::<Vec<_>>(),
-                vec![4, 5, 6],
-                "{rows:?}"
-            ),
+            Err(ServiceError::Import(rows)) => assert_eq!(rows.iter().map(|r| r.line).collect::<Vec<_>>(), vec![4, 5, 6], "{rows:?}"),
             other => panic!("{other:?}"),
         }
         assert_eq!(before, w.snapshot(), "nothing half-imported");
-        assert_eq!(
-            w.svc
-                .import_agencies(&admin, good.as_bytes(), t0())
-                .unwrap()
-                .imported,
-            2
-        );
+        assert_eq!(w.svc.import_agencies(&admin, good.as_bytes(), t0()).unwrap().imported, 2);
         let persons = "full_name,citizen_id,date_of_birth,gender,position,position_kind,title,agency_code,email,phone\n\
                        Ngô Văn Hải,027081000011,1981-01-01,nam,Phó Giám đốc,deputy_leader,,SO-C,hai@bacninh.gov.vn,0912345678\n\
                        Ngô Thị Lan,0271820000,1982-01-01,nữ,Chuyên viên,specialist,,SO-C,lan@bacninh.gov.vn,\n\
@@ -658,22 +395,12 @@ fn csv_import_reports_bad_rows_by_line_and_imports_nothing() {
         match w.svc.import_persons(&admin, persons.as_bytes(), t0()) {
             Err(ServiceError::Import(rows)) => {
                 assert_eq!(rows.iter().map(|r| r.line).collect::<Vec<_>>(), vec![3, 4]);
-                assert!(
-                    rows[0].message.contains("citizen_id"),
-                    "{}",
-                    rows[0].message
-                );
+                assert!(rows[0].message.contains("citizen_id"), "{}", rows[0].message);
             }
             other => panic!("{other:?}"),
         }
         assert_eq!(before, w.snapshot());
-        assert_eq!(
-            err_code(
-                w.svc
-                    .import_persons(&admin, "ten,so\nA,B\n".as_bytes(), t0())
-            ),
-            "import"
-        );
+        assert_eq!(err_code(w.svc.import_persons(&admin, "ten,so\nA,B\n".as_bytes(), t0())), "import");
     });
 }
 
@@ -689,30 +416,14 @@ fn report_figures_match_a_recount_of_the_event_table() {
                 subscriber: w.individual.id,
                 certificate_serial: Some(c1.serial.to_string()),
                 device_serial: None,
-                details: RequestDetails::Revoke {
-                    reason: RevocationReason::RetiredOrLeft,
-                    device_return: true,
-                    lost_device_record: None,
-                },
+                details: RequestDetails::Revoke { reason: RevocationReason::RetiredOrLeft, device_return: true, lost_device_record: None },
             },
             later,
         );
-        w.svc
-            .complete_request(
-                &w.actor("cntt"),
-                q.id,
-                &CompletionInput::Revoked { at: later },
-                later,
-            )
-            .unwrap();
+        w.svc.complete_request(&w.actor("cntt"), q.id, &CompletionInput::Revoked { at: later }, later).unwrap();
         let r = w.svc.report(&w.actor("kt"), "2026-H1", None).unwrap();
         let get = |k: &str| r.figures.iter().find(|f| f.key == k).unwrap().clone();
-        assert_eq!(
-            (get("new").org, get("new").personal),
-            (Some(1), Some(1)),
-            "{}",
-            w.backend
-        );
+        assert_eq!((get("new").org, get("new").personal), (Some(1), Some(1)), "{}", w.backend);
         assert_eq!(get("revocation_requests").personal, Some(1));
         assert_eq!(get("renewal_requests").total, 0);
         // Recount from the raw events with no help from the store's aggregate.
@@ -739,47 +450,15 @@ fn report_figures_match_a_recount_of_the_event_table() {
         };
         assert_eq!(
             get("new").personal,
-            Some(count(
-                "request.completed",
-                &["new_individual", "new_organisation", "new_device"],
-                "personal"
-            ))
+            Some(count("request.completed", &["new_individual", "new_organisation", "new_device"], "personal"))
         );
-        assert_eq!(
-            get("new").org,
-            Some(count(
-                "request.completed",
-                &["new_individual", "new_organisation", "new_device"],
-                "org"
-            ))
-        );
-        assert_eq!(
-            get("revocation_requests").personal,
-            Some(count("request.sent_to_ca", &["revoke"], "personal"))
-        );
+        assert_eq!(get("new").org, Some(count("request.completed", &["new_individual", "new_organisation", "new_device"], "org")));
+        assert_eq!(get("revocation_requests").personal, Some(count("request.sent_to_ca", &["revoke"], "personal")));
         // Another period and a subtree without activity show zeros.
-        assert!(w
-            .svc
-            .report(&w.actor("kt"), "2025-H2", None)
-            .unwrap()
-            .figures
-            .iter()
-            .all(|f| f.total == 0));
-        assert_eq!(
-            w.svc
-                .report(&w.actor("qltb"), "2026", Some("SO-B"))
-                .unwrap()
-                .figures
-                .iter()
-                .map(|f| f.total)
-                .sum::<u64>(),
-            0
-        );
+        assert!(w.svc.report(&w.actor("kt"), "2025-H2", None).unwrap().figures.iter().all(|f| f.total == 0));
+        assert_eq!(w.svc.report(&w.actor("qltb"), "2026", Some("SO-B")).unwrap().figures.iter().map(|f| f.total).sum::<u64>(), 0);
         // An officer sees only its own subtree.
-        assert_eq!(
-            err_code(w.svc.report(&w.actor("cb.b"), "2026", Some("SO-A"))),
-            "forbidden"
-        );
+        assert_eq!(err_code(w.svc.report(&w.actor("cb.b"), "2026", Some("SO-A"))), "forbidden");
     });
 }
 
@@ -789,24 +468,10 @@ fn expiring_certificates_are_listed_soonest_first() {
         w.issue(&w.individual, t0(), 12, "FF01");
         w.issue(&w.organisation, t0(), 3, "FF02");
         w.issue(&w.device_sub, t0(), 60, "FF03");
-        let v = w
-            .svc
-            .expiring_certificates(&w.actor("qltb"), None, 90, t0() + Duration::days(30), 100)
-            .unwrap();
-        assert_eq!(
-            v.iter().map(|c| c.serial.as_str()).collect::<Vec<_>>(),
-            ["FF02"],
-            "{}",
-            w.backend
-        );
-        let v = w
-            .svc
-            .expiring_certificates(&w.actor("qltb"), None, 400, t0(), 100)
-            .unwrap();
-        assert_eq!(
-            v.iter().map(|c| c.serial.as_str()).collect::<Vec<_>>(),
-            ["FF02", "FF01"]
-        );
+        let v = w.svc.expiring_certificates(&w.actor("qltb"), None, 90, t0() + Duration::days(30), 100).unwrap();
+        assert_eq!(v.iter().map(|c| c.serial.as_str()).collect::<Vec<_>>(), ["FF02"], "{}", w.backend);
+        let v = w.svc.expiring_certificates(&w.actor("qltb"), None, 400, t0(), 100).unwrap();
+        assert_eq!(v.iter().map(|c| c.serial.as_str()).collect::<Vec<_>>(), ["FF02", "FF01"]);
     });
 }
 
@@ -814,11 +479,7 @@ fn expiring_certificates_are_listed_soonest_first() {
 fn audit_verify_names_the_changed_removed_or_reordered_event() {
     type Tamper = fn() -> &'static str;
     let cases: &[(&str, Tamper, i64)] = &[
-        (
-            "changed",
-            || "UPDATE audit_events SET details = '{\"x\":1}' WHERE seq = 5",
-            5,
-        ),
+        ("changed", || "UPDATE audit_events SET details = '{\"x\":1}' WHERE seq = 5", 5),
         ("removed", || "DELETE FROM audit_events WHERE seq = 7", 7),
         // Both databases check the primary key per row: swap through a free number.
         (
@@ -828,11 +489,7 @@ fn audit_verify_names_the_changed_removed_or_reordered_event() {
             },
             3,
         ),
-        (
-            "tail removed",
-            || "DELETE FROM audit_events WHERE seq = (SELECT MAX(seq) FROM audit_events)",
-            -1,
-        ),
+        ("tail removed", || "DELETE FROM audit_events WHERE seq = (SELECT MAX(seq) FROM audit_events)", -1),
     ];
     for (name, sql, at) in cases {
         for b in backends() {
@@ -842,12 +499,7 @@ fn audit_verify_names_the_changed_removed_or_reordered_event() {
             w.svc.db().batch(sql()).unwrap();
             let v = w.svc.verify_audit(&w.actor("kt")).unwrap();
             let want = if *at < 0 { head } else { *at };
-            assert_eq!(
-                v.broken.as_ref().map(|b| b.seq),
-                Some(want),
-                "{name} on {}: {v:?}",
-                w.backend
-            );
+            assert_eq!(v.broken.as_ref().map(|b| b.seq), Some(want), "{name} on {}: {v:?}", w.backend);
         }
     }
 }
@@ -873,16 +525,8 @@ fn a_failure_at_any_statement_leaves_no_half_applied_transition() {
             match w.svc.complete_request(&cntt, q.id, &input, t0()) {
                 Err(ServiceError::Store(kyso_store::StoreError::InjectedFault(_))) => {
                     failures += 1;
-                    assert_eq!(
-                        before,
-                        w.snapshot(),
-                        "{}: fault at statement {n} left a trace",
-                        w.backend
-                    );
-                    assert_eq!(
-                        w.svc.request(&cntt, q.id).unwrap().request.state,
-                        RequestState::SentToCa
-                    );
+                    assert_eq!(before, w.snapshot(), "{}: fault at statement {n} left a trace", w.backend);
+                    assert_eq!(w.svc.request(&cntt, q.id).unwrap().request.state, RequestState::SentToCa);
                     w.audit_ok();
                 }
                 Ok(done) => {
@@ -893,10 +537,7 @@ fn a_failure_at_any_statement_leaves_no_half_applied_transition() {
             }
         }
         w.svc.db().inject_fault_after(0);
-        assert!(
-            failures > 5,
-            "the completion has several statements ({failures})"
-        );
+        assert!(failures > 5, "the completion has several statements ({failures})");
         w.audit_ok();
     }
 }
@@ -905,47 +546,15 @@ fn a_failure_at_any_statement_leaves_no_half_applied_transition() {
 fn the_subscriber_can_make_its_own_request_but_not_confirm_it() {
     each("bac-ninh-2023", |w| {
         let me = w.actor("self");
-        let q = w
-            .svc
-            .create_request(&me, &new_input(&w.individual, 36), t0())
-            .unwrap();
-        w.svc
-            .transition(&me, q.id, Action::Submit, None, t0())
-            .unwrap();
-        assert_eq!(
-            err_code(w.svc.transition(&me, q.id, Action::Confirm, None, t0())),
-            "forbidden"
-        );
+        let q = w.svc.create_request(&me, &new_input(&w.individual, 36), t0()).unwrap();
+        w.svc.transition(&me, q.id, Action::Submit, None, t0()).unwrap();
+        assert_eq!(err_code(w.svc.transition(&me, q.id, Action::Confirm, None, t0())), "forbidden");
         // Someone else's subscriber is out of reach.
-        assert_eq!(
-            err_code(
-                w.svc
-                    .create_request(&me, &new_input(&w.organisation, 36), t0())
-            ),
-            "forbidden"
-        );
+        assert_eq!(err_code(w.svc.create_request(&me, &new_input(&w.organisation, 36), t0())), "forbidden");
         // Rejection needs a reason.
-        assert_eq!(
-            err_code(
-                w.svc
-                    .transition(&w.actor("cb.a"), q.id, Action::Reject, Some(" "), t0())
-            ),
-            "invalid:reason"
-        );
-        let r = w
-            .svc
-            .transition(
-                &w.actor("cb.a"),
-                q.id,
-                Action::Reject,
-                Some("Thiếu quyết định bổ nhiệm"),
-                t0(),
-            )
-            .unwrap();
-        assert_eq!(
-            r.rejection_reason.as_deref(),
-            Some("Thiếu quyết định bổ nhiệm")
-        );
+        assert_eq!(err_code(w.svc.transition(&w.actor("cb.a"), q.id, Action::Reject, Some(" "), t0())), "invalid:reason");
+        let r = w.svc.transition(&w.actor("cb.a"), q.id, Action::Reject, Some("Thiếu quyết định bổ nhiệm"), t0()).unwrap();
+        assert_eq!(r.rejection_reason.as_deref(), Some("Thiếu quyết định bổ nhiệm"));
     });
 }
 
@@ -959,14 +568,9 @@ fn one_open_request_per_certificate() {
             subscriber: w.individual.id,
             certificate_serial: Some("HH01".into()),
             device_serial: None,
-            details: RequestDetails::Renew {
-                extension_months: 12,
-            },
+            details: RequestDetails::Renew { extension_months: 12 },
         };
         w.svc.create_request(&w.actor("cb.a"), &renew, at).unwrap();
-        assert_eq!(
-            err_code(w.svc.create_request(&w.actor("cb.a"), &renew, at)),
-            "rule:one-open-request"
-        );
+        assert_eq!(err_code(w.svc.create_request(&w.actor("cb.a"), &renew, at)), "rule:one-open-request");
     });
 }

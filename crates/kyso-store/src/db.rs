@@ -22,9 +22,7 @@ pub enum StoreError {
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         match &e {
-            rusqlite::Error::SqliteFailure(f, msg)
-                if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
+            rusqlite::Error::SqliteFailure(f, msg) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
                 StoreError::Constraint(msg.clone().unwrap_or_else(|| e.to_string()))
             }
             _ => StoreError::Database(e.to_string()),
@@ -35,16 +33,10 @@ impl From<rusqlite::Error> for StoreError {
 impl From<postgres::Error> for StoreError {
     fn from(e: postgres::Error) -> Self {
         match e.code() {
-            Some(c) if c.code().starts_with("23") => StoreError::Constraint(
-                e.as_db_error()
-                    .map(|d| d.message().to_string())
-                    .unwrap_or_else(|| e.to_string()),
-            ),
-            _ => StoreError::Database(
-                e.as_db_error()
-                    .map(|d| d.to_string())
-                    .unwrap_or_else(|| e.to_string()),
-            ),
+            Some(c) if c.code().starts_with("23") => {
+                StoreError::Constraint(e.as_db_error().map(|d| d.message().to_string()).unwrap_or_else(|| e.to_string()))
+            }
+            _ => StoreError::Database(e.as_db_error().map(|d| d.to_string()).unwrap_or_else(|| e.to_string())),
         }
     }
 }
@@ -126,17 +118,13 @@ pub struct Row(pub Vec<Value>);
 
 impl Row {
     fn at(&self, i: usize) -> StoreResult<&Value> {
-        self.0
-            .get(i)
-            .ok_or_else(|| StoreError::Corrupt(format!("column {i} missing")))
+        self.0.get(i).ok_or_else(|| StoreError::Corrupt(format!("column {i} missing")))
     }
     pub fn int(&self, i: usize) -> StoreResult<i64> {
         match self.at(i)? {
             Value::Int(v) => Ok(*v),
             Value::Bool(b) => Ok(i64::from(*b)),
-            v => Err(StoreError::Corrupt(format!(
-                "column {i}: expected an integer, found {v:?}"
-            ))),
+            v => Err(StoreError::Corrupt(format!("column {i}: expected an integer, found {v:?}"))),
         }
     }
     pub fn opt_int(&self, i: usize) -> StoreResult<Option<i64>> {
@@ -148,9 +136,7 @@ impl Row {
     pub fn text(&self, i: usize) -> StoreResult<String> {
         match self.at(i)? {
             Value::Text(s) => Ok(s.clone()),
-            v => Err(StoreError::Corrupt(format!(
-                "column {i}: expected text, found {v:?}"
-            ))),
+            v => Err(StoreError::Corrupt(format!("column {i}: expected text, found {v:?}"))),
         }
     }
     pub fn opt_text(&self, i: usize) -> StoreResult<Option<String>> {
@@ -163,9 +149,7 @@ impl Row {
         match self.at(i)? {
             Value::Bool(b) => Ok(*b),
             Value::Int(v) => Ok(*v != 0),
-            v => Err(StoreError::Corrupt(format!(
-                "column {i}: expected a boolean, found {v:?}"
-            ))),
+            v => Err(StoreError::Corrupt(format!("column {i}: expected a boolean, found {v:?}"))),
         }
     }
 }
@@ -196,10 +180,7 @@ pub struct Db {
 
 enum TxInner<'a> {
     Sqlite(rusqlite::Transaction<'a>),
-    Pg(
-        postgres::Transaction<'a>,
-        &'a mut HashMap<String, postgres::Statement>,
-    ),
+    Pg(postgres::Transaction<'a>, &'a mut HashMap<String, postgres::Statement>),
 }
 
 /// A transaction. Every method runs inside it; it commits only when the closure given to
@@ -232,21 +213,15 @@ fn pg_row(r: &postgres::Row) -> StoreResult<Row> {
         let val = if *t == Type::INT8 {
             r.try_get::<_, Option<i64>>(i)?.map(Value::Int)
         } else if *t == Type::INT4 {
-            r.try_get::<_, Option<i32>>(i)?
-                .map(|x| Value::Int(x.into()))
+            r.try_get::<_, Option<i32>>(i)?.map(|x| Value::Int(x.into()))
         } else if *t == Type::INT2 {
-            r.try_get::<_, Option<i16>>(i)?
-                .map(|x| Value::Int(x.into()))
+            r.try_get::<_, Option<i16>>(i)?.map(|x| Value::Int(x.into()))
         } else if *t == Type::BOOL {
             r.try_get::<_, Option<bool>>(i)?.map(Value::Bool)
-        } else if *t == Type::TEXT || *t == Type::VARCHAR || *t == Type::NAME || *t == Type::BPCHAR
-        {
+        } else if *t == Type::TEXT || *t == Type::VARCHAR || *t == Type::NAME || *t == Type::BPCHAR {
             r.try_get::<_, Option<String>>(i)?.map(Value::Text)
         } else {
-            return Err(StoreError::Corrupt(format!(
-                "unsupported column type {t} for '{}'",
-                col.name()
-            )));
+            return Err(StoreError::Corrupt(format!("unsupported column type {t} for '{}'", col.name())));
         };
         v.push(val.unwrap_or(Value::Null));
     }
@@ -262,13 +237,7 @@ fn sqlite_row(r: &rusqlite::Row<'_>, n: usize) -> rusqlite::Result<Row> {
             ValueRef::Integer(x) => Value::Int(x),
             ValueRef::Real(x) => Value::Int(x as i64),
             ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
-            ValueRef::Blob(_) => {
-                return Err(rusqlite::Error::InvalidColumnType(
-                    i,
-                    "blob".into(),
-                    rusqlite::types::Type::Blob,
-                ))
-            }
+            ValueRef::Blob(_) => return Err(rusqlite::Error::InvalidColumnType(i, "blob".into(), rusqlite::types::Type::Blob)),
         });
     }
     Ok(Row(v))
@@ -300,8 +269,7 @@ impl<'a> Tx<'a> {
             }
             TxInner::Pg(tx, cache) => {
                 let st = pg_statement(tx, cache, sql)?;
-                let p: Vec<&(dyn postgres::types::ToSql + Sync)> =
-                    params.iter().map(|v| v as _).collect();
+                let p: Vec<&(dyn postgres::types::ToSql + Sync)> = params.iter().map(|v| v as _).collect();
                 Ok(tx.execute(&st, &p)?)
             }
         }
@@ -314,15 +282,12 @@ impl<'a> Tx<'a> {
             TxInner::Sqlite(tx) => {
                 let mut st = tx.prepare_cached(&sqlite_sql(sql))?;
                 let n = st.column_count();
-                let rows = st.query_map(rusqlite::params_from_iter(params.iter()), |r| {
-                    sqlite_row(r, n)
-                })?;
+                let rows = st.query_map(rusqlite::params_from_iter(params.iter()), |r| sqlite_row(r, n))?;
                 Ok(rows.collect::<Result<Vec<_>, _>>()?)
             }
             TxInner::Pg(tx, cache) => {
                 let st = pg_statement(tx, cache, sql)?;
-                let p: Vec<&(dyn postgres::types::ToSql + Sync)> =
-                    params.iter().map(|v| v as _).collect();
+                let p: Vec<&(dyn postgres::types::ToSql + Sync)> = params.iter().map(|v| v as _).collect();
                 tx.query(&st, &p)?.iter().map(pg_row).collect()
             }
         }
@@ -333,8 +298,7 @@ impl<'a> Tx<'a> {
     }
 
     pub fn query_one(&mut self, sql: &str, params: &[Value]) -> StoreResult<Row> {
-        self.query_opt(sql, params)?
-            .ok_or_else(|| StoreError::Corrupt(format!("no row for: {sql}")))
+        self.query_opt(sql, params)?.ok_or_else(|| StoreError::Corrupt(format!("no row for: {sql}")))
     }
 
     fn commit(self) -> StoreResult<()> {
@@ -382,15 +346,11 @@ impl Db {
         if wal {
             let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
             if mode.to_lowercase() != "wal" {
-                return Err(StoreError::Database(format!(
-                    "SQLite refused WAL mode (got {mode})"
-                )));
+                return Err(StoreError::Database(format!("SQLite refused WAL mode (got {mode})")));
             }
         }
         // FULL: a committed transaction survives a power cut, not only a process crash.
-        conn.execute_batch(
-            "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
-        )?;
+        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;")?;
         conn.set_prepared_statement_cache_capacity(128);
         Ok(Self::from_backend(Backend::Sqlite(Mutex::new(conn))))
     }
@@ -404,16 +364,9 @@ impl Db {
             if !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
                 return Err(StoreError::Database(format!("invalid schema name '{s}'")));
             }
-            client.batch_execute(&format!(
-                "CREATE SCHEMA IF NOT EXISTS {s}; SET search_path TO {s}"
-            ))?;
+            client.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {s}; SET search_path TO {s}"))?;
         }
-        Ok(Self::from_backend(Backend::Postgres(Box::new(Mutex::new(
-            PgConn {
-                client,
-                statements: HashMap::new(),
-            },
-        )))))
+        Ok(Self::from_backend(Backend::Postgres(Box::new(Mutex::new(PgConn { client, statements: HashMap::new() })))))
     }
 
     /// Opens what `url` names: `postgres://…` or `postgresql://…`, else a SQLite file path
@@ -422,9 +375,7 @@ impl Db {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Self::open_postgres(url, None)
         } else {
-            Self::open_sqlite(std::path::Path::new(
-                url.strip_prefix("sqlite://").unwrap_or(url),
-            ))
+            Self::open_sqlite(std::path::Path::new(url.strip_prefix("sqlite://").unwrap_or(url)))
         }
     }
 
@@ -438,8 +389,7 @@ impl Db {
     /// Makes the N-th statement of every later transaction fail (0 turns it off).
     #[cfg(feature = "fault-injection")]
     pub fn inject_fault_after(&self, statements: usize) {
-        self.fault_after
-            .store(statements, std::sync::atomic::Ordering::SeqCst);
+        self.fault_after.store(statements, std::sync::atomic::Ordering::SeqCst);
     }
 
     fn fault_after(&self) -> usize {
@@ -455,23 +405,14 @@ impl Db {
 
     /// Runs `f` in one transaction: committed if it returns `Ok`, rolled back otherwise (also
     /// when it panics or the process dies before the commit).
-    pub fn write<T, E: From<StoreError>>(
-        &self,
-        f: impl FnOnce(&mut Tx<'_>) -> Result<T, E>,
-    ) -> Result<T, E> {
+    pub fn write<T, E: From<StoreError>>(&self, f: impl FnOnce(&mut Tx<'_>) -> Result<T, E>) -> Result<T, E> {
         let fault_after = self.fault_after();
         match &self.backend {
             Backend::Sqlite(m) => {
                 let mut conn = m.lock().unwrap_or_else(|p| p.into_inner());
                 // IMMEDIATE takes the write lock up front, so two writers never deadlock.
-                let tx = conn
-                    .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                    .map_err(StoreError::from)?;
-                let mut t = Tx {
-                    inner: TxInner::Sqlite(tx),
-                    statements: 0,
-                    fault_after,
-                };
+                let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(StoreError::from)?;
+                let mut t = Tx { inner: TxInner::Sqlite(tx), statements: 0, fault_after };
                 let v = f(&mut t)?;
                 t.commit()?;
                 Ok(v)
@@ -480,11 +421,7 @@ impl Db {
                 let mut guard = m.lock().unwrap_or_else(|p| p.into_inner());
                 let PgConn { client, statements } = &mut *guard;
                 let tx = client.transaction().map_err(StoreError::from)?;
-                let mut t = Tx {
-                    inner: TxInner::Pg(tx, statements),
-                    statements: 0,
-                    fault_after,
-                };
+                let mut t = Tx { inner: TxInner::Pg(tx, statements), statements: 0, fault_after };
                 let v = f(&mut t)?;
                 t.commit()?;
                 Ok(v)
@@ -493,34 +430,19 @@ impl Db {
     }
 
     /// Runs `f` in a transaction that is always rolled back (reads).
-    pub fn read<T, E: From<StoreError>>(
-        &self,
-        f: impl FnOnce(&mut Tx<'_>) -> Result<T, E>,
-    ) -> Result<T, E> {
+    pub fn read<T, E: From<StoreError>>(&self, f: impl FnOnce(&mut Tx<'_>) -> Result<T, E>) -> Result<T, E> {
         match &self.backend {
             Backend::Sqlite(m) => {
                 let mut conn = m.lock().unwrap_or_else(|p| p.into_inner());
                 let tx = conn.transaction().map_err(StoreError::from)?;
-                let mut t = Tx {
-                    inner: TxInner::Sqlite(tx),
-                    statements: 0,
-                    fault_after: 0,
-                };
+                let mut t = Tx { inner: TxInner::Sqlite(tx), statements: 0, fault_after: 0 };
                 f(&mut t)
             }
             Backend::Postgres(m) => {
                 let mut guard = m.lock().unwrap_or_else(|p| p.into_inner());
                 let PgConn { client, statements } = &mut *guard;
-                let tx = client
-                    .build_transaction()
-                    .read_only(true)
-                    .start()
-                    .map_err(StoreError::from)?;
-                let mut t = Tx {
-                    inner: TxInner::Pg(tx, statements),
-                    statements: 0,
-                    fault_after: 0,
-                };
+                let tx = client.build_transaction().read_only(true).start().map_err(StoreError::from)?;
+                let mut t = Tx { inner: TxInner::Pg(tx, statements), statements: 0, fault_after: 0 };
                 f(&mut t)
             }
         }
@@ -529,15 +451,8 @@ impl Db {
     /// Runs a script of several statements outside the value layer (migrations, bench set-up).
     pub fn batch(&self, sql: &str) -> StoreResult<()> {
         match &self.backend {
-            Backend::Sqlite(m) => Ok(m
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .execute_batch(sql)?),
-            Backend::Postgres(m) => Ok(m
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .client
-                .batch_execute(sql)?),
+            Backend::Sqlite(m) => Ok(m.lock().unwrap_or_else(|p| p.into_inner()).execute_batch(sql)?),
+            Backend::Postgres(m) => Ok(m.lock().unwrap_or_else(|p| p.into_inner()).client.batch_execute(sql)?),
         }
     }
 }

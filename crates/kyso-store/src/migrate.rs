@@ -23,13 +23,7 @@ impl Db {
     /// Brings the schema up to date. Refuses a database written by a newer kyso.
     pub fn migrate(&self) -> StoreResult<i64> {
         self.batch("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")?;
-        let current = self.read(|tx| {
-            tx.query_one(
-                "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-                &[],
-            )?
-            .int(0)
-        })?;
+        let current = self.read(|tx| tx.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[])?.int(0))?;
         if current > latest_version() {
             return Err(StoreError::Database(format!(
                 "cơ sở dữ liệu ở phiên bản lược đồ {current}, mới hơn phiên bản {} mà bản kyso này hỗ trợ; hãy dùng bản kyso mới hơn",
@@ -48,13 +42,7 @@ impl Db {
                     let _ = self.batch("ROLLBACK");
                 })?;
         }
-        let v = self.read(|tx| {
-            tx.query_one(
-                "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-                &[] as &[Value],
-            )?
-            .int(0)
-        })?;
+        let v = self.read(|tx| tx.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[] as &[Value])?.int(0))?;
         Ok(v)
     }
 }

@@ -18,13 +18,10 @@ pub fn micros(t: DateTime<Utc>) -> i64 {
     t.timestamp_micros()
 }
 fn from_secs(s: i64) -> StoreResult<DateTime<Utc>> {
-    Utc.timestamp_opt(s, 0)
-        .single()
-        .ok_or_else(|| StoreError::Corrupt(format!("bad timestamp {s}")))
+    Utc.timestamp_opt(s, 0).single().ok_or_else(|| StoreError::Corrupt(format!("bad timestamp {s}")))
 }
 fn date(s: &str) -> StoreResult<NaiveDate> {
-    s.parse()
-        .map_err(|_| StoreError::Corrupt(format!("bad date '{s}'")))
+    s.parse().map_err(|_| StoreError::Corrupt(format!("bad date '{s}'")))
 }
 fn coded<T>(s: &str, parse: fn(&str) -> Option<T>, what: &str) -> StoreResult<T> {
     parse(s).ok_or_else(|| StoreError::Corrupt(format!("unknown {what} '{s}'")))
@@ -55,7 +52,8 @@ fn agency_row(r: &Row) -> StoreResult<Agency> {
     })
 }
 
-const PERSON_COLS: &str = "p.id, p.full_name, p.citizen_id, p.date_of_birth, p.gender, p.position, p.position_kind, p.title, p.agency_id, p.email, p.phone";
+const PERSON_COLS: &str =
+    "p.id, p.full_name, p.citizen_id, p.date_of_birth, p.gender, p.position, p.position_kind, p.title, p.agency_id, p.email, p.phone";
 fn person_row(r: &Row) -> StoreResult<Person> {
     Ok(Person {
         id: PersonId(r.int(0)?),
@@ -72,8 +70,7 @@ fn person_row(r: &Row) -> StoreResult<Person> {
     })
 }
 
-const SUB_COLS: &str =
-    "s.id, s.kind, s.person_id, s.agency_id, s.managing_agency_id, s.display_name, s.email";
+const SUB_COLS: &str = "s.id, s.kind, s.person_id, s.agency_id, s.managing_agency_id, s.display_name, s.email";
 fn subscriber_row(r: &Row) -> StoreResult<Subscriber> {
     Ok(Subscriber {
         id: SubscriberId(r.int(0)?),
@@ -86,8 +83,7 @@ fn subscriber_row(r: &Row) -> StoreResult<Subscriber> {
     })
 }
 
-const DEVICE_COLS: &str =
-    "v.id, v.serial, v.kind, v.model, v.status, v.agency_id, v.custodian_id, v.return_due";
+const DEVICE_COLS: &str = "v.id, v.serial, v.kind, v.model, v.status, v.agency_id, v.custodian_id, v.return_due";
 fn device_row(r: &Row) -> StoreResult<KeyDevice> {
     Ok(KeyDevice {
         id: DeviceId(r.int(0)?),
@@ -113,14 +109,10 @@ fn cert_row(r: &Row) -> StoreResult<CertificateRecord> {
         not_before: from_secs(r.int(5)?)?,
         not_after: from_secs(r.int(6)?)?,
         revoked_at: r.opt_int(7)?.map(from_secs).transpose()?,
-        revocation_reason: r
-            .opt_text(8)?
-            .map(|s| coded(&s, RevocationReason::parse, "revocation reason"))
-            .transpose()?,
+        revocation_reason: r.opt_text(8)?.map(|s| coded(&s, RevocationReason::parse, "revocation reason")).transpose()?,
         device_id: r.opt_int(9)?.map(DeviceId),
         predecessor: r.opt_int(10)?.map(CertificateId),
-        renewal_count: u32::try_from(r.int(11)?)
-            .map_err(|_| StoreError::Corrupt("renewal_count".into()))?,
+        renewal_count: u32::try_from(r.int(11)?).map_err(|_| StoreError::Corrupt("renewal_count".into()))?,
     })
 }
 
@@ -135,8 +127,7 @@ fn request_row(r: &Row) -> StoreResult<Request> {
         certificate_id: r.opt_int(4)?.map(CertificateId),
         device_id: r.opt_int(5)?.map(DeviceId),
         managing_agency_id: AgencyId(r.int(6)?),
-        details: serde_json::from_str::<RequestDetails>(&r.text(7)?)
-            .map_err(|e| StoreError::Corrupt(format!("request details: {e}")))?,
+        details: serde_json::from_str::<RequestDetails>(&r.text(7)?).map_err(|e| StoreError::Corrupt(format!("request details: {e}")))?,
         created_by: UserId(r.int(8)?),
         created_at: from_secs(r.int(9)?)?,
         updated_at: from_secs(r.int(10)?)?,
@@ -145,16 +136,11 @@ fn request_row(r: &Row) -> StoreResult<Request> {
     })
 }
 
-const AUDIT_COLS: &str =
-    "seq, at, actor, action, object, agency_id, outcome, subject, class, details, prev_hash, hash";
+const AUDIT_COLS: &str = "seq, at, actor, action, object, agency_id, outcome, subject, class, details, prev_hash, hash";
 /// Reads an audit row leniently: a damaged value becomes a placeholder that fails the hash
 /// check, so verification names the row instead of failing to load it.
 fn audit_row(r: &Row) -> StoreResult<AuditRecord> {
-    let text = |i: usize| {
-        r.text(i)
-            .or_else(|_| r.int(i).map(|v| v.to_string()))
-            .unwrap_or_else(|_| "\u{fffd}".into())
-    };
+    let text = |i: usize| r.text(i).or_else(|_| r.int(i).map(|v| v.to_string())).unwrap_or_else(|_| "\u{fffd}".into());
     let opt_text = |i: usize| match r.opt_text(i) {
         Ok(v) => v,
         Err(_) => Some(text(i)),
@@ -192,9 +178,7 @@ pub struct CertificateFilter {
 impl Tx<'_> {
     // ---- settings ----
     pub fn setting(&mut self, key: &str) -> StoreResult<Option<String>> {
-        self.query_opt("SELECT value FROM settings WHERE key = $1", &[key.into()])?
-            .map(|r| r.text(0))
-            .transpose()
+        self.query_opt("SELECT value FROM settings WHERE key = $1", &[key.into()])?.map(|r| r.text(0)).transpose()
     }
     pub fn set_setting(&mut self, key: &str, value: &str) -> StoreResult<()> {
         self.exec(
@@ -224,59 +208,33 @@ impl Tx<'_> {
             )?
             .int(0)?;
         let path = format!("{}{id}/", parent.map(|p| p.path.as_str()).unwrap_or("/"));
-        self.exec(
-            "UPDATE agencies SET path = $1 WHERE id = $2",
-            &[path.into(), id.into()],
-        )?;
-        self.agency(AgencyId(id))?
-            .ok_or_else(|| StoreError::Corrupt("inserted agency vanished".into()))
+        self.exec("UPDATE agencies SET path = $1 WHERE id = $2", &[path.into(), id.into()])?;
+        self.agency(AgencyId(id))?.ok_or_else(|| StoreError::Corrupt("inserted agency vanished".into()))
     }
     pub fn agency(&mut self, id: AgencyId) -> StoreResult<Option<Agency>> {
-        self.query_opt(
-            &format!("SELECT {AGENCY_COLS} FROM agencies WHERE id = $1"),
-            &[id.0.into()],
-        )?
-        .map(|r| agency_row(&r))
-        .transpose()
+        self.query_opt(&format!("SELECT {AGENCY_COLS} FROM agencies WHERE id = $1"), &[id.0.into()])?.map(|r| agency_row(&r)).transpose()
     }
     pub fn agency_by_code(&mut self, code: &str) -> StoreResult<Option<Agency>> {
-        self.query_opt(
-            &format!("SELECT {AGENCY_COLS} FROM agencies WHERE code = $1"),
-            &[code.into()],
-        )?
-        .map(|r| agency_row(&r))
-        .transpose()
+        self.query_opt(&format!("SELECT {AGENCY_COLS} FROM agencies WHERE code = $1"), &[code.into()])?.map(|r| agency_row(&r)).transpose()
     }
     /// Agencies under `prefix` (a path), in tree order.
     pub fn agencies_under(&mut self, prefix: &str) -> StoreResult<Vec<Agency>> {
-        self.query(
-            &format!("SELECT {AGENCY_COLS} FROM agencies WHERE path LIKE $1 ORDER BY path"),
-            &[under(prefix)],
-        )?
-        .iter()
-        .map(agency_row)
-        .collect()
+        self.query(&format!("SELECT {AGENCY_COLS} FROM agencies WHERE path LIKE $1 ORDER BY path"), &[under(prefix)])?
+            .iter()
+            .map(agency_row)
+            .collect()
     }
     pub fn root_agency(&mut self) -> StoreResult<Option<Agency>> {
-        self.query_opt(
-            &format!(
-                "SELECT {AGENCY_COLS} FROM agencies WHERE parent_id IS NULL ORDER BY id LIMIT 1"
-            ),
-            &[],
-        )?
-        .map(|r| agency_row(&r))
-        .transpose()
+        self.query_opt(&format!("SELECT {AGENCY_COLS} FROM agencies WHERE parent_id IS NULL ORDER BY id LIMIT 1"), &[])?
+            .map(|r| agency_row(&r))
+            .transpose()
     }
     pub fn close_agency(&mut self, id: AgencyId, valid_to: NaiveDate) -> StoreResult<()> {
-        self.exec(
-            "UPDATE agencies SET valid_to = $1 WHERE id = $2",
-            &[d(valid_to), id.0.into()],
-        )?;
+        self.exec("UPDATE agencies SET valid_to = $1 WHERE id = $2", &[d(valid_to), id.0.into()])?;
         Ok(())
     }
     pub fn count(&mut self, table: Table) -> StoreResult<i64> {
-        self.query_one(&format!("SELECT COUNT(*) FROM {}", table.name()), &[])?
-            .int(0)
+        self.query_one(&format!("SELECT COUNT(*) FROM {}", table.name()), &[])?.int(0)
     }
 
     // ---- persons ----
@@ -299,24 +257,15 @@ impl Tx<'_> {
                 ],
             )?
             .int(0)?;
-        self.person(PersonId(id))?
-            .ok_or_else(|| StoreError::Corrupt("inserted person vanished".into()))
+        self.person(PersonId(id))?.ok_or_else(|| StoreError::Corrupt("inserted person vanished".into()))
     }
     pub fn person(&mut self, id: PersonId) -> StoreResult<Option<Person>> {
-        self.query_opt(
-            &format!("SELECT {PERSON_COLS} FROM persons p WHERE p.id = $1"),
-            &[id.0.into()],
-        )?
-        .map(|r| person_row(&r))
-        .transpose()
+        self.query_opt(&format!("SELECT {PERSON_COLS} FROM persons p WHERE p.id = $1"), &[id.0.into()])?.map(|r| person_row(&r)).transpose()
     }
     pub fn person_by_citizen_id(&mut self, cid: &str) -> StoreResult<Option<Person>> {
-        self.query_opt(
-            &format!("SELECT {PERSON_COLS} FROM persons p WHERE p.citizen_id = $1"),
-            &[cid.into()],
-        )?
-        .map(|r| person_row(&r))
-        .transpose()
+        self.query_opt(&format!("SELECT {PERSON_COLS} FROM persons p WHERE p.citizen_id = $1"), &[cid.into()])?
+            .map(|r| person_row(&r))
+            .transpose()
     }
     pub fn persons_under(&mut self, prefix: &str, limit: i64) -> StoreResult<Vec<Person>> {
         self.query(
@@ -329,12 +278,7 @@ impl Tx<'_> {
     }
 
     // ---- users and grants ----
-    pub fn insert_user(
-        &mut self,
-        login: &str,
-        person: Option<PersonId>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<UserId> {
+    pub fn insert_user(&mut self, login: &str, person: Option<PersonId>, now: DateTime<Utc>) -> StoreResult<UserId> {
         let id = self
             .query_one(
                 "INSERT INTO users (login, person_id, created_at) VALUES ($1, $2, $3) RETURNING id",
@@ -343,24 +287,19 @@ impl Tx<'_> {
             .int(0)?;
         Ok(UserId(id))
     }
-    pub fn user_by_login(
-        &mut self,
-        login: &str,
-    ) -> StoreResult<Option<(UserId, Option<PersonId>)>> {
-        self.query_opt(
-            "SELECT id, person_id FROM users WHERE login = $1",
-            &[login.into()],
-        )?
-        .map(|r| Ok((UserId(r.int(0)?), r.opt_int(1)?.map(PersonId))))
-        .transpose()
-    }
-    pub fn login_of(&mut self, id: UserId) -> StoreResult<Option<String>> {
-        self.query_opt("SELECT login FROM users WHERE id = $1", &[id.0.into()])?
-            .map(|r| r.text(0))
+    pub fn user_by_login(&mut self, login: &str) -> StoreResult<Option<(UserId, Option<PersonId>)>> {
+        self.query_opt("SELECT id, person_id FROM users WHERE login = $1", &[login.into()])?
+            .map(|r| Ok((UserId(r.int(0)?), r.opt_int(1)?.map(PersonId))))
             .transpose()
     }
+    pub fn login_of(&mut self, id: UserId) -> StoreResult<Option<String>> {
+        self.query_opt("SELECT login FROM users WHERE id = $1", &[id.0.into()])?.map(|r| r.text(0)).transpose()
+    }
     pub fn insert_grant(&mut self, user: UserId, role: Role, agency: AgencyId) -> StoreResult<()> {
-        self.exec("INSERT INTO grants (user_id, role, agency_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", &[user.0.into(), role.code().into(), agency.0.into()])?;
+        self.exec(
+            "INSERT INTO grants (user_id, role, agency_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            &[user.0.into(), role.code().into(), agency.0.into()],
+        )?;
         Ok(())
     }
     pub fn grants(&mut self, user: UserId) -> StoreResult<Vec<Grant>> {
@@ -395,18 +334,12 @@ impl Tx<'_> {
                 ],
             )?
             .int(0)?;
-        Ok(Subscriber {
-            id: SubscriberId(id),
-            ..s.clone()
-        })
+        Ok(Subscriber { id: SubscriberId(id), ..s.clone() })
     }
     pub fn subscriber(&mut self, id: SubscriberId) -> StoreResult<Option<Subscriber>> {
-        self.query_opt(
-            &format!("SELECT {SUB_COLS} FROM subscribers s WHERE s.id = $1"),
-            &[id.0.into()],
-        )?
-        .map(|r| subscriber_row(&r))
-        .transpose()
+        self.query_opt(&format!("SELECT {SUB_COLS} FROM subscribers s WHERE s.id = $1"), &[id.0.into()])?
+            .map(|r| subscriber_row(&r))
+            .transpose()
     }
     pub fn subscriber_of_person(&mut self, p: PersonId) -> StoreResult<Option<Subscriber>> {
         self.query_opt(&format!("SELECT {SUB_COLS} FROM subscribers s WHERE s.person_id = $1 AND s.kind = 'individual'"), &[p.0.into()])?
@@ -414,9 +347,12 @@ impl Tx<'_> {
             .transpose()
     }
     pub fn subscriber_of_org(&mut self, a: AgencyId) -> StoreResult<Option<Subscriber>> {
-        self.query_opt(&format!("SELECT {SUB_COLS} FROM subscribers s WHERE s.agency_id = $1 AND s.kind = 'organisation' ORDER BY s.id LIMIT 1"), &[a.0.into()])?
-            .map(|r| subscriber_row(&r))
-            .transpose()
+        self.query_opt(
+            &format!("SELECT {SUB_COLS} FROM subscribers s WHERE s.agency_id = $1 AND s.kind = 'organisation' ORDER BY s.id LIMIT 1"),
+            &[a.0.into()],
+        )?
+        .map(|r| subscriber_row(&r))
+        .transpose()
     }
     pub fn subscribers_under(&mut self, prefix: &str, limit: i64) -> StoreResult<Vec<Subscriber>> {
         self.query(
@@ -444,31 +380,26 @@ impl Tx<'_> {
                 ],
             )?
             .int(0)?;
-        Ok(KeyDevice {
-            id: DeviceId(id),
-            ..v.clone()
-        })
+        Ok(KeyDevice { id: DeviceId(id), ..v.clone() })
     }
     pub fn device(&mut self, id: DeviceId) -> StoreResult<Option<KeyDevice>> {
-        self.query_opt(
-            &format!("SELECT {DEVICE_COLS} FROM devices v WHERE v.id = $1"),
-            &[id.0.into()],
-        )?
-        .map(|r| device_row(&r))
-        .transpose()
+        self.query_opt(&format!("SELECT {DEVICE_COLS} FROM devices v WHERE v.id = $1"), &[id.0.into()])?.map(|r| device_row(&r)).transpose()
     }
     pub fn device_by_serial(&mut self, serial: &str) -> StoreResult<Option<KeyDevice>> {
-        self.query_opt(
-            &format!("SELECT {DEVICE_COLS} FROM devices v WHERE v.serial = $1"),
-            &[serial.into()],
-        )?
-        .map(|r| device_row(&r))
-        .transpose()
+        self.query_opt(&format!("SELECT {DEVICE_COLS} FROM devices v WHERE v.serial = $1"), &[serial.into()])?
+            .map(|r| device_row(&r))
+            .transpose()
     }
     pub fn update_device(&mut self, v: &KeyDevice) -> StoreResult<()> {
         self.exec(
             "UPDATE devices SET status = $1, custodian_id = $2, return_due = $3, agency_id = $4 WHERE id = $5",
-            &[v.status.code().into(), v.custodian.map(|p| p.0).into(), v.return_due.map(d).unwrap_or(Value::Null), v.agency_id.0.into(), v.id.0.into()],
+            &[
+                v.status.code().into(),
+                v.custodian.map(|p| p.0).into(),
+                v.return_due.map(d).unwrap_or(Value::Null),
+                v.agency_id.0.into(),
+                v.id.0.into(),
+            ],
         )?;
         Ok(())
     }
@@ -484,12 +415,7 @@ impl Tx<'_> {
 
     // ---- certificates ----
     /// Inserts a certificate record; `agency` and `class` are the subscriber's, for reports.
-    pub fn insert_certificate(
-        &mut self,
-        c: &CertificateRecord,
-        agency: AgencyId,
-        class: ReportClass,
-    ) -> StoreResult<CertificateRecord> {
+    pub fn insert_certificate(&mut self, c: &CertificateRecord, agency: AgencyId, class: ReportClass) -> StoreResult<CertificateRecord> {
         let id = self
             .query_one(
                 "INSERT INTO certificates (serial, subscriber_id, agency_id, class, subject, issuer, not_before, not_after, revoked_at, revocation_reason, device_id, predecessor_id, renewal_count)
@@ -511,57 +437,32 @@ impl Tx<'_> {
                 ],
             )?
             .int(0)?;
-        Ok(CertificateRecord {
-            id: CertificateId(id),
-            ..c.clone()
-        })
+        Ok(CertificateRecord { id: CertificateId(id), ..c.clone() })
     }
     pub fn certificate(&mut self, id: CertificateId) -> StoreResult<Option<CertificateRecord>> {
-        self.query_opt(
-            &format!("SELECT {CERT_COLS} FROM certificates c WHERE c.id = $1"),
-            &[id.0.into()],
-        )?
-        .map(|r| cert_row(&r))
-        .transpose()
+        self.query_opt(&format!("SELECT {CERT_COLS} FROM certificates c WHERE c.id = $1"), &[id.0.into()])?
+            .map(|r| cert_row(&r))
+            .transpose()
     }
-    pub fn certificate_by_serial(
-        &mut self,
-        serial: &str,
-    ) -> StoreResult<Option<CertificateRecord>> {
-        self.query_opt(
-            &format!("SELECT {CERT_COLS} FROM certificates c WHERE c.serial = $1"),
-            &[serial.into()],
-        )?
-        .map(|r| cert_row(&r))
-        .transpose()
+    pub fn certificate_by_serial(&mut self, serial: &str) -> StoreResult<Option<CertificateRecord>> {
+        self.query_opt(&format!("SELECT {CERT_COLS} FROM certificates c WHERE c.serial = $1"), &[serial.into()])?
+            .map(|r| cert_row(&r))
+            .transpose()
     }
-    pub fn revoke_certificate(
-        &mut self,
-        id: CertificateId,
-        at: DateTime<Utc>,
-        reason: RevocationReason,
-    ) -> StoreResult<()> {
+    pub fn revoke_certificate(&mut self, id: CertificateId, at: DateTime<Utc>, reason: RevocationReason) -> StoreResult<()> {
         self.exec(
             "UPDATE certificates SET revoked_at = $1, revocation_reason = $2 WHERE id = $3 AND revoked_at IS NULL",
             &[secs(at).into(), reason.code().into(), id.0.into()],
         )?;
         Ok(())
     }
-    pub fn certificates_under(
-        &mut self,
-        prefix: &str,
-        f: &CertificateFilter,
-    ) -> StoreResult<Vec<CertificateRecord>> {
+    pub fn certificates_under(&mut self, prefix: &str, f: &CertificateFilter) -> StoreResult<Vec<CertificateRecord>> {
         let mut sql = format!("SELECT {CERT_COLS} FROM certificates c JOIN agencies a ON a.id = c.agency_id WHERE a.path LIKE $1");
         let mut params = vec![under(prefix)];
         if let Some((from, to)) = f.expiring_between {
             params.push(secs(from).into());
             params.push(secs(to).into());
-            sql.push_str(&format!(
-                " AND c.not_after >= ${} AND c.not_after < ${}",
-                params.len() - 1,
-                params.len()
-            ));
+            sql.push_str(&format!(" AND c.not_after >= ${} AND c.not_after < ${}", params.len() - 1, params.len()));
         }
         if f.exclude_revoked {
             sql.push_str(" AND c.revoked_at IS NULL");
@@ -570,11 +471,7 @@ impl Tx<'_> {
             params.push(s.0.into());
             sql.push_str(&format!(" AND c.subscriber_id = ${}", params.len()));
         }
-        sql.push_str(if f.expiring_between.is_some() {
-            " ORDER BY c.not_after, c.id"
-        } else {
-            " ORDER BY c.id"
-        });
+        sql.push_str(if f.expiring_between.is_some() { " ORDER BY c.not_after, c.id" } else { " ORDER BY c.id" });
         params.push(f.limit.unwrap_or(i64::MAX).into());
         sql.push_str(&format!(" LIMIT ${}", params.len()));
         self.query(&sql, &params)?.iter().map(cert_row).collect()
@@ -583,16 +480,12 @@ impl Tx<'_> {
     // ---- requests ----
     pub fn insert_batch(&mut self, now: DateTime<Utc>, by: &str) -> StoreResult<BatchId> {
         Ok(BatchId(
-            self.query_one(
-                "INSERT INTO batches (created_at, created_by) VALUES ($1, $2) RETURNING id",
-                &[secs(now).into(), by.into()],
-            )?
-            .int(0)?,
+            self.query_one("INSERT INTO batches (created_at, created_by) VALUES ($1, $2) RETURNING id", &[secs(now).into(), by.into()])?
+                .int(0)?,
         ))
     }
     pub fn insert_request(&mut self, q: &Request) -> StoreResult<Request> {
-        let details =
-            serde_json::to_string(&q.details).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let details = serde_json::to_string(&q.details).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let id = self
             .query_one(
                 "INSERT INTO requests (kind, state, subscriber_id, certificate_id, device_id, managing_agency_id, details, created_by, created_at, updated_at, batch_id, rejection_reason)
@@ -613,39 +506,30 @@ impl Tx<'_> {
                 ],
             )?
             .int(0)?;
-        Ok(Request {
-            id: RequestId(id),
-            ..q.clone()
-        })
+        Ok(Request { id: RequestId(id), ..q.clone() })
     }
     pub fn request(&mut self, id: RequestId) -> StoreResult<Option<Request>> {
-        self.query_opt(
-            &format!("SELECT {REQ_COLS} FROM requests q WHERE q.id = $1"),
-            &[id.0.into()],
-        )?
-        .map(|r| request_row(&r))
-        .transpose()
+        self.query_opt(&format!("SELECT {REQ_COLS} FROM requests q WHERE q.id = $1"), &[id.0.into()])?.map(|r| request_row(&r)).transpose()
     }
     /// Saves a request's state after a transition. Fails if another writer moved it first.
     pub fn update_request_state(&mut self, q: &Request, from: RequestState) -> StoreResult<()> {
         let n = self.exec(
             "UPDATE requests SET state = $1, updated_at = $2, batch_id = $3, rejection_reason = $4 WHERE id = $5 AND state = $6",
-            &[q.state.code().into(), secs(q.updated_at).into(), q.batch_id.map(|x| x.0).into(), q.rejection_reason.clone().into(), q.id.0.into(), from.code().into()],
+            &[
+                q.state.code().into(),
+                secs(q.updated_at).into(),
+                q.batch_id.map(|x| x.0).into(),
+                q.rejection_reason.clone().into(),
+                q.id.0.into(),
+                from.code().into(),
+            ],
         )?;
         if n != 1 {
-            return Err(StoreError::Constraint(format!(
-                "request {} was changed by someone else",
-                q.id
-            )));
+            return Err(StoreError::Constraint(format!("request {} was changed by someone else", q.id)));
         }
         Ok(())
     }
-    pub fn requests_under(
-        &mut self,
-        prefix: &str,
-        state: Option<RequestState>,
-        limit: i64,
-    ) -> StoreResult<Vec<Request>> {
+    pub fn requests_under(&mut self, prefix: &str, state: Option<RequestState>, limit: i64) -> StoreResult<Vec<Request>> {
         let mut params = vec![under(prefix)];
         let mut sql = format!("SELECT {REQ_COLS} FROM requests q JOIN subscribers s ON s.id = q.subscriber_id JOIN agencies a ON a.id = s.agency_id WHERE a.path LIKE $1");
         if let Some(st) = state {
@@ -670,18 +554,12 @@ impl Tx<'_> {
     // ---- audit ----
     /// Chains and stores an event. The head row's update serialises concurrent writers.
     pub fn append_audit(&mut self, e: NewEvent, at: DateTime<Utc>) -> StoreResult<AuditRecord> {
-        let head = self.query_one(
-            "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash",
-            &[],
-        )?;
+        let head = self.query_one("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash", &[])?;
         let seq = head.int(0)?;
         let prev = head.text(1)?;
         // Never let time run backwards in the chain, even if the clock does.
         let last_at = self
-            .query_opt(
-                "SELECT at FROM audit_events WHERE seq = $1",
-                &[(seq - 1).into()],
-            )?
+            .query_opt("SELECT at FROM audit_events WHERE seq = $1", &[(seq - 1).into()])?
             .map(|r| r.int(0))
             .transpose()?
             .unwrap_or(i64::MIN);
@@ -704,10 +582,7 @@ impl Tx<'_> {
                 rec.hash.as_str().into(),
             ],
         )?;
-        self.exec(
-            "UPDATE audit_head SET hash = $1 WHERE id = 1",
-            &[rec.hash.as_str().into()],
-        )?;
+        self.exec("UPDATE audit_head SET hash = $1 WHERE id = 1", &[rec.hash.as_str().into()])?;
         Ok(rec)
     }
     pub fn audit_head(&mut self) -> StoreResult<(i64, String)> {
@@ -725,21 +600,13 @@ impl Tx<'_> {
         .collect()
     }
     pub fn audit_for_object(&mut self, object: &str) -> StoreResult<Vec<AuditRecord>> {
-        self.query(
-            &format!("SELECT {AUDIT_COLS} FROM audit_events WHERE object = $1 ORDER BY seq"),
-            &[object.into()],
-        )?
-        .iter()
-        .map(audit_row)
-        .collect()
+        self.query(&format!("SELECT {AUDIT_COLS} FROM audit_events WHERE object = $1 ORDER BY seq"), &[object.into()])?
+            .iter()
+            .map(audit_row)
+            .collect()
     }
     /// Counts of report-relevant events in [from, to) for agencies under `prefix`.
-    pub fn figure_counts(
-        &mut self,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-        prefix: &str,
-    ) -> StoreResult<Vec<EventCount>> {
+    pub fn figure_counts(&mut self, from: DateTime<Utc>, to: DateTime<Utc>, prefix: &str) -> StoreResult<Vec<EventCount>> {
         self.query(
             "SELECT e.action, e.subject, e.class, COUNT(*) FROM audit_events e JOIN agencies a ON a.id = e.agency_id
              WHERE e.subject IS NOT NULL AND e.at >= $1 AND e.at < $2 AND e.outcome = 'ok' AND a.path LIKE $3
@@ -751,11 +618,7 @@ impl Tx<'_> {
         .collect()
     }
     /// Certificates valid at `at` for agencies under `prefix`, by class.
-    pub fn valid_certificate_counts(
-        &mut self,
-        at: DateTime<Utc>,
-        prefix: &str,
-    ) -> StoreResult<StockCount> {
+    pub fn valid_certificate_counts(&mut self, at: DateTime<Utc>, prefix: &str) -> StoreResult<StockCount> {
         let rows = self.query(
             "SELECT c.class, COUNT(*) FROM certificates c JOIN agencies a ON a.id = c.agency_id
              WHERE c.not_before <= $1 AND c.not_after > $1 AND (c.revoked_at IS NULL OR c.revoked_at > $1) AND a.path LIKE $2

@@ -5,9 +5,9 @@ use chrono::{DateTime, Utc};
 
 pub fn now() -> anyhow_free::Result<DateTime<Utc>> {
     match std::env::var("KYSO_NOW") {
-        Ok(s) if !s.is_empty() => DateTime::parse_from_rfc3339(&s)
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(|e| anyhow_free::Error(format!("KYSO_NOW='{s}' không phải thời điểm RFC 3339 (ví dụ 2026-11-21T09:00:00+07:00): {e}"))),
+        Ok(s) if !s.is_empty() => DateTime::parse_from_rfc3339(&s).map(|t| t.with_timezone(&Utc)).map_err(|e| {
+            anyhow_free::Error(format!("KYSO_NOW='{s}' không phải thời điểm RFC 3339 (ví dụ 2026-11-21T09:00:00+07:00): {e}"))
+        }),
         #[allow(clippy::disallowed_methods)] // the one sanctioned read of the system clock
         _ => Ok(Utc::now()),
     }

@@ -9,9 +9,7 @@ use kyso_core::profile::ProvinceProfile;
 use kyso_core::registry::*;
 use kyso_core::request::*;
 use kyso_core::rules::{ChangeField, RevocationReason};
-use kyso_service::{
-    CompletionInput, NewRequestInput, RowError, Service, ServiceError, SubscriberInput,
-};
+use kyso_service::{CompletionInput, NewRequestInput, RowError, Service, ServiceError, SubscriberInput};
 use kyso_store::Db;
 use std::process::ExitCode;
 
@@ -31,23 +29,16 @@ impl From<ServiceError> for CliError {
             _ => 1,
         };
         let hint = match &e {
-            ServiceError::Domain(kyso_core::DomainError::NotFound {
-                what: "tài khoản",
-            ..
-            }) => Some("chọn tài khoản bằng --as LOGIN (xem 'kyso user list')".to_string()),
+            ServiceError::Domain(kyso_core::DomainError::NotFound { what: "tài khoản", .. }) => {
+                Some("chọn tài khoản bằng --as LOGIN (xem 'kyso user list')".to_string())
+            }
             _ => None,
         };
         let rows = match &e {
             ServiceError::Import(r) => r.clone(),
             _ => vec![],
         };
-        CliError {
-            code: e.code(),
-            message: e.to_string(),
-            rows,
-            hint,
-            exit,
-        }
+        CliError { code: e.code(), message: e.to_string(), rows, hint, exit }
     }
 }
 
@@ -64,13 +55,7 @@ impl From<kyso_store::StoreError> for CliError {
 }
 
 fn env_err(msg: impl Into<String>) -> CliError {
-    CliError {
-        code: "environment",
-        message: msg.into(),
-        rows: vec![],
-        hint: None,
-        exit: 2,
-    }
+    CliError { code: "environment", message: msg.into(), rows: vec![], hint: None, exit: 2 }
 }
 
 impl From<clock::anyhow_free::Error> for CliError {
@@ -89,22 +74,15 @@ pub(crate) struct Env {
 pub(crate) fn env(cli: &Cli) -> CliResult<Env> {
     let cfg = config::load(&cli.data).map_err(env_err)?;
     let db_url = config::db_url(&cli.data, cli.db.as_deref(), &cfg);
-    Ok(Env {
-        db_url,
-        calendar: WorkCalendar::builtin().with_extra(cfg.holidays),
-    })
+    Ok(Env { db_url, calendar: WorkCalendar::builtin().with_extra(cfg.holidays) })
 }
 
 pub(crate) fn open_db(cli: &Cli, env: &Env, create: bool) -> CliResult<Db> {
     let is_pg = env.db_url.starts_with("postgres");
     if !is_pg {
         if create {
-            std::fs::create_dir_all(&cli.data).map_err(|e| {
-                env_err(format!(
-                    "không tạo được thư mục dữ liệu {}: {e}",
-                    cli.data.display()
-                ))
-            })?;
+            std::fs::create_dir_all(&cli.data)
+                .map_err(|e| env_err(format!("không tạo được thư mục dữ liệu {}: {e}", cli.data.display())))?;
         } else if !std::path::Path::new(&env.db_url).exists() {
             return Err(env_err(format!(
                 "không có cơ sở dữ liệu tại {}; hãy chạy 'kyso init --data {}' hoặc 'kyso demo --data {}', hoặc chỉ đúng --data",
@@ -124,15 +102,9 @@ fn open(cli: &Cli) -> CliResult<Service> {
 }
 
 fn parse_time(field: &'static str, s: &str) -> CliResult<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| {
-            kyso_core::DomainError::invalid(
-                field,
-                format!("'{s}' không phải thời điểm RFC 3339 (ví dụ 2026-11-21T09:00:00+07:00)"),
-            )
-            .into()
-        })
+    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).map_err(|_| {
+        kyso_core::DomainError::invalid(field, format!("'{s}' không phải thời điểm RFC 3339 (ví dụ 2026-11-21T09:00:00+07:00)")).into()
+    })
 }
 
 fn done(cli: &Cli, v: serde_json::Value, human: impl FnOnce()) -> CliResult<ExitCode> {
@@ -166,10 +138,7 @@ fn init(cli: &Cli, a: &InitArgs, now: DateTime<Utc>) -> CliResult<ExitCode> {
     let env = env(cli)?;
     let db = open_db(cli, &env, true)?;
     if Service::is_initialised(&db)? {
-        return Err(env_err(format!(
-            "thư mục {} đã có một hệ thống được khởi tạo; không khởi tạo lại",
-            cli.data.display()
-        )));
+        return Err(env_err(format!("thư mục {} đã có một hệ thống được khởi tạo; không khởi tạo lại", cli.data.display())));
     }
     let b = kyso_service::Bootstrap {
         profile_key: a.profile.clone(),
@@ -188,44 +157,23 @@ fn init(cli: &Cli, a: &InitArgs, now: DateTime<Utc>) -> CliResult<ExitCode> {
     };
     let svc = Service::init(db, env.calendar, &b, now)?;
     config::write_default(&cli.data).map_err(|e| env_err(e.to_string()))?;
-    done(
-        cli,
-        serde_json::json!({"profile": svc.profile().key, "root": a.code, "admin": a.admin}),
-        || {
-            println!(
-                "Đã khởi tạo hệ thống theo hồ sơ '{}' ({}).",
-                svc.profile().key,
-                svc.profile().name
-            );
-            println!("Cơ quan gốc: {} — tài khoản quản trị: {}", a.code, a.admin);
-        },
-    )
+    done(cli, serde_json::json!({"profile": svc.profile().key, "root": a.code, "admin": a.admin}), || {
+        println!("Đã khởi tạo hệ thống theo hồ sơ '{}' ({}).", svc.profile().key, svc.profile().name);
+        println!("Cơ quan gốc: {} — tài khoản quản trị: {}", a.code, a.admin);
+    })
 }
 
 fn profile(cli: &Cli, c: &ProfileCmd) -> CliResult<ExitCode> {
     match c {
         ProfileCmd::List => {
-            let ps: Vec<ProvinceProfile> = ProvinceProfile::builtin_keys()
-                .into_iter()
-                .filter_map(ProvinceProfile::builtin)
-                .collect();
-            done(
-                cli,
-                serde_json::to_value(&ps).expect("serialisable"),
-                || {
-                    table(
-                        &["Mã hồ sơ", "Tên"],
-                        &ps.iter()
-                            .map(|p| vec![p.key.clone(), p.name.clone()])
-                            .collect::<Vec<_>>(),
-                    );
-                },
-            )
+            let ps: Vec<ProvinceProfile> = ProvinceProfile::builtin_keys().into_iter().filter_map(ProvinceProfile::builtin).collect();
+            done(cli, serde_json::to_value(&ps).expect("serialisable"), || {
+                table(&["Mã hồ sơ", "Tên"], &ps.iter().map(|p| vec![p.key.clone(), p.name.clone()]).collect::<Vec<_>>());
+            })
         }
         ProfileCmd::Show { key } => {
             let p = match key {
-                Some(k) => ProvinceProfile::builtin(k)
-                    .ok_or_else(|| kyso_core::DomainError::not_found("hồ sơ tỉnh", k))?,
+                Some(k) => ProvinceProfile::builtin(k).ok_or_else(|| kyso_core::DomainError::not_found("hồ sơ tỉnh", k))?,
                 None => open(cli)?.profile().clone(),
             };
             done(cli, serde_json::to_value(&p).expect("serialisable"), || {
@@ -234,10 +182,7 @@ fn profile(cli: &Cli, c: &ProfileCmd) -> CliResult<ExitCode> {
                 println!("Người quản lý thuê bao: {}", p.subscriber_manager);
                 println!("Đơn vị kỹ thuật: {}", p.technical_unit);
                 println!("Cơ quan quản lý trực tiếp: {}", p.managing_agencies);
-                println!(
-                    "Luồng gửi yêu cầu mặc định: {:?}; ngoại lệ: {:?}",
-                    p.routing.default, p.routing.per_kind
-                );
+                println!("Luồng gửi yêu cầu mặc định: {:?}; ngoại lệ: {:?}", p.routing.default, p.routing.per_kind);
                 println!(
                     "Báo cáo gửi: {} — hạn 6 tháng: {} — hạn năm: {}",
                     p.reports.recipient,
@@ -261,14 +206,7 @@ fn agency(cli: &Cli, c: &AgencyCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
     let actor = svc.actor(&cli.actor)?;
     let show = |v: &[Agency]| {
         table(
-            &[
-                "Mã",
-                "Tên cơ quan",
-                "Cấp",
-                "Pháp nhân",
-                "Mã số thuế",
-                "Hiệu lực",
-            ],
+            &["Mã", "Tên cơ quan", "Cấp", "Pháp nhân", "Mã số thuế", "Hiệu lực"],
             &v.iter()
                 .map(|a| {
                     vec![
@@ -303,30 +241,21 @@ fn agency(cli: &Cli, c: &AgencyCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
         }
         AgencyCmd::List { under } => {
             let v = svc.list_agencies(&actor, under.as_deref())?;
-            done(cli, serde_json::to_value(&v).expect("serialisable"), || {
-                show(&v)
-            })
+            done(cli, serde_json::to_value(&v).expect("serialisable"), || show(&v))
         }
         AgencyCmd::Show { code } => {
             let a = svc.agency(&actor, code)?;
-            done(cli, serde_json::to_value(&a).expect("serialisable"), || {
-                show(std::slice::from_ref(&a))
-            })
+            done(cli, serde_json::to_value(&a).expect("serialisable"), || show(std::slice::from_ref(&a)))
         }
         AgencyCmd::Close { code, on } => {
             let d = kyso_core::value::parse_date("on", on)?;
             let a = svc.close_agency(&actor, code, d, now)?;
-            done(cli, serde_json::to_value(&a).expect("serialisable"), || {
-                println!("Cơ quan {} hết hiệu lực từ sau ngày {d}.", a.code)
-            })
+            done(cli, serde_json::to_value(&a).expect("serialisable"), || println!("Cơ quan {} hết hiệu lực từ sau ngày {d}.", a.code))
         }
         AgencyCmd::Import { file } => {
-            let f = std::fs::File::open(file)
-                .map_err(|e| env_err(format!("không mở được {}: {e}", file.display())))?;
+            let f = std::fs::File::open(file).map_err(|e| env_err(format!("không mở được {}: {e}", file.display())))?;
             let s = svc.import_agencies(&actor, f, now)?;
-            done(cli, serde_json::to_value(&s).expect("serialisable"), || {
-                println!("Đã nhập {} cơ quan từ {}.", s.imported, file.display())
-            })
+            done(cli, serde_json::to_value(&s).expect("serialisable"), || println!("Đã nhập {} cơ quan từ {}.", s.imported, file.display()))
         }
     }
 }
@@ -336,14 +265,7 @@ fn person(cli: &Cli, c: &PersonCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
     let actor = svc.actor(&cli.actor)?;
     let show = |v: &[Person]| {
         table(
-            &[
-                "Id",
-                "Họ và tên",
-                "Số CCCD",
-                "Ngày sinh",
-                "Chức vụ",
-                "Thư điện tử",
-            ],
+            &["Id", "Họ và tên", "Số CCCD", "Ngày sinh", "Chức vụ", "Thư điện tử"],
             &v.iter()
                 .map(|p| {
                     vec![
@@ -373,29 +295,20 @@ fn person(cli: &Cli, c: &PersonCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
                 phone: a.phone.clone(),
             };
             let p = svc.add_person(&actor, &input, now)?;
-            done(cli, serde_json::to_value(&p).expect("serialisable"), || {
-                println!("Đã thêm cán bộ {} (id {}).", p.full_name, p.id)
-            })
+            done(cli, serde_json::to_value(&p).expect("serialisable"), || println!("Đã thêm cán bộ {} (id {}).", p.full_name, p.id))
         }
         PersonCmd::List { under, limit } => {
             let v = svc.list_persons(&actor, under.as_deref(), *limit)?;
-            done(cli, serde_json::to_value(&v).expect("serialisable"), || {
-                show(&v)
-            })
+            done(cli, serde_json::to_value(&v).expect("serialisable"), || show(&v))
         }
         PersonCmd::Show { citizen_id } => {
             let p = svc.person(&actor, citizen_id)?;
-            done(cli, serde_json::to_value(&p).expect("serialisable"), || {
-                show(std::slice::from_ref(&p))
-            })
+            done(cli, serde_json::to_value(&p).expect("serialisable"), || show(std::slice::from_ref(&p)))
         }
         PersonCmd::Import { file } => {
-            let f = std::fs::File::open(file)
-                .map_err(|e| env_err(format!("không mở được {}: {e}", file.display())))?;
+            let f = std::fs::File::open(file).map_err(|e| env_err(format!("không mở được {}: {e}", file.display())))?;
             let s = svc.import_persons(&actor, f, now)?;
-            done(cli, serde_json::to_value(&s).expect("serialisable"), || {
-                println!("Đã nhập {} cán bộ từ {}.", s.imported, file.display())
-            })
+            done(cli, serde_json::to_value(&s).expect("serialisable"), || println!("Đã nhập {} cán bộ từ {}.", s.imported, file.display()))
         }
     }
 }
@@ -406,34 +319,21 @@ fn user(cli: &Cli, c: &UserCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
     match c {
         UserCmd::Add { login, citizen_id } => {
             svc.add_user(&actor, login, citizen_id.as_deref(), now)?;
-            done(cli, serde_json::json!({"login": login}), || {
-                println!("Đã tạo tài khoản {login}.")
-            })
+            done(cli, serde_json::json!({"login": login}), || println!("Đã tạo tài khoản {login}."))
         }
-        UserCmd::Grant {
-            login,
-            role,
-            agency,
-        } => {
+        UserCmd::Grant { login, role, agency } => {
             svc.grant(&actor, login, role, agency, now)?;
-            done(
-                cli,
-                serde_json::json!({"login": login, "role": role, "agency": agency}),
-                || println!("Đã giao vai trò {role} tại {agency} cho {login}."),
-            )
+            done(cli, serde_json::json!({"login": login, "role": role, "agency": agency}), || {
+                println!("Đã giao vai trò {role} tại {agency} cho {login}.")
+            })
         }
         UserCmd::List => {
             let v = svc.list_users(&actor)?;
-            let rows: Vec<serde_json::Value> = v
-                .iter()
-                .map(|(l, r, a)| serde_json::json!({"login": l, "role": r, "agency": a}))
-                .collect();
+            let rows: Vec<serde_json::Value> = v.iter().map(|(l, r, a)| serde_json::json!({"login": l, "role": r, "agency": a})).collect();
             done(cli, serde_json::Value::Array(rows), || {
                 table(
                     &["Tài khoản", "Vai trò", "Tại cơ quan"],
-                    &v.iter()
-                        .map(|(l, r, a)| vec![l.clone(), opt(r), opt(a)])
-                        .collect::<Vec<_>>(),
+                    &v.iter().map(|(l, r, a)| vec![l.clone(), opt(r), opt(a)]).collect::<Vec<_>>(),
                 )
             })
         }
@@ -444,34 +344,11 @@ fn subscriber(cli: &Cli, c: &SubscriberCmd, now: DateTime<Utc>) -> CliResult<Exi
     let svc = open(cli)?;
     let actor = svc.actor(&cli.actor)?;
     let (input, managing) = match c {
-        SubscriberCmd::Individual {
-            citizen_id,
-            managing,
-        } => (
-            SubscriberInput::Individual {
-                citizen_id: citizen_id.clone(),
-            },
-            managing,
-        ),
-        SubscriberCmd::Organisation { agency, managing } => (
-            SubscriberInput::Organisation {
-                agency_code: agency.clone(),
-            },
-            managing,
-        ),
-        SubscriberCmd::Device {
-            agency,
-            name,
-            email,
-            managing,
-        } => (
-            SubscriberInput::Device {
-                agency_code: agency.clone(),
-                name: name.clone(),
-                email: email.clone(),
-            },
-            managing,
-        ),
+        SubscriberCmd::Individual { citizen_id, managing } => (SubscriberInput::Individual { citizen_id: citizen_id.clone() }, managing),
+        SubscriberCmd::Organisation { agency, managing } => (SubscriberInput::Organisation { agency_code: agency.clone() }, managing),
+        SubscriberCmd::Device { agency, name, email, managing } => {
+            (SubscriberInput::Device { agency_code: agency.clone(), name: name.clone(), email: email.clone() }, managing)
+        }
         SubscriberCmd::List { under, limit } => {
             let v = svc.list_subscribers(&actor, under.as_deref(), *limit)?;
             return done(cli, serde_json::to_value(&v).expect("serialisable"), || {
@@ -494,12 +371,7 @@ fn subscriber(cli: &Cli, c: &SubscriberCmd, now: DateTime<Utc>) -> CliResult<Exi
     };
     let s = svc.add_subscriber(&actor, &input, managing.as_deref(), now)?;
     done(cli, serde_json::to_value(&s).expect("serialisable"), || {
-        println!(
-            "Đã đăng ký thuê bao {} — {} (id {}).",
-            s.kind.label_vi(),
-            s.display_name,
-            s.id
-        )
+        println!("Đã đăng ký thuê bao {} — {} (id {}).", s.kind.label_vi(), s.display_name, s.id)
     })
 }
 
@@ -524,12 +396,7 @@ fn device(cli: &Cli, c: &DeviceCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
         )
     };
     match c {
-        DeviceCmd::Add {
-            serial,
-            kind,
-            model,
-            agency,
-        } => {
+        DeviceCmd::Add { serial, kind, model, agency } => {
             let d = svc.add_device(
                 &actor,
                 &kyso_service::DeviceInput {
@@ -540,30 +407,20 @@ fn device(cli: &Cli, c: &DeviceCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
                 },
                 now,
             )?;
-            done(cli, serde_json::to_value(&d).expect("serialisable"), || {
-                println!("Đã thêm thiết bị {} (id {}).", d.serial, d.id)
-            })
+            done(cli, serde_json::to_value(&d).expect("serialisable"), || println!("Đã thêm thiết bị {} (id {}).", d.serial, d.id))
         }
         DeviceCmd::List { under, limit } => {
             let v = svc.list_devices(&actor, under.as_deref(), *limit)?;
-            done(cli, serde_json::to_value(&v).expect("serialisable"), || {
-                show(&v)
-            })
+            done(cli, serde_json::to_value(&v).expect("serialisable"), || show(&v))
         }
         DeviceCmd::Show { serial } => {
             let d = svc.device(&actor, serial)?;
-            done(cli, serde_json::to_value(&d).expect("serialisable"), || {
-                show(std::slice::from_ref(&d))
-            })
+            done(cli, serde_json::to_value(&d).expect("serialisable"), || show(std::slice::from_ref(&d)))
         }
         DeviceCmd::Status { serial, status } => {
             let d = svc.set_device_status(&actor, serial, status, now)?;
             done(cli, serde_json::to_value(&d).expect("serialisable"), || {
-                println!(
-                    "Thiết bị {} nay ở trạng thái '{}'.",
-                    d.serial,
-                    d.status.label_vi()
-                )
+                println!("Thiết bị {} nay ở trạng thái '{}'.", d.serial, d.status.label_vi())
             })
         }
     }
@@ -574,27 +431,14 @@ fn cert(cli: &Cli, c: &CertCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
     let actor = svc.actor(&cli.actor)?;
     let show = |v: &[CertificateRecord]| {
         table(
-            &[
-                "Số hiệu",
-                "Chủ thể",
-                "Hiệu lực từ",
-                "Đến",
-                "Còn (ngày)",
-                "Trạng thái",
-            ],
+            &["Số hiệu", "Chủ thể", "Hiệu lực từ", "Đến", "Còn (ngày)", "Trạng thái"],
             &v.iter()
                 .map(|c| {
                     vec![
                         c.serial.to_string(),
                         c.subject.clone(),
-                        c.not_before
-                            .with_timezone(&kyso_core::value::vn_offset())
-                            .format("%d/%m/%Y")
-                            .to_string(),
-                        c.not_after
-                            .with_timezone(&kyso_core::value::vn_offset())
-                            .format("%d/%m/%Y")
-                            .to_string(),
+                        c.not_before.with_timezone(&kyso_core::value::vn_offset()).format("%d/%m/%Y").to_string(),
+                        c.not_after.with_timezone(&kyso_core::value::vn_offset()).format("%d/%m/%Y").to_string(),
                         c.days_left(now).to_string(),
                         c.status_at(now).label_vi().into(),
                     ]
@@ -615,16 +459,7 @@ fn cert(cli: &Cli, c: &CertCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
         )
     };
     match c {
-        CertCmd::Add {
-            subscriber,
-            serial,
-            subject,
-            issuer,
-            not_before,
-            not_after,
-            device,
-            renewal_count,
-        } => {
+        CertCmd::Add { subscriber, serial, subject, issuer, not_before, not_after, device, renewal_count } => {
             let e = kyso_service::ExistingCertificate {
                 subscriber: SubscriberId(*subscriber),
                 serial: serial.clone(),
@@ -636,105 +471,57 @@ fn cert(cli: &Cli, c: &CertCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
                 renewal_count: *renewal_count,
             };
             let c = svc.register_certificate(&actor, &e, now)?;
-            done(
-                cli,
-                with_status(std::slice::from_ref(&c))[0].clone(),
-                || show(std::slice::from_ref(&c)),
-            )
+            done(cli, with_status(std::slice::from_ref(&c))[0].clone(), || show(std::slice::from_ref(&c)))
         }
-        CertCmd::List {
-            under,
-            expiring_within,
-            limit,
-        } => {
+        CertCmd::List { under, expiring_within, limit } => {
             let v = match expiring_within {
-                Some(days) => {
-                    svc.expiring_certificates(&actor, under.as_deref(), *days, now, *limit)?
-                }
+                Some(days) => svc.expiring_certificates(&actor, under.as_deref(), *days, now, *limit)?,
                 None => svc.list_certificates(
                     &actor,
                     under.as_deref(),
-                    &kyso_store::CertificateFilter {
-                        limit: Some(*limit),
-                        ..Default::default()
-                    },
+                    &kyso_store::CertificateFilter { limit: Some(*limit), ..Default::default() },
                 )?,
             };
             done(cli, with_status(&v), || show(&v))
         }
         CertCmd::Show { serial } => {
             let c = svc.certificate(&actor, serial)?;
-            done(
-                cli,
-                with_status(std::slice::from_ref(&c))[0].clone(),
-                || show(std::slice::from_ref(&c)),
-            )
+            done(cli, with_status(std::slice::from_ref(&c))[0].clone(), || show(std::slice::from_ref(&c)))
         }
     }
 }
 
 fn request_details(a: &RequestNewArgs, kind: RequestKind) -> CliResult<RequestDetails> {
     Ok(match kind {
-        k if k.is_new() => RequestDetails::New {
-            validity_months: a.validity_months,
-        },
-        RequestKind::Renew => RequestDetails::Renew {
-            extension_months: a.extension_months,
-        },
+        k if k.is_new() => RequestDetails::New { validity_months: a.validity_months },
+        RequestKind::Renew => RequestDetails::Renew { extension_months: a.extension_months },
         RequestKind::ChangeInfo => {
             let mut changes = Vec::new();
             for c in &a.changes {
-                let (f, v) = c.split_once('=').ok_or_else(|| {
-                    kyso_core::DomainError::invalid(
-                        "change",
-                        format!("'{c}' phải có dạng TRƯỜNG=GIÁ_TRỊ"),
-                    )
-                })?;
-                let field = parse_coded(
-                    "change",
-                    f,
-                    ChangeField::parse,
-                    ChangeField::ALL,
-                    ChangeField::code,
-                )?;
+                let (f, v) = c
+                    .split_once('=')
+                    .ok_or_else(|| kyso_core::DomainError::invalid("change", format!("'{c}' phải có dạng TRƯỜNG=GIÁ_TRỊ")))?;
+                let field = parse_coded("change", f, ChangeField::parse, ChangeField::ALL, ChangeField::code)?;
                 changes.push((field, kyso_core::value::normalize_text(v)));
             }
             RequestDetails::ChangeInfo { changes }
         }
         RequestKind::Revoke => {
-            let r = a.reason.as_deref().ok_or_else(|| {
-                kyso_core::DomainError::invalid("reason", "thu hồi phải ghi lý do (--reason)")
-            })?;
+            let r = a.reason.as_deref().ok_or_else(|| kyso_core::DomainError::invalid("reason", "thu hồi phải ghi lý do (--reason)"))?;
             RequestDetails::Revoke {
-                reason: parse_coded(
-                    "reason",
-                    r,
-                    RevocationReason::parse,
-                    RevocationReason::ALL,
-                    RevocationReason::code,
-                )?,
+                reason: parse_coded("reason", r, RevocationReason::parse, RevocationReason::ALL, RevocationReason::code)?,
                 device_return: a.device_return,
                 lost_device_record: a.lost_record.clone(),
             }
         }
         _ => RequestDetails::RestoreDevice {
-            contact_phone: a
-                .phone
-                .as_deref()
-                .map(kyso_core::value::Phone::parse)
-                .transpose()?
-                .map(|p| p.to_string()),
+            contact_phone: a.phone.as_deref().map(kyso_core::value::Phone::parse).transpose()?.map(|p| p.to_string()),
         },
     })
 }
 
 fn print_request(q: &Request) {
-    println!(
-        "Yêu cầu số {} — {} — trạng thái: {}",
-        q.id,
-        q.kind.label_vi(),
-        q.state.label_vi()
-    );
+    println!("Yêu cầu số {} — {} — trạng thái: {}", q.id, q.kind.label_vi(), q.state.label_vi());
     if let Some(r) = &q.rejection_reason {
         println!("Lý do từ chối: {r}");
     }
@@ -745,9 +532,7 @@ fn request(cli: &Cli, c: &RequestCmd, now: DateTime<Utc>) -> CliResult<ExitCode>
     let actor = svc.actor(&cli.actor)?;
     let step = |id: i64, action: Action, reason: Option<&str>| -> CliResult<ExitCode> {
         let q = svc.transition(&actor, RequestId(id), action, reason, now)?;
-        done(cli, serde_json::to_value(&q).expect("serialisable"), || {
-            print_request(&q)
-        })
+        done(cli, serde_json::to_value(&q).expect("serialisable"), || print_request(&q))
     };
     match c {
         RequestCmd::New(a) => {
@@ -761,13 +546,7 @@ fn request(cli: &Cli, c: &RequestCmd, now: DateTime<Utc>) -> CliResult<ExitCode>
                 "change" | "change_info" => RequestKind::ChangeInfo,
                 "revoke" => RequestKind::Revoke,
                 "restore" | "restore_device" => RequestKind::RestoreDevice,
-                other => parse_coded(
-                    "kind",
-                    other,
-                    RequestKind::parse,
-                    RequestKind::ALL,
-                    RequestKind::code,
-                )?,
+                other => parse_coded("kind", other, RequestKind::parse, RequestKind::ALL, RequestKind::code)?,
             };
             let input = NewRequestInput {
                 kind,
@@ -790,27 +569,15 @@ fn request(cli: &Cli, c: &RequestCmd, now: DateTime<Utc>) -> CliResult<ExitCode>
         RequestCmd::Send { ids } => {
             let ids: Vec<RequestId> = ids.iter().map(|i| RequestId(*i)).collect();
             let (batch, v) = svc.send_to_ca(&actor, &ids, now)?;
-            done(
-                cli,
-                serde_json::json!({"batch": batch, "requests": v}),
-                || {
-                    println!(
-                        "Đã gửi lô số {batch} gồm {} yêu cầu tới tổ chức chứng thực.",
-                        v.len()
-                    )
-                },
-            )
+            done(cli, serde_json::json!({"batch": batch, "requests": v}), || {
+                println!("Đã gửi lô số {batch} gồm {} yêu cầu tới tổ chức chứng thực.", v.len())
+            })
         }
         RequestCmd::Complete(a) => {
             let view = svc.request(&actor, RequestId(a.id))?;
             let input = match view.request.kind {
                 RequestKind::Revoke => CompletionInput::Revoked {
-                    at: a
-                        .revoked_at
-                        .as_deref()
-                        .map(|s| parse_time("revoked_at", s))
-                        .transpose()?
-                        .unwrap_or(now),
+                    at: a.revoked_at.as_deref().map(|s| parse_time("revoked_at", s)).transpose()?.unwrap_or(now),
                 },
                 RequestKind::RestoreDevice => CompletionInput::Restored,
                 _ => {
@@ -818,10 +585,7 @@ fn request(cli: &Cli, c: &RequestCmd, now: DateTime<Utc>) -> CliResult<ExitCode>
                         v.clone().ok_or_else(|| {
                             CliError::from(kyso_core::DomainError::invalid(
                                 f,
-                                format!(
-                                    "kết quả cấp chứng thư số phải có --{}",
-                                    f.replace('_', "-")
-                                ),
+                                format!("kết quả cấp chứng thư số phải có --{}", f.replace('_', "-")),
                             ))
                         })
                     };
@@ -836,26 +600,12 @@ fn request(cli: &Cli, c: &RequestCmd, now: DateTime<Utc>) -> CliResult<ExitCode>
                 }
             };
             let q = svc.complete_request(&actor, RequestId(a.id), &input, now)?;
-            done(cli, serde_json::to_value(&q).expect("serialisable"), || {
-                print_request(&q)
-            })
+            done(cli, serde_json::to_value(&q).expect("serialisable"), || print_request(&q))
         }
-        RequestCmd::List {
-            under,
-            state,
-            limit,
-        } => {
+        RequestCmd::List { under, state, limit } => {
             let st = state
                 .as_deref()
-                .map(|s| {
-                    parse_coded(
-                        "state",
-                        s,
-                        RequestState::parse,
-                        RequestState::ALL,
-                        RequestState::code,
-                    )
-                })
+                .map(|s| parse_coded("state", s, RequestState::parse, RequestState::ALL, RequestState::code))
                 .transpose()?;
             let v = svc.list_requests(&actor, under.as_deref(), st, *limit)?;
             done(cli, serde_json::to_value(&v).expect("serialisable"), || {
@@ -868,10 +618,7 @@ fn request(cli: &Cli, c: &RequestCmd, now: DateTime<Utc>) -> CliResult<ExitCode>
                                 q.kind.label_vi().into(),
                                 q.state.label_vi().into(),
                                 q.subscriber_id.to_string(),
-                                q.updated_at
-                                    .with_timezone(&kyso_core::value::vn_offset())
-                                    .format("%d/%m/%Y %H:%M")
-                                    .to_string(),
+                                q.updated_at.with_timezone(&kyso_core::value::vn_offset()).format("%d/%m/%Y %H:%M").to_string(),
                             ]
                         })
                         .collect::<Vec<_>>(),
@@ -882,23 +629,14 @@ fn request(cli: &Cli, c: &RequestCmd, now: DateTime<Utc>) -> CliResult<ExitCode>
             let v = svc.request(&actor, RequestId(*id))?;
             done(cli, serde_json::to_value(&v).expect("serialisable"), || {
                 print_request(&v.request);
-                println!(
-                    "Thuê bao: {} ({}) — CQQLTT: {}",
-                    v.subscriber.display_name,
-                    v.subscriber.kind.label_vi(),
-                    v.managing_agency
-                );
+                println!("Thuê bao: {} ({}) — CQQLTT: {}", v.subscriber.display_name, v.subscriber.kind.label_vi(), v.managing_agency);
                 if let Some([a, b]) = &v.forms {
                     println!("Biểu mẫu: {a} (thuê bao), {b} (CQQLTT)");
                 }
                 println!("Lịch sử:");
                 for e in &v.history {
                     let t = chrono::DateTime::from_timestamp_micros(e.at_micros)
-                        .map(|t| {
-                            t.with_timezone(&kyso_core::value::vn_offset())
-                                .format("%d/%m/%Y %H:%M:%S")
-                                .to_string()
-                        })
+                        .map(|t| t.with_timezone(&kyso_core::value::vn_offset()).format("%d/%m/%Y %H:%M:%S").to_string())
                         .unwrap_or_default();
                     println!("  #{} {t} {} {} [{}]", e.seq, e.actor, e.action, e.outcome);
                 }
@@ -916,37 +654,19 @@ fn report(cli: &Cli, a: &ReportArgs) -> CliResult<ExitCode> {
     } else if a.csv {
         let mut w = csv::Writer::from_writer(std::io::stdout());
         let e = |e: csv::Error| env_err(e.to_string());
-        w.write_record(["key", "label", "org", "personal", "total"])
-            .map_err(e)?;
+        w.write_record(["key", "label", "org", "personal", "total"]).map_err(e)?;
         for f in &r.figures {
-            w.write_record([
-                f.key.clone(),
-                f.label.clone(),
-                opt(&f.org),
-                opt(&f.personal),
-                f.total.to_string(),
-            ])
-            .map_err(e)?;
+            w.write_record([f.key.clone(), f.label.clone(), opt(&f.org), opt(&f.personal), f.total.to_string()]).map_err(e)?;
         }
         w.flush().map_err(|x| env_err(x.to_string()))?;
     } else {
         println!("BÁO CÁO TÌNH HÌNH QUẢN LÝ VÀ SỬ DỤNG CHỮ KÝ SỐ, CHỨNG THƯ SỐ CHUYÊN DÙNG");
-        println!(
-            "Kỳ báo cáo: {} ({} – {})",
-            r.period_label,
-            r.from.format("%d/%m/%Y"),
-            r.to.format("%d/%m/%Y")
-        );
-        println!(
-            "Phạm vi: {} ({}) — hồ sơ {}",
-            r.agency_name, r.agency_code, r.profile
-        );
+        println!("Kỳ báo cáo: {} ({} – {})", r.period_label, r.from.format("%d/%m/%Y"), r.to.format("%d/%m/%Y"));
+        println!("Phạm vi: {} ({}) — hồ sơ {}", r.agency_name, r.agency_code, r.profile);
         println!(
             "Nơi nhận: {}{}",
             r.recipient,
-            r.due
-                .map(|d| format!(" — hạn gửi trước ngày {}", d.format("%d/%m/%Y")))
-                .unwrap_or_default()
+            r.due.map(|d| format!(" — hạn gửi trước ngày {}", d.format("%d/%m/%Y"))).unwrap_or_default()
         );
         println!();
         table(
@@ -954,15 +674,7 @@ fn report(cli: &Cli, a: &ReportArgs) -> CliResult<ExitCode> {
             &r.figures
                 .iter()
                 .enumerate()
-                .map(|(i, f)| {
-                    vec![
-                        (i + 1).to_string(),
-                        f.label.clone(),
-                        opt(&f.org),
-                        opt(&f.personal),
-                        f.total.to_string(),
-                    ]
-                })
+                .map(|(i, f)| vec![(i + 1).to_string(), f.label.clone(), opt(&f.org), opt(&f.personal), f.total.to_string()])
                 .collect::<Vec<_>>(),
         );
     }
@@ -978,25 +690,12 @@ fn audit(cli: &Cli, c: &AuditCmd) -> CliResult<ExitCode> {
             if cli.json {
                 json(&v);
             } else if let Some(b) = &v.broken {
-                println!(
-                    "NHẬT KÝ BỊ THAY ĐỔI: chuỗi đứt tại sự kiện số {} — {}",
-                    b.seq, b.reason
-                );
-                println!(
-                    "Đã kiểm tra {} sự kiện hợp lệ trước điểm đứt (đầu chuỗi ghi nhận: {}).",
-                    v.checked, v.head_seq
-                );
+                println!("NHẬT KÝ BỊ THAY ĐỔI: chuỗi đứt tại sự kiện số {} — {}", b.seq, b.reason);
+                println!("Đã kiểm tra {} sự kiện hợp lệ trước điểm đứt (đầu chuỗi ghi nhận: {}).", v.checked, v.head_seq);
             } else {
-                println!(
-                    "Nhật ký toàn vẹn: {} sự kiện, mọi liên kết băm đều khớp.",
-                    v.checked
-                );
+                println!("Nhật ký toàn vẹn: {} sự kiện, mọi liên kết băm đều khớp.", v.checked);
             }
-            Ok(if v.is_valid() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(3)
-            })
+            Ok(if v.is_valid() { ExitCode::SUCCESS } else { ExitCode::from(3) })
         }
         AuditCmd::Tail { limit } => {
             let v = svc.audit_tail(&actor, *limit)?;
@@ -1005,10 +704,7 @@ fn audit(cli: &Cli, c: &AuditCmd) -> CliResult<ExitCode> {
                     let t = chrono::DateTime::from_timestamp_micros(e.at_micros)
                         .map(|t| t.with_timezone(&kyso_core::value::vn_offset()).to_rfc3339())
                         .unwrap_or_default();
-                    println!(
-                        "#{} {t} {} {} {} [{}] {}",
-                        e.seq, e.actor, e.action, e.object, e.outcome, e.details
-                    );
+                    println!("#{} {t} {} {} {} [{}] {}", e.seq, e.actor, e.action, e.object, e.outcome, e.details);
                 }
             })
         }

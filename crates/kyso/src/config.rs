@@ -22,9 +22,7 @@ pub struct Config {
 pub fn load(dir: &Path) -> Result<Config, String> {
     let p = dir.join(CONFIG_FILE);
     match std::fs::read_to_string(&p) {
-        Ok(s) => {
-            toml::from_str(&s).map_err(|e| format!("tệp cấu hình {} có lỗi: {e}", p.display()))
-        }
+        Ok(s) => toml::from_str(&s).map_err(|e| format!("tệp cấu hình {} có lỗi: {e}", p.display())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
         Err(e) => Err(format!("không đọc được {}: {e}", p.display())),
     }
@@ -48,10 +46,5 @@ pub fn write_default(dir: &Path) -> std::io::Result<()> {
 pub fn db_url(dir: &Path, flag: Option<&str>, cfg: &Config) -> String {
     flag.map(str::to_string)
         .or_else(|| cfg.database_url.clone())
-        .unwrap_or_else(|| {
-            PathBuf::from(dir)
-                .join(DB_FILE)
-                .to_string_lossy()
-                .into_owned()
-        })
+        .unwrap_or_else(|| PathBuf::from(dir).join(DB_FILE).to_string_lossy().into_owned())
 }

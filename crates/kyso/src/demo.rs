@@ -41,13 +41,7 @@ const ISSUER: &str = "CN=CA phục vụ các cơ quan Nhà nước G2,O=Ban Cơ 
 
 /// (code, name, parent, legal entity, leader's title)
 const AGENCIES: &[(&str, &str, &str, bool, &str)] = &[
-    (
-        "VP-UBND",
-        "Văn phòng Ủy ban nhân dân tỉnh",
-        ROOT,
-        true,
-        "Chánh Văn phòng",
-    ),
+    ("VP-UBND", "Văn phòng Ủy ban nhân dân tỉnh", ROOT, true, "Chánh Văn phòng"),
     ("SNV", "Sở Nội vụ", ROOT, true, "Giám đốc"),
     ("STC", "Sở Tài chính", ROOT, true, "Giám đốc"),
     ("SKHCN", "Sở Khoa học và Công nghệ", ROOT, true, "Giám đốc"),
@@ -55,154 +49,39 @@ const AGENCIES: &[(&str, &str, &str, bool, &str)] = &[
     ("SXD", "Sở Xây dựng", ROOT, true, "Giám đốc"),
     ("SYT", "Sở Y tế", ROOT, true, "Giám đốc"),
     ("SGDDT", "Sở Giáo dục và Đào tạo", ROOT, true, "Giám đốc"),
-    (
-        "SNNMT",
-        "Sở Nông nghiệp và Môi trường",
-        ROOT,
-        true,
-        "Giám đốc",
-    ),
+    ("SNNMT", "Sở Nông nghiệp và Môi trường", ROOT, true, "Giám đốc"),
     ("SCT", "Sở Công Thương", ROOT, true, "Giám đốc"),
-    (
-        "SVHTTDL",
-        "Sở Văn hóa, Thể thao và Du lịch",
-        ROOT,
-        true,
-        "Giám đốc",
-    ),
+    ("SVHTTDL", "Sở Văn hóa, Thể thao và Du lịch", ROOT, true, "Giám đốc"),
     ("TTRA", "Thanh tra tỉnh", ROOT, true, "Chánh Thanh tra"),
-    (
-        "UBND-KINHBAC",
-        "Ủy ban nhân dân phường Kinh Bắc",
-        ROOT,
-        true,
-        "Chủ tịch",
-    ),
-    (
-        "UBND-TUSON",
-        "Ủy ban nhân dân phường Từ Sơn",
-        ROOT,
-        true,
-        "Chủ tịch",
-    ),
-    (
-        "UBND-TIENDU",
-        "Ủy ban nhân dân xã Tiên Du",
-        ROOT,
-        true,
-        "Chủ tịch",
-    ),
-    (
-        "UBND-BACGIANG",
-        "Ủy ban nhân dân phường Bắc Giang",
-        ROOT,
-        true,
-        "Chủ tịch",
-    ),
-    (
-        "UBND-LUCNGAN",
-        "Ủy ban nhân dân xã Lục Ngạn",
-        ROOT,
-        true,
-        "Chủ tịch",
-    ),
-    (
-        "TTPVHCC",
-        "Trung tâm Phục vụ hành chính công tỉnh",
-        "VP-UBND",
-        true,
-        "Giám đốc",
-    ),
-    (
-        "VP-UBND-HCTC",
-        "Phòng Hành chính – Tổ chức",
-        "VP-UBND",
-        false,
-        "Trưởng phòng",
-    ),
-    (
-        "TTCNTT",
-        "Trung tâm Công nghệ thông tin và Truyền thông",
-        "SKHCN",
-        true,
-        "Giám đốc",
-    ),
-    (
-        "SKHCN-VP",
-        "Văn phòng Sở Khoa học và Công nghệ",
-        "SKHCN",
-        false,
-        "Chánh Văn phòng",
-    ),
-    (
-        "SNV-TCBC",
-        "Phòng Tổ chức – Biên chế",
-        "SNV",
-        false,
-        "Trưởng phòng",
-    ),
-    (
-        "STC-QLNS",
-        "Phòng Quản lý ngân sách",
-        "STC",
-        false,
-        "Trưởng phòng",
-    ),
+    ("UBND-KINHBAC", "Ủy ban nhân dân phường Kinh Bắc", ROOT, true, "Chủ tịch"),
+    ("UBND-TUSON", "Ủy ban nhân dân phường Từ Sơn", ROOT, true, "Chủ tịch"),
+    ("UBND-TIENDU", "Ủy ban nhân dân xã Tiên Du", ROOT, true, "Chủ tịch"),
+    ("UBND-BACGIANG", "Ủy ban nhân dân phường Bắc Giang", ROOT, true, "Chủ tịch"),
+    ("UBND-LUCNGAN", "Ủy ban nhân dân xã Lục Ngạn", ROOT, true, "Chủ tịch"),
+    ("TTPVHCC", "Trung tâm Phục vụ hành chính công tỉnh", "VP-UBND", true, "Giám đốc"),
+    ("VP-UBND-HCTC", "Phòng Hành chính – Tổ chức", "VP-UBND", false, "Trưởng phòng"),
+    ("TTCNTT", "Trung tâm Công nghệ thông tin và Truyền thông", "SKHCN", true, "Giám đốc"),
+    ("SKHCN-VP", "Văn phòng Sở Khoa học và Công nghệ", "SKHCN", false, "Chánh Văn phòng"),
+    ("SNV-TCBC", "Phòng Tổ chức – Biên chế", "SNV", false, "Trưởng phòng"),
+    ("STC-QLNS", "Phòng Quản lý ngân sách", "STC", false, "Trưởng phòng"),
     ("BVDK", "Bệnh viện Đa khoa tỉnh", "SYT", true, "Giám đốc"),
-    (
-        "CDC",
-        "Trung tâm Kiểm soát bệnh tật tỉnh",
-        "SYT",
-        true,
-        "Giám đốc",
-    ),
-    (
-        "THPT-CHUYEN",
-        "Trường Trung học phổ thông Chuyên Bắc Ninh",
-        "SGDDT",
-        true,
-        "Hiệu trưởng",
-    ),
+    ("CDC", "Trung tâm Kiểm soát bệnh tật tỉnh", "SYT", true, "Giám đốc"),
+    ("THPT-CHUYEN", "Trường Trung học phổ thông Chuyên Bắc Ninh", "SGDDT", true, "Hiệu trưởng"),
     ("CCTL", "Chi cục Thủy lợi", "SNNMT", true, "Chi cục trưởng"),
-    (
-        "SCT-QLTM",
-        "Phòng Quản lý thương mại",
-        "SCT",
-        false,
-        "Trưởng phòng",
-    ),
-    (
-        "UBND-KINHBAC-MC",
-        "Bộ phận Một cửa phường Kinh Bắc",
-        "UBND-KINHBAC",
-        false,
-        "Trưởng bộ phận",
-    ),
-    (
-        "UBND-TUSON-VP",
-        "Văn phòng HĐND và UBND phường Từ Sơn",
-        "UBND-TUSON",
-        false,
-        "Chánh Văn phòng",
-    ),
+    ("SCT-QLTM", "Phòng Quản lý thương mại", "SCT", false, "Trưởng phòng"),
+    ("UBND-KINHBAC-MC", "Bộ phận Một cửa phường Kinh Bắc", "UBND-KINHBAC", false, "Trưởng bộ phận"),
+    ("UBND-TUSON-VP", "Văn phòng HĐND và UBND phường Từ Sơn", "UBND-TUSON", false, "Chánh Văn phòng"),
 ];
 
-const FAMILY: &[&str] = &[
-    "Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Phan", "Vũ", "Đặng", "Bùi", "Đỗ", "Ngô", "Dương",
-    "Đào", "Trịnh", "Lương",
-];
-const MIDDLE_M: &[&str] = &[
-    "Văn", "Hữu", "Đức", "Minh", "Quang", "Thành", "Xuân", "Công",
-];
+const FAMILY: &[&str] =
+    &["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Phan", "Vũ", "Đặng", "Bùi", "Đỗ", "Ngô", "Dương", "Đào", "Trịnh", "Lương"];
+const MIDDLE_M: &[&str] = &["Văn", "Hữu", "Đức", "Minh", "Quang", "Thành", "Xuân", "Công"];
 const MIDDLE_F: &[&str] = &["Thị", "Thu", "Ngọc", "Thanh", "Hoài", "Minh", "Phương"];
 const GIVEN_M: &[&str] = &[
-    "An", "Bình", "Cường", "Dũng", "Hải", "Hùng", "Long", "Nam", "Phong", "Quân", "Sơn", "Thắng",
-    "Trung", "Tuấn", "Việt", "Khánh", "Đạt",
+    "An", "Bình", "Cường", "Dũng", "Hải", "Hùng", "Long", "Nam", "Phong", "Quân", "Sơn", "Thắng", "Trung", "Tuấn", "Việt", "Khánh", "Đạt",
 ];
-const GIVEN_F: &[&str] = &[
-    "Giang", "Hà", "Hạnh", "Hoa", "Hương", "Lan", "Linh", "Mai", "Nga", "Phương", "Thảo", "Trang",
-    "Vân", "Yến", "Huyền", "Ánh",
-];
+const GIVEN_F: &[&str] =
+    &["Giang", "Hà", "Hạnh", "Hoa", "Hương", "Lan", "Linh", "Mai", "Nga", "Phương", "Thảo", "Trang", "Vân", "Yến", "Huyền", "Ánh"];
 
 fn tax_code(seed: u64) -> String {
     let mut n = 2_300_000_000u64 / 10 + seed * 7;
@@ -241,16 +120,10 @@ impl World {
     }
     fn subject(&self, s: &Subscriber, agencies: &HashMap<AgencyId, Agency>) -> String {
         let a = &agencies[&s.agency_id];
-        let superior = a
-            .parent
-            .and_then(|p| agencies.get(&p))
-            .map(|p| p.name.clone())
-            .unwrap_or_else(|| "Ủy ban nhân dân tỉnh Bắc Ninh".into());
+        let superior =
+            a.parent.and_then(|p| agencies.get(&p)).map(|p| p.name.clone()).unwrap_or_else(|| "Ủy ban nhân dân tỉnh Bắc Ninh".into());
         match s.kind {
-            SubscriberKind::Individual => format!(
-                "CN={},OU={},O={},L=Bắc Ninh,C=VN",
-                s.display_name, a.name, superior
-            ),
+            SubscriberKind::Individual => format!("CN={},OU={},O={},L=Bắc Ninh,C=VN", s.display_name, a.name, superior),
             _ => format!("CN={},O={},L=Bắc Ninh,C=VN", s.display_name, superior),
         }
     }
@@ -265,13 +138,13 @@ pub fn run(cli: &Cli, now: DateTime<Utc>) -> Result<ExitCode, CliError> {
     if Service::is_initialised(&db)? {
         let svc = Service::open(db, env.calendar)?;
         let (a, p, q) = svc.db().read(|tx| {
-            Ok::<_, kyso_store::StoreError>((
-                tx.count(Table::Agencies)?,
-                tx.count(Table::Persons)?,
-                tx.count(Table::Requests)?,
-            ))
+            Ok::<_, kyso_store::StoreError>((tx.count(Table::Agencies)?, tx.count(Table::Persons)?, tx.count(Table::Requests)?))
         })?;
-        println!("Thư mục {} đã có dữ liệu (hồ sơ '{}': {a} cơ quan, {p} cán bộ, {q} yêu cầu); không tạo lại để tránh trùng lặp.", cli.data.display(), svc.profile().key);
+        println!(
+            "Thư mục {} đã có dữ liệu (hồ sơ '{}': {a} cơ quan, {p} cán bộ, {q} yêu cầu); không tạo lại để tránh trùng lặp.",
+            cli.data.display(),
+            svc.profile().key
+        );
         println!("Muốn tạo mới, hãy chọn một thư mục trống khác cho --data.");
         return Ok(ExitCode::SUCCESS);
     }
@@ -299,14 +172,7 @@ pub fn run(cli: &Cli, now: DateTime<Utc>) -> Result<ExitCode, CliError> {
         hint: None,
         exit: 2,
     })?;
-    let mut w = World {
-        svc,
-        rng: Rng(0x6b79_736f),
-        t: start,
-        officer_of: HashMap::new(),
-        stats: HashMap::new(),
-        serial_seq: 0,
-    };
+    let mut w = World { svc, rng: Rng(0x6b79_736f), t: start, officer_of: HashMap::new(), stats: HashMap::new(), serial_seq: 0 };
     eprintln!("Đang tạo tỉnh mẫu (Bắc Ninh) và một năm lịch sử…");
     let (agencies, subscribers) = setup_registry(&mut w)?;
     simulate_year(&mut w, &agencies, &subscribers, now)?;
@@ -331,22 +197,14 @@ fn setup_registry(w: &mut World) -> Res<(HashMap<AgencyId, Agency>, Vec<Subscrib
         };
         w.svc.add_agency(&admin, &input, t)?;
     }
-    for (login, role) in [
-        ("qltb", "provincial_manager"),
-        ("cntt", "it_staff"),
-        ("kiemtra", "auditor"),
-    ] {
+    for (login, role) in [("qltb", "provincial_manager"), ("cntt", "it_staff"), ("kiemtra", "auditor")] {
         let t = w.at(1);
         w.svc.add_user(&admin, login, None, t)?;
         w.svc.grant(&admin, login, role, ROOT, t)?;
     }
     let all: Vec<Agency> = w.svc.list_agencies(&admin, None)?;
     let by_id: HashMap<AgencyId, Agency> = all.iter().map(|a| (a.id, a.clone())).collect();
-    let leader_title: HashMap<&str, &str> = AGENCIES
-        .iter()
-        .map(|a| (a.0, a.4))
-        .chain([(ROOT, "Chủ tịch")])
-        .collect();
+    let leader_title: HashMap<&str, &str> = AGENCIES.iter().map(|a| (a.0, a.4)).chain([(ROOT, "Chủ tịch")]).collect();
     let mut persons: Vec<(Person, Agency)> = Vec::new();
     let mut cid_seq = 0u64;
     for a in &all {
@@ -356,47 +214,23 @@ fn setup_registry(w: &mut World) -> Res<(HashMap<AgencyId, Agency>, Vec<Subscrib
             (_, true) => 10,
             _ => 5,
         };
-        let lead = leader_title
-            .get(a.code.as_str())
-            .copied()
-            .unwrap_or("Thủ trưởng");
+        let lead = leader_title.get(a.code.as_str()).copied().unwrap_or("Thủ trưởng");
         for i in 0..n {
             let male = w.rng.chance(55);
             let name = format!(
                 "{} {} {}",
                 w.rng.pick(FAMILY),
-                if male {
-                    w.rng.pick(MIDDLE_M)
-                } else {
-                    w.rng.pick(MIDDLE_F)
-                },
-                if male {
-                    w.rng.pick(GIVEN_M)
-                } else {
-                    w.rng.pick(GIVEN_F)
-                }
+                if male { w.rng.pick(MIDDLE_M) } else { w.rng.pick(MIDDLE_F) },
+                if male { w.rng.pick(GIVEN_M) } else { w.rng.pick(GIVEN_F) }
             );
             let year = 1966 + w.rng.below(34) as i32;
-            let born = format!(
-                "{year}-{:02}-{:02}",
-                1 + w.rng.below(12),
-                1 + w.rng.below(28)
-            );
+            let born = format!("{year}-{:02}-{:02}", 1 + w.rng.below(12), 1 + w.rng.below(28));
             cid_seq += 1;
             let century = if year >= 2000 { 2 } else { 0 } + u64::from(!male);
-            let cid = format!(
-                "{}{}{:02}{:06}",
-                w.rng.pick(&["027", "024", "001", "034"]),
-                century,
-                year % 100,
-                cid_seq * 97 % 1_000_000
-            );
+            let cid = format!("{}{}{:02}{:06}", w.rng.pick(&["027", "024", "001", "034"]), century, year % 100, cid_seq * 97 % 1_000_000);
             let (position, kind) = match i {
                 0 => (lead.to_string(), "leader"),
-                1 | 2 => (
-                    format!("Phó {}", lead.to_lowercase().replace("chánh ", "chánh ")),
-                    "deputy_leader",
-                ),
+                1 | 2 => (format!("Phó {lead}"), "deputy_leader"),
                 3 if a.depth() <= 1 => ("Chánh Văn phòng".to_string(), "chief_of_office"),
                 4 => ("Văn thư".to_string(), "records_clerk"),
                 5 if a.code.as_str().starts_with("UBND-") || a.code.as_str() == "TTPVHCC" => {
@@ -404,12 +238,7 @@ fn setup_registry(w: &mut World) -> Res<(HashMap<AgencyId, Agency>, Vec<Subscrib
                 }
                 _ => ("Chuyên viên".to_string(), "specialist"),
             };
-            let local = ascii_fold(&name)
-                .to_lowercase()
-                .split(' ')
-                .rev()
-                .collect::<Vec<_>>()
-                .join(".");
+            let local = ascii_fold(&name).to_lowercase().split(' ').rev().collect::<Vec<_>>().join(".");
             let input = PersonInput {
                 full_name: name,
                 citizen_id: cid,
@@ -417,11 +246,7 @@ fn setup_registry(w: &mut World) -> Res<(HashMap<AgencyId, Agency>, Vec<Subscrib
                 gender: if male { "nam" } else { "nữ" }.into(),
                 position,
                 position_kind: kind.into(),
-                title: if i == 0 {
-                    "Thủ trưởng cơ quan".into()
-                } else {
-                    "Chuyên viên chính".into()
-                },
+                title: if i == 0 { "Thủ trưởng cơ quan".into() } else { "Chuyên viên chính".into() },
                 agency_code: a.code.to_string(),
                 email: format!("{local}.{cid_seq}@bacninh.gov.vn"),
                 phone: Some(format!("09{:08}", w.rng.below(100_000_000))),
@@ -434,37 +259,22 @@ fn setup_registry(w: &mut World) -> Res<(HashMap<AgencyId, Agency>, Vec<Subscrib
     // Accounts: the CQQLTT officer (chief of office, else a deputy) and the records clerk of
     // every legal entity.
     for a in all.iter().filter(|a| a.legal_entity) {
-        let staff: Vec<&Person> = persons
-            .iter()
-            .filter(|(_, pa)| pa.id == a.id)
-            .map(|(p, _)| p)
-            .collect();
-        let officer = staff
-            .iter()
-            .find(|p| p.position_kind == PositionKind::ChiefOfOffice)
-            .or_else(|| staff.get(1))
-            .copied();
-        let clerk = staff
-            .iter()
-            .find(|p| p.position_kind == PositionKind::RecordsClerk)
-            .copied();
+        let staff: Vec<&Person> = persons.iter().filter(|(_, pa)| pa.id == a.id).map(|(p, _)| p).collect();
+        let officer = staff.iter().find(|p| p.position_kind == PositionKind::ChiefOfOffice).or_else(|| staff.get(1)).copied();
+        let clerk = staff.iter().find(|p| p.position_kind == PositionKind::RecordsClerk).copied();
         let code = a.code.as_str().to_lowercase();
         if let Some(p) = officer {
             let login = format!("cqqltt.{code}");
             let t = w.at(1);
-            w.svc
-                .add_user(&admin, &login, Some(p.citizen_id.as_str()), t)?;
-            w.svc
-                .grant(&admin, &login, "agency_officer", a.code.as_str(), t)?;
+            w.svc.add_user(&admin, &login, Some(p.citizen_id.as_str()), t)?;
+            w.svc.grant(&admin, &login, "agency_officer", a.code.as_str(), t)?;
             w.officer_of.insert(a.id, login);
         }
         if let Some(p) = clerk {
             let login = format!("vanthu.{code}");
             let t = w.at(1);
-            w.svc
-                .add_user(&admin, &login, Some(p.citizen_id.as_str()), t)?;
-            w.svc
-                .grant(&admin, &login, "records_clerk", a.code.as_str(), t)?;
+            w.svc.add_user(&admin, &login, Some(p.citizen_id.as_str()), t)?;
+            w.svc.grant(&admin, &login, "records_clerk", a.code.as_str(), t)?;
         }
     }
     // Subscribers: every legal entity, the leaders and one-stop staff, some specialists, and
@@ -472,33 +282,16 @@ fn setup_registry(w: &mut World) -> Res<(HashMap<AgencyId, Agency>, Vec<Subscrib
     let mut subs = Vec::new();
     for a in all.iter().filter(|a| a.legal_entity) {
         let t = w.at(1);
-        subs.push(w.svc.add_subscriber(
-            &admin,
-            &SubscriberInput::Organisation {
-                agency_code: a.code.to_string(),
-            },
-            None,
-            t,
-        )?);
+        subs.push(w.svc.add_subscriber(&admin, &SubscriberInput::Organisation { agency_code: a.code.to_string() }, None, t)?);
     }
     for (p, _) in &persons {
         let keep = match p.position_kind {
-            PositionKind::Leader
-            | PositionKind::DeputyLeader
-            | PositionKind::ChiefOfOffice
-            | PositionKind::OneStopOfficer => true,
+            PositionKind::Leader | PositionKind::DeputyLeader | PositionKind::ChiefOfOffice | PositionKind::OneStopOfficer => true,
             _ => w.rng.chance(20),
         };
         if keep {
             let t = w.at(1);
-            subs.push(w.svc.add_subscriber(
-                &admin,
-                &SubscriberInput::Individual {
-                    citizen_id: p.citizen_id.to_string(),
-                },
-                None,
-                t,
-            )?);
+            subs.push(w.svc.add_subscriber(&admin, &SubscriberInput::Individual { citizen_id: p.citizen_id.to_string() }, None, t)?);
         }
     }
     let t = w.at(1);
@@ -518,21 +311,13 @@ fn setup_registry(w: &mut World) -> Res<(HashMap<AgencyId, Agency>, Vec<Subscrib
         let a = &by_id[&s.agency_id];
         let serial = format!("BN{:08}", 10_000 + s.id.0);
         let t = w.at(1);
-        let kind = if s.kind == SubscriberKind::Device {
-            "hsm"
-        } else {
-            "usb_token"
-        };
+        let kind = if s.kind == SubscriberKind::Device { "hsm" } else { "usb_token" };
         w.svc.add_device(
             &admin,
             &DeviceInput {
                 serial: serial.clone(),
                 kind: kind.into(),
-                model: if kind == "hsm" {
-                    "Thales Luna 7".into()
-                } else {
-                    "Bit4id TokenME EVO v2".into()
-                },
+                model: if kind == "hsm" { "Thales Luna 7".into() } else { "Bit4id TokenME EVO v2".into() },
                 agency_code: a.code.to_string(),
             },
             t,
@@ -593,14 +378,9 @@ fn valid_cert(w: &World, s: &Subscriber, at: DateTime<Utc>) -> Res<Option<Certif
     let v = w.svc.list_certificates(
         &admin,
         None,
-        &CertificateFilter {
-            subscriber: Some(s.id),
-            exclude_revoked: true,
-            ..Default::default()
-        },
+        &CertificateFilter { subscriber: Some(s.id), exclude_revoked: true, ..Default::default() },
     )?;
-    Ok(v.into_iter()
-        .find(|c| c.status_at(at) == CertificateStatus::Valid))
+    Ok(v.into_iter().find(|c| c.status_at(at) == CertificateStatus::Valid))
 }
 
 fn plan_week(w: &mut World, subs: &[Subscriber], at: DateTime<Utc>) -> Res<Vec<Plan>> {
@@ -614,11 +394,7 @@ fn plan_week(w: &mut World, subs: &[Subscriber], at: DateTime<Utc>) -> Res<Vec<P
         }
         let cert = valid_cert(w, &s, at)?;
         let admin = w.actor("admin")?;
-        let open = w
-            .svc
-            .list_requests(&admin, None, None, 100_000)?
-            .into_iter()
-            .any(|q| q.subscriber_id == s.id && !q.state.is_final());
+        let open = w.svc.list_requests(&admin, None, None, 100_000)?.into_iter().any(|q| q.subscriber_id == s.id && !q.state.is_final());
         if open {
             continue;
         }
@@ -648,11 +424,7 @@ fn plan_week(w: &mut World, subs: &[Subscriber], at: DateTime<Utc>) -> Res<Vec<P
                     plans.push(Plan::Revoke(s, c, reason));
                 } else if w.rng.chance(4) {
                     if let Some(d) = c.device_id {
-                        let dev = w
-                            .svc
-                            .db()
-                            .read(|tx| tx.device(d))?
-                            .filter(|d| d.status == DeviceStatus::InUse);
+                        let dev = w.svc.db().read(|tx| tx.device(d))?.filter(|d| d.status == DeviceStatus::InUse);
                         if let Some(dev) = dev {
                             plans.push(Plan::Restore(s, dev));
                         }
@@ -673,13 +445,7 @@ fn create(w: &mut World, plan: &Plan) -> Res<Request> {
                 subscriber: s.id,
                 certificate_serial: None,
                 device_serial: None,
-                details: RequestDetails::New {
-                    validity_months: if s.kind == SubscriberKind::Individual {
-                        36
-                    } else {
-                        60
-                    },
-                },
+                details: RequestDetails::New { validity_months: if s.kind == SubscriberKind::Individual { 36 } else { 60 } },
             },
         ),
         Plan::Renew(s, c) => (
@@ -689,20 +455,13 @@ fn create(w: &mut World, plan: &Plan) -> Res<Request> {
                 subscriber: s.id,
                 certificate_serial: Some(c.serial.to_string()),
                 device_serial: None,
-                details: RequestDetails::Renew {
-                    extension_months: 36,
-                },
+                details: RequestDetails::Renew { extension_months: 36 },
             },
         ),
         Plan::Change(s, c) => {
             let change = match s.kind {
-                SubscriberKind::Individual => {
-                    (ChangeField::Title, "Chuyên viên cao cấp".to_string())
-                }
-                _ => (
-                    ChangeField::Address,
-                    "Khu hành chính tập trung, tỉnh Bắc Ninh".to_string(),
-                ),
+                SubscriberKind::Individual => (ChangeField::Title, "Chuyên viên cao cấp".to_string()),
+                _ => (ChangeField::Address, "Khu hành chính tập trung, tỉnh Bắc Ninh".to_string()),
             };
             (
                 s,
@@ -711,9 +470,7 @@ fn create(w: &mut World, plan: &Plan) -> Res<Request> {
                     subscriber: s.id,
                     certificate_serial: Some(c.serial.to_string()),
                     device_serial: None,
-                    details: RequestDetails::ChangeInfo {
-                        changes: vec![change],
-                    },
+                    details: RequestDetails::ChangeInfo { changes: vec![change] },
                 },
             )
         }
@@ -729,13 +486,7 @@ fn create(w: &mut World, plan: &Plan) -> Res<Request> {
                     details: RequestDetails::Revoke {
                         reason: *reason,
                         device_return: !lost && c.device_id.is_some(),
-                        lost_device_record: lost.then(|| {
-                            format!(
-                                "Biên bản số {}/BB-XN ngày {}",
-                                10 + s.id.0,
-                                w.t.format("%d/%m/%Y")
-                            )
-                        }),
+                        lost_device_record: lost.then(|| format!("Biên bản số {}/BB-XN ngày {}", 10 + s.id.0, w.t.format("%d/%m/%Y"))),
                     },
                 },
             )
@@ -743,8 +494,7 @@ fn create(w: &mut World, plan: &Plan) -> Res<Request> {
         Plan::Restore(s, d) => {
             // The subscriber typed the PIN wrong too often; the IT Centre records the lock.
             let t = w.at(5);
-            w.svc
-                .set_device_status(&w.actor("cntt")?, d.serial.as_str(), "locked", t)?;
+            w.svc.set_device_status(&w.actor("cntt")?, d.serial.as_str(), "locked", t)?;
             (
                 s,
                 NewRequestInput {
@@ -752,9 +502,7 @@ fn create(w: &mut World, plan: &Plan) -> Res<Request> {
                     subscriber: s.id,
                     certificate_serial: None,
                     device_serial: Some(d.serial.to_string()),
-                    details: RequestDetails::RestoreDevice {
-                        contact_phone: Some("0912345678".into()),
-                    },
+                    details: RequestDetails::RestoreDevice { contact_phone: Some("0912345678".into()) },
                 },
             )
         }
@@ -798,10 +546,7 @@ fn advance_to_ca(w: &mut World, reqs: &mut Vec<Request>) -> Res<()> {
             w.svc.transition(&manager, q.id, Action::Check, None, t)?;
             by_sender.entry("qltb".into()).or_default().push(q.id);
         } else {
-            by_sender
-                .entry(w.officer_of[&q.managing_agency_id].clone())
-                .or_default()
-                .push(q.id);
+            by_sender.entry(w.officer_of[&q.managing_agency_id].clone()).or_default().push(q.id);
         }
     }
     let mut senders: Vec<_> = by_sender.into_iter().collect();
@@ -816,11 +561,7 @@ fn advance_to_ca(w: &mut World, reqs: &mut Vec<Request>) -> Res<()> {
 
 fn complete(w: &mut World, q: &Request, agencies: &HashMap<AgencyId, Agency>) -> Res<()> {
     let cntt = w.actor("cntt")?;
-    let sub = w
-        .svc
-        .db()
-        .read(|tx| tx.subscriber(q.subscriber_id))?
-        .expect("subscriber exists");
+    let sub = w.svc.db().read(|tx| tx.subscriber(q.subscriber_id))?.expect("subscriber exists");
     let old = match q.certificate_id {
         Some(c) => w.svc.db().read(|tx| tx.certificate(c))?,
         None => None,
@@ -857,27 +598,17 @@ fn complete(w: &mut World, q: &Request, agencies: &HashMap<AgencyId, Agency>) ->
     w.svc.complete_request(&cntt, q.id, &input, t)?;
     w.count("completed");
     // Revoked devices come back to the CA within the deadline.
-    if let RequestDetails::Revoke {
-        device_return: true,
-        ..
-    } = q.details
-    {
+    if let RequestDetails::Revoke { device_return: true, .. } = q.details {
         if let Some(d) = q.device_id {
             let dev = w.svc.db().read(|tx| tx.device(d))?.expect("device exists");
             let t = w.at(60 * 24 * 2);
-            w.svc
-                .set_device_status(&cntt, dev.serial.as_str(), "returned", t)?;
+            w.svc.set_device_status(&cntt, dev.serial.as_str(), "returned", t)?;
         }
     }
     Ok(())
 }
 
-fn simulate_year(
-    w: &mut World,
-    agencies: &HashMap<AgencyId, Agency>,
-    subs: &[Subscriber],
-    now: DateTime<Utc>,
-) -> Res<()> {
+fn simulate_year(w: &mut World, agencies: &HashMap<AgencyId, Agency>, subs: &[Subscriber], now: DateTime<Utc>) -> Res<()> {
     // Week by week until three weeks before today; requests of a week finish that week.
     while w.t + Duration::days(24) < now {
         w.t += Duration::days(7);
@@ -890,8 +621,7 @@ fn simulate_year(
         if w.rng.chance(10) {
             if let Some(q) = reqs.pop() {
                 let t = w.at(30);
-                w.svc
-                    .transition(&officer_for(w, &q)?, q.id, Action::Cancel, None, t)?;
+                w.svc.transition(&officer_for(w, &q)?, q.id, Action::Cancel, None, t)?;
                 w.count("cancelled");
             }
         }
@@ -907,22 +637,13 @@ fn simulate_year(
 
 /// Leaves requests in every open state, a locked device and a lost one, as an office has
 /// on any given day.
-fn leave_open_requests(
-    w: &mut World,
-    agencies: &HashMap<AgencyId, Agency>,
-    subs: &[Subscriber],
-    now: DateTime<Utc>,
-) -> Res<()> {
+fn leave_open_requests(w: &mut World, agencies: &HashMap<AgencyId, Agency>, subs: &[Subscriber], now: DateTime<Utc>) -> Res<()> {
     w.t = w.t.max(now - Duration::days(10));
     let _ = agencies;
     let mut fresh: Vec<Subscriber> = Vec::new();
     for s in subs {
         let admin = w.actor("admin")?;
-        let busy = w
-            .svc
-            .list_requests(&admin, None, None, 100_000)?
-            .into_iter()
-            .any(|q| q.subscriber_id == s.id && !q.state.is_final());
+        let busy = w.svc.list_requests(&admin, None, None, 100_000)?.into_iter().any(|q| q.subscriber_id == s.id && !q.state.is_final());
         if !busy && valid_cert(w, s, w.t)?.is_none() {
             fresh.push(s.clone());
         }
@@ -939,25 +660,18 @@ fn leave_open_requests(
                 subscriber: s.id,
                 certificate_serial: None,
                 device_serial: None,
-                details: RequestDetails::New {
-                    validity_months: 36,
-                },
+                details: RequestDetails::New { validity_months: 36 },
             },
             t,
         )?;
     }
     // Submitted, confirmed, sent to the CA.
-    let staged: Vec<(Subscriber, u8)> = take(6)
-        .into_iter()
-        .enumerate()
-        .map(|(i, s)| (s, (i / 2) as u8))
-        .collect();
+    let staged: Vec<(Subscriber, u8)> = take(6).into_iter().enumerate().map(|(i, s)| (s, (i / 2) as u8)).collect();
     for (s, stage) in staged {
         let q = create(w, &Plan::New(s))?;
         if stage >= 1 {
             let t = w.at(20);
-            w.svc
-                .transition(&officer_for(w, &q)?, q.id, Action::Confirm, None, t)?;
+            w.svc.transition(&officer_for(w, &q)?, q.id, Action::Confirm, None, t)?;
         }
         if stage >= 2 {
             let t = w.at(20);
@@ -977,28 +691,17 @@ fn leave_open_requests(
         }
     }
     if let Some((s, c)) = with_cert.first() {
-        let dev = w
-            .svc
-            .db()
-            .read(|tx| tx.device(c.device_id.expect("checked")))?
-            .expect("device exists");
+        let dev = w.svc.db().read(|tx| tx.device(c.device_id.expect("checked")))?.expect("device exists");
         let q = create(w, &Plan::Restore(s.clone(), dev))?;
         let t = w.at(30);
-        w.svc
-            .transition(&officer_for(w, &q)?, q.id, Action::Confirm, None, t)?;
+        w.svc.transition(&officer_for(w, &q)?, q.id, Action::Confirm, None, t)?;
         let t = w.at(30);
-        w.svc
-            .transition(&w.actor("qltb")?, q.id, Action::Check, None, t)?;
+        w.svc.transition(&w.actor("qltb")?, q.id, Action::Check, None, t)?;
     }
     if let Some((_, c)) = with_cert.get(1) {
-        let dev = w
-            .svc
-            .db()
-            .read(|tx| tx.device(c.device_id.expect("checked")))?
-            .expect("device exists");
+        let dev = w.svc.db().read(|tx| tx.device(c.device_id.expect("checked")))?.expect("device exists");
         let t = w.at(30);
-        w.svc
-            .set_device_status(&w.actor("cntt")?, dev.serial.as_str(), "lost", t)?;
+        w.svc.set_device_status(&w.actor("cntt")?, dev.serial.as_str(), "lost", t)?;
     }
     Ok(())
 }
@@ -1024,22 +727,11 @@ fn print_summary(cli: &Cli, w: &World, now: DateTime<Utc>) -> Result<ExitCode, C
     let mut by_state: Vec<(String, usize)> = Vec::new();
     let reqs = w.svc.list_requests(&admin, None, None, 1_000_000)?;
     for s in RequestState::ALL {
-        by_state.push((
-            s.label_vi().to_string(),
-            reqs.iter().filter(|q| q.state == *s).count(),
-        ));
+        by_state.push((s.label_vi().to_string(), reqs.iter().filter(|q| q.state == *s).count()));
     }
-    let expiring = w
-        .svc
-        .expiring_certificates(&admin, None, 90, now, 100_000)?
-        .len();
+    let expiring = w.svc.expiring_certificates(&admin, None, 90, now, 100_000)?.len();
     let year = kyso_core::value::vn_date(now).format("%Y").to_string();
-    let period = if kyso_core::value::vn_date(now)
-        .format("%m")
-        .to_string()
-        .as_str()
-        > "06"
-    {
+    let period = if kyso_core::value::vn_date(now).format("%m").to_string().as_str() > "06" {
         format!("{year}-H1")
     } else {
         format!("{}-H2", year.parse::<i32>().unwrap_or(2026) - 1)

@@ -18,9 +18,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             if cli.json {
-                output::json(
-                    &serde_json::json!({"error": {"code": e.code, "message": e.message, "rows": e.rows}}),
-                );
+                output::json(&serde_json::json!({"error": {"code": e.code, "message": e.message, "rows": e.rows}}));
             } else {
                 eprintln!("Lỗi: {}", e.message);
                 for r in &e.rows {

@@ -13,28 +13,12 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) {
         }
     }
     let line = |cells: Vec<&str>| {
-        let s: Vec<String> = cells
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                format!(
-                    "{}{}",
-                    c,
-                    " ".repeat(w[i].saturating_sub(c.chars().count()))
-                )
-            })
-            .collect();
+        let s: Vec<String> =
+            cells.iter().enumerate().map(|(i, c)| format!("{}{}", c, " ".repeat(w[i].saturating_sub(c.chars().count())))).collect();
         println!("{}", s.join("  ").trim_end());
     };
     line(headers.to_vec());
-    line(
-        w.iter()
-            .map(|n| "-".repeat(*n))
-            .collect::<Vec<_>>()
-            .iter()
-            .map(String::as_str)
-            .collect(),
-    );
+    line(w.iter().map(|n| "-".repeat(*n)).collect::<Vec<_>>().iter().map(String::as_str).collect());
     for r in rows {
         line(r.iter().map(String::as_str).collect());
     }

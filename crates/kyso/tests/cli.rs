@@ -16,11 +16,7 @@ fn kyso(args: &[&str], data: &Path) -> Output {
 }
 
 fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
 
 fn demo() -> tempfile::TempDir {
@@ -36,15 +32,7 @@ fn demo_then_report_gives_figures_that_match_a_recount() {
     let o = kyso(&["report", "--period", "2026-H1", "--json"], dir.path());
     assert!(o.status.success(), "{}", text(&o));
     let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let fig = |k: &str| {
-        r["figures"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["key"] == k)
-            .unwrap()
-            .clone()
-    };
+    let fig = |k: &str| r["figures"].as_array().unwrap().iter().find(|f| f["key"] == k).unwrap().clone();
     // Recount from the event table itself.
     let db = rusqlite::Connection::open(dir.path().join("kyso.db")).unwrap();
     let count = |action: &str, subjects: &str, class: &str| -> i64 {
@@ -59,52 +47,20 @@ fn demo_then_report_gives_figures_that_match_a_recount() {
         .unwrap()
     };
     let new = "'new_individual','new_organisation','new_device'";
-    let total: i64 = r["figures"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["total"].as_i64().unwrap())
-        .sum();
+    let total: i64 = r["figures"].as_array().unwrap().iter().map(|f| f["total"].as_i64().unwrap()).sum();
     assert!(total > 0, "the demo's first half-year has figures");
-    assert_eq!(
-        fig("new")["personal"].as_i64().unwrap(),
-        count("request.completed", new, "personal")
-    );
-    assert_eq!(
-        fig("new")["org"].as_i64().unwrap(),
-        count("request.completed", new, "org")
-    );
-    assert_eq!(
-        fig("revocation_requests")["personal"].as_i64().unwrap(),
-        count("request.sent_to_ca", "'revoke'", "personal")
-    );
-    assert_eq!(
-        fig("information_changes")["personal"].as_i64().unwrap(),
-        count("request.completed", "'change_info'", "personal")
-    );
-    assert_eq!(
-        fig("renewal_requests")["org"].as_i64().unwrap(),
-        count("request.sent_to_ca", "'renew'", "org")
-    );
+    assert_eq!(fig("new")["personal"].as_i64().unwrap(), count("request.completed", new, "personal"));
+    assert_eq!(fig("new")["org"].as_i64().unwrap(), count("request.completed", new, "org"));
+    assert_eq!(fig("revocation_requests")["personal"].as_i64().unwrap(), count("request.sent_to_ca", "'revoke'", "personal"));
+    assert_eq!(fig("information_changes")["personal"].as_i64().unwrap(), count("request.completed", "'change_info'", "personal"));
+    assert_eq!(fig("renewal_requests")["org"].as_i64().unwrap(), count("request.sent_to_ca", "'renew'", "org"));
     assert!(fig("new")["total"].as_i64().unwrap() > 0);
 
     // Every request state is present.
     let o = kyso(&["request", "list", "--json"], dir.path());
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    for state in [
-        "draft",
-        "submitted",
-        "confirmed",
-        "checked",
-        "sent_to_ca",
-        "completed",
-        "rejected",
-        "cancelled",
-    ] {
-        assert!(
-            v.as_array().unwrap().iter().any(|q| q["state"] == state),
-            "a request in state {state}"
-        );
+    for state in ["draft", "submitted", "confirmed", "checked", "sent_to_ca", "completed", "rejected", "cancelled"] {
+        assert!(v.as_array().unwrap().iter().any(|q| q["state"] == state), "a request in state {state}");
     }
     // The human table and CSV forms work too.
     let o = kyso(&["report", "--period", "2026"], dir.path());
@@ -113,20 +69,11 @@ fn demo_then_report_gives_figures_that_match_a_recount() {
     assert!(String::from_utf8_lossy(&o.stdout).starts_with("key,label,org,personal,total\n"));
 
     // A second demo in the same directory says so and duplicates nothing.
-    let before = db
-        .query_row("SELECT COUNT(*) FROM audit_events", [], |r| {
-            r.get::<_, i64>(0)
-        })
-        .unwrap();
+    let before = db.query_row("SELECT COUNT(*) FROM audit_events", [], |r| r.get::<_, i64>(0)).unwrap();
     let o = kyso(&["demo"], dir.path());
     assert!(o.status.success());
     assert!(text(&o).contains("đã có dữ liệu"), "{}", text(&o));
-    assert_eq!(
-        before,
-        db.query_row("SELECT COUNT(*) FROM audit_events", [], |r| r
-            .get::<_, i64>(0))
-            .unwrap()
-    );
+    assert_eq!(before, db.query_row("SELECT COUNT(*) FROM audit_events", [], |r| r.get::<_, i64>(0)).unwrap());
 }
 
 #[test]
@@ -139,23 +86,12 @@ fn one_changed_byte_in_the_sqlite_file_breaks_the_audit_chain_at_that_row() {
         let db = rusqlite::Connection::open(&path).unwrap();
         // Fold the WAL into the file and drop stale copies of pages, so the row's text is
         // stored once.
-        db.execute_batch("VACUUM; PRAGMA wal_checkpoint(TRUNCATE);")
-            .unwrap();
-        db.query_row(
-            "SELECT seq FROM audit_events WHERE details LIKE '%\"code\":\"TTRA\"%'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap()
+        db.execute_batch("VACUUM; PRAGMA wal_checkpoint(TRUNCATE);").unwrap();
+        db.query_row("SELECT seq FROM audit_events WHERE details LIKE '%\"code\":\"TTRA\"%'", [], |r| r.get(0)).unwrap()
     };
     let original = std::fs::read(&path).unwrap();
     let needle = b"\"code\":\"TTRA\"";
-    let hits: Vec<usize> = original
-        .windows(needle.len())
-        .enumerate()
-        .filter(|(_, w)| w == needle)
-        .map(|(i, _)| i)
-        .collect();
+    let hits: Vec<usize> = original.windows(needle.len()).enumerate().filter(|(_, w)| w == needle).map(|(i, _)| i).collect();
     assert!(!hits.is_empty());
     // SQLite may keep a stale copy of a page in free space; changing that copy changes no
     // row. Changing the live row must break the chain exactly there.
@@ -180,11 +116,7 @@ fn one_changed_byte_in_the_sqlite_file_breaks_the_audit_chain_at_that_row() {
     }
     assert!(named, "the changed row was found");
     let o = kyso(&["audit", "verify"], dir.path());
-    assert!(
-        text(&o).contains(&format!("sự kiện số {seq}")),
-        "{}",
-        text(&o)
-    );
+    assert!(text(&o).contains(&format!("sự kiện số {seq}")), "{}", text(&o));
 }
 
 #[test]
@@ -250,11 +182,7 @@ fn bad_input_gets_a_clear_error_and_a_failing_exit_code() {
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).contains("dòng 3"), "{}", text(&o));
     let o = kyso(&["agency", "show", "P-MOI"], d);
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "the good row was not imported either"
-    );
+    assert_eq!(o.status.code(), Some(1), "the good row was not imported either");
     // A missing data directory is an environment error that says what to do.
     let o = kyso(&["report", "--period", "2026"], &d.join("nowhere"));
     assert_eq!(o.status.code(), Some(2));
@@ -271,43 +199,18 @@ fn a_request_goes_through_the_cli_as_the_roles_would_take_it() {
         serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap_or(serde_json::Value::Null)
     };
     let subs = run(&["subscriber", "list", "--under", "STP", "--json"]);
-    let org = subs
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["kind"] == "organisation")
-        .unwrap();
+    let org = subs.as_array().unwrap().iter().find(|s| s["kind"] == "organisation").unwrap();
     let id = org["id"].as_i64().unwrap().to_string();
     // A new organisation certificate for the Sở Tư pháp: drawn up by its officer, submitted
     // by its records clerk, confirmed by the body that manages it (the province's CQQLTT).
-    let q = run(&[
-        "request",
-        "new",
-        "--kind",
-        "new",
-        "--subscriber",
-        &id,
-        "--validity-months",
-        "60",
-        "--as",
-        "cqqltt.stp",
-        "--json",
-    ]);
+    let q = run(&["request", "new", "--kind", "new", "--subscriber", &id, "--validity-months", "60", "--as", "cqqltt.stp", "--json"]);
     let qid = q["id"].as_i64().unwrap().to_string();
     run(&["request", "submit", &qid, "--as", "vanthu.stp"]);
-    let o = kyso(
-        &["request", "confirm", &qid, "--as", "khong-co-tai-khoan"],
-        d,
-    );
+    let o = kyso(&["request", "confirm", &qid, "--as", "khong-co-tai-khoan"], d);
     assert_eq!(o.status.code(), Some(1));
     for other in ["cqqltt.snv", "cqqltt.stp"] {
         let o = kyso(&["request", "confirm", &qid, "--as", other], d);
-        assert_eq!(
-            o.status.code(),
-            Some(1),
-            "{other} is not the CQQLTT: {}",
-            text(&o)
-        );
+        assert_eq!(o.status.code(), Some(1), "{other} is not the CQQLTT: {}", text(&o));
         assert!(text(&o).contains("không có quyền"), "{}", text(&o));
     }
     run(&["request", "confirm", &qid, "--as", "cqqltt.ubnd-bn"]);
@@ -336,14 +239,7 @@ fn a_request_goes_through_the_cli_as_the_roles_would_take_it() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| {
-            format!(
-                "{} {} {}",
-                e["action"].as_str().unwrap(),
-                e["actor"].as_str().unwrap(),
-                e["outcome"].as_str().unwrap()
-            )
-        })
+        .map(|e| format!("{} {} {}", e["action"].as_str().unwrap(), e["actor"].as_str().unwrap(), e["outcome"].as_str().unwrap()))
         .collect();
     assert_eq!(
         steps,

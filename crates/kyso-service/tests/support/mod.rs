@@ -37,35 +37,20 @@ fn postgres_client(url: &str) -> Result<Db, kyso_store::StoreError> {
 static SEQ: AtomicUsize = AtomicUsize::new(0);
 
 pub fn pg_url() -> Option<String> {
-    std::env::var("KYSO_TEST_PG_URL")
-        .ok()
-        .filter(|s| !s.is_empty())
+    std::env::var("KYSO_TEST_PG_URL").ok().filter(|s| !s.is_empty())
 }
 
 /// A fresh PostgreSQL database (schema) if configured.
 pub fn pg_backend() -> Option<Backend> {
     let url = pg_url()?;
-    let schema = format!(
-        "kyso_t_{}_{}",
-        std::process::id(),
-        SEQ.fetch_add(1, Ordering::SeqCst)
-    );
-    let db = Db::open_postgres(&url, Some(&schema))
-        .unwrap_or_else(|e| panic!("KYSO_TEST_PG_URL is set but PostgreSQL is not usable: {e}"));
-    Some(Backend {
-        name: "postgres",
-        db,
-        schema: Some(PgSchema { url, schema }),
-    })
+    let schema = format!("kyso_t_{}_{}", std::process::id(), SEQ.fetch_add(1, Ordering::SeqCst));
+    let db = Db::open_postgres(&url, Some(&schema)).unwrap_or_else(|e| panic!("KYSO_TEST_PG_URL is set but PostgreSQL is not usable: {e}"));
+    Some(Backend { name: "postgres", db, schema: Some(PgSchema { url, schema }) })
 }
 
 /// SQLite always; PostgreSQL too when KYSO_TEST_PG_URL is set (the test script sets it).
 pub fn backends() -> Vec<Backend> {
-    let mut v = vec![Backend {
-        name: "sqlite",
-        db: Db::open_sqlite_memory().unwrap(),
-        schema: None,
-    }];
+    let mut v = vec![Backend { name: "sqlite", db: Db::open_sqlite_memory().unwrap(), schema: None }];
     if std::env::var("KYSO_TEST_REQUIRE_PG").is_ok_and(|v| v == "1") && pg_url().is_none() {
         panic!("KYSO_TEST_REQUIRE_PG=1 but KYSO_TEST_PG_URL is not set");
     }
@@ -107,26 +92,11 @@ pub fn agency_in(code: &str, parent: &str, legal: bool, seed: u64, domain: &str)
     }
 }
 
-pub fn person(
-    name: &str,
-    cid: &str,
-    born: &str,
-    gender: &str,
-    kind: &str,
-    agency: &str,
-) -> PersonInput {
+pub fn person(name: &str, cid: &str, born: &str, gender: &str, kind: &str, agency: &str) -> PersonInput {
     person_in(name, cid, born, gender, kind, agency, "bacninh.gov.vn")
 }
 
-pub fn person_in(
-    name: &str,
-    cid: &str,
-    born: &str,
-    gender: &str,
-    kind: &str,
-    agency: &str,
-    domain: &str,
-) -> PersonInput {
+pub fn person_in(name: &str, cid: &str, born: &str, gender: &str, kind: &str, agency: &str, domain: &str) -> PersonInput {
     PersonInput {
         full_name: name.into(),
         citizen_id: cid.into(),
@@ -164,164 +134,46 @@ pub fn world(b: Backend, profile: &str) -> World {
         .cloned()
         .unwrap_or_else(|| "example.gov.vn".into());
     let d = domain.as_str();
-    let agency =
-        |code: &str, parent: &str, legal: bool, seed: u64| agency_in(code, parent, legal, seed, d);
-    let person = |name: &str, cid: &str, born: &str, gender: &str, kind: &str, ag: &str| {
-        person_in(name, cid, born, gender, kind, ag, d)
-    };
+    let agency = |code: &str, parent: &str, legal: bool, seed: u64| agency_in(code, parent, legal, seed, d);
+    let person = |name: &str, cid: &str, born: &str, gender: &str, kind: &str, ag: &str| person_in(name, cid, born, gender, kind, ag, d);
     let boot = Bootstrap {
         profile_key: profile.into(),
-        root: AgencyInput {
-            parent_code: None,
-            ..agency("UBND-T", "", true, 1)
-        },
+        root: AgencyInput { parent_code: None, ..agency("UBND-T", "", true, 1) },
         admin_login: "admin".into(),
     };
-    let svc = Service::init(
-        b.db,
-        WorkCalendar::builtin(),
-        &boot,
-        t0() - Duration::days(1),
-    )
-    .unwrap();
+    let svc = Service::init(b.db, WorkCalendar::builtin(), &boot, t0() - Duration::days(1)).unwrap();
     let admin = svc.actor("admin").unwrap();
     let t = t0() - Duration::hours(20);
-    svc.add_agency(&admin, &agency("SO-A", "UBND-T", true, 2), t)
-        .unwrap();
-    svc.add_agency(&admin, &agency("SO-B", "UBND-T", true, 3), t)
-        .unwrap();
-    svc.add_agency(&admin, &agency("SO-A-P1", "SO-A", false, 4), t)
-        .unwrap();
-    let leader = svc
-        .add_person(
-            &admin,
-            &person(
-                "Nguyễn Văn An",
-                "027080000001",
-                "1980-05-01",
-                "nam",
-                "leader",
-                "SO-A-P1",
-            ),
-            t,
-        )
-        .unwrap();
-    let specialist = svc
-        .add_person(
-            &admin,
-            &person(
-                "Trần Thị Bình",
-                "027190000002",
-                "1990-01-02",
-                "nữ",
-                "specialist",
-                "SO-A-P1",
-            ),
-            t,
-        )
-        .unwrap();
-    let officer_a = svc
-        .add_person(
-            &admin,
-            &person(
-                "Lê Văn Cường",
-                "027075000003",
-                "1975-02-03",
-                "nam",
-                "chief_of_office",
-                "SO-A",
-            ),
-            t,
-        )
-        .unwrap();
-    let officer_b = svc
-        .add_person(
-            &admin,
-            &person(
-                "Phạm Văn Dũng",
-                "027076000004",
-                "1976-02-03",
-                "nam",
-                "chief_of_office",
-                "SO-B",
-            ),
-            t,
-        )
-        .unwrap();
-    let clerk = svc
-        .add_person(
-            &admin,
-            &person(
-                "Hoàng Thị Giang",
-                "027185000005",
-                "1985-02-03",
-                "nữ",
-                "records_clerk",
-                "SO-A",
-            ),
-            t,
-        )
-        .unwrap();
+    svc.add_agency(&admin, &agency("SO-A", "UBND-T", true, 2), t).unwrap();
+    svc.add_agency(&admin, &agency("SO-B", "UBND-T", true, 3), t).unwrap();
+    svc.add_agency(&admin, &agency("SO-A-P1", "SO-A", false, 4), t).unwrap();
+    let leader = svc.add_person(&admin, &person("Nguyễn Văn An", "027080000001", "1980-05-01", "nam", "leader", "SO-A-P1"), t).unwrap();
+    let specialist =
+        svc.add_person(&admin, &person("Trần Thị Bình", "027190000002", "1990-01-02", "nữ", "specialist", "SO-A-P1"), t).unwrap();
+    let officer_a =
+        svc.add_person(&admin, &person("Lê Văn Cường", "027075000003", "1975-02-03", "nam", "chief_of_office", "SO-A"), t).unwrap();
+    let officer_b =
+        svc.add_person(&admin, &person("Phạm Văn Dũng", "027076000004", "1976-02-03", "nam", "chief_of_office", "SO-B"), t).unwrap();
+    let clerk = svc.add_person(&admin, &person("Hoàng Thị Giang", "027185000005", "1985-02-03", "nữ", "records_clerk", "SO-A"), t).unwrap();
     for (login, cid, role, ag) in [
         ("qltb", None, "provincial_manager", "UBND-T"),
         ("cntt", None, "it_staff", "UBND-T"),
         ("kt", None, "auditor", "UBND-T"),
-        (
-            "cb.a",
-            Some(officer_a.citizen_id.as_str()),
-            "agency_officer",
-            "SO-A",
-        ),
-        (
-            "cb.b",
-            Some(officer_b.citizen_id.as_str()),
-            "agency_officer",
-            "SO-B",
-        ),
-        (
-            "vt.a",
-            Some(clerk.citizen_id.as_str()),
-            "records_clerk",
-            "SO-A",
-        ),
-        (
-            "self",
-            Some(leader.citizen_id.as_str()),
-            "subscriber",
-            "SO-A-P1",
-        ),
+        ("cb.a", Some(officer_a.citizen_id.as_str()), "agency_officer", "SO-A"),
+        ("cb.b", Some(officer_b.citizen_id.as_str()), "agency_officer", "SO-B"),
+        ("vt.a", Some(clerk.citizen_id.as_str()), "records_clerk", "SO-A"),
+        ("self", Some(leader.citizen_id.as_str()), "subscriber", "SO-A-P1"),
     ] {
         svc.add_user(&admin, login, cid, t).unwrap();
         svc.grant(&admin, login, role, ag, t).unwrap();
     }
-    let individual = svc
-        .add_subscriber(
-            &admin,
-            &SubscriberInput::Individual {
-                citizen_id: leader.citizen_id.to_string(),
-            },
-            None,
-            t,
-        )
-        .unwrap();
-    let organisation = svc
-        .add_subscriber(
-            &admin,
-            &SubscriberInput::Organisation {
-                agency_code: "SO-A".into(),
-            },
-            Some("SO-A"),
-            t,
-        )
-        .unwrap();
+    let individual =
+        svc.add_subscriber(&admin, &SubscriberInput::Individual { citizen_id: leader.citizen_id.to_string() }, None, t).unwrap();
+    let organisation = svc.add_subscriber(&admin, &SubscriberInput::Organisation { agency_code: "SO-A".into() }, Some("SO-A"), t).unwrap();
     let device_sub = svc
         .add_subscriber(
             &admin,
-            &SubscriberInput::Device {
-                agency_code: "SO-A-P1".into(),
-                name: "Cổng dịch vụ công".into(),
-                email: None,
-            },
+            &SubscriberInput::Device { agency_code: "SO-A-P1".into(), name: "Cổng dịch vụ công".into(), email: None },
             None,
             t,
         )
@@ -330,12 +182,7 @@ pub fn world(b: Backend, profile: &str) -> World {
         let serial = format!("TOKEN{i}");
         svc.add_device(
             &admin,
-            &DeviceInput {
-                serial: serial.clone(),
-                kind: "usb_token".into(),
-                model: "Bit4id".into(),
-                agency_code: "SO-A-P1".into(),
-            },
+            &DeviceInput { serial: serial.clone(), kind: "usb_token".into(), model: "Bit4id".into(), agency_code: "SO-A-P1".into() },
             t,
         )
         .unwrap();
@@ -343,16 +190,7 @@ pub fn world(b: Backend, profile: &str) -> World {
             svc.set_device_status(&admin, &serial, st, t).unwrap();
         }
     }
-    World {
-        svc,
-        backend: b.name,
-        individual,
-        organisation,
-        device_sub,
-        leader,
-        specialist,
-        _schema: b.schema,
-    }
+    World { svc, backend: b.name, individual, organisation, device_sub, leader, specialist, _schema: b.schema }
 }
 
 impl World {
@@ -385,54 +223,26 @@ impl World {
 
     pub fn audit_ok(&self) {
         let v = self.svc.verify_audit(&self.actor("kt")).unwrap();
-        assert!(
-            v.is_valid(),
-            "{}: audit chain broken: {:?}",
-            self.backend,
-            v.broken
-        );
+        assert!(v.is_valid(), "{}: audit chain broken: {:?}", self.backend, v.broken);
     }
 
     /// Creates a request by the CQQLTT officer and takes it to SentToCa.
     pub fn to_ca(&self, input: NewRequestInput, at: DateTime<Utc>) -> Request {
-        let officer = self.actor(if input.subscriber == self.organisation.id {
-            "cb.a"
-        } else {
-            "cb.a"
-        });
+        // Every subscriber of the test province is managed by SO-A.
+        let officer = self.actor("cb.a");
         let q = self.svc.create_request(&officer, &input, at).unwrap();
-        self.svc
-            .transition(&officer, q.id, Action::Submit, None, at)
-            .unwrap();
-        self.svc
-            .transition(&officer, q.id, Action::Confirm, None, at)
-            .unwrap();
+        self.svc.transition(&officer, q.id, Action::Submit, None, at).unwrap();
+        self.svc.transition(&officer, q.id, Action::Confirm, None, at).unwrap();
         if self.svc.profile().routing.route_for(q.kind) == kyso_core::profile::Route::ViaManager {
-            self.svc
-                .transition(&self.actor("qltb"), q.id, Action::Check, None, at)
-                .unwrap();
-            self.svc
-                .send_to_ca(&self.actor("qltb"), &[q.id], at)
-                .unwrap()
-                .1
-                .remove(0)
+            self.svc.transition(&self.actor("qltb"), q.id, Action::Check, None, at).unwrap();
+            self.svc.send_to_ca(&self.actor("qltb"), &[q.id], at).unwrap().1.remove(0)
         } else {
-            self.svc
-                .send_to_ca(&officer, &[q.id], at)
-                .unwrap()
-                .1
-                .remove(0)
+            self.svc.send_to_ca(&officer, &[q.id], at).unwrap().1.remove(0)
         }
     }
 
     /// Issues a new certificate for `sub` valid `months` from `at`, on device TOKEN<n>.
-    pub fn issue(
-        &self,
-        sub: &Subscriber,
-        at: DateTime<Utc>,
-        months: u32,
-        serial: &str,
-    ) -> CertificateRecord {
+    pub fn issue(&self, sub: &Subscriber, at: DateTime<Utc>, months: u32, serial: &str) -> CertificateRecord {
         let q = self.to_ca(new_input(sub, 60), at);
         let device = match sub.kind {
             SubscriberKind::Individual => "TOKEN0",
@@ -464,8 +274,6 @@ pub fn new_input(sub: &Subscriber, months: u32) -> NewRequestInput {
         subscriber: sub.id,
         certificate_serial: None,
         device_serial: None,
-        details: RequestDetails::New {
-            validity_months: months,
-        },
+        details: RequestDetails::New { validity_months: months },
     }
 }
