@@ -1,0 +1,56 @@
+# Shared helpers for the project's scripts. Sourced, not run.
+
+step() { printf '\n==> %s\n' "$*"; }
+
+apt_install() {
+  # Installs Debian packages that are missing; quiet and idempotent.
+  local missing=()
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  step "apt-get install ${missing[*]}"
+  local sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+pg_answers() { # url
+  command -v psql >/dev/null 2>&1 && psql "$1" -Atqc 'select 1' >/dev/null 2>&1
+}
+
+# Sets PG_URL to a PostgreSQL the tests may use, starting a private one if needed.
+ensure_postgres() {
+  local shared="postgres://postgres@127.0.0.1:5432/test"
+  if [ -n "${KYSO_TEST_PG_URL:-}" ] && pg_answers "$KYSO_TEST_PG_URL"; then PG_URL="$KYSO_TEST_PG_URL"; return; fi
+  if [ -z "${KYSO_FORCE_PRIVATE_PG:-}" ] && pg_answers "$shared"; then PG_URL="$shared"; return; fi
+  step "no PostgreSQL answers at 127.0.0.1:5432: starting a private one"
+  local initdb
+  initdb=$(command -v initdb || ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -n1 || true)
+  if [ -z "$initdb" ]; then
+    apt_install postgresql postgresql-client
+    initdb=$(ls /usr/lib/postgresql/*/bin/initdb | sort -V | tail -n1)
+  fi
+  local bin; bin=$(dirname "$initdb")
+  local port=${KYSO_PRIVATE_PG_PORT:-55432}
+  PG_DIR=$(mktemp -d /tmp/kyso-pg.XXXXXX)
+  local runas=()
+  if [ "$(id -u)" -eq 0 ]; then
+    # PostgreSQL refuses to run as root.
+    id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
+    chown postgres "$PG_DIR"
+    runas=(runuser -u postgres --)
+  fi
+  "${runas[@]}" "$bin/initdb" -D "$PG_DIR/data" -A trust -U postgres >/dev/null
+  "${runas[@]}" "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w \
+    -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$PG_DIR -c fsync=off" start >/dev/null
+  trap 'stop_private_postgres' EXIT
+  PG_STOP=("${runas[@]}" "$bin/pg_ctl" -D "$PG_DIR/data" -m fast stop)
+  psql "postgres://postgres@127.0.0.1:$port/postgres" -qc 'create database test' >/dev/null
+  PG_URL="postgres://postgres@127.0.0.1:$port/test"
+}
+
+stop_private_postgres() {
+  if [ -n "${PG_DIR:-}" ]; then
+    "${PG_STOP[@]}" >/dev/null 2>&1 || true
+    rm -rf "$PG_DIR"
+  fi
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The test command: formatting, lints, and the whole test suite on SQLite and PostgreSQL.
+# Installs what the tests need when it is missing (idempotent). Uses the PostgreSQL at
+# 127.0.0.1:5432 (database `test`, trust auth) when it answers; otherwise starts a private
+# one on a temporary data directory bound to loopback, and stops it afterwards.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+ensure_postgres
+export KYSO_TEST_PG_URL="$PG_URL"
+export KYSO_TEST_REQUIRE_PG=1
+
+step "cargo test (SQLite and PostgreSQL at $PG_URL)"
+cargo test --workspace --locked
