@@ -161,6 +161,14 @@ fn audit_row(r: &Row) -> StoreResult<AuditRecord> {
     })
 }
 
+/// `($1, $2, …), (…)` for a multi-row insert of `rows` rows of `cols` columns.
+fn placeholders(rows: usize, cols: usize) -> String {
+    (0..rows)
+        .map(|r| format!("({})", (1..=cols).map(|c| format!("${}", r * cols + c)).collect::<Vec<_>>().join(", ")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// (login, role, agency code) of one grant, or of a user without grants.
 pub type UserGrant = (String, Option<String>, Option<String>);
 
@@ -585,6 +593,78 @@ impl Tx<'_> {
         self.exec("UPDATE audit_head SET hash = $1 WHERE id = 1", &[rec.hash.as_str().into()])?;
         Ok(rec)
     }
+    /// Chains and stores many events at once (bulk imports, the benchmark): one head read,
+    /// multi-row inserts, one head update. Same chain as `append_audit` one by one.
+    pub fn append_audit_batch(&mut self, events: Vec<(NewEvent, DateTime<Utc>)>) -> StoreResult<()> {
+        let (mut seq, mut prev) = self.audit_head()?;
+        let mut last_at =
+            self.query_opt("SELECT at FROM audit_events WHERE seq = $1", &[seq.into()])?.map(|r| r.int(0)).transpose()?.unwrap_or(i64::MIN);
+        let mut rows = Vec::with_capacity(events.len());
+        for (e, at) in events {
+            seq += 1;
+            last_at = micros(at).max(last_at);
+            let rec = AuditRecord::chain(&prev, seq, last_at, e);
+            prev = rec.hash.clone();
+            rows.push(rec);
+        }
+        const PER_STATEMENT: usize = 400;
+        for chunk in rows.chunks(PER_STATEMENT) {
+            let mut params = Vec::with_capacity(chunk.len() * 12);
+            for rec in chunk {
+                params.extend([
+                    rec.seq.into(),
+                    rec.at_micros.into(),
+                    rec.actor.as_str().into(),
+                    rec.action.as_str().into(),
+                    rec.object.as_str().into(),
+                    rec.agency_id.map(|a| a.0).into(),
+                    rec.outcome.as_str().into(),
+                    rec.subject.clone().into(),
+                    rec.class.clone().into(),
+                    rec.details.as_str().into(),
+                    rec.prev_hash.as_str().into(),
+                    rec.hash.as_str().into(),
+                ]);
+            }
+            self.exec(&format!("INSERT INTO audit_events ({AUDIT_COLS}) VALUES {}", placeholders(chunk.len(), 12)), &params)?;
+        }
+        self.exec("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1", &[seq.into(), prev.into()])?;
+        Ok(())
+    }
+
+    /// Inserts many certificate records at once (bulk imports, the benchmark).
+    pub fn insert_certificates_batch(&mut self, rows: &[(CertificateRecord, AgencyId, ReportClass)]) -> StoreResult<()> {
+        const PER_STATEMENT: usize = 500;
+        for chunk in rows.chunks(PER_STATEMENT) {
+            let mut params = Vec::with_capacity(chunk.len() * 13);
+            for (c, agency, class) in chunk {
+                params.extend([
+                    c.serial.as_str().into(),
+                    c.subscriber_id.0.into(),
+                    agency.0.into(),
+                    class.code().into(),
+                    c.subject.as_str().into(),
+                    c.issuer.as_str().into(),
+                    secs(c.not_before).into(),
+                    secs(c.not_after).into(),
+                    c.revoked_at.map(secs).into(),
+                    c.revocation_reason.map(|r| r.code()).into(),
+                    c.device_id.map(|x| x.0).into(),
+                    c.predecessor.map(|x| x.0).into(),
+                    i64::from(c.renewal_count).into(),
+                ]);
+            }
+            self.exec(
+                &format!(
+                    "INSERT INTO certificates (serial, subscriber_id, agency_id, class, subject, issuer, not_before, not_after, revoked_at, revocation_reason, device_id, predecessor_id, renewal_count) VALUES {}",
+                    placeholders(chunk.len(), 13)
+                ),
+                &params,
+            )?;
+        }
+        Ok(())
+    }
+
     pub fn audit_head(&mut self) -> StoreResult<(i64, String)> {
         let r = self.query_one("SELECT seq, hash FROM audit_head WHERE id = 1", &[])?;
         Ok((r.int(0)?, r.text(1)?))
