@@ -18,4 +18,12 @@ export KYSO_TEST_PG_URL="$PG_URL"
 export KYSO_TEST_REQUIRE_PG=1
 
 step "cargo test (SQLite and PostgreSQL at $PG_URL)"
-cargo test --workspace --locked
+# Library, binary and integration tests; benches are separate commands (see README).
+log=$(mktemp)
+trap 'rm -f "$log"; stop_private_postgres' EXIT
+cargo test --workspace --locked --lib --bins --tests 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+echo
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+exit "$status"

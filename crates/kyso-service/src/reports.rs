@@ -18,10 +18,13 @@ impl Service {
             require(actor, Permission::ViewReports, &agency)?;
             let from = vn_day_start(period.start());
             let to = vn_day_start(period.end_exclusive());
-            let events = tx.figure_counts(from, to, &agency.path)?;
+            let p = self.profile();
+            let mut actions: Vec<String> = p.reports.figures.iter().flat_map(|f| f.actions.iter().cloned()).collect();
+            actions.sort();
+            actions.dedup();
+            let events = tx.figure_counts(from, to, &agency.path, &actions)?;
             // Stocks are taken at the last second of the period.
             let stock = tx.valid_certificate_counts(to - chrono::Duration::seconds(1), &agency.path)?;
-            let p = self.profile();
             Ok(Report {
                 profile: p.key.clone(),
                 province: p.province.clone(),

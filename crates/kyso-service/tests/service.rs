@@ -574,3 +574,69 @@ fn one_open_request_per_certificate() {
         assert_eq!(err_code(w.svc.create_request(&w.actor("cb.a"), &renew, at)), "rule:one-open-request");
     });
 }
+
+#[test]
+fn bulk_audit_append_chains_like_single_appends() {
+    for b in backends() {
+        let w = world(b, "bac-ninh-2023");
+        let at = t0();
+        let events: Vec<_> = (0..900)
+            .map(|i| (kyso_core::audit::NewEvent::new("admin", "person.created", format!("person:{i}")), at + Duration::seconds(i)))
+            .collect();
+        w.svc.db().write(|tx| tx.append_audit_batch(events)).unwrap();
+        // A single append after the batch continues the same chain.
+        w.svc.add_agency(&w.actor("admin"), &agency("SO-Z", "UBND-T", false, 30), at + Duration::hours(1)).unwrap();
+        w.audit_ok();
+        let (head, _) = w.svc.db().read(|tx| tx.audit_head()).unwrap();
+        assert_eq!(w.svc.verify_audit(&w.actor("kt")).unwrap().checked, head, "{}", w.backend);
+    }
+}
+
+mod property {
+    use super::*;
+    use proptest::prelude::*;
+
+    // Weighted towards the people and steps that move a request forward, so that many runs
+    // reach completion and the property is exercised, not just vacuously true.
+    const LOGINS: [&str; 11] = ["cb.a", "cb.a", "cb.a", "cntt", "cntt", "cb.b", "qltb", "vt.a", "self", "kt", "admin"];
+    const ACTIONS: [Action; 10] = [
+        Action::Submit,
+        Action::Confirm,
+        Action::SendToCa,
+        Action::SendToCa,
+        Action::Complete,
+        Action::Complete,
+        Action::Reject,
+        Action::Cancel,
+        Action::Check,
+        Action::Confirm,
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        /// Through the service and the database: whatever anyone does, a completed request
+        /// has a `request.confirmed` event by the subscriber's own CQQLTT officer, and the
+        /// audit chain stays whole.
+        #[test]
+        fn no_completion_without_the_cqqltt_confirmation(steps in prop::collection::vec((0usize..11, 0usize..10), 1..25)) {
+            let w = world(Backend { name: "sqlite", db: kyso_store::Db::open_sqlite_memory().unwrap(), schema: None }, "bac-ninh-2023");
+            let q = w.svc.create_request(&w.actor("self"), &new_input(&w.individual, 36), t0()).unwrap();
+            for (n, (who, a)) in steps.into_iter().enumerate() {
+                let actor = w.actor(LOGINS[who]);
+                let at = t0() + Duration::minutes(n as i64);
+                let _ = match ACTIONS[a] {
+                    Action::Complete => w.svc.complete_request(&actor, q.id, &CompletionInput::Issued {
+                        serial: format!("PP{n:02}"), subject: "CN=x".into(), issuer: "CN=Test CA".into(), not_before: at, not_after: add_months(at, 36), device_serial: None,
+                    }, at),
+                    action => w.svc.transition(&actor, q.id, action, Some("lý do"), at),
+                };
+            }
+            let view = w.svc.request(&w.actor("admin"), q.id).unwrap();
+            if view.request.state == RequestState::Completed {
+                prop_assert!(view.history.iter().any(|e| e.action == "request.confirmed" && e.actor == "cb.a" && e.outcome == "ok"));
+            }
+            w.audit_ok();
+        }
+    }
+}

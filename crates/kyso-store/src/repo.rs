@@ -685,13 +685,34 @@ impl Tx<'_> {
             .map(audit_row)
             .collect()
     }
-    /// Counts of report-relevant events in [from, to) for agencies under `prefix`.
-    pub fn figure_counts(&mut self, from: DateTime<Utc>, to: DateTime<Utc>, prefix: &str) -> StoreResult<Vec<EventCount>> {
+    /// Counts of report-relevant events with one of `actions` in [from, to) for agencies
+    /// under `prefix`.
+    pub fn figure_counts(
+        &mut self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        prefix: &str,
+        actions: &[String],
+    ) -> StoreResult<Vec<EventCount>> {
+        if actions.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut params = vec![micros(from).into(), micros(to).into(), under(prefix)];
+        let list: Vec<String> = actions
+            .iter()
+            .map(|a| {
+                params.push(a.as_str().into());
+                format!("${}", params.len())
+            })
+            .collect();
         self.query(
-            "SELECT e.action, e.subject, e.class, COUNT(*) FROM audit_events e JOIN agencies a ON a.id = e.agency_id
-             WHERE e.subject IS NOT NULL AND e.at >= $1 AND e.at < $2 AND e.outcome = 'ok' AND a.path LIKE $3
-             GROUP BY e.action, e.subject, e.class",
-            &[micros(from).into(), micros(to).into(), under(prefix)],
+            &format!(
+                "SELECT e.action, e.subject, e.class, COUNT(*) FROM audit_events e JOIN agencies a ON a.id = e.agency_id
+                 WHERE e.subject IS NOT NULL AND e.action IN ({}) AND e.at >= $1 AND e.at < $2 AND e.outcome = 'ok' AND a.path LIKE $3
+                 GROUP BY e.action, e.subject, e.class",
+                list.join(", ")
+            ),
+            &params,
         )?
         .iter()
         .map(|r| Ok(EventCount { action: r.text(0)?, subject: r.text(1)?, class: r.opt_text(2)?, count: r.int(3)? as u64 }))
