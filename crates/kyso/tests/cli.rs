@@ -256,3 +256,49 @@ fn a_request_goes_through_the_cli_as_the_roles_would_take_it() {
     let o = kyso(&["audit", "verify"], d);
     assert!(o.status.success(), "{}", text(&o));
 }
+
+#[test]
+fn killing_the_process_mid_run_leaves_committed_data_whole() {
+    // SIGKILL the demo at several points while it commits thousands of transactions.
+    for delay_ms in [150u64, 300, 450, 600] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kyso"))
+            .args(["demo", "--data"])
+            .arg(dir.path())
+            .env("KYSO_NOW", "2026-11-21T09:00:00+07:00")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        let db_path = dir.path().join("kyso.db");
+        if !db_path.exists() {
+            continue;
+        }
+        let db = rusqlite::Connection::open(&db_path).unwrap();
+        let ok: String = db.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+        assert_eq!(ok, "ok", "after {delay_ms} ms");
+        let initialised: i64 = db.query_row("SELECT COUNT(*) FROM settings", [], |r| r.get(0)).unwrap_or(0);
+        if initialised == 0 {
+            continue;
+        }
+        let o = kyso(&["audit", "verify"], dir.path());
+        assert!(o.status.success(), "after {delay_ms} ms: {}", text(&o));
+        // Every request's stored state is the one its last audit event recorded: no
+        // transition is half applied.
+        let mut st = db
+            .prepare(
+                "SELECT q.id, q.state, (SELECT e.action FROM audit_events e WHERE e.object = 'request:' || q.id AND e.outcome = 'ok' ORDER BY e.seq DESC LIMIT 1)
+                 FROM requests q",
+            )
+            .unwrap();
+        let rows: Vec<(i64, String, Option<String>)> =
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(Result::unwrap).collect();
+        for (id, state, last) in rows {
+            let want = if state == "draft" { "request.created".to_string() } else { format!("request.{state}") };
+            assert_eq!(last.as_deref(), Some(want.as_str()), "request {id} after {delay_ms} ms");
+        }
+    }
+}
