@@ -161,6 +161,43 @@ fn audit_row(r: &Row) -> StoreResult<AuditRecord> {
     })
 }
 
+const CERT_INSERT_COLS: &str = "serial, subscriber_id, agency_id, class, subject, issuer, not_before, not_after, revoked_at, revocation_reason, device_id, predecessor_id, renewal_count";
+
+fn cert_params(c: &CertificateRecord, agency: AgencyId, class: ReportClass) -> [Value; 13] {
+    [
+        c.serial.as_str().into(),
+        c.subscriber_id.0.into(),
+        agency.0.into(),
+        class.code().into(),
+        c.subject.as_str().into(),
+        c.issuer.as_str().into(),
+        secs(c.not_before).into(),
+        secs(c.not_after).into(),
+        c.revoked_at.map(secs).into(),
+        c.revocation_reason.map(|r| r.code()).into(),
+        c.device_id.map(|x| x.0).into(),
+        c.predecessor.map(|x| x.0).into(),
+        i64::from(c.renewal_count).into(),
+    ]
+}
+
+fn audit_params(rec: &AuditRecord) -> [Value; 12] {
+    [
+        rec.seq.into(),
+        rec.at_micros.into(),
+        rec.actor.as_str().into(),
+        rec.action.as_str().into(),
+        rec.object.as_str().into(),
+        rec.agency_id.map(|a| a.0).into(),
+        rec.outcome.as_str().into(),
+        rec.subject.clone().into(),
+        rec.class.clone().into(),
+        rec.details.as_str().into(),
+        rec.prev_hash.as_str().into(),
+        rec.hash.as_str().into(),
+    ]
+}
+
 /// `($1, $2, …), (…)` for a multi-row insert of `rows` rows of `cols` columns.
 fn placeholders(rows: usize, cols: usize) -> String {
     (0..rows)
@@ -426,23 +463,8 @@ impl Tx<'_> {
     pub fn insert_certificate(&mut self, c: &CertificateRecord, agency: AgencyId, class: ReportClass) -> StoreResult<CertificateRecord> {
         let id = self
             .query_one(
-                "INSERT INTO certificates (serial, subscriber_id, agency_id, class, subject, issuer, not_before, not_after, revoked_at, revocation_reason, device_id, predecessor_id, renewal_count)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
-                &[
-                    c.serial.as_str().into(),
-                    c.subscriber_id.0.into(),
-                    agency.0.into(),
-                    class.code().into(),
-                    c.subject.as_str().into(),
-                    c.issuer.as_str().into(),
-                    secs(c.not_before).into(),
-                    secs(c.not_after).into(),
-                    c.revoked_at.map(secs).into(),
-                    c.revocation_reason.map(|r| r.code()).into(),
-                    c.device_id.map(|x| x.0).into(),
-                    c.predecessor.map(|x| x.0).into(),
-                    i64::from(c.renewal_count).into(),
-                ],
+                &format!("INSERT INTO certificates ({CERT_INSERT_COLS}) VALUES {} RETURNING id", placeholders(1, 13)),
+                &cert_params(c, agency, class),
             )?
             .int(0)?;
         Ok(CertificateRecord { id: CertificateId(id), ..c.clone() })
@@ -573,23 +595,7 @@ impl Tx<'_> {
             .unwrap_or(i64::MIN);
         let at = micros(at).max(last_at);
         let rec = AuditRecord::chain(&prev, seq, at, e);
-        self.exec(
-            &format!("INSERT INTO audit_events ({AUDIT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"),
-            &[
-                rec.seq.into(),
-                rec.at_micros.into(),
-                rec.actor.as_str().into(),
-                rec.action.as_str().into(),
-                rec.object.as_str().into(),
-                rec.agency_id.map(|a| a.0).into(),
-                rec.outcome.as_str().into(),
-                rec.subject.clone().into(),
-                rec.class.clone().into(),
-                rec.details.as_str().into(),
-                rec.prev_hash.as_str().into(),
-                rec.hash.as_str().into(),
-            ],
-        )?;
+        self.exec(&format!("INSERT INTO audit_events ({AUDIT_COLS}) VALUES {}", placeholders(1, 12)), &audit_params(&rec))?;
         self.exec("UPDATE audit_head SET hash = $1 WHERE id = 1", &[rec.hash.as_str().into()])?;
         Ok(rec)
     }
@@ -611,20 +617,7 @@ impl Tx<'_> {
         for chunk in rows.chunks(PER_STATEMENT) {
             let mut params = Vec::with_capacity(chunk.len() * 12);
             for rec in chunk {
-                params.extend([
-                    rec.seq.into(),
-                    rec.at_micros.into(),
-                    rec.actor.as_str().into(),
-                    rec.action.as_str().into(),
-                    rec.object.as_str().into(),
-                    rec.agency_id.map(|a| a.0).into(),
-                    rec.outcome.as_str().into(),
-                    rec.subject.clone().into(),
-                    rec.class.clone().into(),
-                    rec.details.as_str().into(),
-                    rec.prev_hash.as_str().into(),
-                    rec.hash.as_str().into(),
-                ]);
+                params.extend(audit_params(rec));
             }
             self.exec(&format!("INSERT INTO audit_events ({AUDIT_COLS}) VALUES {}", placeholders(chunk.len(), 12)), &params)?;
         }
@@ -638,29 +631,9 @@ impl Tx<'_> {
         for chunk in rows.chunks(PER_STATEMENT) {
             let mut params = Vec::with_capacity(chunk.len() * 13);
             for (c, agency, class) in chunk {
-                params.extend([
-                    c.serial.as_str().into(),
-                    c.subscriber_id.0.into(),
-                    agency.0.into(),
-                    class.code().into(),
-                    c.subject.as_str().into(),
-                    c.issuer.as_str().into(),
-                    secs(c.not_before).into(),
-                    secs(c.not_after).into(),
-                    c.revoked_at.map(secs).into(),
-                    c.revocation_reason.map(|r| r.code()).into(),
-                    c.device_id.map(|x| x.0).into(),
-                    c.predecessor.map(|x| x.0).into(),
-                    i64::from(c.renewal_count).into(),
-                ]);
+                params.extend(cert_params(c, *agency, *class));
             }
-            self.exec(
-                &format!(
-                    "INSERT INTO certificates (serial, subscriber_id, agency_id, class, subject, issuer, not_before, not_after, revoked_at, revocation_reason, device_id, predecessor_id, renewal_count) VALUES {}",
-                    placeholders(chunk.len(), 13)
-                ),
-                &params,
-            )?;
+            self.exec(&format!("INSERT INTO certificates ({CERT_INSERT_COLS}) VALUES {}", placeholders(chunk.len(), 13)), &params)?;
         }
         Ok(())
     }
