@@ -17,6 +17,10 @@ ensure_postgres
 export KYSO_TEST_PG_URL="$PG_URL"
 export KYSO_TEST_REQUIRE_PG=1
 
+# SoftHSM2 stands in for USB tokens and HSMs; every token test runs on it too.
+apt_install softhsm2 openssl
+export KYSO_TEST_REQUIRE_SOFTHSM=1
+
 step "cargo test (SQLite and PostgreSQL at $PG_URL)"
 # Library, binary and integration tests; benches are separate commands (see README).
 log=$(mktemp)

@@ -1,0 +1,187 @@
+//! The same suite against the software token and SoftHSM2.
+
+use kyso_token::pkcs11::{Pkcs11Token, SOFTHSM2_MODULE};
+use kyso_token::soft::SoftToken;
+use kyso_token::*;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
+const MAX: u32 = 3;
+static N: AtomicUsize = AtomicUsize::new(0);
+
+/// A directory for this process: SoftHSM2's configuration and token store, soft tokens.
+fn workdir() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("softhsm")).unwrap();
+        let conf = d.path().join("softhsm2.conf");
+        std::fs::write(
+            &conf,
+            format!("directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n", d.path().join("softhsm").display()),
+        )
+        .unwrap();
+        // Set before the module is first loaded; every test goes through here first.
+        std::env::set_var("SOFTHSM2_CONF", &conf);
+        d
+    })
+    .path()
+}
+
+fn softhsm_available() -> bool {
+    let ok = Path::new(SOFTHSM2_MODULE).exists();
+    if !ok && std::env::var("KYSO_TEST_REQUIRE_SOFTHSM").is_ok_and(|v| v == "1") {
+        panic!("KYSO_TEST_REQUIRE_SOFTHSM=1 but {SOFTHSM2_MODULE} is missing (apt-get install softhsm2)");
+    }
+    ok
+}
+
+/// A fresh token of each kind, with user PIN 1234 and SO PIN 87654321.
+fn tokens() -> Vec<(&'static str, Box<dyn Token>)> {
+    let dir = workdir();
+    let n = N.fetch_add(1, Ordering::SeqCst);
+    let label = format!("t{}-{n}", std::process::id());
+    let mut v: Vec<(&'static str, Box<dyn Token>)> = vec![(
+        "software",
+        Box::new(SoftToken::create(&dir.join("soft"), &label, &Pin::new("1234"), &Pin::new("87654321"), MAX, 1000).unwrap()),
+    )];
+    if softhsm_available() {
+        let m = PathBuf::from(SOFTHSM2_MODULE);
+        Pkcs11Token::init(&m, &label, &Pin::new("87654321"), &Pin::new("1234")).unwrap();
+        v.push(("softhsm2", Box::new(Pkcs11Token::open(&m, &label, &dir.join("state"), MAX).unwrap())));
+    }
+    v
+}
+
+/// The BIT STRING content of a DER SubjectPublicKeyInfo.
+fn raw_key(spki: &[u8]) -> Vec<u8> {
+    fn tlv(b: &[u8]) -> (u8, &[u8], &[u8]) {
+        let tag = b[0];
+        let (len, hdr) = if b[1] < 0x80 {
+            (b[1] as usize, 2)
+        } else {
+            let k = (b[1] & 0x7f) as usize;
+            (b[2..2 + k].iter().fold(0usize, |a, x| a << 8 | *x as usize), 2 + k)
+        };
+        (tag, &b[hdr..hdr + len], &b[hdr + len..])
+    }
+    let (_, seq, _) = tlv(spki);
+    let (_, _alg, rest) = tlv(seq);
+    let (tag, bits, _) = tlv(rest);
+    assert_eq!(tag, 0x03);
+    bits[1..].to_vec()
+}
+
+#[test]
+fn keys_are_generated_on_the_token_and_sign_with_every_scheme() {
+    let schemes = [
+        SignatureScheme::RsaPkcs1Sha256,
+        SignatureScheme::RsaPkcs1Sha384,
+        SignatureScheme::RsaPkcs1Sha512,
+        SignatureScheme::RsaPssSha256,
+        SignatureScheme::RsaPssSha384,
+        SignatureScheme::RsaPssSha512,
+        SignatureScheme::EcdsaP256Sha256,
+    ];
+    for (kind, t) in tokens() {
+        let s = t.login(&Pin::new("1234")).unwrap();
+        for alg in KeyAlgorithm::ALL {
+            let label = format!("key-{}", alg.code());
+            let signer = s.generate_key(&label, alg).unwrap();
+            assert!(matches!(s.generate_key(&label, alg), Err(TokenError::KeyExists(_))), "{kind}");
+            let again = s.signer(&label).unwrap();
+            assert_eq!(again.public_key_spki(), signer.public_key_spki(), "{kind} {alg:?}: the same key is found again");
+            assert_eq!(again.key_algorithm(), alg);
+            let raw = raw_key(signer.public_key_spki());
+            for scheme in schemes {
+                let r = again.sign(scheme, b"van ban can ky");
+                if scheme.fits(alg) {
+                    let sig = r.unwrap_or_else(|e| panic!("{kind} {alg:?} {scheme:?}: {e}"));
+                    assert!(verify(&raw, alg, scheme, b"van ban can ky", &sig), "{kind} {alg:?} {scheme:?}");
+                    assert!(!verify(&raw, alg, scheme, b"van ban da sua", &sig), "{kind} {alg:?} {scheme:?} rejects another message");
+                } else {
+                    assert!(matches!(r, Err(TokenError::SchemeMismatch { .. })), "{kind} {alg:?} {scheme:?}");
+                }
+            }
+        }
+        let mut labels: Vec<String> = s.keys().unwrap().into_iter().map(|k| k.label).collect();
+        labels.sort();
+        assert_eq!(labels, ["key-ec-p256", "key-rsa-2048", "key-rsa-3072"], "{kind}");
+        assert!(matches!(s.signer("khong-co"), Err(TokenError::KeyNotFound(_))));
+    }
+}
+
+#[test]
+fn wrong_pins_count_down_lock_and_the_so_unlocks() {
+    for (kind, t) in tokens() {
+        let s = t.login(&Pin::new("1234")).unwrap();
+        s.generate_key("k", KeyAlgorithm::EcP256).unwrap();
+        drop(s);
+        // A right PIN resets the counter.
+        assert!(matches!(t.login(&Pin::new("0000")).err(), Some(TokenError::WrongPin { retries_left: 2 })), "{kind}");
+        t.login(&Pin::new("1234")).unwrap();
+        assert_eq!(t.info().unwrap().retries_left, MAX);
+        for left in (1..MAX).rev() {
+            match t.login(&Pin::new("0000")) {
+                Err(TokenError::WrongPin { retries_left }) => assert_eq!(retries_left, left, "{kind}"),
+                other => panic!("{kind}: {:?}", other.err()),
+            }
+        }
+        assert!(matches!(t.login(&Pin::new("0000")).err(), Some(TokenError::Locked)), "{kind}");
+        assert!(matches!(t.login(&Pin::new("1234")).err(), Some(TokenError::Locked)), "{kind}: locked even with the right PIN");
+        assert!(t.info().unwrap().locked);
+        assert!(matches!(t.unlock(&Pin::new("11111111"), &Pin::new("5678")), Err(TokenError::WrongSoPin)), "{kind}");
+        t.unlock(&Pin::new("87654321"), &Pin::new("5678")).unwrap();
+        let info = t.info().unwrap();
+        assert_eq!((info.locked, info.retries_left), (false, MAX), "{kind}");
+        // The keys survive the restore.
+        let s = t.login(&Pin::new("5678")).unwrap();
+        s.signer("k").unwrap().sign(SignatureScheme::EcdsaP256Sha256, b"x").unwrap();
+        drop(s);
+        t.change_pin(&Pin::new("5678"), &Pin::new("24680")).unwrap();
+        assert!(t.login(&Pin::new("5678")).is_err());
+        t.login(&Pin::new("24680")).unwrap();
+        assert!(matches!(t.change_pin(&Pin::new("24680"), &Pin::new("1")), Err(TokenError::BadPinForm(_))));
+    }
+}
+
+#[test]
+fn the_software_token_keeps_no_pin_and_no_plain_key() {
+    let dir = workdir().join("plain");
+    let t = SoftToken::create(&dir, "kiemtra", &Pin::new("PIN-bi-mat-9"), &Pin::new("SO-bi-mat-9"), 5, 1000).unwrap();
+    let s = t.login(&Pin::new("PIN-bi-mat-9")).unwrap();
+    s.generate_key("rsa", KeyAlgorithm::Rsa2048).unwrap();
+    let text = std::fs::read_to_string(dir.join("kiemtra.token.json")).unwrap();
+    assert!(!text.contains("PIN-bi-mat-9") && !text.contains("SO-bi-mat-9"));
+    // A PKCS#8 RSA key in base64 starts with "MII"; only the public key may appear.
+    assert_eq!(text.matches("\"MII").count(), 1, "only the public key is in clear");
+    // Altering the sealed key is detected, not silently used.
+    let tampered = text.replacen("\"private\": \"", "\"private\": \"AAAA", 1);
+    std::fs::write(dir.join("kiemtra.token.json"), tampered).unwrap();
+    let s = SoftToken::open(&dir, "kiemtra").unwrap().login(&Pin::new("PIN-bi-mat-9")).unwrap();
+    assert!(matches!(s.signer("rsa"), Err(TokenError::Device(_))));
+}
+
+#[test]
+fn pkcs11_private_keys_are_sensitive_and_not_extractable() {
+    if !softhsm_available() {
+        return;
+    }
+    use cryptoki::object::{Attribute, AttributeType, ObjectClass};
+    let dir = workdir();
+    let label = format!("x{}", std::process::id());
+    let m = PathBuf::from(SOFTHSM2_MODULE);
+    Pkcs11Token::init(&m, &label, &Pin::new("87654321"), &Pin::new("1234")).unwrap();
+    let t = Pkcs11Token::open(&m, &label, &dir.join("state"), MAX).unwrap();
+    t.login(&Pin::new("1234")).unwrap().generate_key("ca", KeyAlgorithm::Rsa2048).unwrap();
+    // Look at the object with a plain cryptoki session.
+    let ctx = cryptoki::context::Pkcs11::new(&m).unwrap();
+    let _ = ctx.initialize(cryptoki::context::CInitializeArgs::new(cryptoki::context::CInitializeFlags::OS_LOCKING_OK));
+    let slot = ctx.get_slots_with_token().unwrap().into_iter().find(|s| ctx.get_token_info(*s).unwrap().label() == label).unwrap();
+    let s = ctx.open_ro_session(slot).unwrap();
+    s.login(cryptoki::session::UserType::User, Some(&cryptoki::types::AuthPin::from("1234"))).unwrap();
+    let key = s.find_objects(&[Attribute::Class(ObjectClass::PRIVATE_KEY), Attribute::Label(b"ca".to_vec())]).unwrap()[0];
+    let attrs = s.get_attributes(key, &[AttributeType::Sensitive, AttributeType::Extractable]).unwrap();
+    assert!(attrs.contains(&Attribute::Sensitive(true)) && attrs.contains(&Attribute::Extractable(false)), "{attrs:?}");
+}
