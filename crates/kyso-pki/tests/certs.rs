@@ -1,0 +1,230 @@
+//! Certificates checked by an independent implementation (OpenSSL).
+
+use chrono::{Duration, TimeZone, Utc};
+use kyso_pki::cert::{self, CertProfile, CertTemplate, Issuer, Urls};
+use kyso_pki::name::{Attr, DistinguishedName};
+use kyso_pki::{csr, pem, random_serial};
+use kyso_token::soft::SoftToken;
+use kyso_token::*;
+use std::process::Command;
+use std::sync::Arc;
+
+fn now() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 21, 2, 0, 0).unwrap()
+}
+
+struct Ca {
+    root: Vec<u8>,
+    ca: Vec<u8>,
+    ca_signer: Arc<dyn Signer>,
+    _dir: tempfile::TempDir,
+}
+
+fn urls() -> Urls {
+    Urls {
+        crl: Some("http://127.0.0.1:8080/crl/ca.crl".into()),
+        ocsp: Some("http://127.0.0.1:8080/ocsp".into()),
+        ca_issuers: Some("http://127.0.0.1:8080/ca.crt".into()),
+    }
+}
+
+fn hierarchy(alg: KeyAlgorithm) -> Ca {
+    let dir = tempfile::tempdir().unwrap();
+    let t = SoftToken::create(dir.path(), "ca", &Pin::new("1234"), &Pin::new("12345678"), 10, 1000).unwrap();
+    let s = t.login(&Pin::new("1234")).unwrap();
+    let root_key = s.generate_key("root", alg).unwrap();
+    let ca_key = s.generate_key("ca", alg).unwrap();
+    let root_dn = DistinguishedName::new()
+        .push(Attr::C, "VN")
+        .push(Attr::O, "Ban Cơ yếu Chính phủ (thử nghiệm)")
+        .push(Attr::CN, "Root CA chuyên dùng thử nghiệm");
+    let ca_dn = DistinguishedName::new()
+        .push(Attr::C, "VN")
+        .push(Attr::O, "Ban Cơ yếu Chính phủ (thử nghiệm)")
+        .push(Attr::CN, "CA phục vụ các cơ quan Nhà nước (thử nghiệm)");
+    let scheme = alg.default_scheme();
+    let root_tpl = CertTemplate {
+        profile: CertProfile::RootCa,
+        subject: root_dn.clone(),
+        email: None,
+        spki_der: root_key.public_key_spki().to_vec(),
+        serial: random_serial(),
+        not_before: now(),
+        not_after: now() + Duration::days(365 * 20),
+        policies: vec![],
+        urls: Urls::default(),
+    };
+    let root = cert::issue(
+        &root_tpl,
+        &Issuer { name: root_dn.to_name().unwrap(), spki_der: root_key.public_key_spki().to_vec(), signer: &*root_key, scheme },
+    )
+    .unwrap();
+    let ca_tpl = CertTemplate {
+        profile: CertProfile::IssuingCa,
+        subject: ca_dn,
+        email: None,
+        spki_der: ca_key.public_key_spki().to_vec(),
+        serial: random_serial(),
+        not_before: now(),
+        not_after: now() + Duration::days(365 * 15),
+        policies: vec!["1.3.6.1.4.1.99999.1.1".into()],
+        urls: urls(),
+    };
+    let ca = cert::issue(
+        &ca_tpl,
+        &Issuer { name: root_dn.to_name().unwrap(), spki_der: root_key.public_key_spki().to_vec(), signer: &*root_key, scheme },
+    )
+    .unwrap();
+    Ca { root, ca, ca_signer: ca_key, _dir: dir }
+}
+
+fn openssl_verify(root: &[u8], chain: &[&[u8]], leaf: &[u8], purpose: Option<&str>) -> (bool, String) {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("root.pem"), pem("CERTIFICATE", root)).unwrap();
+    std::fs::write(d.path().join("chain.pem"), chain.iter().map(|c| pem("CERTIFICATE", c)).collect::<String>()).unwrap();
+    std::fs::write(d.path().join("leaf.pem"), pem("CERTIFICATE", leaf)).unwrap();
+    let mut cmd = Command::new("openssl");
+    cmd.current_dir(d.path()).args([
+        "verify",
+        "-x509_strict",
+        "-attime",
+        &now().timestamp().to_string(),
+        "-CAfile",
+        "root.pem",
+        "-untrusted",
+        "chain.pem",
+    ]);
+    if let Some(p) = purpose {
+        cmd.args(["-purpose", p]);
+    }
+    let o = cmd.arg("leaf.pem").output().unwrap();
+    (o.status.success(), format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
+}
+
+#[test]
+fn a_hierarchy_and_every_subscriber_profile_verify_with_openssl() {
+    for alg in KeyAlgorithm::ALL {
+        let ca = hierarchy(alg);
+        let (_, ca_info) = cert::parse(&ca.ca).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let t = SoftToken::create(dir.path(), "user", &Pin::new("1234"), &Pin::new("12345678"), 10, 1000).unwrap();
+        let s = t.login(&Pin::new("1234")).unwrap();
+        let cases = [
+            (
+                CertProfile::Individual,
+                "CN=Nguyễn Văn An,OU=Phòng Tin học,OU=Sở Khoa học và Công nghệ,O=Ủy ban nhân dân tỉnh Bắc Ninh,L=Bắc Ninh,C=VN",
+                Some("an.nv@bacninh.gov.vn"),
+                Some("smimesign"),
+            ),
+            (
+                CertProfile::Organisation,
+                "CN=Sở Khoa học và Công nghệ,O=Ủy ban nhân dân tỉnh Bắc Ninh,L=Bắc Ninh,C=VN",
+                None,
+                Some("sslclient"),
+            ),
+            (
+                CertProfile::Device,
+                "CN=Cổng dịch vụ công tỉnh Bắc Ninh,O=Ủy ban nhân dân tỉnh Bắc Ninh,L=Bắc Ninh,C=VN",
+                None,
+                Some("sslserver"),
+            ),
+            (CertProfile::OcspResponder, "CN=OCSP Responder,O=Ban Cơ yếu Chính phủ (thử nghiệm),C=VN", None, None),
+            (CertProfile::TimeStamping, "CN=TSA thử nghiệm,O=Ban Cơ yếu Chính phủ (thử nghiệm),C=VN", None, Some("timestampsign")),
+        ];
+        for (i, (profile, dn, email, purpose)) in cases.into_iter().enumerate() {
+            let key = s.generate_key(&format!("k{i}"), alg).unwrap();
+            let subject = DistinguishedName::parse(dn).unwrap();
+            let req = csr::build(&subject, &*key, alg.default_scheme()).unwrap();
+            let checked = csr::check(&req).unwrap();
+            assert_eq!(checked.subject, subject);
+            let tpl = CertTemplate {
+                profile,
+                subject,
+                email: email.map(String::from),
+                spki_der: checked.spki_der,
+                serial: random_serial(),
+                not_before: now(),
+                not_after: now() + Duration::days(365 * 3),
+                policies: vec!["1.3.6.1.4.1.99999.1.2".into()],
+                urls: urls(),
+            };
+            let leaf = cert::issue(
+                &tpl,
+                &Issuer {
+                    name: ca_info.subject.to_name().unwrap(),
+                    spki_der: ca_info.spki_der.clone(),
+                    signer: &*ca.ca_signer,
+                    scheme: alg.default_scheme(),
+                },
+            )
+            .unwrap();
+            let (ok, out) = openssl_verify(&ca.root, &[&ca.ca], &leaf, purpose);
+            assert!(ok, "{alg:?} {profile:?}: {out}");
+            let (c, info) = cert::parse(&leaf).unwrap();
+            assert_eq!(info.subject.to_string(), dn);
+            cert::verify_issued_by(&c, &ca_info.spki_der).unwrap();
+        }
+    }
+}
+
+#[test]
+fn bad_csrs_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = SoftToken::create(dir.path(), "u", &Pin::new("1234"), &Pin::new("12345678"), 10, 1000).unwrap();
+    let s = t.login(&Pin::new("1234")).unwrap();
+    let key = s.generate_key("k", KeyAlgorithm::EcP256).unwrap();
+    let subject = DistinguishedName::parse("CN=Trần Thị Bình,C=VN").unwrap();
+    let mut req = csr::build(&subject, &*key, SignatureScheme::EcdsaP256Sha256).unwrap();
+    // Change one byte of the subject: the self-signature no longer verifies.
+    let needle = "Bình".as_bytes();
+    let pos = req.windows(needle.len()).position(|w| w == needle).unwrap();
+    req[pos] = b'X';
+    assert!(matches!(csr::check(&req), Err(kyso_pki::PkiError::BadSignature(_))));
+    assert!(csr::check(b"not a csr").is_err());
+    // A 1024-bit RSA key (made with OpenSSL) is too weak.
+    let d = tempfile::tempdir().unwrap();
+    let o = Command::new("openssl")
+        .current_dir(d.path())
+        .args([
+            "req",
+            "-new",
+            "-newkey",
+            "rsa:1024",
+            "-nodes",
+            "-keyout",
+            "k.pem",
+            "-subj",
+            "/CN=weak/C=VN",
+            "-outform",
+            "DER",
+            "-out",
+            "r.der",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let weak = std::fs::read(d.path().join("r.der")).unwrap();
+    assert!(matches!(csr::check(&weak), Err(kyso_pki::PkiError::WeakKey(_))));
+    // OpenSSL's own 2048-bit CSR is accepted.
+    let o = Command::new("openssl")
+        .current_dir(d.path())
+        .args([
+            "req",
+            "-new",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "k2.pem",
+            "-subj",
+            "/CN=ok/C=VN",
+            "-outform",
+            "DER",
+            "-out",
+            "r2.der",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    csr::check(&std::fs::read(d.path().join("r2.der")).unwrap()).unwrap();
+}
