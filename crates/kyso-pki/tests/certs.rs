@@ -101,11 +101,31 @@ fn openssl_verify(root: &[u8], chain: &[&[u8]], leaf: &[u8], purpose: Option<&st
     (o.status.success(), format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
 }
 
+/// pkilint's findings at WARNING and above (`tool` = lint_pkix_cert, lint_crl,
+/// lint_ocsp_response). None when pkilint is not installed and not required.
+pub fn pkilint(tool: &str, der_bytes: &[u8]) -> Option<String> {
+    let bin = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin").join(tool);
+    if !bin.exists() {
+        assert!(std::env::var("KYSO_TEST_REQUIRE_PKILINT").map_or(true, |v| v != "1"), "pkilint required but {} is missing", bin.display());
+        return None;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let f = d.path().join("doc.der");
+    std::fs::write(&f, der_bytes).unwrap();
+    let o = Command::new(bin).args(["lint", "-s", "WARNING", "--document-format", "DER"]).arg(&f).output().unwrap();
+    Some(format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)).trim().to_string())
+}
+
 #[test]
 fn a_hierarchy_and_every_subscriber_profile_verify_with_openssl() {
     for alg in KeyAlgorithm::ALL {
         let ca = hierarchy(alg);
         let (_, ca_info) = cert::parse(&ca.ca).unwrap();
+        for (name, c) in [("root", &ca.root), ("issuing CA", &ca.ca)] {
+            if let Some(findings) = pkilint("lint_pkix_cert", c) {
+                assert_eq!(findings, "", "{alg:?} {name}: pkilint");
+            }
+        }
         let dir = tempfile::tempdir().unwrap();
         let t = SoftToken::create(dir.path(), "user", &Pin::new("1234"), &Pin::new("12345678"), 10, 1000).unwrap();
         let s = t.login(&Pin::new("1234")).unwrap();
@@ -160,6 +180,9 @@ fn a_hierarchy_and_every_subscriber_profile_verify_with_openssl() {
             .unwrap();
             let (ok, out) = openssl_verify(&ca.root, &[&ca.ca], &leaf, purpose);
             assert!(ok, "{alg:?} {profile:?}: {out}");
+            if let Some(findings) = pkilint("lint_pkix_cert", &leaf) {
+                assert_eq!(findings, "", "{alg:?} {profile:?}: pkilint");
+            }
             let (c, info) = cert::parse(&leaf).unwrap();
             assert_eq!(info.subject.to_string(), dn);
             cert::verify_issued_by(&c, &ca_info.spki_der).unwrap();
