@@ -54,3 +54,17 @@ stop_private_postgres() {
     rm -rf "$PG_DIR"
   fi
 }
+
+# Creates ./.venv if needed and installs the given PyPI packages into it if missing.
+ensure_venv() {
+  if [ ! -x .venv/bin/python ]; then
+    step "python venv .venv"
+    python3 -m venv .venv || { apt_install python3-venv; python3 -m venv .venv; }
+  fi
+  local missing=()
+  for p in "$@"; do .venv/bin/pip show -q "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    step "pip install ${missing[*]}"
+    .venv/bin/pip install -q "${missing[@]}"
+  fi
+}

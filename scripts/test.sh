@@ -21,6 +21,10 @@ export KYSO_TEST_REQUIRE_PG=1
 apt_install softhsm2 openssl
 export KYSO_TEST_REQUIRE_SOFTHSM=1
 
+# pkilint (and later pyHanko) in the project's own venv.
+ensure_venv pkilint
+export KYSO_TEST_REQUIRE_PKILINT=1
+
 step "cargo test (SQLite and PostgreSQL at $PG_URL)"
 # Library, binary and integration tests; benches are separate commands (see README).
 log=$(mktemp)

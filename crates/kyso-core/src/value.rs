@@ -168,7 +168,7 @@ fn century_of(d: u16) -> (i32, Gender) {
         3 => 2200,
         _ => 2300,
     };
-    (base, if d % 2 == 0 { Gender::Male } else { Gender::Female })
+    (base, if d.is_multiple_of(2) { Gender::Male } else { Gender::Female })
 }
 
 string_newtype!(

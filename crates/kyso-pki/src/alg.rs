@@ -96,7 +96,7 @@ pub fn key_facts(spki_der: &[u8]) -> PkiResult<(KeyFacts, Vec<u8>)> {
         let k = RsaPub::from_der(&raw)?;
         let bits = k.n.as_bytes().len() * 8 - k.n.as_bytes().first().map(|b| b.leading_zeros() as usize).unwrap_or(0);
         let e = k.e.as_bytes().iter().fold(0u64, |a, b| a.saturating_mul(256).saturating_add(u64::from(*b)));
-        if e < 65537 || e % 2 == 0 {
+        if e < 65537 || e.is_multiple_of(2) {
             return Err(PkiError::WeakKey(format!("số mũ công khai RSA {e} không an toàn (cần 65537)")));
         }
         let algorithm = match bits {

@@ -1,1 +1,187 @@
-pub fn _placeholder() {}
+//! OCSP (RFC 6960): request parsing and responses signed by a delegated responder. Responses
+//! can be produced ahead of time (no nonce, RFC 5019 style) and served without any private-key
+//! operation, or signed on demand (with the client's nonce).
+
+use crate::alg::algorithm_identifier;
+use crate::{generalized_time, oids, PkiError, PkiResult};
+use chrono::{DateTime, Utc};
+use der::asn1::{BitString, Null, ObjectIdentifier, OctetString};
+use der::{Decode, Encode};
+use kyso_token::{HashAlg, SignatureScheme, Signer};
+use spki::AlgorithmIdentifierOwned;
+use x509_cert::certificate::Certificate;
+use x509_cert::ext::Extension;
+use x509_cert::serial_number::SerialNumber;
+use x509_ocsp::{
+    BasicOcspResponse, CertId, CertStatus, OcspGeneralizedTime, OcspRequest, OcspResponse, OcspResponseStatus, ResponderId, ResponseBytes,
+    ResponseData, RevokedInfo, SingleResponse, Version,
+};
+
+/// The hash of a CertID: SHA-1 (what most clients send) or SHA-256.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IdHash {
+    Sha1,
+    Sha256,
+}
+
+impl IdHash {
+    fn oid(self) -> ObjectIdentifier {
+        match self {
+            IdHash::Sha1 => oids::SHA1,
+            IdHash::Sha256 => oids::SHA256,
+        }
+    }
+    fn digest(self, data: &[u8]) -> Vec<u8> {
+        match self {
+            IdHash::Sha1 => kyso_token::sha1(data),
+            IdHash::Sha256 => HashAlg::Sha256.digest(data),
+        }
+    }
+}
+
+/// The CertID of a certificate serial under an issuer (name DER and SubjectPublicKeyInfo).
+pub fn cert_id(h: IdHash, issuer_name_der: &[u8], issuer_spki: &[u8], serial: &[u8]) -> PkiResult<CertId> {
+    let spki = spki::SubjectPublicKeyInfoRef::from_der(issuer_spki)?;
+    Ok(CertId {
+        hash_algorithm: AlgorithmIdentifierOwned { oid: h.oid(), parameters: Some(der::Any::from(der::asn1::AnyRef::NULL)) },
+        issuer_name_hash: OctetString::new(h.digest(issuer_name_der))?,
+        issuer_key_hash: OctetString::new(h.digest(spki.subject_public_key.raw_bytes()))?,
+        serial_number: SerialNumber::new(serial)?,
+    })
+}
+
+/// One certificate asked about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Asked {
+    pub id: CertId,
+    pub hash: Option<IdHash>,
+    pub serial: Vec<u8>,
+}
+
+/// A parsed request: what is asked, and the nonce if any.
+#[derive(Debug, Clone)]
+pub struct ParsedRequest {
+    pub asked: Vec<Asked>,
+    pub nonce: Option<Vec<u8>>,
+}
+
+/// Parses a DER OCSPRequest (at most 16 certificates per request).
+pub fn parse_request(der_bytes: &[u8]) -> PkiResult<ParsedRequest> {
+    let r = OcspRequest::from_der(der_bytes)?;
+    if r.tbs_request.request_list.is_empty() || r.tbs_request.request_list.len() > 16 {
+        return Err(PkiError::Invalid("yêu cầu OCSP phải hỏi từ 1 đến 16 chứng thư".into()));
+    }
+    let asked = r
+        .tbs_request
+        .request_list
+        .iter()
+        .map(|q| {
+            let oid = q.req_cert.hash_algorithm.oid;
+            let hash = if oid == oids::SHA1 {
+                Some(IdHash::Sha1)
+            } else if oid == oids::SHA256 {
+                Some(IdHash::Sha256)
+            } else {
+                None
+            };
+            Asked { id: q.req_cert.clone(), hash, serial: q.req_cert.serial_number.as_bytes().to_vec() }
+        })
+        .collect();
+    let nonce =
+        r.tbs_request.request_extensions.iter().flatten().find(|e| e.extn_id == oids::OCSP_NONCE).map(|e| e.extn_value.as_bytes().to_vec());
+    Ok(ParsedRequest { asked, nonce })
+}
+
+/// The status of one certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Good,
+    Revoked { at: DateTime<Utc>, reason: u8 },
+    Unknown,
+}
+
+/// The delegated responder.
+pub struct Responder<'a> {
+    pub cert: &'a [u8],
+    pub signer: &'a dyn Signer,
+    pub scheme: SignatureScheme,
+}
+
+/// Builds a successful, signed OCSPResponse.
+pub fn respond(
+    r: &Responder<'_>,
+    answers: &[(CertId, Status)],
+    produced_at: DateTime<Utc>,
+    this_update: DateTime<Utc>,
+    next_update: DateTime<Utc>,
+    nonce: Option<&[u8]>,
+) -> PkiResult<Vec<u8>> {
+    let responder = Certificate::from_der(r.cert)?;
+    let key_hash = kyso_token::sha1(responder.tbs_certificate.subject_public_key_info.subject_public_key.raw_bytes());
+    let responses = answers
+        .iter()
+        .map(|(id, st)| {
+            let cert_status = match st {
+                Status::Good => CertStatus::Good(Null),
+                Status::Unknown => CertStatus::Unknown(Null),
+                Status::Revoked { at, reason } => CertStatus::Revoked(RevokedInfo {
+                    revocation_time: OcspGeneralizedTime(generalized_time(*at)?),
+                    revocation_reason: (*reason != 0).then(|| crl_reason(*reason)).flatten(),
+                }),
+            };
+            Ok(SingleResponse {
+                cert_id: id.clone(),
+                cert_status,
+                this_update: OcspGeneralizedTime(generalized_time(this_update)?),
+                next_update: Some(OcspGeneralizedTime(generalized_time(next_update)?)),
+                single_extensions: None,
+            })
+        })
+        .collect::<PkiResult<Vec<_>>>()?;
+    let response_extensions = match nonce {
+        Some(n) => Some(vec![Extension { extn_id: oids::OCSP_NONCE, critical: false, extn_value: OctetString::new(n)? }]),
+        None => None,
+    };
+    let data = ResponseData {
+        version: Version::V1,
+        responder_id: ResponderId::ByKey(OctetString::new(key_hash)?),
+        produced_at: OcspGeneralizedTime(generalized_time(produced_at)?),
+        responses,
+        response_extensions,
+    };
+    let sig_alg = algorithm_identifier(r.scheme);
+    let signature = r.signer.sign(r.scheme, &data.to_der()?)?;
+    let basic = BasicOcspResponse {
+        tbs_response_data: data,
+        signature_algorithm: sig_alg,
+        signature: BitString::from_bytes(&signature)?,
+        certs: Some(vec![responder]),
+    };
+    Ok(OcspResponse {
+        response_status: OcspResponseStatus::Successful,
+        response_bytes: Some(ResponseBytes { response_type: oids::OCSP_BASIC, response: OctetString::new(basic.to_der()?)? }),
+    }
+    .to_der()?)
+}
+
+fn crl_reason(code: u8) -> Option<x509_cert::ext::pkix::CrlReason> {
+    use x509_cert::ext::pkix::CrlReason::*;
+    Some(match code {
+        1 => KeyCompromise,
+        2 => CaCompromise,
+        3 => AffiliationChanged,
+        4 => Superseded,
+        5 => CessationOfOperation,
+        6 => CertificateHold,
+        9 => PrivilegeWithdrawn,
+        10 => AaCompromise,
+        _ => return None,
+    })
+}
+
+/// An unsigned error response (malformed request, internal error, try later, unauthorized).
+pub fn error_response(status: OcspResponseStatus) -> Vec<u8> {
+    OcspResponse { response_status: status, response_bytes: None }.to_der().expect("a status-only response encodes")
+}
+
+pub use x509_ocsp::OcspResponseStatus as ResponseStatus;

@@ -1,120 +1,15 @@
-//! Certificates checked by an independent implementation (OpenSSL).
+//! Certificates checked by an independent implementation (OpenSSL) and by pkilint.
 
-use chrono::{Duration, TimeZone, Utc};
-use kyso_pki::cert::{self, CertProfile, CertTemplate, Issuer, Urls};
-use kyso_pki::name::{Attr, DistinguishedName};
-use kyso_pki::{csr, pem, random_serial};
+mod support;
+
+use chrono::Duration;
+use kyso_pki::cert::{self, CertProfile, CertTemplate, Issuer};
+use kyso_pki::name::DistinguishedName;
+use kyso_pki::{csr, random_serial};
 use kyso_token::soft::SoftToken;
 use kyso_token::*;
 use std::process::Command;
-use std::sync::Arc;
-
-fn now() -> chrono::DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 21, 2, 0, 0).unwrap()
-}
-
-struct Ca {
-    root: Vec<u8>,
-    ca: Vec<u8>,
-    ca_signer: Arc<dyn Signer>,
-    _dir: tempfile::TempDir,
-}
-
-fn urls() -> Urls {
-    Urls {
-        crl: Some("http://127.0.0.1:8080/crl/ca.crl".into()),
-        ocsp: Some("http://127.0.0.1:8080/ocsp".into()),
-        ca_issuers: Some("http://127.0.0.1:8080/ca.crt".into()),
-    }
-}
-
-fn hierarchy(alg: KeyAlgorithm) -> Ca {
-    let dir = tempfile::tempdir().unwrap();
-    let t = SoftToken::create(dir.path(), "ca", &Pin::new("1234"), &Pin::new("12345678"), 10, 1000).unwrap();
-    let s = t.login(&Pin::new("1234")).unwrap();
-    let root_key = s.generate_key("root", alg).unwrap();
-    let ca_key = s.generate_key("ca", alg).unwrap();
-    let root_dn = DistinguishedName::new()
-        .push(Attr::C, "VN")
-        .push(Attr::O, "Ban Cơ yếu Chính phủ (thử nghiệm)")
-        .push(Attr::CN, "Root CA chuyên dùng thử nghiệm");
-    let ca_dn = DistinguishedName::new()
-        .push(Attr::C, "VN")
-        .push(Attr::O, "Ban Cơ yếu Chính phủ (thử nghiệm)")
-        .push(Attr::CN, "CA phục vụ các cơ quan Nhà nước (thử nghiệm)");
-    let scheme = alg.default_scheme();
-    let root_tpl = CertTemplate {
-        profile: CertProfile::RootCa,
-        subject: root_dn.clone(),
-        email: None,
-        spki_der: root_key.public_key_spki().to_vec(),
-        serial: random_serial(),
-        not_before: now(),
-        not_after: now() + Duration::days(365 * 20),
-        policies: vec![],
-        urls: Urls::default(),
-    };
-    let root = cert::issue(
-        &root_tpl,
-        &Issuer { name: root_dn.to_name().unwrap(), spki_der: root_key.public_key_spki().to_vec(), signer: &*root_key, scheme },
-    )
-    .unwrap();
-    let ca_tpl = CertTemplate {
-        profile: CertProfile::IssuingCa,
-        subject: ca_dn,
-        email: None,
-        spki_der: ca_key.public_key_spki().to_vec(),
-        serial: random_serial(),
-        not_before: now(),
-        not_after: now() + Duration::days(365 * 15),
-        policies: vec!["1.3.6.1.4.1.99999.1.1".into()],
-        urls: urls(),
-    };
-    let ca = cert::issue(
-        &ca_tpl,
-        &Issuer { name: root_dn.to_name().unwrap(), spki_der: root_key.public_key_spki().to_vec(), signer: &*root_key, scheme },
-    )
-    .unwrap();
-    Ca { root, ca, ca_signer: ca_key, _dir: dir }
-}
-
-fn openssl_verify(root: &[u8], chain: &[&[u8]], leaf: &[u8], purpose: Option<&str>) -> (bool, String) {
-    let d = tempfile::tempdir().unwrap();
-    std::fs::write(d.path().join("root.pem"), pem("CERTIFICATE", root)).unwrap();
-    std::fs::write(d.path().join("chain.pem"), chain.iter().map(|c| pem("CERTIFICATE", c)).collect::<String>()).unwrap();
-    std::fs::write(d.path().join("leaf.pem"), pem("CERTIFICATE", leaf)).unwrap();
-    let mut cmd = Command::new("openssl");
-    cmd.current_dir(d.path()).args([
-        "verify",
-        "-x509_strict",
-        "-attime",
-        &now().timestamp().to_string(),
-        "-CAfile",
-        "root.pem",
-        "-untrusted",
-        "chain.pem",
-    ]);
-    if let Some(p) = purpose {
-        cmd.args(["-purpose", p]);
-    }
-    let o = cmd.arg("leaf.pem").output().unwrap();
-    (o.status.success(), format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
-}
-
-/// pkilint's findings at WARNING and above (`tool` = lint_pkix_cert, lint_crl,
-/// lint_ocsp_response). None when pkilint is not installed and not required.
-pub fn pkilint(tool: &str, der_bytes: &[u8]) -> Option<String> {
-    let bin = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin").join(tool);
-    if !bin.exists() {
-        assert!(std::env::var("KYSO_TEST_REQUIRE_PKILINT").map_or(true, |v| v != "1"), "pkilint required but {} is missing", bin.display());
-        return None;
-    }
-    let d = tempfile::tempdir().unwrap();
-    let f = d.path().join("doc.der");
-    std::fs::write(&f, der_bytes).unwrap();
-    let o = Command::new(bin).args(["lint", "-s", "WARNING", "--document-format", "DER"]).arg(&f).output().unwrap();
-    Some(format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)).trim().to_string())
-}
+use support::*;
 
 #[test]
 fn a_hierarchy_and_every_subscriber_profile_verify_with_openssl() {

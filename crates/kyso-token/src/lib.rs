@@ -253,6 +253,17 @@ pub fn ecdsa_raw_to_der(raw: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Fills `b` with random bytes from the operating system's generator (via aws-lc-rs).
+pub fn random_bytes(b: &mut [u8]) {
+    use aws_lc_rs::rand::SecureRandom;
+    aws_lc_rs::rand::SystemRandom::new().fill(b).expect("the system random generator works");
+}
+
+/// SHA-1, for key identifiers and OCSP CertIDs only (never for signatures).
+pub fn sha1(data: &[u8]) -> Vec<u8> {
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, data).as_ref().to_vec()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,15 +282,4 @@ mod tests {
         assert_eq!(ecdsa_raw_to_der(&[0, 1, 0x80, 2]), vec![0x30, 0x08, 0x02, 0x01, 0x01, 0x02, 0x03, 0x00, 0x80, 0x02]);
         assert_eq!(ecdsa_raw_to_der(&[0, 0, 0, 0]), vec![0x30, 0x06, 0x02, 0x01, 0x00, 0x02, 0x01, 0x00]);
     }
-}
-
-/// Fills `b` with random bytes from the operating system's generator (via aws-lc-rs).
-pub fn random_bytes(b: &mut [u8]) {
-    use aws_lc_rs::rand::SecureRandom;
-    aws_lc_rs::rand::SystemRandom::new().fill(b).expect("the system random generator works");
-}
-
-/// SHA-1, for key identifiers and OCSP CertIDs only (never for signatures).
-pub fn sha1(data: &[u8]) -> Vec<u8> {
-    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, data).as_ref().to_vec()
 }

@@ -1,0 +1,139 @@
+//! CMS SignedData (RFC 5652) signed on a token: used for RFC 3161 time-stamp tokens here and
+//! for CAdES / PAdES signatures later. Signed attributes are sorted as DER requires.
+
+use crate::alg::algorithm_identifier;
+use crate::{oids, PkiError, PkiResult};
+use der::asn1::{Any, ObjectIdentifier, OctetString, SetOfVec};
+use der::{Decode, Encode, Sequence};
+use kyso_token::{HashAlg, SignatureScheme, Signer};
+use spki::AlgorithmIdentifierOwned;
+use x509_cert::attr::Attribute;
+use x509_cert::certificate::Certificate;
+use x509_cert::ext::pkix::name::GeneralName;
+
+pub fn digest_algorithm(h: HashAlg) -> AlgorithmIdentifierOwned {
+    let oid = match h {
+        HashAlg::Sha256 => oids::SHA256,
+        HashAlg::Sha384 => oids::SHA384,
+        HashAlg::Sha512 => oids::SHA512,
+    };
+    AlgorithmIdentifierOwned { oid, parameters: None }
+}
+
+/// ESSCertIDv2 (RFC 5035) with SHA-256, which is the default and so not written.
+#[derive(Sequence)]
+struct EssCertIdV2 {
+    cert_hash: OctetString,
+    issuer_serial: IssuerSerial,
+}
+
+#[derive(Sequence)]
+struct IssuerSerial {
+    issuer: Vec<GeneralName>,
+    serial: x509_cert::serial_number::SerialNumber,
+}
+
+#[derive(Sequence)]
+struct SigningCertificateV2 {
+    certs: Vec<EssCertIdV2>,
+}
+
+pub fn attribute(oid: ObjectIdentifier, value: impl Encode) -> PkiResult<Attribute> {
+    let any = Any::from_der(&value.to_der()?)?;
+    Ok(Attribute { oid, values: SetOfVec::try_from(vec![any])? })
+}
+
+/// The signing-certificate-v2 attribute naming `cert`.
+pub fn signing_certificate_v2(cert_der: &[u8]) -> PkiResult<Attribute> {
+    let c = Certificate::from_der(cert_der)?;
+    let v = SigningCertificateV2 {
+        certs: vec![EssCertIdV2 {
+            cert_hash: OctetString::new(HashAlg::Sha256.digest(cert_der))?,
+            issuer_serial: IssuerSerial {
+                issuer: vec![GeneralName::DirectoryName(c.tbs_certificate.issuer.clone())],
+                serial: c.tbs_certificate.serial_number.clone(),
+            },
+        }],
+    };
+    attribute(oids::ATTR_SIGNING_CERTIFICATE_V2, v)
+}
+
+/// What to sign.
+pub struct SignRequest<'a> {
+    pub content_type: ObjectIdentifier,
+    /// The content to encapsulate, or None for a detached signature over `content_digest`.
+    pub econtent: Option<&'a [u8]>,
+    /// The digest of the content (computed by the caller for detached signatures, so that a
+    /// large file is hashed as a stream).
+    pub content_digest: Vec<u8>,
+    pub digest: HashAlg,
+    pub signer_cert: &'a [u8],
+    /// Further certificates to include (the chain).
+    pub chain: &'a [Vec<u8>],
+    /// Extra signed attributes (signing time, policy…), besides content type, message
+    /// digest and signing-certificate-v2.
+    pub extra_signed: Vec<Attribute>,
+}
+
+/// The DER of the signed attributes, as signed (a SET OF, sorted).
+pub fn signed_attributes(r: &SignRequest<'_>) -> PkiResult<SetOfVec<Attribute>> {
+    let mut attrs = vec![
+        attribute(oids::ATTR_CONTENT_TYPE, r.content_type)?,
+        attribute(oids::ATTR_MESSAGE_DIGEST, OctetString::new(r.content_digest.clone())?)?,
+        signing_certificate_v2(r.signer_cert)?,
+    ];
+    attrs.extend(r.extra_signed.iter().cloned());
+    let mut set = SetOfVec::new();
+    for a in attrs {
+        set.insert(a).map_err(|e| PkiError::Der(e.to_string()))?;
+    }
+    Ok(set)
+}
+
+/// Signs and returns the ContentInfo (SignedData) DER.
+pub fn sign(r: &SignRequest<'_>, signer: &dyn Signer, scheme: SignatureScheme) -> PkiResult<Vec<u8>> {
+    let signed = signed_attributes(r)?;
+    let signature = signer.sign(scheme, &signed.to_der()?)?;
+    assemble(r, signed, scheme, &signature)
+}
+
+/// Builds the SignedData around a signature made elsewhere (two-phase signing).
+pub fn assemble(r: &SignRequest<'_>, signed: SetOfVec<Attribute>, scheme: SignatureScheme, signature: &[u8]) -> PkiResult<Vec<u8>> {
+    use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
+    use cms::content_info::ContentInfo;
+    use cms::signed_data::{CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo};
+    let cert = Certificate::from_der(r.signer_cert)?;
+    let mut certs = SetOfVec::new();
+    for c in std::iter::once(r.signer_cert).chain(r.chain.iter().map(Vec::as_slice)) {
+        certs.insert(CertificateChoices::Certificate(Certificate::from_der(c)?)).map_err(|e| PkiError::Der(e.to_string()))?;
+    }
+    let si = SignerInfo {
+        version: cms::content_info::CmsVersion::V1,
+        sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
+            issuer: cert.tbs_certificate.issuer.clone(),
+            serial_number: cert.tbs_certificate.serial_number.clone(),
+        }),
+        digest_alg: digest_algorithm(r.digest),
+        signed_attrs: Some(signed),
+        signature_algorithm: algorithm_identifier(scheme),
+        signature: OctetString::new(signature)?,
+        unsigned_attrs: None,
+    };
+    let mut digest_algorithms = SetOfVec::new();
+    digest_algorithms.insert(digest_algorithm(r.digest)).map_err(|e| PkiError::Der(e.to_string()))?;
+    let mut signer_infos = SetOfVec::new();
+    signer_infos.insert(si).map_err(|e| PkiError::Der(e.to_string()))?;
+    let sd = SignedData {
+        // RFC 5652 5.1: version 3 when the content is not id-data.
+        version: if r.content_type == oids::CT_DATA { cms::content_info::CmsVersion::V1 } else { cms::content_info::CmsVersion::V3 },
+        digest_algorithms,
+        encap_content_info: EncapsulatedContentInfo {
+            econtent_type: r.content_type,
+            econtent: r.econtent.map(|c| Any::new(der::Tag::OctetString, c)).transpose()?,
+        },
+        certificates: Some(CertificateSet(certs)),
+        crls: None,
+        signer_infos: cms::signed_data::SignerInfos(signer_infos),
+    };
+    Ok(ContentInfo { content_type: oids::SIGNED_DATA, content: Any::from_der(&sd.to_der()?)? }.to_der()?)
+}
