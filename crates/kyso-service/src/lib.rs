@@ -3,12 +3,14 @@
 //! event, all in one transaction.
 
 mod audit;
+mod ca;
 mod import;
 mod registry;
 mod reports;
 mod requests;
 
 pub use audit::{verify_chain, AuditVerification};
+pub use ca::{CaCerts, CaConfig, OcspCache, ISSUING_KEY, OCSP_KEY, ROOT_KEY, TSA_KEY};
 pub use import::{ImportSummary, RowError};
 pub use registry::{DeviceInput, ExistingCertificate, SubscriberInput};
 pub use requests::{CompletionInput, NewRequestInput, RequestView};
@@ -35,6 +37,9 @@ pub enum ServiceError {
     Import(Vec<RowError>),
     #[error("chưa khởi tạo hệ thống: hãy chạy 'kyso init' hoặc 'kyso demo' trước")]
     NotInitialised,
+    /// The key token refused (wrong PIN, locked) or failed.
+    #[error("{0}")]
+    Token(kyso_token::TokenError),
 }
 
 impl ServiceError {
@@ -45,6 +50,7 @@ impl ServiceError {
             ServiceError::Store(_) => "storage",
             ServiceError::Import(_) => "import",
             ServiceError::NotInitialised => "not_initialised",
+            ServiceError::Token(t) => t.code(),
         }
     }
 }

@@ -55,7 +55,7 @@ struct Loaded {
 }
 
 impl Service {
-    fn rules_on(&self, now: DateTime<Utc>) -> ServiceResult<RuleSet> {
+    pub(crate) fn rules_on(&self, now: DateTime<Utc>) -> ServiceResult<RuleSet> {
         Ok(self.regimes().on(vn_date(now))?.clone().with(&self.profile().rules))
     }
 
@@ -259,43 +259,52 @@ impl Service {
     /// Records the CA's result and applies it to the registry: a new certificate record, a
     /// revocation with the device-return deadline, or an unlocked device.
     pub fn complete_request(&self, actor: &Actor, id: RequestId, input: &CompletionInput, now: DateTime<Utc>) -> ServiceResult<Request> {
-        self.mutate(actor, "request.complete", &format!("request:{id}"), now, |tx| {
-            let q = tx.request(id)?.ok_or_else(|| DomainError::not_found("yêu cầu", id))?;
-            let l = self.load_parties(tx, q.subscriber_id, q.certificate_id, q.device_id)?;
-            let parties = Parties {
-                subscriber_agency_path: &l.agency.path,
-                subscriber_person: l.sub.person_id,
-                subscriber_kind: l.sub.kind,
-                route: self.profile().routing.route_for(q.kind),
-            };
-            next_state(&q, Action::Complete, actor, &parties)?;
-            let completion = match input {
-                CompletionInput::Issued { serial, subject, issuer, not_before, not_after, device_serial } => {
-                    let device_id = match device_serial {
-                        Some(s) => Some(
-                            tx.device_by_serial(Serial::parse("device", s)?.as_str())?
-                                .ok_or_else(|| DomainError::not_found("thiết bị", s))?
-                                .id,
-                        ),
-                        None => l.cert.as_ref().and_then(|c| c.device_id),
-                    };
-                    Completion::Issued {
-                        serial: Serial::parse("serial", serial)?,
-                        subject: required_text("subject", subject, 500)?,
-                        issuer: required_text("issuer", issuer, 500)?,
-                        not_before: *not_before,
-                        not_after: *not_after,
-                        device_id,
-                    }
+        self.mutate(actor, "request.complete", &format!("request:{id}"), now, |tx| self.complete_in(tx, actor, id, input, now))
+    }
+
+    /// Completes a request inside the caller's transaction (the built-in CA issues and
+    /// completes in one).
+    pub(crate) fn complete_in(
+        &self,
+        tx: &mut Tx<'_>,
+        actor: &Actor,
+        id: RequestId,
+        input: &CompletionInput,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<Request> {
+        let q = tx.request(id)?.ok_or_else(|| DomainError::not_found("yêu cầu", id))?;
+        let l = self.load_parties(tx, q.subscriber_id, q.certificate_id, q.device_id)?;
+        let parties = Parties {
+            subscriber_agency_path: &l.agency.path,
+            subscriber_person: l.sub.person_id,
+            subscriber_kind: l.sub.kind,
+            route: self.profile().routing.route_for(q.kind),
+        };
+        next_state(&q, Action::Complete, actor, &parties)?;
+        let completion = match input {
+            CompletionInput::Issued { serial, subject, issuer, not_before, not_after, device_serial } => {
+                let device_id = match device_serial {
+                    Some(s) => Some(
+                        tx.device_by_serial(Serial::parse("device", s)?.as_str())?.ok_or_else(|| DomainError::not_found("thiết bị", s))?.id,
+                    ),
+                    None => l.cert.as_ref().and_then(|c| c.device_id),
+                };
+                Completion::Issued {
+                    serial: Serial::parse("serial", serial)?,
+                    subject: required_text("subject", subject, 500)?,
+                    issuer: required_text("issuer", issuer, 500)?,
+                    not_before: *not_before,
+                    not_after: *not_after,
+                    device_id,
                 }
-                CompletionInput::Revoked { at } => Completion::Revoked { at: *at },
-                CompletionInput::Restored => Completion::Restored,
-            };
-            let rules = self.rules_on(now)?;
-            check_completion(&q, &completion, &rules, l.cert.as_ref(), now)?;
-            self.apply_completion(tx, actor, &q, &l, &completion, &rules, now)?;
-            self.step(tx, actor, id, Action::Complete, None, None, now)
-        })
+            }
+            CompletionInput::Revoked { at } => Completion::Revoked { at: *at },
+            CompletionInput::Restored => Completion::Restored,
+        };
+        let rules = self.rules_on(now)?;
+        check_completion(&q, &completion, &rules, l.cert.as_ref(), now)?;
+        self.apply_completion(tx, actor, &q, &l, &completion, &rules, now)?;
+        self.step(tx, actor, id, Action::Complete, None, None, now)
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -206,6 +206,23 @@ fn placeholders(rows: usize, cols: usize) -> String {
         .join(", ")
 }
 
+/// A revoked certificate of this CA, for CRLs.
+#[derive(Debug, Clone)]
+pub struct RevokedRow {
+    pub serial: String,
+    pub revoked_at: DateTime<Utc>,
+    pub reason: Option<String>,
+}
+
+/// A published CRL.
+#[derive(Debug, Clone)]
+pub struct StoredCrl {
+    pub number: i64,
+    pub delta_of: Option<i64>,
+    pub this_update: DateTime<Utc>,
+    pub der_b64: String,
+}
+
 /// (login, role, agency code) of one grant, or of a user without grants.
 pub type UserGrant = (String, Option<String>, Option<String>);
 
@@ -505,6 +522,91 @@ impl Tx<'_> {
         params.push(f.limit.unwrap_or(i64::MAX).into());
         sql.push_str(&format!(" LIMIT ${}", params.len()));
         self.query(&sql, &params)?.iter().map(cert_row).collect()
+    }
+
+    // ---- the built-in CA ----
+    pub fn set_ca_certificate(&mut self, role: &str, key_label: &str, der_b64: &str) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO ca_certificates (role, key_label, der) VALUES ($1, $2, $3) ON CONFLICT (role) DO UPDATE SET key_label = excluded.key_label, der = excluded.der",
+            &[role.into(), key_label.into(), der_b64.into()],
+        )?;
+        Ok(())
+    }
+    /// (key label, base64 DER) of the CA's certificate for `role`.
+    pub fn ca_certificate(&mut self, role: &str) -> StoreResult<Option<(String, String)>> {
+        self.query_opt("SELECT key_label, der FROM ca_certificates WHERE role = $1", &[role.into()])?
+            .map(|r| Ok((r.text(0)?, r.text(1)?)))
+            .transpose()
+    }
+    pub fn set_certificate_der(&mut self, id: CertificateId, der_b64: &str) -> StoreResult<()> {
+        self.exec("UPDATE certificates SET der = $1 WHERE id = $2", &[der_b64.into(), id.0.into()])?;
+        Ok(())
+    }
+    pub fn certificate_der(&mut self, serial: &str) -> StoreResult<Option<String>> {
+        Ok(self
+            .query_opt("SELECT der FROM certificates WHERE serial = $1", &[serial.into()])?
+            .map(|r| r.opt_text(0))
+            .transpose()?
+            .flatten())
+    }
+    /// The serials of every certificate issued by this CA (with stored DER).
+    pub fn issued_serials(&mut self) -> StoreResult<Vec<String>> {
+        self.query("SELECT serial FROM certificates WHERE der IS NOT NULL ORDER BY id", &[])?.iter().map(|r| r.text(0)).collect()
+    }
+    /// Revoked, unexpired certificates of this CA revoked at or after `since` (all when None).
+    pub fn revoked_since(&mut self, since: Option<DateTime<Utc>>, now: DateTime<Utc>) -> StoreResult<Vec<RevokedRow>> {
+        self.query(
+            "SELECT serial, revoked_at, revocation_reason FROM certificates WHERE der IS NOT NULL AND revoked_at IS NOT NULL AND revoked_at >= $1 AND not_after > $2 ORDER BY revoked_at, serial",
+            &[since.map(secs).unwrap_or(i64::MIN).into(), secs(now).into()],
+        )?
+        .iter()
+        .map(|r| Ok(RevokedRow { serial: r.text(0)?, revoked_at: from_secs(r.int(1)?)?, reason: r.opt_text(2)? }))
+        .collect()
+    }
+    pub fn insert_crl(
+        &mut self,
+        number: i64,
+        delta_of: Option<i64>,
+        this_update: DateTime<Utc>,
+        next_update: DateTime<Utc>,
+        der_b64: &str,
+    ) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO crls (number, delta_of, this_update, next_update, der) VALUES ($1, $2, $3, $4, $5)",
+            &[number.into(), delta_of.into(), secs(this_update).into(), secs(next_update).into(), der_b64.into()],
+        )?;
+        Ok(())
+    }
+    pub fn next_crl_number(&mut self) -> StoreResult<i64> {
+        self.query_one("SELECT COALESCE(MAX(number), 0) + 1 FROM crls", &[])?.int(0)
+    }
+    /// The newest CRL, full or delta.
+    pub fn latest_crl(&mut self, delta: bool) -> StoreResult<Option<StoredCrl>> {
+        let cond = if delta { "delta_of IS NOT NULL" } else { "delta_of IS NULL" };
+        self.query_opt(&format!("SELECT number, delta_of, this_update, der FROM crls WHERE {cond} ORDER BY number DESC LIMIT 1"), &[])?
+            .map(|r| Ok(StoredCrl { number: r.int(0)?, delta_of: r.opt_int(1)?, this_update: from_secs(r.int(2)?)?, der_b64: r.text(3)? }))
+            .transpose()
+    }
+    pub fn put_ocsp_response(
+        &mut self,
+        serial: &str,
+        produced_at: DateTime<Utc>,
+        next_update: DateTime<Utc>,
+        der_b64: &str,
+    ) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO ocsp_responses (serial, produced_at, next_update, der) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (serial) DO UPDATE SET produced_at = excluded.produced_at, next_update = excluded.next_update, der = excluded.der",
+            &[serial.into(), secs(produced_at).into(), secs(next_update).into(), der_b64.into()],
+        )?;
+        Ok(())
+    }
+    /// All pre-produced responses: (serial, next_update, base64 DER).
+    pub fn ocsp_responses(&mut self) -> StoreResult<Vec<(String, DateTime<Utc>, String)>> {
+        self.query("SELECT serial, next_update, der FROM ocsp_responses", &[])?
+            .iter()
+            .map(|r| Ok((r.text(0)?, from_secs(r.int(1)?)?, r.text(2)?)))
+            .collect()
     }
 
     // ---- requests ----

@@ -1,0 +1,584 @@
+//! The built-in certificate authority: a root and an issuing CA on a token, issuance from
+//! CSRs wired to completed requests, CRLs, pre-produced OCSP responses and RFC 3161
+//! time-stamps. The CA token's session is passed in by the caller (the binary opens the
+//! token with a PIN it never stores).
+
+use crate::*;
+use base64::{engine::general_purpose::STANDARD as B64, Engine};
+use kyso_core::authz::Permission;
+use kyso_core::registry::*;
+use kyso_core::request::*;
+use kyso_core::value::Serial;
+use kyso_pki::cert::{self, CertProfile, CertTemplate, Issuer, Urls};
+use kyso_pki::name::{Attr, DistinguishedName};
+use kyso_pki::ocsp::{self, IdHash, Responder, Status};
+use kyso_pki::{crl, csr, tsp, PkiError};
+use kyso_token::{KeyAlgorithm, TokenError, TokenSession};
+use std::collections::HashMap;
+
+/// The CA's names, key type, policies and the URLs it writes into certificates.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct CaConfig {
+    pub root_name: String,
+    pub issuing_name: String,
+    pub ocsp_name: String,
+    pub tsa_name: String,
+    pub key_algorithm: KeyAlgorithm,
+    /// Certificate policy OID written into subscriber certificates.
+    pub policy_oid: String,
+    pub tsa_policy_oid: String,
+    /// Base of the URLs written into certificates: {base}/crl/issuing.crl, {base}/ocsp,
+    /// {base}/ca/issuing.crt; `kyso serve` serves them.
+    pub base_url: String,
+    pub crl_hours: i64,
+    pub ocsp_hours: i64,
+}
+
+impl CaConfig {
+    /// Names that mirror the government hierarchy (a Root above a CA for state agencies),
+    /// marked as a test CA so that no one mistakes its certificates for the real ones.
+    pub fn demo(base_url: &str) -> Self {
+        let o = "O=Ban Cơ yếu Chính phủ (thử nghiệm),C=VN";
+        CaConfig {
+            root_name: format!("CN=RootCA chuyên dùng Chính phủ (thử nghiệm kyso),{o}"),
+            issuing_name: format!("CN=CA phục vụ các cơ quan Nhà nước (thử nghiệm kyso),{o}"),
+            ocsp_name: format!("CN=OCSP - CA phục vụ các cơ quan Nhà nước (thử nghiệm kyso),{o}"),
+            tsa_name: format!("CN=TSA - Dịch vụ cấp dấu thời gian (thử nghiệm kyso),{o}"),
+            key_algorithm: KeyAlgorithm::EcP256,
+            // Placeholder test OIDs: a deployment sets its CA's real policy OIDs.
+            policy_oid: "1.3.6.1.4.1.99999.84.1.1".into(),
+            tsa_policy_oid: "1.3.6.1.4.1.99999.84.1.2".into(),
+            base_url: base_url.trim_end_matches('/').to_string(),
+            crl_hours: 24,
+            ocsp_hours: 24,
+        }
+    }
+    pub fn urls(&self) -> Urls {
+        Urls {
+            crl: Some(format!("{}/crl/issuing.crl", self.base_url)),
+            ocsp: Some(format!("{}/ocsp", self.base_url)),
+            ca_issuers: Some(format!("{}/ca/issuing.crt", self.base_url)),
+        }
+    }
+}
+
+/// Pre-produced OCSP responses by certificate serial: (next update, DER).
+pub type OcspCache = HashMap<String, (DateTime<Utc>, Vec<u8>)>;
+
+pub const ROOT_KEY: &str = "kyso-root";
+pub const ISSUING_KEY: &str = "kyso-issuing";
+pub const OCSP_KEY: &str = "kyso-ocsp";
+pub const TSA_KEY: &str = "kyso-tsa";
+
+/// The CA's own certificates.
+#[derive(Debug, Clone)]
+pub struct CaCerts {
+    pub config: CaConfig,
+    pub root: Vec<u8>,
+    pub issuing: Vec<u8>,
+    pub ocsp: Vec<u8>,
+    pub tsa: Vec<u8>,
+}
+
+impl From<PkiError> for ServiceError {
+    fn from(e: PkiError) -> Self {
+        match e {
+            PkiError::Token(t) => t.into(),
+            PkiError::BadSignature(m) => DomainError::invalid("csr", m).into(),
+            PkiError::WeakKey(m) => DomainError::rule("TT15-2025-key-size", m).into(),
+            other => DomainError::invalid("pki", other.to_string()).into(),
+        }
+    }
+}
+
+impl From<TokenError> for ServiceError {
+    fn from(e: TokenError) -> Self {
+        ServiceError::Token(e)
+    }
+}
+
+fn b64(d: &[u8]) -> String {
+    B64.encode(d)
+}
+fn unb64(s: &str) -> ServiceResult<Vec<u8>> {
+    B64.decode(s).map_err(|e| ServiceError::Store(kyso_store::StoreError::Corrupt(format!("base64: {e}"))))
+}
+
+fn dn(s: &str) -> ServiceResult<DistinguishedName> {
+    DistinguishedName::parse(s).map_err(|e| DomainError::invalid("name", e.to_string()).into())
+}
+
+fn serial_hex(serial: &[u8]) -> String {
+    hex_upper(serial)
+}
+
+fn hex_upper(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02X}")).collect()
+}
+
+fn hex_bytes(s: &str) -> Vec<u8> {
+    (0..s.len() / 2).filter_map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()).collect()
+}
+
+impl Service {
+    fn require_ca_admin(&self, tx: &mut Tx<'_>, actor: &Actor) -> ServiceResult<Agency> {
+        let root = tx.root_agency()?.ok_or(ServiceError::NotInitialised)?;
+        require(actor, Permission::ManageCertificates, &root)?;
+        Ok(root)
+    }
+
+    /// Creates the CA: four keys on the CA token (root, issuing CA, OCSP responder, TSA) and
+    /// their certificates.
+    pub fn ca_init(&self, actor: &Actor, cfg: &CaConfig, session: &dyn TokenSession, now: DateTime<Utc>) -> ServiceResult<CaCerts> {
+        let (root_dn, issuing_dn, ocsp_dn, tsa_dn) = (dn(&cfg.root_name)?, dn(&cfg.issuing_name)?, dn(&cfg.ocsp_name)?, dn(&cfg.tsa_name)?);
+        self.mutate(actor, "ca.init", "ca", now, |tx| {
+            self.require_ca_admin(tx, actor)?;
+            if tx.ca_certificate("root")?.is_some() {
+                return Err(DomainError::conflict("tổ chức chứng thực", "đã khởi tạo").into());
+            }
+            let alg = cfg.key_algorithm;
+            let scheme = alg.default_scheme();
+            let root_key = session.generate_key(ROOT_KEY, alg)?;
+            let issuing_key = session.generate_key(ISSUING_KEY, alg)?;
+            let ocsp_key = session.generate_key(OCSP_KEY, alg)?;
+            let tsa_key = session.generate_key(TSA_KEY, alg)?;
+            let years = |y: i64| now + chrono::Duration::days(365 * y);
+            let tpl = |profile, subject: &DistinguishedName, spki: &[u8], until, policies: Vec<String>, urls: Urls| CertTemplate {
+                profile,
+                subject: subject.clone(),
+                email: None,
+                spki_der: spki.to_vec(),
+                serial: kyso_pki::random_serial(),
+                not_before: now,
+                not_after: until,
+                policies,
+                urls,
+            };
+            let root_name = root_dn.to_name()?;
+            let root_issuer = Issuer { name: root_name.clone(), spki_der: root_key.public_key_spki().to_vec(), signer: &*root_key, scheme };
+            // NĐ 68 Art. 9: the CA's own certificate 20 years.
+            let root = cert::issue(&tpl(CertProfile::RootCa, &root_dn, root_key.public_key_spki(), years(20), vec![], Urls::default()), &root_issuer)?;
+            let root_urls = Urls { crl: None, ocsp: None, ca_issuers: Some(format!("{}/ca/root.crt", cfg.base_url)) };
+            let issuing = cert::issue(&tpl(CertProfile::IssuingCa, &issuing_dn, issuing_key.public_key_spki(), years(15), vec![cfg.policy_oid.clone()], root_urls), &root_issuer)?;
+            let ca_issuer = Issuer { name: issuing_dn.to_name()?, spki_der: issuing_key.public_key_spki().to_vec(), signer: &*issuing_key, scheme };
+            let ocsp = cert::issue(&tpl(CertProfile::OcspResponder, &ocsp_dn, ocsp_key.public_key_spki(), years(2), vec![], cfg.urls()), &ca_issuer)?;
+            let tsa = cert::issue(&tpl(CertProfile::TimeStamping, &tsa_dn, tsa_key.public_key_spki(), years(5), vec![cfg.tsa_policy_oid.clone()], cfg.urls()), &ca_issuer)?;
+            for (role, label, der) in [("root", ROOT_KEY, &root), ("issuing", ISSUING_KEY, &issuing), ("ocsp", OCSP_KEY, &ocsp), ("tsa", TSA_KEY, &tsa)] {
+                tx.set_ca_certificate(role, label, &b64(der))?;
+            }
+            tx.set_setting("ca.config", &serde_json::to_string(cfg).expect("serialisable"))?;
+            tx.append_audit(
+                NewEvent::new(&actor.login, "ca.initialised", "ca".into()).details(serde_json::json!({"root": cfg.root_name, "issuing": cfg.issuing_name, "algorithm": alg.code(), "base_url": cfg.base_url})),
+                now,
+            )?;
+            Ok(CaCerts { config: cfg.clone(), root, issuing, ocsp, tsa })
+        })
+    }
+
+    /// The CA's certificates, or an error telling to run `kyso ca init`.
+    pub fn ca_certs(&self) -> ServiceResult<CaCerts> {
+        self.db().read(|tx| {
+            let cfg = tx
+                .setting("ca.config")?
+                .ok_or_else(|| DomainError::not_found("tổ chức chứng thực tích hợp", "chưa khởi tạo: chạy 'kyso ca init'"))?;
+            let config: CaConfig = serde_json::from_str(&cfg).map_err(|e| kyso_store::StoreError::Corrupt(e.to_string()))?;
+            let get = |tx: &mut Tx<'_>, role: &str| -> ServiceResult<Vec<u8>> {
+                unb64(&tx.ca_certificate(role)?.ok_or_else(|| DomainError::not_found("chứng thư của CA", role))?.1)
+            };
+            Ok(CaCerts { root: get(tx, "root")?, issuing: get(tx, "issuing")?, ocsp: get(tx, "ocsp")?, tsa: get(tx, "tsa")?, config })
+        })
+    }
+
+    /// The subject the CA writes for a subscriber: individual CN = name, OU = unit, O = the
+    /// superior body, L = province, C = VN; organisation CN = agency, O = superior body;
+    /// device CN = its name, O = its agency.
+    fn expected_subject(&self, tx: &mut Tx<'_>, sub: &Subscriber) -> ServiceResult<(DistinguishedName, Option<String>)> {
+        let agency = agency_by_id(tx, sub.agency_id)?;
+        let parent_name = match agency.parent {
+            Some(p) => agency_by_id(tx, p)?.name,
+            None => agency.name.clone(),
+        };
+        let province = self.profile().province.clone();
+        let base = DistinguishedName::new().push(Attr::C, "VN").push(Attr::L, province);
+        Ok(match sub.kind {
+            SubscriberKind::Individual => (
+                base.push(Attr::O, parent_name).push(Attr::OU, agency.name.clone()).push(Attr::CN, sub.display_name.clone()),
+                sub.email.as_ref().map(|e| e.to_string()),
+            ),
+            SubscriberKind::Organisation => (base.push(Attr::O, parent_name).push(Attr::CN, sub.display_name.clone()), None),
+            SubscriberKind::Device => (base.push(Attr::O, agency.name.clone()).push(Attr::CN, sub.display_name.clone()), None),
+        })
+    }
+
+    /// Issues the certificate for a request sent to the built-in CA from the CSR made on the
+    /// subscriber's token, and completes the request, in one transaction.
+    pub fn ca_issue(
+        &self,
+        actor: &Actor,
+        id: RequestId,
+        csr_der: &[u8],
+        device_serial: Option<&str>,
+        session: &dyn TokenSession,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<(Request, Vec<u8>)> {
+        let certs = self.ca_certs()?;
+        let checked = csr::check(&kyso_pki::der_or_pem(csr_der)?)?;
+        let issuing_key = session.signer(ISSUING_KEY)?;
+        let ocsp_key = session.signer(OCSP_KEY)?;
+        self.mutate(actor, "ca.issue", &format!("request:{id}"), now, |tx| {
+            let (q, der) = self.issue_in(tx, actor, id, &checked, device_serial, &certs, &*issuing_key, now)?;
+            self.preproduce(tx, &certs, &*ocsp_key, std::slice::from_ref(&der), now)?;
+            Ok((q, der))
+        })
+    }
+
+    /// Issues for many requests in one transaction (a batch back from the CA): all or none.
+    pub fn ca_issue_batch(
+        &self,
+        actor: &Actor,
+        items: &[(RequestId, Vec<u8>)],
+        session: &dyn TokenSession,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<Vec<Vec<u8>>> {
+        let certs = self.ca_certs()?;
+        let issuing_key = session.signer(ISSUING_KEY)?;
+        let ocsp_key = session.signer(OCSP_KEY)?;
+        let checked: Vec<_> =
+            items.iter().map(|(id, c)| Ok((*id, csr::check(&kyso_pki::der_or_pem(c)?)?))).collect::<ServiceResult<_>>()?;
+        self.mutate(actor, "ca.issue", "batch", now, |tx| {
+            let mut out = Vec::with_capacity(checked.len());
+            for (id, c) in &checked {
+                out.push(self.issue_in(tx, actor, *id, c, None, &certs, &*issuing_key, now)?.1);
+            }
+            self.preproduce(tx, &certs, &*ocsp_key, &out, now)?;
+            Ok(out)
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn issue_in(
+        &self,
+        tx: &mut Tx<'_>,
+        actor: &Actor,
+        id: RequestId,
+        checked: &csr::CheckedCsr,
+        device_serial: Option<&str>,
+        certs: &CaCerts,
+        issuing_key: &dyn kyso_token::Signer,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<(Request, Vec<u8>)> {
+        let q = tx.request(id)?.ok_or_else(|| DomainError::not_found("yêu cầu", id))?;
+        if !matches!(
+            q.kind,
+            RequestKind::NewIndividual
+                | RequestKind::NewOrganisation
+                | RequestKind::NewDevice
+                | RequestKind::Renew
+                | RequestKind::ChangeInfo
+        ) {
+            return Err(DomainError::invalid("request", format!("yêu cầu '{}' không cấp chứng thư mới", q.kind.label_vi())).into());
+        }
+        let sub = tx.subscriber(q.subscriber_id)?.ok_or_else(|| DomainError::not_found("thuê bao", q.subscriber_id))?;
+        let (subject, email) = self.expected_subject(tx, &sub)?;
+        // The CSR may leave attributes out, but what it states must be the registry's data.
+        for (a, v) in &checked.subject.0 {
+            if !subject.0.iter().any(|(ea, ev)| ea == a && kyso_core::value::normalize_text(ev) == kyso_core::value::normalize_text(v)) {
+                return Err(DomainError::rule(
+                    "csr-subject",
+                    format!(
+                        "CSR ghi '{}' nhưng hồ sơ của thuê bao là '{}'; hãy tạo lại CSR trên thiết bị của đúng thuê bao",
+                        checked.subject, subject
+                    ),
+                )
+                .into());
+            }
+        }
+        if checked.subject.get(Attr::CN).is_none() {
+            return Err(DomainError::rule("csr-subject", format!("CSR không có tên chung (CN); cần CN={}", sub.display_name)).into());
+        }
+        let old = match q.certificate_id {
+            Some(c) => tx.certificate(c)?,
+            None => None,
+        };
+        let not_after = match (&q.details, &old) {
+            (RequestDetails::New { validity_months }, _) => add_months(now, *validity_months),
+            (RequestDetails::Renew { extension_months }, Some(o)) => add_months(o.not_after, *extension_months),
+            (RequestDetails::ChangeInfo { .. }, Some(o)) => o.not_after,
+            _ => return Err(DomainError::invalid("request", "yêu cầu thiếu chứng thư cũ").into()),
+        };
+        let profile = match sub.kind {
+            SubscriberKind::Individual => CertProfile::Individual,
+            SubscriberKind::Organisation => CertProfile::Organisation,
+            SubscriberKind::Device => CertProfile::Device,
+        };
+        let (_, ca_info) = cert::parse(&certs.issuing)?;
+        let serial = kyso_pki::random_serial();
+        let tpl = CertTemplate {
+            profile,
+            subject: subject.clone(),
+            email,
+            spki_der: checked.spki_der.clone(),
+            serial: serial.clone(),
+            not_before: now,
+            not_after,
+            policies: vec![certs.config.policy_oid.clone()],
+            urls: certs.config.urls(),
+        };
+        let issuer = Issuer {
+            name: ca_info.subject.to_name()?,
+            spki_der: ca_info.spki_der.clone(),
+            signer: issuing_key,
+            scheme: certs.config.key_algorithm.default_scheme(),
+        };
+        let der = cert::issue(&tpl, &issuer)?;
+        let input = CompletionInput::Issued {
+            serial: serial_hex(&serial),
+            subject: subject.to_string(),
+            issuer: ca_info.subject.to_string(),
+            not_before: now,
+            not_after,
+            device_serial: device_serial.map(str::to_string),
+        };
+        let q = self.complete_in(tx, actor, id, &input, now)?;
+        let rec =
+            tx.certificate_by_serial(&serial_hex(&serial))?.ok_or_else(|| DomainError::not_found("chứng thư số", serial_hex(&serial)))?;
+        tx.set_certificate_der(rec.id, &b64(&der))?;
+        Ok((q, der))
+    }
+
+    /// Carries out a revocation request on the built-in CA: the certificate is revoked now,
+    /// its OCSP response is re-produced at once.
+    pub fn ca_revoke(&self, actor: &Actor, id: RequestId, session: &dyn TokenSession, now: DateTime<Utc>) -> ServiceResult<Request> {
+        let certs = self.ca_certs()?;
+        let ocsp_key = session.signer(OCSP_KEY)?;
+        self.mutate(actor, "ca.revoke", &format!("request:{id}"), now, |tx| {
+            let q = self.complete_in(tx, actor, id, &CompletionInput::Revoked { at: now }, now)?;
+            if let Some(c) = q.certificate_id.and_then(|c| tx.certificate(c).ok().flatten()) {
+                if let Some(d) = tx.certificate_der(c.serial.as_str())? {
+                    self.preproduce(tx, &certs, &*ocsp_key, &[unb64(&d)?], now)?;
+                }
+            }
+            Ok(q)
+        })
+    }
+
+    /// Revokes a certificate issued by this CA directly by serial (key compromise of the
+    /// CA's own responder, say). Unknown serials are refused.
+    pub fn ca_revoke_serial(
+        &self,
+        actor: &Actor,
+        serial: &str,
+        reason: kyso_core::rules::RevocationReason,
+        session: &dyn TokenSession,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<()> {
+        let certs = self.ca_certs()?;
+        let ocsp_key = session.signer(OCSP_KEY)?;
+        let s = Serial::parse("serial", serial)?;
+        self.mutate(actor, "ca.revoke", &format!("certificate:{s}"), now, |tx| {
+            self.require_ca_admin(tx, actor)?;
+            let c = tx.certificate_by_serial(s.as_str())?.ok_or_else(|| DomainError::not_found("chứng thư số có số hiệu", &s))?;
+            let der = tx
+                .certificate_der(s.as_str())?
+                .ok_or_else(|| DomainError::invalid("serial", format!("chứng thư {s} không do CA tích hợp cấp")))?;
+            if c.revoked_at.is_some() {
+                return Err(DomainError::conflict("thu hồi chứng thư", &s).into());
+            }
+            tx.revoke_certificate(c.id, now, reason)?;
+            tx.append_audit(
+                NewEvent::new(&actor.login, "certificate.revoked", format!("certificate:{}", c.id))
+                    .details(serde_json::json!({"serial": s.as_str(), "reason": reason.code()})),
+                now,
+            )?;
+            self.preproduce(tx, &certs, &*ocsp_key, &[unb64(&der)?], now)
+        })
+    }
+
+    /// Produces and stores a signed OCSP response for each certificate, so the responder's
+    /// hot path serves bytes without a private-key operation.
+    fn preproduce(
+        &self,
+        tx: &mut Tx<'_>,
+        certs: &CaCerts,
+        ocsp_key: &dyn kyso_token::Signer,
+        issued: &[Vec<u8>],
+        now: DateTime<Utc>,
+    ) -> ServiceResult<()> {
+        let (_, ca) = cert::parse(&certs.issuing)?;
+        let responder = Responder { cert: &certs.ocsp, signer: ocsp_key, scheme: certs.config.key_algorithm.default_scheme() };
+        let next = now + chrono::Duration::hours(certs.config.ocsp_hours);
+        for der in issued {
+            let (_, info) = cert::parse(der)?;
+            let rec = tx.certificate_by_serial(&info.serial_hex)?;
+            let status = match rec.and_then(|r| r.revoked_at.map(|at| (at, r.revocation_reason))) {
+                Some((at, reason)) if at <= now => Status::Revoked { at, reason: reason.map(|r| r.rfc5280_code()).unwrap_or(0) },
+                _ => Status::Good,
+            };
+            let id = ocsp::cert_id(IdHash::Sha1, &ca.subject_der, &ca.spki_der, &hex_bytes(&info.serial_hex))?;
+            let resp = ocsp::respond(&responder, &[(id, status)], now, now, next, None)?;
+            tx.put_ocsp_response(&info.serial_hex, now, next, &b64(&resp))?;
+        }
+        Ok(())
+    }
+
+    /// Re-produces every OCSP response (run periodically, before `next_update`).
+    pub fn ca_refresh_ocsp(&self, actor_login: &str, session: &dyn TokenSession, now: DateTime<Utc>) -> ServiceResult<usize> {
+        let certs = self.ca_certs()?;
+        let ocsp_key = session.signer(OCSP_KEY)?;
+        self.db().write(|tx| {
+            let mut all = Vec::new();
+            for serial in tx.issued_serials()? {
+                if let Some(d) = tx.certificate_der(&serial)? {
+                    all.push(unb64(&d)?);
+                }
+            }
+            self.preproduce(tx, &certs, &*ocsp_key, &all, now)?;
+            tx.append_audit(
+                NewEvent::new(actor_login, "ca.ocsp_refreshed", "ca".into()).details(serde_json::json!({"responses": all.len()})),
+                now,
+            )?;
+            Ok(all.len())
+        })
+    }
+
+    /// All pre-produced responses by serial (the server keeps them in memory).
+    pub fn ocsp_cache(&self) -> ServiceResult<OcspCache> {
+        self.db().read(|tx| tx.ocsp_responses()?.into_iter().map(|(s, next, d)| Ok((s, (next, unb64(&d)?)))).collect())
+    }
+
+    /// Answers an OCSP request from pre-produced responses; falls back to signing on demand
+    /// with `session` (multi-certificate requests, SHA-256 CertIDs, unknown serials) when one
+    /// is given, else answers tryLater.
+    pub fn ocsp_answer(&self, req_der: &[u8], cache: &OcspCache, session: Option<&dyn TokenSession>, now: DateTime<Utc>) -> Vec<u8> {
+        let Ok(req) = ocsp::parse_request(req_der) else {
+            return ocsp::error_response(ocsp::ResponseStatus::MalformedRequest);
+        };
+        let Ok(certs) = self.ca_certs() else {
+            return ocsp::error_response(ocsp::ResponseStatus::InternalError);
+        };
+        let Ok((_, ca)) = cert::parse(&certs.issuing) else {
+            return ocsp::error_response(ocsp::ResponseStatus::InternalError);
+        };
+        let ours = |a: &ocsp::Asked| match a.hash {
+            Some(h) => ocsp::cert_id(h, &ca.subject_der, &ca.spki_der, &a.serial)
+                .map(|id| id.issuer_name_hash == a.id.issuer_name_hash && id.issuer_key_hash == a.id.issuer_key_hash)
+                .unwrap_or(false),
+            None => false,
+        };
+        if !req.asked.iter().all(ours) {
+            return ocsp::error_response(ocsp::ResponseStatus::Unauthorized);
+        }
+        if let [one] = req.asked.as_slice() {
+            if one.hash == Some(IdHash::Sha1) {
+                if let Some((next, bytes)) = cache.get(&serial_hex(&one.serial)) {
+                    if *next > now {
+                        return bytes.clone();
+                    }
+                }
+            }
+        }
+        let Some(session) = session else {
+            return ocsp::error_response(ocsp::ResponseStatus::TryLater);
+        };
+        self.ocsp_sign(&req, &certs, session, now).unwrap_or_else(|_| ocsp::error_response(ocsp::ResponseStatus::InternalError))
+    }
+
+    fn ocsp_sign(
+        &self,
+        req: &ocsp::ParsedRequest,
+        certs: &CaCerts,
+        session: &dyn TokenSession,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<Vec<u8>> {
+        let key = session.signer(OCSP_KEY)?;
+        let responder = Responder { cert: &certs.ocsp, signer: &*key, scheme: certs.config.key_algorithm.default_scheme() };
+        let answers = self.db().read(|tx| {
+            req.asked
+                .iter()
+                .map(|a| {
+                    let rec = tx.certificate_by_serial(&serial_hex(&a.serial))?;
+                    let issued_here = tx.certificate_der(&serial_hex(&a.serial))?.is_some();
+                    let st = match rec {
+                        Some(r) if issued_here => match r.revoked_at {
+                            Some(at) if at <= now => {
+                                Status::Revoked { at, reason: r.revocation_reason.map(|x| x.rfc5280_code()).unwrap_or(0) }
+                            }
+                            _ => Status::Good,
+                        },
+                        _ => Status::Unknown,
+                    };
+                    Ok::<_, ServiceError>((a.id.clone(), st))
+                })
+                .collect::<ServiceResult<Vec<_>>>()
+        })?;
+        Ok(ocsp::respond(&responder, &answers, now, now, now + chrono::Duration::hours(certs.config.ocsp_hours), req.nonce.as_deref())?)
+    }
+
+    /// Signs a full CRL (or a delta CRL against the latest full one) and stores it.
+    pub fn ca_crl(&self, actor_login: &str, session: &dyn TokenSession, delta: bool, now: DateTime<Utc>) -> ServiceResult<Vec<u8>> {
+        let certs = self.ca_certs()?;
+        let key = session.signer(ISSUING_KEY)?;
+        let (_, ca) = cert::parse(&certs.issuing)?;
+        self.db().write(|tx| {
+            let number = tx.next_crl_number()?;
+            let base = if delta {
+                Some(tx.latest_crl(false)?.ok_or_else(|| {
+                    DomainError::invalid("delta", "chưa có CRL đầy đủ để làm gốc cho CRL delta; hãy phát hành CRL đầy đủ trước")
+                })?)
+            } else {
+                None
+            };
+            let since = base.as_ref().map(|b| b.this_update);
+            let entries: Vec<crl::RevokedEntry> = tx
+                .revoked_since(since, now)?
+                .into_iter()
+                .map(|r| crl::RevokedEntry {
+                    serial: hex_bytes(&r.serial),
+                    revoked_at: r.revoked_at,
+                    reason: r.reason.and_then(|x| kyso_core::rules::RevocationReason::parse(&x)).map(|x| x.rfc5280_code()).unwrap_or(0),
+                })
+                .collect();
+            let hours = if delta { (certs.config.crl_hours / 4).max(1) } else { certs.config.crl_hours };
+            let next = now + chrono::Duration::hours(hours);
+            let p = crl::CrlParams {
+                issuer: ca.subject.to_name()?,
+                issuer_spki: &ca.spki_der,
+                number: number as u64,
+                delta_of: base.as_ref().map(|b| b.number as u64),
+                this_update: now,
+                next_update: next,
+                entries: &entries,
+            };
+            let der = crl::build(&p, &*key, certs.config.key_algorithm.default_scheme())?;
+            tx.insert_crl(number, base.as_ref().map(|b| b.number), now, next, &b64(&der))?;
+            tx.append_audit(
+                NewEvent::new(actor_login, "ca.crl_published", format!("crl:{number}"))
+                    .details(serde_json::json!({"number": number, "delta": delta, "entries": entries.len()})),
+                now,
+            )?;
+            Ok(der)
+        })
+    }
+
+    /// The newest stored CRL.
+    pub fn latest_crl(&self, delta: bool) -> ServiceResult<Option<Vec<u8>>> {
+        self.db().read(|tx| tx.latest_crl(delta)?.map(|c| unb64(&c.der_b64)).transpose())
+    }
+
+    /// Answers an RFC 3161 request with the TSA key.
+    pub fn timestamp(&self, req_der: &[u8], session: &dyn TokenSession, now: DateTime<Utc>) -> ServiceResult<Vec<u8>> {
+        let certs = self.ca_certs()?;
+        let key = session.signer(TSA_KEY)?;
+        let policy = const_oid::ObjectIdentifier::new(&certs.config.tsa_policy_oid)
+            .map_err(|_| DomainError::invalid("tsa_policy_oid", "OID không hợp lệ"))?;
+        let chain = vec![certs.issuing.clone()];
+        let tsa = tsp::Tsa { cert: &certs.tsa, chain: &chain, signer: &*key, scheme: certs.config.key_algorithm.default_scheme(), policy };
+        Ok(tsp::respond(&tsa, req_der, &kyso_pki::random_serial(), now)?)
+    }
+
+    /// The DER of a certificate issued by the built-in CA.
+    pub fn certificate_der(&self, serial: &str) -> ServiceResult<Option<Vec<u8>>> {
+        let s = Serial::parse("serial", serial)?;
+        self.db().read(|tx| tx.certificate_der(s.as_str())?.map(|d| unb64(&d)).transpose())
+    }
+}

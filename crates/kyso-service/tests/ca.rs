@@ -1,0 +1,224 @@
+//! The built-in CA through the service: issuance from CSRs wired to requests, renewal,
+//! revocation with OCSP and CRL, time-stamps; checked by OpenSSL.
+
+mod support;
+
+use chrono::Duration;
+use kyso_core::request::*;
+use kyso_core::rules::RevocationReason;
+use kyso_pki::name::DistinguishedName;
+use kyso_pki::{csr, pem};
+use kyso_service::*;
+use kyso_token::soft::SoftToken;
+use kyso_token::*;
+use std::process::Command;
+use support::*;
+
+struct Ca {
+    session: Box<dyn TokenSession>,
+    user_session: Box<dyn TokenSession>,
+    _dir: tempfile::TempDir,
+}
+
+fn setup(w: &World) -> Ca {
+    let dir = tempfile::tempdir().unwrap();
+    let t = SoftToken::create(dir.path(), "ca", &Pin::new("ca-pin-1"), &Pin::new("ca-so-pin-1"), 5, 1000).unwrap();
+    let session = t.login(&Pin::new("ca-pin-1")).unwrap();
+    w.svc.ca_init(&w.actor("cntt"), &CaConfig::demo("http://127.0.0.1:8480"), &*session, t0() - Duration::days(1)).unwrap();
+    let u = SoftToken::create(dir.path(), "user", &Pin::new("1234"), &Pin::new("12345678"), 5, 1000).unwrap();
+    Ca { session, user_session: u.login(&Pin::new("1234")).unwrap(), _dir: dir }
+}
+
+fn openssl(files: &[(&str, Vec<u8>)], args: &[&str]) -> (bool, String) {
+    let d = tempfile::tempdir().unwrap();
+    for (n, b) in files {
+        std::fs::write(d.path().join(n), b).unwrap();
+    }
+    let o = Command::new("openssl").current_dir(d.path()).args(args).output().unwrap();
+    (o.status.success(), format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
+}
+
+fn chain(w: &World) -> Vec<u8> {
+    let c = w.svc.ca_certs().unwrap();
+    [pem("CERTIFICATE", &c.root), pem("CERTIFICATE", &c.issuing)].concat().into_bytes()
+}
+
+fn csr_for(ca: &Ca, label: &str, subject: &str, alg: KeyAlgorithm) -> Vec<u8> {
+    let key = ca.user_session.generate_key(label, alg).unwrap();
+    csr::build(&DistinguishedName::parse(subject).unwrap(), &*key, alg.default_scheme()).unwrap()
+}
+
+fn err(r: Result<impl std::fmt::Debug, ServiceError>) -> String {
+    match r {
+        Err(ServiceError::Domain(kyso_core::DomainError::Rule { rule, .. })) => format!("rule:{rule}"),
+        Err(ServiceError::Domain(kyso_core::DomainError::Invalid { field, .. })) => format!("invalid:{field}"),
+        Err(e) => e.code().to_string(),
+        Ok(v) => panic!("expected an error, got {v:?}"),
+    }
+}
+
+#[test]
+fn issue_renew_revoke_and_status_services_on_the_built_in_ca() {
+    for b in backends() {
+        let w = world(b, "bac-ninh-2023");
+        let ca = setup(&w);
+        let cntt = w.actor("cntt");
+        let at = t0();
+        // New certificate for the individual from a CSR made on its token.
+        let q = w.to_ca(new_input(&w.individual, 36), at);
+        let req = csr_for(&ca, "an", "CN=Nguyễn Văn An,C=VN", KeyAlgorithm::EcP256);
+        let (done, der) = w.svc.ca_issue(&cntt, q.id, &req, Some("TOKEN0"), &*ca.session, at).unwrap();
+        assert_eq!(done.state, RequestState::Completed, "{}", w.backend);
+        let (ok, out) = openssl(
+            &[("chain.pem", chain(&w)), ("leaf.pem", pem("CERTIFICATE", &der).into_bytes())],
+            &["verify", "-attime", &at.timestamp().to_string(), "-CAfile", "chain.pem", "leaf.pem"],
+        );
+        assert!(ok, "{out}");
+        let (_, info) = kyso_pki::cert::parse(&der).unwrap();
+        assert_eq!(info.subject.to_string(), "CN=Nguyễn Văn An,OU=Cơ quan SO-A-P1,O=Cơ quan SO-A,L=Bắc Ninh,C=VN");
+        let rec = w.svc.certificate(&cntt, &info.serial_hex).unwrap();
+        assert_eq!((rec.not_after, rec.device_id.is_some()), (add_months(at, 36), true));
+        // Its OCSP response was produced with it and says good; no signing needed to serve it.
+        let cache = w.svc.ocsp_cache().unwrap();
+        let issuing = w.svc.ca_certs().unwrap().issuing;
+        let ocsp_req = {
+            let d = tempfile::tempdir().unwrap();
+            std::fs::write(d.path().join("ca.pem"), pem("CERTIFICATE", &issuing)).unwrap();
+            std::fs::write(d.path().join("leaf.pem"), pem("CERTIFICATE", &der)).unwrap();
+            assert!(Command::new("openssl")
+                .current_dir(d.path())
+                .args(["ocsp", "-issuer", "ca.pem", "-cert", "leaf.pem", "-no_nonce", "-reqout", "r.der"])
+                .status()
+                .unwrap()
+                .success());
+            std::fs::read(d.path().join("r.der")).unwrap()
+        };
+        let check_ocsp = |resp: Vec<u8>, word: &str| {
+            let (ok, out) = openssl(
+                &[
+                    ("chain.pem", chain(&w)),
+                    ("ca.pem", pem("CERTIFICATE", &issuing).into_bytes()),
+                    ("leaf.pem", pem("CERTIFICATE", &der).into_bytes()),
+                    ("resp.der", resp),
+                ],
+                &[
+                    "ocsp",
+                    "-issuer",
+                    "ca.pem",
+                    "-cert",
+                    "leaf.pem",
+                    "-respin",
+                    "resp.der",
+                    "-CAfile",
+                    "chain.pem",
+                    "-no_nonce",
+                    "-attime",
+                    &(at + Duration::minutes(1)).timestamp().to_string(),
+                    "-validity_period",
+                    "63072000",
+                ],
+            );
+            assert!(ok && out.contains(&format!("leaf.pem: {word}")), "{word}: {out}");
+        };
+        check_ocsp(w.svc.ocsp_answer(&ocsp_req, &cache, None, at), "good");
+        // Renewal: the new certificate ends at most 36 months after the old one.
+        let later = add_months(at, 36) - Duration::days(90);
+        let q = w.to_ca(
+            NewRequestInput {
+                kind: RequestKind::Renew,
+                subscriber: w.individual.id,
+                certificate_serial: Some(info.serial_hex.clone()),
+                device_serial: None,
+                details: RequestDetails::Renew { extension_months: 24 },
+            },
+            later,
+        );
+        let req2 = csr_for(&ca, "an2", "CN=Nguyễn Văn An,O=Cơ quan SO-A,C=VN", KeyAlgorithm::Rsa2048);
+        let (_, der2) = w.svc.ca_issue(&cntt, q.id, &req2, None, &*ca.session, later).unwrap();
+        let (_, info2) = kyso_pki::cert::parse(&der2).unwrap();
+        assert_eq!(info2.not_after, add_months(rec.not_after, 24));
+        // The superseded certificate is now revoked in OCSP and the CRL.
+        let cache = w.svc.ocsp_cache().unwrap();
+        assert!(cache.contains_key(&info2.serial_hex));
+        let crl = w.svc.ca_crl("cntt", &*ca.session, false, later + Duration::minutes(1)).unwrap();
+        let (ok, out) = openssl(
+            &[("crl.der", crl.clone()), ("ca.pem", pem("CERTIFICATE", &issuing).into_bytes())],
+            &["crl", "-inform", "DER", "-in", "crl.der", "-CAfile", "ca.pem", "-noout", "-text"],
+        );
+        assert!(ok && out.contains("verify OK") && out.contains(&info.serial_hex), "{out}");
+        // Revocation through a request.
+        let q = w.to_ca(
+            NewRequestInput {
+                kind: RequestKind::Revoke,
+                subscriber: w.individual.id,
+                certificate_serial: Some(info2.serial_hex.clone()),
+                device_serial: None,
+                details: RequestDetails::Revoke { reason: RevocationReason::KeyCompromise, device_return: false, lost_device_record: None },
+            },
+            later + Duration::hours(1),
+        );
+        w.svc.ca_revoke(&cntt, q.id, &*ca.session, later + Duration::hours(1)).unwrap();
+        let delta = w.svc.ca_crl("cntt", &*ca.session, true, later + Duration::hours(2)).unwrap();
+        let (ok, out) = openssl(
+            &[("crl.der", delta), ("ca.pem", pem("CERTIFICATE", &issuing).into_bytes())],
+            &["crl", "-inform", "DER", "-in", "crl.der", "-CAfile", "ca.pem", "-noout", "-text"],
+        );
+        assert!(ok && out.contains("Delta CRL Indicator") && out.contains(&info2.serial_hex) && out.contains("Key Compromise"), "{out}");
+        // A time-stamp from the TSA.
+        let treq = kyso_pki::tsp::request(HashAlg::Sha256, &HashAlg::Sha256.digest(b"x"), None).unwrap();
+        let tresp = w.svc.timestamp(&treq, &*ca.session, later).unwrap();
+        assert!(kyso_pki::tsp::token_of(&tresp).is_ok());
+    }
+}
+
+#[test]
+fn bad_csrs_and_unknown_serials_are_refused_and_change_nothing() {
+    for b in backends() {
+        let w = world(b, "bac-ninh-2023");
+        let ca = setup(&w);
+        let cntt = w.actor("cntt");
+        let q = w.to_ca(new_input(&w.organisation, 60), t0());
+        let before = w.snapshot();
+        // A CSR whose subject is someone else.
+        let other = csr_for(&ca, "x1", "CN=Cơ quan khác,C=VN", KeyAlgorithm::EcP256);
+        assert_eq!(err(w.svc.ca_issue(&cntt, q.id, &other, None, &*ca.session, t0())), "rule:csr-subject", "{}", w.backend);
+        // A CSR whose signature does not verify.
+        let mut broken = csr_for(&ca, "x2", "CN=Cơ quan SO-A,C=VN", KeyAlgorithm::EcP256);
+        let n = broken.len();
+        broken[n - 5] ^= 0x55;
+        assert_eq!(err(w.svc.ca_issue(&cntt, q.id, &broken, None, &*ca.session, t0())), "invalid:csr");
+        // A weak key (RSA-1024 from OpenSSL).
+        let d = tempfile::tempdir().unwrap();
+        assert!(Command::new("openssl")
+            .current_dir(d.path())
+            .args([
+                "req",
+                "-new",
+                "-newkey",
+                "rsa:1024",
+                "-nodes",
+                "-keyout",
+                "k.pem",
+                "-subj",
+                "/CN=Cơ quan SO-A/C=VN",
+                "-utf8",
+                "-outform",
+                "DER",
+                "-out",
+                "r.der"
+            ])
+            .output()
+            .unwrap()
+            .status
+            .success());
+        assert_eq!(
+            err(w.svc.ca_issue(&cntt, q.id, &std::fs::read(d.path().join("r.der")).unwrap(), None, &*ca.session, t0())),
+            "rule:TT15-2025-key-size"
+        );
+        assert_eq!(err(w.svc.ca_revoke_serial(&cntt, "ABCDEF0123", RevocationReason::KeyCompromise, &*ca.session, t0())), "not_found");
+        assert_eq!(before, w.snapshot(), "{}: refused issuance wrote nothing", w.backend);
+        // The right CSR goes through.
+        let good = csr_for(&ca, "x3", "CN=Cơ quan SO-A,C=VN", KeyAlgorithm::Rsa3072);
+        w.svc.ca_issue(&cntt, q.id, &good, None, &*ca.session, t0()).unwrap();
+    }
+}

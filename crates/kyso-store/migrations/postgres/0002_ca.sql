@@ -1,0 +1,25 @@
+-- The built-in CA: its own certificates, issued certificates' DER, CRLs and pre-produced
+-- OCSP responses. DER is stored as base64 text.
+
+CREATE TABLE ca_certificates (
+    role      TEXT PRIMARY KEY,      -- root, issuing, ocsp, tsa
+    key_label TEXT NOT NULL,         -- the key's label on the CA token
+    der       TEXT NOT NULL
+);
+
+ALTER TABLE certificates ADD COLUMN der TEXT;
+
+CREATE TABLE crls (
+    number      BIGINT PRIMARY KEY,
+    delta_of    BIGINT,
+    this_update BIGINT NOT NULL,
+    next_update BIGINT NOT NULL,
+    der         TEXT NOT NULL
+);
+
+CREATE TABLE ocsp_responses (
+    serial      TEXT PRIMARY KEY,
+    produced_at BIGINT NOT NULL,
+    next_update BIGINT NOT NULL,
+    der         TEXT NOT NULL
+);
