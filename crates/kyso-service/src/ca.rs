@@ -65,6 +65,31 @@ impl CaConfig {
 /// Pre-produced OCSP responses by certificate serial: (next update, DER).
 pub type OcspCache = HashMap<String, (DateTime<Utc>, Vec<u8>)>;
 
+/// The OCSP responder's in-memory state.
+#[derive(Debug, Clone, Default)]
+pub struct OcspIndex {
+    name_hash: Vec<u8>,
+    key_hash: Vec<u8>,
+    pub cache: OcspCache,
+}
+
+impl OcspIndex {
+    /// The pre-produced answer to a one-certificate SHA-1 request about this CA, if fresh.
+    pub fn lookup(&self, req: &ocsp::ParsedRequest, now: DateTime<Utc>) -> Option<&[u8]> {
+        let [one] = req.asked.as_slice() else { return None };
+        if one.hash != Some(IdHash::Sha1)
+            || one.id.issuer_name_hash.as_bytes() != self.name_hash
+            || one.id.issuer_key_hash.as_bytes() != self.key_hash
+        {
+            return None;
+        }
+        match self.cache.get(&serial_hex(&one.serial)) {
+            Some((next, bytes)) if *next > now => Some(bytes),
+            _ => None,
+        }
+    }
+}
+
 pub const ROOT_KEY: &str = "kyso-root";
 pub const ISSUING_KEY: &str = "kyso-issuing";
 pub const OCSP_KEY: &str = "kyso-ocsp";
@@ -446,13 +471,29 @@ impl Service {
         self.db().read(|tx| tx.ocsp_responses()?.into_iter().map(|(s, next, d)| Ok((s, (next, unb64(&d)?)))).collect())
     }
 
-    /// Answers an OCSP request from pre-produced responses; falls back to signing on demand
-    /// with `session` (multi-certificate requests, SHA-256 CertIDs, unknown serials) when one
-    /// is given, else answers tryLater.
-    pub fn ocsp_answer(&self, req_der: &[u8], cache: &OcspCache, session: Option<&dyn TokenSession>, now: DateTime<Utc>) -> Vec<u8> {
+    /// Everything the OCSP hot path needs, in memory: the issuer's CertID hashes and the
+    /// pre-produced responses.
+    pub fn ocsp_index(&self) -> ServiceResult<OcspIndex> {
+        let certs = self.ca_certs()?;
+        let (_, ca) = cert::parse(&certs.issuing)?;
+        let id = ocsp::cert_id(IdHash::Sha1, &ca.subject_der, &ca.spki_der, &[1])?;
+        Ok(OcspIndex {
+            name_hash: id.issuer_name_hash.as_bytes().to_vec(),
+            key_hash: id.issuer_key_hash.as_bytes().to_vec(),
+            cache: self.ocsp_cache()?,
+        })
+    }
+
+    /// Answers an OCSP request: from the index when it can (no private-key operation), else
+    /// by signing on demand with `session` (several certificates, SHA-256 CertIDs, unknown or
+    /// stale serials), else tryLater.
+    pub fn ocsp_answer(&self, req_der: &[u8], index: &OcspIndex, session: Option<&dyn TokenSession>, now: DateTime<Utc>) -> Vec<u8> {
         let Ok(req) = ocsp::parse_request(req_der) else {
             return ocsp::error_response(ocsp::ResponseStatus::MalformedRequest);
         };
+        if let Some(bytes) = index.lookup(&req, now) {
+            return bytes.to_vec();
+        }
         let Ok(certs) = self.ca_certs() else {
             return ocsp::error_response(ocsp::ResponseStatus::InternalError);
         };
@@ -467,15 +508,6 @@ impl Service {
         };
         if !req.asked.iter().all(ours) {
             return ocsp::error_response(ocsp::ResponseStatus::Unauthorized);
-        }
-        if let [one] = req.asked.as_slice() {
-            if one.hash == Some(IdHash::Sha1) {
-                if let Some((next, bytes)) = cache.get(&serial_hex(&one.serial)) {
-                    if *next > now {
-                        return bytes.clone();
-                    }
-                }
-            }
         }
         let Some(session) = session else {
             return ocsp::error_response(ocsp::ResponseStatus::TryLater);
@@ -574,6 +606,19 @@ impl Service {
         let chain = vec![certs.issuing.clone()];
         let tsa = tsp::Tsa { cert: &certs.tsa, chain: &chain, signer: &*key, scheme: certs.config.key_algorithm.default_scheme(), policy };
         Ok(tsp::respond(&tsa, req_der, &kyso_pki::random_serial(), now)?)
+    }
+
+    /// The DER of every certificate the built-in CA issued, oldest first.
+    pub fn issued_certificates(&self) -> ServiceResult<Vec<Vec<u8>>> {
+        self.db().read(|tx| {
+            let mut v = Vec::new();
+            for s in tx.issued_serials()? {
+                if let Some(d) = tx.certificate_der(&s)? {
+                    v.push(unb64(&d)?);
+                }
+            }
+            Ok(v)
+        })
     }
 
     /// The DER of a certificate issued by the built-in CA.

@@ -10,7 +10,19 @@ mod reports;
 mod requests;
 
 pub use audit::{verify_chain, AuditVerification};
-pub use ca::{CaCerts, CaConfig, OcspCache, ISSUING_KEY, OCSP_KEY, ROOT_KEY, TSA_KEY};
+/// A parsed OCSP request (for the server's hot path).
+pub use kyso_pki::ocsp::ParsedRequest as OcspRequest;
+
+pub fn parse_ocsp_request(der: &[u8]) -> Result<OcspRequest, kyso_pki::PkiError> {
+    kyso_pki::ocsp::parse_request(der)
+}
+
+/// The OCSP answer to a request that cannot be read.
+pub fn ocsp_malformed() -> Vec<u8> {
+    kyso_pki::ocsp::error_response(kyso_pki::ocsp::ResponseStatus::MalformedRequest)
+}
+
+pub use ca::{CaCerts, CaConfig, OcspCache, OcspIndex, ISSUING_KEY, OCSP_KEY, ROOT_KEY, TSA_KEY};
 pub use import::{ImportSummary, RowError};
 pub use registry::{DeviceInput, ExistingCertificate, SubscriberInput};
 pub use requests::{CompletionInput, NewRequestInput, RequestView};

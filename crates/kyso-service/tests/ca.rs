@@ -79,7 +79,7 @@ fn issue_renew_revoke_and_status_services_on_the_built_in_ca() {
         let rec = w.svc.certificate(&cntt, &info.serial_hex).unwrap();
         assert_eq!((rec.not_after, rec.device_id.is_some()), (add_months(at, 36), true));
         // Its OCSP response was produced with it and says good; no signing needed to serve it.
-        let cache = w.svc.ocsp_cache().unwrap();
+        let index = w.svc.ocsp_index().unwrap();
         let issuing = w.svc.ca_certs().unwrap().issuing;
         let ocsp_req = {
             let d = tempfile::tempdir().unwrap();
@@ -120,7 +120,7 @@ fn issue_renew_revoke_and_status_services_on_the_built_in_ca() {
             );
             assert!(ok && out.contains(&format!("leaf.pem: {word}")), "{word}: {out}");
         };
-        check_ocsp(w.svc.ocsp_answer(&ocsp_req, &cache, None, at), "good");
+        check_ocsp(w.svc.ocsp_answer(&ocsp_req, &index, None, at), "good");
         // Renewal: the new certificate ends at most 36 months after the old one.
         let later = add_months(at, 36) - Duration::days(90);
         let q = w.to_ca(

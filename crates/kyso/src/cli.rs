@@ -64,6 +64,136 @@ pub enum Command {
     /// The tamper-evident audit log.
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// Key tokens: software tokens in DATA/tokens, or PKCS#11 (--pkcs11 MODULE).
+    #[command(subcommand)]
+    Token(TokenCmd),
+    /// The built-in certificate authority (root, issuing CA, CRL, OCSP, TSA).
+    #[command(subcommand)]
+    Ca(CaCmd),
+    /// RFC 3161 time-stamps.
+    #[command(subcommand)]
+    Ts(TsCmd),
+    /// Serve the CA's CRL, OCSP and time-stamping over HTTP.
+    Serve(ServeArgs),
+}
+
+/// Which token: a software token by label, or a PKCS#11 token by label in a module.
+#[derive(Args, Debug, Clone)]
+pub struct TokenSel {
+    /// Token label.
+    #[arg(long)]
+    pub label: String,
+    /// PKCS#11 module path (a vendor USB token driver, an HSM, SoftHSM2); default: software token.
+    #[arg(long)]
+    pub pkcs11: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCmd {
+    /// Create a software token (or initialise a PKCS#11 slot). PINs: KYSO_PIN and KYSO_SO_PIN, or a prompt.
+    Create(TokenSel),
+    /// Show the token's state: PIN tries left, locked.
+    Info(TokenSel),
+    /// Generate a key pair on the token (non-extractable on PKCS#11).
+    Keygen {
+        #[command(flatten)]
+        token: TokenSel,
+        #[arg(long)]
+        key: String,
+        /// ec-p256, rsa-2048, rsa-3072.
+        #[arg(long, default_value = "ec-p256")]
+        alg: String,
+    },
+    /// Make a CSR with a key on the token, for a certification request.
+    Csr {
+        #[command(flatten)]
+        token: TokenSel,
+        #[arg(long)]
+        key: String,
+        /// e.g. "CN=Nguyễn Văn An,C=VN".
+        #[arg(long)]
+        subject: String,
+        /// Write the CSR here (PEM); default stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// List the keys on the token.
+    Keys(TokenSel),
+    /// Change the user PIN (KYSO_PIN, then KYSO_NEW_PIN).
+    ChangePin(TokenSel),
+    /// Unlock a locked token with the SO PIN and set a new user PIN (KYSO_SO_PIN, KYSO_NEW_PIN).
+    Unlock(TokenSel),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CaCmd {
+    /// Create the CA: keys on the CA token, root and issuing CA, OCSP and TSA certificates, first CRL.
+    Init {
+        /// ec-p256, rsa-2048, rsa-3072.
+        #[arg(long, default_value = "ec-p256")]
+        algorithm: String,
+        /// Base of the URLs written into certificates (where `kyso serve` answers).
+        #[arg(long, default_value = "http://127.0.0.1:8480")]
+        base_url: String,
+    },
+    /// Show the CA's certificates and configuration.
+    Show,
+    /// Issue the certificate of a request sent to the CA, from the subscriber's CSR.
+    Issue {
+        request: i64,
+        #[arg(long)]
+        csr: PathBuf,
+        /// Key device that holds the key.
+        #[arg(long)]
+        device: Option<String>,
+        /// Write the certificate here (PEM); default stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Carry out a revocation request.
+    Revoke { request: i64 },
+    /// Carry out a restore-device request: unlock the device's token (KYSO_SO_PIN, KYSO_NEW_PIN).
+    Restore { request: i64 },
+    /// Publish a CRL (full, or --delta).
+    Crl {
+        #[arg(long)]
+        delta: bool,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Re-produce every OCSP response.
+    OcspRefresh,
+    /// Write the root, the issuing CA, every issued certificate and the current CRL as PEM files.
+    Export {
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TsCmd {
+    /// Time-stamp a file: with --url from a TSA over HTTP, else from the built-in TSA (KYSO_CA_PIN).
+    Stamp {
+        file: PathBuf,
+        #[arg(long)]
+        url: Option<String>,
+        /// Write the RFC 3161 response here; default FILE.tsr.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8480")]
+    pub listen: String,
+    /// Seconds between refreshes of the OCSP index and the CRL schedule.
+    #[arg(long, default_value_t = 30)]
+    pub refresh_secs: u64,
+    /// Serve without the CA token (no time-stamps, no on-demand OCSP, no new CRLs).
+    #[arg(long)]
+    pub no_ca_token: bool,
 }
 
 #[derive(Args, Debug)]

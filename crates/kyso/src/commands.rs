@@ -69,12 +69,13 @@ type CliResult<T> = Result<T, CliError>;
 pub(crate) struct Env {
     pub db_url: String,
     pub calendar: WorkCalendar,
+    pub config: config::Config,
 }
 
 pub(crate) fn env(cli: &Cli) -> CliResult<Env> {
     let cfg = config::load(&cli.data).map_err(env_err)?;
     let db_url = config::db_url(&cli.data, cli.db.as_deref(), &cfg);
-    Ok(Env { db_url, calendar: WorkCalendar::builtin().with_extra(cfg.holidays) })
+    Ok(Env { db_url, calendar: WorkCalendar::builtin().with_extra(cfg.holidays.clone()), config: cfg })
 }
 
 pub(crate) fn open_db(cli: &Cli, env: &Env, create: bool) -> CliResult<Db> {
@@ -95,7 +96,7 @@ pub(crate) fn open_db(cli: &Cli, env: &Env, create: bool) -> CliResult<Db> {
     Ok(Db::open(&env.db_url)?)
 }
 
-fn open(cli: &Cli) -> CliResult<Service> {
+pub(crate) fn open_service(cli: &Cli) -> CliResult<Service> {
     let env = env(cli)?;
     let db = open_db(cli, &env, false)?;
     Ok(Service::open(db, env.calendar)?)
@@ -131,6 +132,10 @@ pub fn run(cli: &Cli) -> CliResult<ExitCode> {
         Command::Request(c) => request(cli, c, now),
         Command::Report(a) => report(cli, a),
         Command::Audit(c) => audit(cli, c),
+        Command::Token(c) => crate::ca_cmd::token(cli, c),
+        Command::Ca(c) => crate::ca_cmd::ca(cli, c, now),
+        Command::Ts(c) => crate::ca_cmd::ts(cli, c, now),
+        Command::Serve(a) => crate::ca_cmd::serve(cli, a),
     }
 }
 
@@ -174,7 +179,7 @@ fn profile(cli: &Cli, c: &ProfileCmd) -> CliResult<ExitCode> {
         ProfileCmd::Show { key } => {
             let p = match key {
                 Some(k) => ProvinceProfile::builtin(k).ok_or_else(|| kyso_core::DomainError::not_found("hồ sơ tỉnh", k))?,
-                None => open(cli)?.profile().clone(),
+                None => open_service(cli)?.profile().clone(),
             };
             done(cli, serde_json::to_value(&p).expect("serialisable"), || {
                 println!("{} ({})", p.name, p.key);
@@ -202,7 +207,7 @@ fn profile(cli: &Cli, c: &ProfileCmd) -> CliResult<ExitCode> {
 }
 
 fn agency(cli: &Cli, c: &AgencyCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
-    let svc = open(cli)?;
+    let svc = open_service(cli)?;
     let actor = svc.actor(&cli.actor)?;
     let show = |v: &[Agency]| {
         table(
@@ -261,7 +266,7 @@ fn agency(cli: &Cli, c: &AgencyCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
 }
 
 fn person(cli: &Cli, c: &PersonCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
-    let svc = open(cli)?;
+    let svc = open_service(cli)?;
     let actor = svc.actor(&cli.actor)?;
     let show = |v: &[Person]| {
         table(
@@ -314,7 +319,7 @@ fn person(cli: &Cli, c: &PersonCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
 }
 
 fn user(cli: &Cli, c: &UserCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
-    let svc = open(cli)?;
+    let svc = open_service(cli)?;
     let actor = svc.actor(&cli.actor)?;
     match c {
         UserCmd::Add { login, citizen_id } => {
@@ -341,7 +346,7 @@ fn user(cli: &Cli, c: &UserCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
 }
 
 fn subscriber(cli: &Cli, c: &SubscriberCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
-    let svc = open(cli)?;
+    let svc = open_service(cli)?;
     let actor = svc.actor(&cli.actor)?;
     let (input, managing) = match c {
         SubscriberCmd::Individual { citizen_id, managing } => (SubscriberInput::Individual { citizen_id: citizen_id.clone() }, managing),
@@ -376,7 +381,7 @@ fn subscriber(cli: &Cli, c: &SubscriberCmd, now: DateTime<Utc>) -> CliResult<Exi
 }
 
 fn device(cli: &Cli, c: &DeviceCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
-    let svc = open(cli)?;
+    let svc = open_service(cli)?;
     let actor = svc.actor(&cli.actor)?;
     let show = |v: &[KeyDevice]| {
         table(
@@ -427,7 +432,7 @@ fn device(cli: &Cli, c: &DeviceCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
 }
 
 fn cert(cli: &Cli, c: &CertCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
-    let svc = open(cli)?;
+    let svc = open_service(cli)?;
     let actor = svc.actor(&cli.actor)?;
     let show = |v: &[CertificateRecord]| {
         table(
@@ -528,7 +533,7 @@ fn print_request(q: &Request) {
 }
 
 fn request(cli: &Cli, c: &RequestCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
-    let svc = open(cli)?;
+    let svc = open_service(cli)?;
     let actor = svc.actor(&cli.actor)?;
     let step = |id: i64, action: Action, reason: Option<&str>| -> CliResult<ExitCode> {
         let q = svc.transition(&actor, RequestId(id), action, reason, now)?;
@@ -646,7 +651,7 @@ fn request(cli: &Cli, c: &RequestCmd, now: DateTime<Utc>) -> CliResult<ExitCode>
 }
 
 fn report(cli: &Cli, a: &ReportArgs) -> CliResult<ExitCode> {
-    let svc = open(cli)?;
+    let svc = open_service(cli)?;
     let actor = svc.actor(&cli.actor)?;
     let r = svc.report(&actor, &a.period, a.agency.as_deref())?;
     if cli.json {
@@ -682,7 +687,7 @@ fn report(cli: &Cli, a: &ReportArgs) -> CliResult<ExitCode> {
 }
 
 fn audit(cli: &Cli, c: &AuditCmd) -> CliResult<ExitCode> {
-    let svc = open(cli)?;
+    let svc = open_service(cli)?;
     let actor = svc.actor(&cli.actor)?;
     match c {
         AuditCmd::Verify => {

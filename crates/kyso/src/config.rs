@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 pub const DB_FILE: &str = "kyso.db";
 pub const CONFIG_FILE: &str = "kyso.toml";
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Extra non-working days (Tết, compensatory days) beside the built-in list.
@@ -17,6 +17,9 @@ pub struct Config {
     /// A PostgreSQL URL; when set, the database is there instead of the SQLite file.
     #[serde(default)]
     pub database_url: Option<String>,
+    /// Where the CA's keys are (default: the software token `kyso-ca` in `tokens/`).
+    #[serde(default)]
+    pub ca_token: Option<crate::tokens::TokenRef>,
 }
 
 pub fn load(dir: &Path) -> Result<Config, String> {
@@ -33,7 +36,9 @@ pub const DEFAULT_CONFIG: &str = "# kyso deployment configuration.\n\
 # holidays = [\"2027-02-05\", \"2027-02-08\"]\n\
 holidays = []\n\
 # database_url: use PostgreSQL instead of the SQLite file in this directory, e.g.\n\
-# database_url = \"postgres://kyso@127.0.0.1/kyso\"\n";
+# database_url = \"postgres://kyso@127.0.0.1/kyso\"\n\
+# ca_token: where the CA keys are. Default: the software token kyso-ca in tokens/. For an HSM:\n\
+# ca_token = { kind = \"pkcs11\", module = \"/usr/lib/softhsm/libsofthsm2.so\", label = \"kyso-ca\" }\n";
 
 pub fn write_default(dir: &Path) -> std::io::Result<()> {
     let p = dir.join(CONFIG_FILE);

@@ -2,12 +2,15 @@
 //! and maps errors to exit codes: 0 success, 1 refused (bad input, rule, permission),
 //! 2 storage or environment failure, 3 audit chain broken.
 
+mod ca_cmd;
 mod cli;
 mod clock;
 mod commands;
 mod config;
 mod demo;
+mod http;
 mod output;
+mod tokens;
 
 use clap::Parser;
 use std::process::ExitCode;

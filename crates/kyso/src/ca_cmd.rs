@@ -1,0 +1,305 @@
+//! Commands for tokens, the built-in CA, time-stamps and the HTTP server.
+
+use crate::cli::*;
+use crate::commands::{env, open_service, CliError};
+use crate::tokens::{self, token_err, TokenRef};
+use crate::{clock, config, output};
+use chrono::{DateTime, Utc};
+use kyso_core::registry::RequestId;
+use kyso_pki::pem;
+use kyso_service::CompletionInput;
+use kyso_service::{CaConfig, Service};
+use kyso_token::pkcs11::Pkcs11Token;
+use kyso_token::soft::{SoftToken, DEFAULT_KDF_ITERATIONS};
+use kyso_token::{KeyAlgorithm, Token};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+type CliResult<T> = Result<T, CliError>;
+
+fn invalid(field: &'static str, msg: impl Into<String>) -> CliError {
+    kyso_core::DomainError::invalid(field, msg).into()
+}
+
+fn io(e: std::io::Error, what: &str) -> CliError {
+    CliError { code: "environment", message: format!("{what}: {e}"), rows: vec![], hint: None, exit: 2 }
+}
+
+fn token_ref(t: &TokenSel) -> TokenRef {
+    match &t.pkcs11 {
+        Some(m) => TokenRef::Pkcs11 { module: m.clone(), label: t.label.clone() },
+        None => TokenRef::Software { label: t.label.clone() },
+    }
+}
+
+/// The wrong-PIN limit: the deployment's profile when there is one, else 10.
+fn retry_limit(cli: &Cli) -> u32 {
+    open_service(cli).map(|s| s.profile().pin_retry_limit).unwrap_or(10)
+}
+
+fn write_or_print(out: &Option<std::path::PathBuf>, text: &str) -> CliResult<()> {
+    match out {
+        Some(p) => std::fs::write(p, text).map_err(|e| io(e, &p.display().to_string())),
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
+}
+
+pub fn token(cli: &Cli, c: &TokenCmd) -> CliResult<ExitCode> {
+    let limit = retry_limit(cli);
+    let open = |t: &TokenSel| tokens::open(&cli.data, &token_ref(t), limit);
+    let done = |v: serde_json::Value, msg: String| {
+        if cli.json {
+            output::json(&v);
+        } else {
+            println!("{msg}");
+        }
+        Ok(ExitCode::SUCCESS)
+    };
+    match c {
+        TokenCmd::Create(t) => {
+            let user = tokens::pin("KYSO_PIN", "Mã PIN người dùng mới")?;
+            let so = tokens::pin("KYSO_SO_PIN", "Mã PIN quản trị (SO) mới")?;
+            match &t.pkcs11 {
+                Some(m) => Pkcs11Token::init(m, &t.label, &so, &user).map_err(token_err)?,
+                None => {
+                    SoftToken::create(&tokens::tokens_dir(&cli.data), &t.label, &user, &so, limit, DEFAULT_KDF_ITERATIONS)
+                        .map_err(token_err)?;
+                }
+            }
+            done(
+                serde_json::json!({"label": t.label}),
+                format!("Đã tạo thiết bị lưu khóa '{}' (khóa sau {limit} lần nhập sai mã PIN).", t.label),
+            )
+        }
+        TokenCmd::Info(t) => {
+            let i = open(t)?.info().map_err(token_err)?;
+            done(
+                serde_json::to_value(&i).expect("serialisable"),
+                format!(
+                    "{} ({}), số hiệu {}: còn {}/{} lần thử mã PIN{}",
+                    i.label,
+                    i.kind,
+                    i.serial,
+                    i.retries_left,
+                    i.max_retries,
+                    if i.locked { " — ĐÃ BỊ KHÓA" } else { "" }
+                ),
+            )
+        }
+        TokenCmd::Keygen { token, key, alg } => {
+            let a = KeyAlgorithm::parse(alg)
+                .ok_or_else(|| invalid("alg", format!("'{alg}' không hợp lệ; chọn ec-p256, rsa-2048 hoặc rsa-3072")))?;
+            let s = open(token)?.login(&tokens::pin("KYSO_PIN", "Mã PIN")?).map_err(token_err)?;
+            s.generate_key(key, a).map_err(token_err)?;
+            done(
+                serde_json::json!({"label": token.label, "key": key, "algorithm": a.code()}),
+                format!("Đã sinh cặp khóa '{key}' ({}) trên thiết bị '{}'.", a.code(), token.label),
+            )
+        }
+        TokenCmd::Csr { token, key, subject, out } => {
+            let s = open(token)?.login(&tokens::pin("KYSO_PIN", "Mã PIN")?).map_err(token_err)?;
+            let signer = s.signer(key).map_err(token_err)?;
+            let dn = kyso_pki::name::DistinguishedName::parse(subject).map_err(|e| invalid("subject", e.to_string()))?;
+            let der =
+                kyso_pki::csr::build(&dn, &*signer, signer.key_algorithm().default_scheme()).map_err(|e| invalid("csr", e.to_string()))?;
+            write_or_print(out, &pem("CERTIFICATE REQUEST", &der))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        TokenCmd::Keys(t) => {
+            let s = open(t)?.login(&tokens::pin("KYSO_PIN", "Mã PIN")?).map_err(token_err)?;
+            let keys = s.keys().map_err(token_err)?;
+            done(
+                serde_json::to_value(&keys).expect("serialisable"),
+                keys.iter().map(|k| format!("{} ({})", k.label, k.algorithm.code())).collect::<Vec<_>>().join("\n"),
+            )
+        }
+        TokenCmd::ChangePin(t) => {
+            let old = tokens::pin("KYSO_PIN", "Mã PIN hiện tại")?;
+            let new = tokens::pin("KYSO_NEW_PIN", "Mã PIN mới")?;
+            open(t)?.change_pin(&old, &new).map_err(token_err)?;
+            done(serde_json::json!({"label": t.label}), "Đã đổi mã PIN.".into())
+        }
+        TokenCmd::Unlock(t) => {
+            let so = tokens::pin("KYSO_SO_PIN", "Mã PIN quản trị (SO)")?;
+            let new = tokens::pin("KYSO_NEW_PIN", "Mã PIN người dùng mới")?;
+            open(t)?.unlock(&so, &new).map_err(token_err)?;
+            done(serde_json::json!({"label": t.label}), "Đã mở khóa thiết bị và đặt mã PIN mới.".into())
+        }
+    }
+}
+
+pub fn ca(cli: &Cli, c: &CaCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
+    let e = env(cli)?;
+    let svc = open_service(cli)?;
+    let actor = svc.actor(&cli.actor)?;
+    let limit = svc.profile().pin_retry_limit;
+    let session = || tokens::ca_session(&cli.data, &e.config, limit);
+    let print = |v: serde_json::Value, msg: String| {
+        if cli.json {
+            output::json(&v);
+        } else {
+            println!("{msg}");
+        }
+        Ok(ExitCode::SUCCESS)
+    };
+    match c {
+        CaCmd::Init { algorithm, base_url } => {
+            let alg = KeyAlgorithm::parse(algorithm)
+                .ok_or_else(|| invalid("algorithm", format!("'{algorithm}' không hợp lệ; chọn ec-p256, rsa-2048 hoặc rsa-3072")))?;
+            tokens::ensure_ca_token(&cli.data, &e.config, limit)?;
+            let s = session()?;
+            let cfg = CaConfig { key_algorithm: alg, ..CaConfig::demo(base_url) };
+            let certs = svc.ca_init(&actor, &cfg, &*s, now)?;
+            svc.ca_crl(&actor.login, &*s, false, now)?;
+            print(
+                serde_json::json!({"root": cfg.root_name, "issuing": cfg.issuing_name, "base_url": cfg.base_url}),
+                format!(
+                    "Đã khởi tạo tổ chức chứng thực:\n  {}\n  {}\nCRL, OCSP và dấu thời gian tại {} (chạy 'kyso serve').",
+                    cfg.root_name, cfg.issuing_name, certs.config.base_url
+                ),
+            )
+        }
+        CaCmd::Show => {
+            let certs = svc.ca_certs()?;
+            let names: Vec<String> = [&certs.root, &certs.issuing, &certs.ocsp, &certs.tsa]
+                .iter()
+                .filter_map(|d| kyso_pki::cert::parse(d).ok())
+                .map(|(_, i)| format!("{} (số hiệu {}, đến {})", i.subject, i.serial_hex, i.not_after.format("%d/%m/%Y")))
+                .collect();
+            print(serde_json::json!({"config": certs.config, "certificates": names}), names.join("\n"))
+        }
+        CaCmd::Issue { request, csr, device, out } => {
+            let bytes = std::fs::read(csr).map_err(|e| io(e, &csr.display().to_string()))?;
+            let s = session()?;
+            let (_, der) = svc.ca_issue(&actor, RequestId(*request), &bytes, device.as_deref(), &*s, now)?;
+            write_or_print(out, &pem("CERTIFICATE", &der))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        CaCmd::Revoke { request } => {
+            let s = session()?;
+            let q = svc.ca_revoke(&actor, RequestId(*request), &*s, now)?;
+            print(serde_json::to_value(&q).expect("serialisable"), format!("Đã thu hồi theo yêu cầu số {}.", q.id))
+        }
+        CaCmd::Restore { request } => restore(cli, &svc, &actor, RequestId(*request), now),
+        CaCmd::Crl { delta, out } => {
+            let s = session()?;
+            let der = svc.ca_crl(&actor.login, &*s, *delta, now)?;
+            let text = pem("X509 CRL", &der);
+            match out {
+                Some(_) => write_or_print(out, &text)?,
+                None if !cli.json => print!("{text}"),
+                None => output::json(&serde_json::json!({"crl_pem": text})),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        CaCmd::OcspRefresh => {
+            let s = session()?;
+            let n = svc.ca_refresh_ocsp(&actor.login, &*s, now)?;
+            print(serde_json::json!({"responses": n}), format!("Đã tạo lại {n} phản hồi OCSP."))
+        }
+        CaCmd::Export { out } => export(&svc, out, cli.json),
+    }
+}
+
+fn export(svc: &Service, out: &std::path::Path, json: bool) -> CliResult<ExitCode> {
+    std::fs::create_dir_all(out).map_err(|e| io(e, &out.display().to_string()))?;
+    let certs = svc.ca_certs()?;
+    let w = |name: &str, text: String| std::fs::write(out.join(name), text).map_err(|e| io(e, name));
+    w("root.pem", pem("CERTIFICATE", &certs.root))?;
+    w("issuing-ca.pem", pem("CERTIFICATE", &certs.issuing))?;
+    w("ocsp-responder.pem", pem("CERTIFICATE", &certs.ocsp))?;
+    w("tsa.pem", pem("CERTIFICATE", &certs.tsa))?;
+    let mut n = 0;
+    for der in svc.issued_certificates()? {
+        let (_, info) = kyso_pki::cert::parse(&der).map_err(|e| invalid("certificate", e.to_string()))?;
+        w(&format!("cert-{}.pem", info.serial_hex), pem("CERTIFICATE", &der))?;
+        n += 1;
+    }
+    if let Some(crl) = svc.latest_crl(false)? {
+        w("crl.pem", pem("X509 CRL", &crl))?;
+    }
+    if json {
+        output::json(&serde_json::json!({"out": out, "certificates": n}));
+    } else {
+        println!("Đã ghi chứng thư CA, {n} chứng thư đã cấp và CRL hiện hành vào {}.", out.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Restores a locked device: the CA's SO unlocks the device's software token and sets the
+/// new user PIN, then the request is completed.
+fn restore(cli: &Cli, svc: &Service, actor: &kyso_core::authz::Actor, id: RequestId, now: DateTime<Utc>) -> CliResult<ExitCode> {
+    let view = svc.request(actor, id)?;
+    let device = view.request.device_id.ok_or_else(|| invalid("device", "yêu cầu khôi phục không gắn thiết bị"))?;
+    let dev = svc.db().read(|tx| tx.device(device))?.ok_or_else(|| kyso_core::DomainError::not_found("thiết bị", device))?;
+    // A software token of the same serial is unlocked here; a physical token is unlocked by
+    // the CA's own tool, and the operator records the result.
+    if let Ok(t) = SoftToken::open(&tokens::tokens_dir(&cli.data), dev.serial.as_str()) {
+        let so = tokens::pin("KYSO_SO_PIN", "Mã PIN quản trị (SO) của thiết bị")?;
+        let new = tokens::pin("KYSO_NEW_PIN", "Mã PIN mới cho người dùng")?;
+        t.unlock(&so, &new).map_err(token_err)?;
+    }
+    let q = svc.complete_request(actor, id, &CompletionInput::Restored, now)?;
+    if cli.json {
+        output::json(&q);
+    } else {
+        println!("Đã khôi phục thiết bị {} (yêu cầu số {}).", dev.serial, q.id);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn ts(cli: &Cli, c: &TsCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
+    let TsCmd::Stamp { file, url, out } = c;
+    let data = std::fs::read(file).map_err(|e| io(e, &file.display().to_string()))?;
+    let digest = kyso_token::HashAlg::Sha256.digest(&data);
+    let mut nonce = [0u8; 8];
+    kyso_token::random_bytes(&mut nonce);
+    nonce[0] &= 0x7f;
+    let req = kyso_pki::tsp::request(kyso_token::HashAlg::Sha256, &digest, Some(&nonce)).map_err(|e| invalid("request", e.to_string()))?;
+    let resp = match url {
+        Some(u) => crate::http::post(u, "application/timestamp-query", &req).map_err(|m| CliError {
+            code: "network",
+            message: m,
+            rows: vec![],
+            hint: None,
+            exit: 2,
+        })?,
+        None => {
+            let e = env(cli)?;
+            let svc = open_service(cli)?;
+            let s = tokens::ca_session(&cli.data, &e.config, svc.profile().pin_retry_limit)?;
+            svc.timestamp(&req, &*s, now)?
+        }
+    };
+    kyso_pki::tsp::token_of(&resp).map_err(|e| invalid("response", e.to_string()))?;
+    let path = out.clone().unwrap_or_else(|| {
+        file.with_extension(format!("{}tsr", file.extension().map(|x| format!("{}.", x.to_string_lossy())).unwrap_or_default()))
+    });
+    std::fs::write(&path, &resp).map_err(|e| io(e, &path.display().to_string()))?;
+    if cli.json {
+        output::json(&serde_json::json!({"file": file, "response": path}));
+    } else {
+        println!("Đã cấp dấu thời gian cho {} → {}", file.display(), path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn serve(cli: &Cli, a: &ServeArgs) -> CliResult<ExitCode> {
+    let e = env(cli)?;
+    let svc = open_service(cli)?;
+    let session = if a.no_ca_token { None } else { Some(tokens::ca_session(&cli.data, &e.config, svc.profile().pin_retry_limit)?) };
+    let index = svc.ocsp_index()?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| io(e, "tokio"))?;
+    let clock: kyso_server::Clock = Arc::new(|| clock::now().unwrap_or_default());
+    let state = Arc::new(kyso_server::AppState { svc, session, ocsp: std::sync::RwLock::new(index), clock });
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind(&a.listen).await.map_err(|e| io(e, &format!("không mở được cổng {}", a.listen)))?;
+        eprintln!("kyso serve: {} (CRL /crl/issuing.crl, OCSP /ocsp, TSA /tsa, chứng thư CA /ca/root.crt, /ca/issuing.crt)", a.listen);
+        kyso_server::serve(state, listener, std::time::Duration::from_secs(a.refresh_secs)).await.map_err(|e| io(e, "máy chủ"))
+    })?;
+    let _ = config::CONFIG_FILE;
+    Ok(ExitCode::SUCCESS)
+}

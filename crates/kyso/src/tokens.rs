@@ -1,0 +1,98 @@
+//! Opening tokens for the CLI: where they are (configuration) and where PINs come from
+//! (environment variables, or a prompt on a terminal). PINs are never written anywhere.
+
+use crate::commands::CliError;
+use crate::config::Config;
+use kyso_token::pkcs11::Pkcs11Token;
+use kyso_token::soft::{SoftToken, DEFAULT_KDF_ITERATIONS};
+use kyso_token::{Pin, Token, TokenError, TokenSession};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+/// Where a token lives.
+#[derive(Debug, Clone, serde::Deserialize, PartialEq, Eq)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum TokenRef {
+    /// A software token in `<data>/tokens/<label>.token.json`.
+    Software { label: String },
+    /// A PKCS#11 token by label in a vendor module (USB token, HSM, SoftHSM2).
+    Pkcs11 { module: PathBuf, label: String },
+}
+
+impl TokenRef {
+    pub fn ca_default() -> Self {
+        TokenRef::Software { label: "kyso-ca".into() }
+    }
+    pub fn label(&self) -> &str {
+        match self {
+            TokenRef::Software { label } | TokenRef::Pkcs11 { label, .. } => label,
+        }
+    }
+}
+
+pub fn tokens_dir(data: &Path) -> PathBuf {
+    data.join("tokens")
+}
+
+pub fn token_err(e: TokenError) -> CliError {
+    let exit = match e {
+        TokenError::Device(_) | TokenError::Io(_) => 2,
+        _ => 1,
+    };
+    CliError { code: e.code(), message: e.to_string(), rows: vec![], hint: None, exit }
+}
+
+pub fn open(data: &Path, r: &TokenRef, max_retries: u32) -> Result<Box<dyn Token>, CliError> {
+    Ok(match r {
+        TokenRef::Software { label } => Box::new(SoftToken::open(&tokens_dir(data), label).map_err(token_err)?),
+        TokenRef::Pkcs11 { module, label } => {
+            Box::new(Pkcs11Token::open(module, label, &tokens_dir(data), max_retries).map_err(token_err)?)
+        }
+    })
+}
+
+/// Reads a PIN from `env_var`, or asks on the terminal. Refuses when neither is possible.
+pub fn pin(env_var: &str, prompt: &str) -> Result<Pin, CliError> {
+    if let Ok(v) = std::env::var(env_var) {
+        if !v.is_empty() {
+            return Ok(Pin::new(v));
+        }
+    }
+    if std::io::stdin().is_terminal() {
+        let p = rpassword::prompt_password(format!("{prompt}: ")).map_err(|e| CliError {
+            code: "environment",
+            message: e.to_string(),
+            rows: vec![],
+            hint: None,
+            exit: 2,
+        })?;
+        return Ok(Pin::new(p));
+    }
+    Err(CliError {
+        code: "pin_required",
+        message: format!("cần mã PIN ({prompt}) nhưng không có cửa sổ dòng lệnh để nhập"),
+        rows: vec![],
+        hint: Some(format!("đặt biến môi trường {env_var} cho lần chạy này (không lưu vào tệp cấu hình)")),
+        exit: 1,
+    })
+}
+
+/// Logs in to the CA token with KYSO_CA_PIN or a prompt.
+pub fn ca_session(data: &Path, cfg: &Config, max_retries: u32) -> Result<Box<dyn TokenSession>, CliError> {
+    let r = cfg.ca_token.clone().unwrap_or_else(TokenRef::ca_default);
+    let t = open(data, &r, max_retries)?;
+    let p = pin("KYSO_CA_PIN", &format!("Mã PIN của thiết bị CA '{}'", r.label()))?;
+    t.login(&p).map_err(token_err)
+}
+
+/// Creates the CA's software token if the configuration names one that does not exist yet.
+pub fn ensure_ca_token(data: &Path, cfg: &Config, max_retries: u32) -> Result<(), CliError> {
+    if let TokenRef::Software { label } = cfg.ca_token.clone().unwrap_or_else(TokenRef::ca_default) {
+        if SoftToken::open(&tokens_dir(data), &label).is_err() {
+            let user = pin("KYSO_CA_PIN", "Mã PIN mới cho thiết bị CA")?;
+            let so = pin("KYSO_CA_SO_PIN", "Mã PIN quản trị (SO) mới cho thiết bị CA")?;
+            SoftToken::create(&tokens_dir(data), &label, &user, &so, max_retries, DEFAULT_KDF_ITERATIONS).map_err(token_err)?;
+        }
+    }
+    Ok(())
+}
