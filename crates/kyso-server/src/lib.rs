@@ -175,10 +175,10 @@ pub async fn maintain(st: Arc<AppState>, every: Duration) {
             let mut published = None;
             if let Some(s) = st2.session.as_deref() {
                 let hours = st2.svc.ca_certs().map(|c| c.config.crl_hours).unwrap_or(24);
-                if crl_due.is_none_or(|t| now - t >= chrono::Duration::hours(hours) / 2) {
-                    if st2.svc.ca_crl(kyso_service::SYSTEM_LOGIN, s, false, now).is_ok() {
-                        published = Some(now);
-                    }
+                if crl_due.is_none_or(|t| now - t >= chrono::Duration::hours(hours) / 2)
+                    && st2.svc.ca_crl(kyso_service::SYSTEM_LOGIN, s, false, now).is_ok()
+                {
+                    published = Some(now);
                 }
                 // Refresh responses well before they go stale.
                 let stale =
