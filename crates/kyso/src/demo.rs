@@ -9,8 +9,11 @@ use kyso_core::registry::*;
 use kyso_core::request::*;
 use kyso_core::rules::{ChangeField, RevocationReason};
 use kyso_core::value::{ascii_fold, tax_check_digit};
+use kyso_service::CaConfig;
 use kyso_service::*;
 use kyso_store::{CertificateFilter, Table};
+use kyso_token::soft::{SoftToken, DEFAULT_KDF_ITERATIONS};
+use kyso_token::{KeyAlgorithm, Pin, Token, TokenSession};
 use std::collections::HashMap;
 use std::process::ExitCode;
 
@@ -38,6 +41,15 @@ impl Rng {
 const PROFILE: &str = "bac-ninh-2023";
 const ROOT: &str = "UBND-BN";
 const ISSUER: &str = "CN=CA phục vụ các cơ quan Nhà nước G2,O=Ban Cơ yếu Chính phủ,C=VN";
+/// Training PINs of the demo's tokens. They are demo data, printed for the trainee; real
+/// deployments set their own and kyso never stores them.
+pub const DEMO_CA_PIN: &str = "12345678";
+pub const DEMO_SO_PIN: &str = "87654321";
+pub const DEMO_USER_PIN: &str = "123456";
+/// The demo's certificates point at a local `kyso serve --listen 127.0.0.1:8480`.
+pub const DEMO_BASE_URL: &str = "http://127.0.0.1:8480";
+/// PBKDF2 iterations for the demo's many device tokens (the CA token uses the default).
+const DEMO_KDF_ITERATIONS: u32 = 5_000;
 
 /// (code, name, parent, legal entity, leader's title)
 const AGENCIES: &[(&str, &str, &str, bool, &str)] = &[
@@ -96,6 +108,9 @@ fn tax_code(seed: u64) -> String {
 
 struct World {
     svc: Service,
+    /// The CA token's session (demo PIN), and where device tokens live.
+    ca: Box<dyn TokenSession>,
+    tokens: std::path::PathBuf,
     rng: Rng,
     t: DateTime<Utc>,
     /// Subscriber id → (CQQLTT officer login, agency code).
@@ -172,11 +187,22 @@ pub fn run(cli: &Cli, now: DateTime<Utc>) -> Result<ExitCode, CliError> {
         hint: None,
         exit: 2,
     })?;
-    let mut w = World { svc, rng: Rng(0x6b79_736f), t: start, officer_of: HashMap::new(), stats: HashMap::new(), serial_seq: 0 };
+    // The built-in CA, on a software token with the training PIN (or KYSO_CA_PIN).
+    let tokens = crate::tokens::tokens_dir(&cli.data);
+    let ca_pin = Pin::new(std::env::var("KYSO_CA_PIN").unwrap_or_else(|_| DEMO_CA_PIN.into()));
+    let ca_token =
+        SoftToken::create(&tokens, "kyso-ca", &ca_pin, &Pin::new(DEMO_SO_PIN), svc.profile().pin_retry_limit, DEFAULT_KDF_ITERATIONS)
+            .map_err(crate::tokens::token_err)?;
+    let ca = ca_token.login(&ca_pin).map_err(crate::tokens::token_err)?;
+    svc.ca_init(&svc.actor("admin")?, &CaConfig::demo(DEMO_BASE_URL), &*ca, start)?;
+    let mut w =
+        World { svc, ca, tokens, rng: Rng(0x6b79_736f), t: start, officer_of: HashMap::new(), stats: HashMap::new(), serial_seq: 0 };
     eprintln!("Đang tạo tỉnh mẫu (Bắc Ninh) và một năm lịch sử…");
     let (agencies, subscribers) = setup_registry(&mut w)?;
     simulate_year(&mut w, &agencies, &subscribers, now)?;
     leave_open_requests(&mut w, &agencies, &subscribers, now)?;
+    let t = w.at(10).max(now - Duration::minutes(1));
+    w.svc.ca_crl("cntt", &*w.ca, false, t)?;
     print_summary(cli, &w, now)
 }
 
@@ -445,7 +471,15 @@ fn create(w: &mut World, plan: &Plan) -> Res<Request> {
                 subscriber: s.id,
                 certificate_serial: None,
                 device_serial: None,
-                details: RequestDetails::New { validity_months: if s.kind == SubscriberKind::Individual { 36 } else { 60 } },
+                details: RequestDetails::New {
+                    validity_months: if s.kind != SubscriberKind::Individual {
+                        60
+                    } else if w.rng.chance(30) {
+                        12
+                    } else {
+                        36
+                    },
+                },
             },
         ),
         Plan::Renew(s, c) => (
@@ -493,6 +527,7 @@ fn create(w: &mut World, plan: &Plan) -> Res<Request> {
         }
         Plan::Restore(s, d) => {
             // The subscriber typed the PIN wrong too often; the IT Centre records the lock.
+            lock_token(w, d.serial.as_str())?;
             let t = w.at(5);
             w.svc.set_device_status(&w.actor("cntt")?, d.serial.as_str(), "locked", t)?;
             (
@@ -559,43 +594,75 @@ fn advance_to_ca(w: &mut World, reqs: &mut Vec<Request>) -> Res<()> {
     Ok(())
 }
 
+/// The software token that stands for a subscriber's USB token (created on first use).
+fn device_token(w: &World, serial: &str) -> Res<SoftToken> {
+    match SoftToken::open(&w.tokens, serial) {
+        Ok(t) => Ok(t),
+        Err(_) => SoftToken::create(
+            &w.tokens,
+            serial,
+            &Pin::new(DEMO_USER_PIN),
+            &Pin::new(DEMO_SO_PIN),
+            w.svc.profile().pin_retry_limit,
+            DEMO_KDF_ITERATIONS,
+        )
+        .map_err(crate::tokens::token_err),
+    }
+}
+
+fn device_serial_of(sub: &Subscriber) -> String {
+    format!("BN{:08}", 10_000 + sub.id.0)
+}
+
 fn complete(w: &mut World, q: &Request, agencies: &HashMap<AgencyId, Agency>) -> Res<()> {
     let cntt = w.actor("cntt")?;
     let sub = w.svc.db().read(|tx| tx.subscriber(q.subscriber_id))?.expect("subscriber exists");
-    let old = match q.certificate_id {
-        Some(c) => w.svc.db().read(|tx| tx.certificate(c))?,
-        None => None,
-    };
+    let _ = agencies;
     let t = w.at(17);
-    let input = match (&q.details, &old) {
-        (RequestDetails::New { validity_months }, _) => CompletionInput::Issued {
-            serial: w.serial(),
-            subject: w.subject(&sub, agencies),
-            issuer: ISSUER.into(),
-            not_before: t,
-            not_after: add_months(t, *validity_months),
-            device_serial: None,
-        },
-        (RequestDetails::Renew { extension_months }, Some(c)) => CompletionInput::Issued {
-            serial: w.serial(),
-            subject: c.subject.clone(),
-            issuer: ISSUER.into(),
-            not_before: t,
-            not_after: add_months(c.not_after, *extension_months),
-            device_serial: None,
-        },
-        (RequestDetails::ChangeInfo { .. }, Some(c)) => CompletionInput::Issued {
-            serial: w.serial(),
-            subject: c.subject.clone(),
-            issuer: ISSUER.into(),
-            not_before: t,
-            not_after: c.not_after,
-            device_serial: None,
-        },
-        (RequestDetails::Revoke { .. }, _) => CompletionInput::Revoked { at: t },
-        _ => CompletionInput::Restored,
-    };
-    w.svc.complete_request(&cntt, q.id, &input, t)?;
+    match &q.details {
+        RequestDetails::New { .. } | RequestDetails::Renew { .. } | RequestDetails::ChangeInfo { .. } => {
+            // The subscriber makes a key pair and a CSR on its own token; the CA issues.
+            let serial = device_serial_of(&sub);
+            let token = device_token(w, &serial)?;
+            let session = token.login(&Pin::new(DEMO_USER_PIN)).map_err(crate::tokens::token_err)?;
+            w.serial_seq += 1;
+            let alg = if w.rng.chance(25) { KeyAlgorithm::Rsa2048 } else { KeyAlgorithm::EcP256 };
+            let key = session.generate_key(&format!("k{}", w.serial_seq), alg).map_err(crate::tokens::token_err)?;
+            let subject = kyso_pki::name::DistinguishedName::new()
+                .push(kyso_pki::name::Attr::C, "VN")
+                .push(kyso_pki::name::Attr::CN, sub.display_name.clone());
+            let csr = kyso_pki::csr::build(&subject, &*key, alg.default_scheme())
+                .map_err(|e| CliError::from(kyso_core::DomainError::invalid("csr", e.to_string())))?;
+            w.svc.ca_issue(&cntt, q.id, &csr, Some(&serial), &*w.ca, t)?;
+        }
+        RequestDetails::Revoke { .. } => {
+            let issued_here = match q.certificate_id {
+                Some(c) => w.svc.db().read(|tx| -> Result<bool, kyso_store::StoreError> {
+                    let cert = tx.certificate(c)?;
+                    Ok(match cert {
+                        Some(cert) => tx.certificate_der(cert.serial.as_str())?.is_some(),
+                        None => false,
+                    })
+                })?,
+                None => false,
+            };
+            if issued_here {
+                w.svc.ca_revoke(&cntt, q.id, &*w.ca, t)?;
+            } else {
+                // A certificate from before kyso: the government CA revoked it; record that.
+                w.svc.complete_request(&cntt, q.id, &CompletionInput::Revoked { at: t }, t)?;
+            }
+        }
+        RequestDetails::RestoreDevice { .. } => {
+            if let Some(d) = q.device_id {
+                let dev = w.svc.db().read(|tx| tx.device(d))?.expect("device exists");
+                if let Ok(token) = SoftToken::open(&w.tokens, dev.serial.as_str()) {
+                    token.unlock(&Pin::new(DEMO_SO_PIN), &Pin::new(DEMO_USER_PIN)).map_err(crate::tokens::token_err)?;
+                }
+            }
+            w.svc.complete_request(&cntt, q.id, &CompletionInput::Restored, t)?;
+        }
+    }
     w.count("completed");
     // Revoked devices come back to the CA within the deadline.
     if let RequestDetails::Revoke { device_return: true, .. } = q.details {
@@ -603,6 +670,17 @@ fn complete(w: &mut World, q: &Request, agencies: &HashMap<AgencyId, Agency>) ->
             let dev = w.svc.db().read(|tx| tx.device(d))?.expect("device exists");
             let t = w.at(60 * 24 * 2);
             w.svc.set_device_status(&cntt, dev.serial.as_str(), "returned", t)?;
+        }
+    }
+    Ok(())
+}
+
+/// Types wrong PINs until the token locks, as a subscriber who forgot it would.
+fn lock_token(w: &World, serial: &str) -> Res<()> {
+    let token = device_token(w, serial)?;
+    for _ in 0..=w.svc.profile().pin_retry_limit {
+        if matches!(token.login(&Pin::new("000000")), Err(kyso_token::TokenError::Locked)) {
+            break;
         }
     }
     Ok(())
@@ -761,6 +839,10 @@ fn print_summary(cli: &Cli, w: &World, now: DateTime<Utc>) -> Result<ExitCode, C
     println!("Tài khoản mẫu: admin (CNTT), qltb (người quản lý thuê bao), cntt (Trung tâm CNTT), kiemtra (kiểm tra),");
     println!("               cqqltt.<mã cơ quan> (cán bộ CQQLTT), vanthu.<mã cơ quan> (văn thư), ví dụ cqqltt.skhcn");
     println!();
+    let issued = w.svc.issued_certificates()?.len();
+    println!("Tổ chức chứng thực tích hợp (thử nghiệm): {issued} chứng thư số do CA cấp, trên thiết bị lưu khóa mềm trong {d}/tokens.");
+    println!("Mã PIN đào tạo: thiết bị CA {DEMO_CA_PIN}, SO {DEMO_SO_PIN}, thiết bị người dùng {DEMO_USER_PIN} (chỉ dùng cho bản mẫu).");
+    println!();
     println!("Thử tiếp:");
     println!("  kyso report --data {d} --period {period}");
     println!("  kyso report --data {d} --period {year} --json");
@@ -768,5 +850,7 @@ fn print_summary(cli: &Cli, w: &World, now: DateTime<Utc>) -> Result<ExitCode, C
     println!("  kyso cert list --data {d} --expiring-within 90");
     println!("  kyso agency list --data {d}");
     println!("  kyso audit verify --data {d}");
+    println!("  KYSO_CA_PIN={DEMO_CA_PIN} kyso serve --data {d}            # CRL, OCSP, TSA tại {DEMO_BASE_URL}");
+    println!("  kyso ca export --data {d} --out {d}/export");
     Ok(ExitCode::SUCCESS)
 }

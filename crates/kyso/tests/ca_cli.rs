@@ -1,0 +1,191 @@
+//! The built-in CA end to end: what `kyso demo` issues passes pkilint and OpenSSL, and a
+//! running `kyso serve` answers OpenSSL's OCSP client and time-stamp checks.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+fn kyso(args: &[&str], data: &Path, envs: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kyso"));
+    c.args(args).arg("--data").arg(data).env_remove("KYSO_DB").env_remove("KYSO_USER").env_remove("KYSO_CA_PIN");
+    for (k, v) in envs {
+        c.env(k, v);
+    }
+    c.stdin(Stdio::null()).output().expect("kyso runs")
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+fn pkilint(tool: &str, file: &Path) -> Option<String> {
+    let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin").join(tool);
+    if !bin.exists() {
+        assert!(std::env::var("KYSO_TEST_REQUIRE_PKILINT").map_or(true, |v| v != "1"), "pkilint required");
+        return None;
+    }
+    let extra: &[&str] = if tool == "lint_crl" { &["-t", "CRL", "-p", "PKIX"] } else { &[] };
+    let o = Command::new(bin).args(["lint", "-s", "WARNING"]).args(extra).arg(file).output().unwrap();
+    Some(text(&o).trim().to_string())
+}
+
+fn openssl(dir: &Path, args: &[&str]) -> (bool, String) {
+    let o = Command::new("openssl").current_dir(dir).args(args).output().unwrap();
+    (o.status.success(), text(&o))
+}
+
+struct Server(Child);
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(data: &Path) -> (Server, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr = format!("127.0.0.1:{port}");
+    let child = Command::new(env!("CARGO_BIN_EXE_kyso"))
+        .args(["serve", "--listen", &addr, "--refresh-secs", "1", "--data"])
+        .arg(data)
+        .env("KYSO_CA_PIN", "12345678")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = Server(child);
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(&addr).is_ok() {
+            return (server, format!("http://{addr}"));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("kyso serve did not start on {addr}");
+}
+
+#[test]
+fn demo_certificates_crl_ocsp_and_time_stamps_pass_pkilint_and_openssl() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let o = kyso(&["demo"], d, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let export = d.join("export");
+    let o = kyso(&["ca", "export", "--out", export.to_str().unwrap()], d, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let certs: Vec<PathBuf> = std::fs::read_dir(&export)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("cert-"))
+        .collect();
+    assert!(certs.len() > 30, "the demo issued real certificates: {}", certs.len());
+    for f in certs.iter().chain(["root.pem", "issuing-ca.pem", "ocsp-responder.pem", "tsa.pem"].map(|n| export.join(n)).iter()) {
+        if let Some(findings) = pkilint("lint_pkix_cert", f) {
+            assert_eq!(findings, "", "{}", f.display());
+        }
+    }
+    if let Some(findings) = pkilint("lint_crl", &export.join("crl.pem")) {
+        assert_eq!(findings, "", "CRL");
+    }
+    // Every certificate verifies with -crl_check except exactly those on the CRL.
+    let chain = [std::fs::read(export.join("root.pem")).unwrap(), std::fs::read(export.join("issuing-ca.pem")).unwrap()].concat();
+    std::fs::write(export.join("chain.pem"), chain).unwrap();
+    let (_, crl_text) = openssl(&export, &["crl", "-in", "crl.pem", "-noout", "-text"]);
+    let mut revoked = Vec::new();
+    for f in &certs {
+        let name = f.file_name().unwrap().to_string_lossy().to_string();
+        let (ok, out) = openssl(&export, &["verify", "-crl_check", "-CAfile", "chain.pem", "-CRLfile", "crl.pem", &name]);
+        if !ok {
+            assert!(out.contains("certificate revoked"), "{name}: {out}");
+            revoked.push(name.trim_start_matches("cert-").trim_end_matches(".pem").to_string());
+        }
+    }
+    assert!(!revoked.is_empty(), "the demo revoked some certificates");
+    for serial in &revoked {
+        assert!(crl_text.contains(serial), "{serial} is on the CRL");
+    }
+
+    // A running responder: OpenSSL's own client, good and revoked.
+    let (_server, url) = serve(d);
+    let good = certs
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().to_string())
+        .find(|n| !revoked.iter().any(|r| n.contains(r.as_str())))
+        .unwrap();
+    let bad = format!("cert-{}.pem", revoked[0]);
+    for (cert, word) in [(good.as_str(), "good"), (bad.as_str(), "revoked")] {
+        let (ok, out) = openssl(
+            &export,
+            &[
+                "ocsp",
+                "-issuer",
+                "issuing-ca.pem",
+                "-cert",
+                cert,
+                "-url",
+                &format!("{url}/ocsp"),
+                "-CAfile",
+                "chain.pem",
+                "-no_nonce",
+                "-respout",
+                "resp.der",
+            ],
+        );
+        assert!(ok && out.contains("Response verify OK") && out.contains(&format!("{cert}: {word}")), "{word}: {out}");
+        if let Some(f) = pkilint("lint_ocsp_response", &export.join("resp.der")) {
+            assert_eq!(f, "", "OCSP response for a {word} certificate");
+        }
+    }
+    // With a nonce the responder signs on demand and echoes it.
+    let (ok, out) =
+        openssl(&export, &["ocsp", "-issuer", "issuing-ca.pem", "-cert", &good, "-url", &format!("{url}/ocsp"), "-CAfile", "chain.pem"]);
+    assert!(ok && out.contains("Response verify OK"), "{out}");
+    // The CRL is served too.
+    let (ok, out) = openssl(&export, &["crl", "-in", "crl.pem", "-CAfile", "issuing-ca.pem", "-noout"]);
+    assert!(ok && out.contains("verify OK"), "{out}");
+    // A time-stamp over HTTP verifies with openssl ts.
+    std::fs::write(export.join("doc.txt"), "Công văn số 12/UBND-VP").unwrap();
+    let o = kyso(
+        &[
+            "ts",
+            "stamp",
+            export.join("doc.txt").to_str().unwrap(),
+            "--url",
+            &format!("{url}/tsa"),
+            "--out",
+            export.join("doc.tsr").to_str().unwrap(),
+        ],
+        d,
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let (ok, out) =
+        openssl(&export, &["ts", "-verify", "-data", "doc.txt", "-in", "doc.tsr", "-CAfile", "root.pem", "-untrusted", "issuing-ca.pem"]);
+    assert!(ok && out.contains("Verification: OK"), "{out}");
+}
+
+#[test]
+fn wrong_pins_and_locked_tokens_are_refused_with_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert!(kyso(&["demo"], d, &[]).status.success());
+    let o = kyso(&["ca", "crl"], d, &[("KYSO_CA_PIN", "0000")]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("sai mã PIN"), "{}", text(&o));
+    // Without a PIN and without a terminal, the CLI says how to give one.
+    let o = kyso(&["ca", "crl"], d, &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("KYSO_CA_PIN"), "{}", text(&o));
+    // The demo's locked device really is locked.
+    let o = kyso(&["device", "list", "--json"], d, &[]);
+    let devices: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let locked = devices.as_array().unwrap().iter().find(|v| v["status"] == "locked").expect("a locked device")["serial"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let o = kyso(&["token", "keys", "--label", &locked], d, &[("KYSO_PIN", "123456")]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("đã bị khóa"), "{}", text(&o));
+    let o = kyso(&["token", "unlock", "--label", &locked], d, &[("KYSO_SO_PIN", "87654321"), ("KYSO_NEW_PIN", "654321")]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = kyso(&["token", "keys", "--label", &locked], d, &[("KYSO_PIN", "654321")]);
+    assert!(o.status.success(), "{}", text(&o));
+}
