@@ -137,3 +137,23 @@ pub fn assemble(r: &SignRequest<'_>, signed: SetOfVec<Attribute>, scheme: Signat
     };
     Ok(ContentInfo { content_type: oids::SIGNED_DATA, content: Any::from_der(&sd.to_der()?)? }.to_der()?)
 }
+
+/// The certificates carried by a CMS SignedData (a PKCS#7 "certs-only" bundle, or a
+/// signature).
+pub fn certificates_of(content_info_der: &[u8]) -> PkiResult<Vec<Vec<u8>>> {
+    use cms::cert::CertificateChoices;
+    use cms::content_info::ContentInfo;
+    use cms::signed_data::SignedData;
+    let ci = ContentInfo::from_der(content_info_der)?;
+    if ci.content_type != oids::SIGNED_DATA {
+        return Err(PkiError::Invalid("tệp PKCS#7 không chứa SignedData".into()));
+    }
+    let sd: SignedData = ci.content.decode_as()?;
+    let mut out = Vec::new();
+    for c in sd.certificates.iter().flat_map(|s| s.0.iter()) {
+        if let CertificateChoices::Certificate(c) = c {
+            out.push(c.to_der()?);
+        }
+    }
+    Ok(out)
+}

@@ -113,3 +113,41 @@ pub fn build(p: &CrlParams<'_>, signer: &dyn Signer, scheme: SignatureScheme) ->
     let sig = signer.sign(scheme, &tbs_der)?;
     Ok(CertificateList { tbs_cert_list: tbs, signature_algorithm: sig_alg, signature: BitString::from_bytes(&sig)? }.to_der()?)
 }
+
+/// A CRL as read from outside, with its signature checked against the issuer.
+#[derive(Debug, Clone)]
+pub struct ParsedCrl {
+    pub issuer: crate::name::DistinguishedName,
+    pub this_update: DateTime<Utc>,
+    pub next_update: Option<DateTime<Utc>>,
+    pub entries: Vec<RevokedEntry>,
+}
+
+/// Parses a CRL and verifies its signature with `issuer_spki`.
+pub fn parse_and_verify(der_bytes: &[u8], issuer_spki: &[u8]) -> PkiResult<ParsedCrl> {
+    use der::Decode;
+    let c = CertificateList::from_der(der_bytes)?;
+    crate::alg::verify_signature(issuer_spki, &c.signature_algorithm, &c.tbs_cert_list.to_der()?, c.signature.raw_bytes())?;
+    let tbs = &c.tbs_cert_list;
+    let entries = tbs
+        .revoked_certificates
+        .iter()
+        .flatten()
+        .map(|r| {
+            let reason = r
+                .crl_entry_extensions
+                .iter()
+                .flatten()
+                .find(|e| e.extn_id == oids::CRL_REASON)
+                .and_then(|e| e.extn_value.as_bytes().last().copied())
+                .unwrap_or(0);
+            RevokedEntry { serial: r.serial_number.as_bytes().to_vec(), revoked_at: crate::from_x509_time(&r.revocation_date), reason }
+        })
+        .collect();
+    Ok(ParsedCrl {
+        issuer: crate::name::DistinguishedName::from_name(&tbs.issuer),
+        this_update: crate::from_x509_time(&tbs.this_update),
+        next_update: tbs.next_update.as_ref().map(crate::from_x509_time),
+        entries,
+    })
+}

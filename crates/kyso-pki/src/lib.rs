@@ -100,3 +100,24 @@ pub fn generalized_time(t: chrono::DateTime<chrono::Utc>) -> PkiResult<der::asn1
     let secs = u64::try_from(t.timestamp()).map_err(|_| PkiError::Invalid("thời điểm trước năm 1970".into()))?;
     Ok(der::asn1::GeneralizedTime::from_unix_duration(std::time::Duration::from_secs(secs))?)
 }
+
+/// Every PEM block in `input` as (label, DER); a DER input gives one unlabelled block.
+pub fn pem_blocks(input: &[u8]) -> PkiResult<Vec<(String, Vec<u8>)>> {
+    let Ok(text) = std::str::from_utf8(input) else {
+        return Ok(vec![(String::new(), input.to_vec())]);
+    };
+    if !text.contains("-----BEGIN") {
+        return Ok(vec![(String::new(), input.to_vec())]);
+    }
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("-----BEGIN") {
+        let block = &rest[start..];
+        let end_marker = block.find("-----END").ok_or_else(|| PkiError::Der("khối PEM thiếu dòng -----END".into()))?;
+        let end = block[end_marker..].find('\n').map(|i| end_marker + i + 1).unwrap_or(block.len());
+        let (label, der) = der::pem::decode_vec(&block.as_bytes()[..end]).map_err(|e| PkiError::Der(format!("PEM: {e}")))?;
+        out.push((label.to_string(), der));
+        rest = &block[end..];
+    }
+    Ok(out)
+}

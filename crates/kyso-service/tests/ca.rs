@@ -222,3 +222,141 @@ fn bad_csrs_and_unknown_serials_are_refused_and_change_nothing() {
         w.svc.ca_issue(&cntt, q.id, &good, None, &*ca.session, t0()).unwrap();
     }
 }
+
+/// OpenSSL as the external CA: a key and self-signed CA certificate in `dir`.
+fn external_ca(dir: &std::path::Path) {
+    let run = |args: &[&str]| {
+        let o = Command::new("openssl").current_dir(dir).args(args).output().unwrap();
+        assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-subj",
+        "/C=VN/O=Ban Co yeu Chinh phu/CN=CA ngoai (OpenSSL)",
+        "-days",
+        "3650",
+        "-out",
+        "ca.pem",
+    ]);
+    std::fs::write(
+        dir.join("ca.cnf"),
+        "[ca]\ndefault_ca = x\n[x]\ndatabase = index.txt\ncrlnumber = crlnumber\ndefault_md = sha256\ndefault_crl_days = 7\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("index.txt"), "").unwrap();
+    std::fs::write(dir.join("crlnumber"), "01\n").unwrap();
+}
+
+fn external_sign(dir: &std::path::Path, csr_der: &[u8], out: &str, days: u32) {
+    std::fs::write(dir.join("req.pem"), pem("CERTIFICATE REQUEST", csr_der)).unwrap();
+    let o = Command::new("openssl")
+        .current_dir(dir)
+        .args([
+            "x509",
+            "-req",
+            "-in",
+            "req.pem",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            &days.to_string(),
+            "-sha256",
+            "-out",
+            out,
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn exchange_with_an_external_ca_by_files() {
+    for b in backends() {
+        let w = world(b, "bac-ninh-2023");
+        let ca = setup(&w);
+        let cntt = w.actor("cntt");
+        let officer = w.actor("cb.a");
+        let now = t0();
+        // Two requests reach the CA with CSRs attached.
+        let mk = |sub: &kyso_core::registry::Subscriber, label: &str| {
+            let q = w.svc.create_request(&officer, &new_input(sub, 36), now).unwrap();
+            let c = csr_for(&ca, label, &format!("CN={},C=VN", sub.display_name), KeyAlgorithm::EcP256);
+            w.svc.attach_csr(&officer, q.id, &c, now).unwrap();
+            w.svc.transition(&officer, q.id, Action::Submit, None, now).unwrap();
+            w.svc.transition(&officer, q.id, Action::Confirm, None, now).unwrap();
+            (q, c)
+        };
+        let (q1, c1) = mk(&w.individual, "e1");
+        let (q2, c2) = mk(&w.organisation, "e2");
+        // A CSR naming someone else is refused at attach time.
+        let q3 = w.svc.create_request(&officer, &new_input(&w.device_sub, 36), now).unwrap();
+        let wrong = csr_for(&ca, "e3", "CN=Không phải thiết bị này,C=VN", KeyAlgorithm::EcP256);
+        assert_eq!(err(w.svc.attach_csr(&officer, q3.id, &wrong, now)), "rule:csr-subject");
+        let (batch, _) = w.svc.send_to_ca(&officer, &[q1.id, q2.id], now).unwrap();
+        let exported = w.svc.export_batch(&cntt, batch).unwrap();
+        assert_eq!(exported.len(), 2);
+        assert!(exported.iter().all(|e| e.csr_der.is_some() && e.forms.is_some()));
+
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        external_ca(d);
+        external_sign(d, &c1, "c1.pem", 365);
+        external_sign(d, &c2, "c2.pem", 365);
+        // A certificate for a key no request holds.
+        let stray = csr_for(&ca, "stray", "CN=Người lạ,C=VN", KeyAlgorithm::EcP256);
+        external_sign(d, &stray, "stray.pem", 365);
+        let read = |n: &str| std::fs::read(d.join(n)).unwrap();
+        let before = w.snapshot();
+        match w.svc.import_from_ca(
+            &cntt,
+            &[("ca.pem".into(), read("ca.pem")), ("c1.pem".into(), read("c1.pem")), ("stray.pem".into(), read("stray.pem"))],
+            now,
+        ) {
+            Err(ServiceError::Import(rows)) => assert!(rows.iter().any(|r| r.message.contains("không khớp với yêu cầu nào")), "{rows:?}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(before, w.snapshot(), "{}: nothing imported", w.backend);
+        // Without the issuing CA's certificate nothing verifies.
+        assert_eq!(err(w.svc.import_from_ca(&cntt, &[("c1.pem".into(), read("c1.pem"))], now)), "import");
+        // c1 as PEM with the CA, c2 inside a PKCS#7 bundle.
+        let o = Command::new("openssl")
+            .current_dir(d)
+            .args(["crl2pkcs7", "-nocrl", "-certfile", "c2.pem", "-certfile", "ca.pem", "-outform", "DER", "-out", "c2.p7b"])
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+        let r = w
+            .svc
+            .import_from_ca(
+                &cntt,
+                &[("ca.pem".into(), read("ca.pem")), ("c1.pem".into(), read("c1.pem")), ("c2.p7b".into(), read("c2.p7b"))],
+                now,
+            )
+            .unwrap();
+        assert_eq!(r.issued.iter().map(|(q, _)| *q).collect::<Vec<_>>(), vec![q1.id, q2.id]);
+        for (q, _) in &r.issued {
+            assert_eq!(w.svc.request(&cntt, *q).unwrap().request.state, RequestState::Completed);
+        }
+        // The external CA revokes c1 and publishes a CRL; importing it updates the registry.
+        let run = |args: &[&str]| assert!(Command::new("openssl").current_dir(d).args(args).output().unwrap().status.success(), "{args:?}");
+        run(&["ca", "-config", "ca.cnf", "-keyfile", "ca.key", "-cert", "ca.pem", "-revoke", "c1.pem", "-crl_reason", "keyCompromise"]);
+        run(&["ca", "-config", "ca.cnf", "-keyfile", "ca.key", "-cert", "ca.pem", "-gencrl", "-out", "crl.pem"]);
+        let r = w.svc.import_from_ca(&cntt, &[("ca.pem".into(), read("ca.pem")), ("crl.pem".into(), read("crl.pem"))], now).unwrap();
+        assert_eq!(r.revoked, 1, "{}", w.backend);
+        let serial = &w.svc.export_batch(&cntt, batch).unwrap()[0];
+        let _ = serial;
+        let c1_serial = kyso_pki::cert::parse(&kyso_pki::der_or_pem(&read("c1.pem")).unwrap()).unwrap().1.serial_hex;
+        assert!(w.svc.certificate(&cntt, &c1_serial).unwrap().revoked_at.is_some());
+    }
+}

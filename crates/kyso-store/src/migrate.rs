@@ -19,6 +19,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_ca.sql"),
         postgres: include_str!("../migrations/postgres/0002_ca.sql"),
     },
+    Migration {
+        version: 3,
+        sqlite: include_str!("../migrations/sqlite/0003_csr.sql"),
+        postgres: include_str!("../migrations/postgres/0003_csr.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.
@@ -51,5 +56,29 @@ impl Db {
         }
         let v = self.read(|tx| tx.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[] as &[Value])?.int(0))?;
         Ok(v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every migration file of both dialects is registered, in order (a forgotten entry
+    /// would leave a table missing on one database).
+    #[test]
+    fn every_migration_file_is_registered_for_both_dialects() {
+        for dialect in ["sqlite", "postgres"] {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(dialect);
+            let mut files: Vec<String> =
+                std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+            files.sort();
+            assert_eq!(files.len() as i64, latest_version(), "{dialect}: {files:?}");
+            for (m, f) in MIGRATIONS.iter().zip(&files) {
+                assert!(f.starts_with(&format!("{:04}_", m.version)), "{dialect}: {f} vs version {}", m.version);
+                let text = std::fs::read_to_string(dir.join(f)).unwrap();
+                let registered = if dialect == "sqlite" { m.sqlite } else { m.postgres };
+                assert_eq!(text, registered, "{dialect}: {f}");
+            }
+        }
     }
 }

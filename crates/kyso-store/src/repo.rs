@@ -609,6 +609,28 @@ impl Tx<'_> {
             .collect()
     }
 
+    pub fn set_request_csr(&mut self, id: RequestId, der_b64: &str) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO request_csrs (request_id, der) VALUES ($1, $2) ON CONFLICT (request_id) DO UPDATE SET der = excluded.der",
+            &[id.0.into(), der_b64.into()],
+        )?;
+        Ok(())
+    }
+    pub fn request_csr(&mut self, id: RequestId) -> StoreResult<Option<String>> {
+        self.query_opt("SELECT der FROM request_csrs WHERE request_id = $1", &[id.0.into()])?.map(|r| r.text(0)).transpose()
+    }
+    pub fn requests_in_batch(&mut self, batch: BatchId) -> StoreResult<Vec<Request>> {
+        self.query(&format!("SELECT {REQ_COLS} FROM requests q WHERE q.batch_id = $1 ORDER BY q.id"), &[batch.0.into()])?
+            .iter()
+            .map(request_row)
+            .collect()
+    }
+    /// Requests sent to the CA that carry a CSR: (request, base64 CSR).
+    pub fn pending_with_csr(&mut self) -> StoreResult<Vec<(Request, String)>> {
+        let rows = self.query(&format!("SELECT {REQ_COLS}, c.der FROM requests q JOIN request_csrs c ON c.request_id = q.id WHERE q.state = 'sent_to_ca' ORDER BY q.id"), &[])?;
+        rows.iter().map(|r| Ok((request_row(r)?, r.text(13)?))).collect()
+    }
+
     // ---- requests ----
     pub fn insert_batch(&mut self, now: DateTime<Utc>, by: &str) -> StoreResult<BatchId> {
         Ok(BatchId(

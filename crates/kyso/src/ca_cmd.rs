@@ -201,6 +201,48 @@ pub fn ca(cli: &Cli, c: &CaCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
             print(serde_json::json!({"responses": n}), format!("Đã tạo lại {n} phản hồi OCSP."))
         }
         CaCmd::Export { out } => export(&svc, out, cli.json),
+        CaCmd::BatchExport { batch, out } => {
+            let items = svc.export_batch(&actor, kyso_core::registry::BatchId(*batch))?;
+            std::fs::create_dir_all(out).map_err(|e| io(e, &out.display().to_string()))?;
+            let mut csv = String::from("request,kind,subscriber,forms,csr_file\n");
+            for it in &items {
+                let file = it.csr_der.as_ref().map(|d| {
+                    let name = format!("request-{}.csr.pem", it.request.id);
+                    (name.clone(), pem("CERTIFICATE REQUEST", d))
+                });
+                if let Some((name, text)) = &file {
+                    std::fs::write(out.join(name), text).map_err(|e| io(e, name))?;
+                }
+                let forms = it.forms.as_ref().map(|[a, b]| format!("{a} / {b}")).unwrap_or_default();
+                csv.push_str(&format!(
+                    "{},{},\"{}\",{},{}\n",
+                    it.request.id,
+                    it.request.kind.code(),
+                    it.subscriber.replace('"', "'"),
+                    forms,
+                    file.map(|f| f.0).unwrap_or_default()
+                ));
+            }
+            std::fs::write(out.join("requests.csv"), csv).map_err(|e| io(e, "requests.csv"))?;
+            print(
+                serde_json::json!({"batch": batch, "requests": items.len()}),
+                format!("Đã ghi lô {batch} ({} yêu cầu) vào {}.", items.len(), out.display()),
+            )
+        }
+        CaCmd::Import { files } => {
+            let mut inputs = Vec::new();
+            for f in files {
+                inputs.push((
+                    f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+                    std::fs::read(f).map_err(|e| io(e, &f.display().to_string()))?,
+                ));
+            }
+            let r = svc.import_from_ca(&actor, &inputs, now)?;
+            print(
+                serde_json::to_value(&r).expect("serialisable"),
+                format!("Đã nhập {} chứng thư số và {} thu hồi từ CRL.", r.issued.len(), r.revoked),
+            )
+        }
     }
 }
 

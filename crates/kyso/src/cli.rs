@@ -168,6 +168,15 @@ pub enum CaCmd {
         #[arg(long)]
         out: PathBuf,
     },
+    /// External CA: write a batch sent to the CA (request list and CSRs) into a directory.
+    BatchExport {
+        #[arg(long)]
+        batch: i64,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// External CA: import issued certificates (PEM, DER, PKCS#7) with the CA's certificate, and its CRLs.
+    Import { files: Vec<PathBuf> },
 }
 
 #[derive(Subcommand, Debug)]
@@ -477,6 +486,11 @@ pub enum RequestCmd {
     },
     Cancel {
         id: i64,
+    },
+    /// Attach the CSR made on the subscriber's token (for an external CA).
+    Csr {
+        id: i64,
+        file: PathBuf,
     },
     List {
         #[arg(long)]

@@ -571,6 +571,11 @@ fn request(cli: &Cli, c: &RequestCmd, now: DateTime<Utc>) -> CliResult<ExitCode>
         RequestCmd::Check { id } => step(*id, Action::Check, None),
         RequestCmd::Reject { id, reason } => step(*id, Action::Reject, Some(reason)),
         RequestCmd::Cancel { id } => step(*id, Action::Cancel, None),
+        RequestCmd::Csr { id, file } => {
+            let bytes = std::fs::read(file).map_err(|e| env_err(format!("không đọc được {}: {e}", file.display())))?;
+            svc.attach_csr(&actor, RequestId(*id), &bytes, now)?;
+            done(cli, serde_json::json!({"request": id}), || println!("Đã đính kèm CSR vào yêu cầu số {id}."))
+        }
         RequestCmd::Send { ids } => {
             let ids: Vec<RequestId> = ids.iter().map(|i| RequestId(*i)).collect();
             let (batch, v) = svc.send_to_ca(&actor, &ids, now)?;

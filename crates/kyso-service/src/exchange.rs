@@ -1,0 +1,233 @@
+//! The connector to an external CA (the government CA) by files: a batch of approved
+//! requests goes out with the subscribers' CSRs; the issued certificates (PEM, DER or
+//! PKCS#7) and the CA's CRL come back and are matched to their requests by public key.
+
+use crate::*;
+use base64::{engine::general_purpose::STANDARD as B64, Engine};
+use kyso_core::authz::Permission;
+use kyso_core::registry::*;
+use kyso_core::request::*;
+use kyso_pki::{cert, cms, crl, csr};
+
+/// One request of an exported batch.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ExportItem {
+    pub request: Request,
+    pub subscriber: String,
+    pub csr_der: Option<Vec<u8>>,
+    /// (subscriber's form, CQQLTT's form) of the regime in force.
+    pub forms: Option<[String; 2]>,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ImportResult {
+    /// (request id, certificate serial) completed.
+    pub issued: Vec<(RequestId, String)>,
+    /// Certificates newly marked revoked from the CA's CRL.
+    pub revoked: usize,
+}
+
+fn row(line: u64, message: String) -> RowError {
+    RowError { line, message }
+}
+
+impl Service {
+    /// Attaches the CSR made on the subscriber's token to its request, after checking its
+    /// signature and key. Allowed while the request has not reached the CA.
+    pub fn attach_csr(&self, actor: &Actor, id: RequestId, csr_input: &[u8], now: DateTime<Utc>) -> ServiceResult<()> {
+        let der = kyso_pki::der_or_pem(csr_input)?;
+        let checked = csr::check(&der)?;
+        self.mutate(actor, "request.csr", &format!("request:{id}"), now, |tx| {
+            let q = tx.request(id)?.ok_or_else(|| DomainError::not_found("yêu cầu", id))?;
+            let sub = tx.subscriber(q.subscriber_id)?.ok_or_else(|| DomainError::not_found("thuê bao", q.subscriber_id))?;
+            let agency = agency_by_id(tx, sub.agency_id)?;
+            let is_self = sub.person_id.is_some() && actor.person_id == sub.person_id;
+            if !is_self {
+                require(actor, Permission::CreateRequest, &agency)?;
+            }
+            if !matches!(q.state, RequestState::Draft | RequestState::Submitted | RequestState::Confirmed | RequestState::Checked) {
+                return Err(DomainError::Transition {
+                    from: q.state.code(),
+                    action: "csr",
+                    message: "chỉ đính kèm CSR trước khi yêu cầu được gửi tổ chức chứng thực".into(),
+                }
+                .into());
+            }
+            let cn = checked.subject.get(kyso_pki::name::Attr::CN).unwrap_or_default();
+            if kyso_core::value::normalize_text(cn) != sub.display_name {
+                return Err(
+                    DomainError::rule("csr-subject", format!("CSR mang tên '{cn}' nhưng thuê bao là '{}'", sub.display_name)).into()
+                );
+            }
+            tx.set_request_csr(id, &B64.encode(&der))?;
+            tx.append_audit(
+                NewEvent::new(&actor.login, "request.csr_attached", format!("request:{id}"))
+                    .agency(agency.id)
+                    .details(serde_json::json!({"subject": checked.subject.to_string()})),
+                now,
+            )?;
+            Ok(())
+        })
+    }
+
+    /// The requests of a batch, with their CSRs, for the external CA.
+    pub fn export_batch(&self, actor: &Actor, batch: BatchId) -> ServiceResult<Vec<ExportItem>> {
+        self.db().read(|tx| {
+            let root = tx.root_agency()?.ok_or(ServiceError::NotInitialised)?;
+            let items = tx.requests_in_batch(batch)?;
+            if items.is_empty() {
+                return Err(DomainError::not_found("lô gửi", batch).into());
+            }
+            let mut out = Vec::new();
+            for q in items {
+                let sub = tx.subscriber(q.subscriber_id)?.ok_or_else(|| DomainError::not_found("thuê bao", q.subscriber_id))?;
+                let agency = agency_by_id(tx, sub.agency_id)?;
+                if !actor.may(Permission::ReadRegistry, &agency.path) && !actor.may(Permission::ReadRegistry, &root.path) {
+                    return Err(DomainError::forbidden(format!("tài khoản '{}' không xem được lô {batch}", actor.login)).into());
+                }
+                let csr_der =
+                    tx.request_csr(q.id)?.map(|d| B64.decode(d)).transpose().map_err(|e| kyso_store::StoreError::Corrupt(e.to_string()))?;
+                let forms =
+                    self.regimes().on(kyso_core::value::vn_date(q.created_at)).ok().and_then(|r| r.forms_for(q.kind.code()).cloned());
+                out.push(ExportItem { request: q, subscriber: sub.display_name, csr_der, forms });
+            }
+            Ok(out)
+        })
+    }
+
+    /// Imports what the external CA returned: certificates (each verified against a CA
+    /// certificate in the same set and matched to a pending request by public key) and
+    /// CRLs (verified, their entries applied to the registry). All or nothing: one
+    /// certificate that matches no request, or one that does not verify, rejects the import.
+    pub fn import_from_ca(&self, actor: &Actor, files: &[(String, Vec<u8>)], now: DateTime<Utc>) -> ServiceResult<ImportResult> {
+        // Sort the blocks into certificates and CRLs.
+        let mut certs: Vec<(String, Vec<u8>)> = Vec::new();
+        let mut crls: Vec<(String, Vec<u8>)> = Vec::new();
+        let mut errors = Vec::new();
+        for (i, (name, bytes)) in files.iter().enumerate() {
+            let line = i as u64 + 1;
+            match kyso_pki::pem_blocks(bytes) {
+                Ok(blocks) => {
+                    for (label, der) in blocks {
+                        if label.contains("CRL") || name.ends_with(".crl") {
+                            crls.push((name.clone(), der));
+                        } else if label == "PKCS7" || name.ends_with(".p7b") || name.ends_with(".p7c") {
+                            match cms::certificates_of(&der) {
+                                Ok(v) => certs.extend(v.into_iter().map(|c| (name.clone(), c))),
+                                Err(e) => errors.push(row(line, format!("{name}: {e}"))),
+                            }
+                        } else {
+                            certs.push((name.clone(), der));
+                        }
+                    }
+                }
+                Err(e) => errors.push(row(line, format!("{name}: {e}"))),
+            }
+        }
+        let mut parsed = Vec::new();
+        for (name, der) in &certs {
+            match cert::parse(der) {
+                Ok((c, info)) => parsed.push((name.clone(), der.clone(), c, info)),
+                Err(e) => errors.push(row(0, format!("{name}: không đọc được chứng thư: {e}"))),
+            }
+        }
+        let ca_certs: Vec<_> = parsed.iter().filter(|p| p.3.is_ca).map(|p| p.3.clone()).collect();
+        let leaves: Vec<_> = parsed.iter().filter(|p| !p.3.is_ca).collect();
+        if !errors.is_empty() {
+            return Err(ServiceError::Import(errors));
+        }
+        self.mutate(actor, "ca.import", "exchange", now, |tx| {
+            let root = tx.root_agency()?.ok_or(ServiceError::NotInitialised)?;
+            require(actor, Permission::ManageCertificates, &root)?;
+            let pending = tx.pending_with_csr()?;
+            let mut result = ImportResult::default();
+            let mut errors = Vec::new();
+            for (i, (name, der, c, info)) in leaves.iter().enumerate() {
+                let n = i as u64 + 1;
+                let Some(issuer) = ca_certs.iter().find(|ca| ca.subject == info.issuer && cert::verify_issued_by(c, &ca.spki_der).is_ok())
+                else {
+                    errors.push(row(
+                        n,
+                        format!(
+                            "{name}: chứng thư {} không xác minh được với chứng thư CA nào trong bộ nhập (cần kèm chứng thư của CA cấp)",
+                            info.serial_hex
+                        ),
+                    ));
+                    continue;
+                };
+                let Some((q, _)) = pending.iter().find(|(_, csr_b64)| {
+                    B64.decode(csr_b64).ok().and_then(|d| csr::check(&d).ok()).is_some_and(|k| k.spki_der == info.spki_der)
+                }) else {
+                    errors.push(row(
+                        n,
+                        format!(
+                            "{name}: chứng thư {} ({}) không khớp với yêu cầu nào đang chờ tổ chức chứng thực",
+                            info.serial_hex, info.subject
+                        ),
+                    ));
+                    continue;
+                };
+                if tx.certificate_by_serial(&info.serial_hex)?.is_some() {
+                    errors.push(row(n, format!("{name}: chứng thư {} đã có trong sổ", info.serial_hex)));
+                    continue;
+                }
+                let input = CompletionInput::Issued {
+                    serial: info.serial_hex.clone(),
+                    subject: info.subject.to_string(),
+                    issuer: issuer.subject.to_string(),
+                    not_before: info.not_before,
+                    not_after: info.not_after,
+                    device_serial: None,
+                };
+                match self.complete_in(tx, actor, q.id, &input, now) {
+                    Ok(_) => {
+                        let rec = tx
+                            .certificate_by_serial(&info.serial_hex)?
+                            .ok_or_else(|| DomainError::not_found("chứng thư số", &info.serial_hex))?;
+                        tx.set_certificate_der(rec.id, &B64.encode(der))?;
+                        result.issued.push((q.id, info.serial_hex.clone()));
+                    }
+                    Err(ServiceError::Domain(e)) => errors.push(row(n, format!("{name}: {e}"))),
+                    Err(e) => return Err(e),
+                }
+            }
+            for (name, der) in &crls {
+                let Some(parsed) = ca_certs.iter().find_map(|ca| crl::parse_and_verify(der, &ca.spki_der).ok()) else {
+                    errors.push(row(0, format!("{name}: CRL không xác minh được với chứng thư CA nào trong bộ nhập")));
+                    continue;
+                };
+                for e in &parsed.entries {
+                    let serial: String = e.serial.iter().map(|b| format!("{b:02X}")).collect();
+                    if let Some(rec) = tx.certificate_by_serial(&serial)? {
+                        if rec.revoked_at.is_none() {
+                            let reason = match e.reason {
+                                1 => kyso_core::rules::RevocationReason::KeyCompromise,
+                                3 => kyso_core::rules::RevocationReason::PositionChanged,
+                                4 => kyso_core::rules::RevocationReason::Superseded,
+                                5 => kyso_core::rules::RevocationReason::CeasedOperation,
+                                _ => kyso_core::rules::RevocationReason::ManagingAgencyRequest,
+                            };
+                            tx.revoke_certificate(rec.id, e.revoked_at, reason)?;
+                            tx.append_audit(
+                                NewEvent::new(&actor.login, "certificate.revoked", format!("certificate:{}", rec.id))
+                                    .details(serde_json::json!({"serial": serial, "source": "crl", "crl": name})),
+                                now,
+                            )?;
+                            result.revoked += 1;
+                        }
+                    }
+                }
+            }
+            if !errors.is_empty() {
+                return Err(ServiceError::Import(errors));
+            }
+            tx.append_audit(
+                NewEvent::new(&actor.login, "ca.imported", "exchange".into())
+                    .details(serde_json::json!({"issued": result.issued.len(), "revoked": result.revoked})),
+                now,
+            )?;
+            Ok(result)
+        })
+    }
+}
