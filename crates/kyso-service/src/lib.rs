@@ -4,6 +4,7 @@
 
 mod audit;
 mod ca;
+mod devices;
 mod exchange;
 mod import;
 mod registry;
@@ -24,6 +25,7 @@ pub fn ocsp_malformed() -> Vec<u8> {
 }
 
 pub use ca::{CaCerts, CaConfig, OcspCache, OcspIndex, ISSUING_KEY, OCSP_KEY, ROOT_KEY, TSA_KEY};
+pub use devices::Handover;
 pub use exchange::{ExportItem, ImportResult};
 pub use import::{ImportSummary, RowError};
 pub use registry::{DeviceInput, ExistingCertificate, SubscriberInput};

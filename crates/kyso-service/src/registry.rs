@@ -421,12 +421,24 @@ impl Service {
             let ok = matches!(
                 (v.status, status),
                 (InUse | HandedOver, Locked)
-                    | (InStock | Assigned | HandedOver | InUse | Locked, Lost | Damaged)
-                    | (AwaitingReturn | Damaged, Returned)
-                    | (InStock, Assigned)
-                    | (Assigned, HandedOver)
+                    | (InStock | Assigned | HandedOver | InUse | Locked, Damaged)
+                    | (AwaitingReturn | Damaged | Lost, Returned)
                     | (HandedOver, InUse)
             );
+            // Assignment, handover and loss have their own records and steps.
+            let dedicated = match status {
+                Assigned => Some("kyso device assign"),
+                HandedOver => Some("kyso device handover"),
+                Lost => Some("kyso device lost (kèm biên bản Mẫu 15)"),
+                _ => None,
+            };
+            if let Some(cmd) = dedicated {
+                return Err(DomainError::rule(
+                    "device-lifecycle",
+                    format!("bước '{}' có biên bản riêng: dùng lệnh {cmd}", status.label_vi()),
+                )
+                .into());
+            }
             if !ok {
                 return Err(DomainError::rule(
                     "device-lifecycle",

@@ -640,3 +640,70 @@ mod property {
         }
     }
 }
+
+#[test]
+fn device_lifecycle_with_handover_records_and_loss() {
+    each("bac-ninh-2023", |w| {
+        let admin = w.actor("admin");
+        let t = t0();
+        w.svc
+            .add_device(
+                &admin,
+                &DeviceInput { serial: "NEW-1".into(), kind: "usb_token".into(), model: "Bit4id".into(), agency_code: "SO-A".into() },
+                t,
+            )
+            .unwrap();
+        let clerk = "027185000005";
+        let officer = "027075000003";
+        // An organisation's device goes to the records clerk, by a written decision.
+        assert_eq!(err_code(w.svc.assign_device(&admin, "NEW-1", officer, true, Some("QĐ 1"), t)), "rule:org-device-records-clerk");
+        assert_eq!(err_code(w.svc.assign_device(&admin, "NEW-1", clerk, true, None, t)), "invalid:decision");
+        // Handover and loss have their own steps, not the generic status change.
+        assert_eq!(err_code(w.svc.set_device_status(&admin, "NEW-1", "handed_over", t)), "rule:device-lifecycle");
+        w.svc.assign_device(&admin, "NEW-1", clerk, true, Some("Quyết định số 12/QĐ-SOA ngày 02/3/2026"), t).unwrap();
+        assert_eq!(
+            err_code(w.svc.hand_over(&admin, "NEW-1", &Handover { from_cid: None, to_cid: officer, reason: "Cấp mới", decision: None }, t)),
+            "rule:device-lifecycle"
+        );
+        let h1 =
+            w.svc.hand_over(&admin, "NEW-1", &Handover { from_cid: None, to_cid: clerk, reason: "Cấp mới", decision: None }, t).unwrap();
+        assert_eq!(h1.form, "Mẫu 07", "NĐ 68 is in force in 2026: its handover form");
+        w.svc.set_device_status(&admin, "NEW-1", "in_use", t).unwrap();
+        // A change of custodian: the current holder hands over, a new record is made.
+        assert_eq!(
+            err_code(w.svc.hand_over(
+                &admin,
+                "NEW-1",
+                &Handover { from_cid: Some(officer), to_cid: officer, reason: "Đổi người quản lý", decision: Some("QĐ 13") },
+                t
+            )),
+            "invalid:from"
+        );
+        w.svc
+            .hand_over(
+                &admin,
+                "NEW-1",
+                &Handover {
+                    from_cid: Some(clerk),
+                    to_cid: officer,
+                    reason: "Văn thư nghỉ phép dài ngày",
+                    decision: Some("Quyết định số 13/QĐ-SOA"),
+                },
+                t + Duration::days(30),
+            )
+            .unwrap();
+        let history = w.svc.handover_records(&admin, "NEW-1").unwrap();
+        assert_eq!(history.len(), 2, "{}", w.backend);
+        assert_eq!(w.svc.device(&admin, "NEW-1").unwrap().custodian, history[1].to_person.into());
+        // Loss needs the confirmation record and files the revocation of what is on it.
+        let cert = w.issue(&w.individual, t, 36, "LL01");
+        assert!(cert.device_id.is_some());
+        assert_eq!(err_code(w.svc.report_lost(&admin, "TOKEN0", " ", t)), "rule:TT185-Mau15");
+        let filed = w.svc.report_lost(&admin, "TOKEN0", "Biên bản số 3/BB-XN ngày 05/3/2026", t + Duration::days(3)).unwrap();
+        assert_eq!(filed.len(), 1);
+        assert_eq!(filed[0].state, RequestState::Submitted);
+        assert_eq!(w.svc.device(&admin, "TOKEN0").unwrap().status, DeviceStatus::Lost);
+        // The CQQLTT confirms it like any other request.
+        w.svc.transition(&w.actor("cb.a"), filed[0].id, Action::Confirm, None, t + Duration::days(3)).unwrap();
+    });
+}

@@ -7,4 +7,4 @@ mod repo;
 
 pub use db::{Db, Dialect, Row, StoreError, StoreResult, Tx, Value};
 pub use migrate::latest_version;
-pub use repo::{micros, secs, CertificateFilter, RevokedRow, StoredCrl, Table, UserGrant};
+pub use repo::{micros, secs, CertificateFilter, HandoverRecord, RevokedRow, StoredCrl, Table, UserGrant};

@@ -24,6 +24,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_csr.sql"),
         postgres: include_str!("../migrations/postgres/0003_csr.sql"),
     },
+    Migration {
+        version: 4,
+        sqlite: include_str!("../migrations/sqlite/0004_handover.sql"),
+        postgres: include_str!("../migrations/postgres/0004_handover.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

@@ -206,6 +206,20 @@ fn placeholders(rows: usize, cols: usize) -> String {
         .join(", ")
 }
 
+/// A handover of a key device from one person to another.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct HandoverRecord {
+    pub id: i64,
+    pub device_id: DeviceId,
+    pub from_person: Option<PersonId>,
+    pub to_person: PersonId,
+    pub at: DateTime<Utc>,
+    pub form: String,
+    pub decision_ref: Option<String>,
+    pub reason: String,
+    pub recorded_by: String,
+}
+
 /// A revoked certificate of this CA, for CRLs.
 #[derive(Debug, Clone)]
 pub struct RevokedRow {
@@ -629,6 +643,52 @@ impl Tx<'_> {
     pub fn pending_with_csr(&mut self) -> StoreResult<Vec<(Request, String)>> {
         let rows = self.query(&format!("SELECT {REQ_COLS}, c.der FROM requests q JOIN request_csrs c ON c.request_id = q.id WHERE q.state = 'sent_to_ca' ORDER BY q.id"), &[])?;
         rows.iter().map(|r| Ok((request_row(r)?, r.text(13)?))).collect()
+    }
+
+    // ---- device handover records ----
+    pub fn insert_handover(&mut self, h: &HandoverRecord) -> StoreResult<i64> {
+        self.query_one(
+            "INSERT INTO handover_records (device_id, from_person, to_person, at, form, decision_ref, reason, recorded_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            &[
+                h.device_id.0.into(),
+                h.from_person.map(|p| p.0).into(),
+                h.to_person.0.into(),
+                secs(h.at).into(),
+                h.form.as_str().into(),
+                h.decision_ref.clone().into(),
+                h.reason.as_str().into(),
+                h.recorded_by.as_str().into(),
+            ],
+        )?
+        .int(0)
+    }
+    pub fn handovers(&mut self, device: DeviceId) -> StoreResult<Vec<HandoverRecord>> {
+        self.query("SELECT id, device_id, from_person, to_person, at, form, decision_ref, reason, recorded_by FROM handover_records WHERE device_id = $1 ORDER BY id", &[device.0.into()])?
+            .iter()
+            .map(|r| {
+                Ok(HandoverRecord {
+                    id: r.int(0)?,
+                    device_id: DeviceId(r.int(1)?),
+                    from_person: r.opt_int(2)?.map(PersonId),
+                    to_person: PersonId(r.int(3)?),
+                    at: from_secs(r.int(4)?)?,
+                    form: r.text(5)?,
+                    decision_ref: r.opt_text(6)?,
+                    reason: r.text(7)?,
+                    recorded_by: r.text(8)?,
+                })
+            })
+            .collect()
+    }
+    /// Valid (not revoked) certificates held on a device.
+    pub fn certificates_on_device(&mut self, device: DeviceId) -> StoreResult<Vec<CertificateRecord>> {
+        self.query(
+            &format!("SELECT {CERT_COLS} FROM certificates c WHERE c.device_id = $1 AND c.revoked_at IS NULL ORDER BY c.id"),
+            &[device.0.into()],
+        )?
+        .iter()
+        .map(cert_row)
+        .collect()
     }
 
     // ---- requests ----

@@ -411,10 +411,48 @@ pub enum DeviceCmd {
     Show {
         serial: String,
     },
-    /// Record a device event: locked, lost, damaged, returned, assigned, handed_over, in_use.
+    /// Record a device event: in_use (activated after handover), locked, damaged, returned.
     Status {
         serial: String,
         status: String,
+    },
+    /// Assign a device in stock to its custodian (an organisation's device: to its records clerk, by decision).
+    Assign {
+        serial: String,
+        /// Citizen ID of the custodian.
+        #[arg(long)]
+        to: String,
+        /// The device is the organisation's (goes to the records clerk).
+        #[arg(long)]
+        organisation: bool,
+        /// Number and date of the written decision.
+        #[arg(long)]
+        decision: Option<String>,
+    },
+    /// Hand a device over (form 14 / NĐ 68 Mẫu 07); also a change of custodian.
+    Handover {
+        serial: String,
+        /// Citizen ID of the person handing over (the current custodian for a change).
+        #[arg(long)]
+        from: Option<String>,
+        /// Citizen ID of the recipient.
+        #[arg(long)]
+        to: String,
+        #[arg(long, default_value = "Cấp mới")]
+        reason: String,
+        #[arg(long)]
+        decision: Option<String>,
+    },
+    /// Report a lost device with the CQQLTT's confirmation record (form 15); files revocation requests.
+    Lost {
+        serial: String,
+        /// Number and date of the confirmation record.
+        #[arg(long)]
+        record: String,
+    },
+    /// Handover records of a device.
+    History {
+        serial: String,
     },
 }
 

@@ -9,7 +9,7 @@ use kyso_core::profile::ProvinceProfile;
 use kyso_core::registry::*;
 use kyso_core::request::*;
 use kyso_core::rules::{ChangeField, RevocationReason};
-use kyso_service::{CompletionInput, NewRequestInput, RowError, Service, ServiceError, SubscriberInput};
+use kyso_service::{CompletionInput, Handover, NewRequestInput, RowError, Service, ServiceError, SubscriberInput};
 use kyso_store::Db;
 use std::process::ExitCode;
 
@@ -421,6 +421,52 @@ fn device(cli: &Cli, c: &DeviceCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
         DeviceCmd::Show { serial } => {
             let d = svc.device(&actor, serial)?;
             done(cli, serde_json::to_value(&d).expect("serialisable"), || show(std::slice::from_ref(&d)))
+        }
+        DeviceCmd::Assign { serial, to, organisation, decision } => {
+            let d = svc.assign_device(&actor, serial, to, *organisation, decision.as_deref(), now)?;
+            done(cli, serde_json::to_value(&d).expect("serialisable"), || println!("Đã phân công thiết bị {}.", d.serial))
+        }
+        DeviceCmd::Handover { serial, from, to, reason, decision } => {
+            let h = svc.hand_over(
+                &actor,
+                serial,
+                &Handover { from_cid: from.as_deref(), to_cid: to, reason, decision: decision.as_deref() },
+                now,
+            )?;
+            done(cli, serde_json::to_value(&h).expect("serialisable"), || {
+                println!("Đã lập biên bản bàn giao số {} ({}) cho thiết bị {serial}.", h.id, h.form)
+            })
+        }
+        DeviceCmd::Lost { serial, record } => {
+            let filed = svc.report_lost(&actor, serial, record, now)?;
+            done(cli, serde_json::to_value(&filed).expect("serialisable"), || {
+                println!(
+                    "Đã ghi nhận thiết bị {serial} thất lạc; đã lập {} yêu cầu thu hồi: {:?}",
+                    filed.len(),
+                    filed.iter().map(|q| q.id.0).collect::<Vec<_>>()
+                )
+            })
+        }
+        DeviceCmd::History { serial } => {
+            let v = svc.handover_records(&actor, serial)?;
+            done(cli, serde_json::to_value(&v).expect("serialisable"), || {
+                table(
+                    &["Số", "Thời điểm", "Mẫu", "Bên giao (id)", "Bên nhận (id)", "Lý do", "Quyết định"],
+                    &v.iter()
+                        .map(|h| {
+                            vec![
+                                h.id.to_string(),
+                                h.at.with_timezone(&kyso_core::value::vn_offset()).format("%d/%m/%Y %H:%M").to_string(),
+                                h.form.clone(),
+                                opt(&h.from_person),
+                                h.to_person.to_string(),
+                                h.reason.clone(),
+                                opt(&h.decision_ref),
+                            ]
+                        })
+                        .collect::<Vec<_>>(),
+                )
+            })
         }
         DeviceCmd::Status { serial, status } => {
             let d = svc.set_device_status(&actor, serial, status, now)?;

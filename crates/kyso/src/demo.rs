@@ -348,8 +348,22 @@ fn setup_registry(w: &mut World) -> Res<(HashMap<AgencyId, Agency>, Vec<Subscrib
             },
             t,
         )?;
-        for st in ["assigned", "handed_over", "in_use"] {
-            w.svc.set_device_status(&admin, &serial, st, t)?;
+        // The holder: the official; an organisation's device goes to its records clerk by a
+        // written decision; a service's HSM to the records clerk of the owning agency.
+        let clerk = persons
+            .iter()
+            .find(|(p, pa)| pa.id == a.id && p.position_kind == PositionKind::RecordsClerk)
+            .map(|(p, _)| p.citizen_id.to_string());
+        let holder = match (s.kind, s.person_id) {
+            (SubscriberKind::Individual, Some(pid)) => persons.iter().find(|(p, _)| p.id == pid).map(|(p, _)| p.citizen_id.to_string()),
+            _ => clerk,
+        };
+        if let Some(h) = holder {
+            let org = s.kind == SubscriberKind::Organisation;
+            let decision = org.then(|| format!("Quyết định số {}/QĐ-{} về giao quản lý thiết bị lưu khóa bí mật", 10 + s.id.0, a.code));
+            w.svc.assign_device(&admin, &serial, &h, org, decision.as_deref(), t)?;
+            w.svc.hand_over(&admin, &serial, &Handover { from_cid: None, to_cid: &h, reason: "Cấp mới", decision: None }, t)?;
+            w.svc.set_device_status(&admin, &serial, "in_use", t)?;
         }
         if !w.rng.chance(75) {
             continue;
@@ -779,7 +793,12 @@ fn leave_open_requests(w: &mut World, agencies: &HashMap<AgencyId, Agency>, subs
     if let Some((_, c)) = with_cert.get(1) {
         let dev = w.svc.db().read(|tx| tx.device(c.device_id.expect("checked")))?.expect("device exists");
         let t = w.at(30);
-        w.svc.set_device_status(&w.actor("cntt")?, dev.serial.as_str(), "lost", t)?;
+        w.svc.report_lost(
+            &w.actor("cntt")?,
+            dev.serial.as_str(),
+            &format!("Biên bản xác nhận số 07/BB-XN ngày {}", t.format("%d/%m/%Y")),
+            t,
+        )?;
     }
     Ok(())
 }

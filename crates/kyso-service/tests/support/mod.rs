@@ -186,9 +186,16 @@ pub fn world(b: Backend, profile: &str) -> World {
             t,
         )
         .unwrap();
-        for st in ["assigned", "handed_over", "in_use"] {
-            svc.set_device_status(&admin, &serial, st, t).unwrap();
-        }
+        // The individual's token to the leader; the organisation's and the device's to the
+        // records clerk, the organisation's by a written decision.
+        let (holder, org) = match i {
+            0 => (leader.citizen_id.as_str(), false),
+            1 => (clerk.citizen_id.as_str(), true),
+            _ => (clerk.citizen_id.as_str(), false),
+        };
+        svc.assign_device(&admin, &serial, holder, org, Some("Quyết định số 5/QĐ-SOA ngày 01/3/2026"), t).unwrap();
+        svc.hand_over(&admin, &serial, &Handover { from_cid: None, to_cid: holder, reason: "Cấp mới", decision: None }, t).unwrap();
+        svc.set_device_status(&admin, &serial, "in_use", t).unwrap();
     }
     World { svc, backend: b.name, individual, organisation, device_sub, leader, specialist, _schema: b.schema }
 }

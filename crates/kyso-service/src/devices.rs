@@ -1,0 +1,219 @@
+//! The life of a key device: in stock → assigned → handed over (a handover record with both
+//! parties) → in use; a change of custodian makes a new record; a lost device is recorded
+//! with the CQQLTT's confirmation record and revocation requests are filed for it.
+
+use crate::*;
+use kyso_core::authz::Permission;
+use kyso_core::registry::*;
+use kyso_core::request::*;
+use kyso_core::rules::RevocationReason;
+use kyso_core::value::{normalize_text, required_text, Serial};
+use kyso_store::HandoverRecord;
+
+/// Who hands a device to whom, why, and under which decision. Persons by citizen ID.
+#[derive(Debug, Clone, Copy)]
+pub struct Handover<'a> {
+    /// The person handing over; None when the CQQLTT hands out a new device.
+    pub from_cid: Option<&'a str>,
+    pub to_cid: &'a str,
+    pub reason: &'a str,
+    pub decision: Option<&'a str>,
+}
+
+impl Service {
+    fn device_for_update(&self, tx: &mut Tx<'_>, actor: &Actor, serial: &str) -> ServiceResult<(KeyDevice, Agency)> {
+        let s = Serial::parse("serial", serial)?;
+        let d = tx.device_by_serial(s.as_str())?.ok_or_else(|| DomainError::not_found("thiết bị", serial))?;
+        let a = agency_by_id(tx, d.agency_id)?;
+        require(actor, Permission::ManageDevices, &a)?;
+        Ok((d, a))
+    }
+
+    fn person_by_cid(&self, tx: &mut Tx<'_>, cid: &str) -> ServiceResult<Person> {
+        Ok(tx.person_by_citizen_id(cid.trim())?.ok_or_else(|| DomainError::not_found("cán bộ có số CCCD", cid))?)
+    }
+
+    fn handover_form(&self, now: DateTime<Utc>) -> String {
+        self.regimes()
+            .on(kyso_core::value::vn_date(now))
+            .ok()
+            .and_then(|r| r.forms_for("handover").map(|f| f[0].clone()))
+            .unwrap_or_else(|| "Mẫu 14".into())
+    }
+
+    /// Assigns a device in stock to its future custodian. An organisation's device goes to
+    /// its records clerk, and only by a written decision (Bắc Giang Art. 16; the seal rule).
+    pub fn assign_device(
+        &self,
+        actor: &Actor,
+        serial: &str,
+        custodian_cid: &str,
+        organisation: bool,
+        decision: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<KeyDevice> {
+        self.mutate(actor, "device.assign", &format!("device:{serial}"), now, |tx| {
+            let (mut d, _) = self.device_for_update(tx, actor, serial)?;
+            if d.status != DeviceStatus::InStock {
+                return Err(DomainError::rule(
+                    "device-lifecycle",
+                    format!("thiết bị {} đang '{}'; chỉ phân công thiết bị trong kho", d.serial, d.status.label_vi()),
+                )
+                .into());
+            }
+            let p = self.person_by_cid(tx, custodian_cid)?;
+            let decision = decision.map(normalize_text).filter(|s| !s.is_empty());
+            if organisation {
+                if p.position_kind != PositionKind::RecordsClerk {
+                    return Err(DomainError::rule(
+                        "org-device-records-clerk",
+                        format!("thiết bị của cơ quan giao cho văn thư; {} là '{}'", p.full_name, p.position),
+                    )
+                    .into());
+                }
+                if decision.is_none() {
+                    return Err(DomainError::invalid(
+                        "decision",
+                        "giao thiết bị của cơ quan cho văn thư phải có quyết định bằng văn bản (ghi số, ngày quyết định)",
+                    )
+                    .into());
+                }
+            }
+            d.status = DeviceStatus::Assigned;
+            d.custodian = Some(p.id);
+            tx.update_device(&d)?;
+            tx.append_audit(
+                NewEvent::new(&actor.login, "device.assigned", format!("device:{}", d.id))
+                    .agency(d.agency_id)
+                    .details(serde_json::json!({"custodian": p.full_name.as_str(), "organisation": organisation, "decision": decision})),
+                now,
+            )?;
+            Ok(d)
+        })
+    }
+
+    /// Hands an assigned device (or, for a change of custodian, one in use) over, with a
+    /// handover record signed by both parties.
+    pub fn hand_over(&self, actor: &Actor, serial: &str, h: &Handover<'_>, now: DateTime<Utc>) -> ServiceResult<HandoverRecord> {
+        let Handover { from_cid, to_cid, reason, decision } = *h;
+        let reason = required_text("reason", reason, 300)?;
+        self.mutate(actor, "device.handover", &format!("device:{serial}"), now, |tx| {
+            let (mut d, _) = self.device_for_update(tx, actor, serial)?;
+            let to = self.person_by_cid(tx, to_cid)?;
+            let from = from_cid.map(|c| self.person_by_cid(tx, c)).transpose()?;
+            match d.status {
+                DeviceStatus::Assigned => {
+                    if d.custodian != Some(to.id) {
+                        return Err(DomainError::rule("device-lifecycle", format!("thiết bị {} đã được phân công cho người khác; bàn giao cho đúng người được phân công", d.serial)).into());
+                    }
+                }
+                DeviceStatus::HandedOver | DeviceStatus::InUse => {
+                    // A change of custodian: the previous holder gives it.
+                    if from.as_ref().map(|f| f.id) != d.custodian {
+                        return Err(DomainError::invalid("from", "khi đổi người quản lý, bên giao phải là người đang giữ thiết bị").into());
+                    }
+                    if d.custodian == Some(to.id) {
+                        return Err(DomainError::invalid("to", "bên nhận đang giữ thiết bị này").into());
+                    }
+                }
+                s => return Err(DomainError::rule("device-lifecycle", format!("thiết bị {} đang '{}', không bàn giao được", d.serial, s.label_vi())).into()),
+            }
+            let record = HandoverRecord {
+                id: 0,
+                device_id: d.id,
+                from_person: from.as_ref().map(|f| f.id),
+                to_person: to.id,
+                at: now,
+                form: self.handover_form(now),
+                decision_ref: decision.map(normalize_text).filter(|s| !s.is_empty()),
+                reason: reason.clone(),
+                recorded_by: actor.login.clone(),
+            };
+            let id = tx.insert_handover(&record)?;
+            let previous = d.status;
+            d.custodian = Some(to.id);
+            if previous == DeviceStatus::Assigned {
+                d.status = DeviceStatus::HandedOver;
+            }
+            tx.update_device(&d)?;
+            tx.append_audit(
+                NewEvent::new(&actor.login, "device.handed_over", format!("device:{}", d.id)).agency(d.agency_id).details(serde_json::json!({
+                    "record": id, "form": record.form, "from": from.map(|f| f.full_name.to_string()), "to": to.full_name.as_str(), "reason": reason
+                })),
+                now,
+            )?;
+            Ok(HandoverRecord { id, ..record })
+        })
+    }
+
+    pub fn handover_records(&self, actor: &Actor, serial: &str) -> ServiceResult<Vec<HandoverRecord>> {
+        self.db().read(|tx| {
+            let s = Serial::parse("serial", serial)?;
+            let d = tx.device_by_serial(s.as_str())?.ok_or_else(|| DomainError::not_found("thiết bị", serial))?;
+            require(actor, Permission::ReadRegistry, &agency_by_id(tx, d.agency_id)?)?;
+            Ok(tx.handovers(d.id)?)
+        })
+    }
+
+    /// Records a lost device with the CQQLTT's confirmation record (Mẫu 15) and files a
+    /// submitted revocation request for every valid certificate on it.
+    pub fn report_lost(&self, actor: &Actor, serial: &str, record_ref: &str, now: DateTime<Utc>) -> ServiceResult<Vec<Request>> {
+        let record_ref = required_text("record", record_ref, 200).map_err(|_| {
+            DomainError::rule("TT185-Mau15", "thiết bị thất lạc phải có biên bản xác nhận của CQQLTT (ghi số, ngày biên bản)")
+        })?;
+        self.mutate(actor, "device.lost", &format!("device:{serial}"), now, |tx| {
+            let (mut d, _) = self.device_for_update(tx, actor, serial)?;
+            if matches!(d.status, DeviceStatus::Lost | DeviceStatus::Returned) {
+                return Err(DomainError::rule("device-lifecycle", format!("thiết bị {} đang '{}'", d.serial, d.status.label_vi())).into());
+            }
+            let from = d.status;
+            d.status = DeviceStatus::Lost;
+            tx.update_device(&d)?;
+            tx.append_audit(
+                NewEvent::new(&actor.login, "device.lost", format!("device:{}", d.id))
+                    .agency(d.agency_id)
+                    .details(serde_json::json!({"from": from.code(), "record": record_ref})),
+                now,
+            )?;
+            let mut filed = Vec::new();
+            for c in tx.certificates_on_device(d.id)? {
+                if tx.open_requests_for_certificate(c.id)?.iter().any(|q| q.kind == RequestKind::Revoke) {
+                    continue;
+                }
+                let sub = tx.subscriber(c.subscriber_id)?.ok_or_else(|| DomainError::not_found("thuê bao", c.subscriber_id))?;
+                let sub_agency = agency_by_id(tx, sub.agency_id)?;
+                let q = tx.insert_request(&Request {
+                    id: RequestId(0),
+                    kind: RequestKind::Revoke,
+                    state: RequestState::Submitted,
+                    subscriber_id: sub.id,
+                    certificate_id: Some(c.id),
+                    device_id: Some(d.id),
+                    managing_agency_id: sub.managing_agency_id,
+                    details: RequestDetails::Revoke {
+                        reason: RevocationReason::DeviceLost,
+                        device_return: false,
+                        lost_device_record: Some(record_ref.clone()),
+                    },
+                    created_by: actor.user_id,
+                    created_at: now,
+                    updated_at: now,
+                    batch_id: None,
+                    rejection_reason: None,
+                })?;
+                let class = sub.kind.report_class().code();
+                for action in ["request.created", "request.submitted"] {
+                    tx.append_audit(
+                        NewEvent::new(&actor.login, action, format!("request:{}", q.id))
+                            .agency(sub_agency.id)
+                            .figure(RequestKind::Revoke.code(), class)
+                            .details(serde_json::json!({"reason": "device_lost", "record": record_ref, "certificate": c.serial.as_str()})),
+                        now,
+                    )?;
+                }
+                filed.push(q);
+            }
+            Ok(filed)
+        })
+    }
+}
