@@ -360,3 +360,56 @@ fn exchange_with_an_external_ca_by_files() {
         assert!(w.svc.certificate(&cntt, &c1_serial).unwrap().revoked_at.is_some());
     }
 }
+
+#[test]
+fn the_ca_works_the_same_with_its_keys_on_softhsm2() {
+    use kyso_token::pkcs11::{Pkcs11Token, SOFTHSM2_MODULE};
+    let module = std::path::Path::new(SOFTHSM2_MODULE);
+    if !module.exists() {
+        assert!(std::env::var("KYSO_TEST_REQUIRE_SOFTHSM").map_or(true, |v| v != "1"), "SoftHSM2 required");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("hsm")).unwrap();
+    let conf = dir.path().join("softhsm2.conf");
+    std::fs::write(
+        &conf,
+        format!("directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n", dir.path().join("hsm").display()),
+    )
+    .unwrap();
+    // This test binary loads the module only here, so setting the variable first is enough.
+    std::env::set_var("SOFTHSM2_CONF", &conf);
+    let label = format!("ca{}", std::process::id());
+    Pkcs11Token::init(module, &label, &Pin::new("so-pin-99"), &Pin::new("ca-pin-99")).unwrap();
+    for b in backends().into_iter().take(1) {
+        let w = world(b, "bac-ninh-2023");
+        let hsm = Pkcs11Token::open(module, &label, &dir.path().join("state"), 10).unwrap();
+        let session = hsm.login(&Pin::new("ca-pin-99")).unwrap();
+        w.svc
+            .ca_init(
+                &w.actor("cntt"),
+                &CaConfig { key_algorithm: KeyAlgorithm::Rsa2048, ..CaConfig::demo("http://127.0.0.1:8480") },
+                &*session,
+                t0(),
+            )
+            .unwrap();
+        let user = SoftToken::create(dir.path(), "u", &Pin::new("1234"), &Pin::new("12345678"), 5, 1000)
+            .unwrap()
+            .login(&Pin::new("1234"))
+            .unwrap();
+        let key = user.generate_key("k", KeyAlgorithm::EcP256).unwrap();
+        let req = csr::build(&DistinguishedName::parse("CN=Nguyễn Văn An,C=VN").unwrap(), &*key, SignatureScheme::EcdsaP256Sha256).unwrap();
+        let q = w.to_ca(new_input(&w.individual, 36), t0());
+        let (_, der) = w.svc.ca_issue(&w.actor("cntt"), q.id, &req, None, &*session, t0()).unwrap();
+        let crl = w.svc.ca_crl("cntt", &*session, false, t0()).unwrap();
+        let certs = w.svc.ca_certs().unwrap();
+        let chain = [pem("CERTIFICATE", &certs.root), pem("CERTIFICATE", &certs.issuing)].concat().into_bytes();
+        let (ok, out) = openssl(
+            &[("chain.pem", chain), ("leaf.pem", pem("CERTIFICATE", &der).into_bytes()), ("crl.pem", pem("X509 CRL", &crl).into_bytes())],
+            &["verify", "-crl_check", "-attime", &t0().timestamp().to_string(), "-CAfile", "chain.pem", "-CRLfile", "crl.pem", "leaf.pem"],
+        );
+        assert!(ok, "{out}");
+        let treq = kyso_pki::tsp::request(HashAlg::Sha256, &HashAlg::Sha256.digest(b"x"), None).unwrap();
+        kyso_pki::tsp::token_of(&w.svc.timestamp(&treq, &*session, t0()).unwrap()).unwrap();
+    }
+}
