@@ -36,7 +36,14 @@ fn setup(dir: &std::path::Path, n: usize, ca: &dyn TokenSession, alg: KeyAlgorit
     let db = Db::open_sqlite(&dir.join("bench.db")).unwrap();
     let boot = Bootstrap {
         profile_key: "bac-ninh-2023".into(),
-        root: AgencyInput { code: "UBND".into(), name: "Ủy ban nhân dân tỉnh".into(), legal_entity: true, tax_code: Some(tax(0)), address: "x".into(), ..Default::default() },
+        root: AgencyInput {
+            code: "UBND".into(),
+            name: "Ủy ban nhân dân tỉnh".into(),
+            legal_entity: true,
+            tax_code: Some(tax(0)),
+            address: "x".into(),
+            ..Default::default()
+        },
         admin_login: "admin".into(),
     };
     let svc = Service::init(db, WorkCalendar::builtin(), &boot, now - Duration::days(1)).unwrap();
@@ -44,7 +51,8 @@ fn setup(dir: &std::path::Path, n: usize, ca: &dyn TokenSession, alg: KeyAlgorit
     svc.ca_init(&admin, &CaConfig { key_algorithm: alg, ..CaConfig::demo("http://127.0.0.1:8480") }, ca, now - Duration::hours(1)).unwrap();
     // The subscribers' keys: one P-256 key signs every CSR (the CSR checks are all made).
     let user_dir = dir.join("user");
-    let user = SoftToken::create(&user_dir, "u", &Pin::new("1234"), &Pin::new("12345678"), 10, 1000).unwrap().login(&Pin::new("1234")).unwrap();
+    let user =
+        SoftToken::create(&user_dir, "u", &Pin::new("1234"), &Pin::new("12345678"), 10, 1000).unwrap().login(&Pin::new("1234")).unwrap();
     let key = user.generate_key("k", KeyAlgorithm::EcP256).unwrap();
     let agency = svc.list_agencies(&admin, None).unwrap().remove(0);
     let pairs = svc
@@ -53,7 +61,15 @@ fn setup(dir: &std::path::Path, n: usize, ca: &dyn TokenSession, alg: KeyAlgorit
             let mut v = Vec::with_capacity(n);
             for i in 0..n {
                 let name = format!("Thiết bị thử nghiệm {i}");
-                let sub = tx.insert_subscriber(&Subscriber { id: SubscriberId(0), kind: SubscriberKind::Device, person_id: None, agency_id: agency.id, managing_agency_id: agency.id, display_name: name.clone(), email: None })?;
+                let sub = tx.insert_subscriber(&Subscriber {
+                    id: SubscriberId(0),
+                    kind: SubscriberKind::Device,
+                    person_id: None,
+                    agency_id: agency.id,
+                    managing_agency_id: agency.id,
+                    display_name: name.clone(),
+                    email: None,
+                })?;
                 let q = tx.insert_request(&Request {
                     id: RequestId(0),
                     kind: RequestKind::NewDevice,
@@ -97,11 +113,28 @@ fn crl_time(n: usize, ca: &dyn TokenSession, alg: KeyAlgorithm) {
     let signer = ca.generate_key(&format!("crl{n}{}", alg.code()), alg).unwrap();
     let now = Utc.with_ymd_and_hms(2026, 11, 21, 2, 0, 0).unwrap();
     let entries: Vec<RevokedEntry> = (0..n as u64)
-        .map(|i| RevokedEntry { serial: [&[0x10u8][..], &i.to_be_bytes(), &[0x5a; 7]].concat(), revoked_at: now - Duration::seconds(i as i64), reason: (i % 6) as u8 })
+        .map(|i| RevokedEntry {
+            serial: [&[0x10u8][..], &i.to_be_bytes(), &[0x5a; 7]].concat(),
+            revoked_at: now - Duration::seconds(i as i64),
+            reason: (i % 6) as u8,
+        })
         .collect();
     let issuer = DistinguishedName::parse("CN=CA thử nghiệm,C=VN").unwrap().to_name().unwrap();
     let start = Instant::now();
-    let der = crl::build(&CrlParams { issuer, issuer_spki: signer.public_key_spki(), number: 1, delta_of: None, this_update: now, next_update: now + Duration::days(1), entries: &entries }, &*signer, alg.default_scheme()).unwrap();
+    let der = crl::build(
+        &CrlParams {
+            issuer,
+            issuer_spki: signer.public_key_spki(),
+            number: 1,
+            delta_of: None,
+            this_update: now,
+            next_update: now + Duration::days(1),
+            entries: &entries,
+        },
+        &*signer,
+        alg.default_scheme(),
+    )
+    .unwrap();
     println!("CRL {n:>9} entries ({}): {:>6.2} s, {:>6.1} MB", alg.code(), start.elapsed().as_secs_f64(), der.len() as f64 / 1e6);
 }
 
@@ -121,7 +154,11 @@ fn main() {
         let hsm_dir = dir.path().join("hsm");
         std::fs::create_dir_all(hsm_dir.join("tokens")).unwrap();
         let conf = hsm_dir.join("softhsm2.conf");
-        std::fs::write(&conf, format!("directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n", hsm_dir.join("tokens").display())).unwrap();
+        std::fs::write(
+            &conf,
+            format!("directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n", hsm_dir.join("tokens").display()),
+        )
+        .unwrap();
         std::env::set_var("SOFTHSM2_CONF", &conf);
         for alg in [KeyAlgorithm::EcP256, KeyAlgorithm::Rsa2048] {
             let label = format!("bench{}", alg.code());
