@@ -199,8 +199,20 @@ impl Service {
                 };
                 for e in &parsed.entries {
                     let serial: String = e.serial.iter().map(|b| format!("{b:02X}")).collect();
-                    if let Some(rec) = tx.certificate_by_serial(&serial)? {
-                        if rec.revoked_at.is_none() {
+                    let Some(rec) = tx.certificate_by_serial(&serial)? else { continue };
+                    if rec.revoked_at.is_some() {
+                        continue;
+                    }
+                    // A revocation request waiting at the CA is completed by the CA's CRL.
+                    let pending = tx
+                        .open_requests_for_certificate(rec.id)?
+                        .into_iter()
+                        .find(|q| q.kind == RequestKind::Revoke && q.state == RequestState::SentToCa);
+                    match pending {
+                        Some(q) => {
+                            self.complete_in(tx, actor, q.id, &CompletionInput::Revoked { at: e.revoked_at.min(now) }, now)?;
+                        }
+                        None => {
                             let reason = match e.reason {
                                 1 => kyso_core::rules::RevocationReason::KeyCompromise,
                                 3 => kyso_core::rules::RevocationReason::PositionChanged,
@@ -214,9 +226,9 @@ impl Service {
                                     .details(serde_json::json!({"serial": serial, "source": "crl", "crl": name})),
                                 now,
                             )?;
-                            result.revoked += 1;
                         }
                     }
+                    result.revoked += 1;
                 }
             }
             if !errors.is_empty() {

@@ -4,6 +4,7 @@
 
 mod audit;
 mod ca;
+mod connector;
 mod devices;
 mod exchange;
 mod import;
@@ -25,6 +26,7 @@ pub fn ocsp_malformed() -> Vec<u8> {
 }
 
 pub use ca::{CaCerts, CaConfig, OcspCache, OcspIndex, ISSUING_KEY, OCSP_KEY, ROOT_KEY, TSA_KEY};
+pub use connector::{csr_b64, csr_pem, BuiltInCa, CaConnector, FileExchangeCa, Submission};
 pub use devices::Handover;
 pub use exchange::{ExportItem, ImportResult};
 pub use import::{ImportSummary, RowError};

@@ -350,10 +350,43 @@ fn exchange_with_an_external_ca_by_files() {
         }
         // The external CA revokes c1 and publishes a CRL; importing it updates the registry.
         let run = |args: &[&str]| assert!(Command::new("openssl").current_dir(d).args(args).output().unwrap().status.success(), "{args:?}");
+        // c2's revocation goes through a request that waits at the CA; the CRL completes it.
+        let c2_serial = kyso_pki::cert::parse(&kyso_pki::der_or_pem(&read("c2.pem")).unwrap()).unwrap().1.serial_hex;
+        let rq = w
+            .svc
+            .create_request(
+                &officer,
+                &NewRequestInput {
+                    kind: RequestKind::Revoke,
+                    subscriber: w.organisation.id,
+                    certificate_serial: Some(c2_serial.clone()),
+                    device_serial: None,
+                    details: RequestDetails::Revoke { reason: RevocationReason::Dissolved, device_return: false, lost_device_record: None },
+                },
+                now,
+            )
+            .unwrap();
+        w.svc.transition(&officer, rq.id, Action::Submit, None, now).unwrap();
+        w.svc.transition(&officer, rq.id, Action::Confirm, None, now).unwrap();
+        w.svc.send_to_ca(&officer, &[rq.id], now).unwrap();
         run(&["ca", "-config", "ca.cnf", "-keyfile", "ca.key", "-cert", "ca.pem", "-revoke", "c1.pem", "-crl_reason", "keyCompromise"]);
+        run(&[
+            "ca",
+            "-config",
+            "ca.cnf",
+            "-keyfile",
+            "ca.key",
+            "-cert",
+            "ca.pem",
+            "-revoke",
+            "c2.pem",
+            "-crl_reason",
+            "cessationOfOperation",
+        ]);
         run(&["ca", "-config", "ca.cnf", "-keyfile", "ca.key", "-cert", "ca.pem", "-gencrl", "-out", "crl.pem"]);
         let r = w.svc.import_from_ca(&cntt, &[("ca.pem".into(), read("ca.pem")), ("crl.pem".into(), read("crl.pem"))], now).unwrap();
-        assert_eq!(r.revoked, 1, "{}", w.backend);
+        assert_eq!(r.revoked, 2, "{}", w.backend);
+        assert_eq!(w.svc.request(&cntt, rq.id).unwrap().request.state, RequestState::Completed);
         let serial = &w.svc.export_batch(&cntt, batch).unwrap()[0];
         let _ = serial;
         let c1_serial = kyso_pki::cert::parse(&kyso_pki::der_or_pem(&read("c1.pem")).unwrap()).unwrap().1.serial_hex;
@@ -411,5 +444,37 @@ fn the_ca_works_the_same_with_its_keys_on_softhsm2() {
         assert!(ok, "{out}");
         let treq = kyso_pki::tsp::request(HashAlg::Sha256, &HashAlg::Sha256.digest(b"x"), None).unwrap();
         kyso_pki::tsp::token_of(&w.svc.timestamp(&treq, &*session, t0()).unwrap()).unwrap();
+    }
+}
+
+#[test]
+fn the_connectors_take_a_batch_built_in_at_once_external_as_a_package() {
+    for b in backends() {
+        let w = world(b, "bac-ninh-2023");
+        let ca = setup(&w);
+        let officer = w.actor("cb.a");
+        let cntt = w.actor("cntt");
+        let at = t0();
+        let q1 = w.svc.create_request(&officer, &new_input(&w.individual, 24), at).unwrap();
+        let c1 = csr_for(&ca, "b1", &format!("CN={},C=VN", w.individual.display_name), KeyAlgorithm::EcP256);
+        w.svc.attach_csr(&officer, q1.id, &c1, at).unwrap();
+        let q2 = w.svc.create_request(&officer, &new_input(&w.organisation, 24), at).unwrap(); // no CSR
+        for q in [&q1, &q2] {
+            w.svc.transition(&officer, q.id, Action::Submit, None, at).unwrap();
+            w.svc.transition(&officer, q.id, Action::Confirm, None, at).unwrap();
+        }
+        let (batch, _) = w.svc.send_to_ca(&officer, &[q1.id, q2.id], at).unwrap();
+        match FileExchangeCa.submit(&w.svc, &cntt, batch, at).unwrap() {
+            Submission::Package(items) => assert_eq!(items.iter().filter(|i| i.csr_der.is_some()).count(), 1),
+            other => panic!("{other:?}"),
+        }
+        match (BuiltInCa { session: &*ca.session }).submit(&w.svc, &cntt, batch, at).unwrap() {
+            Submission::Done { completed, waiting } => {
+                assert_eq!(completed.iter().map(|q| q.id).collect::<Vec<_>>(), vec![q1.id], "{}", w.backend);
+                assert_eq!(waiting.len(), 1);
+                assert!(waiting[0].1.contains("CSR"), "{}", waiting[0].1);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -136,7 +136,8 @@ pub fn ca(cli: &Cli, c: &CaCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
     let svc = open_service(cli)?;
     let actor = svc.actor(&cli.actor)?;
     let limit = svc.profile().pin_retry_limit;
-    let session = || tokens::ca_session(&cli.data, &e.config, limit);
+    let session_fn = || tokens::ca_session(&cli.data, &e.config, limit);
+    let session = session_fn;
     let print = |v: serde_json::Value, msg: String| {
         if cli.json {
             output::json(&v);
@@ -201,33 +202,52 @@ pub fn ca(cli: &Cli, c: &CaCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
             print(serde_json::json!({"responses": n}), format!("Đã tạo lại {n} phản hồi OCSP."))
         }
         CaCmd::Export { out } => export(&svc, out, cli.json),
-        CaCmd::BatchExport { batch, out } => {
-            let items = svc.export_batch(&actor, kyso_core::registry::BatchId(*batch))?;
-            std::fs::create_dir_all(out).map_err(|e| io(e, &out.display().to_string()))?;
-            let mut csv = String::from("request,kind,subscriber,forms,csr_file\n");
-            for it in &items {
-                let file = it.csr_der.as_ref().map(|d| {
-                    let name = format!("request-{}.csr.pem", it.request.id);
-                    (name.clone(), pem("CERTIFICATE REQUEST", d))
-                });
-                if let Some((name, text)) = &file {
-                    std::fs::write(out.join(name), text).map_err(|e| io(e, name))?;
+        CaCmd::Submit { batch, external, out } => {
+            let batch = kyso_core::registry::BatchId(*batch);
+            let session;
+            let connector: Box<dyn kyso_service::CaConnector + '_> = if *external {
+                Box::new(kyso_service::FileExchangeCa)
+            } else {
+                session = session_fn()?;
+                Box::new(kyso_service::BuiltInCa { session: &*session })
+            };
+            match connector.submit(&svc, &actor, batch, now)? {
+                kyso_service::Submission::Package(items) => {
+                    let out = out.as_ref().ok_or_else(|| invalid("out", "cần --out DIR cho tổ chức chứng thực bên ngoài"))?;
+                    std::fs::create_dir_all(out).map_err(|e| io(e, &out.display().to_string()))?;
+                    let mut csv = String::from("request,kind,subscriber,forms,csr_file\n");
+                    for it in &items {
+                        let file = kyso_service::csr_pem(it).map(|text| (format!("request-{}.csr.pem", it.request.id), text));
+                        if let Some((name, text)) = &file {
+                            std::fs::write(out.join(name), text).map_err(|e| io(e, name))?;
+                        }
+                        let forms = it.forms.as_ref().map(|[a, b]| format!("{a} / {b}")).unwrap_or_default();
+                        csv.push_str(&format!(
+                            "{},{},\"{}\",{},{}\n",
+                            it.request.id,
+                            it.request.kind.code(),
+                            it.subscriber.replace('"', "'"),
+                            forms,
+                            file.map(|f| f.0).unwrap_or_default()
+                        ));
+                    }
+                    std::fs::write(out.join("requests.csv"), csv).map_err(|e| io(e, "requests.csv"))?;
+                    print(
+                        serde_json::json!({"batch": batch, "requests": items.len(), "out": out}),
+                        format!("Đã ghi lô {batch} ({} yêu cầu) cho tổ chức chứng thực bên ngoài vào {}.", items.len(), out.display()),
+                    )
                 }
-                let forms = it.forms.as_ref().map(|[a, b]| format!("{a} / {b}")).unwrap_or_default();
-                csv.push_str(&format!(
-                    "{},{},\"{}\",{},{}\n",
-                    it.request.id,
-                    it.request.kind.code(),
-                    it.subscriber.replace('"', "'"),
-                    forms,
-                    file.map(|f| f.0).unwrap_or_default()
-                ));
+                kyso_service::Submission::Done { completed, waiting } => {
+                    let msg = std::iter::once(format!("CA tích hợp đã xử lý {} yêu cầu của lô {batch}.", completed.len()))
+                        .chain(waiting.iter().map(|(q, why)| format!("  yêu cầu số {} chưa xử lý: {why}", q.id)))
+                        .collect::<Vec<_>>()
+                        .join("\n");
+                    print(
+                        serde_json::json!({"completed": completed, "waiting": waiting.iter().map(|(q, w)| serde_json::json!({"request": q.id, "reason": w})).collect::<Vec<_>>()}),
+                        msg,
+                    )
+                }
             }
-            std::fs::write(out.join("requests.csv"), csv).map_err(|e| io(e, "requests.csv"))?;
-            print(
-                serde_json::json!({"batch": batch, "requests": items.len()}),
-                format!("Đã ghi lô {batch} ({} yêu cầu) vào {}.", items.len(), out.display()),
-            )
         }
         CaCmd::Import { files } => {
             let mut inputs = Vec::new();

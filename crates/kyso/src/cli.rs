@@ -168,12 +168,15 @@ pub enum CaCmd {
         #[arg(long)]
         out: PathBuf,
     },
-    /// External CA: write a batch sent to the CA (request list and CSRs) into a directory.
-    BatchExport {
+    /// Submit a batch sent to the CA: the built-in CA issues/revokes at once; with --external,
+    /// write the package for an external CA (request list and CSRs) into --out.
+    Submit {
         #[arg(long)]
         batch: i64,
         #[arg(long)]
-        out: PathBuf,
+        external: bool,
+        #[arg(long, required_if_eq("external", "true"))]
+        out: Option<PathBuf>,
     },
     /// External CA: import issued certificates (PEM, DER, PKCS#7) with the CA's certificate, and its CRLs.
     Import { files: Vec<PathBuf> },

@@ -423,7 +423,7 @@ fn valid_cert(w: &World, s: &Subscriber, at: DateTime<Utc>) -> Res<Option<Certif
     Ok(v.into_iter().find(|c| c.status_at(at) == CertificateStatus::Valid))
 }
 
-fn plan_week(w: &mut World, subs: &[Subscriber], at: DateTime<Utc>) -> Res<Vec<Plan>> {
+fn plan_week(w: &mut World, subs: &[Subscriber], at: DateTime<Utc>, now: DateTime<Utc>) -> Res<Vec<Plan>> {
     let mut plans = Vec::new();
     let mut used = std::collections::HashSet::new();
     let tries = 14 + w.rng.below(10);
@@ -446,7 +446,9 @@ fn plan_week(w: &mut World, subs: &[Subscriber], at: DateTime<Utc>) -> Res<Vec<P
             }
             Some(c) => {
                 let left = c.days_left(at);
-                if (60..150).contains(&left) && c.renewal_count == 0 && w.rng.chance(70) {
+                // Certificates that end within 90 days of today are left for the reminders.
+                let ends_soon = c.not_after < now + Duration::days(90);
+                if (60..150).contains(&left) && c.renewal_count == 0 && !ends_soon && w.rng.chance(70) {
                     plans.push(Plan::Renew(s, c));
                 } else if left > 90 && w.rng.chance(4) {
                     plans.push(Plan::Change(s, c));
@@ -628,6 +630,53 @@ fn device_serial_of(sub: &Subscriber) -> String {
     format!("BN{:08}", 10_000 + sub.id.0)
 }
 
+/// The subscriber's device if it is still in service; else a new one from the CA, handed to
+/// the same holder (a returned or lost token is not used again).
+fn usable_device(w: &mut World, sub: &Subscriber, t: DateTime<Utc>) -> Res<String> {
+    let admin = w.actor("admin")?;
+    let base = device_serial_of(sub);
+    let mut serial = base.clone();
+    for n in 2.. {
+        let Some(dev) = w.svc.db().read(|tx| tx.device_by_serial(&serial))? else { break };
+        if matches!(dev.status, DeviceStatus::InUse | DeviceStatus::HandedOver | DeviceStatus::Assigned) {
+            return Ok(serial);
+        }
+        let holder = match dev.custodian {
+            Some(p) => w.svc.db().read(|tx| tx.person(p))?.map(|p| p.citizen_id.to_string()),
+            None => None,
+        };
+        serial = format!("{base}-{n}");
+        if w.svc.db().read(|tx| tx.device_by_serial(&serial))?.is_some() {
+            continue;
+        }
+        let agency = w.svc.db().read(|tx| tx.agency(dev.agency_id))?.expect("agency exists");
+        w.svc.add_device(
+            &admin,
+            &DeviceInput {
+                serial: serial.clone(),
+                kind: dev.kind.code().into(),
+                model: dev.model.clone(),
+                agency_code: agency.code.to_string(),
+            },
+            t,
+        )?;
+        if let Some(h) = holder {
+            let org = sub.kind == SubscriberKind::Organisation;
+            let decision = org.then(|| format!("Quyết định giao thiết bị thay thế {serial}"));
+            w.svc.assign_device(&admin, &serial, &h, org, decision.as_deref(), t)?;
+            w.svc.hand_over(
+                &admin,
+                &serial,
+                &Handover { from_cid: None, to_cid: &h, reason: "Cấp thiết bị thay thế", decision: None },
+                t,
+            )?;
+            w.svc.set_device_status(&admin, &serial, "in_use", t)?;
+        }
+        return Ok(serial);
+    }
+    Ok(serial)
+}
+
 fn complete(w: &mut World, q: &Request, agencies: &HashMap<AgencyId, Agency>) -> Res<()> {
     let cntt = w.actor("cntt")?;
     let sub = w.svc.db().read(|tx| tx.subscriber(q.subscriber_id))?.expect("subscriber exists");
@@ -636,7 +685,7 @@ fn complete(w: &mut World, q: &Request, agencies: &HashMap<AgencyId, Agency>) ->
     match &q.details {
         RequestDetails::New { .. } | RequestDetails::Renew { .. } | RequestDetails::ChangeInfo { .. } => {
             // The subscriber makes a key pair and a CSR on its own token; the CA issues.
-            let serial = device_serial_of(&sub);
+            let serial = usable_device(w, &sub, t)?;
             let token = device_token(w, &serial)?;
             let session = token.login(&Pin::new(DEMO_USER_PIN)).map_err(crate::tokens::token_err)?;
             w.serial_seq += 1;
@@ -705,7 +754,7 @@ fn simulate_year(w: &mut World, agencies: &HashMap<AgencyId, Agency>, subs: &[Su
     while w.t + Duration::days(24) < now {
         w.t += Duration::days(7);
         let at = w.t;
-        let plans = plan_week(w, subs, at)?;
+        let plans = plan_week(w, subs, at, now)?;
         let mut reqs = Vec::new();
         for p in &plans {
             reqs.push(create(w, p)?);
