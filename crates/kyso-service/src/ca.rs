@@ -226,10 +226,27 @@ impl Service {
         let province = self.profile().province.clone();
         let base = DistinguishedName::new().push(Attr::C, "VN").push(Attr::L, province);
         Ok(match sub.kind {
-            SubscriberKind::Individual => (
-                base.push(Attr::O, parent_name).push(Attr::OU, agency.name.clone()).push(Attr::CN, sub.display_name.clone()),
-                sub.email.as_ref().map(|e| e.to_string()),
-            ),
+            SubscriberKind::Individual => {
+                // OU: the legal entity the official works in and the units below it, most
+                // general first; O: the body above that legal entity.
+                let mut units = vec![agency.clone()];
+                while !units.last().expect("non-empty").legal_entity {
+                    match units.last().expect("non-empty").parent {
+                        Some(p) => units.push(agency_by_id(tx, p)?),
+                        None => break,
+                    }
+                }
+                let top = units.last().expect("non-empty").clone();
+                let superior = match top.parent {
+                    Some(p) => agency_by_id(tx, p)?.name,
+                    None => top.name.clone(),
+                };
+                let mut dn = base.push(Attr::O, superior.clone());
+                for u in units.iter().rev().filter(|u| u.name != superior) {
+                    dn = dn.push(Attr::OU, u.name.clone());
+                }
+                (dn.push(Attr::CN, sub.display_name.clone()), sub.email.as_ref().map(|e| e.to_string()))
+            }
             SubscriberKind::Organisation => (base.push(Attr::O, parent_name).push(Attr::CN, sub.display_name.clone()), None),
             SubscriberKind::Device => (base.push(Attr::O, agency.name.clone()).push(Attr::CN, sub.display_name.clone()), None),
         })

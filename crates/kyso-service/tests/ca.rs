@@ -75,7 +75,7 @@ fn issue_renew_revoke_and_status_services_on_the_built_in_ca() {
         );
         assert!(ok, "{out}");
         let (_, info) = kyso_pki::cert::parse(&der).unwrap();
-        assert_eq!(info.subject.to_string(), "CN=Nguyễn Văn An,OU=Cơ quan SO-A-P1,O=Cơ quan SO-A,L=Bắc Ninh,C=VN");
+        assert_eq!(info.subject.to_string(), "CN=Nguyễn Văn An,OU=Cơ quan SO-A-P1,OU=Cơ quan SO-A,O=Cơ quan UBND-T,L=Bắc Ninh,C=VN");
         let rec = w.svc.certificate(&cntt, &info.serial_hex).unwrap();
         assert_eq!((rec.not_after, rec.device_id.is_some()), (add_months(at, 36), true));
         // Its OCSP response was produced with it and says good; no signing needed to serve it.
@@ -133,7 +133,7 @@ fn issue_renew_revoke_and_status_services_on_the_built_in_ca() {
             },
             later,
         );
-        let req2 = csr_for(&ca, "an2", "CN=Nguyễn Văn An,O=Cơ quan SO-A,C=VN", KeyAlgorithm::Rsa2048);
+        let req2 = csr_for(&ca, "an2", "CN=Nguyễn Văn An,O=Cơ quan UBND-T,C=VN", KeyAlgorithm::Rsa2048);
         let (_, der2) = w.svc.ca_issue(&cntt, q.id, &req2, None, &*ca.session, later).unwrap();
         let (_, info2) = kyso_pki::cert::parse(&der2).unwrap();
         assert_eq!(info2.not_after, add_months(rec.not_after, 24));
