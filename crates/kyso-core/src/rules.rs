@@ -135,6 +135,17 @@ impl RevocationReason {
     pub fn allowed_for(kind: SubscriberKind) -> Vec<RevocationReason> {
         Self::ALL.iter().copied().filter(|r| r.applies_to(kind)).collect()
     }
+    /// The reason kyso records for a CRL entry of an external CA.
+    pub fn from_rfc5280(code: u8) -> Self {
+        use RevocationReason::*;
+        match code {
+            1 => KeyCompromise,
+            3 => PositionChanged,
+            4 => Superseded,
+            5 => CeasedOperation,
+            _ => ManagingAgencyRequest,
+        }
+    }
     /// The RFC 5280 CRLReason code the CA writes for this reason.
     pub fn rfc5280_code(self) -> u8 {
         use RevocationReason::*;

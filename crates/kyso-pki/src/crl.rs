@@ -5,7 +5,7 @@ use crate::alg::algorithm_identifier;
 use crate::{key_identifier, oids, x509_time, PkiResult};
 use chrono::{DateTime, Utc};
 use der::asn1::{BitString, OctetString, Uint};
-use der::{Encode, Enumerated};
+use der::Encode;
 use kyso_token::{SignatureScheme, Signer};
 use x509_cert::crl::{CertificateList, RevokedCert, TbsCertList};
 use x509_cert::ext::pkix::AuthorityKeyIdentifier;
@@ -32,22 +32,10 @@ pub struct CrlParams<'a> {
     pub entries: &'a [RevokedEntry],
 }
 
-#[derive(Clone, Copy, Enumerated)]
-#[repr(u32)]
-enum Reason {
-    KeyCompromise = 1,
-    CaCompromise = 2,
-    AffiliationChanged = 3,
-    Superseded = 4,
-    CessationOfOperation = 5,
-    CertificateHold = 6,
-    RemoveFromCrl = 8,
-    PrivilegeWithdrawn = 9,
-    AaCompromise = 10,
-}
-
-fn reason(code: u8) -> Option<Reason> {
-    use Reason::*;
+/// The RFC 5280 CRLReason for a code; None for 0 (unspecified, which is left out) and for
+/// codes that do not exist.
+pub fn crl_reason(code: u8) -> Option<x509_cert::ext::pkix::CrlReason> {
+    use x509_cert::ext::pkix::CrlReason::*;
     Some(match code {
         1 => KeyCompromise,
         2 => CaCompromise,
@@ -55,7 +43,7 @@ fn reason(code: u8) -> Option<Reason> {
         4 => Superseded,
         5 => CessationOfOperation,
         6 => CertificateHold,
-        8 => RemoveFromCrl,
+        8 => RemoveFromCRL,
         9 => PrivilegeWithdrawn,
         10 => AaCompromise,
         _ => return None,
@@ -75,7 +63,7 @@ pub fn build(p: &CrlParams<'_>, signer: &dyn Signer, scheme: SignatureScheme) ->
     let sig_alg = algorithm_identifier(scheme);
     let mut revoked = Vec::with_capacity(p.entries.len());
     for e in p.entries {
-        let exts = match reason(e.reason) {
+        let exts = match crl_reason(e.reason) {
             Some(r) => Some(vec![ext(oids::CRL_REASON, false, &r)?]),
             None => None,
         };

@@ -126,7 +126,7 @@ pub fn respond(
                 Status::Unknown => CertStatus::Unknown(Null),
                 Status::Revoked { at, reason } => CertStatus::Revoked(RevokedInfo {
                     revocation_time: OcspGeneralizedTime(generalized_time(*at)?),
-                    revocation_reason: (*reason != 0).then(|| crl_reason(*reason)).flatten(),
+                    revocation_reason: crate::crl::crl_reason(*reason),
                 }),
             };
             Ok(SingleResponse {
@@ -162,21 +162,6 @@ pub fn respond(
         response_bytes: Some(ResponseBytes { response_type: oids::OCSP_BASIC, response: OctetString::new(basic.to_der()?)? }),
     }
     .to_der()?)
-}
-
-fn crl_reason(code: u8) -> Option<x509_cert::ext::pkix::CrlReason> {
-    use x509_cert::ext::pkix::CrlReason::*;
-    Some(match code {
-        1 => KeyCompromise,
-        2 => CaCompromise,
-        3 => AffiliationChanged,
-        4 => Superseded,
-        5 => CessationOfOperation,
-        6 => CertificateHold,
-        9 => PrivilegeWithdrawn,
-        10 => AaCompromise,
-        _ => return None,
-    })
 }
 
 /// An unsigned error response (malformed request, internal error, try later, unauthorized).

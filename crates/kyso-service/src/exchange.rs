@@ -213,13 +213,7 @@ impl Service {
                             self.complete_in(tx, actor, q.id, &CompletionInput::Revoked { at: e.revoked_at.min(now) }, now)?;
                         }
                         None => {
-                            let reason = match e.reason {
-                                1 => kyso_core::rules::RevocationReason::KeyCompromise,
-                                3 => kyso_core::rules::RevocationReason::PositionChanged,
-                                4 => kyso_core::rules::RevocationReason::Superseded,
-                                5 => kyso_core::rules::RevocationReason::CeasedOperation,
-                                _ => kyso_core::rules::RevocationReason::ManagingAgencyRequest,
-                            };
+                            let reason = kyso_core::rules::RevocationReason::from_rfc5280(e.reason);
                             tx.revoke_certificate(rec.id, e.revoked_at, reason)?;
                             tx.append_audit(
                                 NewEvent::new(&actor.login, "certificate.revoked", format!("certificate:{}", rec.id))
