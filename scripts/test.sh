@@ -18,11 +18,11 @@ export KYSO_TEST_PG_URL="$PG_URL"
 export KYSO_TEST_REQUIRE_PG=1
 
 # SoftHSM2 stands in for USB tokens and HSMs; every token test runs on it too.
-apt_install softhsm2 openssl
+apt_install softhsm2 openssl qpdf poppler-utils libnss3-tools
 export KYSO_TEST_REQUIRE_SOFTHSM=1
 
-# pkilint (and later pyHanko) in the project's own venv.
-ensure_venv pkilint
+# pkilint and pyHanko (with its CLI) in the project's own venv.
+ensure_venv pkilint pyhanko pyhanko-cli
 export KYSO_TEST_REQUIRE_PKILINT=1
 
 step "cargo test (SQLite and PostgreSQL at $PG_URL)"

@@ -157,3 +157,37 @@ pub fn certificates_of(content_info_der: &[u8]) -> PkiResult<Vec<Vec<u8>>> {
     }
     Ok(out)
 }
+
+fn signed_data_of(content_info_der: &[u8]) -> PkiResult<cms::signed_data::SignedData> {
+    let ci = cms::content_info::ContentInfo::from_der(content_info_der)?;
+    if ci.content_type != oids::SIGNED_DATA {
+        return Err(PkiError::Invalid("không phải SignedData".into()));
+    }
+    Ok(ci.content.decode_as()?)
+}
+
+/// The signature value of the (first) SignerInfo: what a signature time-stamp covers.
+pub fn signature_value(content_info_der: &[u8]) -> PkiResult<Vec<u8>> {
+    let sd = signed_data_of(content_info_der)?;
+    let si = sd.signer_infos.0.iter().next().ok_or_else(|| PkiError::Invalid("SignedData không có SignerInfo".into()))?;
+    Ok(si.signature.as_bytes().to_vec())
+}
+
+/// Adds an unsigned attribute (e.g. the signature time-stamp of PAdES B-T) to the first
+/// SignerInfo. The signed part is untouched.
+pub fn with_unsigned_attribute(content_info_der: &[u8], attr: Attribute) -> PkiResult<Vec<u8>> {
+    let mut sd = signed_data_of(content_info_der)?;
+    let mut infos: Vec<_> = sd.signer_infos.0.iter().cloned().collect();
+    let si = infos.first_mut().ok_or_else(|| PkiError::Invalid("SignedData không có SignerInfo".into()))?;
+    let mut set = si.unsigned_attrs.clone().unwrap_or_default();
+    set.insert(attr).map_err(|e| PkiError::Der(e.to_string()))?;
+    si.unsigned_attrs = Some(set);
+    sd.signer_infos = cms::signed_data::SignerInfos(SetOfVec::try_from(infos).map_err(|e| PkiError::Der(e.to_string()))?);
+    Ok(cms::content_info::ContentInfo { content_type: oids::SIGNED_DATA, content: Any::from_der(&sd.to_der()?)? }.to_der()?)
+}
+
+/// The id-aa-signatureTimeStampToken attribute carrying `token` (a ContentInfo).
+pub fn signature_time_stamp(token_der: &[u8]) -> PkiResult<Attribute> {
+    let any = Any::from_der(token_der)?;
+    Ok(Attribute { oid: oids::ATTR_SIGNATURE_TIME_STAMP, values: SetOfVec::try_from(vec![any])? })
+}

@@ -1,0 +1,306 @@
+//! PAdES signing as an append-only incremental update: earlier bytes are never rewritten, so
+//! every earlier signature stays valid. The update adds the signature dictionary (with fixed
+//! placeholders for /ByteRange and /Contents), the signature field and its widget, the
+//! changed page and form, and a cross-reference section of the same kind as the file's.
+
+use crate::object::{get, write, Dict, Obj, Ref};
+use crate::reader::PdfDoc;
+use crate::{PdfError, PdfResult};
+use chrono::{DateTime, Utc};
+use kyso_token::HashAlg;
+use sha2::Digest;
+
+/// Bytes reserved for the CMS signature (B-T tokens and chains fit comfortably).
+pub const DEFAULT_CONTENTS: usize = 24 * 1024;
+
+/// Where and how the signature goes.
+#[derive(Debug, Clone)]
+pub struct FieldSpec {
+    /// 1-based page number.
+    pub page: usize,
+    pub name: String,
+    /// [x1 y1 x2 y2] in points; None for an invisible signature.
+    pub rect: Option<[f64; 4]>,
+    /// The appearance stream (a Form XObject: dictionary and content), for visible signatures.
+    pub appearance: Option<(Dict, Vec<u8>)>,
+    pub reason: Option<String>,
+    pub location: Option<String>,
+    pub signing_time: DateTime<Utc>,
+    pub contents_size: usize,
+    /// `/ETSI.CAdES.detached` for PAdES signatures, `/ETSI.RFC3161` for document time-stamps.
+    pub sub_filter: &'static str,
+}
+
+/// A prepared update: the whole output with placeholders, and where they are.
+pub struct Prepared {
+    pub bytes: Vec<u8>,
+    /// Offsets of `<` and just after `>` of /Contents.
+    pub contents: (usize, usize),
+}
+
+impl Prepared {
+    /// The /ByteRange.
+    pub fn byte_range(&self) -> [usize; 4] {
+        [0, self.contents.0, self.contents.1, self.bytes.len() - self.contents.1]
+    }
+    /// The digest of the signed ranges.
+    pub fn digest(&self, h: HashAlg) -> Vec<u8> {
+        let [_, a, b, _] = self.byte_range();
+        match h {
+            HashAlg::Sha256 => {
+                let mut d = sha2::Sha256::new();
+                d.update(&self.bytes[..a]);
+                d.update(&self.bytes[b..]);
+                d.finalize().to_vec()
+            }
+            HashAlg::Sha384 => {
+                let mut d = sha2::Sha384::new();
+                d.update(&self.bytes[..a]);
+                d.update(&self.bytes[b..]);
+                d.finalize().to_vec()
+            }
+            HashAlg::Sha512 => {
+                let mut d = sha2::Sha512::new();
+                d.update(&self.bytes[..a]);
+                d.update(&self.bytes[b..]);
+                d.finalize().to_vec()
+            }
+        }
+    }
+    /// Writes the signature into /Contents.
+    pub fn finish(mut self, cms_der: &[u8]) -> PdfResult<Vec<u8>> {
+        let (a, b) = self.contents;
+        let room = b - a - 2;
+        let hex = hex::encode_upper(cms_der);
+        if hex.len() > room {
+            return Err(PdfError::Invalid(format!("chữ ký ({} byte) lớn hơn chỗ dành sẵn ({} byte)", cms_der.len(), room / 2)));
+        }
+        self.bytes[a + 1..a + 1 + hex.len()].copy_from_slice(hex.as_bytes());
+        Ok(self.bytes)
+    }
+}
+
+fn pdf_date(t: DateTime<Utc>) -> String {
+    let vn = t.with_timezone(&chrono::FixedOffset::east_opt(7 * 3600).expect("offset"));
+    format!("D:{}+07'00'", vn.format("%Y%m%d%H%M%S"))
+}
+
+/// Text for a PDF text string: UTF-16BE with BOM (Vietnamese needs it).
+pub fn text_string(s: &str) -> Obj {
+    let mut b = vec![0xfe, 0xff];
+    for u in s.encode_utf16() {
+        b.extend_from_slice(&u.to_be_bytes());
+    }
+    Obj::Str(b)
+}
+
+/// The DocMDP permission of a certified document (1: no changes, 2: form filling and
+/// signing, 3: also annotations), if it is certified.
+pub fn docmdp_permission(doc: &PdfDoc<'_>) -> PdfResult<Option<i64>> {
+    let cat = doc.catalog()?;
+    let Some(perms) = get(&cat, "Perms").map(|p| doc.resolve(p)).transpose()? else { return Ok(None) };
+    let Some(sig) = perms.as_dict().and_then(|p| get(p, "DocMDP")).map(|s| doc.resolve(s)).transpose()? else { return Ok(None) };
+    let refs = sig.as_dict().and_then(|d| get(d, "Reference")).map(|r| doc.resolve(r)).transpose()?;
+    for r in refs.as_ref().and_then(Obj::as_array).into_iter().flatten() {
+        let r = doc.resolve(r)?;
+        if let Some(params) = r.as_dict().and_then(|d| get(d, "TransformParams")).map(|p| doc.resolve(p)).transpose()? {
+            return Ok(Some(params.as_dict().and_then(|p| get(p, "P")).and_then(Obj::as_int).unwrap_or(2)));
+        }
+    }
+    Ok(Some(2))
+}
+
+/// The names of the form's fields (to keep a new name unique).
+fn field_names(doc: &PdfDoc<'_>, acro: &Dict) -> PdfResult<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    let fields = get(acro, "Fields").map(|f| doc.resolve(f)).transpose()?;
+    for f in fields.as_ref().and_then(Obj::as_array).into_iter().flatten().take(10_000) {
+        if let Some(Obj::Str(t)) = doc.resolve(f)?.as_dict().and_then(|d| get(d, "T")) {
+            out.push(t.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// Builds the incremental update with placeholders.
+pub fn prepare(input: &[u8], spec: &FieldSpec) -> PdfResult<Prepared> {
+    let doc = PdfDoc::open(input)?;
+    if docmdp_permission(&doc)? == Some(1) {
+        return Err(PdfError::Refused("tài liệu đã được chứng nhận (DocMDP P=1) không cho phép thay đổi, kể cả thêm chữ ký".into()));
+    }
+    let pages = doc.pages()?;
+    let page_ref = *pages
+        .get(spec.page.wrapping_sub(1))
+        .ok_or_else(|| PdfError::Invalid(format!("tài liệu có {} trang, không có trang {}", pages.len(), spec.page)))?;
+    let mut page = doc.get(page_ref)?.as_dict().cloned().ok_or_else(|| PdfError::Malformed("trang không phải từ điển".into()))?;
+    let mut catalog = doc.catalog()?;
+    let mut next = doc.size();
+    let mut alloc = || {
+        let r = (next, 0u16);
+        next += 1;
+        r
+    };
+    let sig_ref = alloc();
+    let widget_ref = alloc();
+    let ap_ref = spec.appearance.as_ref().map(|_| alloc());
+    let mut objects: Vec<(Ref, Obj)> = Vec::new();
+
+    // The form.
+    let (acro_ref, mut acro) = match get(&catalog, "AcroForm") {
+        Some(Obj::Ref(r)) => (Some(*r), doc.get(*r)?.as_dict().cloned().unwrap_or_default()),
+        Some(Obj::Dict(d)) => (None, d.clone()),
+        _ => (None, Dict::new()),
+    };
+    let name = text_string(&spec.name);
+    let Obj::Str(name_bytes) = &name else { unreachable!("text_string makes a string") };
+    if field_names(&doc, &acro)?.iter().any(|n| n == name_bytes || String::from_utf8_lossy(n) == spec.name) {
+        return Err(PdfError::Invalid(format!("đã có trường '{}' trong tài liệu", spec.name)));
+    }
+    let mut fields = match get(&acro, "Fields").map(|f| doc.resolve(f)).transpose()? {
+        Some(Obj::Array(a)) => a,
+        _ => vec![],
+    };
+    fields.push(Obj::Ref(widget_ref));
+    acro.insert(b"Fields".to_vec(), Obj::Array(fields));
+    acro.insert(b"SigFlags".to_vec(), Obj::Int(3));
+    match acro_ref {
+        Some(r) => objects.push((r, Obj::Dict(acro))),
+        None => {
+            let r = alloc();
+            objects.push((r, Obj::Dict(acro)));
+            catalog.insert(b"AcroForm".to_vec(), Obj::Ref(r));
+            objects.push((doc.root_ref(), Obj::Dict(catalog)));
+        }
+    }
+
+    // The widget (merged with its field).
+    let rect = spec.rect.unwrap_or([0.0; 4]);
+    let mut w = Dict::new();
+    w.insert(b"Type".to_vec(), Obj::name("Annot"));
+    w.insert(b"Subtype".to_vec(), Obj::name("Widget"));
+    w.insert(b"FT".to_vec(), Obj::name("Sig"));
+    w.insert(b"T".to_vec(), name.clone());
+    w.insert(b"V".to_vec(), Obj::Ref(sig_ref));
+    w.insert(b"F".to_vec(), Obj::Int(132)); // print, locked
+    w.insert(b"P".to_vec(), Obj::Ref(page_ref));
+    w.insert(b"Rect".to_vec(), Obj::Array(rect.iter().map(|v| Obj::Real(*v)).collect()));
+    if let (Some(r), Some((d, content))) = (ap_ref, &spec.appearance) {
+        let mut ap = Dict::new();
+        ap.insert(b"N".to_vec(), Obj::Ref(r));
+        w.insert(b"AP".to_vec(), Obj::Dict(ap));
+        objects.push((r, Obj::Stream(d.clone(), content.clone())));
+    }
+    objects.push((widget_ref, Obj::Dict(w)));
+
+    // The page's annotations.
+    match get(&page, "Annots") {
+        Some(Obj::Ref(ar)) => {
+            let mut a = doc.get(*ar)?.as_array().cloned().unwrap_or_default();
+            a.push(Obj::Ref(widget_ref));
+            objects.push((*ar, Obj::Array(a)));
+        }
+        other => {
+            let mut a = other.and_then(Obj::as_array).cloned().unwrap_or_default();
+            a.push(Obj::Ref(widget_ref));
+            page.insert(b"Annots".to_vec(), Obj::Array(a));
+            objects.push((page_ref, Obj::Dict(page)));
+        }
+    }
+
+    // Write: the original bytes untouched, then the new revision.
+    let mut out = input.to_vec();
+    if !out.ends_with(b"\n") {
+        out.push(b'\n');
+    }
+    let mut offsets: Vec<(u32, u16, usize)> = Vec::new();
+    // The signature dictionary, written by hand for its fixed placeholders.
+    offsets.push((sig_ref.0, sig_ref.1, out.len()));
+    out.extend_from_slice(
+        format!("{} {} obj\n<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/{}/ByteRange ", sig_ref.0, sig_ref.1, spec.sub_filter).as_bytes(),
+    );
+    let br_at = out.len();
+    out.extend_from_slice(format!("[0 {:>10} {:>10} {:>10}]", 0, 0, 0).as_bytes());
+    let br_len = out.len() - br_at;
+    out.extend_from_slice(b"/Contents ");
+    let lt = out.len();
+    out.push(b'<');
+    out.extend(std::iter::repeat_n(b'0', spec.contents_size * 2));
+    out.push(b'>');
+    let gt = out.len();
+    let mut tail = Dict::new();
+    if spec.sub_filter != "ETSI.RFC3161" {
+        tail.insert(b"M".to_vec(), Obj::Str(pdf_date(spec.signing_time).into_bytes()));
+        if let Some(r) = &spec.reason {
+            tail.insert(b"Reason".to_vec(), text_string(r));
+        }
+        if let Some(l) = &spec.location {
+            tail.insert(b"Location".to_vec(), text_string(l));
+        }
+    }
+    for (k, v) in &tail {
+        write(&Obj::Name(k.clone()), &mut out);
+        out.push(b' ');
+        write(v, &mut out);
+    }
+    out.extend_from_slice(b">>\nendobj\n");
+    for (r, o) in &objects {
+        offsets.push((r.0, r.1, out.len()));
+        out.extend_from_slice(format!("{} {} obj\n", r.0, r.1).as_bytes());
+        write(o, &mut out);
+        out.extend_from_slice(b"\nendobj\n");
+    }
+    write_xref(&doc, &mut out, &mut offsets, next)?;
+
+    let c = out.len() - gt;
+    let br = format!("[0 {lt} {gt} {c}]");
+    if br.len() > br_len {
+        return Err(PdfError::Limit("tệp quá lớn cho /ByteRange".into()));
+    }
+    out[br_at..br_at + br_len].copy_from_slice(format!("{br:<br_len$}").as_bytes());
+    Ok(Prepared { bytes: out, contents: (lt, gt) })
+}
+
+fn write_xref(doc: &PdfDoc<'_>, out: &mut Vec<u8>, offsets: &mut Vec<(u32, u16, usize)>, next: u32) -> PdfResult<()> {
+    offsets.sort_by_key(|o| o.0);
+    let mut trailer = Dict::new();
+    trailer.insert(b"Root".to_vec(), Obj::Ref(doc.root_ref()));
+    trailer.insert(b"Prev".to_vec(), Obj::Int(doc.startxref as i64));
+    for k in ["Info", "ID"] {
+        if let Some(v) = get(&doc.trailer, k) {
+            trailer.insert(k.as_bytes().to_vec(), v.clone());
+        }
+    }
+    if doc.xref_stream {
+        // A cross-reference stream, like the file's: W [1 4 2], one entry per object.
+        let xref_num = next;
+        let here = out.len();
+        offsets.push((xref_num, 0, here));
+        let mut data = Vec::new();
+        let mut index = Vec::new();
+        for (n, g, off) in offsets.iter() {
+            data.push(1u8);
+            data.extend_from_slice(&(*off as u32).to_be_bytes());
+            data.extend_from_slice(&g.to_be_bytes());
+            index.push(Obj::Int(i64::from(*n)));
+            index.push(Obj::Int(1));
+        }
+        trailer.insert(b"Type".to_vec(), Obj::name("XRef"));
+        trailer.insert(b"Size".to_vec(), Obj::Int(i64::from(xref_num) + 1));
+        trailer.insert(b"W".to_vec(), Obj::Array(vec![Obj::Int(1), Obj::Int(4), Obj::Int(2)]));
+        trailer.insert(b"Index".to_vec(), Obj::Array(index));
+        out.extend_from_slice(format!("{xref_num} 0 obj\n").as_bytes());
+        write(&Obj::Stream(trailer, data), out);
+        out.extend_from_slice(format!("\nendobj\nstartxref\n{here}\n%%EOF\n").as_bytes());
+    } else {
+        let here = out.len();
+        out.extend_from_slice(b"xref\n");
+        for (n, g, off) in offsets.iter() {
+            out.extend_from_slice(format!("{n} 1\n{off:010} {g:05} n\r\n").as_bytes());
+        }
+        trailer.insert(b"Size".to_vec(), Obj::Int(i64::from(next)));
+        out.extend_from_slice(b"trailer\n");
+        write(&Obj::Dict(trailer), out);
+        out.extend_from_slice(format!("\nstartxref\n{here}\n%%EOF\n").as_bytes());
+    }
+    Ok(())
+}

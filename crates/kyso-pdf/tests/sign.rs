@@ -1,0 +1,234 @@
+//! PAdES signatures checked by qpdf, pdfsig (poppler) and pyHanko.
+
+use chrono::{Duration, Utc};
+use kyso_pdf::{sign_pades, FieldSpec, Level, SignerInfo, DEFAULT_CONTENTS};
+use kyso_pki::cert::{self, CertProfile, CertTemplate, Issuer, Urls};
+use kyso_pki::name::{Attr, DistinguishedName};
+use kyso_pki::{pem, random_serial};
+use kyso_token::soft::SoftToken;
+use kyso_token::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+/// pdfsig and pyHanko judge validity at the real time, so these tests use the real clock.
+#[allow(clippy::disallowed_methods)]
+fn real_now() -> chrono::DateTime<Utc> {
+    Utc::now()
+}
+
+/// A one-page PDF with a classic cross-reference table.
+pub fn sample_pdf(pages: usize) -> Vec<u8> {
+    let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let mut offsets = vec![];
+    let mut obj = |out: &mut Vec<u8>, n: usize, body: &str| {
+        offsets.push((n, out.len()));
+        out.extend_from_slice(format!("{n} 0 obj\n{body}\nendobj\n").as_bytes());
+    };
+    obj(&mut out, 1, "<< /Type /Catalog /Pages 2 0 R >>");
+    let kids: Vec<String> = (0..pages).map(|i| format!("{} 0 R", 4 + 2 * i)).collect();
+    obj(&mut out, 2, &format!("<< /Type /Pages /Kids [{}] /Count {pages} >>", kids.join(" ")));
+    obj(&mut out, 3, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>");
+    for i in 0..pages {
+        let content = format!("BT /F1 18 Tf 72 720 Td (Van ban so {i}) Tj ET");
+        obj(
+            &mut out,
+            4 + 2 * i,
+            &format!(
+                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> /Contents {} 0 R >>",
+                5 + 2 * i
+            ),
+        );
+        obj(&mut out, 5 + 2 * i, &format!("<< /Length {} >>\nstream\n{content}\nendstream", content.len()));
+    }
+    let n = 4 + 2 * pages;
+    let xref = out.len();
+    out.extend_from_slice(format!("xref\n0 {n}\n0000000000 65535 f \n").as_bytes());
+    offsets.sort();
+    for (_, off) in &offsets {
+        out.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!("trailer\n<< /Size {n} /Root 1 0 R /ID [<0102030405060708> <0102030405060708>] >>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
+    );
+    out
+}
+
+pub struct TestCa {
+    pub root: Vec<u8>,
+    pub ca: Vec<u8>,
+    pub user_cert: Vec<u8>,
+    pub user: Arc<dyn Signer>,
+    /// A second signer (the agency), for multi-signature files.
+    pub org_cert: Vec<u8>,
+    pub org: Arc<dyn Signer>,
+    _dir: tempfile::TempDir,
+}
+
+pub fn test_ca(alg: KeyAlgorithm) -> TestCa {
+    let now = real_now() - Duration::hours(1);
+    let dir = tempfile::tempdir().unwrap();
+    let s =
+        SoftToken::create(dir.path(), "t", &Pin::new("1234"), &Pin::new("12345678"), 5, 1000).unwrap().login(&Pin::new("1234")).unwrap();
+    let (rk, ck, uk, ok) = (
+        s.generate_key("r", alg).unwrap(),
+        s.generate_key("c", alg).unwrap(),
+        s.generate_key("u", alg).unwrap(),
+        s.generate_key("o", alg).unwrap(),
+    );
+    let rdn = DistinguishedName::new().push(Attr::C, "VN").push(Attr::CN, "Root thử nghiệm");
+    let cdn = DistinguishedName::new().push(Attr::C, "VN").push(Attr::CN, "CA thử nghiệm");
+    let tpl = |p, dn: &DistinguishedName, k: &Arc<dyn Signer>, years: i64| CertTemplate {
+        profile: p,
+        subject: dn.clone(),
+        email: None,
+        spki_der: k.public_key_spki().to_vec(),
+        serial: random_serial(),
+        not_before: now,
+        not_after: now + Duration::days(365 * years),
+        policies: vec![],
+        urls: Urls::default(),
+    };
+    let sch = alg.default_scheme();
+    let root = cert::issue(
+        &tpl(CertProfile::RootCa, &rdn, &rk, 10),
+        &Issuer { name: rdn.to_name().unwrap(), spki_der: rk.public_key_spki().to_vec(), signer: &*rk, scheme: sch },
+    )
+    .unwrap();
+    let ca = cert::issue(
+        &tpl(CertProfile::IssuingCa, &cdn, &ck, 8),
+        &Issuer { name: rdn.to_name().unwrap(), spki_der: rk.public_key_spki().to_vec(), signer: &*rk, scheme: sch },
+    )
+    .unwrap();
+    let udn = DistinguishedName::parse("CN=Nguyễn Văn An,OU=Sở Nội vụ,O=Ủy ban nhân dân tỉnh Bắc Ninh,L=Bắc Ninh,C=VN").unwrap();
+    let user_cert = cert::issue(
+        &tpl(CertProfile::Individual, &udn, &uk, 2),
+        &Issuer { name: cdn.to_name().unwrap(), spki_der: ck.public_key_spki().to_vec(), signer: &*ck, scheme: sch },
+    )
+    .unwrap();
+    let odn = DistinguishedName::parse("CN=Sở Nội vụ,O=Ủy ban nhân dân tỉnh Bắc Ninh,L=Bắc Ninh,C=VN").unwrap();
+    let org_cert = cert::issue(
+        &tpl(CertProfile::Organisation, &odn, &ok, 2),
+        &Issuer { name: cdn.to_name().unwrap(), spki_der: ck.public_key_spki().to_vec(), signer: &*ck, scheme: sch },
+    )
+    .unwrap();
+    TestCa { root, ca, user_cert, user: uk, org_cert, org: ok, _dir: dir }
+}
+
+fn run(dir: &Path, prog: &str, args: &[&str]) -> (bool, String) {
+    let o = Command::new(prog).current_dir(dir).args(args).output().unwrap_or_else(|e| panic!("{prog}: {e}"));
+    (o.status.success(), format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
+}
+
+fn venv(tool: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin").join(tool)
+}
+
+/// Checks a signed file with qpdf, pdfsig (with the root trusted in an NSS database) and
+/// pyHanko (with the root as trust anchor).
+pub fn check_all(pdf: &[u8], ca: &TestCa, signatures: usize) {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    if let Ok(keep) = std::env::var("KYSO_KEEP_PDF") {
+        std::fs::write(&keep, pdf).unwrap();
+        std::fs::write(format!("{keep}.root.pem"), pem("CERTIFICATE", &ca.root)).unwrap();
+    }
+    std::fs::write(p.join("doc.pdf"), pdf).unwrap();
+    std::fs::write(p.join("root.pem"), pem("CERTIFICATE", &ca.root)).unwrap();
+    let (ok, out) = run(p, "qpdf", &["--check", "doc.pdf"]);
+    assert!(ok && out.contains("No syntax or stream encoding errors"), "qpdf: {out}");
+    std::fs::create_dir_all(p.join("nss")).unwrap();
+    run(p, "certutil", &["-N", "-d", "sql:nss", "--empty-password"]);
+    let (ok, out) = run(p, "certutil", &["-A", "-d", "sql:nss", "-n", "root", "-t", "CT,C,C", "-i", "root.pem"]);
+    assert!(ok, "certutil: {out}");
+    let (_, out) = run(p, "pdfsig", &["-nssdir", "sql:nss", "doc.pdf"]);
+    assert_eq!(out.matches("Signature Validation: Signature is Valid.").count(), signatures, "pdfsig: {out}");
+    assert_eq!(out.matches("Certificate Validation: Certificate is Trusted.").count(), signatures, "pdfsig: {out}");
+    assert!(out.contains("Total document signed"), "pdfsig: the last signature covers the whole file: {out}");
+    let hanko = venv("pyhanko");
+    if hanko.exists() {
+        let (ok, out) = run(
+            p,
+            hanko.to_str().unwrap(),
+            &["sign", "validate", "--pretty-print", "--trust", "root.pem", "--trust-replace", "--no-revocation-check", "doc.pdf"],
+        );
+        assert!(ok, "pyhanko: {out}");
+        assert_eq!(out.matches("The signature is judged VALID.").count(), signatures, "pyhanko: {out}");
+        assert_eq!(out.matches("The signer's certificate is trusted.").count(), signatures, "pyhanko: {out}");
+        // Earlier signatures: the later revisions are signing and form filling only.
+        assert_eq!(
+            out.matches("All modifications relate to signing and form filling operations").count(),
+            signatures - 1,
+            "pyhanko: {out}"
+        );
+    }
+}
+
+fn spec(name: &str) -> FieldSpec {
+    FieldSpec {
+        page: 1,
+        name: name.into(),
+        rect: None,
+        appearance: None,
+        reason: Some("Ký ban hành".into()),
+        location: Some("Bắc Ninh".into()),
+        signing_time: real_now(),
+        contents_size: DEFAULT_CONTENTS,
+        sub_filter: "ETSI.CAdES.detached",
+    }
+}
+
+#[test]
+fn sequential_signatures_on_classic_and_xref_stream_files_stay_valid() {
+    for alg in [KeyAlgorithm::Rsa2048, KeyAlgorithm::EcP256] {
+        let ca = test_ca(alg);
+        let chain = vec![ca.ca.clone()];
+        let who = SignerInfo { signer: &*ca.user, cert: &ca.user_cert, chain: &chain };
+        // pdfsig (NSS) cannot re-validate one certificate used twice in a file (it says the
+        // same of pyHanko's files); real signing orders have different signers anyway.
+        let agency = SignerInfo { signer: &*ca.org, cert: &ca.org_cert, chain: &chain };
+        let classic = sample_pdf(2);
+        // The same document rewritten by qpdf with object and cross-reference streams.
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("in.pdf"), &classic).unwrap();
+        let (ok, out) = run(d.path(), "qpdf", &["--object-streams=generate", "in.pdf", "streams.pdf"]);
+        assert!(ok, "{out}");
+        let streams = std::fs::read(d.path().join("streams.pdf")).unwrap();
+        for (kind, input) in [("classic", classic), ("xref streams", streams)] {
+            let once = sign_pades(&input, &spec("Signature1"), &who, Level::B, None).unwrap();
+            assert!(once.starts_with(&input), "{kind}: the original bytes are untouched");
+            let twice = sign_pades(&once, &spec("Signature2"), &agency, Level::B, None).unwrap();
+            assert!(twice.starts_with(&once));
+            check_all(&twice, &ca, 2);
+            // The same field name twice is refused.
+            assert!(sign_pades(&twice, &spec("Signature1"), &who, Level::B, None).is_err(), "{kind}");
+        }
+    }
+}
+
+#[test]
+fn unsafe_inputs_are_refused() {
+    let ca = test_ca(KeyAlgorithm::EcP256);
+    let who = SignerInfo { signer: &*ca.user, cert: &ca.user_cert, chain: &[] };
+    let good = sample_pdf(1);
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("not a PDF", b"hello".to_vec()),
+        ("truncated", good[..good.len() / 2].to_vec()),
+        (
+            "broken xref offset",
+            String::from_utf8_lossy(&good)
+                .replace(&format!("startxref\n{}", good.windows(4).rposition(|w| w == b"xref").unwrap()), "startxref\n12")
+                .into_bytes(),
+        ),
+        ("encrypted", String::from_utf8_lossy(&good).replace("/Root 1 0 R", "/Root 1 0 R /Encrypt << /Filter /Standard >>").into_bytes()),
+        ("no such page", good.clone()),
+    ];
+    for (name, input) in cases {
+        let mut s = spec("S");
+        if name == "no such page" {
+            s.page = 5;
+        }
+        let r = sign_pades(&input, &s, &who, Level::B, None);
+        assert!(r.is_err(), "{name}");
+    }
+}
