@@ -62,6 +62,8 @@ pub struct TestCa {
     /// A second signer (the agency), for multi-signature files.
     pub org_cert: Vec<u8>,
     pub org: Arc<dyn Signer>,
+    pub tsa_cert: Vec<u8>,
+    pub tsa: Arc<dyn Signer>,
     _dir: tempfile::TempDir,
 }
 
@@ -112,7 +114,14 @@ pub fn test_ca(alg: KeyAlgorithm) -> TestCa {
         &Issuer { name: cdn.to_name().unwrap(), spki_der: ck.public_key_spki().to_vec(), signer: &*ck, scheme: sch },
     )
     .unwrap();
-    TestCa { root, ca, user_cert, user: uk, org_cert, org: ok, _dir: dir }
+    let tk = s.generate_key("tsa", alg).unwrap();
+    let tdn = DistinguishedName::parse("CN=TSA thử nghiệm,C=VN").unwrap();
+    let tsa_cert = cert::issue(
+        &tpl(CertProfile::TimeStamping, &tdn, &tk, 2),
+        &Issuer { name: cdn.to_name().unwrap(), spki_der: ck.public_key_spki().to_vec(), signer: &*ck, scheme: sch },
+    )
+    .unwrap();
+    TestCa { root, ca, user_cert, user: uk, org_cert, org: ok, tsa_cert, tsa: tk, _dir: dir }
 }
 
 fn run(dir: &Path, prog: &str, args: &[&str]) -> (bool, String) {
@@ -231,4 +240,77 @@ fn unsafe_inputs_are_refused() {
         let r = sign_pades(&input, &s, &who, Level::B, None);
         assert!(r.is_err(), "{name}");
     }
+}
+
+#[test]
+fn b_t_signatures_carry_a_time_stamp_that_verifiers_accept() {
+    let ca = test_ca(KeyAlgorithm::EcP256);
+    let chain = vec![ca.ca.clone()];
+    let who = SignerInfo { signer: &*ca.user, cert: &ca.user_cert, chain: &chain };
+    let tsa_chain = vec![ca.ca.clone()];
+    let tsa = |req: &[u8]| -> Result<Vec<u8>, String> {
+        let t = kyso_pki::tsp::Tsa {
+            cert: &ca.tsa_cert,
+            chain: &tsa_chain,
+            signer: &*ca.tsa,
+            scheme: SignatureScheme::EcdsaP256Sha256,
+            policy: const_oid::ObjectIdentifier::new_unwrap("1.3.6.1.4.1.99999.84.1.2"),
+        };
+        kyso_pki::tsp::respond(&t, req, &[1, 2, 3], real_now()).map_err(|e| e.to_string())
+    };
+    let signed = sign_pades(&sample_pdf(1), &spec("Signature1"), &who, Level::T, Some(&tsa)).unwrap();
+    check_all(&signed, &ca, 1);
+    // pyHanko sees the signature time-stamp.
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("doc.pdf"), &signed).unwrap();
+    std::fs::write(d.path().join("root.pem"), pem("CERTIFICATE", &ca.root)).unwrap();
+    let hanko = venv("pyhanko");
+    if hanko.exists() {
+        let (ok, out) = run(
+            d.path(),
+            hanko.to_str().unwrap(),
+            &["sign", "validate", "--pretty-print", "--trust", "root.pem", "--trust-replace", "--no-revocation-check", "doc.pdf"],
+        );
+        assert!(ok && out.contains("The signature is judged VALID."), "{out}");
+        assert!(out.contains("Signature timestamp token") || out.contains("timestamp"), "pyhanko reports the time-stamp: {out}");
+    }
+    // The CMS itself, extracted from /Contents, verifies in OpenSSL over the signed ranges.
+    let (a, b) = {
+        let s = String::from_utf8_lossy(&signed);
+        let i = s.rfind("/ByteRange [").unwrap() + 12;
+        let nums: Vec<usize> = s[i..].split(']').next().unwrap().split_whitespace().map(|x| x.parse().unwrap()).collect();
+        (nums[1], nums[2])
+    };
+    // The DER length from its header (30 82 hi lo), not by trimming the zero padding.
+    let padded = hex::decode(&signed[a + 1..b - 1]).unwrap();
+    assert_eq!(&padded[..2], &[0x30, 0x82]);
+    let len = 4 + ((padded[2] as usize) << 8 | padded[3] as usize);
+    std::fs::write(d.path().join("sig.der"), &padded[..len]).unwrap();
+    std::fs::write(d.path().join("content.bin"), [&signed[..a], &signed[b..]].concat()).unwrap();
+    std::fs::write(d.path().join("chain.pem"), [pem("CERTIFICATE", &ca.root), pem("CERTIFICATE", &ca.ca)].concat()).unwrap();
+    let (ok, out) = run(
+        d.path(),
+        "openssl",
+        &[
+            "cms",
+            "-verify",
+            "-binary",
+            "-inform",
+            "DER",
+            "-in",
+            "sig.der",
+            "-content",
+            "content.bin",
+            "-CAfile",
+            "chain.pem",
+            "-purpose",
+            "any",
+            "-out",
+            "/dev/null",
+        ],
+    );
+    assert!(ok && out.contains("Verification successful"), "openssl cms: {out}");
+    // A TSA that fails is an error, not an unstamped signature.
+    let down = |_: &[u8]| -> Result<Vec<u8>, String> { Err("không kết nối được".into()) };
+    assert!(sign_pades(&sample_pdf(1), &spec("Signature1"), &who, Level::T, Some(&down)).is_err());
 }
