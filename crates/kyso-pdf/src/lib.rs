@@ -58,7 +58,13 @@ pub struct SignerInfo<'a> {
 /// Signs `input` (PAdES B-B or B-T) and returns the new file; `input` is untouched.
 pub fn sign_pades(input: &[u8], spec: &FieldSpec, who: &SignerInfo<'_>, level: Level, tsa: Option<Tsa<'_>>) -> PdfResult<Vec<u8>> {
     let prepared = sign::prepare(input, spec)?;
-    let digest = prepared.digest(HashAlg::Sha256);
+    let ci = cms_signature(prepared.digest(HashAlg::Sha256), who, level, tsa)?;
+    prepared.finish(&ci)
+}
+
+/// A detached CMS signature (CAdES-B, or -T with a signature time-stamp) over content whose
+/// SHA-256 `digest` the caller computed (streaming large files).
+pub fn cms_signature(digest: Vec<u8>, who: &SignerInfo<'_>, level: Level, tsa: Option<Tsa<'_>>) -> PdfResult<Vec<u8>> {
     let req = SignRequest {
         content_type: oids::CT_DATA,
         econtent: None,
@@ -78,5 +84,26 @@ pub fn sign_pades(input: &[u8], spec: &FieldSpec, who: &SignerInfo<'_>, level: L
         let token = kyso_pki::tsp::token_of(&resp)?;
         ci = cms::with_unsigned_attribute(&ci, cms::signature_time_stamp(&token)?)?;
     }
-    prepared.finish(&ci)
+    Ok(ci)
+}
+
+/// Checks that `cert_der` certifies the signer's key, and is valid at `at`.
+pub fn check_signer(who: &SignerInfo<'_>, at: chrono::DateTime<chrono::Utc>) -> PdfResult<()> {
+    let (_, info) = kyso_pki::cert::parse(who.cert)?;
+    if info.spki_der != who.signer.public_key_spki() {
+        return Err(PdfError::Refused(format!(
+            "chứng thư số của '{}' không khớp với khóa '{}' trên thiết bị",
+            info.subject,
+            who.signer.label()
+        )));
+    }
+    if at < info.not_before || at > info.not_after {
+        return Err(PdfError::Refused(format!(
+            "chứng thư số của '{}' hết hiệu lực ({} – {}); không được dùng để ký",
+            info.subject,
+            info.not_before.format("%d/%m/%Y"),
+            info.not_after.format("%d/%m/%Y")
+        )));
+    }
+    Ok(())
 }

@@ -75,6 +75,45 @@ pub enum Command {
     Ts(TsCmd),
     /// Serve the CA's CRL, OCSP and time-stamping over HTTP.
     Serve(ServeArgs),
+    /// Sign a PDF (PAdES) or, with --detached, any file (CAdES), with a key on a local token.
+    Sign(SignArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct SignArgs {
+    pub file: PathBuf,
+    /// Output file (default: FILE-signed.pdf, or FILE.p7s with --detached). The input is never changed.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub token: TokenSel,
+    /// Label of the key on the token (default: the key that matches the certificate).
+    #[arg(long)]
+    pub key: Option<String>,
+    /// The signer's certificate (PEM or DER).
+    #[arg(long)]
+    pub cert: PathBuf,
+    /// Intermediate CA certificates to include.
+    #[arg(long)]
+    pub chain: Vec<PathBuf>,
+    /// b (B-B) or t (B-T, with a signature time-stamp).
+    #[arg(long, default_value = "b")]
+    pub level: String,
+    /// Time-stamp authority for B-T: an http:// URL, or "builtin" (the built-in TSA; KYSO_CA_PIN).
+    #[arg(long)]
+    pub tsa: Option<String>,
+    /// Detached CMS (CAdES) for any file, instead of a PDF signature.
+    #[arg(long)]
+    pub detached: bool,
+    /// Page of the signature field (1-based).
+    #[arg(long, default_value_t = 1)]
+    pub page: usize,
+    #[arg(long, default_value = "Chữ ký 1")]
+    pub field: String,
+    #[arg(long)]
+    pub reason: Option<String>,
+    #[arg(long)]
+    pub location: Option<String>,
 }
 
 /// Which token: a software token by label, or a PKCS#11 token by label in a module.

@@ -136,6 +136,7 @@ pub fn run(cli: &Cli) -> CliResult<ExitCode> {
         Command::Ca(c) => crate::ca_cmd::ca(cli, c, now),
         Command::Ts(c) => crate::ca_cmd::ts(cli, c, now),
         Command::Serve(a) => crate::ca_cmd::serve(cli, a),
+        Command::Sign(a) => crate::sign_cmd::sign(cli, a, now),
     }
 }
 

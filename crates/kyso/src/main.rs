@@ -10,6 +10,7 @@ mod config;
 mod demo;
 mod http;
 mod output;
+mod sign_cmd;
 mod tokens;
 
 use clap::Parser;

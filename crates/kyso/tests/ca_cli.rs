@@ -190,3 +190,131 @@ fn wrong_pins_and_locked_tokens_are_refused_with_clear_errors() {
     let o = kyso(&["token", "keys", "--label", &locked], d, &[("KYSO_PIN", "654321")]);
     assert!(o.status.success(), "{}", text(&o));
 }
+
+/// A minimal one-page PDF.
+fn tiny_pdf() -> Vec<u8> {
+    let body = "%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [3 0 R] /Count 1 >>\nendobj\n3 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>\nendobj\n";
+    let xref = body.len();
+    format!("{body}xref\n0 4\n0000000000 65535 f \n0000000009 00000 n \n0000000058 00000 n \n0000000115 00000 n \ntrailer\n<< /Size 4 /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").into_bytes()
+}
+
+#[test]
+fn kyso_sign_signs_pdfs_and_files_on_a_demo_token_and_refuses_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert!(kyso(&["demo"], d, &[]).status.success());
+    let x = d.join("x");
+    assert!(kyso(&["ca", "export", "--out", x.to_str().unwrap()], d, &[]).status.success());
+    // A valid certificate issued by the CA whose device token is in the data directory.
+    let certs: serde_json::Value = serde_json::from_slice(&kyso(&["cert", "list", "--json"], d, &[]).stdout).unwrap();
+    let devices: serde_json::Value = serde_json::from_slice(&kyso(&["device", "list", "--json"], d, &[]).stdout).unwrap();
+    let (serial, token) = certs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == "valid" && x.join(format!("cert-{}.pem", c["serial"].as_str().unwrap())).exists())
+        .find_map(|c| {
+            let dev = devices.as_array().unwrap().iter().find(|v| v["id"] == c["device_id"])?;
+            let label = dev["serial"].as_str()?.to_string();
+            d.join("tokens").join(format!("{label}.token.json")).exists().then(|| (c["serial"].as_str().unwrap().to_string(), label))
+        })
+        .expect("a valid CA-issued certificate on a demo token");
+    let cert = x.join(format!("cert-{serial}.pem"));
+    let (cert, chain) = (cert.to_str().unwrap(), x.join("issuing-ca.pem"));
+    std::fs::write(d.join("doc.pdf"), tiny_pdf()).unwrap();
+    let doc = d.join("doc.pdf");
+    let pin = [("KYSO_PIN", "123456"), ("KYSO_CA_PIN", "12345678")];
+    let o = kyso(
+        &[
+            "sign",
+            doc.to_str().unwrap(),
+            "--label",
+            &token,
+            "--cert",
+            cert,
+            "--chain",
+            chain.to_str().unwrap(),
+            "--level",
+            "t",
+            "--tsa",
+            "builtin",
+            "--reason",
+            "Ký ban hành",
+        ],
+        d,
+        &pin,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let signed = d.join("doc-signed.pdf");
+    assert_eq!(std::fs::read(&doc).unwrap(), tiny_pdf(), "the input is untouched");
+    let hanko = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/pyhanko");
+    if hanko.exists() {
+        let o = Command::new(&hanko)
+            .args(["sign", "validate", "--trust"])
+            .arg(x.join("root.pem"))
+            .args(["--trust-replace", "--no-revocation-check"])
+            .arg(&signed)
+            .output()
+            .unwrap();
+        assert!(text(&o).contains("INTACT:TRUSTED") && text(&o).contains("TIMESTAMP_TOKEN<INTACT:TRUSTED>"), "{}", text(&o));
+    }
+    // Detached CMS for any file.
+    std::fs::write(d.join("note.txt"), "Giấy mời họp").unwrap();
+    let o = kyso(
+        &[
+            "sign",
+            d.join("note.txt").to_str().unwrap(),
+            "--detached",
+            "--label",
+            &token,
+            "--cert",
+            cert,
+            "--chain",
+            chain.to_str().unwrap(),
+        ],
+        d,
+        &pin,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    std::fs::write(x.join("chain.pem"), [std::fs::read(x.join("root.pem")).unwrap(), std::fs::read(&chain).unwrap()].concat()).unwrap();
+    let (ok, out) = openssl(
+        d,
+        &[
+            "cms",
+            "-verify",
+            "-binary",
+            "-inform",
+            "DER",
+            "-in",
+            "note.txt.p7s",
+            "-content",
+            "note.txt",
+            "-CAfile",
+            x.join("chain.pem").to_str().unwrap(),
+            "-purpose",
+            "any",
+            "-out",
+            "/dev/null",
+        ],
+    );
+    assert!(ok, "{out}");
+    // Bad input: each refused with a clear message, the input untouched.
+    let encrypted = String::from_utf8(tiny_pdf()).unwrap().replace("/Root 1 0 R", "/Root 1 0 R /Encrypt << /Filter /Standard >>");
+    std::fs::write(d.join("enc.pdf"), &encrypted).unwrap();
+    std::fs::write(d.join("broken.pdf"), &tiny_pdf()[..200]).unwrap();
+    let (root, enc, broken) = (x.join("root.pem"), d.join("enc.pdf"), d.join("broken.pdf"));
+    let (root, enc, broken) = (root.to_str().unwrap(), enc.to_str().unwrap(), broken.to_str().unwrap());
+    let cases: Vec<(Vec<&str>, &[(&str, &str)], &str)> = vec![
+        (vec!["sign", doc.to_str().unwrap(), "--label", &token, "--cert", cert], &[("KYSO_PIN", "000000")], "sai mã PIN"),
+        (vec!["sign", doc.to_str().unwrap(), "--label", &token, "--cert", root], &pin[..1], "không có khóa nào khớp"),
+        (vec!["sign", enc, "--label", &token, "--cert", cert], &pin[..1], "mã hóa"),
+        (vec!["sign", broken, "--label", &token, "--cert", cert], &pin[..1], "hỏng"),
+    ];
+    for (args, envs, needle) in cases {
+        let input = std::fs::read(args[1]).unwrap();
+        let o = kyso(&args, d, envs);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", text(&o));
+        assert!(text(&o).contains(needle), "{args:?}: {}", text(&o));
+        assert_eq!(std::fs::read(args[1]).unwrap(), input, "{args:?}: input untouched");
+    }
+}

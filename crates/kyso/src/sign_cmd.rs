@@ -1,0 +1,153 @@
+//! `kyso sign`: a PDF (PAdES B-B/B-T) or any file (detached CAdES) signed with a key on a
+//! local token. The input file is never modified.
+
+use crate::cli::{Cli, SignArgs, TokenSel};
+use crate::commands::{env, open_service, CliError};
+use crate::tokens::{self, token_err, TokenRef};
+use chrono::{DateTime, Utc};
+use kyso_pdf::{FieldSpec, Level, PdfError, SignerInfo, DEFAULT_CONTENTS};
+use sha2::Digest;
+use std::io::Read;
+use std::process::ExitCode;
+
+fn fail(code: &'static str, msg: String, exit: u8) -> CliError {
+    CliError { code, message: msg, rows: vec![], hint: None, exit }
+}
+
+fn pdf_err(e: PdfError) -> CliError {
+    match e {
+        PdfError::Token(t) => token_err(t),
+        other => fail("pdf", other.to_string(), 1),
+    }
+}
+
+fn read(p: &std::path::Path) -> Result<Vec<u8>, CliError> {
+    std::fs::read(p).map_err(|e| fail("environment", format!("không đọc được {}: {e}", p.display()), 2))
+}
+
+fn token_ref(t: &TokenSel) -> TokenRef {
+    match &t.pkcs11 {
+        Some(m) => TokenRef::Pkcs11 { module: m.clone(), label: t.label.clone() },
+        None => TokenRef::Software { label: t.label.clone() },
+    }
+}
+
+pub fn sign(cli: &Cli, a: &SignArgs, now: DateTime<Utc>) -> Result<ExitCode, CliError> {
+    let level = match a.level.to_lowercase().as_str() {
+        "b" | "b-b" => Level::B,
+        "t" | "b-t" => Level::T,
+        other => {
+            return Err(kyso_core::DomainError::invalid(
+                "level",
+                format!("'{other}' không hợp lệ; chọn b hoặc t (B-LT, B-LTA chưa hỗ trợ)"),
+            )
+            .into())
+        }
+    };
+    if level == Level::T && a.tsa.is_none() {
+        return Err(kyso_core::DomainError::invalid("tsa", "mức B-T cần --tsa (địa chỉ http:// hoặc builtin)").into());
+    }
+    let cert = kyso_pki::der_or_pem(&read(&a.cert)?).map_err(|e| fail("pki", e.to_string(), 1))?;
+    let mut chain = Vec::new();
+    for c in &a.chain {
+        chain.push(kyso_pki::der_or_pem(&read(c)?).map_err(|e| fail("pki", e.to_string(), 1))?);
+    }
+    // A certificate that the registry knows to be revoked cannot sign.
+    let (_, info) = kyso_pki::cert::parse(&cert).map_err(|e| fail("pki", e.to_string(), 1))?;
+    if let Ok(svc) = open_service(cli) {
+        if let Ok(actor) = svc.actor(&cli.actor) {
+            if let Ok(rec) = svc.certificate(&actor, &info.serial_hex) {
+                if rec.revoked_at.is_some_and(|t| t <= now) {
+                    return Err(fail("revoked", format!("chứng thư số {} đã bị thu hồi; không được dùng để ký", info.serial_hex), 1));
+                }
+            }
+        }
+    }
+    let data = read(&a.file)?;
+    let limit = open_service(cli).map(|s| s.profile().pin_retry_limit).unwrap_or(10);
+    let token = tokens::open(&cli.data, &token_ref(&a.token), limit)?;
+    let session = token.login(&tokens::pin("KYSO_PIN", &format!("Mã PIN của thiết bị '{}'", a.token.label))?).map_err(token_err)?;
+    let signer = match &a.key {
+        Some(k) => session.signer(k).map_err(token_err)?,
+        None => {
+            let mut found = None;
+            for k in session.keys().map_err(token_err)? {
+                let s = session.signer(&k.label).map_err(token_err)?;
+                if s.public_key_spki() == info.spki_der {
+                    found = Some(s);
+                    break;
+                }
+            }
+            found.ok_or_else(|| {
+                fail("not_found", format!("thiết bị '{}' không có khóa nào khớp với chứng thư của {}", a.token.label, info.subject), 1)
+            })?
+        }
+    };
+    let who = SignerInfo { signer: &*signer, cert: &cert, chain: &chain };
+    kyso_pdf::check_signer(&who, now).map_err(pdf_err)?;
+
+    let ca_session;
+    let svc_for_tsa;
+    let tsa_fn: Option<Box<dyn Fn(&[u8]) -> Result<Vec<u8>, String> + '_>> = match a.tsa.as_deref() {
+        None => None,
+        Some("builtin") => {
+            let e = env(cli)?;
+            svc_for_tsa = open_service(cli)?;
+            ca_session = tokens::ca_session(&cli.data, &e.config, svc_for_tsa.profile().pin_retry_limit)?;
+            let (svc, s) = (&svc_for_tsa, &ca_session);
+            Some(Box::new(move |req: &[u8]| svc.timestamp(req, &**s, now).map_err(|e| e.to_string())))
+        }
+        Some(url) => {
+            let url = url.to_string();
+            Some(Box::new(move |req: &[u8]| crate::http::post(&url, "application/timestamp-query", req)))
+        }
+    };
+    let tsa = tsa_fn.as_deref();
+    let (out_path, bytes) = if a.detached {
+        // Hash as a stream: the file is not held twice.
+        let mut h = sha2::Sha256::new();
+        let mut f = std::fs::File::open(&a.file).map_err(|e| fail("environment", e.to_string(), 2))?;
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = f.read(&mut buf).map_err(|e| fail("environment", e.to_string(), 2))?;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
+        }
+        let cms = kyso_pdf::cms_signature(h.finalize().to_vec(), &who, level, tsa).map_err(pdf_err)?;
+        (
+            a.out.clone().unwrap_or_else(|| {
+                a.file.with_extension(format!("{}p7s", a.file.extension().map(|x| format!("{}.", x.to_string_lossy())).unwrap_or_default()))
+            }),
+            cms,
+        )
+    } else {
+        let spec = FieldSpec {
+            page: a.page,
+            name: a.field.clone(),
+            rect: None,
+            appearance: None,
+            reason: a.reason.clone(),
+            location: a.location.clone(),
+            signing_time: now,
+            contents_size: DEFAULT_CONTENTS,
+            sub_filter: "ETSI.CAdES.detached",
+        };
+        let signed = kyso_pdf::sign_pades(&data, &spec, &who, level, tsa).map_err(pdf_err)?;
+        let default = a
+            .file
+            .with_file_name(format!("{}-signed.pdf", a.file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()));
+        (a.out.clone().unwrap_or(default), signed)
+    };
+    if out_path == a.file {
+        return Err(kyso_core::DomainError::invalid("out", "tệp kết quả phải khác tệp gốc (tệp gốc không bị sửa)").into());
+    }
+    std::fs::write(&out_path, bytes).map_err(|e| fail("environment", format!("không ghi được {}: {e}", out_path.display()), 2))?;
+    if cli.json {
+        crate::output::json(&serde_json::json!({"out": out_path, "signer": info.subject.to_string(), "detached": a.detached}));
+    } else {
+        println!("Đã ký {} bằng chứng thư của {} → {}", a.file.display(), info.subject, out_path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
