@@ -10,6 +10,9 @@ use sha2::Digest;
 use std::io::Read;
 use std::process::ExitCode;
 
+/// A time-stamp authority as a boxed function (a URL or the built-in TSA).
+type BoxedTsa<'a> = Box<dyn Fn(&[u8]) -> Result<Vec<u8>, String> + 'a>;
+
 fn fail(code: &'static str, msg: String, exit: u8) -> CliError {
     CliError { code, message: msg, rows: vec![], hint: None, exit }
 }
@@ -88,7 +91,7 @@ pub fn sign(cli: &Cli, a: &SignArgs, now: DateTime<Utc>) -> Result<ExitCode, Cli
 
     let ca_session;
     let svc_for_tsa;
-    let tsa_fn: Option<Box<dyn Fn(&[u8]) -> Result<Vec<u8>, String> + '_>> = match a.tsa.as_deref() {
+    let tsa_fn: Option<BoxedTsa<'_>> = match a.tsa.as_deref() {
         None => None,
         Some("builtin") => {
             let e = env(cli)?;
