@@ -304,7 +304,8 @@ fn kyso_sign_signs_pdfs_and_files_on_a_demo_token_and_refuses_bad_input() {
     std::fs::write(d.join("broken.pdf"), &tiny_pdf()[..200]).unwrap();
     let (root, enc, broken) = (x.join("root.pem"), d.join("enc.pdf"), d.join("broken.pdf"));
     let (root, enc, broken) = (root.to_str().unwrap(), enc.to_str().unwrap(), broken.to_str().unwrap());
-    let cases: Vec<(Vec<&str>, &[(&str, &str)], &str)> = vec![
+    type Case<'a> = (Vec<&'a str>, &'a [(&'a str, &'a str)], &'a str);
+    let cases: Vec<Case<'_>> = vec![
         (vec!["sign", doc.to_str().unwrap(), "--label", &token, "--cert", cert], &[("KYSO_PIN", "000000")], "sai mã PIN"),
         (vec!["sign", doc.to_str().unwrap(), "--label", &token, "--cert", root], &pin[..1], "không có khóa nào khớp"),
         (vec!["sign", enc, "--label", &token, "--cert", cert], &pin[..1], "mã hóa"),
