@@ -2,6 +2,8 @@
 //! PAdES signing as append-only incremental updates (`sign`). Pure: no clock, no network; the
 //! time-stamp authority is a function the caller passes in.
 
+pub mod appearance;
+pub mod decree30;
 pub mod object;
 pub mod reader;
 pub mod sign;
@@ -9,7 +11,7 @@ pub mod sign;
 use kyso_pki::cms::{self, SignRequest};
 use kyso_pki::oids;
 use kyso_token::{HashAlg, Signer};
-pub use sign::{FieldSpec, Prepared, DEFAULT_CONTENTS};
+pub use sign::{FieldSpec, Placement, Prepared, DEFAULT_CONTENTS};
 
 /// What can go wrong. Messages are in Vietnamese; the input is never modified.
 #[derive(Debug, thiserror::Error)]

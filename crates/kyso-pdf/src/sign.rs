@@ -19,16 +19,56 @@ pub struct FieldSpec {
     /// 1-based page number.
     pub page: usize,
     pub name: String,
-    /// [x1 y1 x2 y2] in points; None for an invisible signature.
-    pub rect: Option<[f64; 4]>,
-    /// The appearance stream (a Form XObject: dictionary and content), for visible signatures.
-    pub appearance: Option<(Dict, Vec<u8>)>,
+    pub placement: Placement,
+    /// The appearance, for visible signatures.
+    pub appearance: Option<crate::appearance::Appearance>,
     pub reason: Option<String>,
     pub location: Option<String>,
     pub signing_time: DateTime<Utc>,
     pub contents_size: usize,
     /// `/ETSI.CAdES.detached` for PAdES signatures, `/ETSI.RFC3161` for document time-stamps.
     pub sub_filter: &'static str,
+}
+
+/// Where the widget goes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Placement {
+    Invisible,
+    /// [x1 y1 x2 y2] in points from the page's lower left.
+    Rect([f64; 4]),
+    /// The top-right corner of the page, `margin` points in, at the appearance's size.
+    TopRight {
+        margin: f64,
+    },
+}
+
+/// The page's MediaBox, inherited from the page tree if needed.
+fn media_box(doc: &PdfDoc<'_>, page: &Dict) -> PdfResult<[f64; 4]> {
+    let mut node = page.clone();
+    for _ in 0..64 {
+        if let Some(b) = get(&node, "MediaBox").map(|b| doc.resolve(b)).transpose()? {
+            let v: Vec<f64> = b
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| match x {
+                            Obj::Int(i) => Some(*i as f64),
+                            Obj::Real(r) => Some(*r),
+                            _ => None,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            if v.len() == 4 {
+                return Ok([v[0], v[1], v[2], v[3]]);
+            }
+        }
+        match get(&node, "Parent").and_then(Obj::as_ref) {
+            Some(p) => node = doc.get(p)?.as_dict().cloned().unwrap_or_default(),
+            None => break,
+        }
+    }
+    Ok([0.0, 0.0, 595.0, 842.0])
 }
 
 /// A prepared update: the whole output with placeholders, and where they are.
@@ -143,6 +183,7 @@ pub fn prepare(input: &[u8], spec: &FieldSpec) -> PdfResult<Prepared> {
     let sig_ref = alloc();
     let widget_ref = alloc();
     let ap_ref = spec.appearance.as_ref().map(|_| alloc());
+    let ap_objects: Vec<Ref> = spec.appearance.iter().flat_map(|a| a.objects.iter()).map(|_| alloc()).collect();
     let mut objects: Vec<(Ref, Obj)> = Vec::new();
 
     // The form.
@@ -174,7 +215,15 @@ pub fn prepare(input: &[u8], spec: &FieldSpec) -> PdfResult<Prepared> {
     }
 
     // The widget (merged with its field).
-    let rect = spec.rect.unwrap_or([0.0; 4]);
+    let rect = match (spec.placement, &spec.appearance) {
+        (Placement::Invisible, _) => [0.0; 4],
+        (Placement::Rect(r), _) => r,
+        (Placement::TopRight { margin }, Some(a)) => {
+            let b = media_box(&doc, &page)?;
+            [b[2] - margin - a.width, b[3] - margin - a.height, b[2] - margin, b[3] - margin]
+        }
+        (Placement::TopRight { .. }, None) => return Err(PdfError::Invalid("chữ ký hiển thị cần hình thức thể hiện".into())),
+    };
     let mut w = Dict::new();
     w.insert(b"Type".to_vec(), Obj::name("Annot"));
     w.insert(b"Subtype".to_vec(), Obj::name("Widget"));
@@ -184,11 +233,15 @@ pub fn prepare(input: &[u8], spec: &FieldSpec) -> PdfResult<Prepared> {
     w.insert(b"F".to_vec(), Obj::Int(132)); // print, locked
     w.insert(b"P".to_vec(), Obj::Ref(page_ref));
     w.insert(b"Rect".to_vec(), Obj::Array(rect.iter().map(|v| Obj::Real(*v)).collect()));
-    if let (Some(r), Some((d, content))) = (ap_ref, &spec.appearance) {
+    if let (Some(r), Some(a)) = (ap_ref, &spec.appearance) {
         let mut ap = Dict::new();
         ap.insert(b"N".to_vec(), Obj::Ref(r));
         w.insert(b"AP".to_vec(), Obj::Dict(ap));
-        objects.push((r, Obj::Stream(d.clone(), content.clone())));
+        let (d, content) = &a.form;
+        objects.push((r, crate::appearance::relocate(&Obj::Stream(d.clone(), content.clone()), &ap_objects)));
+        for (o, real) in a.objects.iter().zip(&ap_objects) {
+            objects.push((*real, crate::appearance::relocate(o, &ap_objects)));
+        }
     }
     objects.push((widget_ref, Obj::Dict(w)));
 

@@ -177,7 +177,7 @@ fn spec(name: &str) -> FieldSpec {
     FieldSpec {
         page: 1,
         name: name.into(),
-        rect: None,
+        placement: kyso_pdf::Placement::Invisible,
         appearance: None,
         reason: Some("Ký ban hành".into()),
         location: Some("Bắc Ninh".into()),
@@ -313,4 +313,114 @@ fn b_t_signatures_carry_a_time_stamp_that_verifiers_accept() {
     // A TSA that fails is an error, not an unstamped signature.
     let down = |_: &[u8]| -> Result<Vec<u8>, String> { Err("không kết nối được".into()) };
     assert!(sign_pades(&sample_pdf(1), &spec("Signature1"), &who, Level::T, Some(&down)).is_err());
+}
+
+/// A PNG drawn here: `f(x, y)` gives RGBA.
+pub fn draw_png(w: u32, h: u32, f: impl Fn(f64, f64) -> [u8; 4]) -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let mut e = png::Encoder::new(&mut out, w, h);
+        e.set_color(png::ColorType::Rgba);
+        e.set_depth(png::BitDepth::Eight);
+        let mut wr = e.write_header().unwrap();
+        let mut px = Vec::with_capacity((w * h * 4) as usize);
+        for y in 0..h {
+            for x in 0..w {
+                px.extend_from_slice(&f(f64::from(x) / f64::from(w), f64::from(y) / f64::from(h)));
+            }
+        }
+        wr.write_image_data(&px).unwrap();
+    }
+    out
+}
+
+/// A blue handwritten-like stroke on a transparent background.
+pub fn signature_png() -> Vec<u8> {
+    draw_png(300, 120, |x, y| {
+        let curve = 0.5 + 0.3 * (x * 12.0).sin() * (1.0 - x);
+        if (y - curve).abs() < 0.04 {
+            [20, 40, 200, 255]
+        } else {
+            [0, 0, 0, 0]
+        }
+    })
+}
+
+/// A red round seal: two rings and a star, transparent outside.
+pub fn seal_png() -> Vec<u8> {
+    draw_png(240, 240, |x, y| {
+        let (dx, dy) = (x - 0.5, y - 0.5);
+        let r = (dx * dx + dy * dy).sqrt();
+        let a = dy.atan2(dx);
+        let star = r < 0.12 + 0.06 * (5.0 * a).cos();
+        if (0.44..0.49).contains(&r) || (0.36..0.38).contains(&r) || star {
+            [220, 20, 30, 255]
+        } else {
+            [0, 0, 0, 0]
+        }
+    })
+}
+
+fn pdftotext(pdf: &[u8]) -> String {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("a.pdf"), pdf).unwrap();
+    let (ok, out) = run(d.path(), "pdftotext", &["a.pdf", "-"]);
+    assert!(ok, "{out}");
+    out
+}
+
+#[test]
+fn decree_30_appearances_show_real_vietnamese_text_and_images() {
+    use kyso_pdf::decree30::{iso_time, layout, CopyType, Kind};
+    let ca = test_ca(KeyAlgorithm::Rsa2048);
+    let chain = vec![ca.ca.clone()];
+    let leader = SignerInfo { signer: &*ca.user, cert: &ca.user_cert, chain: &chain };
+    let agency = SignerInfo { signer: &*ca.org, cert: &ca.org_cert, chain: &chain };
+    let now = real_now();
+    let personal_rect = [330.0, 520.0, 500.0, 580.0];
+    let with = |kind: &Kind, name: &str| {
+        let (page, placement, appearance) = layout(kind, 1, now).unwrap();
+        FieldSpec { page, placement, appearance, ..spec(name) }
+    };
+    let renders = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/appearance-renders");
+    std::fs::create_dir_all(&renders).unwrap();
+    let cases: Vec<(&str, Vec<(Kind, bool)>, Vec<String>)> = vec![
+        (
+            "leader-then-agency",
+            vec![
+                (Kind::Personal { signature_png: signature_png(), rect: personal_rect }, false),
+                (Kind::Agency { seal_png: seal_png(), seal_mm: 35.0, personal_rect, agency: "Sở Nội vụ tỉnh Bắc Ninh".into() }, true),
+            ],
+            vec!["Sở Nội vụ tỉnh Bắc Ninh".into(), iso_time(now)],
+        ),
+        (
+            "copy",
+            vec![(Kind::Copy { copy_type: CopyType::SaoLuc, agency: "Văn phòng Ủy ban nhân dân tỉnh Bắc Ninh".into() }, true)],
+            vec!["SAO LỤC".into(), "Văn phòng Ủy ban nhân dân tỉnh Bắc Ninh".into(), iso_time(now)],
+        ),
+        (
+            "digitised",
+            vec![(Kind::Digitised { seal_png: seal_png(), seal_mm: 35.0, agency: "Trung tâm Lưu trữ lịch sử tỉnh".into() }, true)],
+            vec!["Trung tâm Lưu trữ lịch sử tỉnh".into(), iso_time(now)],
+        ),
+        ("attachment", vec![(Kind::Attachment { number: "Số: 123/QĐ-UBND".into() }, true)], vec!["Số: 123/QĐ-UBND".into(), iso_time(now)]),
+    ];
+    for (name, steps, expect) in cases {
+        let mut pdf = sample_pdf(1);
+        for (i, (kind, by_agency)) in steps.iter().enumerate() {
+            let who = if *by_agency { &agency } else { &leader };
+            pdf = sign_pades(&pdf, &with(kind, &format!("Chữ ký {}", i + 1)), who, Level::B, None).unwrap();
+        }
+        check_all(&pdf, &ca, steps.len());
+        let text = pdftotext(&pdf);
+        for e in &expect {
+            assert!(text.contains(e.as_str()), "{name}: '{e}' extracted exactly: {text}");
+        }
+        std::fs::write(renders.join(format!("{name}.pdf")), &pdf).unwrap();
+        let (ok, out) = run(&renders, "pdftoppm", &["-r", "60", "-png", "-singlefile", &format!("{name}.pdf"), name]);
+        assert!(ok, "{out}");
+    }
+    // An appearance image that is not a PNG is refused.
+    let bad = Kind::Personal { signature_png: b"GIF89a....".to_vec(), rect: personal_rect };
+    assert!(layout(&bad, 1, now).is_err());
 }

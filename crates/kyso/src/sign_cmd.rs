@@ -129,7 +129,7 @@ pub fn sign(cli: &Cli, a: &SignArgs, now: DateTime<Utc>) -> Result<ExitCode, Cli
         let spec = FieldSpec {
             page: a.page,
             name: a.field.clone(),
-            rect: None,
+            placement: kyso_pdf::Placement::Invisible,
             appearance: None,
             reason: a.reason.clone(),
             location: a.location.clone(),
