@@ -63,9 +63,17 @@ fn num(v: f64) -> Obj {
     Obj::Real(v)
 }
 
+/// A decoded image: width, height, 8-bit RGB pixels and an optional alpha channel.
+pub struct Raster {
+    pub width: u32,
+    pub height: u32,
+    pub rgb: Vec<u8>,
+    pub alpha: Option<Vec<u8>>,
+}
+
 /// Decodes a PNG into 8-bit RGB and an optional alpha channel. Anything that is not a PNG is
 /// refused with a message that says so.
-pub fn decode_png(bytes: &[u8]) -> PdfResult<(u32, u32, Vec<u8>, Option<Vec<u8>>)> {
+pub fn decode_png(bytes: &[u8]) -> PdfResult<Raster> {
     if !bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
         return Err(PdfError::Invalid("ảnh chữ ký/con dấu phải là tệp PNG (nền trong suốt)".into()));
     }
@@ -88,7 +96,7 @@ pub fn decode_png(bytes: &[u8]) -> PdfResult<(u32, u32, Vec<u8>, Option<Vec<u8>>
         }
         png::ColorType::Indexed => return Err(PdfError::Invalid("ảnh PNG bảng màu chưa được mở rộng".into())),
     };
-    Ok((w, h, rgb, alpha))
+    Ok(Raster { width: w, height: h, rgb, alpha })
 }
 
 /// Builds the appearance: pictures first (under the text), then the lines.
@@ -97,7 +105,7 @@ pub fn compose(width: f64, height: f64, pictures: &[Picture], lines: &[Line]) ->
     let mut content = String::new();
     let mut xobjects = Dict::new();
     for (i, p) in pictures.iter().enumerate() {
-        let (w, h, rgb, alpha) = decode_png(&p.png)?;
+        let Raster { width: w, height: h, rgb, alpha } = decode_png(&p.png)?;
         let mut img = d(vec![
             ("Type", Obj::name("XObject")),
             ("Subtype", Obj::name("Image")),

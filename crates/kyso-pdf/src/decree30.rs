@@ -108,7 +108,8 @@ pub fn layout(kind: &Kind, page: usize, time: DateTime<Utc>) -> PdfResult<(usize
         Kind::Invisible => (page, Placement::Invisible, None),
         Kind::Personal { signature_png, rect } => {
             let (w, h) = (rect[2] - rect[0], rect[3] - rect[1]);
-            let (pw, ph, _, _) = crate::appearance::decode_png(signature_png)?;
+            let img = crate::appearance::decode_png(signature_png)?;
+            let (pw, ph) = (img.width, img.height);
             // Fit the image in the box, keeping its proportions, centred.
             let s = (w / f64::from(pw)).min(h / f64::from(ph));
             let (iw, ih) = (f64::from(pw) * s, f64::from(ph) * s);
