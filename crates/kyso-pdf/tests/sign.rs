@@ -384,7 +384,9 @@ fn decree_30_appearances_show_real_vietnamese_text_and_images() {
     };
     let renders = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/appearance-renders");
     std::fs::create_dir_all(&renders).unwrap();
-    let cases: Vec<(&str, Vec<(Kind, bool)>, Vec<String>)> = vec![
+    // (name, signatures in order with "by the agency", the text that must be extracted)
+    type Case = (&'static str, Vec<(Kind, bool)>, Vec<String>);
+    let cases: Vec<Case> = vec![
         (
             "leader-then-agency",
             vec![
@@ -423,4 +425,61 @@ fn decree_30_appearances_show_real_vietnamese_text_and_images() {
     // An appearance image that is not a PNG is refused.
     let bad = Kind::Personal { signature_png: b"GIF89a....".to_vec(), rect: personal_rect };
     assert!(layout(&bad, 1, now).is_err());
+}
+
+/// The share of pixels that differ noticeably between two renders of the same size.
+fn pixel_difference(a: &[u8], b: &[u8]) -> f64 {
+    let dec = |bytes: &[u8]| {
+        let mut d = png::Decoder::new(std::io::Cursor::new(bytes));
+        d.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+        let mut r = d.read_info().unwrap();
+        let mut buf = vec![0; r.output_buffer_size().unwrap()];
+        let info = r.next_frame(&mut buf).unwrap();
+        (info.width, info.height, info.color_type.samples(), buf[..info.buffer_size()].to_vec())
+    };
+    let (wa, ha, ca, pa) = dec(a);
+    let (wb, hb, cb, pb) = dec(b);
+    if (wa, ha, ca) != (wb, hb, cb) {
+        return 1.0;
+    }
+    let differing = pa.chunks(ca).zip(pb.chunks(cb)).filter(|(x, y)| x.iter().zip(y.iter()).any(|(p, q)| p.abs_diff(*q) > 48)).count();
+    differing as f64 / f64::from(wa * ha)
+}
+
+#[test]
+fn appearance_renders_match_the_reviewed_golden_images() {
+    use kyso_pdf::decree30::{layout, CopyType, Kind};
+    // A fixed time so the rendered text is stable; validity is checked by the other tests.
+    let at = chrono::DateTime::parse_from_rfc3339("2026-03-02T09:00:00+07:00").unwrap().with_timezone(&Utc);
+    let ca = test_ca(KeyAlgorithm::EcP256);
+    let who = SignerInfo { signer: &*ca.user, cert: &ca.user_cert, chain: &[] };
+    let personal_rect = [330.0, 520.0, 500.0, 580.0];
+    let kinds = [
+        ("personal", Kind::Personal { signature_png: signature_png(), rect: personal_rect }),
+        ("agency", Kind::Agency { seal_png: seal_png(), seal_mm: 35.0, personal_rect, agency: "Sở Nội vụ tỉnh Bắc Ninh".into() }),
+        ("copy", Kind::Copy { copy_type: CopyType::SaoY, agency: "Văn phòng Ủy ban nhân dân tỉnh Bắc Ninh".into() }),
+        ("digitised", Kind::Digitised { seal_png: seal_png(), seal_mm: 35.0, agency: "Trung tâm Lưu trữ lịch sử tỉnh".into() }),
+        ("attachment", Kind::Attachment { number: "Số: 123/QĐ-UBND".into() }),
+    ];
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+    let update = std::env::var("KYSO_UPDATE_GOLDEN").is_ok_and(|v| v == "1");
+    for (name, kind) in kinds {
+        let (page, placement, appearance) = layout(&kind, 1, at).unwrap();
+        let spec = FieldSpec { page, placement, appearance, signing_time: at, ..spec("Chữ ký") };
+        let pdf = sign_pades(&sample_pdf(1), &spec, &who, Level::B, None).unwrap();
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("a.pdf"), &pdf).unwrap();
+        let (ok, out) = run(d.path(), "pdftoppm", &["-r", "50", "-png", "-singlefile", "a.pdf", "render"]);
+        assert!(ok, "{out}");
+        let render = std::fs::read(d.path().join("render.png")).unwrap();
+        let path = golden.join(format!("{name}.png"));
+        if update || !path.exists() {
+            assert!(update, "no golden image {}: run with KYSO_UPDATE_GOLDEN=1, look at it, and commit it", path.display());
+            std::fs::create_dir_all(&golden).unwrap();
+            std::fs::write(&path, &render).unwrap();
+            continue;
+        }
+        let diff = pixel_difference(&render, &std::fs::read(&path).unwrap());
+        assert!(diff < 0.005, "{name}: {:.2}% of pixels differ from {}", diff * 100.0, path.display());
+    }
 }
