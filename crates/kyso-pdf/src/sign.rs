@@ -269,7 +269,15 @@ pub fn prepare(input: &[u8], spec: &FieldSpec) -> PdfResult<Prepared> {
     // The signature dictionary, written by hand for its fixed placeholders.
     offsets.push((sig_ref.0, sig_ref.1, out.len()));
     out.extend_from_slice(
-        format!("{} {} obj\n<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/{}/ByteRange ", sig_ref.0, sig_ref.1, spec.sub_filter).as_bytes(),
+        // A document time-stamp (B-LTA) is a /DocTimeStamp; a signature is a /Sig.
+        format!(
+            "{} {} obj\n<</Type/{}/Filter/Adobe.PPKLite/SubFilter/{}/ByteRange ",
+            sig_ref.0,
+            sig_ref.1,
+            if spec.sub_filter == "ETSI.RFC3161" { "DocTimeStamp" } else { "Sig" },
+            spec.sub_filter
+        )
+        .as_bytes(),
     );
     let br_at = out.len();
     out.extend_from_slice(format!("[0 {:>10} {:>10} {:>10}]", 0, 0, 0).as_bytes());
@@ -313,7 +321,7 @@ pub fn prepare(input: &[u8], spec: &FieldSpec) -> PdfResult<Prepared> {
     Ok(Prepared { bytes: out, contents: (lt, gt) })
 }
 
-fn write_xref(doc: &PdfDoc<'_>, out: &mut Vec<u8>, offsets: &mut Vec<(u32, u16, usize)>, next: u32) -> PdfResult<()> {
+pub(crate) fn write_xref(doc: &PdfDoc<'_>, out: &mut Vec<u8>, offsets: &mut Vec<(u32, u16, usize)>, next: u32) -> PdfResult<()> {
     offsets.sort_by_key(|o| o.0);
     let mut trailer = Dict::new();
     trailer.insert(b"Root".to_vec(), Obj::Ref(doc.root_ref()));

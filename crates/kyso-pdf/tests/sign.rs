@@ -64,6 +64,8 @@ pub struct TestCa {
     pub org: Arc<dyn Signer>,
     pub tsa_cert: Vec<u8>,
     pub tsa: Arc<dyn Signer>,
+    pub root_key: Arc<dyn Signer>,
+    pub ca_key: Arc<dyn Signer>,
     _dir: tempfile::TempDir,
 }
 
@@ -121,7 +123,7 @@ pub fn test_ca(alg: KeyAlgorithm) -> TestCa {
         &Issuer { name: cdn.to_name().unwrap(), spki_der: ck.public_key_spki().to_vec(), signer: &*ck, scheme: sch },
     )
     .unwrap();
-    TestCa { root, ca, user_cert, user: uk, org_cert, org: ok, tsa_cert, tsa: tk, _dir: dir }
+    TestCa { root, ca, user_cert, user: uk, org_cert, org: ok, tsa_cert, tsa: tk, root_key: rk, ca_key: ck, _dir: dir }
 }
 
 fn run(dir: &Path, prog: &str, args: &[&str]) -> (bool, String) {
@@ -481,5 +483,97 @@ fn appearance_renders_match_the_reviewed_golden_images() {
         }
         let diff = pixel_difference(&render, &std::fs::read(&path).unwrap());
         assert!(diff < 0.005, "{name}: {:.2}% of pixels differ from {}", diff * 100.0, path.display());
+    }
+}
+
+/// An empty CRL from `issuer` (its certificate and key), valid for a week from now.
+fn crl_of(issuer_cert: &[u8], key: &Arc<dyn Signer>) -> Vec<u8> {
+    let (_, info) = cert::parse(issuer_cert).unwrap();
+    let now = real_now() - Duration::minutes(10);
+    let p = kyso_pki::crl::CrlParams {
+        issuer: info.subject.to_name().unwrap(),
+        issuer_spki: &info.spki_der,
+        number: 1,
+        delta_of: None,
+        this_update: now,
+        next_update: now + Duration::days(7),
+        entries: &[],
+    };
+    kyso_pki::crl::build(&p, &**key, key.key_algorithm().default_scheme()).unwrap()
+}
+
+#[test]
+fn b_lt_and_b_lta_add_validation_data_and_a_document_time_stamp() {
+    let ca = test_ca(KeyAlgorithm::EcP256);
+    let chain = vec![ca.ca.clone()];
+    let who = SignerInfo { signer: &*ca.user, cert: &ca.user_cert, chain: &chain };
+    let tsa_chain = vec![ca.ca.clone()];
+    let tsa = |req: &[u8]| -> Result<Vec<u8>, String> {
+        let t = kyso_pki::tsp::Tsa {
+            cert: &ca.tsa_cert,
+            chain: &tsa_chain,
+            signer: &*ca.tsa,
+            scheme: SignatureScheme::EcdsaP256Sha256,
+            policy: const_oid::ObjectIdentifier::new_unwrap("1.3.6.1.4.1.99999.84.1.2"),
+        };
+        kyso_pki::tsp::respond(&t, req, &kyso_pki::random_serial(), real_now()).map_err(|e| e.to_string())
+    };
+    let bt = sign_pades(&sample_pdf(1), &spec("Signature1"), &who, Level::T, Some(&tsa)).unwrap();
+    let vd = kyso_pdf::ltv::ValidationData {
+        certs: vec![ca.root.clone(), ca.ca.clone(), ca.user_cert.clone(), ca.tsa_cert.clone()],
+        crls: vec![crl_of(&ca.ca, &ca.ca_key), crl_of(&ca.root, &ca.root_key)],
+        ocsps: vec![],
+    };
+    let lt = kyso_pdf::ltv::add_dss(&bt, &vd).unwrap();
+    assert!(lt.starts_with(&bt));
+    let lta = kyso_pdf::ltv::add_document_timestamp(&lt, &tsa, "Dấu thời gian tài liệu").unwrap();
+    assert!(lta.starts_with(&lt));
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("lta.pdf"), &lta).unwrap();
+    if let Ok(keep) = std::env::var("KYSO_KEEP_PDF") {
+        std::fs::write(&keep, &lta).unwrap();
+        std::fs::write(format!("{keep}.bt.pdf"), &bt).unwrap();
+        std::fs::write(format!("{keep}.root.pem"), pem("CERTIFICATE", &ca.root)).unwrap();
+    }
+    std::fs::write(d.path().join("root.pem"), pem("CERTIFICATE", &ca.root)).unwrap();
+    let (ok, out) = run(d.path(), "qpdf", &["--check", "lta.pdf"]);
+    assert!(ok, "{out}");
+    let py = venv("python");
+    if py.exists() {
+        std::fs::write(d.path().join("bt.pdf"), &bt).unwrap();
+        // Revocation data only from the file's DSS: no fetching, revocation required.
+        std::fs::write(
+            d.path().join("lta.py"),
+            r#"
+import sys
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
+from pyhanko.sign.validation.dss import DocumentSecurityStore
+from pyhanko.keys import load_cert_from_pemder
+root = load_cert_from_pemder('root.pem')
+for name in ['lta.pdf', 'bt.pdf']:
+    with open(name, 'rb') as f:
+        r = PdfFileReader(f)
+        try:
+            dss = DocumentSecurityStore.read_dss(r)
+            vc = dss.as_validation_context({'trust_roots': [root], 'allow_fetching': False, 'revocation_mode': 'require'})
+        except Exception:
+            from pyhanko_certvalidator import ValidationContext
+            vc = ValidationContext(trust_roots=[root], allow_fetching=False, revocation_mode='require', crls=[], ocsps=[])
+        sigs = r.embedded_signatures
+        try:
+            print(name, 'SIGNATURE', validate_pdf_signature(sigs[0], vc).bottom_line)
+        except Exception as e:
+            print(name, 'SIGNATURE False', type(e).__name__)
+        if len(sigs) > 1:
+            ts = validate_pdf_timestamp(sigs[-1], vc)
+            print(name, 'DOCTIMESTAMP', ts.valid and ts.intact and ts.trusted)
+"#,
+        )
+        .unwrap();
+        let (ok, out) = run(d.path(), py.to_str().unwrap(), &["lta.py"]);
+        assert!(ok, "{out}");
+        assert!(out.contains("lta.pdf SIGNATURE True") && out.contains("lta.pdf DOCTIMESTAMP True"), "pyHanko with the DSS only: {out}");
+        assert!(out.contains("bt.pdf SIGNATURE False"), "without a DSS the same check fails: {out}");
     }
 }
