@@ -8,6 +8,7 @@ pub mod ltv;
 pub mod object;
 pub mod reader;
 pub mod sign;
+pub mod verify;
 
 use kyso_pki::cms::{self, SignRequest};
 use kyso_pki::oids;
@@ -61,8 +62,8 @@ pub struct SignerInfo<'a> {
 /// Signs `input` (PAdES B-B or B-T) and returns the new file; `input` is untouched.
 pub fn sign_pades(input: &[u8], spec: &FieldSpec, who: &SignerInfo<'_>, level: Level, tsa: Option<Tsa<'_>>) -> PdfResult<Vec<u8>> {
     let prepared = sign::prepare(input, spec)?;
-    let ci = cms_signature(prepared.digest(HashAlg::Sha256), who, level, tsa)?;
-    prepared.finish(&ci)
+    let ci = cms_signature(prepared.digest(input, HashAlg::Sha256), who, level, tsa)?;
+    prepared.finish(input, &ci)
 }
 
 /// A detached CMS signature (CAdES-B, or -T with a signature time-stamp) over content whose

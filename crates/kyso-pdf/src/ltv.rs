@@ -1,7 +1,7 @@
 //! Long-term validation: the Document Security Store (B-LT: certificates, CRLs and OCSP
 //! responses in /DSS) and the document time-stamp (B-LTA), each as its own incremental update.
 
-use crate::object::{get, write, Dict, Obj, Ref};
+use crate::object::{get, Dict, Obj, Ref};
 use crate::reader::PdfDoc;
 use crate::sign::{self, FieldSpec, Placement};
 use crate::{PdfError, PdfResult, Tsa};
@@ -60,13 +60,8 @@ pub fn add_dss(input: &[u8], vd: &ValidationData) -> PdfResult<Vec<u8>> {
         out.push(b'\n');
     }
     let mut offsets = Vec::new();
-    for (r, o) in &objects {
-        offsets.push((r.0, r.1, out.len()));
-        out.extend_from_slice(format!("{} {} obj\n", r.0, r.1).as_bytes());
-        write(o, &mut out);
-        out.extend_from_slice(b"\nendobj\n");
-    }
-    sign::write_xref(&doc, &mut out, &mut offsets, next)?;
+    sign::write_objects(&objects, 0, &mut out, &mut offsets);
+    sign::write_xref(&doc, 0, &mut out, &mut offsets, next)?;
     Ok(out)
 }
 
@@ -84,9 +79,9 @@ pub fn add_document_timestamp(input: &[u8], tsa: Tsa<'_>, field: &str) -> PdfRes
         sub_filter: "ETSI.RFC3161",
     };
     let prepared = sign::prepare(input, &spec)?;
-    let digest = prepared.digest(HashAlg::Sha256);
+    let digest = prepared.digest(input, HashAlg::Sha256);
     let req = kyso_pki::tsp::request(HashAlg::Sha256, &digest, None)?;
     let resp = tsa(&req).map_err(|e| PdfError::Refused(format!("dịch vụ dấu thời gian: {e}")))?;
     let token = kyso_pki::tsp::token_of(&resp)?;
-    prepared.finish(&token)
+    prepared.finish(input, &token)
 }

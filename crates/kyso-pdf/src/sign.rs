@@ -71,52 +71,118 @@ fn media_box(doc: &PdfDoc<'_>, page: &Dict) -> PdfResult<[f64; 4]> {
     Ok([0.0, 0.0, 595.0, 842.0])
 }
 
-/// A prepared update: the whole output with placeholders, and where they are.
+/// A prepared update: the bytes to append to the original file (with placeholders), and
+/// where /Contents is. The original is not copied, so a large file is never held twice.
 pub struct Prepared {
-    pub bytes: Vec<u8>,
-    /// Offsets of `<` and just after `>` of /Contents.
+    /// Length of the original file; the update follows it.
+    pub base_len: usize,
+    /// The incremental update (a leading newline if the original lacks one, the new objects,
+    /// the cross-reference section and trailer).
+    pub update: Vec<u8>,
+    /// Offsets in the whole output of `<` and just after `>` of /Contents.
     pub contents: (usize, usize),
+}
+
+/// An incremental hash over one of the supported algorithms.
+pub enum Hasher {
+    Sha256(sha2::Sha256),
+    Sha384(sha2::Sha384),
+    Sha512(sha2::Sha512),
+}
+
+impl Hasher {
+    pub fn new(h: HashAlg) -> Self {
+        match h {
+            HashAlg::Sha256 => Hasher::Sha256(sha2::Sha256::new()),
+            HashAlg::Sha384 => Hasher::Sha384(sha2::Sha384::new()),
+            HashAlg::Sha512 => Hasher::Sha512(sha2::Sha512::new()),
+        }
+    }
+    pub fn update(&mut self, b: &[u8]) {
+        match self {
+            Hasher::Sha256(d) => d.update(b),
+            Hasher::Sha384(d) => d.update(b),
+            Hasher::Sha512(d) => d.update(b),
+        }
+    }
+    pub fn finish(self) -> Vec<u8> {
+        match self {
+            Hasher::Sha256(d) => d.finalize().to_vec(),
+            Hasher::Sha384(d) => d.finalize().to_vec(),
+            Hasher::Sha512(d) => d.finalize().to_vec(),
+        }
+    }
+    /// Hashes everything `r` yields, in 1 MiB reads; returns the byte count too.
+    pub fn update_from(&mut self, r: &mut dyn std::io::Read) -> std::io::Result<u64> {
+        let mut buf = vec![0u8; 1 << 20];
+        let mut n = 0u64;
+        loop {
+            match r.read(&mut buf) {
+                Ok(0) => return Ok(n),
+                Ok(k) => {
+                    self.update(&buf[..k]);
+                    n += k as u64;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
 }
 
 impl Prepared {
     /// The /ByteRange.
     pub fn byte_range(&self) -> [usize; 4] {
-        [0, self.contents.0, self.contents.1, self.bytes.len() - self.contents.1]
+        let total = self.base_len + self.update.len();
+        [0, self.contents.0, self.contents.1, total - self.contents.1]
     }
-    /// The digest of the signed ranges.
-    pub fn digest(&self, h: HashAlg) -> Vec<u8> {
-        let [_, a, b, _] = self.byte_range();
-        match h {
-            HashAlg::Sha256 => {
-                let mut d = sha2::Sha256::new();
-                d.update(&self.bytes[..a]);
-                d.update(&self.bytes[b..]);
-                d.finalize().to_vec()
-            }
-            HashAlg::Sha384 => {
-                let mut d = sha2::Sha384::new();
-                d.update(&self.bytes[..a]);
-                d.update(&self.bytes[b..]);
-                d.finalize().to_vec()
-            }
-            HashAlg::Sha512 => {
-                let mut d = sha2::Sha512::new();
-                d.update(&self.bytes[..a]);
-                d.update(&self.bytes[b..]);
-                d.finalize().to_vec()
-            }
+    /// The parts of the update that the signature covers.
+    fn signed_update(&self) -> (&[u8], &[u8]) {
+        let (a, b) = (self.contents.0 - self.base_len, self.contents.1 - self.base_len);
+        (&self.update[..a], &self.update[b..])
+    }
+    /// The digest of the signed ranges, given the original bytes.
+    pub fn digest(&self, base: &[u8], h: HashAlg) -> Vec<u8> {
+        let mut d = Hasher::new(h);
+        d.update(base);
+        let (x, y) = self.signed_update();
+        d.update(x);
+        d.update(y);
+        d.finish()
+    }
+    /// The digest of the signed ranges, streaming the original from `base`.
+    pub fn digest_from(&self, base: &mut dyn std::io::Read, h: HashAlg) -> PdfResult<Vec<u8>> {
+        let mut d = Hasher::new(h);
+        let n = d.update_from(base).map_err(|e| PdfError::Invalid(format!("không đọc được tệp gốc: {e}")))?;
+        if n != self.base_len as u64 {
+            return Err(PdfError::Invalid("tệp gốc đã thay đổi kể từ khi chuẩn bị ký; hãy chuẩn bị lại".into()));
         }
+        let (x, y) = self.signed_update();
+        d.update(x);
+        d.update(y);
+        Ok(d.finish())
     }
-    /// Writes the signature into /Contents.
-    pub fn finish(mut self, cms_der: &[u8]) -> PdfResult<Vec<u8>> {
-        let (a, b) = self.contents;
+    /// Writes the signature into /Contents and returns the completed update.
+    pub fn finish_update(mut self, cms_der: &[u8]) -> PdfResult<Vec<u8>> {
+        let (a, b) = (self.contents.0 - self.base_len, self.contents.1 - self.base_len);
         let room = b - a - 2;
         let hex = hex::encode_upper(cms_der);
         if hex.len() > room {
             return Err(PdfError::Invalid(format!("chữ ký ({} byte) lớn hơn chỗ dành sẵn ({} byte)", cms_der.len(), room / 2)));
         }
-        self.bytes[a + 1..a + 1 + hex.len()].copy_from_slice(hex.as_bytes());
-        Ok(self.bytes)
+        self.update[a + 1..a + 1 + hex.len()].copy_from_slice(hex.as_bytes());
+        Ok(self.update)
+    }
+    /// Writes the signature into /Contents and returns the whole signed file.
+    pub fn finish(self, base: &[u8], cms_der: &[u8]) -> PdfResult<Vec<u8>> {
+        if base.len() != self.base_len {
+            return Err(PdfError::Invalid("tệp gốc đã thay đổi kể từ khi chuẩn bị ký; hãy chuẩn bị lại".into()));
+        }
+        let update = self.finish_update(cms_der)?;
+        let mut out = Vec::with_capacity(base.len() + update.len());
+        out.extend_from_slice(base);
+        out.extend_from_slice(&update);
+        Ok(out)
     }
 }
 
@@ -260,14 +326,16 @@ pub fn prepare(input: &[u8], spec: &FieldSpec) -> PdfResult<Prepared> {
         }
     }
 
-    // Write: the original bytes untouched, then the new revision.
-    let mut out = input.to_vec();
-    if !out.ends_with(b"\n") {
+    // Write the new revision after the original bytes, which stay untouched. Offsets in
+    // `out` are relative to the update; `base` turns them into file offsets.
+    let base = input.len();
+    let mut out = Vec::new();
+    if !input.ends_with(b"\n") {
         out.push(b'\n');
     }
     let mut offsets: Vec<(u32, u16, usize)> = Vec::new();
     // The signature dictionary, written by hand for its fixed placeholders.
-    offsets.push((sig_ref.0, sig_ref.1, out.len()));
+    offsets.push((sig_ref.0, sig_ref.1, base + out.len()));
     out.extend_from_slice(
         // A document time-stamp (B-LTA) is a /DocTimeStamp; a signature is a /Sig.
         format!(
@@ -304,24 +372,38 @@ pub fn prepare(input: &[u8], spec: &FieldSpec) -> PdfResult<Prepared> {
         write(v, &mut out);
     }
     out.extend_from_slice(b">>\nendobj\n");
-    for (r, o) in &objects {
-        offsets.push((r.0, r.1, out.len()));
-        out.extend_from_slice(format!("{} {} obj\n", r.0, r.1).as_bytes());
-        write(o, &mut out);
-        out.extend_from_slice(b"\nendobj\n");
-    }
-    write_xref(&doc, &mut out, &mut offsets, next)?;
+    write_objects(&objects, base, &mut out, &mut offsets);
+    write_xref(&doc, base, &mut out, &mut offsets, next)?;
 
     let c = out.len() - gt;
+    let (lt, gt) = (base + lt, base + gt);
     let br = format!("[0 {lt} {gt} {c}]");
     if br.len() > br_len {
         return Err(PdfError::Limit("tệp quá lớn cho /ByteRange".into()));
     }
     out[br_at..br_at + br_len].copy_from_slice(format!("{br:<br_len$}").as_bytes());
-    Ok(Prepared { bytes: out, contents: (lt, gt) })
+    Ok(Prepared { base_len: base, update: out, contents: (lt, gt) })
 }
 
-pub(crate) fn write_xref(doc: &PdfDoc<'_>, out: &mut Vec<u8>, offsets: &mut Vec<(u32, u16, usize)>, next: u32) -> PdfResult<()> {
+/// Writes `objects` to the update `out`, noting their file offsets (`base` + position).
+pub(crate) fn write_objects(objects: &[(Ref, Obj)], base: usize, out: &mut Vec<u8>, offsets: &mut Vec<(u32, u16, usize)>) {
+    for (r, o) in objects {
+        offsets.push((r.0, r.1, base + out.len()));
+        out.extend_from_slice(format!("{} {} obj\n", r.0, r.1).as_bytes());
+        write(o, out);
+        out.extend_from_slice(b"\nendobj\n");
+    }
+}
+
+/// Writes the cross-reference section and trailer of an update that starts at file offset
+/// `base`.
+pub(crate) fn write_xref(
+    doc: &PdfDoc<'_>,
+    base: usize,
+    out: &mut Vec<u8>,
+    offsets: &mut Vec<(u32, u16, usize)>,
+    next: u32,
+) -> PdfResult<()> {
     offsets.sort_by_key(|o| o.0);
     let mut trailer = Dict::new();
     trailer.insert(b"Root".to_vec(), Obj::Ref(doc.root_ref()));
@@ -334,7 +416,7 @@ pub(crate) fn write_xref(doc: &PdfDoc<'_>, out: &mut Vec<u8>, offsets: &mut Vec<
     if doc.xref_stream {
         // A cross-reference stream, like the file's: W [1 4 2], one entry per object.
         let xref_num = next;
-        let here = out.len();
+        let here = base + out.len();
         offsets.push((xref_num, 0, here));
         let mut data = Vec::new();
         let mut index = Vec::new();
@@ -353,7 +435,7 @@ pub(crate) fn write_xref(doc: &PdfDoc<'_>, out: &mut Vec<u8>, offsets: &mut Vec<
         write(&Obj::Stream(trailer, data), out);
         out.extend_from_slice(format!("\nendobj\nstartxref\n{here}\n%%EOF\n").as_bytes());
     } else {
-        let here = out.len();
+        let here = base + out.len();
         out.extend_from_slice(b"xref\n");
         for (n, g, off) in offsets.iter() {
             out.extend_from_slice(format!("{n} 1\n{off:010} {g:05} n\r\n").as_bytes());

@@ -528,6 +528,12 @@ fn b_lt_and_b_lta_add_validation_data_and_a_document_time_stamp() {
     assert!(lt.starts_with(&bt));
     let lta = kyso_pdf::ltv::add_document_timestamp(&lt, &tsa, "Dấu thời gian tài liệu").unwrap();
     assert!(lta.starts_with(&lt));
+    // kyso's own check: the DSS and the document time-stamp are allowed later changes.
+    let checks = kyso_pdf::verify::check_signatures(&lta).unwrap();
+    assert_eq!(checks.len(), 2);
+    assert!(checks.iter().all(|c| c.is_intact()), "{checks:?}");
+    assert_eq!(checks[1].kind, kyso_pdf::verify::SigKind::DocTimeStamp);
+    assert!(checks[0].timestamp.is_some() && checks[1].timestamp.is_some() && checks[1].covers_whole_file);
     let d = tempfile::tempdir().unwrap();
     std::fs::write(d.path().join("lta.pdf"), &lta).unwrap();
     if let Ok(keep) = std::env::var("KYSO_KEEP_PDF") {
@@ -575,5 +581,88 @@ for name in ['lta.pdf', 'bt.pdf']:
         assert!(ok, "{out}");
         assert!(out.contains("lta.pdf SIGNATURE True") && out.contains("lta.pdf DOCTIMESTAMP True"), "pyHanko with the DSS only: {out}");
         assert!(out.contains("bt.pdf SIGNATURE False"), "without a DSS the same check fails: {out}");
+    }
+}
+
+/// Appends an incremental update that (re)defines `objects`, as an editor would.
+fn append_update(pdf: &[u8], objects: &[(u32, &str)]) -> Vec<u8> {
+    let mut out = pdf.to_vec();
+    let prev =
+        String::from_utf8_lossy(&pdf[pdf.len() - 40..]).split("startxref").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+    let doc = kyso_pdf::reader::PdfDoc::open(pdf).unwrap();
+    let size = doc.size().max(objects.iter().map(|o| o.0 + 1).max().unwrap_or(0));
+    let mut offsets = vec![];
+    for (n, body) in objects {
+        offsets.push((*n, out.len()));
+        out.extend_from_slice(format!("{n} 0 obj\n{body}\nendobj\n").as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(b"xref\n");
+    for (n, off) in offsets {
+        out.extend_from_slice(format!("{n} 1\n{off:010} 00000 n\r\n").as_bytes());
+    }
+    out.extend_from_slice(format!("trailer\n<< /Size {size} /Root 1 0 R /Prev {prev} >>\nstartxref\n{xref}\n%%EOF\n").as_bytes());
+    out
+}
+
+#[test]
+fn own_signature_check_finds_tampering_and_later_changes() {
+    let ca = test_ca(KeyAlgorithm::EcP256);
+    let chain = vec![ca.ca.clone()];
+    let who = SignerInfo { signer: &*ca.user, cert: &ca.user_cert, chain: &chain };
+    let agency = SignerInfo { signer: &*ca.org, cert: &ca.org_cert, chain: &chain };
+    let once = sign_pades(&sample_pdf(1), &spec("Signature1"), &who, Level::B, None).unwrap();
+    let twice = sign_pades(&once, &spec("Signature2"), &agency, Level::B, None).unwrap();
+    let checks = kyso_pdf::verify::check_signatures(&twice).unwrap();
+    assert_eq!(checks.len(), 2);
+    assert!(checks.iter().all(|c| c.is_intact()), "{checks:?}");
+    assert!(!checks[0].covers_whole_file && checks[1].covers_whole_file);
+    assert_eq!(checks[0].signer_cert.as_deref(), Some(&ca.user_cert[..]));
+    assert_eq!(checks[1].signer_cert.as_deref(), Some(&ca.org_cert[..]));
+    assert_eq!(checks[0].reason.as_deref(), Some("Ký ban hành"));
+
+    let page_text = "BT /F1 18 Tf 72 720 Td (Van ban da bi sua) Tj ET";
+    let page_with_annot = {
+        use kyso_pdf::object::{write, Obj};
+        let doc = kyso_pdf::reader::PdfDoc::open(&twice).unwrap();
+        let mut page = doc.get((4, 0)).unwrap().as_dict().unwrap().clone();
+        let mut annots = page[&b"Annots".to_vec()].as_array().unwrap().clone();
+        annots.push(Obj::Ref((20, 0)));
+        page.insert(b"Annots".to_vec(), Obj::Array(annots));
+        let mut out = vec![];
+        write(&Obj::Dict(page), &mut out);
+        String::from_utf8(out).unwrap()
+    };
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "a byte of the content changed",
+            {
+                let mut t = twice.clone();
+                let at = t.windows(9).position(|w| w == b"Van ban s").unwrap();
+                t[at] = b'X';
+                t
+            },
+            "thay đổi",
+        ),
+        (
+            "page content replaced later",
+            append_update(&twice, &[(5, &format!("<< /Length {} >>\nstream\n{page_text}\nendstream", page_text.len()))]),
+            "đối tượng 5",
+        ),
+        (
+            "a note annotation added later",
+            append_update(
+                &twice,
+                &[(20, "<< /Type /Annot /Subtype /FreeText /Rect [0 0 100 100] /Contents (x) >>"), (4, &page_with_annot)],
+            ),
+            "FreeText",
+        ),
+    ];
+    for (name, pdf, expect) in cases {
+        let checks = kyso_pdf::verify::check_signatures(&pdf).unwrap();
+        let first = &checks[0];
+        assert!(!first.is_intact(), "{name}: {first:?}");
+        let said = format!("{:?} {:?}", first.problems, first.later_changes);
+        assert!(said.contains(expect), "{name}: {said}");
     }
 }

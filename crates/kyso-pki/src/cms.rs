@@ -24,7 +24,8 @@ pub fn digest_algorithm(h: HashAlg) -> AlgorithmIdentifierOwned {
 #[derive(Sequence)]
 struct EssCertIdV2 {
     cert_hash: OctetString,
-    issuer_serial: IssuerSerial,
+    // OPTIONAL in RFC 5035; kyso always writes it, others may not.
+    issuer_serial: Option<IssuerSerial>,
 }
 
 #[derive(Sequence)]
@@ -49,10 +50,10 @@ pub fn signing_certificate_v2(cert_der: &[u8]) -> PkiResult<Attribute> {
     let v = SigningCertificateV2 {
         certs: vec![EssCertIdV2 {
             cert_hash: OctetString::new(HashAlg::Sha256.digest(cert_der))?,
-            issuer_serial: IssuerSerial {
+            issuer_serial: Some(IssuerSerial {
                 issuer: vec![GeneralName::DirectoryName(c.tbs_certificate.issuer.clone())],
                 serial: c.tbs_certificate.serial_number.clone(),
-            },
+            }),
         }],
     };
     attribute(oids::ATTR_SIGNING_CERTIFICATE_V2, v)
@@ -190,4 +191,135 @@ pub fn with_unsigned_attribute(content_info_der: &[u8], attr: Attribute) -> PkiR
 pub fn signature_time_stamp(token_der: &[u8]) -> PkiResult<Attribute> {
     let any = Any::from_der(token_der)?;
     Ok(Attribute { oid: oids::ATTR_SIGNATURE_TIME_STAMP, values: SetOfVec::try_from(vec![any])? })
+}
+
+/// The signature time-stamp token (a ContentInfo) of the first SignerInfo, if any.
+pub fn signature_time_stamp_token(content_info_der: &[u8]) -> PkiResult<Option<Vec<u8>>> {
+    let sd = signed_data_of(content_info_der)?;
+    let si = sd.signer_infos.0.iter().next().ok_or_else(|| PkiError::Invalid("SignedData không có SignerInfo".into()))?;
+    let attr = si.unsigned_attrs.as_ref().and_then(|s| s.iter().find(|a| a.oid == oids::ATTR_SIGNATURE_TIME_STAMP).cloned());
+    Ok(match attr.and_then(|a| a.values.iter().next().cloned()) {
+        Some(v) => Some(v.to_der()?),
+        None => None,
+    })
+}
+
+/// The DER element at the start of `bytes`, without what follows (PDF signatures are padded
+/// with zeros to fill the reserved space).
+pub fn der_prefix(bytes: &[u8]) -> PkiResult<&[u8]> {
+    let mut r = der::SliceReader::new(bytes)?;
+    let header = der::Header::decode(&mut r)?;
+    let len = usize::try_from((header.length + der::Reader::position(&r))?).map_err(|_| PkiError::Der("độ dài quá lớn".into()))?;
+    bytes.get(..len).ok_or_else(|| PkiError::Der("dữ liệu bị cắt cụt".into()))
+}
+
+/// What a verified CMS signature says about itself.
+#[derive(Debug, Clone)]
+pub struct VerifiedCms {
+    pub signer_cert: Vec<u8>,
+    pub certificates: Vec<Vec<u8>>,
+    pub digest: HashAlg,
+    /// The encapsulated content (a time-stamp token's TSTInfo), if any.
+    pub econtent: Option<Vec<u8>>,
+    /// Whether a signing-certificate-v2 attribute names the signer's certificate; None when
+    /// the attribute is absent.
+    pub signing_certificate_v2: Option<bool>,
+    pub has_signature_time_stamp: bool,
+}
+
+fn hash_of_oid(oid: &ObjectIdentifier) -> Option<HashAlg> {
+    match *oid {
+        o if o == oids::SHA256 => Some(HashAlg::Sha256),
+        o if o == oids::SHA384 => Some(HashAlg::Sha384),
+        o if o == oids::SHA512 => Some(HashAlg::Sha512),
+        _ => None,
+    }
+}
+
+/// Does the signing-certificate-v2 value name `cert_der`? (Only SHA-256 hashes, the default,
+/// are compared; another hash algorithm counts as not matching.)
+fn names_certificate(value: &Any, cert_der: &[u8]) -> bool {
+    let Ok(v) = SigningCertificateV2::from_der(&value.to_der().unwrap_or_default()) else { return false };
+    v.certs.first().is_some_and(|c| c.cert_hash.as_bytes() == HashAlg::Sha256.digest(cert_der).as_slice())
+}
+
+/// Verifies a CMS SignedData. The content is the encapsulated one when present; otherwise the
+/// caller gives the detached content's digest through `detached_digest` (so large files are
+/// hashed as a stream). The signed message-digest must match and the signature over the signed
+/// attributes must verify with the signer's certificate found in the SignedData. Trust in that
+/// certificate is not judged here.
+pub fn verify(content_info_der: &[u8], detached_digest: Option<&dyn Fn(HashAlg) -> Vec<u8>>) -> PkiResult<VerifiedCms> {
+    use cms::cert::CertificateChoices;
+    use cms::signed_data::SignerIdentifier;
+    let sd = signed_data_of(content_info_der)?;
+    let si = sd.signer_infos.0.iter().next().ok_or_else(|| PkiError::Invalid("SignedData không có SignerInfo".into()))?;
+    let h = hash_of_oid(&si.digest_alg.oid)
+        .ok_or_else(|| PkiError::Unsupported(format!("hàm băm {} (SHA-1 quá yếu hoặc không hỗ trợ)", si.digest_alg.oid)))?;
+    let certs: Vec<Certificate> = sd
+        .certificates
+        .iter()
+        .flat_map(|s| s.0.iter())
+        .filter_map(|c| if let CertificateChoices::Certificate(c) = c { Some(c.clone()) } else { None })
+        .collect();
+    let signer = certs
+        .iter()
+        .find(|c| match &si.sid {
+            SignerIdentifier::IssuerAndSerialNumber(isn) => {
+                c.tbs_certificate.issuer == isn.issuer && c.tbs_certificate.serial_number == isn.serial_number
+            }
+            SignerIdentifier::SubjectKeyIdentifier(ski) => c
+                .tbs_certificate
+                .extensions
+                .iter()
+                .flatten()
+                .any(|e| e.extn_id == oids::SUBJECT_KEY_ID && e.extn_value.as_bytes().ends_with(ski.0.as_bytes())),
+        })
+        .ok_or_else(|| PkiError::Invalid("không tìm thấy chứng thư của người ký trong chữ ký".into()))?;
+    let econtent = match &sd.encap_content_info.econtent {
+        Some(any) => Some(OctetString::from_der(&any.to_der()?).map(|o| o.as_bytes().to_vec()).unwrap_or_else(|_| any.value().to_vec())),
+        None => None,
+    };
+    let content_digest = match (&econtent, detached_digest) {
+        (Some(e), _) => h.digest(e),
+        (None, Some(f)) => f(h),
+        (None, None) => return Err(PkiError::Invalid("chữ ký tách rời nhưng không có nội dung để kiểm tra".into())),
+    };
+    let signed =
+        si.signed_attrs.as_ref().ok_or_else(|| PkiError::Invalid("chữ ký không có thuộc tính được ký (signed attributes)".into()))?;
+    let md = signed
+        .iter()
+        .find(|a| a.oid == oids::ATTR_MESSAGE_DIGEST)
+        .and_then(|a| a.values.iter().next())
+        .and_then(|v| v.decode_as::<OctetString>().ok())
+        .ok_or_else(|| PkiError::Invalid("thiếu thuộc tính message-digest".into()))?;
+    if md.as_bytes() != content_digest.as_slice() {
+        return Err(PkiError::BadSignature("nội dung đã bị thay đổi sau khi ký (giá trị băm không khớp)".into()));
+    }
+    let spki = signer.tbs_certificate.subject_public_key_info.to_der()?;
+    // Many signers (Adobe, Vietnamese vendor tools) write plain rsaEncryption here and let the
+    // digest algorithm name the hash.
+    let sig_alg = if si.signature_algorithm.oid == oids::RSA_ENCRYPTION {
+        let oid = match h {
+            HashAlg::Sha256 => oids::SHA256_WITH_RSA,
+            HashAlg::Sha384 => oids::SHA384_WITH_RSA,
+            HashAlg::Sha512 => oids::SHA512_WITH_RSA,
+        };
+        AlgorithmIdentifierOwned { oid, parameters: None }
+    } else {
+        si.signature_algorithm.clone()
+    };
+    crate::alg::verify_signature(&spki, &sig_alg, &signed.to_der()?, si.signature.as_bytes())?;
+    let signer_cert = signer.to_der()?;
+    let signing_certificate_v2 = signed
+        .iter()
+        .find(|a| a.oid == oids::ATTR_SIGNING_CERTIFICATE_V2)
+        .map(|a| a.values.iter().next().is_some_and(|v| names_certificate(v, &signer_cert)));
+    Ok(VerifiedCms {
+        signer_cert,
+        certificates: certs.iter().map(|c| c.to_der()).collect::<Result<_, _>>()?,
+        digest: h,
+        econtent,
+        signing_certificate_v2,
+        has_signature_time_stamp: si.unsigned_attrs.as_ref().is_some_and(|s| s.iter().any(|a| a.oid == oids::ATTR_SIGNATURE_TIME_STAMP)),
+    })
 }

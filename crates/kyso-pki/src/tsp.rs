@@ -134,3 +134,26 @@ pub fn token_of(resp_der: &[u8]) -> PkiResult<Vec<u8>> {
     }
     Ok(r.token.ok_or_else(|| PkiError::Invalid("phản hồi dấu thời gian không có token".into()))?.to_der()?)
 }
+
+/// What a verified time-stamp token says.
+#[derive(Debug, Clone)]
+pub struct VerifiedToken {
+    pub gen_time: DateTime<Utc>,
+    pub tsa_cert: Vec<u8>,
+    pub certificates: Vec<Vec<u8>>,
+}
+
+/// Verifies a time-stamp token (a ContentInfo) over `digest` made with `h`: the TSA's
+/// signature and the message imprint. Trust in the TSA certificate is not judged here.
+pub fn verify_token(token_der: &[u8], h: HashAlg, digest: &[u8]) -> PkiResult<VerifiedToken> {
+    let v = cms::verify(token_der, None)?;
+    let info = TstInfo::from_der(v.econtent.as_deref().unwrap_or_default())?;
+    let imprint_hash = hash_of(&info.message_imprint.hash_algorithm.oid);
+    if imprint_hash != Some(h) || info.message_imprint.hashed_message.as_bytes() != digest {
+        return Err(PkiError::BadSignature("dấu thời gian không được cấp cho nội dung này (message imprint không khớp)".into()));
+    }
+    let secs = info.gen_time.to_unix_duration().as_secs();
+    let gen_time = DateTime::<Utc>::from_timestamp(i64::try_from(secs).unwrap_or(i64::MAX), 0)
+        .ok_or_else(|| PkiError::Invalid("thời điểm của dấu thời gian không hợp lệ".into()))?;
+    Ok(VerifiedToken { gen_time, tsa_cert: v.signer_cert, certificates: v.certificates })
+}

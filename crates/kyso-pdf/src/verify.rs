@@ -1,0 +1,444 @@
+//! Checking the signatures already in a PDF: the structure of each /ByteRange (derived from
+//! the file, not trusted), the CMS signature over those bytes, the time-stamps, and what the
+//! later incremental updates changed. Trust in the certificates (chains, revocation) is the
+//! caller's job: this module only says who signed, when they claim, and whether the bytes are
+//! intact.
+
+use crate::object::{get, Dict, Lexer, Obj, Ref};
+use crate::reader::{Entry, PdfDoc};
+use crate::sign::Hasher;
+use crate::{PdfError, PdfResult};
+use chrono::{DateTime, Utc};
+use kyso_pki::{cms, tsp};
+use kyso_token::HashAlg;
+use std::collections::{HashMap, HashSet};
+
+/// Form fields walked before giving up.
+const MAX_FIELDS: usize = 10_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SigKind {
+    /// A signature (/Type /Sig).
+    Signature,
+    /// A document time-stamp (/Type /DocTimeStamp, PAdES B-LTA).
+    DocTimeStamp,
+}
+
+/// One signature and what was found about it.
+#[derive(Debug, Clone)]
+pub struct SignatureCheck {
+    /// The field's full name.
+    pub field: String,
+    pub kind: SigKind,
+    pub sub_filter: String,
+    pub byte_range: [usize; 4],
+    /// Where the signed revision ends (b + c).
+    pub revision_end: usize,
+    /// Whether the signature covers the whole file as it is.
+    pub covers_whole_file: bool,
+    /// The time the signer's software claims (/M), not proven.
+    pub claimed_time: Option<DateTime<Utc>>,
+    /// The time proven by a time-stamp (the signature time-stamp, or the document time-stamp).
+    pub timestamp: Option<DateTime<Utc>>,
+    pub reason: Option<String>,
+    pub location: Option<String>,
+    /// The signer's (or the TSA's) certificate, DER.
+    pub signer_cert: Option<Vec<u8>>,
+    /// Every certificate carried in the CMS.
+    pub certificates: Vec<Vec<u8>>,
+    /// Why the signature is not intact; empty when it is.
+    pub problems: Vec<String>,
+    /// What later updates changed beyond adding signatures, time-stamps and validation data.
+    pub later_changes: Vec<String>,
+}
+
+impl SignatureCheck {
+    /// Intact and followed only by signatures, time-stamps and validation data.
+    pub fn is_intact(&self) -> bool {
+        self.problems.is_empty() && self.later_changes.is_empty()
+    }
+}
+
+/// A PDF text string as Rust text (UTF-16BE with BOM, UTF-8 with BOM, or PDFDocEncoding,
+/// read as Latin-1 which agrees with it on every printable ASCII character).
+pub fn text_of(b: &[u8]) -> String {
+    if let Some(rest) = b.strip_prefix(&[0xfe, 0xff]) {
+        let units: Vec<u16> = rest.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect();
+        String::from_utf16_lossy(&units)
+    } else if let Some(rest) = b.strip_prefix(&[0xef, 0xbb, 0xbf]) {
+        String::from_utf8_lossy(rest).into_owned()
+    } else {
+        b.iter().map(|c| char::from(*c)).collect()
+    }
+}
+
+/// Parses a PDF date (`D:YYYYMMDDHHmmSS+HH'mm'`, trailing parts optional).
+pub fn parse_pdf_date(s: &str) -> Option<DateTime<Utc>> {
+    let s = s.strip_prefix("D:").unwrap_or(s);
+    let digits: String = s.chars().take_while(char::is_ascii_digit).collect();
+    if digits.len() < 4 {
+        return None;
+    }
+    let part = |from: usize, len: usize, default: u32| digits.get(from..from + len).and_then(|p| p.parse().ok()).unwrap_or(default);
+    let year: i32 = digits[..4].parse().ok()?;
+    let naive =
+        chrono::NaiveDate::from_ymd_opt(year, part(4, 2, 1), part(6, 2, 1))?.and_hms_opt(part(8, 2, 0), part(10, 2, 0), part(12, 2, 0))?;
+    let rest = &s[digits.len()..];
+    let offset = match rest.chars().next() {
+        Some(sign @ ('+' | '-')) => {
+            let nums: Vec<i32> =
+                rest[1..].split(|c: char| !c.is_ascii_digit()).filter(|p| !p.is_empty()).filter_map(|p| p.parse().ok()).collect();
+            let secs = nums.first().copied().unwrap_or(0) * 3600 + nums.get(1).copied().unwrap_or(0) * 60;
+            if sign == '-' {
+                -secs
+            } else {
+                secs
+            }
+        }
+        _ => 0,
+    };
+    Some(DateTime::<Utc>::from_naive_utc_and_offset(naive - chrono::Duration::seconds(i64::from(offset)), Utc))
+}
+
+/// Every signature field with a value: (full name, reference to the signature dictionary).
+fn signature_fields(doc: &PdfDoc<'_>) -> PdfResult<Vec<(String, Ref)>> {
+    let cat = doc.catalog()?;
+    let Some(acro) = get(&cat, "AcroForm").map(|a| doc.resolve(a)).transpose()? else { return Ok(vec![]) };
+    let fields = acro.as_dict().and_then(|a| get(a, "Fields")).map(|f| doc.resolve(f)).transpose()?;
+    let mut stack: Vec<(Obj, String, Option<Vec<u8>>, usize)> =
+        fields.as_ref().and_then(Obj::as_array).into_iter().flatten().rev().map(|f| (f.clone(), String::new(), None, 0)).collect();
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    while let Some((f, prefix, inherited_ft, depth)) = stack.pop() {
+        if seen.len() >= MAX_FIELDS || depth > 32 {
+            return Err(PdfError::Limit("cây trường biểu mẫu quá lớn hoặc quá sâu".into()));
+        }
+        if let Obj::Ref(r) = f {
+            if !seen.insert(r) {
+                continue;
+            }
+        }
+        let Some(d) = doc.resolve(&f)?.as_dict().cloned() else { continue };
+        let partial = match get(&d, "T") {
+            Some(Obj::Str(t)) => text_of(t),
+            _ => String::new(),
+        };
+        let name = match (prefix.is_empty(), partial.is_empty()) {
+            (true, _) => partial,
+            (false, true) => prefix.clone(),
+            (false, false) => format!("{prefix}.{partial}"),
+        };
+        let ft = get(&d, "FT").and_then(Obj::as_name).map(<[u8]>::to_vec).or(inherited_ft);
+        if ft.as_deref() == Some(b"Sig") {
+            if let Some(v) = get(&d, "V").and_then(Obj::as_ref) {
+                out.push((name.clone(), v));
+            }
+        }
+        if let Some(kids) = get(&d, "Kids").map(|k| doc.resolve(k)).transpose()? {
+            for k in kids.as_array().into_iter().flatten().rev() {
+                stack.push((k.clone(), name.clone(), ft.clone(), depth + 1));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Checks every signature in `data`, oldest first.
+pub fn check_signatures(data: &[u8]) -> PdfResult<Vec<SignatureCheck>> {
+    let doc = PdfDoc::open(data)?;
+    let mut out = Vec::new();
+    for (field, sig_ref) in signature_fields(&doc)? {
+        out.push(check_one(&doc, data, field, sig_ref));
+    }
+    out.sort_by_key(|c| c.revision_end);
+    Ok(out)
+}
+
+fn ints(o: Option<&Obj>) -> Option<Vec<i64>> {
+    o.and_then(Obj::as_array).map(|a| a.iter().filter_map(Obj::as_int).collect())
+}
+
+fn check_one(doc: &PdfDoc<'_>, data: &[u8], field: String, sig_ref: Ref) -> SignatureCheck {
+    let mut c = SignatureCheck {
+        field,
+        kind: SigKind::Signature,
+        sub_filter: String::new(),
+        byte_range: [0; 4],
+        revision_end: 0,
+        covers_whole_file: false,
+        claimed_time: None,
+        timestamp: None,
+        reason: None,
+        location: None,
+        signer_cert: None,
+        certificates: vec![],
+        problems: vec![],
+        later_changes: vec![],
+    };
+    let sig = match doc.get(sig_ref) {
+        Ok(Obj::Dict(d)) => d,
+        Ok(_) => {
+            c.problems.push("giá trị của trường chữ ký không phải từ điển chữ ký".into());
+            return c;
+        }
+        Err(e) => {
+            c.problems.push(format!("không đọc được từ điển chữ ký: {e}"));
+            return c;
+        }
+    };
+    if get(&sig, "Type").and_then(Obj::as_name) == Some(b"DocTimeStamp") {
+        c.kind = SigKind::DocTimeStamp;
+    }
+    c.sub_filter = get(&sig, "SubFilter").and_then(Obj::as_name).map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
+    let text = |k: &str| match get(&sig, k) {
+        Some(Obj::Str(s)) => Some(text_of(s)),
+        _ => None,
+    };
+    c.reason = text("Reason");
+    c.location = text("Location");
+    c.claimed_time = text("M").as_deref().and_then(parse_pdf_date);
+
+    // The byte range, derived from the file layout.
+    let br = ints(get(&sig, "ByteRange")).unwrap_or_default();
+    if br.len() != 4 || br.iter().any(|v| *v < 0) {
+        c.problems.push("/ByteRange không phải bốn số không âm".into());
+        return c;
+    }
+    let br = [br[0] as usize, br[1] as usize, br[2] as usize, br[3] as usize];
+    c.byte_range = br;
+    let end = br[2].saturating_add(br[3]);
+    c.revision_end = end;
+    if br[0] != 0 || br[1] >= br[2] || end > data.len() || br[2] == 0 {
+        c.problems.push(format!("/ByteRange [{} {} {} {}] không hợp lệ với tệp dài {} byte", br[0], br[1], br[2], br[3], data.len()));
+        return c;
+    }
+    c.covers_whole_file = end == data.len();
+    let gap = &data[br[1]..br[2]];
+    if gap.first() != Some(&b'<')
+        || gap.last() != Some(&b'>')
+        || !gap[1..gap.len() - 1].iter().all(|b| b.is_ascii_hexdigit() || b.is_ascii_whitespace())
+    {
+        c.problems.push("khoảng trống của /ByteRange không đúng là chuỗi /Contents dạng hex".into());
+        return c;
+    }
+    let signed_rev = &data[..end];
+    if !signed_rev.trim_ascii_end().ends_with(b"%%EOF") {
+        c.problems.push("phần được ký không kết thúc tại một phiên bản (%%EOF) của tệp".into());
+    }
+    let contents = match get(&sig, "Contents") {
+        Some(Obj::Str(s)) => s.clone(),
+        _ => {
+            c.problems.push("từ điển chữ ký thiếu /Contents".into());
+            return c;
+        }
+    };
+    let gap_bytes =
+        hex::decode(gap[1..gap.len() - 1].iter().copied().filter(u8::is_ascii_hexdigit).collect::<Vec<u8>>()).unwrap_or_default();
+    if gap_bytes != contents {
+        c.problems.push("/Contents không nằm đúng trong khoảng trống của /ByteRange".into());
+        return c;
+    }
+    // The gap must be this dictionary's /Contents in the signed revision, and the dictionary
+    // must not be redefined later.
+    match PdfDoc::open(signed_rev) {
+        Ok(rev) => {
+            match rev.entries.get(&sig_ref.0) {
+                Some(Entry::InUse(off, _)) if *off < br[1] => {
+                    let mut lx = Lexer::new(signed_rev, *off);
+                    let in_rev = lx.indirect(&|o| o.as_int().map(|i| i as usize));
+                    let ends_after_gap = lx.pos >= br[2];
+                    match in_rev {
+                        Ok((_, Obj::Dict(d))) if ends_after_gap => {
+                            if d != sig {
+                                c.problems.push("từ điển chữ ký đã bị định nghĩa lại sau khi ký".into());
+                            }
+                        }
+                        _ => c.problems.push("khoảng trống của /ByteRange không thuộc từ điển chữ ký này".into()),
+                    }
+                }
+                _ => c.problems.push("từ điển chữ ký không nằm trong phần được ký".into()),
+            }
+            if c.problems.is_empty() && !c.covers_whole_file {
+                c.later_changes = later_changes(&rev, doc);
+            }
+        }
+        Err(e) => c.problems.push(format!("không mở được phiên bản được ký: {e}")),
+    }
+
+    let digest_of = |h: HashAlg| {
+        let mut d = Hasher::new(h);
+        d.update(&data[..br[1]]);
+        d.update(&data[br[2]..end]);
+        d.finish()
+    };
+    let Ok(cms_der) = cms::der_prefix(&contents) else {
+        c.problems.push("/Contents không chứa dữ liệu DER hợp lệ".into());
+        return c;
+    };
+    match c.kind {
+        SigKind::DocTimeStamp => match tsp::verify_token(cms_der, HashAlg::Sha256, &digest_of(HashAlg::Sha256)) {
+            Ok(t) => {
+                c.timestamp = Some(t.gen_time);
+                c.signer_cert = Some(t.tsa_cert);
+                c.certificates = t.certificates;
+            }
+            Err(e) => c.problems.push(format!("dấu thời gian tài liệu không hợp lệ: {e}")),
+        },
+        SigKind::Signature => {
+            if c.sub_filter != "ETSI.CAdES.detached" && c.sub_filter != "adbe.pkcs7.detached" {
+                c.problems.push(format!("kiểu chữ ký /SubFilter /{} không được hỗ trợ", c.sub_filter));
+                return c;
+            }
+            match cms::verify(cms_der, Some(&digest_of)) {
+                Ok(v) => {
+                    if v.signing_certificate_v2 == Some(false) {
+                        c.problems.push("thuộc tính signing-certificate-v2 không khớp chứng thư của người ký".into());
+                    }
+                    if c.sub_filter == "ETSI.CAdES.detached" && v.signing_certificate_v2.is_none() {
+                        c.problems.push("chữ ký PAdES thiếu thuộc tính signing-certificate-v2".into());
+                    }
+                    c.signer_cert = Some(v.signer_cert);
+                    c.certificates = v.certificates;
+                    match cms::signature_time_stamp_token(cms_der) {
+                        Ok(Some(token)) => {
+                            let value = cms::signature_value(cms_der).unwrap_or_default();
+                            match tsp::verify_token(&token, HashAlg::Sha256, &HashAlg::Sha256.digest(&value)) {
+                                Ok(t) => c.timestamp = Some(t.gen_time),
+                                Err(e) => c.problems.push(format!("dấu thời gian của chữ ký không hợp lệ: {e}")),
+                            }
+                        }
+                        Ok(None) => {}
+                        Err(e) => c.problems.push(format!("không đọc được dấu thời gian của chữ ký: {e}")),
+                    }
+                }
+                Err(e) => c.problems.push(e.to_string()),
+            }
+        }
+    }
+    c
+}
+
+/// Keys a later revision may change on a dictionary, by its role.
+fn allowed_keys(role: Role) -> &'static [&'static str] {
+    match role {
+        Role::Catalog => &["AcroForm", "DSS"],
+        Role::AcroForm => &["Fields", "SigFlags", "DR", "DA"],
+        Role::Page => &["Annots"],
+        Role::Dss => &["Certs", "CRLs", "OCSPs", "VRI"],
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Catalog,
+    AcroForm,
+    Page,
+    Dss,
+}
+
+/// What the updates after the signed revision `rev` changed, beyond adding signature fields,
+/// document time-stamps and validation data (the DSS). An empty list means nothing else.
+fn later_changes(rev: &PdfDoc<'_>, now: &PdfDoc<'_>) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut roles: HashMap<u32, Role> = HashMap::new();
+    let root = rev.root_ref();
+    roles.insert(root.0, Role::Catalog);
+    if now.root_ref() != root {
+        return vec!["danh mục gốc (/Root) của tài liệu bị thay thế".into()];
+    }
+    let cat = rev.catalog().unwrap_or_default();
+    for (key, role) in [("AcroForm", Role::AcroForm), ("DSS", Role::Dss)] {
+        if let Some(r) = get(&cat, key).and_then(Obj::as_ref) {
+            roles.insert(r.0, role);
+        }
+    }
+    let pages = rev.pages().unwrap_or_default();
+    for p in &pages {
+        roles.insert(p.0, Role::Page);
+    }
+    // Annotation arrays held by reference may only grow by signature widgets.
+    let mut annot_arrays: HashSet<u32> = HashSet::new();
+    for p in &pages {
+        if let Some(Obj::Ref(a)) = rev.get(*p).ok().as_ref().and_then(Obj::as_dict).and_then(|d| get(d, "Annots")) {
+            annot_arrays.insert(a.0);
+        }
+    }
+    let mut added_annots: Vec<Obj> = Vec::new();
+    for (&num, entry) in &rev.entries {
+        if matches!(entry, Entry::Free) || now.entries.get(&num) == Some(entry) {
+            continue;
+        }
+        let (Ok(old), Ok(new)) = (rev.get((num, 0)), now.get((num, 0))) else {
+            out.push(format!("đối tượng {num} không đọc được sau khi ký"));
+            continue;
+        };
+        if old == new || matches!(&old, Obj::Stream(d, _) if matches!(get(d, "Type").and_then(Obj::as_name), Some(b"XRef" | b"ObjStm"))) {
+            continue;
+        }
+        if annot_arrays.contains(&num) {
+            match (old.as_array(), new.as_array()) {
+                (Some(o), Some(n)) if n.starts_with(o) => added_annots.extend(n[o.len()..].iter().cloned()),
+                _ => out.push(format!("danh sách chú thích (đối tượng {num}) bị thay đổi")),
+            }
+            continue;
+        }
+        let Some(role) = roles.get(&num).copied() else {
+            out.push(format!("đối tượng {num} đã có khi ký bị thay đổi"));
+            continue;
+        };
+        let (Some(od), Some(nd)) = (old.as_dict(), new.as_dict()) else {
+            out.push(format!("đối tượng {num} đổi kiểu sau khi ký"));
+            continue;
+        };
+        let allowed = allowed_keys(role);
+        let keys: HashSet<&Vec<u8>> = od.keys().chain(nd.keys()).collect();
+        for k in keys {
+            if od.get(k) != nd.get(k) && !allowed.iter().any(|a| a.as_bytes() == k.as_slice()) {
+                out.push(format!("khóa /{} của đối tượng {num} bị thay đổi sau khi ký", String::from_utf8_lossy(k)));
+            }
+        }
+        if role == Role::Page {
+            let old_a =
+                get(od, "Annots").map(|a| rev.resolve(a).unwrap_or(Obj::Null)).and_then(|a| a.as_array().cloned()).unwrap_or_default();
+            let new_a =
+                get(nd, "Annots").map(|a| now.resolve(a).unwrap_or(Obj::Null)).and_then(|a| a.as_array().cloned()).unwrap_or_default();
+            if new_a.starts_with(&old_a) {
+                added_annots.extend(new_a[old_a.len()..].iter().cloned());
+            } else {
+                out.push(format!("chú thích của trang (đối tượng {num}) bị xóa hoặc sắp xếp lại"));
+            }
+        }
+        if role == Role::AcroForm {
+            let old_f = get(od, "Fields").and_then(Obj::as_array).cloned().unwrap_or_default();
+            let new_f = get(nd, "Fields").and_then(Obj::as_array).cloned().unwrap_or_default();
+            if !new_f.starts_with(&old_f) {
+                out.push("trường biểu mẫu bị xóa hoặc sắp xếp lại sau khi ký".into());
+            }
+        }
+    }
+    for a in added_annots.iter().take(MAX_FIELDS) {
+        let d = now.resolve(a).ok().and_then(|o| o.as_dict().cloned()).unwrap_or_default();
+        if !is_signature_widget(now, &d) {
+            let sub = get(&d, "Subtype").and_then(Obj::as_name).map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
+            out.push(format!("chú thích /{sub} được thêm sau khi ký (không phải chữ ký)"));
+        }
+    }
+    out
+}
+
+fn is_signature_widget(doc: &PdfDoc<'_>, d: &Dict) -> bool {
+    if get(d, "Subtype").and_then(Obj::as_name) != Some(b"Widget") {
+        return false;
+    }
+    let mut node = d.clone();
+    for _ in 0..32 {
+        if let Some(ft) = get(&node, "FT").and_then(Obj::as_name) {
+            return ft == b"Sig";
+        }
+        match get(&node, "Parent").map(|p| doc.resolve(p)) {
+            Some(Ok(Obj::Dict(p))) => node = p,
+            _ => return false,
+        }
+    }
+    false
+}
