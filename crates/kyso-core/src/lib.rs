@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod authz;
 pub mod calendar;
+pub mod document;
 pub mod error;
 pub mod profile;
 pub mod registry;

@@ -21,10 +21,10 @@ id_type!(AgencyId, PersonId, SubscriberId, CertificateId, DeviceId, RequestId, U
 /// Declares a string-coded enum with its stored code and its Vietnamese label once, so the
 /// store, the CLI and the reports all agree.
 macro_rules! coded_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident = $code:literal / $label:literal),* $(,)? }) => {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident = $code:literal / $label:literal),* $(,)? }) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
-        pub enum $name { $( #[serde(rename = $code)] $variant ),* }
+        pub enum $name { $( $(#[$vm])* #[serde(rename = $code)] $variant ),* }
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),*];
             pub fn code(self) -> &'static str { match self { $($name::$variant => $code),* } }

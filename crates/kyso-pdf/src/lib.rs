@@ -4,6 +4,7 @@
 
 pub mod appearance;
 pub mod decree30;
+pub mod file;
 pub mod ltv;
 pub mod object;
 pub mod reader;

@@ -17,6 +17,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("lỗi giả lập để kiểm thử (fault injection) ở câu lệnh thứ {0}")]
     InjectedFault(usize),
+    #[error("lỗi kho tệp: {0}")]
+    Files(String),
 }
 
 impl From<rusqlite::Error> for StoreError {

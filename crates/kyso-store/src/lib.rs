@@ -2,9 +2,11 @@
 //! set of queries, one migration tree per dialect. The only crate that knows SQL.
 
 mod db;
+mod files;
 mod migrate;
 mod repo;
 
 pub use db::{Db, Dialect, Row, StoreError, StoreResult, Tx, Value};
+pub use files::FileStore;
 pub use migrate::latest_version;
-pub use repo::{micros, secs, CertificateFilter, HandoverRecord, RevokedRow, StoredCrl, Table, UserGrant};
+pub use repo::{micros, secs, CertificateFilter, HandoverRecord, RevokedRow, SigningSessionRow, StoredCrl, Table, UserGrant};

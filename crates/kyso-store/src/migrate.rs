@@ -29,6 +29,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_handover.sql"),
         postgres: include_str!("../migrations/postgres/0004_handover.sql"),
     },
+    Migration {
+        version: 5,
+        sqlite: include_str!("../migrations/sqlite/0005_documents.sql"),
+        postgres: include_str!("../migrations/postgres/0005_documents.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

@@ -5,6 +5,7 @@ use crate::db::{Row, StoreError, StoreResult, Tx, Value};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use kyso_core::audit::{AuditRecord, NewEvent};
 use kyso_core::authz::{Grant, Role};
+use kyso_core::document::{Document, DocumentKind, DocumentStatus, PersonalStep, RegisterEntry, SignatureEntry, SignatureRole};
 use kyso_core::registry::*;
 use kyso_core::report::{EventCount, StockCount};
 use kyso_core::request::{Request, RequestDetails, RequestKind, RequestState};
@@ -32,6 +33,39 @@ fn d(v: NaiveDate) -> Value {
 /// `prefix%` for subtree filters; paths contain only digits and '/'.
 fn under(prefix: &str) -> Value {
     Value::Text(format!("{prefix}%"))
+}
+
+/// A stored two-phase signing session; the payload is the service's own JSON.
+#[derive(Debug, Clone)]
+pub struct SigningSessionRow {
+    pub id: String,
+    pub document_id: i64,
+    pub version: i64,
+    pub payload: String,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+const DOC_COLS: &str = "d.id, d.agency_id, d.kind, d.status, d.title, d.file_name, d.competent_person, d.parent_id, d.number, d.issued_on, d.sha256, d.size, d.version, d.created_by, d.created_at";
+fn doc_row(r: &Row) -> StoreResult<Document> {
+    Ok(Document {
+        id: r.int(0)?,
+        agency_id: AgencyId(r.int(1)?),
+        kind: coded(&r.text(2)?, DocumentKind::parse, "document kind")?,
+        status: coded(&r.text(3)?, DocumentStatus::parse, "document status")?,
+        title: r.text(4)?,
+        file_name: r.text(5)?,
+        competent_person: r.opt_int(6)?.map(PersonId),
+        parent_id: r.opt_int(7)?,
+        number: r.opt_text(8)?,
+        issued_on: r.opt_text(9)?.map(|s| date(&s)).transpose()?,
+        sha256: r.text(10)?,
+        size: r.int(11)? as u64,
+        version: r.int(12)?,
+        created_by: r.text(13)?,
+        created_at: from_secs(r.int(14)?)?,
+    })
 }
 
 const AGENCY_COLS: &str = "id, code, name, parent_id, path, legal_entity, tax_code, budget_code, email, address, valid_from, valid_to";
@@ -680,6 +714,205 @@ impl Tx<'_> {
             })
             .collect()
     }
+    // ---- documents, signatures, the outgoing register, signing sessions ----
+    pub fn insert_document(&mut self, d: &Document) -> StoreResult<Document> {
+        let id = self
+            .query_one(
+                "INSERT INTO documents (agency_id, kind, status, title, file_name, competent_person, parent_id, number, issued_on, sha256, size, version, created_by, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+                &[
+                    d.agency_id.0.into(),
+                    d.kind.code().into(),
+                    d.status.code().into(),
+                    d.title.as_str().into(),
+                    d.file_name.as_str().into(),
+                    d.competent_person.map(|p| p.0).into(),
+                    d.parent_id.into(),
+                    d.number.clone().into(),
+                    d.issued_on.map(self::d).unwrap_or(Value::Null),
+                    d.sha256.as_str().into(),
+                    (d.size as i64).into(),
+                    d.version.into(),
+                    d.created_by.as_str().into(),
+                    secs(d.created_at).into(),
+                ],
+            )?
+            .int(0)?;
+        Ok(Document { id, ..d.clone() })
+    }
+    pub fn document(&mut self, id: i64) -> StoreResult<Option<Document>> {
+        self.query_opt(&format!("SELECT {DOC_COLS} FROM documents d WHERE d.id = $1"), &[id.into()])?.as_ref().map(doc_row).transpose()
+    }
+    /// Saves a document that was loaded at `from_version`; fails with a conflict when someone
+    /// else changed it meanwhile.
+    pub fn update_document(&mut self, doc: &Document, from_version: i64) -> StoreResult<()> {
+        let n = self.exec(
+            "UPDATE documents SET status = $1, number = $2, issued_on = $3, sha256 = $4, size = $5, version = $6 WHERE id = $7 AND version = $8",
+            &[
+                doc.status.code().into(),
+                doc.number.clone().into(),
+                doc.issued_on.map(d).unwrap_or(Value::Null),
+                doc.sha256.as_str().into(),
+                (doc.size as i64).into(),
+                doc.version.into(),
+                doc.id.into(),
+                from_version.into(),
+            ],
+        )?;
+        if n != 1 {
+            return Err(StoreError::Constraint(format!("document {} changed meanwhile", doc.id)));
+        }
+        Ok(())
+    }
+    pub fn documents_under(&mut self, prefix: &str, limit: i64) -> StoreResult<Vec<Document>> {
+        self.query(
+            &format!(
+                "SELECT {DOC_COLS} FROM documents d JOIN agencies a ON a.id = d.agency_id WHERE a.path LIKE $1 ORDER BY d.id DESC LIMIT $2"
+            ),
+            &[under(prefix), limit.into()],
+        )?
+        .iter()
+        .map(doc_row)
+        .collect()
+    }
+    pub fn insert_signature(&mut self, document: i64, s: &SignatureEntry) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO document_signatures (document_id, seq, role, step, person_id, field, serial, signed_at, by_login, sha256_after)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            &[
+                document.into(),
+                s.seq.into(),
+                s.role.code().into(),
+                s.step.map(|x| x.code()).into(),
+                s.person_id.map(|p| p.0).into(),
+                s.field.as_str().into(),
+                s.serial.clone().into(),
+                secs(s.signed_at).into(),
+                s.by_login.as_str().into(),
+                s.sha256_after.as_str().into(),
+            ],
+        )?;
+        Ok(())
+    }
+    pub fn signatures(&mut self, document: i64) -> StoreResult<Vec<SignatureEntry>> {
+        self.query(
+            "SELECT seq, role, step, person_id, field, serial, signed_at, by_login, sha256_after FROM document_signatures WHERE document_id = $1 ORDER BY seq",
+            &[document.into()],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(SignatureEntry {
+                seq: r.int(0)?,
+                role: coded(&r.text(1)?, SignatureRole::parse, "signature role")?,
+                step: r.opt_text(2)?.map(|s| coded(&s, PersonalStep::parse, "personal step")).transpose()?,
+                person_id: r.opt_int(3)?.map(PersonId),
+                field: r.text(4)?,
+                serial: r.opt_text(5)?,
+                signed_at: from_secs(r.int(6)?)?,
+                by_login: r.text(7)?,
+                sha256_after: r.text(8)?,
+            })
+        })
+        .collect()
+    }
+    /// The next free sequence number of an agency's register for a year.
+    pub fn next_register_seq(&mut self, agency: AgencyId, year: i32, kind: &str) -> StoreResult<u32> {
+        let n = self
+            .query_one(
+                "SELECT COALESCE(MAX(seq), 0) FROM outgoing_register WHERE agency_id = $1 AND year = $2 AND kind = $3",
+                &[agency.0.into(), i64::from(year).into(), kind.into()],
+            )?
+            .int(0)?;
+        Ok(n as u32 + 1)
+    }
+    /// Enters a line in the register; a number already taken is a constraint error.
+    pub fn insert_register_entry(&mut self, e: &RegisterEntry) -> StoreResult<i64> {
+        self.query_one(
+            "INSERT INTO outgoing_register (agency_id, year, kind, seq, number, issued_on, title, document_id, signer_name, recipients, entered_by, entered_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+            &[
+                e.agency_id.0.into(),
+                i64::from(e.year).into(),
+                e.kind.as_str().into(),
+                i64::from(e.seq).into(),
+                e.number.as_str().into(),
+                d(e.issued_on),
+                e.title.as_str().into(),
+                e.document_id.into(),
+                e.signer_name.as_str().into(),
+                e.recipients.as_str().into(),
+                e.entered_by.as_str().into(),
+                secs(e.entered_at).into(),
+            ],
+        )?
+        .int(0)
+    }
+    /// Register lines of agencies under `prefix` for a year, oldest first.
+    pub fn register_entries(&mut self, prefix: &str, year: i32, kind: &str) -> StoreResult<Vec<RegisterEntry>> {
+        self.query(
+            "SELECT r.id, r.agency_id, r.year, r.kind, r.seq, r.number, r.issued_on, r.title, r.document_id, r.signer_name, r.recipients, r.entered_by, r.entered_at
+             FROM outgoing_register r JOIN agencies a ON a.id = r.agency_id WHERE a.path LIKE $1 AND r.year = $2 AND r.kind = $3 ORDER BY r.agency_id, r.seq",
+            &[under(prefix), i64::from(year).into(), kind.into()],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(RegisterEntry {
+                id: r.int(0)?,
+                agency_id: AgencyId(r.int(1)?),
+                year: r.int(2)? as i32,
+                kind: r.text(3)?,
+                seq: r.int(4)? as u32,
+                number: r.text(5)?,
+                issued_on: date(&r.text(6)?)?,
+                title: r.text(7)?,
+                document_id: r.int(8)?,
+                signer_name: r.text(9)?,
+                recipients: r.text(10)?,
+                entered_by: r.text(11)?,
+                entered_at: from_secs(r.int(12)?)?,
+            })
+        })
+        .collect()
+    }
+    pub fn insert_signing_session(&mut self, s: &SigningSessionRow) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO signing_sessions (id, document_id, version, payload, created_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                s.id.as_str().into(),
+                s.document_id.into(),
+                s.version.into(),
+                s.payload.as_str().into(),
+                s.created_by.as_str().into(),
+                secs(s.created_at).into(),
+                secs(s.expires_at).into(),
+            ],
+        )?;
+        Ok(())
+    }
+    pub fn signing_session(&mut self, id: &str) -> StoreResult<Option<SigningSessionRow>> {
+        self.query_opt(
+            "SELECT id, document_id, version, payload, created_by, created_at, expires_at FROM signing_sessions WHERE id = $1",
+            &[id.into()],
+        )?
+        .map(|r| {
+            Ok(SigningSessionRow {
+                id: r.text(0)?,
+                document_id: r.int(1)?,
+                version: r.int(2)?,
+                payload: r.text(3)?,
+                created_by: r.text(4)?,
+                created_at: from_secs(r.int(5)?)?,
+                expires_at: from_secs(r.int(6)?)?,
+            })
+        })
+        .transpose()
+    }
+    /// Removes a session, and every session that has expired by `now`.
+    pub fn delete_signing_session(&mut self, id: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        self.exec("DELETE FROM signing_sessions WHERE id = $1 OR expires_at < $2", &[id.into(), secs(now).into()])?;
+        Ok(())
+    }
+
     /// Valid (not revoked) certificates held on a device.
     pub fn certificates_on_device(&mut self, device: DeviceId) -> StoreResult<Vec<CertificateRecord>> {
         self.query(

@@ -35,6 +35,14 @@ fn token_ref(t: &TokenSel) -> TokenRef {
     }
 }
 
+fn refuse_same(input: &std::path::Path, out: &std::path::Path) -> Result<(), CliError> {
+    let same = out == input || std::fs::canonicalize(out).ok().is_some_and(|o| std::fs::canonicalize(input).ok() == Some(o));
+    if same {
+        return Err(kyso_core::DomainError::invalid("out", "tệp kết quả phải khác tệp gốc (tệp gốc không bị sửa)").into());
+    }
+    Ok(())
+}
+
 pub fn sign(cli: &Cli, a: &SignArgs, now: DateTime<Utc>) -> Result<ExitCode, CliError> {
     let level = match a.level.to_lowercase().as_str() {
         "b" | "b-b" => Level::B,
@@ -66,7 +74,6 @@ pub fn sign(cli: &Cli, a: &SignArgs, now: DateTime<Utc>) -> Result<ExitCode, Cli
             }
         }
     }
-    let data = read(&a.file)?;
     let limit = open_service(cli).map(|s| s.profile().pin_retry_limit).unwrap_or(10);
     let token = tokens::open(&cli.data, &token_ref(&a.token), limit)?;
     let session = token.login(&tokens::pin("KYSO_PIN", &format!("Mã PIN của thiết bị '{}'", a.token.label))?).map_err(token_err)?;
@@ -106,7 +113,7 @@ pub fn sign(cli: &Cli, a: &SignArgs, now: DateTime<Utc>) -> Result<ExitCode, Cli
         }
     };
     let tsa = tsa_fn.as_deref();
-    let (out_path, bytes) = if a.detached {
+    let out_path = if a.detached {
         // Hash as a stream: the file is not held twice.
         let mut h = sha2::Sha256::new();
         let mut f = std::fs::File::open(&a.file).map_err(|e| fail("environment", e.to_string(), 2))?;
@@ -119,12 +126,12 @@ pub fn sign(cli: &Cli, a: &SignArgs, now: DateTime<Utc>) -> Result<ExitCode, Cli
             h.update(&buf[..n]);
         }
         let cms = kyso_pdf::cms_signature(h.finalize().to_vec(), &who, level, tsa).map_err(pdf_err)?;
-        (
-            a.out.clone().unwrap_or_else(|| {
-                a.file.with_extension(format!("{}p7s", a.file.extension().map(|x| format!("{}.", x.to_string_lossy())).unwrap_or_default()))
-            }),
-            cms,
-        )
+        let out_path = a.out.clone().unwrap_or_else(|| {
+            a.file.with_extension(format!("{}p7s", a.file.extension().map(|x| format!("{}.", x.to_string_lossy())).unwrap_or_default()))
+        });
+        refuse_same(&a.file, &out_path)?;
+        std::fs::write(&out_path, cms).map_err(|e| fail("environment", format!("không ghi được {}: {e}", out_path.display()), 2))?;
+        out_path
     } else {
         let spec = FieldSpec {
             page: a.page,
@@ -137,16 +144,15 @@ pub fn sign(cli: &Cli, a: &SignArgs, now: DateTime<Utc>) -> Result<ExitCode, Cli
             contents_size: DEFAULT_CONTENTS,
             sub_filter: "ETSI.CAdES.detached",
         };
-        let signed = kyso_pdf::sign_pades(&data, &spec, &who, level, tsa).map_err(pdf_err)?;
         let default = a
             .file
             .with_file_name(format!("{}-signed.pdf", a.file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()));
-        (a.out.clone().unwrap_or(default), signed)
+        let out_path = a.out.clone().unwrap_or(default);
+        refuse_same(&a.file, &out_path)?;
+        // Streamed: a large file is mapped for parsing, hashed by reads and copied in the kernel.
+        kyso_pdf::file::sign_file(&a.file, &out_path, &spec, &who, level, tsa).map_err(pdf_err)?;
+        out_path
     };
-    if out_path == a.file {
-        return Err(kyso_core::DomainError::invalid("out", "tệp kết quả phải khác tệp gốc (tệp gốc không bị sửa)").into());
-    }
-    std::fs::write(&out_path, bytes).map_err(|e| fail("environment", format!("không ghi được {}: {e}", out_path.display()), 2))?;
     if cli.json {
         crate::output::json(&serde_json::json!({"out": out_path, "signer": info.subject.to_string(), "detached": a.detached}));
     } else {
