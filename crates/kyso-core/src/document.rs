@@ -289,7 +289,8 @@ mod tests {
         let checked = sig(SignatureRole::Personal, Some(8), Some(CheckContent));
         let agency = sig(SignatureRole::Agency, None, None);
         // (case, kind, competent, existing, step, allowed rule or None)
-        let cases: Vec<(&str, DocumentKind, Option<i64>, Vec<SignatureEntry>, Step, Option<&str>)> = vec![
+        type Case = (&'static str, DocumentKind, Option<i64>, Vec<SignatureEntry>, Step, Option<&'static str>);
+        let cases: Vec<Case> = vec![
             ("leader signs a draft", Issued, Some(7), vec![], p(7, Approve), None),
             ("checker before leader", Issued, Some(7), vec![], p(8, CheckContent), None),
             ("checker after leader", Issued, Some(7), vec![approved.clone()], p(8, CheckFormat), Some("approval_last_personal")),
