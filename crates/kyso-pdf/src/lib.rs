@@ -4,11 +4,13 @@
 
 pub mod appearance;
 pub mod decree30;
+pub mod draft;
 pub mod file;
 pub mod ltv;
 pub mod object;
 pub mod reader;
 pub mod sign;
+pub mod text;
 pub mod verify;
 
 use kyso_pki::cms::{self, SignRequest};
