@@ -310,11 +310,7 @@ impl Interp<'_, '_> {
             }
             let n = |i: usize| operands.get(i).map(num).unwrap_or(0.0);
             match op {
-                b"q" => {
-                    if stack.len() < 256 {
-                        stack.push(st.clone());
-                    }
-                }
+                b"q" if stack.len() < 256 => stack.push(st.clone()),
                 b"Q" => {
                     if let Some(s) = stack.pop() {
                         st = s;
