@@ -2,9 +2,11 @@
 //! digitised documents): where each goes and what it shows.
 
 use crate::appearance::{compose, text_width, Appearance, Line, Picture};
-use crate::sign::Placement;
-use crate::PdfResult;
-use chrono::{DateTime, FixedOffset, Utc};
+use crate::form::TextField;
+use crate::reader::PdfDoc;
+use crate::sign::{Fill, Placement};
+use crate::{PdfError, PdfResult};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Utc};
 
 /// Points per millimetre.
 pub const PT_PER_MM: f64 = 72.0 / 25.4;
@@ -154,6 +156,47 @@ pub fn layout(kind: &Kind, page: usize, time: DateTime<Utc>) -> PdfResult<(usize
             (1, Placement::TopRight { margin }, Some(ap))
         }
     })
+}
+
+/// The names of the fields for the register number, day and month.
+pub const NUMBER_FIELD: &str = "kyso_so";
+pub const DAY_FIELD: &str = "kyso_ngay";
+pub const MONTH_FIELD: &str = "kyso_thang";
+
+/// The blank after an anchor on page 1, as a field box.
+fn blank_after(hit: &crate::text::TextHit, chars: f64) -> [f64; 4] {
+    let x = hit.x1 + hit.size * 0.2;
+    let y0 = hit.y - hit.size * 0.3;
+    [x, y0, x + hit.size * 0.6 * chars, y0 + hit.size * 1.3]
+}
+
+/// Read-only text fields over the blanks after "Số:", "ngày" and "tháng" on page 1 (NĐ
+/// 30/2020 Appendix I, items 3 and 4), added to a draft before anyone signs it, so that the
+/// records clerk can write the register number and date afterwards as form filling, which
+/// the earlier signatures allow.
+pub fn number_and_date_fields(doc: &PdfDoc<'_>) -> PdfResult<Vec<TextField>> {
+    let find = |needle: &str| -> PdfResult<crate::text::TextHit> {
+        crate::text::find_top(doc, 1, needle)?.ok_or_else(|| {
+            PdfError::Invalid(format!(
+                "không tìm thấy '{needle}' ở trang 1 để dành chỗ ghi số và ngày ban hành; hãy kiểm tra dự thảo theo thể thức Nghị định 30/2020"
+            ))
+        })
+    };
+    Ok(vec![
+        TextField { name: NUMBER_FIELD.into(), page: 1, rect: blank_after(&find("Số:")?, 3.0) },
+        TextField { name: DAY_FIELD.into(), page: 1, rect: blank_after(&find("ngày")?, 2.0) },
+        TextField { name: MONTH_FIELD.into(), page: 1, rect: blank_after(&find("tháng")?, 2.0) },
+    ])
+}
+
+/// The values the records clerk writes into those fields: the number (at least two digits)
+/// and the day and month of issue.
+pub fn number_and_date_fills(number: u32, issued_on: NaiveDate, size: f64) -> Vec<Fill> {
+    vec![
+        Fill { field: NUMBER_FIELD.into(), value: format!("{number:02}"), size },
+        Fill { field: DAY_FIELD.into(), value: format!("{:02}", issued_on.day()), size },
+        Fill { field: MONTH_FIELD.into(), value: format!("{:02}", issued_on.month()), size },
+    ]
 }
 
 #[cfg(test)]

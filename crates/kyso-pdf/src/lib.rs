@@ -6,9 +6,11 @@ pub mod appearance;
 pub mod decree30;
 pub mod draft;
 pub mod file;
+pub mod form;
 pub mod ltv;
 pub mod object;
 pub mod reader;
+pub mod samples;
 pub mod sign;
 pub mod text;
 pub mod verify;
@@ -16,7 +18,7 @@ pub mod verify;
 use kyso_pki::cms::{self, SignRequest};
 use kyso_pki::oids;
 use kyso_token::{HashAlg, Signer};
-pub use sign::{FieldSpec, Placement, Prepared, DEFAULT_CONTENTS};
+pub use sign::{FieldSpec, Fill, Placement, Prepared, DEFAULT_CONTENTS};
 
 /// What can go wrong. Messages are in Vietnamese; the input is never modified.
 #[derive(Debug, thiserror::Error)]

@@ -77,6 +77,7 @@ pub fn add_document_timestamp(input: &[u8], tsa: Tsa<'_>, field: &str) -> PdfRes
         signing_time: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
         contents_size: 16 * 1024,
         sub_filter: "ETSI.RFC3161",
+        fills: vec![],
     };
     let prepared = sign::prepare(input, &spec)?;
     let digest = prepared.digest(input, HashAlg::Sha256);

@@ -28,6 +28,20 @@ pub struct FieldSpec {
     pub contents_size: usize,
     /// `/ETSI.CAdES.detached` for PAdES signatures, `/ETSI.RFC3161` for document time-stamps.
     pub sub_filter: &'static str,
+    /// Text fields to fill in the same update, e.g. the register number and date that the
+    /// records clerk writes before applying the agency signature. Verifiers see this as form
+    /// filling, which earlier signatures allow.
+    pub fills: Vec<Fill>,
+}
+
+/// A value for an existing text field (see `form::add_text_fields`).
+#[derive(Debug, Clone)]
+pub struct Fill {
+    /// The field's full name.
+    pub field: String,
+    pub value: String,
+    /// Font size in points.
+    pub size: f64,
 }
 
 /// Where the widget goes.
@@ -324,6 +338,36 @@ pub fn prepare(input: &[u8], spec: &FieldSpec) -> PdfResult<Prepared> {
             page.insert(b"Annots".to_vec(), Obj::Array(a));
             objects.push((page_ref, Obj::Dict(page)));
         }
+    }
+
+    // Filled text fields: the value and a new appearance.
+    for f in &spec.fills {
+        let (fref, mut fd, ft) = crate::form::find_field(&doc, &f.field)?
+            .ok_or_else(|| PdfError::Invalid(format!("tài liệu không có trường '{}' để ghi '{}'", f.field, f.value)))?;
+        if ft.as_deref() != Some(b"Tx") {
+            return Err(PdfError::Invalid(format!("trường '{}' không phải trường văn bản", f.field)));
+        }
+        let rect: Vec<f64> =
+            get(&fd, "Rect").and_then(Obj::as_array).map(|a| a.iter().map(crate::form::number).collect()).unwrap_or_default();
+        if rect.len() != 4 {
+            return Err(PdfError::Invalid(format!("trường '{}' không có vị trí (Rect)", f.field)));
+        }
+        let (w, h) = ((rect[2] - rect[0]).abs(), (rect[3] - rect[1]).abs());
+        let line =
+            crate::appearance::Line { text: f.value.clone(), x: 1.0, y: (h - f.size * 0.7) / 2.0, size: f.size, color: [0.0, 0.0, 0.0] };
+        let ap = crate::appearance::compose(w, h, &[], &[line])?;
+        let ap_ref = alloc();
+        let locals: Vec<Ref> = ap.objects.iter().map(|_| alloc()).collect();
+        let (d, content) = &ap.form;
+        objects.push((ap_ref, crate::appearance::relocate(&Obj::Stream(d.clone(), content.clone()), &locals)));
+        for (o, real) in ap.objects.iter().zip(&locals) {
+            objects.push((*real, crate::appearance::relocate(o, &locals)));
+        }
+        let mut apd = Dict::new();
+        apd.insert(b"N".to_vec(), Obj::Ref(ap_ref));
+        fd.insert(b"AP".to_vec(), Obj::Dict(apd));
+        fd.insert(b"V".to_vec(), text_string(&f.value));
+        objects.push((fref, Obj::Dict(fd)));
     }
 
     // Write the new revision after the original bytes, which stay untouched. Offsets in

@@ -449,52 +449,62 @@ fn glyphs(doc: &PdfDoc<'_>, page_ref: crate::object::Ref) -> PdfResult<Vec<Glyph
     Ok(it.glyphs)
 }
 
-/// Finds `needle` on the pages of `doc`, searching from the last page up and taking the last
-/// occurrence on a page (the signature block closes a document). Matching is exact after NFC,
+/// Every occurrence of `needle` on page `page` (1-based). Matching is exact after NFC,
 /// ignoring white space.
-pub fn find_text(doc: &PdfDoc<'_>, needle: &str) -> PdfResult<Option<TextHit>> {
+pub fn find_on_page(doc: &PdfDoc<'_>, page: usize, needle: &str) -> PdfResult<Vec<TextHit>> {
     let want: Vec<char> = needle.nfc().filter(|c| !c.is_whitespace()).collect();
     if want.is_empty() {
         return Err(PdfError::Invalid("văn bản neo (anchor) rỗng".into()));
     }
     let pages = doc.pages()?;
-    for (index, page_ref) in pages.iter().enumerate().rev() {
-        let gs = glyphs(doc, *page_ref)?;
-        // Lines: glyphs on (nearly) the same baseline, left to right.
-        let mut lines: Vec<Vec<&Glyph>> = Vec::new();
-        for g in &gs {
-            match lines.iter_mut().find(|l| (l[0].y - g.y).abs() <= l[0].size.max(g.size) * 0.3) {
-                Some(l) => l.push(g),
-                None => lines.push(vec![g]),
+    let page_ref = *pages
+        .get(page.wrapping_sub(1))
+        .ok_or_else(|| PdfError::Invalid(format!("tài liệu có {} trang, không có trang {page}", pages.len())))?;
+    let gs = glyphs(doc, page_ref)?;
+    // Lines: glyphs on (nearly) the same baseline, left to right.
+    let mut lines: Vec<Vec<&Glyph>> = Vec::new();
+    for g in &gs {
+        match lines.iter_mut().find(|l| (l[0].y - g.y).abs() <= l[0].size.max(g.size) * 0.3) {
+            Some(l) => l.push(g),
+            None => lines.push(vec![g]),
+        }
+    }
+    let mut hits = Vec::new();
+    for mut line in lines {
+        line.sort_by(|a, b| a.x0.total_cmp(&b.x0));
+        let chars: Vec<(char, usize)> = line
+            .iter()
+            .enumerate()
+            .flat_map(|(i, g)| g.text.nfc().filter(|c| !c.is_whitespace()).map(move |c| (c, i)).collect::<Vec<_>>())
+            .collect();
+        if chars.len() < want.len() {
+            continue;
+        }
+        for start in 0..=chars.len() - want.len() {
+            if chars[start..start + want.len()].iter().map(|c| c.0).eq(want.iter().copied()) {
+                let (a, b) = (line[chars[start].1], line[chars[start + want.len() - 1].1]);
+                hits.push(TextHit { page, x0: a.x0.min(b.x0), x1: b.x1.max(a.x1), y: a.y, size: a.size });
             }
         }
-        let mut best: Option<TextHit> = None;
-        for mut line in lines {
-            line.sort_by(|a, b| a.x0.total_cmp(&b.x0));
-            let chars: Vec<(char, usize)> = line
-                .iter()
-                .enumerate()
-                .flat_map(|(i, g)| g.text.nfc().filter(|c| !c.is_whitespace()).map(move |c| (c, i)).collect::<Vec<_>>())
-                .collect();
-            if chars.len() < want.len() {
-                continue;
-            }
-            for start in 0..=chars.len() - want.len() {
-                if chars[start..start + want.len()].iter().map(|c| c.0).eq(want.iter().copied()) {
-                    let (a, b) = (line[chars[start].1], line[chars[start + want.len() - 1].1]);
-                    let hit = TextHit { page: index + 1, x0: a.x0.min(b.x0), x1: b.x1.max(a.x1), y: a.y, size: a.size };
-                    // The lowest occurrence on the page is the signature block's.
-                    if best.is_none_or(|h| hit.y < h.y) {
-                        best = Some(hit);
-                    }
-                }
-            }
-        }
-        if best.is_some() {
-            return Ok(best);
+    }
+    Ok(hits)
+}
+
+/// Finds `needle` as a signature anchor: from the last page up, the lowest occurrence on the
+/// first page that has one (the signature block closes a document).
+pub fn find_text(doc: &PdfDoc<'_>, needle: &str) -> PdfResult<Option<TextHit>> {
+    for page in (1..=doc.pages()?.len()).rev() {
+        let hits = find_on_page(doc, page, needle)?;
+        if let Some(h) = hits.into_iter().min_by(|a, b| a.y.total_cmp(&b.y)) {
+            return Ok(Some(h));
         }
     }
     Ok(None)
+}
+
+/// The highest occurrence of `needle` on page `page` (a heading such as "Số:").
+pub fn find_top(doc: &PdfDoc<'_>, page: usize, needle: &str) -> PdfResult<Option<TextHit>> {
+    Ok(find_on_page(doc, page, needle)?.into_iter().max_by(|a, b| a.y.total_cmp(&b.y)))
 }
 
 /// The box of a personal signature under an anchor (the title line), between it and the

@@ -53,6 +53,10 @@ pub struct SignatureCheck {
 }
 
 impl SignatureCheck {
+    /// One line for logs and test messages (without the certificates' bytes).
+    pub fn summary(&self) -> String {
+        format!("'{}' problems: {:?}; later changes: {:?}", self.field, self.problems, self.later_changes)
+    }
     /// Intact and followed only by signatures, time-stamps and validation data.
     pub fn is_intact(&self) -> bool {
         self.problems.is_empty() && self.later_changes.is_empty()
@@ -325,6 +329,8 @@ fn allowed_keys(role: Role) -> &'static [&'static str] {
         Role::AcroForm => &["Fields", "SigFlags", "DR", "DA"],
         Role::Page => &["Annots"],
         Role::Dss => &["Certs", "CRLs", "OCSPs", "VRI"],
+        // Form filling: the value and its appearance.
+        Role::FormField => &["V", "AP", "AS"],
     }
 }
 
@@ -334,6 +340,7 @@ enum Role {
     AcroForm,
     Page,
     Dss,
+    FormField,
 }
 
 /// What the updates after the signed revision `rev` changed, beyond adding signature fields,
@@ -350,6 +357,12 @@ fn later_changes(rev: &PdfDoc<'_>, now: &PdfDoc<'_>) -> Vec<String> {
     for (key, role) in [("AcroForm", Role::AcroForm), ("DSS", Role::Dss)] {
         if let Some(r) = get(&cat, key).and_then(Obj::as_ref) {
             roles.insert(r.0, role);
+        }
+    }
+    // Fields other than signatures may be filled in later (DocMDP level 2, the default).
+    for (_, r, d) in crate::form::fields(rev).unwrap_or_default() {
+        if get(&d, "FT").and_then(Obj::as_name) != Some(b"Sig") {
+            roles.insert(r.0, Role::FormField);
         }
     }
     let pages = rev.pages().unwrap_or_default();

@@ -186,6 +186,7 @@ fn spec(name: &str) -> FieldSpec {
         signing_time: real_now(),
         contents_size: DEFAULT_CONTENTS,
         sub_filter: "ETSI.CAdES.detached",
+        fills: vec![],
     }
 }
 
@@ -317,51 +318,7 @@ fn b_t_signatures_carry_a_time_stamp_that_verifiers_accept() {
     assert!(sign_pades(&sample_pdf(1), &spec("Signature1"), &who, Level::T, Some(&down)).is_err());
 }
 
-/// A PNG drawn here: `f(x, y)` gives RGBA.
-pub fn draw_png(w: u32, h: u32, f: impl Fn(f64, f64) -> [u8; 4]) -> Vec<u8> {
-    let mut out = Vec::new();
-    {
-        let mut e = png::Encoder::new(&mut out, w, h);
-        e.set_color(png::ColorType::Rgba);
-        e.set_depth(png::BitDepth::Eight);
-        let mut wr = e.write_header().unwrap();
-        let mut px = Vec::with_capacity((w * h * 4) as usize);
-        for y in 0..h {
-            for x in 0..w {
-                px.extend_from_slice(&f(f64::from(x) / f64::from(w), f64::from(y) / f64::from(h)));
-            }
-        }
-        wr.write_image_data(&px).unwrap();
-    }
-    out
-}
-
-/// A blue handwritten-like stroke on a transparent background.
-pub fn signature_png() -> Vec<u8> {
-    draw_png(300, 120, |x, y| {
-        let curve = 0.5 + 0.3 * (x * 12.0).sin() * (1.0 - x);
-        if (y - curve).abs() < 0.04 {
-            [20, 40, 200, 255]
-        } else {
-            [0, 0, 0, 0]
-        }
-    })
-}
-
-/// A red round seal: two rings and a star, transparent outside.
-pub fn seal_png() -> Vec<u8> {
-    draw_png(240, 240, |x, y| {
-        let (dx, dy) = (x - 0.5, y - 0.5);
-        let r = (dx * dx + dy * dy).sqrt();
-        let a = dy.atan2(dx);
-        let star = r < 0.12 + 0.06 * (5.0 * a).cos();
-        if (0.44..0.49).contains(&r) || (0.36..0.38).contains(&r) || star {
-            [220, 20, 30, 255]
-        } else {
-            [0, 0, 0, 0]
-        }
-    })
-}
+use kyso_pdf::samples::{seal_png, signature_png};
 
 fn pdftotext(pdf: &[u8]) -> String {
     let d = tempfile::tempdir().unwrap();
@@ -531,7 +488,7 @@ fn b_lt_and_b_lta_add_validation_data_and_a_document_time_stamp() {
     // kyso's own check: the DSS and the document time-stamp are allowed later changes.
     let checks = kyso_pdf::verify::check_signatures(&lta).unwrap();
     assert_eq!(checks.len(), 2);
-    assert!(checks.iter().all(|c| c.is_intact()), "{checks:?}");
+    assert!(checks.iter().all(|c| c.is_intact()), "{:?}", checks.iter().map(|c| c.summary()).collect::<Vec<_>>());
     assert_eq!(checks[1].kind, kyso_pdf::verify::SigKind::DocTimeStamp);
     assert!(checks[0].timestamp.is_some() && checks[1].timestamp.is_some() && checks[1].covers_whole_file);
     let d = tempfile::tempdir().unwrap();
@@ -615,7 +572,7 @@ fn own_signature_check_finds_tampering_and_later_changes() {
     let twice = sign_pades(&once, &spec("Signature2"), &agency, Level::B, None).unwrap();
     let checks = kyso_pdf::verify::check_signatures(&twice).unwrap();
     assert_eq!(checks.len(), 2);
-    assert!(checks.iter().all(|c| c.is_intact()), "{checks:?}");
+    assert!(checks.iter().all(|c| c.is_intact()), "{:?}", checks.iter().map(|c| c.summary()).collect::<Vec<_>>());
     assert!(!checks[0].covers_whole_file && checks[1].covers_whole_file);
     assert_eq!(checks[0].signer_cert.as_deref(), Some(&ca.user_cert[..]));
     assert_eq!(checks[1].signer_cert.as_deref(), Some(&ca.org_cert[..]));
@@ -661,8 +618,61 @@ fn own_signature_check_finds_tampering_and_later_changes() {
     for (name, pdf, expect) in cases {
         let checks = kyso_pdf::verify::check_signatures(&pdf).unwrap();
         let first = &checks[0];
-        assert!(!first.is_intact(), "{name}: {first:?}");
+        assert!(!first.is_intact(), "{name}: {}", first.summary());
         let said = format!("{:?} {:?}", first.problems, first.later_changes);
         assert!(said.contains(expect), "{name}: {said}");
     }
+}
+
+#[test]
+fn issued_document_signed_at_the_title_anchor_then_numbered_and_sealed() {
+    use kyso_pdf::decree30::{layout, number_and_date_fields, number_and_date_fills, Kind};
+    let ca = test_ca(KeyAlgorithm::Rsa2048);
+    let chain = vec![ca.ca.clone()];
+    let leader = SignerInfo { signer: &*ca.user, cert: &ca.user_cert, chain: &chain };
+    let agency = SignerInfo { signer: &*ca.org, cert: &ca.org_cert, chain: &chain };
+    let now = real_now();
+    let draft = kyso_pdf::draft::Nd30Draft {
+        parent_agency: "UBND TỈNH BẮC NINH".into(),
+        agency: "SỞ NỘI VỤ".into(),
+        symbol: "QĐ-SNV".into(),
+        place: "Bắc Ninh".into(),
+        year: 2026,
+        kind: "QUYẾT ĐỊNH".into(),
+        title: "Về việc cử cán bộ tham dự tập huấn chữ ký số".into(),
+        body: vec!["Điều 1. Cử ông Trần Văn Bình tham dự lớp tập huấn.".into()],
+        signer_titles: vec!["KT. GIÁM ĐỐC".into(), "PHÓ GIÁM ĐỐC".into()],
+        signer_name: "Nguyễn Văn An".into(),
+        recipients: vec!["Như Điều 1".into(), "Lưu: VT".into()],
+    }
+    .to_pdf()
+    .unwrap();
+    // Registering the draft reserves the blanks for the number and date as fields.
+    let fields = number_and_date_fields(&kyso_pdf::reader::PdfDoc::open(&draft).unwrap()).unwrap();
+    let draft = kyso_pdf::form::add_text_fields(&draft, &fields).unwrap();
+    let doc = kyso_pdf::reader::PdfDoc::open(&draft).unwrap();
+    let title = kyso_pdf::text::find_text(&doc, "PHÓ GIÁM ĐỐC").unwrap().unwrap();
+    let personal_rect = kyso_pdf::text::box_below(&title, 130.0, 60.0);
+    let (page, placement, appearance) =
+        layout(&Kind::Personal { signature_png: signature_png(), rect: personal_rect }, title.page, now).unwrap();
+    let signed = sign_pades(&draft, &FieldSpec { page, placement, appearance, ..spec("Ký ban hành") }, &leader, Level::B, None).unwrap();
+    let fills = number_and_date_fills(5, chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(), 13.0);
+    let kind = Kind::Agency { seal_png: seal_png(), seal_mm: 36.0, personal_rect, agency: "Sở Nội vụ tỉnh Bắc Ninh".into() };
+    let (page, placement, appearance) = layout(&kind, title.page, now).unwrap();
+    let sealed =
+        sign_pades(&signed, &FieldSpec { page, placement, appearance, fills, ..spec("Chữ ký cơ quan") }, &agency, Level::B, None).unwrap();
+    check_all(&sealed, &ca, 2);
+    let checks = kyso_pdf::verify::check_signatures(&sealed).unwrap();
+    assert!(checks.iter().all(|c| c.is_intact()), "{:?}", checks.iter().map(|c| c.summary()).collect::<Vec<_>>());
+    let text = pdftotext(&sealed);
+    let compact: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    for e in ["Số: 05 /QĐ-SNV", "ngày 21 tháng 11 năm 2026", "Sở Nội vụ tỉnh Bắc Ninh", "PHÓ GIÁM ĐỐC"] {
+        assert!(compact.contains(e), "'{e}' in: {compact}");
+    }
+    let renders = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/appearance-renders");
+    std::fs::create_dir_all(&renders).unwrap();
+    std::fs::write(renders.join("issued-document.pdf"), &sealed).unwrap();
+    // An anchor that is not in the draft is a clear error.
+    let missing = number_and_date_fields(&kyso_pdf::reader::PdfDoc::open(&sample_pdf(1)).unwrap());
+    assert!(matches!(missing, Err(kyso_pdf::PdfError::Invalid(m)) if m.contains("Số:")));
 }

@@ -143,6 +143,7 @@ pub fn sign(cli: &Cli, a: &SignArgs, now: DateTime<Utc>) -> Result<ExitCode, Cli
             signing_time: now,
             contents_size: DEFAULT_CONTENTS,
             sub_filter: "ETSI.CAdES.detached",
+            fills: vec![],
         };
         let default = a
             .file
