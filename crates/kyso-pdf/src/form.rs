@@ -69,9 +69,12 @@ pub fn fields(doc: &PdfDoc<'_>) -> PdfResult<Vec<(String, Ref, Dict)>> {
     Ok(out)
 }
 
+/// A field found by name: its reference, its own dictionary and its (inherited) type.
+pub type FoundField = (Ref, Dict, Option<Vec<u8>>);
+
 /// The field named `name` (full name): its reference, its own dictionary as stored, and its
 /// field type (possibly inherited).
-pub fn find_field(doc: &PdfDoc<'_>, name: &str) -> PdfResult<Option<(Ref, Dict, Option<Vec<u8>>)>> {
+pub fn find_field(doc: &PdfDoc<'_>, name: &str) -> PdfResult<Option<FoundField>> {
     for (n, r, merged) in fields(doc)? {
         if n == name {
             let own = doc.get(r)?.as_dict().cloned().unwrap_or_default();
