@@ -46,6 +46,8 @@ pub enum Permission {
     CreateRequest,
     ViewReports,
     ViewAudit,
+    /// Register drafts, read documents and the outgoing register.
+    ManageDocuments,
 }
 
 impl Permission {
@@ -62,6 +64,7 @@ impl Permission {
             Permission::CreateRequest => &[ProvincialManager, ItStaff, AgencyOfficer, RecordsClerk, Subscriber],
             Permission::ViewReports => &[ProvincialManager, ItStaff, AgencyOfficer, Auditor],
             Permission::ViewAudit => &[ProvincialManager, ItStaff, Auditor],
+            Permission::ManageDocuments => &[RecordsClerk, AgencyOfficer, Subscriber, ItStaff],
         }
     }
     pub fn label_vi(self) -> &'static str {
@@ -76,6 +79,7 @@ impl Permission {
             Permission::CreateRequest => "lập yêu cầu chứng thực",
             Permission::ViewReports => "xem báo cáo",
             Permission::ViewAudit => "xem nhật ký kiểm tra",
+            Permission::ManageDocuments => "quản lý văn bản điện tử",
         }
     }
 }

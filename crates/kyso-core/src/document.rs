@@ -72,6 +72,8 @@ pub struct Document {
     pub competent_person: Option<PersonId>,
     /// The main document, for an attachment.
     pub parent_id: Option<i64>,
+    /// The symbol the draft carries after the number ("QĐ-SNV"), for issued documents.
+    pub symbol: Option<String>,
     /// The register number and symbol, once issued or copied ("15/QĐ-UBND").
     pub number: Option<String>,
     pub issued_on: Option<NaiveDate>,
@@ -256,6 +258,7 @@ mod tests {
             file_name: "a.pdf".into(),
             competent_person: competent.map(PersonId),
             parent_id: None,
+            symbol: None,
             number: None,
             issued_on: None,
             sha256: String::new(),

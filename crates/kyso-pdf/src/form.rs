@@ -88,6 +88,24 @@ pub fn find_field(doc: &PdfDoc<'_>, name: &str) -> PdfResult<Option<FoundField>>
 /// Adds read-only text fields, empty, as an incremental update (earlier bytes untouched).
 /// Names already in the form are refused.
 pub fn add_text_fields(input: &[u8], new: &[TextField]) -> PdfResult<Vec<u8>> {
+    let update = text_fields_update(input, new)?;
+    Ok([input, &update].concat())
+}
+
+/// The widget rectangle and 1-based page of the field named `name`.
+pub fn field_rect(doc: &PdfDoc<'_>, name: &str) -> PdfResult<Option<(usize, [f64; 4])>> {
+    let Some((_, d, _)) = find_field(doc, name)? else { return Ok(None) };
+    let r: Vec<f64> = get(&d, "Rect").and_then(Obj::as_array).map(|a| a.iter().map(number).collect()).unwrap_or_default();
+    let Some(p) = get(&d, "P").and_then(Obj::as_ref) else { return Ok(None) };
+    let page = doc.pages()?.iter().position(|x| *x == p).map(|i| i + 1);
+    Ok(match (page, r.len()) {
+        (Some(page), 4) => Some((page, [r[0].min(r[2]), r[1].min(r[3]), r[0].max(r[2]), r[1].max(r[3])])),
+        _ => None,
+    })
+}
+
+/// The update that [`add_text_fields`] appends, on its own (for large files).
+pub fn text_fields_update(input: &[u8], new: &[TextField]) -> PdfResult<Vec<u8>> {
     let doc = PdfDoc::open(input)?;
     let existing: HashSet<String> = fields(&doc)?.into_iter().map(|f| f.0).collect();
     let pages = doc.pages()?;
@@ -185,12 +203,12 @@ pub fn add_text_fields(input: &[u8], new: &[TextField]) -> PdfResult<Vec<u8>> {
             }
         }
     }
-    let mut out = input.to_vec();
-    if !out.ends_with(b"\n") {
+    let mut out = Vec::new();
+    if !input.ends_with(b"\n") {
         out.push(b'\n');
     }
     let mut offsets = Vec::new();
-    write_objects(&objects, 0, &mut out, &mut offsets);
-    write_xref(&doc, 0, &mut out, &mut offsets, next)?;
+    write_objects(&objects, input.len(), &mut out, &mut offsets);
+    write_xref(&doc, input.len(), &mut out, &mut offsets, next)?;
     Ok(out)
 }

@@ -84,7 +84,71 @@ pub fn cms_signature(digest: Vec<u8>, who: &SignerInfo<'_>, level: Level, tsa: O
         extra_signed: vec![],
     };
     let scheme = who.signer.key_algorithm().default_scheme();
-    let mut ci = cms::sign(&req, who.signer, scheme)?;
+    let ci = cms::sign(&req, who.signer, scheme)?;
+    add_time_stamp(ci, level, tsa)
+}
+
+/// The first phase of a two-phase signature: the signed attributes a token must sign, for
+/// content whose SHA-256 `digest` is known. The key stays on the token (on the official's
+/// PC); only these attributes travel to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingCms {
+    pub content_digest: Vec<u8>,
+    pub cert: Vec<u8>,
+    pub chain: Vec<Vec<u8>>,
+    /// DER of the signed attributes (a SET OF), exactly the bytes to sign.
+    pub signed_attrs: Vec<u8>,
+}
+
+pub fn pending_cms(digest: Vec<u8>, cert: &[u8], chain: &[Vec<u8>]) -> PdfResult<PendingCms> {
+    let req = SignRequest {
+        content_type: oids::CT_DATA,
+        econtent: None,
+        content_digest: digest.clone(),
+        digest: HashAlg::Sha256,
+        signer_cert: cert,
+        chain,
+        extra_signed: vec![],
+    };
+    use der::Encode;
+    let signed = cms::signed_attributes(&req)?.to_der().map_err(kyso_pki::PkiError::from)?;
+    Ok(PendingCms { content_digest: digest, cert: cert.to_vec(), chain: chain.to_vec(), signed_attrs: signed })
+}
+
+/// The second phase: checks that `signature` over the signed attributes verifies with the
+/// certificate's key (a token holding another key is caught here), then builds the CMS and,
+/// for B-T, adds the signature time-stamp.
+pub fn complete_cms(
+    p: &PendingCms,
+    scheme: kyso_token::SignatureScheme,
+    signature: &[u8],
+    level: Level,
+    tsa: Option<Tsa<'_>>,
+) -> PdfResult<Vec<u8>> {
+    use der::Decode;
+    let (_, info) = kyso_pki::cert::parse(&p.cert)?;
+    let alg = kyso_pki::alg::algorithm_identifier(scheme);
+    if kyso_pki::alg::verify_signature(&info.spki_der, &alg, &p.signed_attrs, signature).is_err() {
+        return Err(PdfError::Refused(format!(
+            "chữ ký do thiết bị trả về không khớp với chứng thư số của '{}': thiết bị giữ khóa khác, hoặc đã chọn sai chứng thư",
+            info.subject
+        )));
+    }
+    let req = SignRequest {
+        content_type: oids::CT_DATA,
+        econtent: None,
+        content_digest: p.content_digest.clone(),
+        digest: HashAlg::Sha256,
+        signer_cert: &p.cert,
+        chain: &p.chain,
+        extra_signed: vec![],
+    };
+    let set = der::asn1::SetOfVec::<x509_cert::attr::Attribute>::from_der(&p.signed_attrs).map_err(kyso_pki::PkiError::from)?;
+    let ci = cms::assemble(&req, set, scheme, signature)?;
+    add_time_stamp(ci, level, tsa)
+}
+
+fn add_time_stamp(mut ci: Vec<u8>, level: Level, tsa: Option<Tsa<'_>>) -> PdfResult<Vec<u8>> {
     if level == Level::T {
         let tsa = tsa.ok_or_else(|| PdfError::Invalid("mức B-T cần dịch vụ cấp dấu thời gian (TSA)".into()))?;
         let sig = cms::signature_value(&ci)?;

@@ -6,6 +6,7 @@ mod audit;
 mod ca;
 mod connector;
 mod devices;
+mod documents;
 mod exchange;
 mod import;
 mod registry;
@@ -28,6 +29,7 @@ pub fn ocsp_malformed() -> Vec<u8> {
 pub use ca::{CaCerts, CaConfig, OcspCache, OcspIndex, ISSUING_KEY, OCSP_KEY, ROOT_KEY, TSA_KEY};
 pub use connector::{csr_b64, csr_pem, BuiltInCa, CaConnector, FileExchangeCa, Submission};
 pub use devices::Handover;
+pub use documents::{scheme_by_name, NewDocument, PreparedSignature, SignatureOptions, DEFAULT_SEAL_MM};
 pub use exchange::{ExportItem, ImportResult};
 pub use import::{ImportSummary, RowError};
 pub use registry::{DeviceInput, ExistingCertificate, SubscriberInput};
@@ -85,6 +87,8 @@ pub struct Service {
     profile: ProvinceProfile,
     regimes: Regimes,
     calendar: WorkCalendar,
+    /// Where document files and signature and seal images live (see `set_files`).
+    files: Option<kyso_store::FileStore>,
 }
 
 /// The first agency and account of a new deployment.
@@ -100,7 +104,7 @@ impl Service {
         db.migrate()?;
         let key = db.read(|tx| tx.setting("profile"))?.ok_or(ServiceError::NotInitialised)?;
         let profile = ProvinceProfile::builtin(&key).ok_or_else(|| DomainError::not_found("hồ sơ tỉnh", &key))?;
-        Ok(Service { db, profile, regimes: Regimes::builtin(), calendar })
+        Ok(Service { db, profile, regimes: Regimes::builtin(), calendar, files: None })
     }
 
     /// True when the database already holds a deployment.
@@ -137,7 +141,7 @@ impl Service {
             )?;
             Ok(())
         })?;
-        Ok(Service { db, profile, regimes: Regimes::builtin(), calendar })
+        Ok(Service { db, profile, regimes: Regimes::builtin(), calendar, files: None })
     }
 
     pub fn profile(&self) -> &ProvinceProfile {

@@ -68,6 +68,26 @@ impl FileStore {
         self.write(document, to, &mut [&mut base, &mut tail])
     }
 
+    /// Stores a small named asset (a handwritten-signature image, a seal image).
+    pub fn put_asset(&self, name: &str, bytes: &[u8]) -> StoreResult<()> {
+        let dir = self.root.join("assets");
+        std::fs::create_dir_all(&dir).map_err(|e| io("không tạo được thư mục", &dir, e))?;
+        let tmp = dir.join(format!(".{name}.tmp"));
+        let mut f = File::create(&tmp).map_err(|e| io("không tạo được", &tmp, e))?;
+        f.write_all(bytes).and_then(|_| f.sync_all()).map_err(|e| io("không ghi được", &tmp, e))?;
+        std::fs::rename(&tmp, dir.join(name)).map_err(|e| io("không ghi được", &tmp, e))
+    }
+
+    /// A named asset, or None when it was never stored.
+    pub fn asset(&self, name: &str) -> StoreResult<Option<Vec<u8>>> {
+        let p = self.root.join("assets").join(name);
+        match std::fs::read(&p) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io("không đọc được", &p, e)),
+        }
+    }
+
     /// Removes an old version (after the database recorded the new one).
     pub fn remove(&self, document: i64, version: i64) {
         // A leftover old version is harmless; the database names the current one.

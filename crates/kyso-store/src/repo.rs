@@ -47,7 +47,7 @@ pub struct SigningSessionRow {
     pub expires_at: DateTime<Utc>,
 }
 
-const DOC_COLS: &str = "d.id, d.agency_id, d.kind, d.status, d.title, d.file_name, d.competent_person, d.parent_id, d.number, d.issued_on, d.sha256, d.size, d.version, d.created_by, d.created_at";
+const DOC_COLS: &str = "d.id, d.agency_id, d.kind, d.status, d.title, d.file_name, d.competent_person, d.parent_id, d.number, d.issued_on, d.sha256, d.size, d.version, d.created_by, d.created_at, d.symbol";
 fn doc_row(r: &Row) -> StoreResult<Document> {
     Ok(Document {
         id: r.int(0)?,
@@ -65,6 +65,7 @@ fn doc_row(r: &Row) -> StoreResult<Document> {
         version: r.int(12)?,
         created_by: r.text(13)?,
         created_at: from_secs(r.int(14)?)?,
+        symbol: r.opt_text(15)?,
     })
 }
 
@@ -718,8 +719,8 @@ impl Tx<'_> {
     pub fn insert_document(&mut self, d: &Document) -> StoreResult<Document> {
         let id = self
             .query_one(
-                "INSERT INTO documents (agency_id, kind, status, title, file_name, competent_person, parent_id, number, issued_on, sha256, size, version, created_by, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+                "INSERT INTO documents (agency_id, kind, status, title, file_name, competent_person, parent_id, number, issued_on, sha256, size, version, created_by, created_at, symbol)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
                 &[
                     d.agency_id.0.into(),
                     d.kind.code().into(),
@@ -735,6 +736,7 @@ impl Tx<'_> {
                     d.version.into(),
                     d.created_by.as_str().into(),
                     secs(d.created_at).into(),
+                    d.symbol.clone().into(),
                 ],
             )?
             .int(0)?;

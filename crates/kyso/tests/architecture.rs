@@ -20,9 +20,9 @@ fn dependency_arrows_point_down() {
         ("kyso-pki", &["kyso-token"][..]),
         ("kyso-pdf", &["kyso-pki", "kyso-token"][..]),
         ("kyso-store", &["kyso-core"][..]),
-        ("kyso-service", &["kyso-core", "kyso-store", "kyso-pki", "kyso-token"][..]),
-        ("kyso-server", &["kyso-service", "kyso-token"][..]),
-        ("kyso", &["kyso-core", "kyso-store", "kyso-service", "kyso-server", "kyso-pki", "kyso-token"][..]),
+        ("kyso-service", &["kyso-core", "kyso-store", "kyso-pki", "kyso-token", "kyso-pdf"][..]),
+        ("kyso-server", &["kyso-service", "kyso-token", "kyso-pki"][..]),
+        ("kyso", &["kyso-core", "kyso-store", "kyso-service", "kyso-server", "kyso-pki", "kyso-token", "kyso-pdf"][..]),
     ]
     .into_iter()
     .collect();

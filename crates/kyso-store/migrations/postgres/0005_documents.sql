@@ -10,6 +10,7 @@ CREATE TABLE documents (
     file_name         TEXT NOT NULL,
     competent_person  BIGINT REFERENCES persons(id),
     parent_id         BIGINT REFERENCES documents(id),
+    symbol            TEXT,
     number            TEXT,
     issued_on         TEXT,
     sha256            TEXT NOT NULL,

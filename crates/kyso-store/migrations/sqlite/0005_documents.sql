@@ -10,6 +10,7 @@ CREATE TABLE documents (
     file_name         TEXT NOT NULL,
     competent_person  INTEGER REFERENCES persons(id),
     parent_id         INTEGER REFERENCES documents(id),
+    symbol            TEXT,
     number            TEXT,
     issued_on         TEXT,
     sha256            TEXT NOT NULL,
