@@ -214,6 +214,11 @@ pub trait TokenSession: Send + Sync {
     fn generate_key(&self, label: &str, alg: KeyAlgorithm) -> Result<Arc<dyn Signer>, TokenError>;
     fn signer(&self, label: &str) -> Result<Arc<dyn Signer>, TokenError>;
     fn keys(&self) -> Result<Vec<KeyInfo>, TokenError>;
+    /// Stores a certificate beside the key `label` (as the CA does when it hands over a
+    /// token). `subject_der` is the certificate's subject, which PKCS#11 requires.
+    fn store_certificate(&self, label: &str, cert_der: &[u8], subject_der: &[u8]) -> Result<(), TokenError>;
+    /// The certificates on the token, with the labels of their keys.
+    fn certificates(&self) -> Result<Vec<(String, Vec<u8>)>, TokenError>;
 }
 
 /// Verifies a signature given the raw public key (the SubjectPublicKeyInfo's BIT STRING:

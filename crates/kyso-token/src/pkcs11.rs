@@ -349,6 +349,46 @@ impl TokenSession for Pkcs11Session {
         }
         Ok(out)
     }
+
+    fn store_certificate(&self, label: &str, cert_der: &[u8], subject_der: &[u8]) -> Result<(), TokenError> {
+        let s = self.session.lock().unwrap_or_else(|p| p.into_inner());
+        if self.find(&s, ObjectClass::PRIVATE_KEY, label)?.is_none() {
+            return Err(TokenError::KeyNotFound(label.into()));
+        }
+        if let Some(old) = self.find(&s, ObjectClass::CERTIFICATE, label)? {
+            s.destroy_object(old).map_err(dev)?;
+        }
+        let id = crate::HashAlg::Sha256.digest(label.as_bytes())[..16].to_vec();
+        s.create_object(&[
+            Attribute::Class(ObjectClass::CERTIFICATE),
+            Attribute::CertificateType(cryptoki::object::CertificateType::X_509),
+            Attribute::Token(true),
+            Attribute::Label(label.as_bytes().to_vec()),
+            Attribute::Id(id),
+            Attribute::Subject(subject_der.to_vec()),
+            Attribute::Value(cert_der.to_vec()),
+        ])
+        .map_err(dev)?;
+        Ok(())
+    }
+
+    fn certificates(&self) -> Result<Vec<(String, Vec<u8>)>, TokenError> {
+        let s = self.session.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out = Vec::new();
+        for h in s.find_objects(&[Attribute::Class(ObjectClass::CERTIFICATE)]).map_err(dev)? {
+            let mut label = String::new();
+            let mut value = Vec::new();
+            for a in s.get_attributes(h, &[AttributeType::Label, AttributeType::Value]).map_err(dev)? {
+                match a {
+                    Attribute::Label(l) => label = String::from_utf8_lossy(&l).into_owned(),
+                    Attribute::Value(v) => value = v,
+                    _ => {}
+                }
+            }
+            out.push((label, value));
+        }
+        Ok(out)
+    }
 }
 
 impl Signer for Pkcs11Signer {

@@ -55,6 +55,15 @@ struct TokenFile {
     user: Sealed,
     so: Sealed,
     keys: Vec<StoredKey>,
+    /// Certificates are public: stored in clear, like on a real token.
+    #[serde(default)]
+    certificates: Vec<StoredCert>,
+}
+
+#[derive(Serialize, Deserialize, Clone)]
+struct StoredCert {
+    label: String,
+    der: String,
 }
 
 /// A software token stored as `<dir>/<label>.token.json`.
@@ -161,6 +170,7 @@ impl SoftToken {
             user: seal_dek(&dek, user_pin, kdf_iterations)?,
             so: seal_dek(&dek, so_pin, kdf_iterations)?,
             keys: vec![],
+            certificates: vec![],
         };
         let t = SoftToken { path, lock_path };
         let _g = t.lock()?;
@@ -353,6 +363,26 @@ impl TokenSession for SoftSession {
 
     fn keys(&self) -> Result<Vec<KeyInfo>, TokenError> {
         Ok(self.token.read()?.keys.iter().map(|k| KeyInfo { label: k.label.clone(), algorithm: k.algorithm }).collect())
+    }
+
+    fn store_certificate(&self, label: &str, cert_der: &[u8], _subject_der: &[u8]) -> Result<(), TokenError> {
+        let _g = self.token.lock()?;
+        let mut f = self.token.read()?;
+        if !f.keys.iter().any(|k| k.label == label) {
+            return Err(TokenError::KeyNotFound(label.into()));
+        }
+        f.certificates.retain(|c| c.label != label);
+        f.certificates.push(StoredCert { label: label.into(), der: B64.encode(cert_der) });
+        self.token.write(&f)
+    }
+
+    fn certificates(&self) -> Result<Vec<(String, Vec<u8>)>, TokenError> {
+        self.token
+            .read()?
+            .certificates
+            .iter()
+            .map(|c| Ok((c.label.clone(), B64.decode(&c.der).map_err(|e| TokenError::Device(e.to_string()))?)))
+            .collect()
     }
 }
 
