@@ -323,3 +323,27 @@ pub fn verify(content_info_der: &[u8], detached_digest: Option<&dyn Fn(HashAlg) 
         has_signature_time_stamp: si.unsigned_attrs.as_ref().is_some_and(|s| s.iter().any(|a| a.oid == oids::ATTR_SIGNATURE_TIME_STAMP)),
     })
 }
+
+/// What signed attributes, as a token is asked to sign them, say: the content's message
+/// digest, and the certificate hash of signing-certificate-v2 (if present). Refuses anything
+/// that is not a SET OF attributes with a content type and a message digest, so a token's
+/// agent never signs an arbitrary blob.
+pub fn inspect_signed_attributes(der: &[u8]) -> PkiResult<(Vec<u8>, Option<Vec<u8>>)> {
+    let set = SetOfVec::<Attribute>::from_der(der)?;
+    if !set.iter().any(|a| a.oid == oids::ATTR_CONTENT_TYPE) {
+        return Err(PkiError::Invalid("thuộc tính được ký thiếu content-type".into()));
+    }
+    let md = set
+        .iter()
+        .find(|a| a.oid == oids::ATTR_MESSAGE_DIGEST)
+        .and_then(|a| a.values.iter().next())
+        .and_then(|v| v.decode_as::<OctetString>().ok())
+        .ok_or_else(|| PkiError::Invalid("thuộc tính được ký thiếu message-digest".into()))?;
+    let cert_hash = set
+        .iter()
+        .find(|a| a.oid == oids::ATTR_SIGNING_CERTIFICATE_V2)
+        .and_then(|a| a.values.iter().next())
+        .and_then(|v| SigningCertificateV2::from_der(&v.to_der().ok()?).ok())
+        .and_then(|s| s.certs.first().map(|c| c.cert_hash.as_bytes().to_vec()));
+    Ok((md.as_bytes().to_vec(), cert_hash))
+}

@@ -3,6 +3,8 @@
 //! web UI and API come later. Handlers are thin: they call the service and map bytes to
 //! media types.
 
+pub mod agent;
+
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};

@@ -936,3 +936,37 @@ fn hex_sha256(b: &[u8]) -> String {
 }
 
 use chrono::Datelike;
+
+impl Service {
+    /// This deployment's id, which agents know it by (made on first use).
+    pub fn deployment_id(&self, now: DateTime<Utc>) -> ServiceResult<String> {
+        self.db().write(|tx| {
+            if let Some(id) = tx.setting("deployment.id")? {
+                return Ok(id);
+            }
+            let mut b = [0u8; 16];
+            kyso_token::random_bytes(&mut b);
+            let id = hex::encode(b);
+            tx.set_setting("deployment.id", &id)?;
+            tx.append_audit(NewEvent::new(SYSTEM_LOGIN, "deployment.identified", format!("deployment:{id}")), now)?;
+            Ok(id)
+        })
+    }
+
+    /// Records the secret shared with a local agent at pairing.
+    pub fn save_agent_pairing(&self, actor: &Actor, agent_id: &str, secret: &[u8], now: DateTime<Utc>) -> ServiceResult<()> {
+        if agent_id.is_empty() || agent_id.len() > 64 || !agent_id.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(DomainError::invalid("agent_id", "mã tác tử không hợp lệ").into());
+        }
+        self.db().write(|tx| {
+            tx.set_setting(&format!("agent.{agent_id}"), &b64(secret))?;
+            tx.append_audit(NewEvent::new(&actor.login, "agent.paired", format!("agent:{agent_id}")), now)?;
+            Ok(())
+        })
+    }
+
+    /// The secret shared with an agent, if paired.
+    pub fn agent_secret(&self, agent_id: &str) -> ServiceResult<Option<Vec<u8>>> {
+        self.db().read(|tx| tx.setting(&format!("agent.{agent_id}"))?.map(|s| unb64(&s)).transpose())
+    }
+}

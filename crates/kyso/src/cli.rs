@@ -77,6 +77,143 @@ pub enum Command {
     Serve(ServeArgs),
     /// Sign a PDF (PAdES) or, with --detached, any file (CAdES), with a key on a local token.
     Sign(SignArgs),
+    /// Documents: drafts, signing in the regulations' orders, the outgoing register.
+    #[command(subcommand)]
+    Doc(DocCmd),
+    /// The local signing agent on an official's PC (holds the token, signs for a paired server).
+    #[command(subcommand)]
+    Agent(AgentCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DocCmd {
+    /// Register a draft PDF of an agency (issued, scanned, copy, digitised, attachment, internal).
+    Add(DocAddArgs),
+    /// Documents the account may see, newest first.
+    List {
+        #[arg(long)]
+        agency: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// A document with its signatures.
+    Show { id: i64 },
+    /// Write the document's current file.
+    Export {
+        id: i64,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Sign: personally (--step approve|check_content|check_format) or with the agency's seal (--seal, records clerk).
+    Sign(DocSignArgs),
+    /// The outgoing register (sổ văn bản đi) of an agency for a year; --copies for the copy register.
+    Register {
+        #[arg(long)]
+        agency: String,
+        #[arg(long)]
+        year: i32,
+        #[arg(long)]
+        copies: bool,
+    },
+    /// Store an official's handwritten-signature image (PNG, blue on transparent).
+    SignatureImage { citizen_id: String, png: PathBuf },
+    /// Store an agency's seal image (PNG, red on transparent) and its real diameter.
+    SealImage {
+        agency: String,
+        png: PathBuf,
+        #[arg(long, default_value_t = 36.0)]
+        mm: f64,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct DocAddArgs {
+    pub file: PathBuf,
+    #[arg(long)]
+    pub agency: String,
+    /// issued | scanned | copy | digitised | attachment | internal
+    #[arg(long)]
+    pub kind: String,
+    /// Trích yếu.
+    #[arg(long)]
+    pub title: String,
+    /// The symbol after the number, for issued documents (e.g. QĐ-SNV).
+    #[arg(long)]
+    pub symbol: Option<String>,
+    /// Citizen ID of the competent signer, for issued documents.
+    #[arg(long)]
+    pub signer: Option<String>,
+    /// The main document, for an attachment.
+    #[arg(long)]
+    pub parent: Option<i64>,
+}
+
+#[derive(Args, Debug)]
+pub struct DocSignArgs {
+    pub id: i64,
+    /// A personal signature: approve (the competent signer), check_content or check_format.
+    #[arg(long, conflicts_with = "seal")]
+    pub step: Option<String>,
+    /// The agency's signature, applied by its records clerk.
+    #[arg(long)]
+    pub seal: bool,
+    /// Token label (local signing); not needed with --agent.
+    #[arg(long)]
+    pub label: Option<String>,
+    #[arg(long)]
+    pub pkcs11: Option<PathBuf>,
+    /// Sign through a paired local agent (e.g. http://127.0.0.1:8481) instead of a local token.
+    #[arg(long)]
+    pub agent: Option<String>,
+    /// The certificate to sign with (default: the newest certificate on the token).
+    #[arg(long)]
+    pub cert: Option<PathBuf>,
+    /// Put the personal signature under this text (default: the signer's position, upper case).
+    #[arg(long)]
+    pub anchor: Option<String>,
+    /// Or at PAGE,X1,Y1,X2,Y2 (points from the lower left).
+    #[arg(long)]
+    pub rect: Option<String>,
+    #[arg(long)]
+    pub invisible: bool,
+    /// For a copy: "SAO Y", "SAO LỤC" or "TRÍCH SAO".
+    #[arg(long)]
+    pub copy_type: Option<String>,
+    /// For a scanned paper original: its number and symbol as on paper (e.g. 12/QĐ-UBND).
+    #[arg(long)]
+    pub paper_number: Option<String>,
+    /// Nơi nhận, for the register.
+    #[arg(long)]
+    pub recipients: Option<String>,
+    /// b (B-B) or t (B-T).
+    #[arg(long, default_value = "b")]
+    pub level: String,
+    /// Time-stamp authority for B-T: an http:// URL, or "builtin".
+    #[arg(long)]
+    pub tsa: Option<String>,
+    #[arg(long)]
+    pub reason: Option<String>,
+    #[arg(long)]
+    pub location: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AgentCmd {
+    /// Run the agent on 127.0.0.1: it prints a pairing code, then signs only for paired servers,
+    /// showing each document and signer and asking for the PIN here (or KYSO_PIN).
+    Serve {
+        #[command(flatten)]
+        token: TokenSel,
+        #[arg(long, default_value = "127.0.0.1:8481")]
+        listen: String,
+    },
+    /// Pair this deployment with an agent, using the code the agent shows.
+    Pair {
+        #[arg(long)]
+        agent: String,
+        #[arg(long)]
+        code: String,
+    },
 }
 
 #[derive(Args, Debug)]

@@ -99,7 +99,9 @@ pub(crate) fn open_db(cli: &Cli, env: &Env, create: bool) -> CliResult<Db> {
 pub(crate) fn open_service(cli: &Cli) -> CliResult<Service> {
     let env = env(cli)?;
     let db = open_db(cli, &env, false)?;
-    Ok(Service::open(db, env.calendar)?)
+    let mut svc = Service::open(db, env.calendar)?;
+    svc.set_files(&cli.data.join("files"))?;
+    Ok(svc)
 }
 
 fn parse_time(field: &'static str, s: &str) -> CliResult<DateTime<Utc>> {
@@ -137,6 +139,8 @@ pub fn run(cli: &Cli) -> CliResult<ExitCode> {
         Command::Ts(c) => crate::ca_cmd::ts(cli, c, now),
         Command::Serve(a) => crate::ca_cmd::serve(cli, a),
         Command::Sign(a) => crate::sign_cmd::sign(cli, a, now),
+        Command::Doc(c) => crate::doc_cmd::doc(cli, c, now),
+        Command::Agent(c) => crate::doc_cmd::agent(cli, c, now),
     }
 }
 

@@ -698,7 +698,8 @@ fn complete(w: &mut World, q: &Request, agencies: &HashMap<AgencyId, Agency>) ->
                 .map_err(|e| CliError::from(kyso_core::DomainError::invalid("csr", e.to_string())))?;
             let (_, der) = w.svc.ca_issue(&cntt, q.id, &csr, Some(&serial), &*w.ca, t)?;
             // The CA hands the token over with the certificate on it.
-            let (_, info) = kyso_pki::cert::parse(&der).map_err(|e| CliError::from(kyso_core::DomainError::invalid("cert", e.to_string())))?;
+            let (_, info) =
+                kyso_pki::cert::parse(&der).map_err(|e| CliError::from(kyso_core::DomainError::invalid("cert", e.to_string())))?;
             session.store_certificate(key.label(), &der, &info.subject_der).map_err(crate::tokens::token_err)?;
         }
         RequestDetails::Revoke { .. } => {

@@ -8,6 +8,7 @@ mod clock;
 mod commands;
 mod config;
 mod demo;
+mod doc_cmd;
 mod http;
 mod output;
 mod sign_cmd;

@@ -1,0 +1,419 @@
+//! The local signing agent (`kyso agent serve`): it runs on the official's PC, listens on
+//! 127.0.0.1 only, holds the token, and signs the signed attributes that a *paired* server
+//! prepared. The private key never leaves the token; the PIN is asked here, for every
+//! signature, and never sent anywhere.
+//!
+//! Pairing: the agent shows a one-time code on its console; the user gives it to the server
+//! (`kyso agent pair`), which sends a fresh 32-byte secret with the code. Every later request
+//! carries an HMAC-SHA-256 under that secret, a timestamp and a nonce, so a web page or
+//! another program on the PC cannot make the agent sign, and a recorded request cannot be
+//! replayed. Before signing, the agent shows the document's name, the signer named by the
+//! server, and the certificate and content digest it actually signs for.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use kyso_token::{HashAlg, Pin, Token};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+/// How long a pairing code is valid, and how many wrong tries it takes.
+pub const PAIRING_MINUTES: i64 = 10;
+const PAIRING_TRIES: u32 = 5;
+/// Requests older or newer than this are refused (replay window).
+pub const MAX_SKEW_SECONDS: i64 = 300;
+
+fn b64(d: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(d)
+}
+fn unb64(s: &str) -> Result<Vec<u8>, AgentError> {
+    base64::engine::general_purpose::STANDARD.decode(s).map_err(|_| AgentError::bad("dữ liệu base64 không hợp lệ"))
+}
+
+/// What the agent says about itself (GET /).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AgentInfo {
+    pub agent: String,
+    pub agent_id: String,
+    pub version: String,
+    pub token: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PairRequest {
+    pub server: String,
+    pub server_name: String,
+    pub code: String,
+    /// Base64 of the 32-byte shared secret.
+    pub secret: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CertificatesRequest {
+    pub server: String,
+    pub ts: i64,
+    pub nonce: String,
+    pub mac: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CertificateItem {
+    pub label: String,
+    pub cert: String,
+    pub subject: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SignRequest {
+    pub server: String,
+    pub session: String,
+    pub document_title: String,
+    pub file_name: String,
+    pub signer: String,
+    /// Base64 of the DER signed attributes.
+    pub signed_attrs: String,
+    pub scheme: String,
+    pub ts: i64,
+    pub nonce: String,
+    pub mac: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SignResponse {
+    pub signature: String,
+    pub cert: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AgentError {
+    pub error: String,
+    pub message: String,
+}
+
+impl AgentError {
+    fn new(code: &str, message: impl Into<String>) -> Self {
+        AgentError { error: code.into(), message: message.into() }
+    }
+    fn bad(m: impl Into<String>) -> Self {
+        Self::new("invalid", m)
+    }
+    fn denied(m: impl Into<String>) -> Self {
+        Self::new("forbidden", m)
+    }
+}
+
+impl std::fmt::Display for AgentError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+fn fresh_nonce() -> String {
+    let mut n = [0u8; 16];
+    kyso_token::random_bytes(&mut n);
+    hex::encode(n)
+}
+
+impl CertificatesRequest {
+    pub fn canonical(&self) -> String {
+        format!("kyso-agent/certificates\n{}\n{}\n{}", self.server, self.ts, self.nonce)
+    }
+    /// A request from `server`, authenticated with `secret`.
+    pub fn new(server: &str, secret: &[u8], now: DateTime<Utc>) -> Self {
+        let mut r = CertificatesRequest { server: server.into(), ts: now.timestamp(), nonce: fresh_nonce(), mac: String::new() };
+        r.mac = hex::encode(kyso_token::hmac_sha256(secret, r.canonical().as_bytes()));
+        r
+    }
+}
+
+impl SignRequest {
+    pub fn canonical(&self) -> String {
+        format!(
+            "kyso-agent/sign\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}",
+            self.server,
+            self.session,
+            self.document_title,
+            self.file_name,
+            self.signer,
+            self.signed_attrs,
+            self.scheme,
+            self.ts,
+            self.nonce
+        )
+    }
+    /// Sets the timestamp, a fresh nonce and the MAC.
+    pub fn seal(mut self, secret: &[u8], now: DateTime<Utc>) -> Self {
+        self.ts = now.timestamp();
+        self.nonce = fresh_nonce();
+        self.mac = hex::encode(kyso_token::hmac_sha256(secret, self.canonical().as_bytes()));
+        self
+    }
+}
+
+/// What the agent keeps on disk: its id and the servers it is paired with.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct StateFile {
+    agent_id: String,
+    /// server id → (server name, base64 secret)
+    pairings: HashMap<String, (String, String)>,
+}
+
+struct PairingCode {
+    code: String,
+    expires: DateTime<Utc>,
+    tries: u32,
+}
+
+/// Asks the holder for the PIN (on the agent's terminal); the prompt says what is signed.
+pub type AskPin = Arc<dyn Fn(&str) -> Result<Pin, String> + Send + Sync>;
+/// Shows a message to the holder.
+pub type Show = Arc<dyn Fn(&str) + Send + Sync>;
+
+pub struct Agent {
+    pub agent_id: String,
+    token: Arc<dyn Token>,
+    token_label: String,
+    /// The certificates on the token, read once at start (they are public).
+    certificates: Vec<(String, Vec<u8>, String)>,
+    state_file: PathBuf,
+    state: Mutex<StateFile>,
+    code: Mutex<Option<PairingCode>>,
+    nonces: Mutex<VecDeque<(String, i64)>>,
+    ask_pin: AskPin,
+    show: Show,
+    clock: crate::Clock,
+}
+
+impl Agent {
+    /// `certificates`: (key label, DER, subject) of the token's certificates.
+    pub fn new(
+        token: Arc<dyn Token>,
+        token_label: &str,
+        certificates: Vec<(String, Vec<u8>, String)>,
+        state_file: PathBuf,
+        ask_pin: AskPin,
+        show: Show,
+        clock: crate::Clock,
+    ) -> std::io::Result<Self> {
+        let mut state: StateFile = match std::fs::read(&state_file) {
+            Ok(b) => serde_json::from_slice(&b).map_err(|e| std::io::Error::other(format!("{}: {e}", state_file.display())))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => StateFile::default(),
+            Err(e) => return Err(e),
+        };
+        if state.agent_id.is_empty() {
+            state.agent_id = fresh_nonce();
+        }
+        let agent = Agent {
+            agent_id: state.agent_id.clone(),
+            token,
+            token_label: token_label.into(),
+            certificates,
+            state_file,
+            state: Mutex::new(state),
+            code: Mutex::new(None),
+            nonces: Mutex::new(VecDeque::new()),
+            ask_pin,
+            show,
+            clock,
+        };
+        agent.save()?;
+        Ok(agent)
+    }
+
+    fn save(&self) -> std::io::Result<()> {
+        let s = self.state.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some(dir) = self.state_file.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let tmp = self.state_file.with_extension("tmp");
+        std::fs::write(&tmp, serde_json::to_vec_pretty(&s).map_err(std::io::Error::other)?)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))?;
+        }
+        std::fs::rename(&tmp, &self.state_file)
+    }
+
+    /// A new one-time pairing code (six digits), valid for [`PAIRING_MINUTES`].
+    pub fn new_pairing_code(&self) -> String {
+        let mut b = [0u8; 4];
+        kyso_token::random_bytes(&mut b);
+        let code = format!("{:06}", u32::from_be_bytes(b) % 1_000_000);
+        *self.code.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(PairingCode { code: code.clone(), expires: (self.clock)() + chrono::Duration::minutes(PAIRING_MINUTES), tries: 0 });
+        code
+    }
+
+    pub fn info(&self) -> AgentInfo {
+        AgentInfo {
+            agent: "kyso-agent".into(),
+            agent_id: self.agent_id.clone(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            token: self.token_label.clone(),
+        }
+    }
+
+    pub fn pair(&self, r: &PairRequest) -> Result<(), AgentError> {
+        let mut slot = self.code.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(c) = slot.as_mut() else {
+            return Err(AgentError::denied("không có mã ghép nối đang hiệu lực; khởi động lại tác tử để có mã mới"));
+        };
+        if (self.clock)() > c.expires {
+            *slot = None;
+            return Err(AgentError::denied("mã ghép nối đã hết hạn; khởi động lại tác tử để có mã mới"));
+        }
+        let ok = kyso_token::hmac_sha256_verify(
+            b"kyso-pair",
+            r.code.trim().as_bytes(),
+            &kyso_token::hmac_sha256(b"kyso-pair", c.code.as_bytes()),
+        );
+        if !ok {
+            c.tries += 1;
+            if c.tries >= PAIRING_TRIES {
+                *slot = None;
+            }
+            return Err(AgentError::denied("mã ghép nối không đúng"));
+        }
+        let secret = unb64(&r.secret)?;
+        if secret.len() < 32 || r.server.is_empty() {
+            return Err(AgentError::bad("khóa ghép nối phải dài ít nhất 32 byte"));
+        }
+        *slot = None;
+        drop(slot);
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).pairings.insert(r.server.clone(), (r.server_name.clone(), r.secret.clone()));
+        self.save().map_err(|e| AgentError::new("environment", format!("không lưu được ghép nối: {e}")))?;
+        (self.show)(&format!("Đã ghép nối với máy chủ '{}' ({}).", r.server_name, r.server));
+        Ok(())
+    }
+
+    /// Checks the MAC, the time window and the nonce; returns the server's name.
+    fn authenticate(&self, server: &str, canonical: &str, mac: &str, ts: i64, nonce: &str) -> Result<String, AgentError> {
+        let (name, secret) = self
+            .state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pairings
+            .get(server)
+            .cloned()
+            .ok_or_else(|| AgentError::denied("máy chủ chưa được ghép nối với tác tử này"))?;
+        let secret = unb64(&secret)?;
+        let tag = hex::decode(mac).map_err(|_| AgentError::denied("mã xác thực không hợp lệ"))?;
+        if !kyso_token::hmac_sha256_verify(&secret, canonical.as_bytes(), &tag) {
+            return Err(AgentError::denied("mã xác thực của yêu cầu không đúng"));
+        }
+        let now = (self.clock)().timestamp();
+        if (now - ts).abs() > MAX_SKEW_SECONDS {
+            return Err(AgentError::denied("yêu cầu quá cũ hoặc đồng hồ hai máy lệch nhau quá 5 phút"));
+        }
+        let mut seen = self.nonces.lock().unwrap_or_else(|p| p.into_inner());
+        while seen.front().is_some_and(|(_, t)| now - t > 2 * MAX_SKEW_SECONDS) || seen.len() > 10_000 {
+            seen.pop_front();
+        }
+        if seen.iter().any(|(n, _)| n == nonce) {
+            return Err(AgentError::denied("yêu cầu đã được dùng (phát lại)"));
+        }
+        seen.push_back((nonce.to_string(), now));
+        Ok(name)
+    }
+
+    pub fn list_certificates(&self, r: &CertificatesRequest) -> Result<Vec<CertificateItem>, AgentError> {
+        self.authenticate(&r.server, &r.canonical(), &r.mac, r.ts, &r.nonce)?;
+        Ok(self
+            .certificates
+            .iter()
+            .map(|(label, der, subject)| CertificateItem { label: label.clone(), cert: b64(der), subject: subject.clone() })
+            .collect())
+    }
+
+    /// Shows what is signed, asks for the PIN, signs. Blocking (the PIN prompt).
+    pub fn sign(&self, r: &SignRequest) -> Result<SignResponse, AgentError> {
+        let server_name = self.authenticate(&r.server, &r.canonical(), &r.mac, r.ts, &r.nonce)?;
+        let attrs = unb64(&r.signed_attrs)?;
+        let (digest, cert_hash) = kyso_pki::cms::inspect_signed_attributes(&attrs).map_err(|e| AgentError::bad(e.to_string()))?;
+        let cert_hash = cert_hash.ok_or_else(|| AgentError::bad("thuộc tính được ký không nêu chứng thư (signing-certificate-v2)"))?;
+        let (label, der, subject) = self
+            .certificates
+            .iter()
+            .find(|(_, der, _)| HashAlg::Sha256.digest(der) == cert_hash)
+            .cloned()
+            .ok_or_else(|| AgentError::bad("chứng thư được yêu cầu không có trên thiết bị này"))?;
+        let scheme =
+            kyso_service::scheme_by_name(&r.scheme).ok_or_else(|| AgentError::bad(format!("thuật toán ký '{}' không hỗ trợ", r.scheme)))?;
+        let summary = format!(
+            "Yêu cầu ký từ máy chủ '{server_name}':\n  Văn bản: {} (tệp {})\n  Người ký theo máy chủ: {}\n  Chứng thư trên thiết bị: {subject}\n  Giá trị băm nội dung (SHA-256): {}",
+            r.document_title,
+            r.file_name,
+            r.signer,
+            hex::encode(&digest)
+        );
+        (self.show)(&summary);
+        let pin = (self.ask_pin)(&format!("Nhập mã PIN của thiết bị '{}' để ký văn bản '{}'", self.token_label, r.document_title))
+            .map_err(|e| AgentError::new("cancelled", format!("không ký: {e}")))?;
+        let session = self.token.login(&pin).map_err(|e| AgentError::new(e.code(), e.to_string()))?;
+        let signer = session.signer(&label).map_err(|e| AgentError::new(e.code(), e.to_string()))?;
+        let signature = signer.sign(scheme, &attrs).map_err(|e| AgentError::new(e.code(), e.to_string()))?;
+        (self.show)(&format!("Đã ký văn bản '{}'.", r.document_title));
+        Ok(SignResponse { signature: b64(&signature), cert: b64(&der) })
+    }
+}
+
+fn reply<T: Serialize>(r: Result<T, AgentError>) -> Response {
+    match r {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => {
+            let status = match e.error.as_str() {
+                "invalid" => StatusCode::BAD_REQUEST,
+                "forbidden" => StatusCode::FORBIDDEN,
+                "wrong_pin" | "locked" | "cancelled" => StatusCode::UNAUTHORIZED,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            (status, Json(e)).into_response()
+        }
+    }
+}
+
+pub fn router(agent: Arc<Agent>) -> Router {
+    Router::new()
+        .route("/", get(|State(a): State<Arc<Agent>>| async move { Json(a.info()) }))
+        .route(
+            "/pair",
+            post(|State(a): State<Arc<Agent>>, Json(r): Json<PairRequest>| async move {
+                reply(a.pair(&r).map(|_| serde_json::json!({"paired": true})))
+            }),
+        )
+        .route(
+            "/certificates",
+            post(|State(a): State<Arc<Agent>>, Json(r): Json<CertificatesRequest>| async move { reply(a.list_certificates(&r)) }),
+        )
+        .route(
+            "/sign",
+            post(|State(a): State<Arc<Agent>>, Json(r): Json<SignRequest>| async move {
+                match tokio::task::spawn_blocking(move || a.sign(&r)).await {
+                    Ok(r) => reply(r),
+                    Err(_) => reply::<SignResponse>(Err(AgentError::new("internal", "lỗi nội bộ của tác tử"))),
+                }
+            }),
+        )
+        .layer(axum::extract::DefaultBodyLimit::max(256 * 1024))
+        .with_state(agent)
+}
+
+/// Serves the agent. Only loopback addresses are accepted: the agent is for this PC.
+pub async fn serve(agent: Arc<Agent>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    let addr = listener.local_addr()?;
+    if !addr.ip().is_loopback() {
+        return Err(std::io::Error::other(format!("tác tử chỉ được nghe trên 127.0.0.1 (không phải {addr})")));
+    }
+    axum::serve(listener, router(agent))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+}
