@@ -269,6 +269,18 @@ pub fn sha1(data: &[u8]) -> Vec<u8> {
     aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, data).as_ref().to_vec()
 }
 
+/// HMAC-SHA-256 (the local agent authenticates its paired server's requests with it).
+pub fn hmac_sha256(key: &[u8], msg: &[u8]) -> Vec<u8> {
+    let k = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key);
+    aws_lc_rs::hmac::sign(&k, msg).as_ref().to_vec()
+}
+
+/// Checks an HMAC-SHA-256 tag in constant time.
+pub fn hmac_sha256_verify(key: &[u8], msg: &[u8], tag: &[u8]) -> bool {
+    let k = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key);
+    aws_lc_rs::hmac::verify(&k, msg, tag).is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,16 +299,4 @@ mod tests {
         assert_eq!(ecdsa_raw_to_der(&[0, 1, 0x80, 2]), vec![0x30, 0x08, 0x02, 0x01, 0x01, 0x02, 0x03, 0x00, 0x80, 0x02]);
         assert_eq!(ecdsa_raw_to_der(&[0, 0, 0, 0]), vec![0x30, 0x06, 0x02, 0x01, 0x00, 0x02, 0x01, 0x00]);
     }
-}
-
-/// HMAC-SHA-256 (the local agent authenticates its paired server's requests with it).
-pub fn hmac_sha256(key: &[u8], msg: &[u8]) -> Vec<u8> {
-    let k = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key);
-    aws_lc_rs::hmac::sign(&k, msg).as_ref().to_vec()
-}
-
-/// Checks an HMAC-SHA-256 tag in constant time.
-pub fn hmac_sha256_verify(key: &[u8], msg: &[u8], tag: &[u8]) -> bool {
-    let k = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key);
-    aws_lc_rs::hmac::verify(&k, msg, tag).is_ok()
 }
