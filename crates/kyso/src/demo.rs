@@ -106,10 +106,10 @@ fn tax_code(seed: u64) -> String {
     }
 }
 
-struct World {
-    svc: Service,
+pub(crate) struct World {
+    pub(crate) svc: Service,
     /// The CA token's session (demo PIN), and where device tokens live.
-    ca: Box<dyn TokenSession>,
+    pub(crate) ca: Box<dyn TokenSession>,
     tokens: std::path::PathBuf,
     rng: Rng,
     t: DateTime<Utc>,
@@ -119,14 +119,15 @@ struct World {
     serial_seq: u64,
 }
 
-type Res<T> = Result<T, CliError>;
+pub(crate) type Res<T> = Result<T, CliError>;
+pub(crate) type DemoWorld = World;
 
 impl World {
-    fn at(&mut self, minutes: i64) -> DateTime<Utc> {
+    pub(crate) fn at(&mut self, minutes: i64) -> DateTime<Utc> {
         self.t += Duration::minutes(minutes);
         self.t
     }
-    fn actor(&self, login: &str) -> Res<kyso_core::authz::Actor> {
+    pub(crate) fn actor(&self, login: &str) -> Res<kyso_core::authz::Actor> {
         Ok(self.svc.actor(login)?)
     }
     fn serial(&mut self) -> String {
@@ -179,7 +180,8 @@ pub fn run(cli: &Cli, now: DateTime<Utc>) -> Result<ExitCode, CliError> {
         },
         admin_login: "admin".into(),
     };
-    let svc = Service::init(db, env.calendar, &bootstrap, start)?;
+    let mut svc = Service::init(db, env.calendar, &bootstrap, start)?;
+    svc.set_files(&cli.data.join("files"))?;
     crate::config::write_default(&cli.data).map_err(|e| CliError {
         code: "environment",
         message: e.to_string(),
@@ -199,11 +201,13 @@ pub fn run(cli: &Cli, now: DateTime<Utc>) -> Result<ExitCode, CliError> {
         World { svc, ca, tokens, rng: Rng(0x6b79_736f), t: start, officer_of: HashMap::new(), stats: HashMap::new(), serial_seq: 0 };
     eprintln!("Đang tạo tỉnh mẫu (Bắc Ninh) và một năm lịch sử…");
     let (agencies, subscribers) = setup_registry(&mut w)?;
-    simulate_year(&mut w, &agencies, &subscribers, now)?;
+    simulate_year(&mut w, &subscribers, now)?;
     leave_open_requests(&mut w, &agencies, &subscribers, now)?;
+    eprintln!("Đang ký các văn bản mẫu…");
+    let documents = crate::demo_docs::sample_documents(cli, &mut w, now)?;
     let t = w.at(10).max(now - Duration::minutes(1));
     w.svc.ca_crl("cntt", &*w.ca, false, t)?;
-    print_summary(cli, &w, now)
+    print_summary(cli, &w, &documents, now)
 }
 
 fn setup_registry(w: &mut World) -> Res<(HashMap<AgencyId, Agency>, Vec<Subscriber>)> {
@@ -405,7 +409,7 @@ fn setup_registry(w: &mut World) -> Res<(HashMap<AgencyId, Agency>, Vec<Subscrib
 }
 
 /// What a request needs to complete.
-enum Plan {
+pub(crate) enum Plan {
     New(Subscriber),
     Renew(Subscriber, CertificateRecord),
     Change(Subscriber, CertificateRecord),
@@ -478,7 +482,7 @@ fn plan_week(w: &mut World, subs: &[Subscriber], at: DateTime<Utc>, now: DateTim
     Ok(plans)
 }
 
-fn create(w: &mut World, plan: &Plan) -> Res<Request> {
+pub(crate) fn create(w: &mut World, plan: &Plan) -> Res<Request> {
     let (s, input) = match plan {
         Plan::New(s) => (
             s,
@@ -565,7 +569,7 @@ fn create(w: &mut World, plan: &Plan) -> Res<Request> {
     Ok(w.svc.transition(&officer, q.id, Action::Submit, None, t)?)
 }
 
-fn officer_for(w: &World, q: &Request) -> Res<kyso_core::authz::Actor> {
+pub(crate) fn officer_for(w: &World, q: &Request) -> Res<kyso_core::authz::Actor> {
     w.actor(&w.officer_of[&q.managing_agency_id].clone())
 }
 
@@ -611,7 +615,7 @@ fn advance_to_ca(w: &mut World, reqs: &mut Vec<Request>) -> Res<()> {
 }
 
 /// The software token that stands for a subscriber's USB token (created on first use).
-fn device_token(w: &World, serial: &str) -> Res<SoftToken> {
+pub(crate) fn device_token(w: &World, serial: &str) -> Res<SoftToken> {
     match SoftToken::open(&w.tokens, serial) {
         Ok(t) => Ok(t),
         Err(_) => SoftToken::create(
@@ -626,7 +630,7 @@ fn device_token(w: &World, serial: &str) -> Res<SoftToken> {
     }
 }
 
-fn device_serial_of(sub: &Subscriber) -> String {
+pub(crate) fn device_serial_of(sub: &Subscriber) -> String {
     format!("BN{:08}", 10_000 + sub.id.0)
 }
 
@@ -677,10 +681,9 @@ fn usable_device(w: &mut World, sub: &Subscriber, t: DateTime<Utc>) -> Res<Strin
     Ok(serial)
 }
 
-fn complete(w: &mut World, q: &Request, agencies: &HashMap<AgencyId, Agency>) -> Res<()> {
+pub(crate) fn complete(w: &mut World, q: &Request) -> Res<()> {
     let cntt = w.actor("cntt")?;
     let sub = w.svc.db().read(|tx| tx.subscriber(q.subscriber_id))?.expect("subscriber exists");
-    let _ = agencies;
     let t = w.at(17);
     match &q.details {
         RequestDetails::New { .. } | RequestDetails::Renew { .. } | RequestDetails::ChangeInfo { .. } => {
@@ -753,7 +756,7 @@ fn lock_token(w: &World, serial: &str) -> Res<()> {
     Ok(())
 }
 
-fn simulate_year(w: &mut World, agencies: &HashMap<AgencyId, Agency>, subs: &[Subscriber], now: DateTime<Utc>) -> Res<()> {
+fn simulate_year(w: &mut World, subs: &[Subscriber], now: DateTime<Utc>) -> Res<()> {
     // Week by week until three weeks before today; requests of a week finish that week.
     while w.t + Duration::days(24) < now {
         w.t += Duration::days(7);
@@ -774,7 +777,7 @@ fn simulate_year(w: &mut World, agencies: &HashMap<AgencyId, Agency>, subs: &[Su
         advance_to_ca(w, &mut reqs)?;
         w.t += Duration::days(2);
         for q in &reqs {
-            complete(w, q, agencies)?;
+            complete(w, q)?;
         }
     }
     Ok(())
@@ -856,7 +859,7 @@ fn leave_open_requests(w: &mut World, agencies: &HashMap<AgencyId, Agency>, subs
     Ok(())
 }
 
-fn print_summary(cli: &Cli, w: &World, now: DateTime<Utc>) -> Result<ExitCode, CliError> {
+fn print_summary(cli: &Cli, w: &World, documents: &[(String, String)], now: DateTime<Utc>) -> Result<ExitCode, CliError> {
     let admin = w.actor("admin")?;
     let counts = w.svc.db().read(|tx| {
         let mut v = Vec::new();
@@ -894,6 +897,7 @@ fn print_summary(cli: &Cli, w: &World, now: DateTime<Utc>) -> Result<ExitCode, C
             "requests_by_state": by_state.iter().cloned().collect::<HashMap<_, _>>(),
             "expiring_within_90_days": expiring,
             "report_period": period,
+            "documents": documents.iter().map(|(f, what)| serde_json::json!({"file": cli.data.join("documents").join(f), "what": what})).collect::<Vec<_>>(),
         }));
         return Ok(ExitCode::SUCCESS);
     }
@@ -915,6 +919,11 @@ fn print_summary(cli: &Cli, w: &World, now: DateTime<Utc>) -> Result<ExitCode, C
     println!("Tổ chức chứng thực tích hợp (thử nghiệm): {issued} chứng thư số do CA cấp, trên thiết bị lưu khóa mềm trong {d}/tokens.");
     println!("Mã PIN đào tạo: thiết bị CA {DEMO_CA_PIN}, SO {DEMO_SO_PIN}, thiết bị người dùng {DEMO_USER_PIN} (chỉ dùng cho bản mẫu).");
     println!();
+    println!("Văn bản mẫu đã ký số ({} tệp) trong {d}/documents (xem README.txt; tin cậy root.pem):", documents.len());
+    for (f, what) in documents {
+        println!("  {f}: {what}");
+    }
+    println!();
     println!("Thử tiếp:");
     println!("  kyso report --data {d} --period {period}");
     println!("  kyso report --data {d} --period {year} --json");
@@ -924,5 +933,7 @@ fn print_summary(cli: &Cli, w: &World, now: DateTime<Utc>) -> Result<ExitCode, C
     println!("  kyso audit verify --data {d}");
     println!("  KYSO_CA_PIN={DEMO_CA_PIN} kyso serve --data {d}            # CRL, OCSP, TSA tại {DEMO_BASE_URL}");
     println!("  kyso ca export --data {d} --out {d}/export");
+    println!("  kyso doc list --data {d} --as vanthu.snv");
+    println!("  kyso doc register --data {d} --as vanthu.snv --agency SNV --year {year}");
     Ok(ExitCode::SUCCESS)
 }

@@ -8,6 +8,7 @@ mod clock;
 mod commands;
 mod config;
 mod demo;
+mod demo_docs;
 mod doc_cmd;
 mod http;
 mod output;
