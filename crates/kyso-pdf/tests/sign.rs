@@ -69,16 +69,65 @@ pub struct TestCa {
     _dir: tempfile::TempDir,
 }
 
+/// A SoftHSM2 token for this process, if the module is installed (the test script installs
+/// it; KYSO_TEST_REQUIRE_SOFTHSM=1 makes its absence an error).
+fn softhsm_session() -> Option<Box<dyn TokenSession>> {
+    use kyso_token::pkcs11::{Pkcs11Token, SOFTHSM2_MODULE};
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    if !Path::new(SOFTHSM2_MODULE).exists() {
+        assert!(
+            std::env::var("KYSO_TEST_REQUIRE_SOFTHSM").map_or(true, |v| v != "1"),
+            "KYSO_TEST_REQUIRE_SOFTHSM=1 but {SOFTHSM2_MODULE} is missing"
+        );
+        return None;
+    }
+    let dir = DIR
+        .get_or_init(|| {
+            let d = tempfile::tempdir().unwrap();
+            std::fs::create_dir_all(d.path().join("softhsm")).unwrap();
+            let conf = d.path().join("softhsm2.conf");
+            std::fs::write(
+                &conf,
+                format!("directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n", d.path().join("softhsm").display()),
+            )
+            .unwrap();
+            // Set before the module is first loaded.
+            std::env::set_var("SOFTHSM2_CONF", &conf);
+            d
+        })
+        .path();
+    let label = format!("pdf{}-{}", std::process::id(), N.fetch_add(1, std::sync::atomic::Ordering::SeqCst));
+    let m = PathBuf::from(SOFTHSM2_MODULE);
+    Pkcs11Token::init(&m, &label, &Pin::new("87654321"), &Pin::new("1234")).unwrap();
+    Some(Pkcs11Token::open(&m, &label, &dir.join("state"), 5).unwrap().login(&Pin::new("1234")).unwrap())
+}
+
+/// The test CA with the signers' keys on the software token, and again on SoftHSM2.
+pub fn test_cas(alg: KeyAlgorithm) -> Vec<(&'static str, TestCa)> {
+    let mut v = vec![("software", test_ca(alg))];
+    if let Some(s) = softhsm_session() {
+        v.push(("softhsm2", test_ca_with(alg, Some(&*s))));
+    }
+    v
+}
+
 pub fn test_ca(alg: KeyAlgorithm) -> TestCa {
+    test_ca_with(alg, None)
+}
+
+/// The CA keys on a software token; the signers' keys on `signers` (default: the same).
+fn test_ca_with(alg: KeyAlgorithm, signers: Option<&dyn TokenSession>) -> TestCa {
     let now = real_now() - Duration::hours(1);
     let dir = tempfile::tempdir().unwrap();
     let s =
         SoftToken::create(dir.path(), "t", &Pin::new("1234"), &Pin::new("12345678"), 5, 1000).unwrap().login(&Pin::new("1234")).unwrap();
+    let on = signers.unwrap_or(&*s);
     let (rk, ck, uk, ok) = (
         s.generate_key("r", alg).unwrap(),
         s.generate_key("c", alg).unwrap(),
-        s.generate_key("u", alg).unwrap(),
-        s.generate_key("o", alg).unwrap(),
+        on.generate_key("u", alg).unwrap(),
+        on.generate_key("o", alg).unwrap(),
     );
     let rdn = DistinguishedName::new().push(Attr::C, "VN").push(Attr::CN, "Root thử nghiệm");
     let cdn = DistinguishedName::new().push(Attr::C, "VN").push(Attr::CN, "CA thử nghiệm");
@@ -192,8 +241,7 @@ fn spec(name: &str) -> FieldSpec {
 
 #[test]
 fn sequential_signatures_on_classic_and_xref_stream_files_stay_valid() {
-    for alg in [KeyAlgorithm::Rsa2048, KeyAlgorithm::EcP256] {
-        let ca = test_ca(alg);
+    for (_, ca) in [KeyAlgorithm::Rsa2048, KeyAlgorithm::EcP256].into_iter().flat_map(test_cas) {
         let chain = vec![ca.ca.clone()];
         let who = SignerInfo { signer: &*ca.user, cert: &ca.user_cert, chain: &chain };
         // pdfsig (NSS) cannot re-validate one certificate used twice in a file (it says the
@@ -330,8 +378,13 @@ fn pdftotext(pdf: &[u8]) -> String {
 
 #[test]
 fn decree_30_appearances_show_real_vietnamese_text_and_images() {
+    for (token, ca) in test_cas(KeyAlgorithm::Rsa2048) {
+        appearances_on(token, &ca);
+    }
+}
+
+fn appearances_on(token: &str, ca: &TestCa) {
     use kyso_pdf::decree30::{iso_time, layout, CopyType, Kind};
-    let ca = test_ca(KeyAlgorithm::Rsa2048);
     let chain = vec![ca.ca.clone()];
     let leader = SignerInfo { signer: &*ca.user, cert: &ca.user_cert, chain: &chain };
     let agency = SignerInfo { signer: &*ca.org, cert: &ca.org_cert, chain: &chain };
@@ -372,10 +425,10 @@ fn decree_30_appearances_show_real_vietnamese_text_and_images() {
             let who = if *by_agency { &agency } else { &leader };
             pdf = sign_pades(&pdf, &with(kind, &format!("Chữ ký {}", i + 1)), who, Level::B, None).unwrap();
         }
-        check_all(&pdf, &ca, steps.len());
+        check_all(&pdf, ca, steps.len());
         let text = pdftotext(&pdf);
         for e in &expect {
-            assert!(text.contains(e.as_str()), "{name}: '{e}' extracted exactly: {text}");
+            assert!(text.contains(e.as_str()), "{token} {name}: '{e}' extracted exactly: {text}");
         }
         std::fs::write(renders.join(format!("{name}.pdf")), &pdf).unwrap();
         let (ok, out) = run(&renders, "pdftoppm", &["-r", "60", "-png", "-singlefile", &format!("{name}.pdf"), name]);
@@ -626,8 +679,13 @@ fn own_signature_check_finds_tampering_and_later_changes() {
 
 #[test]
 fn issued_document_signed_at_the_title_anchor_then_numbered_and_sealed() {
+    for (_, ca) in test_cas(KeyAlgorithm::Rsa2048) {
+        issued_document_on(&ca);
+    }
+}
+
+fn issued_document_on(ca: &TestCa) {
     use kyso_pdf::decree30::{layout, number_and_date_fields, number_and_date_fills, Kind};
-    let ca = test_ca(KeyAlgorithm::Rsa2048);
     let chain = vec![ca.ca.clone()];
     let leader = SignerInfo { signer: &*ca.user, cert: &ca.user_cert, chain: &chain };
     let agency = SignerInfo { signer: &*ca.org, cert: &ca.org_cert, chain: &chain };
@@ -661,7 +719,7 @@ fn issued_document_signed_at_the_title_anchor_then_numbered_and_sealed() {
     let (page, placement, appearance) = layout(&kind, title.page, now).unwrap();
     let sealed =
         sign_pades(&signed, &FieldSpec { page, placement, appearance, fills, ..spec("Chữ ký cơ quan") }, &agency, Level::B, None).unwrap();
-    check_all(&sealed, &ca, 2);
+    check_all(&sealed, ca, 2);
     let checks = kyso_pdf::verify::check_signatures(&sealed).unwrap();
     assert!(checks.iter().all(|c| c.is_intact()), "{:?}", checks.iter().map(|c| c.summary()).collect::<Vec<_>>());
     let text = pdftotext(&sealed);
