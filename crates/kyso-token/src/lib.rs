@@ -206,6 +206,9 @@ pub trait Token: Send + Sync {
     fn change_pin(&self, old: &Pin, new: &Pin) -> Result<(), TokenError>;
     /// The security officer sets a new user PIN and unlocks the token (device restore).
     fn unlock(&self, so_pin: &Pin, new_user_pin: &Pin) -> Result<(), TokenError>;
+    /// The certificates on the token, with the labels of their keys. Certificates are
+    /// public: no PIN is needed to read them.
+    fn certificates(&self) -> Result<Vec<(String, Vec<u8>)>, TokenError>;
 }
 
 /// A logged-in session.
@@ -217,8 +220,6 @@ pub trait TokenSession: Send + Sync {
     /// Stores a certificate beside the key `label` (as the CA does when it hands over a
     /// token). `subject_der` is the certificate's subject, which PKCS#11 requires.
     fn store_certificate(&self, label: &str, cert_der: &[u8], subject_der: &[u8]) -> Result<(), TokenError>;
-    /// The certificates on the token, with the labels of their keys.
-    fn certificates(&self) -> Result<Vec<(String, Vec<u8>)>, TokenError>;
 }
 
 /// Verifies a signature given the raw public key (the SubjectPublicKeyInfo's BIT STRING:

@@ -191,6 +191,25 @@ impl Token for Pkcs11Token {
         session.init_pin(&pin(new_user_pin)).map_err(dev)?;
         self.save(&PinState { max_retries: self.max_retries, retries_left: self.max_retries, locked: false })
     }
+
+    fn certificates(&self) -> Result<Vec<(String, Vec<u8>)>, TokenError> {
+        // Certificate objects are public: a session without login sees them.
+        let s = self.ctx.open_ro_session(self.slot).map_err(dev)?;
+        let mut out = Vec::new();
+        for h in s.find_objects(&[Attribute::Class(ObjectClass::CERTIFICATE)]).map_err(dev)? {
+            let mut label = String::new();
+            let mut value = Vec::new();
+            for a in s.get_attributes(h, &[AttributeType::Label, AttributeType::Value]).map_err(dev)? {
+                match a {
+                    Attribute::Label(l) => label = String::from_utf8_lossy(&l).into_owned(),
+                    Attribute::Value(v) => value = v,
+                    _ => {}
+                }
+            }
+            out.push((label, value));
+        }
+        Ok(out)
+    }
 }
 
 struct Pkcs11Session {
@@ -370,24 +389,6 @@ impl TokenSession for Pkcs11Session {
         ])
         .map_err(dev)?;
         Ok(())
-    }
-
-    fn certificates(&self) -> Result<Vec<(String, Vec<u8>)>, TokenError> {
-        let s = self.session.lock().unwrap_or_else(|p| p.into_inner());
-        let mut out = Vec::new();
-        for h in s.find_objects(&[Attribute::Class(ObjectClass::CERTIFICATE)]).map_err(dev)? {
-            let mut label = String::new();
-            let mut value = Vec::new();
-            for a in s.get_attributes(h, &[AttributeType::Label, AttributeType::Value]).map_err(dev)? {
-                match a {
-                    Attribute::Label(l) => label = String::from_utf8_lossy(&l).into_owned(),
-                    Attribute::Value(v) => value = v,
-                    _ => {}
-                }
-            }
-            out.push((label, value));
-        }
-        Ok(out)
     }
 }
 

@@ -290,6 +290,14 @@ impl Token for SoftToken {
         f.locked = false;
         self.write(&f)
     }
+
+    fn certificates(&self) -> Result<Vec<(String, Vec<u8>)>, TokenError> {
+        self.read()?
+            .certificates
+            .iter()
+            .map(|c| Ok((c.label.clone(), B64.decode(&c.der).map_err(|e| TokenError::Device(e.to_string()))?)))
+            .collect()
+    }
 }
 
 struct SoftSession {
@@ -374,15 +382,6 @@ impl TokenSession for SoftSession {
         f.certificates.retain(|c| c.label != label);
         f.certificates.push(StoredCert { label: label.into(), der: B64.encode(cert_der) });
         self.token.write(&f)
-    }
-
-    fn certificates(&self) -> Result<Vec<(String, Vec<u8>)>, TokenError> {
-        self.token
-            .read()?
-            .certificates
-            .iter()
-            .map(|c| Ok((c.label.clone(), B64.decode(&c.der).map_err(|e| TokenError::Device(e.to_string()))?)))
-            .collect()
     }
 }
 

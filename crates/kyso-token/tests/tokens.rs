@@ -114,7 +114,7 @@ fn keys_are_generated_on_the_token_and_sign_with_every_scheme() {
         let subject = b"\x30\x0d\x31\x0b\x30\x09\x06\x03\x55\x04\x03\x0c\x02An";
         s.store_certificate("key-ec-p256", b"old certificate", subject).unwrap();
         s.store_certificate("key-ec-p256", b"certificate bytes", subject).unwrap();
-        assert_eq!(s.certificates().unwrap(), vec![("key-ec-p256".to_string(), b"certificate bytes".to_vec())], "{kind}");
+        assert_eq!(t.certificates().unwrap(), vec![("key-ec-p256".to_string(), b"certificate bytes".to_vec())], "{kind}");
         assert!(matches!(s.store_certificate("khong-co", b"x", subject), Err(TokenError::KeyNotFound(_))), "{kind}");
     }
 }

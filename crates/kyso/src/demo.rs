@@ -859,7 +859,8 @@ fn leave_open_requests(w: &mut World, agencies: &HashMap<AgencyId, Agency>, subs
     Ok(())
 }
 
-fn print_summary(cli: &Cli, w: &World, documents: &[(String, String)], now: DateTime<Utc>) -> Result<ExitCode, CliError> {
+fn print_summary(cli: &Cli, w: &World, samples: &crate::demo_docs::Samples, now: DateTime<Utc>) -> Result<ExitCode, CliError> {
+    let documents = &samples.documents;
     let admin = w.actor("admin")?;
     let counts = w.svc.db().read(|tx| {
         let mut v = Vec::new();
@@ -898,6 +899,7 @@ fn print_summary(cli: &Cli, w: &World, documents: &[(String, String)], now: Date
             "expiring_within_90_days": expiring,
             "report_period": period,
             "documents": documents.iter().map(|(f, what)| serde_json::json!({"file": cli.data.join("documents").join(f), "what": what})).collect::<Vec<_>>(),
+            "signers": samples.signers.iter().map(|(login, token, who)| serde_json::json!({"login": login, "token": token, "who": who})).collect::<Vec<_>>(),
         }));
         return Ok(ExitCode::SUCCESS);
     }
@@ -923,6 +925,10 @@ fn print_summary(cli: &Cli, w: &World, documents: &[(String, String)], now: Date
     for (f, what) in documents {
         println!("  {f}: {what}");
     }
+    println!("Người ký mẫu (PIN {DEMO_USER_PIN}):");
+    for (login, token, who) in &samples.signers {
+        println!("  {login}: thiết bị {token}, {who}");
+    }
     println!();
     println!("Thử tiếp:");
     println!("  kyso report --data {d} --period {period}");
@@ -935,5 +941,8 @@ fn print_summary(cli: &Cli, w: &World, documents: &[(String, String)], now: Date
     println!("  kyso ca export --data {d} --out {d}/export");
     println!("  kyso doc list --data {d} --as vanthu.snv");
     println!("  kyso doc register --data {d} --as vanthu.snv --agency SNV --year {year}");
+    if let Some((_, token, _)) = samples.signers.first() {
+        println!("  kyso agent serve --data {d} --label {token}        # tác tử ký số trên máy người ký");
+    }
     Ok(ExitCode::SUCCESS)
 }

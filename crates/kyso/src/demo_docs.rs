@@ -16,6 +16,10 @@ use std::sync::Arc;
 
 const AGENCY: &str = "SNV";
 
+fn io_err(e: std::io::Error) -> CliError {
+    CliError { code: "environment", message: e.to_string(), rows: vec![], hint: None, exit: 2 }
+}
+
 fn pdf_err(e: kyso_pdf::PdfError) -> CliError {
     CliError::from(kyso_core::DomainError::invalid("pdf", e.to_string()))
 }
@@ -25,6 +29,7 @@ struct Holder {
     login: String,
     cert: Vec<u8>,
     key: Arc<dyn Signer>,
+    token: String,
 }
 
 /// Makes sure `s` holds a valid certificate from the built-in CA on a token in use, running a
@@ -102,7 +107,7 @@ fn holder(w: &mut DemoWorld, s: &Subscriber, login: &str, person: Option<&Person
     for k in session.keys().map_err(crate::tokens::token_err)? {
         let key = session.signer(&k.label).map_err(crate::tokens::token_err)?;
         if key.public_key_spki() == info.spki_der {
-            return Ok(Holder { login: login.into(), cert, key });
+            return Ok(Holder { login: login.into(), cert, key, token: device.clone() });
         }
     }
     Err(CliError::from(kyso_core::DomainError::invalid("demo", format!("thiết bị {device} không có khóa của chứng thư"))))
@@ -129,7 +134,14 @@ fn draft(kind: &str, title: &str, titles: &[&str], signer: &str, body: &[&str]) 
     }
 }
 
-pub fn sample_documents(cli: &crate::cli::Cli, w: &mut DemoWorld, now: DateTime<Utc>) -> Res<Vec<(String, String)>> {
+/// The sample files and what each shows.
+pub struct Samples {
+    pub documents: Vec<(String, String)>,
+    /// (login, token label, role) of the sample signers.
+    pub signers: Vec<(String, String, String)>,
+}
+
+pub fn sample_documents(cli: &crate::cli::Cli, w: &mut DemoWorld, now: DateTime<Utc>) -> Res<Samples> {
     let admin = w.actor("admin")?;
     let agency = w.svc.db().read(|tx| tx.agency_by_code(AGENCY))?.expect("demo agency");
     let staff: Vec<Person> =
@@ -138,7 +150,7 @@ pub fn sample_documents(cli: &crate::cli::Cli, w: &mut DemoWorld, now: DateTime<
     let (leader, deputy, clerk) = (by_kind(PositionKind::Leader), by_kind(PositionKind::DeputyLeader), by_kind(PositionKind::RecordsClerk));
     let specialist = staff.iter().find(|p| p.position_kind == PositionKind::Specialist).cloned();
     let (Some(leader), Some(deputy), Some(clerk), Some(specialist)) = (leader, deputy, clerk, specialist) else {
-        return Ok(vec![]);
+        return Ok(Samples { documents: vec![], signers: vec![] });
     };
     let sub_of = |w: &mut DemoWorld, p: &Person| -> Res<Subscriber> {
         match w.svc.db().read(|tx| tx.subscriber_of_person(p.id))? {
@@ -187,21 +199,9 @@ pub fn sample_documents(cli: &crate::cli::Cli, w: &mut DemoWorld, now: DateTime<
     w.svc.set_seal_image(&w.actor("vanthu.snv")?, AGENCY, &kyso_pdf::samples::seal_png(), 36.0, t)?;
 
     let dir = cli.data.join("documents");
-    std::fs::create_dir_all(&dir).map_err(|e| CliError {
-        code: "environment",
-        message: e.to_string(),
-        rows: vec![],
-        hint: None,
-        exit: 2,
-    })?;
+    std::fs::create_dir_all(&dir).map_err(io_err)?;
     let drafts = dir.join(".drafts");
-    std::fs::create_dir_all(&drafts).map_err(|e| CliError {
-        code: "environment",
-        message: e.to_string(),
-        rows: vec![],
-        hint: None,
-        exit: 2,
-    })?;
+    std::fs::create_dir_all(&drafts).map_err(io_err)?;
     // Signing happens now, a minute apart, so the certificates are valid for any verifier.
     let mut at = now - Duration::minutes(30);
     let mut step = || {
@@ -214,13 +214,7 @@ pub fn sample_documents(cli: &crate::cli::Cli, w: &mut DemoWorld, now: DateTime<
     let mut out = Vec::new();
     let write_draft = |name: &str, d: &Nd30Draft| -> Res<std::path::PathBuf> {
         let p = drafts.join(name);
-        std::fs::write(&p, d.to_pdf().map_err(pdf_err)?).map_err(|e| CliError {
-            code: "environment",
-            message: e.to_string(),
-            rows: vec![],
-            hint: None,
-            exit: 2,
-        })?;
+        std::fs::write(&p, d.to_pdf().map_err(pdf_err)?).map_err(io_err)?;
         Ok(p)
     };
     let add = |kind: &str, title: &str, competent: Option<&Person>, parent: Option<i64>, file: &Path, at: DateTime<Utc>| -> Res<Document> {
@@ -363,13 +357,7 @@ pub fn sample_documents(cli: &crate::cli::Cli, w: &mut DemoWorld, now: DateTime<
 
     // The roots to trust when checking them.
     let certs = svc.ca_certs()?;
-    std::fs::write(dir.join("root.pem"), kyso_pki::pem("CERTIFICATE", &certs.root)).map_err(|e| CliError {
-        code: "environment",
-        message: e.to_string(),
-        rows: vec![],
-        hint: None,
-        exit: 2,
-    })?;
+    std::fs::write(dir.join("root.pem"), kyso_pki::pem("CERTIFICATE", &certs.root)).map_err(io_err)?;
     let _ = std::fs::remove_dir_all(&drafts);
     let mut readme = String::from(
         "Văn bản mẫu đã ký số (kyso demo)\n\nMỗi tệp minh họa một hình thức thể hiện chữ ký số theo Nghị định 30/2020/NĐ-CP và một trình tự ký theo quy chế:\n\n",
@@ -378,12 +366,16 @@ pub fn sample_documents(cli: &crate::cli::Cli, w: &mut DemoWorld, now: DateTime<
         readme.push_str(&format!("- {name}: {what}\n"));
     }
     readme.push_str("\nKiểm tra: pdfsig TỆP.pdf (tin cậy root.pem), hoặc pyhanko sign validate --trust root.pem TỆP.pdf.\n");
-    std::fs::write(dir.join("README.txt"), readme).map_err(|e| CliError {
-        code: "environment",
-        message: e.to_string(),
-        rows: vec![],
-        hint: None,
-        exit: 2,
-    })?;
-    Ok(out)
+    let signers = vec![
+        (gd.login.clone(), gd.token.clone(), format!("{} ({})", leader.position, leader.full_name)),
+        (pgd.login.clone(), pgd.token.clone(), format!("{} ({})", deputy.position, deputy.full_name)),
+        (cv.login.clone(), cv.token.clone(), format!("{} ({})", specialist.position, specialist.full_name)),
+        (vt.login.clone(), vt.token.clone(), format!("Văn thư ({}), giữ thiết bị của cơ quan", clerk.full_name)),
+    ];
+    readme.push_str("Các chứng thư của CA tích hợp có địa chỉ OCSP http://127.0.0.1:8480: chạy 'kyso serve' trước, hoặc dùng pdfsig -no-ocsp.\n\nNgười ký mẫu (tài khoản, thiết bị, PIN 123456):\n");
+    for (login, token, who) in &signers {
+        readme.push_str(&format!("- {login}: thiết bị {token}, {who}\n"));
+    }
+    std::fs::write(dir.join("README.txt"), readme).map_err(io_err)?;
+    Ok(Samples { documents: out, signers })
 }

@@ -292,7 +292,7 @@ fn sign(cli: &Cli, svc: &Service, a: &DocSignArgs, now: DateTime<Utc>) -> Res<Ex
             };
             let token = tokens::open(&cli.data, &r, svc.profile().pin_retry_limit)?;
             let session = token.login(&tokens::pin("KYSO_PIN", &format!("Mã PIN của thiết bị '{label}'"))?).map_err(token_err)?;
-            let on_token = session.certificates().map_err(token_err)?;
+            let on_token = token.certificates().map_err(token_err)?;
             let cert = match &a.cert {
                 Some(p) => kyso_pki::der_or_pem(&read(p)?).map_err(|e| fail("pki", e.to_string()))?,
                 None => newest_valid(&on_token, now).ok_or_else(|| {
@@ -385,11 +385,8 @@ pub fn agent(cli: &Cli, c: &AgentCmd, now: DateTime<Utc>) -> Res<ExitCode> {
                 None => TokenRef::Software { label: token.label.clone() },
             };
             let tok: Arc<dyn kyso_token::Token> = Arc::from(tokens::open(&cli.data, &r, 10)?);
-            // Certificates are public: read them once (one PIN entry at start).
-            let session = tok
-                .login(&tokens::pin("KYSO_PIN", &format!("Mã PIN của thiết bị '{}' (để đọc chứng thư)", token.label))?)
-                .map_err(token_err)?;
-            let certs: Vec<(String, Vec<u8>, String)> = session
+            // Certificates are public: read without the PIN, which is asked for each signature.
+            let certs: Vec<(String, Vec<u8>, String)> = tok
                 .certificates()
                 .map_err(token_err)?
                 .into_iter()
@@ -398,7 +395,6 @@ pub fn agent(cli: &Cli, c: &AgentCmd, now: DateTime<Utc>) -> Res<ExitCode> {
                     (l, der, subject)
                 })
                 .collect();
-            drop(session);
             let ask: kyso_server::agent::AskPin = Arc::new(|prompt: &str| tokens::pin("KYSO_PIN", prompt).map_err(|e| e.message));
             let show: kyso_server::agent::Show = Arc::new(|m: &str| println!("{m}"));
             let clock: kyso_server::Clock = Arc::new(move || crate::clock::now().unwrap_or(now));
