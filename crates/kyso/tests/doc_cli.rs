@@ -1,0 +1,329 @@
+//! Documents end to end: the demo's signed samples pass pdfsig, pyHanko, OpenSSL and qpdf;
+//! the local agent signs only for its paired server and asks for the PIN on its side.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+fn kyso(args: &[&str], data: &Path, envs: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kyso"));
+    c.args(args).arg("--data").arg(data).env_remove("KYSO_DB").env_remove("KYSO_USER").env_remove("KYSO_CA_PIN").env_remove("KYSO_PIN");
+    for (k, v) in envs {
+        c.env(k, v);
+    }
+    c.stdin(Stdio::null()).output().expect("kyso runs")
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+fn run(dir: &Path, prog: &str, args: &[&str]) -> (bool, String) {
+    let o = Command::new(prog).current_dir(dir).args(args).output().unwrap_or_else(|e| panic!("{prog}: {e}"));
+    (o.status.success(), text(&o))
+}
+
+fn venv(tool: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin").join(tool)
+}
+
+/// A demo deployment, made once per test binary run.
+fn demo() -> (tempfile::TempDir, serde_json::Value) {
+    let d = tempfile::tempdir().unwrap();
+    let o = kyso(&["demo", "--json"], d.path(), &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    (d, v)
+}
+
+#[test]
+fn demo_documents_pass_pdfsig_pyhanko_openssl_and_qpdf() {
+    let (d, v) = demo();
+    let docs = d.path().join("documents");
+    let files = v["documents"].as_array().unwrap();
+    assert_eq!(files.len(), 7, "{v}");
+    std::fs::create_dir_all(docs.join("nss")).unwrap();
+    run(&docs, "certutil", &["-N", "-d", "sql:nss", "--empty-password"]);
+    let (ok, out) = run(&docs, "certutil", &["-A", "-d", "sql:nss", "-n", "root", "-t", "CT,C,C", "-i", "root.pem"]);
+    assert!(ok, "{out}");
+    for f in files {
+        let path = PathBuf::from(f["file"].as_str().unwrap());
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        let bytes = std::fs::read(&path).unwrap();
+        let checks = kyso_pdf::verify::check_signatures(&bytes).unwrap();
+        let n = checks.len();
+        assert!(checks.iter().all(|c| c.is_intact()), "{name}: {:?}", checks.iter().map(|c| c.summary()).collect::<Vec<_>>());
+        let (ok, out) = run(&docs, "qpdf", &["--check", &name]);
+        assert!(ok && out.contains("No syntax or stream encoding errors"), "{name}: {out}");
+        // The certificates name an OCSP responder that is not running here.
+        let (_, out) = run(&docs, "pdfsig", &["-no-ocsp", "-nssdir", "sql:nss", &name]);
+        assert_eq!(out.matches("Signature is Valid.").count(), n, "{name}: {out}");
+        assert_eq!(out.matches("Certificate is Trusted.").count(), n, "{name}: {out}");
+        assert!(out.contains("Total document signed"), "{name}: {out}");
+        let hanko = venv("pyhanko");
+        if hanko.exists() {
+            let (ok, out) = run(
+                &docs,
+                hanko.to_str().unwrap(),
+                &["sign", "validate", "--pretty-print", "--trust", "root.pem", "--trust-replace", "--no-revocation-check", &name],
+            );
+            assert!(ok, "{name}: {out}");
+            assert_eq!(out.matches("The signature is judged VALID.").count(), n, "{name}: {out}");
+            assert_eq!(out.matches("All modifications relate to signing and form filling operations").count(), n - 1, "{name}: {out}");
+        }
+        // Each CMS on its own, with OpenSSL, over the bytes its /ByteRange covers.
+        let tmp = tempfile::tempdir().unwrap();
+        for (i, c) in checks.iter().enumerate() {
+            let [_, a, b, len] = c.byte_range;
+            let content = [&bytes[..a], &bytes[b..b + len]].concat();
+            let hex: Vec<u8> = bytes[a + 1..b - 1].to_vec();
+            let der = hex_decode(&hex);
+            let der = kyso_pki::cms::der_prefix(&der).unwrap().to_vec();
+            std::fs::write(tmp.path().join(format!("s{i}.der")), der).unwrap();
+            std::fs::write(tmp.path().join(format!("c{i}.bin")), content).unwrap();
+            std::fs::copy(docs.join("root.pem"), tmp.path().join("root.pem")).unwrap();
+            let (ok, out) = run(
+                tmp.path(),
+                "openssl",
+                &[
+                    "cms",
+                    "-verify",
+                    "-binary",
+                    "-inform",
+                    "DER",
+                    "-in",
+                    &format!("s{i}.der"),
+                    "-content",
+                    &format!("c{i}.bin"),
+                    "-CAfile",
+                    "root.pem",
+                    "-purpose",
+                    "any",
+                    "-out",
+                    "/dev/null",
+                ],
+            );
+            assert!(ok && out.contains("Verification successful"), "{name} #{i}: {out}");
+        }
+    }
+    // The register and the report figure.
+    let o = kyso(&["doc", "register", "--agency", "SNV", "--year", &chrono_year(), "--json", "--as", "vanthu.snv"], d.path(), &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let lines: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let numbers: Vec<&str> = lines.as_array().unwrap().iter().map(|l| l["number"].as_str().unwrap()).collect();
+    assert!(numbers.contains(&"215/SNV-VP") && numbers.iter().any(|n| n.ends_with("/QĐ-SNV")), "{numbers:?}");
+}
+
+fn chrono_year() -> String {
+    #[allow(clippy::disallowed_methods)]
+    let now = chrono::Utc::now();
+    now.format("%Y").to_string()
+}
+
+fn hex_decode(h: &[u8]) -> Vec<u8> {
+    let h: Vec<u8> = h.iter().copied().filter(u8::is_ascii_hexdigit).collect();
+    h.chunks(2).map(|c| u8::from_str_radix(std::str::from_utf8(c).unwrap(), 16).unwrap()).collect()
+}
+
+struct Agent {
+    child: Child,
+    url: String,
+    code: String,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_agent(data: &Path, label: &str, pin: &str) -> Agent {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kyso"))
+        .args(["agent", "serve", "--label", label, "--listen", &format!("127.0.0.1:{port}"), "--data"])
+        .arg(data)
+        .env("KYSO_PIN", pin)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for l in BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(l);
+        }
+    });
+    let mut code = String::new();
+    while let Ok(l) = rx.recv_timeout(std::time::Duration::from_secs(20)) {
+        if let Some(c) = l.split("Mã ghép nối").nth(1) {
+            code = c.rsplit(' ').next().unwrap().trim().to_string();
+            break;
+        }
+    }
+    assert_eq!(code.len(), 6, "the agent shows a pairing code");
+    Agent { child, url: format!("http://127.0.0.1:{port}"), code, lines: rx }
+}
+
+#[test]
+fn the_agent_signs_only_for_its_paired_server_and_asks_for_the_pin_locally() {
+    let (d, v) = demo();
+    let signer = &v["signers"][0];
+    let (login, token) = (signer["login"].as_str().unwrap(), signer["token"].as_str().unwrap());
+    // A draft minutes, signed by the director through the agent.
+    let draft = d.path().join("bien-ban.pdf");
+    std::fs::write(&draft, kyso_pdf::draft::text_pdf(&[vec![]]).unwrap()).unwrap();
+    let o = kyso(
+        &[
+            "doc",
+            "add",
+            draft.to_str().unwrap(),
+            "--agency",
+            "SNV",
+            "--kind",
+            "internal",
+            "--title",
+            "Biên bản họp thử nghiệm",
+            "--json",
+            "--as",
+            "vanthu.snv",
+        ],
+        d.path(),
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let id = serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()["id"].as_i64().unwrap().to_string();
+    let agent = start_agent(d.path(), token, "123456");
+    let sign = |url: &str| kyso(&["doc", "sign", &id, "--step", "approve", "--invisible", "--agent", url, "--as", login], d.path(), &[]);
+    // Not paired yet: refused, nothing signed.
+    let o = sign(&agent.url);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("chưa được ghép nối"), "{}", text(&o));
+    // A wrong pairing code is refused; the right one pairs.
+    let o = kyso(&["agent", "pair", "--agent", &agent.url, "--code", "000000x"], d.path(), &[]);
+    assert!(!o.status.success() && text(&o).contains("mã ghép nối không đúng"), "{}", text(&o));
+    let o = kyso(&["agent", "pair", "--agent", &agent.url, "--code", &agent.code], d.path(), &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = sign(&agent.url);
+    assert!(o.status.success(), "{}", text(&o));
+    // The holder saw what was signed.
+    let seen: Vec<String> = agent.lines.try_iter().collect();
+    let seen = seen.join("\n");
+    assert!(seen.contains("Biên bản họp thử nghiệm") && seen.contains("Chứng thư trên thiết bị") && seen.contains("Đã ký"), "{seen}");
+    let o = kyso(&["doc", "show", &id, "--json", "--as", "vanthu.snv"], d.path(), &[]);
+    let shown: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(shown["signatures"].as_array().unwrap().len(), 1, "{shown}");
+    drop(agent);
+
+    // The specialist's agent, whose holder types a wrong PIN: refused, the document unchanged.
+    let checker = &v["signers"][2];
+    let agent = start_agent(d.path(), checker["token"].as_str().unwrap(), "999999");
+    let o = kyso(&["agent", "pair", "--agent", &agent.url, "--code", &agent.code], d.path(), &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = kyso(
+        &[
+            "doc",
+            "add",
+            draft.to_str().unwrap(),
+            "--agency",
+            "SNV",
+            "--kind",
+            "internal",
+            "--title",
+            "Biên bản thứ hai",
+            "--json",
+            "--as",
+            "vanthu.snv",
+        ],
+        d.path(),
+        &[],
+    );
+    let id2 = serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()["id"].as_i64().unwrap().to_string();
+    let o = kyso(
+        &["doc", "sign", &id2, "--step", "check_content", "--invisible", "--agent", &agent.url, "--as", checker["login"].as_str().unwrap()],
+        d.path(),
+        &[],
+    );
+    assert!(!o.status.success(), "{}", text(&o));
+    let o2 = kyso(&["doc", "show", &id2, "--json", "--as", "vanthu.snv"], d.path(), &[]);
+    let shown: serde_json::Value = serde_json::from_slice(&o2.stdout).unwrap();
+    assert_eq!((shown["signatures"].as_array().unwrap().len(), shown["document"]["version"].as_i64()), (0, Some(1)), "{shown}");
+    assert!(text(&o).contains("PIN"), "{}", text(&o));
+}
+
+#[test]
+fn kyso_doc_signs_on_a_local_token_and_refuses_bad_input() {
+    let (d, v) = demo();
+    let signer = &v["signers"][0];
+    let (login, token) = (signer["login"].as_str().unwrap(), signer["token"].as_str().unwrap());
+    let clerk = &v["signers"][3];
+    let draft = d.path().join("bien-ban.pdf");
+    std::fs::write(&draft, kyso_pdf::draft::text_pdf(&[vec![]]).unwrap()).unwrap();
+    let add = |kind: &str| {
+        let o = kyso(
+            &[
+                "doc",
+                "add",
+                draft.to_str().unwrap(),
+                "--agency",
+                "SNV",
+                "--kind",
+                kind,
+                "--title",
+                "Văn bản thử",
+                "--json",
+                "--as",
+                "vanthu.snv",
+            ],
+            d.path(),
+            &[],
+        );
+        assert!(o.status.success(), "{}", text(&o));
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()["id"].as_i64().unwrap().to_string()
+    };
+    let id = add("internal");
+    // (case, args, env PIN, expected message part)
+    let cases: Vec<(&str, Vec<&str>, &str, &str)> = vec![
+        ("wrong PIN", vec!["--step", "approve", "--invisible", "--label", token], "000000", "PIN"),
+        ("no step", vec!["--invisible", "--label", token], "123456", "--step"),
+        ("anchor not found", vec!["--step", "approve", "--anchor", "CHỦ TỊCH NƯỚC", "--label", token], "123456", "không tìm thấy"),
+        ("agency seal by a leader", vec!["--seal", "--label", token], "123456", "văn thư"),
+    ];
+    for (name, extra, pin, expect) in cases {
+        let mut args = vec!["doc", "sign", id.as_str()];
+        args.extend(extra);
+        args.extend(["--as", login]);
+        let o = kyso(&args, d.path(), &[("KYSO_PIN", pin)]);
+        assert!(!o.status.success(), "{name}: {}", text(&o));
+        assert!(text(&o).contains(expect), "{name}: {}", text(&o));
+    }
+    let o = kyso(
+        &["doc", "sign", &id, "--step", "approve", "--invisible", "--label", token, "--as", login],
+        d.path(),
+        &[("KYSO_PIN", "123456")],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    // The clerk's copy with its token: SAO Y.
+    let copy = add("copy");
+    let o = kyso(
+        &["doc", "sign", &copy, "--seal", "--copy-type", "SAO Y", "--label", clerk["token"].as_str().unwrap(), "--as", "vanthu.snv"],
+        d.path(),
+        &[("KYSO_PIN", "123456")],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("/SY"), "{}", text(&o));
+    // A file that is not a PDF is refused and left as it was.
+    let bad = d.path().join("bad.pdf");
+    std::fs::write(&bad, b"not a pdf").unwrap();
+    let o = kyso(
+        &["doc", "add", bad.to_str().unwrap(), "--agency", "SNV", "--kind", "internal", "--title", "x", "--as", "vanthu.snv"],
+        d.path(),
+        &[],
+    );
+    assert!(!o.status.success() && text(&o).contains("PDF"), "{}", text(&o));
+    assert_eq!(std::fs::read(&bad).unwrap(), b"not a pdf");
+    let o = kyso(&["audit", "verify"], d.path(), &[]);
+    assert!(o.status.success(), "{}", text(&o));
+}
