@@ -417,3 +417,163 @@ pub async fn serve(agent: Arc<Agent>, listener: tokio::net::TcpListener) -> std:
         })
         .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kyso_pki::cert::{self, CertProfile, CertTemplate, Issuer, Urls};
+    use kyso_pki::name::DistinguishedName;
+    use kyso_token::soft::SoftToken;
+    use kyso_token::{KeyAlgorithm, SignatureScheme};
+
+    struct Fixture {
+        agent: Agent,
+        cert: Vec<u8>,
+        shown: Arc<Mutex<Vec<String>>>,
+        _dir: tempfile::TempDir,
+    }
+
+    fn t0() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-21T09:00:00+07:00").unwrap().with_timezone(&Utc)
+    }
+
+    fn fixture(pin: &'static str) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let token = SoftToken::create(dir.path(), "tok", &Pin::new("123456"), &Pin::new("87654321"), 5, 1000).unwrap();
+        let s = token.login(&Pin::new("123456")).unwrap();
+        let key = s.generate_key("k", KeyAlgorithm::EcP256).unwrap();
+        let dn = DistinguishedName::parse("CN=Nguyễn Văn An,C=VN").unwrap();
+        let tpl = CertTemplate {
+            profile: CertProfile::Individual,
+            subject: dn.clone(),
+            email: None,
+            spki_der: key.public_key_spki().to_vec(),
+            serial: kyso_pki::random_serial(),
+            not_before: t0() - chrono::Duration::days(1),
+            not_after: t0() + chrono::Duration::days(365),
+            policies: vec![],
+            urls: Urls::default(),
+        };
+        let cert = cert::issue(
+            &tpl,
+            &Issuer {
+                name: dn.to_name().unwrap(),
+                spki_der: key.public_key_spki().to_vec(),
+                signer: &*key,
+                scheme: SignatureScheme::EcdsaP256Sha256,
+            },
+        )
+        .unwrap();
+        let (_, info) = cert::parse(&cert).unwrap();
+        s.store_certificate("k", &cert, &info.subject_der).unwrap();
+        let certs = token.certificates().unwrap().into_iter().map(|(l, d)| (l, d, info.subject.to_string())).collect();
+        let shown = Arc::new(Mutex::new(Vec::new()));
+        let sh = shown.clone();
+        let agent = Agent::new(
+            Arc::new(token),
+            "tok",
+            certs,
+            dir.path().join("agent.json"),
+            Arc::new(move |_| Ok(Pin::new(pin))),
+            Arc::new(move |m| sh.lock().unwrap().push(m.to_string())),
+            Arc::new(t0),
+        )
+        .unwrap();
+        Fixture { agent, cert, shown, _dir: dir }
+    }
+
+    fn pair(f: &Fixture) -> Vec<u8> {
+        let code = f.agent.new_pairing_code();
+        let secret = vec![7u8; 32];
+        f.agent.pair(&PairRequest { server: "srv".into(), server_name: "Sở TTTT".into(), code, secret: b64(&secret) }).unwrap();
+        secret
+    }
+
+    fn request(secret: &[u8], attrs: &[u8]) -> SignRequest {
+        SignRequest {
+            server: "srv".into(),
+            session: "s1".into(),
+            document_title: "Quyết định thử".into(),
+            file_name: "qd.pdf".into(),
+            signer: "CN=Nguyễn Văn An".into(),
+            signed_attrs: b64(attrs),
+            scheme: "EcdsaP256Sha256".into(),
+            ts: 0,
+            nonce: String::new(),
+            mac: String::new(),
+        }
+        .seal(secret, t0())
+    }
+
+    fn attrs(cert: &[u8]) -> Vec<u8> {
+        use der::Encode;
+        let req = kyso_pki::cms::SignRequest {
+            content_type: kyso_pki::oids::CT_DATA,
+            econtent: None,
+            content_digest: vec![1; 32],
+            digest: HashAlg::Sha256,
+            signer_cert: cert,
+            chain: &[],
+            extra_signed: vec![],
+        };
+        kyso_pki::cms::signed_attributes(&req).unwrap().to_der().unwrap()
+    }
+
+    #[test]
+    fn pairing_codes_are_one_time_expiring_and_limited() {
+        let f = fixture("123456");
+        let req = |code: &str| PairRequest { server: "srv".into(), server_name: "x".into(), code: code.into(), secret: b64(&[7u8; 32]) };
+        assert_eq!(f.agent.pair(&req("123456")).unwrap_err().error, "forbidden", "no code shown yet");
+        let code = f.agent.new_pairing_code();
+        for _ in 0..PAIRING_TRIES {
+            assert!(f.agent.pair(&req("99999x")).is_err());
+        }
+        assert!(f.agent.pair(&req(&code)).is_err(), "too many wrong tries void the code");
+        let code = f.agent.new_pairing_code();
+        let short = PairRequest { secret: b64(&[1u8; 8]), ..req(&code) };
+        assert_eq!(f.agent.pair(&short).unwrap_err().error, "invalid");
+        f.agent.pair(&req(&code)).unwrap();
+        assert!(f.agent.pair(&req(&code)).is_err(), "a code pairs once");
+    }
+
+    #[test]
+    fn only_authentic_fresh_requests_for_this_tokens_certificates_are_signed() {
+        let f = fixture("123456");
+        let secret = pair(&f);
+        let good = request(&secret, &attrs(&f.cert));
+        let resp = f.agent.sign(&good).unwrap();
+        let sig = base64::engine::general_purpose::STANDARD.decode(resp.signature).unwrap();
+        let (_, info) = kyso_pki::cert::parse(&f.cert).unwrap();
+        let alg = kyso_pki::alg::algorithm_identifier(SignatureScheme::EcdsaP256Sha256);
+        kyso_pki::alg::verify_signature(&info.spki_der, &alg, &attrs(&f.cert), &sig).unwrap();
+        assert!(f.shown.lock().unwrap().iter().any(|m| m.contains("Quyết định thử") && m.contains("qd.pdf")));
+        // (case, request, expected error code)
+        let mut tampered = request(&secret, &attrs(&f.cert));
+        tampered.document_title = "Văn bản khác".into();
+        let mut stale = request(&secret, &attrs(&f.cert));
+        stale.ts -= 2 * MAX_SKEW_SECONDS;
+        stale.mac = hex::encode(kyso_token::hmac_sha256(&secret, stale.canonical().as_bytes()));
+        let other_cert = {
+            let g = fixture("123456");
+            g.cert.clone()
+        };
+        let mut unknown_server = request(&secret, &attrs(&f.cert));
+        unknown_server.server = "other".into();
+        let cases: Vec<(&str, SignRequest, &str)> = vec![
+            ("replayed", good.clone(), "forbidden"),
+            ("tampered title", tampered, "forbidden"),
+            ("wrong secret", request(&[9u8; 32], &attrs(&f.cert)), "forbidden"),
+            ("stale", stale, "forbidden"),
+            ("unknown server", unknown_server, "forbidden"),
+            ("not signed attributes", request(&secret, b"\x04\x03abc"), "invalid"),
+            ("a certificate not on this token", request(&secret, &attrs(&other_cert)), "invalid"),
+        ];
+        for (name, r, code) in cases {
+            assert_eq!(f.agent.sign(&r).unwrap_err().error, code, "{name}");
+        }
+        // A wrong PIN on the holder's side.
+        let g = fixture("000000");
+        let s2 = pair(&g);
+        assert_eq!(g.agent.sign(&request(&s2, &attrs(&g.cert))).unwrap_err().error, "wrong_pin");
+    }
+}
