@@ -92,7 +92,7 @@ fn prepare(dir: &Path) {
     let mut f = std::io::BufWriter::new(std::fs::File::create(dir.join("big.pdf")).unwrap());
     let mut off = Vec::new();
     let mut pos = 0usize;
-    let mut put = |f: &mut std::io::BufWriter<std::fs::File>, pos: &mut usize, b: &[u8]| {
+    let put = |f: &mut std::io::BufWriter<std::fs::File>, pos: &mut usize, b: &[u8]| {
         f.write_all(b).unwrap();
         *pos += b.len();
     };
