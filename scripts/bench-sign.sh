@@ -12,7 +12,7 @@ ensure_venv
 work=$(mktemp -d /tmp/kyso-bench-sign.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 cargo bench --locked -p kyso-pdf --bench sign --no-run >/dev/null 2>&1
-bench() { cargo bench --locked -p kyso-pdf --bench sign -- "$@" 2>/dev/null | grep -v '^\s*Running'; }
+bench() { cargo bench --locked -p kyso-pdf --bench sign -- "$@" 2>/dev/null | { grep -v '^\s*Running' || true; }; }
 
 step "files"
 bench prepare "$work" >/dev/null
@@ -25,10 +25,11 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/key.pem" -out "$work/ce
 cat > "$work/hanko.py" <<'PY'
 import io, sys, time
 from pyhanko.sign import signers
+from pyhanko.sign.fields import SigSeedSubFilter
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 d = sys.argv[1]
 signer = signers.SimpleSigner.load(f'{d}/key.pem', f'{d}/cert.pem')
-meta = signers.PdfSignatureMetadata(field_name='Sig', subfilter=signers.fields.SigSeedSubFilter.PADES)
+meta = signers.PdfSignatureMetadata(field_name='Sig', subfilter=SigSeedSubFilter.PADES)
 for name in ['p1', 'p100']:
     data = open(f'{d}/{name}.pdf', 'rb').read()
     def one():
