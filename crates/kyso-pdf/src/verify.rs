@@ -46,6 +46,8 @@ pub struct SignatureCheck {
     pub signer_cert: Option<Vec<u8>>,
     /// Every certificate carried in the CMS.
     pub certificates: Vec<Vec<u8>>,
+    /// The CMS (or time-stamp token) itself, DER, without the padding.
+    pub cms: Vec<u8>,
     /// Why the signature is not intact; empty when it is.
     pub problems: Vec<String>,
     /// What later updates changed beyond adding signatures, time-stamps and validation data.
@@ -176,6 +178,7 @@ fn check_one(doc: &PdfDoc<'_>, data: &[u8], field: String, sig_ref: Ref) -> Sign
         location: None,
         signer_cert: None,
         certificates: vec![],
+        cms: vec![],
         problems: vec![],
         later_changes: vec![],
     };
@@ -279,6 +282,7 @@ fn check_one(doc: &PdfDoc<'_>, data: &[u8], field: String, sig_ref: Ref) -> Sign
         c.problems.push("/Contents không chứa dữ liệu DER hợp lệ".into());
         return c;
     };
+    c.cms = cms_der.to_vec();
     match c.kind {
         SigKind::DocTimeStamp => match tsp::verify_token(cms_der, HashAlg::Sha256, &digest_of(HashAlg::Sha256)) {
             Ok(t) => {

@@ -237,3 +237,23 @@ pub fn parse(der_bytes: &[u8]) -> PkiResult<(Certificate, CertInfo)> {
 pub fn verify_issued_by(cert: &Certificate, issuer_spki: &[u8]) -> PkiResult<()> {
     verify_signature(issuer_spki, &cert.signature_algorithm, &cert.tbs_certificate.to_der()?, cert.signature.raw_bytes())
 }
+
+/// The http URLs of a certificate's CRL distribution points (full names only).
+pub fn crl_urls(der_bytes: &[u8]) -> PkiResult<Vec<String>> {
+    use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
+    let c = Certificate::from_der(der_bytes)?;
+    let mut out = Vec::new();
+    for e in c.tbs_certificate.extensions.iter().flatten().filter(|e| e.extn_id == oids::CRL_DISTRIBUTION_POINTS) {
+        let dps = CrlDistributionPoints::from_der(e.extn_value.as_bytes())?;
+        for dp in dps.0 {
+            if let Some(DistributionPointName::FullName(names)) = dp.distribution_point {
+                for n in names {
+                    if let GeneralName::UniformResourceIdentifier(u) = n {
+                        out.push(u.to_string());
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}

@@ -233,10 +233,11 @@ pub struct SignArgs {
     /// Intermediate CA certificates to include.
     #[arg(long)]
     pub chain: Vec<PathBuf>,
-    /// b (B-B) or t (B-T, with a signature time-stamp).
+    /// b (B-B), t (B-T, with a signature time-stamp), lt (B-T plus the chain and CRLs in a
+    /// DSS) or lta (B-LT plus a document time-stamp).
     #[arg(long, default_value = "b")]
     pub level: String,
-    /// Time-stamp authority for B-T: an http:// URL, or "builtin" (the built-in TSA; KYSO_CA_PIN).
+    /// Time-stamp authority for B-T and above: an http:// URL, or "builtin" (the built-in TSA; KYSO_CA_PIN).
     #[arg(long)]
     pub tsa: Option<String>,
     /// Detached CMS (CAdES) for any file, instead of a PDF signature.

@@ -38,3 +38,12 @@ fn read_json(url: &str, status: u16, body: Result<Vec<u8>, ureq::Error>) -> Resu
         Err(v.get("message").and_then(|m| m.as_str()).map(str::to_string).unwrap_or_else(|| format!("{url} trả về mã {status}")))
     }
 }
+
+/// GETs bytes (a CRL); non-2xx statuses are errors.
+pub fn get(url: &str) -> Result<Vec<u8>, String> {
+    if !url.starts_with("http://") {
+        return Err(format!("chỉ hỗ trợ địa chỉ http:// (nhận được '{url}')"));
+    }
+    let mut resp = ureq::get(url).call().map_err(|e| format!("không tải được {url}: {e}"))?;
+    resp.body_mut().with_config().limit(64 << 20).read_to_vec().map_err(|e| format!("không đọc được phản hồi từ {url}: {e}"))
+}

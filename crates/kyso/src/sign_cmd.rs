@@ -43,18 +43,63 @@ fn refuse_same(input: &std::path::Path, out: &std::path::Path) -> Result<(), Cli
     Ok(())
 }
 
-pub fn sign(cli: &Cli, a: &SignArgs, now: DateTime<Utc>) -> Result<ExitCode, CliError> {
-    let level = match a.level.to_lowercase().as_str() {
-        "b" | "b-b" => Level::B,
-        "t" | "b-t" => Level::T,
-        other => {
-            return Err(kyso_core::DomainError::invalid(
-                "level",
-                format!("'{other}' không hợp lệ; chọn b hoặc t (B-LT, B-LTA chưa hỗ trợ)"),
-            )
-            .into())
+/// The certificates of a signature and of its time-stamp, with a CRL for each certificate
+/// that has an issuer: the built-in CA's own latest CRL, else fetched from the certificate's
+/// distribution points. What cannot be found is said on stderr (the signature stays B-T+DSS).
+fn validation_data(svc: Option<&kyso_service::Service>, cms: &[u8]) -> kyso_pdf::ltv::ValidationData {
+    let mut certs = kyso_pki::cms::certificates_of(cms).unwrap_or_default();
+    if let Ok(Some(token)) = kyso_pki::cms::signature_time_stamp_token(cms) {
+        certs.extend(kyso_pki::cms::certificates_of(&token).unwrap_or_default());
+    }
+    let builtin = svc.and_then(|s| s.ca_certs().ok());
+    if let Some(b) = &builtin {
+        certs.push(b.root.clone());
+        certs.push(b.issuing.clone());
+    }
+    certs.sort();
+    certs.dedup();
+    let mut crls: Vec<Vec<u8>> = Vec::new();
+    for c in &certs {
+        let Ok((_, info)) = kyso_pki::cert::parse(c) else { continue };
+        if info.subject_der == info.issuer_der {
+            continue;
         }
+        let from_builtin = builtin.as_ref().and_then(|b| {
+            let (_, issuing) = kyso_pki::cert::parse(&b.issuing).ok()?;
+            (issuing.subject_der == info.issuer_der).then(|| svc?.latest_crl(false).ok().flatten()).flatten()
+        });
+        match from_builtin {
+            Some(crl) => crls.push(crl),
+            None => {
+                let urls = kyso_pki::cert::crl_urls(c).unwrap_or_default();
+                let fetched = urls.iter().find_map(|u| crate::http::get(u).ok());
+                match fetched {
+                    Some(crl) => crls.push(crl),
+                    None => eprintln!(
+                        "Cảnh báo: không có danh sách thu hồi cho '{}' (B-LT thiếu dữ liệu thu hồi của chứng thư này)",
+                        info.subject
+                    ),
+                }
+            }
+        }
+    }
+    crls.sort();
+    crls.dedup();
+    kyso_pdf::ltv::ValidationData { certs, crls, ocsps: vec![] }
+}
+
+pub fn sign(cli: &Cli, a: &SignArgs, now: DateTime<Utc>) -> Result<ExitCode, CliError> {
+    // B-LT and B-LTA start as B-T, then add the DSS (and the document time-stamp).
+    let (level, lt, lta) = match a.level.to_lowercase().as_str() {
+        "b" | "b-b" => (Level::B, false, false),
+        "t" | "b-t" => (Level::T, false, false),
+        "lt" | "b-lt" => (Level::T, true, false),
+        "lta" | "b-lta" => (Level::T, true, true),
+        other => return Err(kyso_core::DomainError::invalid("level", format!("'{other}' không hợp lệ; chọn b, t, lt hoặc lta")).into()),
     };
+    if (lt || lta) && a.detached {
+        return Err(kyso_core::DomainError::invalid("level", "B-LT, B-LTA chỉ dành cho PDF; chữ ký tách rời dùng b hoặc t").into());
+    }
     if level == Level::T && a.tsa.is_none() {
         return Err(kyso_core::DomainError::invalid("tsa", "mức B-T cần --tsa (địa chỉ http:// hoặc builtin)").into());
     }
@@ -152,6 +197,19 @@ pub fn sign(cli: &Cli, a: &SignArgs, now: DateTime<Utc>) -> Result<ExitCode, Cli
         refuse_same(&a.file, &out_path)?;
         // Streamed: a large file is mapped for parsing, hashed by reads and copied in the kernel.
         kyso_pdf::file::sign_file(&a.file, &out_path, &spec, &who, level, tsa).map_err(pdf_err)?;
+        if lt {
+            let tsa = tsa.expect("B-T has a TSA");
+            let signed = read(&out_path)?;
+            let checks = kyso_pdf::verify::check_signatures(&signed).map_err(pdf_err)?;
+            let last = checks.last().ok_or_else(|| fail("pdf", "không thấy chữ ký vừa ký".into(), 1))?;
+            let svc = open_service(cli).ok();
+            let vd = validation_data(svc.as_ref(), &last.cms);
+            let mut out = kyso_pdf::ltv::add_dss(&signed, &vd).map_err(pdf_err)?;
+            if lta {
+                out = kyso_pdf::ltv::add_document_timestamp(&out, tsa, "Dấu thời gian tài liệu").map_err(pdf_err)?;
+            }
+            std::fs::write(&out_path, out).map_err(|e| fail("environment", format!("không ghi được {}: {e}", out_path.display()), 2))?;
+        }
         out_path
     };
     if cli.json {

@@ -324,6 +324,47 @@ fn kyso_doc_signs_on_a_local_token_and_refuses_bad_input() {
     );
     assert!(!o.status.success() && text(&o).contains("PDF"), "{}", text(&o));
     assert_eq!(std::fs::read(&bad).unwrap(), b"not a pdf");
+    // `kyso sign --level lta` on a sample: B-T, then the DSS, then a document time-stamp.
+    let tokfile: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.path().join("tokens").join(format!("{token}.token.json"))).unwrap()).unwrap();
+    let der = base64_decode(tokfile["certificates"].as_array().unwrap().last().unwrap()["der"].as_str().unwrap());
+    std::fs::write(d.path().join("c.der"), der).unwrap();
+    let out = d.path().join("lta.pdf");
+    let sample = d.path().join("documents").join("04-ban-sao-y-tu-van-ban-giay.pdf");
+    let o = kyso(
+        &[
+            "sign",
+            sample.to_str().unwrap(),
+            "--label",
+            token,
+            "--cert",
+            d.path().join("c.der").to_str().unwrap(),
+            "--level",
+            "lta",
+            "--tsa",
+            "builtin",
+            "--field",
+            "Ký thêm",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        d.path(),
+        &[("KYSO_PIN", "123456"), ("KYSO_CA_PIN", "12345678")],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let checks = kyso_pdf::verify::check_signatures(&std::fs::read(&out).unwrap()).unwrap();
+    let kinds: Vec<_> = checks.iter().map(|c| c.kind).collect();
+    assert_eq!(
+        kinds,
+        [kyso_pdf::verify::SigKind::Signature, kyso_pdf::verify::SigKind::Signature, kyso_pdf::verify::SigKind::DocTimeStamp]
+    );
+    assert!(checks.iter().all(|c| c.is_intact()), "{:?}", checks.iter().map(|c| c.summary()).collect::<Vec<_>>());
+    assert!(checks[1].timestamp.is_some(), "B-T");
     let o = kyso(&["audit", "verify"], d.path(), &[]);
     assert!(o.status.success(), "{}", text(&o));
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.decode(s).unwrap()
 }
