@@ -11,6 +11,7 @@ pub mod csr;
 pub mod name;
 pub mod ocsp;
 pub mod oids;
+pub mod path;
 pub mod tsp;
 
 pub use alg::{algorithm_identifier, scheme_of};
@@ -93,6 +94,10 @@ pub fn x509_time(t: chrono::DateTime<chrono::Utc>) -> PkiResult<x509_cert::time:
 }
 
 pub fn from_x509_time(t: &x509_cert::time::Time) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(t.to_unix_duration().as_secs() as i64, 0).unwrap_or_default()
+}
+
+pub fn from_generalized(t: &der::asn1::GeneralizedTime) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp(t.to_unix_duration().as_secs() as i64, 0).unwrap_or_default()
 }
 

@@ -170,3 +170,65 @@ pub fn error_response(status: OcspResponseStatus) -> Vec<u8> {
 }
 
 pub use x509_ocsp::OcspResponseStatus as ResponseStatus;
+
+/// The status of `cert` in an OCSP response, if the response is signed by `issuer` or by a
+/// responder that `issuer` certified for OCSP signing, and answers for `cert`.
+pub fn status_in_response(resp_der: &[u8], cert: &[u8], issuer: &[u8]) -> PkiResult<Option<crate::path::Revocation>> {
+    let r = OcspResponse::from_der(resp_der)?;
+    if r.response_status != OcspResponseStatus::Successful {
+        return Ok(None);
+    }
+    let Some(bytes) = r.response_bytes.filter(|b| b.response_type == oids::OCSP_BASIC) else { return Ok(None) };
+    let basic = BasicOcspResponse::from_der(bytes.response.as_bytes())?;
+    let issuer_c = Certificate::from_der(issuer)?;
+    let issuer_spki = issuer_c.tbs_certificate.subject_public_key_info.to_der()?;
+    let tbs = basic.tbs_response_data.to_der()?;
+    let signed_by = |spki: &[u8]| crate::alg::verify_signature(spki, &basic.signature_algorithm, &tbs, basic.signature.raw_bytes()).is_ok();
+    let trusted = signed_by(&issuer_spki)
+        || basic.certs.iter().flatten().any(|rc| {
+            let delegated = rc.tbs_certificate.issuer == issuer_c.tbs_certificate.subject
+                && crate::cert::verify_issued_by(rc, &issuer_spki).is_ok()
+                && rc.tbs_certificate.extensions.iter().flatten().any(|e| {
+                    e.extn_id == oids::EXT_KEY_USAGE
+                        && e.extn_value
+                            .as_bytes()
+                            .windows(oids::KP_OCSP_SIGNING.as_bytes().len())
+                            .any(|w| w == oids::KP_OCSP_SIGNING.as_bytes())
+                });
+            delegated && rc.tbs_certificate.subject_public_key_info.to_der().is_ok_and(|s| signed_by(&s))
+        });
+    if !trusted {
+        return Ok(None);
+    }
+    let c = Certificate::from_der(cert)?;
+    let serial = c.tbs_certificate.serial_number.as_bytes();
+    let name_der = issuer_c.tbs_certificate.subject.to_der()?;
+    for single in &basic.tbs_response_data.responses {
+        let id = &single.cert_id;
+        let h = if id.hash_algorithm.oid == oids::SHA1 {
+            IdHash::Sha1
+        } else if id.hash_algorithm.oid == oids::SHA256 {
+            IdHash::Sha256
+        } else {
+            continue;
+        };
+        let want = cert_id(h, &name_der, &issuer_spki, serial)?;
+        if want.issuer_name_hash != id.issuer_name_hash
+            || want.issuer_key_hash != id.issuer_key_hash
+            || id.serial_number.as_bytes() != serial
+        {
+            continue;
+        }
+        let produced = crate::from_generalized(&single.this_update.0);
+        return Ok(Some(match &single.cert_status {
+            CertStatus::Good(_) => crate::path::Revocation::Good { source: "OCSP".into(), produced },
+            CertStatus::Revoked(info) => crate::path::Revocation::Revoked {
+                source: "OCSP".into(),
+                at: crate::from_generalized(&info.revocation_time.0),
+                reason: info.revocation_reason.map(|r| r as u8).unwrap_or(0),
+            },
+            CertStatus::Unknown(_) => crate::path::Revocation::Unknown,
+        }));
+    }
+    Ok(None)
+}
