@@ -672,6 +672,31 @@ pub enum CertCmd {
     Show {
         serial: String,
     },
+    /// Check a certificate path (RFC 5280) at a time: names, signatures, validity, basic and
+    /// name constraints, key usage, EKU, critical extensions, and revocation from the CRLs given.
+    /// Exit 0 for a valid path, 1 otherwise. Default trust: the built-in CA's root.
+    Verify(CertVerifyArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CertVerifyArgs {
+    /// The certificate (PEM or DER).
+    pub cert: PathBuf,
+    /// Intermediate certificates (PEM files may hold several).
+    #[arg(long)]
+    pub chain: Vec<PathBuf>,
+    /// Trusted roots (default: the built-in CA's root of this deployment).
+    #[arg(long)]
+    pub trust: Vec<PathBuf>,
+    /// The time to judge at (RFC 3339; default now).
+    #[arg(long)]
+    pub at: Option<String>,
+    /// CRLs to check revocation with.
+    #[arg(long)]
+    pub crl: Vec<PathBuf>,
+    /// A purpose the certificate must carry (an OID such as 1.3.6.1.5.5.7.3.4).
+    #[arg(long)]
+    pub eku: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -104,7 +104,7 @@ pub(crate) fn open_service(cli: &Cli) -> CliResult<Service> {
     Ok(svc)
 }
 
-fn parse_time(field: &'static str, s: &str) -> CliResult<DateTime<Utc>> {
+pub(crate) fn parse_time(field: &'static str, s: &str) -> CliResult<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).map_err(|_| {
         kyso_core::DomainError::invalid(field, format!("'{s}' không phải thời điểm RFC 3339 (ví dụ 2026-11-21T09:00:00+07:00)")).into()
     })
@@ -483,6 +483,9 @@ fn device(cli: &Cli, c: &DeviceCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
 }
 
 fn cert(cli: &Cli, c: &CertCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
+    if let CertCmd::Verify(a) = c {
+        return crate::verify_cmd::cert_verify(cli, a, now);
+    }
     let svc = open_service(cli)?;
     let actor = svc.actor(&cli.actor)?;
     let show = |v: &[CertificateRecord]| {
@@ -544,6 +547,7 @@ fn cert(cli: &Cli, c: &CertCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
             let c = svc.certificate(&actor, serial)?;
             done(cli, with_status(std::slice::from_ref(&c))[0].clone(), || show(std::slice::from_ref(&c)))
         }
+        CertCmd::Verify(_) => unreachable!("handled above"),
     }
 }
 

@@ -14,6 +14,7 @@ mod http;
 mod output;
 mod sign_cmd;
 mod tokens;
+mod verify_cmd;
 
 use clap::Parser;
 use std::process::ExitCode;
