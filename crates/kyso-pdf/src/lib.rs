@@ -10,6 +10,7 @@ pub mod form;
 pub mod ltv;
 pub mod object;
 pub mod reader;
+pub mod revisions;
 pub mod samples;
 pub mod sign;
 pub mod text;

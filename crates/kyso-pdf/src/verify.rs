@@ -11,7 +11,7 @@ use crate::{PdfError, PdfResult};
 use chrono::{DateTime, Utc};
 use kyso_pki::{cms, tsp};
 use kyso_token::HashAlg;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 /// Form fields walked before giving up.
 const MAX_FIELDS: usize = 10_000;
@@ -50,8 +50,19 @@ pub struct SignatureCheck {
     pub cms: Vec<u8>,
     /// Why the signature is not intact; empty when it is.
     pub problems: Vec<String>,
-    /// What later updates changed beyond adding signatures, time-stamps and validation data.
+    /// What later updates changed that this signature (and the document's certification and
+    /// the earlier signatures' field locks) does not allow.
     pub later_changes: Vec<String>,
+    /// Everything later updates changed, by revision.
+    pub changes: Vec<(usize, crate::revisions::Change)>,
+    /// For a certification signature: its DocMDP level (1, 2 or 3).
+    pub certifies: Option<i64>,
+    /// The FieldMDP lock this signature set, if any.
+    pub lock: Option<crate::revisions::FieldLock>,
+    /// The time-stamp authority's certificate and the certificates of its token, for the
+    /// signature time-stamp (or the document time-stamp).
+    pub tsa_cert: Option<Vec<u8>>,
+    pub tsa_certificates: Vec<Vec<u8>>,
 }
 
 impl SignatureCheck {
@@ -157,7 +168,63 @@ pub fn check_signatures(data: &[u8]) -> PdfResult<Vec<SignatureCheck>> {
         out.push(check_one(&doc, data, field, sig_ref));
     }
     out.sort_by_key(|c| c.revision_end);
+    if out.is_empty() {
+        return Ok(out);
+    }
+    // What each later update changed, judged by the certification level and the locks of the
+    // signatures made so far.
+    let revisions = crate::revisions::revisions(data)?;
+    let docmdp = crate::sign::docmdp_permission(&doc)?;
+    let mut locks = Vec::new();
+    for c in out.iter_mut() {
+        locks.extend(c.lock.clone());
+        if !c.problems.is_empty() {
+            continue;
+        }
+        c.changes =
+            revisions.iter().filter(|r| r.end > c.revision_end).flat_map(|r| r.changes.iter().map(|ch| (r.index, ch.clone()))).collect();
+        c.later_changes = crate::revisions::disallowed(c.changes.iter().map(|(_, ch)| ch), docmdp, &locks);
+    }
     Ok(out)
+}
+
+/// Bytes after the last readable revision that are not white space (appended data that no
+/// reader takes as part of the document).
+pub fn trailing_bytes(data: &[u8]) -> usize {
+    let end = crate::revisions::revision_ends(data).last().copied().unwrap_or(0);
+    data[end.min(data.len())..].iter().filter(|b| !b.is_ascii_whitespace()).count()
+}
+
+/// The DocMDP level and the FieldMDP lock a signature dictionary declares.
+fn transforms(doc: &PdfDoc<'_>, sig: &Dict) -> (Option<i64>, Option<crate::revisions::FieldLock>) {
+    use crate::revisions::FieldLock;
+    let mut docmdp = None;
+    let mut lock = None;
+    let refs = get(sig, "Reference").and_then(|r| doc.resolve(r).ok());
+    for r in refs.as_ref().and_then(Obj::as_array).into_iter().flatten().take(16) {
+        let Some(d) = doc.resolve(r).ok().and_then(|o| o.as_dict().cloned()) else { continue };
+        let params = get(&d, "TransformParams").and_then(|p| doc.resolve(p).ok()).and_then(|p| p.as_dict().cloned()).unwrap_or_default();
+        match get(&d, "TransformMethod").and_then(Obj::as_name) {
+            Some(b"DocMDP") => docmdp = Some(get(&params, "P").and_then(Obj::as_int).unwrap_or(2)),
+            Some(b"FieldMDP") => {
+                let fields: Vec<String> = get(&params, "Fields")
+                    .and_then(|f| doc.resolve(f).ok())
+                    .and_then(|f| f.as_array().cloned())
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|f| if let Obj::Str(s) = f { Some(text_of(s)) } else { None })
+                    .collect();
+                lock = match get(&params, "Action").and_then(Obj::as_name) {
+                    Some(b"All") => Some(FieldLock::All),
+                    Some(b"Include") => Some(FieldLock::Include(fields)),
+                    Some(b"Exclude") => Some(FieldLock::Exclude(fields)),
+                    _ => None,
+                };
+            }
+            _ => {}
+        }
+    }
+    (docmdp, lock)
 }
 
 fn ints(o: Option<&Obj>) -> Option<Vec<i64>> {
@@ -181,6 +248,11 @@ fn check_one(doc: &PdfDoc<'_>, data: &[u8], field: String, sig_ref: Ref) -> Sign
         cms: vec![],
         problems: vec![],
         later_changes: vec![],
+        changes: vec![],
+        certifies: None,
+        lock: None,
+        tsa_cert: None,
+        tsa_certificates: vec![],
     };
     let sig = match doc.get(sig_ref) {
         Ok(Obj::Dict(d)) => d,
@@ -196,6 +268,7 @@ fn check_one(doc: &PdfDoc<'_>, data: &[u8], field: String, sig_ref: Ref) -> Sign
     if get(&sig, "Type").and_then(Obj::as_name) == Some(b"DocTimeStamp") {
         c.kind = SigKind::DocTimeStamp;
     }
+    (c.certifies, c.lock) = transforms(doc, &sig);
     c.sub_filter = get(&sig, "SubFilter").and_then(Obj::as_name).map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
     let text = |k: &str| match get(&sig, k) {
         Some(Obj::Str(s)) => Some(text_of(s)),
@@ -248,27 +321,22 @@ fn check_one(doc: &PdfDoc<'_>, data: &[u8], field: String, sig_ref: Ref) -> Sign
     // The gap must be this dictionary's /Contents in the signed revision, and the dictionary
     // must not be redefined later.
     match PdfDoc::open(signed_rev) {
-        Ok(rev) => {
-            match rev.entries.get(&sig_ref.0) {
-                Some(Entry::InUse(off, _)) if *off < br[1] => {
-                    let mut lx = Lexer::new(signed_rev, *off);
-                    let in_rev = lx.indirect(&|o| o.as_int().map(|i| i as usize));
-                    let ends_after_gap = lx.pos >= br[2];
-                    match in_rev {
-                        Ok((_, Obj::Dict(d))) if ends_after_gap => {
-                            if d != sig {
-                                c.problems.push("từ điển chữ ký đã bị định nghĩa lại sau khi ký".into());
-                            }
+        Ok(rev) => match rev.entries.get(&sig_ref.0) {
+            Some(Entry::InUse(off, _)) if *off < br[1] => {
+                let mut lx = Lexer::new(signed_rev, *off);
+                let in_rev = lx.indirect(&|o| o.as_int().map(|i| i as usize));
+                let ends_after_gap = lx.pos >= br[2];
+                match in_rev {
+                    Ok((_, Obj::Dict(d))) if ends_after_gap => {
+                        if d != sig {
+                            c.problems.push("từ điển chữ ký đã bị định nghĩa lại sau khi ký".into());
                         }
-                        _ => c.problems.push("khoảng trống của /ByteRange không thuộc từ điển chữ ký này".into()),
                     }
+                    _ => c.problems.push("khoảng trống của /ByteRange không thuộc từ điển chữ ký này".into()),
                 }
-                _ => c.problems.push("từ điển chữ ký không nằm trong phần được ký".into()),
             }
-            if c.problems.is_empty() && !c.covers_whole_file {
-                c.later_changes = later_changes(&rev, doc);
-            }
-        }
+            _ => c.problems.push("từ điển chữ ký không nằm trong phần được ký".into()),
+        },
         Err(e) => c.problems.push(format!("không mở được phiên bản được ký: {e}")),
     }
 
@@ -287,8 +355,10 @@ fn check_one(doc: &PdfDoc<'_>, data: &[u8], field: String, sig_ref: Ref) -> Sign
         SigKind::DocTimeStamp => match tsp::verify_token(cms_der, HashAlg::Sha256, &digest_of(HashAlg::Sha256)) {
             Ok(t) => {
                 c.timestamp = Some(t.gen_time);
-                c.signer_cert = Some(t.tsa_cert);
-                c.certificates = t.certificates;
+                c.signer_cert = Some(t.tsa_cert.clone());
+                c.tsa_cert = Some(t.tsa_cert);
+                c.certificates = t.certificates.clone();
+                c.tsa_certificates = t.certificates;
             }
             Err(e) => c.problems.push(format!("dấu thời gian tài liệu không hợp lệ: {e}")),
         },
@@ -311,7 +381,11 @@ fn check_one(doc: &PdfDoc<'_>, data: &[u8], field: String, sig_ref: Ref) -> Sign
                         Ok(Some(token)) => {
                             let value = cms::signature_value(cms_der).unwrap_or_default();
                             match tsp::verify_token(&token, HashAlg::Sha256, &HashAlg::Sha256.digest(&value)) {
-                                Ok(t) => c.timestamp = Some(t.gen_time),
+                                Ok(t) => {
+                                    c.timestamp = Some(t.gen_time);
+                                    c.tsa_cert = Some(t.tsa_cert);
+                                    c.tsa_certificates = t.certificates;
+                                }
                                 Err(e) => c.problems.push(format!("dấu thời gian của chữ ký không hợp lệ: {e}")),
                             }
                         }
@@ -324,138 +398,4 @@ fn check_one(doc: &PdfDoc<'_>, data: &[u8], field: String, sig_ref: Ref) -> Sign
         }
     }
     c
-}
-
-/// Keys a later revision may change on a dictionary, by its role.
-fn allowed_keys(role: Role) -> &'static [&'static str] {
-    match role {
-        Role::Catalog => &["AcroForm", "DSS"],
-        Role::AcroForm => &["Fields", "SigFlags", "DR", "DA"],
-        Role::Page => &["Annots"],
-        Role::Dss => &["Certs", "CRLs", "OCSPs", "VRI"],
-        // Form filling: the value and its appearance.
-        Role::FormField => &["V", "AP", "AS"],
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Role {
-    Catalog,
-    AcroForm,
-    Page,
-    Dss,
-    FormField,
-}
-
-/// What the updates after the signed revision `rev` changed, beyond adding signature fields,
-/// document time-stamps and validation data (the DSS). An empty list means nothing else.
-fn later_changes(rev: &PdfDoc<'_>, now: &PdfDoc<'_>) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut roles: HashMap<u32, Role> = HashMap::new();
-    let root = rev.root_ref();
-    roles.insert(root.0, Role::Catalog);
-    if now.root_ref() != root {
-        return vec!["danh mục gốc (/Root) của tài liệu bị thay thế".into()];
-    }
-    let cat = rev.catalog().unwrap_or_default();
-    for (key, role) in [("AcroForm", Role::AcroForm), ("DSS", Role::Dss)] {
-        if let Some(r) = get(&cat, key).and_then(Obj::as_ref) {
-            roles.insert(r.0, role);
-        }
-    }
-    // Fields other than signatures may be filled in later (DocMDP level 2, the default).
-    for (_, r, d) in crate::form::fields(rev).unwrap_or_default() {
-        if get(&d, "FT").and_then(Obj::as_name) != Some(b"Sig") {
-            roles.insert(r.0, Role::FormField);
-        }
-    }
-    let pages = rev.pages().unwrap_or_default();
-    for p in &pages {
-        roles.insert(p.0, Role::Page);
-    }
-    // Annotation arrays held by reference may only grow by signature widgets.
-    let mut annot_arrays: HashSet<u32> = HashSet::new();
-    for p in &pages {
-        if let Some(Obj::Ref(a)) = rev.get(*p).ok().as_ref().and_then(Obj::as_dict).and_then(|d| get(d, "Annots")) {
-            annot_arrays.insert(a.0);
-        }
-    }
-    let mut added_annots: Vec<Obj> = Vec::new();
-    for (&num, entry) in &rev.entries {
-        if matches!(entry, Entry::Free) || now.entries.get(&num) == Some(entry) {
-            continue;
-        }
-        let (Ok(old), Ok(new)) = (rev.get((num, 0)), now.get((num, 0))) else {
-            out.push(format!("đối tượng {num} không đọc được sau khi ký"));
-            continue;
-        };
-        if old == new || matches!(&old, Obj::Stream(d, _) if matches!(get(d, "Type").and_then(Obj::as_name), Some(b"XRef" | b"ObjStm"))) {
-            continue;
-        }
-        if annot_arrays.contains(&num) {
-            match (old.as_array(), new.as_array()) {
-                (Some(o), Some(n)) if n.starts_with(o) => added_annots.extend(n[o.len()..].iter().cloned()),
-                _ => out.push(format!("danh sách chú thích (đối tượng {num}) bị thay đổi")),
-            }
-            continue;
-        }
-        let Some(role) = roles.get(&num).copied() else {
-            out.push(format!("đối tượng {num} đã có khi ký bị thay đổi"));
-            continue;
-        };
-        let (Some(od), Some(nd)) = (old.as_dict(), new.as_dict()) else {
-            out.push(format!("đối tượng {num} đổi kiểu sau khi ký"));
-            continue;
-        };
-        let allowed = allowed_keys(role);
-        let keys: HashSet<&Vec<u8>> = od.keys().chain(nd.keys()).collect();
-        for k in keys {
-            if od.get(k) != nd.get(k) && !allowed.iter().any(|a| a.as_bytes() == k.as_slice()) {
-                out.push(format!("khóa /{} của đối tượng {num} bị thay đổi sau khi ký", String::from_utf8_lossy(k)));
-            }
-        }
-        if role == Role::Page {
-            let old_a =
-                get(od, "Annots").map(|a| rev.resolve(a).unwrap_or(Obj::Null)).and_then(|a| a.as_array().cloned()).unwrap_or_default();
-            let new_a =
-                get(nd, "Annots").map(|a| now.resolve(a).unwrap_or(Obj::Null)).and_then(|a| a.as_array().cloned()).unwrap_or_default();
-            if new_a.starts_with(&old_a) {
-                added_annots.extend(new_a[old_a.len()..].iter().cloned());
-            } else {
-                out.push(format!("chú thích của trang (đối tượng {num}) bị xóa hoặc sắp xếp lại"));
-            }
-        }
-        if role == Role::AcroForm {
-            let old_f = get(od, "Fields").and_then(Obj::as_array).cloned().unwrap_or_default();
-            let new_f = get(nd, "Fields").and_then(Obj::as_array).cloned().unwrap_or_default();
-            if !new_f.starts_with(&old_f) {
-                out.push("trường biểu mẫu bị xóa hoặc sắp xếp lại sau khi ký".into());
-            }
-        }
-    }
-    for a in added_annots.iter().take(MAX_FIELDS) {
-        let d = now.resolve(a).ok().and_then(|o| o.as_dict().cloned()).unwrap_or_default();
-        if !is_signature_widget(now, &d) {
-            let sub = get(&d, "Subtype").and_then(Obj::as_name).map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
-            out.push(format!("chú thích /{sub} được thêm sau khi ký (không phải chữ ký)"));
-        }
-    }
-    out
-}
-
-fn is_signature_widget(doc: &PdfDoc<'_>, d: &Dict) -> bool {
-    if get(d, "Subtype").and_then(Obj::as_name) != Some(b"Widget") {
-        return false;
-    }
-    let mut node = d.clone();
-    for _ in 0..32 {
-        if let Some(ft) = get(&node, "FT").and_then(Obj::as_name) {
-            return ft == b"Sig";
-        }
-        match get(&node, "Parent").map(|p| doc.resolve(p)) {
-            Some(Ok(Obj::Dict(p))) => node = p,
-            _ => return false,
-        }
-    }
-    false
 }

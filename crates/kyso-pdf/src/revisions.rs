@@ -1,0 +1,462 @@
+//! The revisions of a PDF and what each incremental update changed, object by object,
+//! classified as signing, validation data, form filling, annotations or other changes. Which
+//! classes a signature allows after it depends on the document's DocMDP level and on FieldMDP
+//! locks; the classes themselves do not. This is what resists the shadow attacks (an overlay
+//! removed, an object redefined, a font replaced: all "other") and the certification attacks
+//! (annotations that change what is shown, signature fields that draw over the content).
+
+use crate::object::{get, Dict, Obj, Ref};
+use crate::reader::{Entry, PdfDoc};
+use crate::verify::text_of;
+use crate::PdfResult;
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+
+/// Revisions examined before giving up (each is a parse of the cross-reference chain).
+pub const MAX_REVISIONS: usize = 2_000;
+/// Objects of one update examined before calling the rest "other".
+const MAX_CHANGED: usize = 100_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeClass {
+    /// A signature or document time-stamp, its field and appearance.
+    Signing,
+    /// Validation data (the DSS).
+    Validation,
+    /// A value written into a form field that was empty.
+    FormFilling,
+    /// An annotation (comment, stamp, drawing…).
+    Annotation,
+    /// Anything else: redefined objects, content, fonts, new fields, removed annotations.
+    Other,
+}
+
+impl ChangeClass {
+    pub fn label_vi(self) -> &'static str {
+        match self {
+            ChangeClass::Signing => "thêm chữ ký, dấu thời gian",
+            ChangeClass::Validation => "thêm dữ liệu kiểm tra (DSS)",
+            ChangeClass::FormFilling => "điền biểu mẫu",
+            ChangeClass::Annotation => "thêm chú thích",
+            ChangeClass::Other => "thay đổi khác",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    pub class: ChangeClass,
+    /// In Vietnamese.
+    pub what: String,
+    /// For form filling: the field's full name.
+    pub field: Option<String>,
+    /// For an added annotation: its subtype.
+    pub subtype: Option<String>,
+    /// For an added signature or annotation: whether it draws something on the page.
+    pub visible: bool,
+    /// For a signature: whether its field was added by this update (not pre-existing).
+    pub new_field: bool,
+    /// For a signature: whether it is a document time-stamp.
+    pub doc_timestamp: bool,
+}
+
+impl Change {
+    fn new(class: ChangeClass, what: impl Into<String>) -> Self {
+        Change { class, what: what.into(), field: None, subtype: None, visible: false, new_field: false, doc_timestamp: false }
+    }
+}
+
+fn is_doc_timestamp(doc: &PdfDoc<'_>, field: &Dict) -> bool {
+    get(field, "V").and_then(|v| doc.resolve(v).ok()).as_ref().and_then(Obj::as_dict).and_then(|d| get(d, "Type")).and_then(Obj::as_name)
+        == Some(b"DocTimeStamp")
+}
+
+/// One revision: where it ends and what it changed from the one before.
+#[derive(Debug, Clone, Serialize)]
+pub struct Revision {
+    pub index: usize,
+    pub end: usize,
+    pub changes: Vec<Change>,
+}
+
+/// The ends of the revisions of `data` (after each `%%EOF` that closes a readable revision).
+pub fn revision_ends(data: &[u8]) -> Vec<usize> {
+    let mut ends = Vec::new();
+    let mut from = 0;
+    while let Some(p) = find(&data[from..], b"%%EOF") {
+        let mut end = from + p + 5;
+        while end < data.len() && matches!(data[end], b'\r' | b'\n') && end - (from + p + 5) < 2 {
+            end += 1;
+        }
+        if PdfDoc::open(&data[..end]).is_ok() {
+            ends.push(end);
+            if ends.len() >= MAX_REVISIONS {
+                break;
+            }
+        }
+        from += p + 5;
+    }
+    ends
+}
+
+fn find(h: &[u8], n: &[u8]) -> Option<usize> {
+    h.windows(n.len()).position(|w| w == n)
+}
+
+/// Every revision with its changes.
+pub fn revisions(data: &[u8]) -> PdfResult<Vec<Revision>> {
+    let ends = revision_ends(data);
+    let mut out = Vec::new();
+    let mut prev: Option<PdfDoc<'_>> = None;
+    for (i, end) in ends.iter().enumerate() {
+        let cur = PdfDoc::open(&data[..*end])?;
+        let changes = match &prev {
+            Some(p) => diff(p, &cur),
+            None => vec![],
+        };
+        out.push(Revision { index: i, end: *end, changes });
+        prev = Some(cur);
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Catalog,
+    AcroForm,
+    Page,
+    Dss,
+    AnnotArray,
+    /// A terminal form field that is not a signature field; `true` when it had a value.
+    Field(bool),
+    /// A signature field, signed or not.
+    SigField,
+}
+
+fn is_empty_value(v: Option<&Obj>) -> bool {
+    match v {
+        None | Some(Obj::Null) => true,
+        Some(Obj::Str(s)) => s.is_empty() || s == &[0xfe, 0xff],
+        Some(Obj::Name(n)) => n == b"Off",
+        _ => false,
+    }
+}
+
+fn has_appearance(doc: &PdfDoc<'_>, d: &Dict) -> bool {
+    let rect: Vec<f64> = get(d, "Rect").and_then(Obj::as_array).map(|a| a.iter().map(crate::form::number).collect()).unwrap_or_default();
+    let area = if rect.len() == 4 { ((rect[2] - rect[0]) * (rect[3] - rect[1])).abs() } else { 0.0 };
+    let drawn = match get(d, "AP")
+        .and_then(|a| doc.resolve(a).ok())
+        .as_ref()
+        .and_then(Obj::as_dict)
+        .and_then(|a| get(a, "N"))
+        .map(|n| doc.resolve(n))
+    {
+        Some(Ok(Obj::Stream(_, raw))) => !raw.trim_ascii().is_empty(),
+        Some(Ok(Obj::Dict(states))) => !states.is_empty(),
+        _ => false,
+    };
+    area > 1.0 && drawn && get(d, "F").and_then(Obj::as_int).is_none_or(|f| f & 2 == 0)
+}
+
+fn roles(doc: &PdfDoc<'_>) -> (HashMap<u32, Role>, HashMap<u32, String>) {
+    let mut roles = HashMap::new();
+    let mut names = HashMap::new();
+    roles.insert(doc.root_ref().0, Role::Catalog);
+    let cat = doc.catalog().unwrap_or_default();
+    for (k, r) in [("AcroForm", Role::AcroForm), ("DSS", Role::Dss)] {
+        if let Some(x) = get(&cat, k).and_then(Obj::as_ref) {
+            roles.insert(x.0, r);
+        }
+    }
+    for p in doc.pages().unwrap_or_default() {
+        roles.insert(p.0, Role::Page);
+        if let Some(Obj::Ref(a)) = doc.get(p).ok().as_ref().and_then(Obj::as_dict).and_then(|d| get(d, "Annots")) {
+            roles.insert(a.0, Role::AnnotArray);
+        }
+    }
+    for (name, r, merged) in crate::form::fields(doc).unwrap_or_default() {
+        let role = if get(&merged, "FT").and_then(Obj::as_name) == Some(b"Sig") {
+            Role::SigField
+        } else {
+            Role::Field(!is_empty_value(get(&merged, "V")))
+        };
+        roles.insert(r.0, role);
+        names.insert(r.0, name);
+    }
+    (roles, names)
+}
+
+/// What the update from `prev` to `cur` changed.
+pub fn diff(prev: &PdfDoc<'_>, cur: &PdfDoc<'_>) -> Vec<Change> {
+    let mut out = Vec::new();
+    if cur.root_ref() != prev.root_ref() {
+        return vec![Change::new(ChangeClass::Other, "danh mục gốc (/Root) của tài liệu bị thay thế")];
+    }
+    let (roles, names) = roles(prev);
+    let mut added_annots: Vec<Obj> = Vec::new();
+    let mut added_fields: Vec<Obj> = Vec::new();
+    let mut changed: Vec<u32> =
+        cur.entries.iter().filter(|(n, e)| prev.entries.get(n) != Some(e) && !matches!(e, Entry::Free)).map(|(n, _)| *n).collect();
+    changed.sort_unstable();
+    // Objects freed by the update (a deletion of something that was there).
+    for (n, e) in &cur.entries {
+        if matches!(e, Entry::Free)
+            && matches!(prev.entries.get(n), Some(Entry::InUse(..) | Entry::Compressed(..)))
+            && roles.contains_key(n)
+        {
+            out.push(Change::new(ChangeClass::Other, format!("đối tượng {n} bị xóa")));
+        }
+    }
+    for num in changed.into_iter().take(MAX_CHANGED) {
+        if !matches!(prev.entries.get(&num), Some(Entry::InUse(..) | Entry::Compressed(..))) {
+            continue; // a new object: judged where it is used
+        }
+        let (old, new) = match (prev.get((num, 0)), cur.get((num, 0))) {
+            (Ok(o), Ok(n)) => (o, n),
+            _ => {
+                out.push(Change::new(ChangeClass::Other, format!("đối tượng {num} không đọc được")));
+                continue;
+            }
+        };
+        if old == new || matches!(&old, Obj::Stream(d, _) if matches!(get(d, "Type").and_then(Obj::as_name), Some(b"XRef" | b"ObjStm"))) {
+            continue;
+        }
+        let Some(role) = roles.get(&num).copied() else {
+            out.push(Change::new(ChangeClass::Other, format!("đối tượng {num} đã có bị định nghĩa lại")));
+            continue;
+        };
+        if role == Role::AnnotArray {
+            match (old.as_array(), new.as_array()) {
+                (Some(o), Some(n)) if n.starts_with(o) => added_annots.extend(n[o.len()..].iter().cloned()),
+                _ => {
+                    out.push(Change::new(ChangeClass::Other, format!("danh sách chú thích (đối tượng {num}) bị xóa bớt hoặc sắp xếp lại")))
+                }
+            }
+            continue;
+        }
+        let (Some(od), Some(nd)) = (old.as_dict(), new.as_dict()) else {
+            out.push(Change::new(ChangeClass::Other, format!("đối tượng {num} đổi kiểu")));
+            continue;
+        };
+        let keys: HashSet<&Vec<u8>> = od.keys().chain(nd.keys()).collect();
+        let mut other_keys: Vec<String> = Vec::new();
+        for k in keys {
+            if od.get(k) == nd.get(k) {
+                continue;
+            }
+            let key = String::from_utf8_lossy(k).into_owned();
+            let ok = match role {
+                Role::Catalog => matches!(key.as_str(), "AcroForm" | "DSS"),
+                Role::AcroForm => matches!(key.as_str(), "Fields" | "SigFlags" | "DR" | "DA" | "NeedAppearances"),
+                Role::Page => key == "Annots",
+                Role::Dss => true,
+                Role::Field(_) | Role::SigField => matches!(key.as_str(), "V" | "AP" | "AS"),
+                Role::AnnotArray => false,
+            };
+            if !ok {
+                other_keys.push(key);
+            }
+        }
+        if !other_keys.is_empty() {
+            out.push(Change::new(
+                ChangeClass::Other,
+                format!(
+                    "khóa {} của đối tượng {num} bị thay đổi",
+                    other_keys.iter().map(|k| format!("/{k}")).collect::<Vec<_>>().join(", ")
+                ),
+            ));
+            continue;
+        }
+        match role {
+            Role::Catalog => {
+                if od.get(b"DSS".as_slice()) != nd.get(b"DSS".as_slice()) {
+                    out.push(Change::new(ChangeClass::Validation, "thêm kho dữ liệu kiểm tra (DSS)"));
+                }
+            }
+            Role::Dss => out.push(Change::new(ChangeClass::Validation, "cập nhật kho dữ liệu kiểm tra (DSS)")),
+            Role::AcroForm => {
+                let of =
+                    get(od, "Fields").map(|f| prev.resolve(f).unwrap_or(Obj::Null)).and_then(|f| f.as_array().cloned()).unwrap_or_default();
+                let nf =
+                    get(nd, "Fields").map(|f| cur.resolve(f).unwrap_or(Obj::Null)).and_then(|f| f.as_array().cloned()).unwrap_or_default();
+                if nf.starts_with(&of) {
+                    added_fields.extend(nf[of.len()..].iter().cloned());
+                } else {
+                    out.push(Change::new(ChangeClass::Other, "trường biểu mẫu bị xóa hoặc sắp xếp lại"));
+                }
+            }
+            Role::Page => {
+                let oa =
+                    get(od, "Annots").map(|a| prev.resolve(a).unwrap_or(Obj::Null)).and_then(|a| a.as_array().cloned()).unwrap_or_default();
+                let na =
+                    get(nd, "Annots").map(|a| cur.resolve(a).unwrap_or(Obj::Null)).and_then(|a| a.as_array().cloned()).unwrap_or_default();
+                if na.starts_with(&oa) {
+                    added_annots.extend(na[oa.len()..].iter().cloned());
+                } else {
+                    out.push(Change::new(ChangeClass::Other, format!("chú thích của trang (đối tượng {num}) bị xóa hoặc sắp xếp lại")));
+                }
+            }
+            Role::Field(had_value) => {
+                let name = names.get(&num).cloned().unwrap_or_default();
+                if had_value && od.get(b"V".as_slice()) != nd.get(b"V".as_slice()) {
+                    out.push(Change {
+                        field: Some(name.clone()),
+                        ..Change::new(ChangeClass::Other, format!("giá trị đã có của trường '{name}' bị thay"))
+                    });
+                } else {
+                    out.push(Change {
+                        field: Some(name.clone()),
+                        ..Change::new(ChangeClass::FormFilling, format!("điền trường '{name}'"))
+                    });
+                }
+            }
+            Role::SigField => {
+                let name = names.get(&num).cloned().unwrap_or_default();
+                if od.get(b"V".as_slice()).is_some() && od.get(b"V".as_slice()) != nd.get(b"V".as_slice()) {
+                    out.push(Change::new(ChangeClass::Other, format!("chữ ký của trường '{name}' bị thay")));
+                } else {
+                    out.push(Change {
+                        field: Some(name.clone()),
+                        visible: has_appearance(cur, nd),
+                        doc_timestamp: is_doc_timestamp(cur, nd),
+                        ..Change::new(ChangeClass::Signing, format!("ký vào trường có sẵn '{name}'"))
+                    });
+                }
+            }
+            Role::AnnotArray => {}
+        }
+    }
+    let mut seen_widgets: HashSet<Ref> = HashSet::new();
+    for a in added_annots.iter().take(MAX_CHANGED) {
+        let aref = a.as_ref();
+        let d = cur.resolve(a).ok().and_then(|o| o.as_dict().cloned()).unwrap_or_default();
+        let subtype = get(&d, "Subtype").and_then(Obj::as_name).map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
+        if subtype == "Widget" {
+            if let Some(r) = aref {
+                seen_widgets.insert(r);
+            }
+            out.push(widget_change(cur, &d));
+        } else {
+            out.push(Change {
+                subtype: Some(subtype.clone()),
+                visible: has_appearance(cur, &d),
+                ..Change::new(ChangeClass::Annotation, format!("thêm chú thích /{subtype}"))
+            });
+        }
+    }
+    // Fields added without a widget on a page.
+    for f in added_fields.iter().take(MAX_CHANGED) {
+        if f.as_ref().is_some_and(|r| seen_widgets.contains(&r)) {
+            continue;
+        }
+        let d = cur.resolve(f).ok().and_then(|o| o.as_dict().cloned()).unwrap_or_default();
+        let kids_seen =
+            get(&d, "Kids").and_then(Obj::as_array).is_some_and(|k| k.iter().filter_map(Obj::as_ref).all(|r| seen_widgets.contains(&r)));
+        if kids_seen && get(&d, "Kids").is_some() {
+            continue;
+        }
+        let is_sig = get(&d, "FT").and_then(Obj::as_name) == Some(b"Sig");
+        if is_sig {
+            out.push(Change {
+                visible: has_appearance(cur, &d),
+                new_field: true,
+                doc_timestamp: is_doc_timestamp(cur, &d),
+                ..Change::new(ChangeClass::Signing, "thêm trường chữ ký")
+            });
+        } else {
+            out.push(Change::new(ChangeClass::Other, "thêm trường biểu mẫu mới"));
+        }
+    }
+    out
+}
+
+/// A widget added to a page: a signature being made, or something else.
+fn widget_change(doc: &PdfDoc<'_>, d: &Dict) -> Change {
+    // The field: the widget itself (merged) or its parent.
+    let field = if get(d, "FT").is_some() || get(d, "Parent").is_none() {
+        d.clone()
+    } else {
+        get(d, "Parent").and_then(|p| doc.resolve(p).ok()).and_then(|p| p.as_dict().cloned()).unwrap_or_default()
+    };
+    let is_sig = get(&field, "FT").and_then(Obj::as_name) == Some(b"Sig");
+    let name = match get(&field, "T") {
+        Some(Obj::Str(t)) => text_of(t),
+        _ => String::new(),
+    };
+    let visible = has_appearance(doc, d);
+    if !is_sig {
+        return Change {
+            field: Some(name.clone()), visible, ..Change::new(ChangeClass::Other, format!("thêm trường biểu mẫu '{name}'"))
+        };
+    }
+    let signed = get(&field, "V").is_some();
+    if !signed && visible {
+        return Change {
+            field: Some(name.clone()),
+            visible,
+            ..Change::new(ChangeClass::Other, format!("thêm trường chữ ký trống '{name}' có hình vẽ đè lên trang"))
+        };
+    }
+    Change {
+        field: Some(name.clone()),
+        visible,
+        new_field: true,
+        doc_timestamp: is_doc_timestamp(doc, &field),
+        ..Change::new(ChangeClass::Signing, format!("thêm chữ ký '{name}'"))
+    }
+}
+
+/// What a FieldMDP lock covers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", content = "fields", rename_all = "snake_case")]
+pub enum FieldLock {
+    All,
+    Include(Vec<String>),
+    Exclude(Vec<String>),
+}
+
+impl FieldLock {
+    pub fn locks(&self, field: &str) -> bool {
+        match self {
+            FieldLock::All => true,
+            FieldLock::Include(f) => f.iter().any(|x| x == field),
+            FieldLock::Exclude(f) => !f.iter().any(|x| x == field),
+        }
+    }
+}
+
+/// The changes among `changes` that the document's certification level (`docmdp`: 1, 2 or 3,
+/// None when not certified) and the FieldMDP `locks` of the earlier signatures do not allow.
+pub fn disallowed<'a>(changes: impl IntoIterator<Item = &'a Change>, docmdp: Option<i64>, locks: &[FieldLock]) -> Vec<String> {
+    let mut out = Vec::new();
+    for c in changes {
+        let locked = c.field.as_deref().is_some_and(|f| locks.iter().any(|l| l.locks(f)));
+        let bad = match c.class {
+            ChangeClass::Validation => false,
+            ChangeClass::Other => true,
+            // P1 allows nothing but validation data and document time-stamps.
+            _ if docmdp == Some(1) => !(c.class == ChangeClass::Signing && c.doc_timestamp),
+            // A new field that draws over a certified document (the sneaky signature attack).
+            ChangeClass::Signing => docmdp.is_some() && c.visible && c.new_field,
+            ChangeClass::FormFilling => locked,
+            // Approval signatures and P2 allow no annotations; P3 allows notes that draw nothing
+            // over the page.
+            ChangeClass::Annotation => !(docmdp == Some(3) && matches!(c.subtype.as_deref(), Some("Text" | "Popup")) && !c.visible),
+        };
+        if bad {
+            let why = match (c.class, docmdp) {
+                (ChangeClass::Signing, Some(1)) | (ChangeClass::FormFilling, Some(1)) | (ChangeClass::Annotation, Some(1)) => {
+                    " (tài liệu được chứng nhận không cho phép thay đổi)"
+                }
+                (ChangeClass::Signing, Some(_)) => " (chữ ký mới vẽ lên tài liệu đã chứng nhận)",
+                (ChangeClass::FormFilling, _) => " (trường đã bị khóa bởi chữ ký trước)",
+                (ChangeClass::Annotation, _) => " (chữ ký không cho phép thêm chú thích)",
+                _ => "",
+            };
+            out.push(format!("{}{why}", c.what));
+        }
+    }
+    out
+}
