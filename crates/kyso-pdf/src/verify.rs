@@ -24,6 +24,32 @@ pub enum SigKind {
     DocTimeStamp,
 }
 
+/// What kind of problem a signature has (for the validation report's sub-indication).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemKind {
+    /// The structure: byte range, /Contents, the CMS encoding.
+    Format,
+    /// The content does not match the signed digest.
+    Hash,
+    /// The signature value does not verify with the signer's key.
+    Crypto,
+    /// SHA-1 or a key that is too small.
+    Weak,
+    /// The signature time-stamp does not verify.
+    Timestamp,
+}
+
+fn kind_of(e: &kyso_pki::PkiError) -> ProblemKind {
+    use kyso_pki::PkiError as E;
+    match e {
+        E::DigestMismatch(_) => ProblemKind::Hash,
+        E::BadSignature(_) => ProblemKind::Crypto,
+        E::WeakKey(_) | E::Unsupported(_) => ProblemKind::Weak,
+        _ => ProblemKind::Format,
+    }
+}
+
 /// One signature and what was found about it.
 #[derive(Debug, Clone)]
 pub struct SignatureCheck {
@@ -50,6 +76,8 @@ pub struct SignatureCheck {
     pub cms: Vec<u8>,
     /// Why the signature is not intact; empty when it is.
     pub problems: Vec<String>,
+    /// The kind of each problem, in the same order.
+    pub problem_kinds: Vec<ProblemKind>,
     /// What later updates changed that this signature (and the document's certification and
     /// the earlier signatures' field locks) does not allow.
     pub later_changes: Vec<String>,
@@ -66,6 +94,10 @@ pub struct SignatureCheck {
 }
 
 impl SignatureCheck {
+    fn fail(&mut self, kind: ProblemKind, message: impl Into<String>) {
+        self.problems.push(message.into());
+        self.problem_kinds.push(kind);
+    }
     /// One line for logs and test messages (without the certificates' bytes).
     pub fn summary(&self) -> String {
         format!("'{}' problems: {:?}; later changes: {:?}", self.field, self.problems, self.later_changes)
@@ -247,6 +279,7 @@ fn check_one(doc: &PdfDoc<'_>, data: &[u8], field: String, sig_ref: Ref) -> Sign
         certificates: vec![],
         cms: vec![],
         problems: vec![],
+        problem_kinds: vec![],
         later_changes: vec![],
         changes: vec![],
         certifies: None,
@@ -257,11 +290,11 @@ fn check_one(doc: &PdfDoc<'_>, data: &[u8], field: String, sig_ref: Ref) -> Sign
     let sig = match doc.get(sig_ref) {
         Ok(Obj::Dict(d)) => d,
         Ok(_) => {
-            c.problems.push("giá trị của trường chữ ký không phải từ điển chữ ký".into());
+            c.fail(ProblemKind::Format, "giá trị của trường chữ ký không phải từ điển chữ ký");
             return c;
         }
         Err(e) => {
-            c.problems.push(format!("không đọc được từ điển chữ ký: {e}"));
+            c.fail(ProblemKind::Format, format!("không đọc được từ điển chữ ký: {e}"));
             return c;
         }
     };
@@ -281,7 +314,7 @@ fn check_one(doc: &PdfDoc<'_>, data: &[u8], field: String, sig_ref: Ref) -> Sign
     // The byte range, derived from the file layout.
     let br = ints(get(&sig, "ByteRange")).unwrap_or_default();
     if br.len() != 4 || br.iter().any(|v| *v < 0) {
-        c.problems.push("/ByteRange không phải bốn số không âm".into());
+        c.fail(ProblemKind::Format, "/ByteRange không phải bốn số không âm");
         return c;
     }
     let br = [br[0] as usize, br[1] as usize, br[2] as usize, br[3] as usize];
@@ -289,7 +322,7 @@ fn check_one(doc: &PdfDoc<'_>, data: &[u8], field: String, sig_ref: Ref) -> Sign
     let end = br[2].saturating_add(br[3]);
     c.revision_end = end;
     if br[0] != 0 || br[1] >= br[2] || end > data.len() || br[2] == 0 {
-        c.problems.push(format!("/ByteRange [{} {} {} {}] không hợp lệ với tệp dài {} byte", br[0], br[1], br[2], br[3], data.len()));
+        c.fail(ProblemKind::Format, format!("/ByteRange [{} {} {} {}] không hợp lệ với tệp dài {} byte", br[0], br[1], br[2], br[3], data.len()));
         return c;
     }
     c.covers_whole_file = end == data.len();
@@ -298,24 +331,24 @@ fn check_one(doc: &PdfDoc<'_>, data: &[u8], field: String, sig_ref: Ref) -> Sign
         || gap.last() != Some(&b'>')
         || !gap[1..gap.len() - 1].iter().all(|b| b.is_ascii_hexdigit() || b.is_ascii_whitespace())
     {
-        c.problems.push("khoảng trống của /ByteRange không đúng là chuỗi /Contents dạng hex".into());
+        c.fail(ProblemKind::Format, "khoảng trống của /ByteRange không đúng là chuỗi /Contents dạng hex");
         return c;
     }
     let signed_rev = &data[..end];
     if !signed_rev.trim_ascii_end().ends_with(b"%%EOF") {
-        c.problems.push("phần được ký không kết thúc tại một phiên bản (%%EOF) của tệp".into());
+        c.fail(ProblemKind::Format, "phần được ký không kết thúc tại một phiên bản (%%EOF) của tệp");
     }
     let contents = match get(&sig, "Contents") {
         Some(Obj::Str(s)) => s.clone(),
         _ => {
-            c.problems.push("từ điển chữ ký thiếu /Contents".into());
+            c.fail(ProblemKind::Format, "từ điển chữ ký thiếu /Contents");
             return c;
         }
     };
     let gap_bytes =
         hex::decode(gap[1..gap.len() - 1].iter().copied().filter(u8::is_ascii_hexdigit).collect::<Vec<u8>>()).unwrap_or_default();
     if gap_bytes != contents {
-        c.problems.push("/Contents không nằm đúng trong khoảng trống của /ByteRange".into());
+        c.fail(ProblemKind::Format, "/Contents không nằm đúng trong khoảng trống của /ByteRange");
         return c;
     }
     // The gap must be this dictionary's /Contents in the signed revision, and the dictionary
@@ -329,15 +362,15 @@ fn check_one(doc: &PdfDoc<'_>, data: &[u8], field: String, sig_ref: Ref) -> Sign
                 match in_rev {
                     Ok((_, Obj::Dict(d))) if ends_after_gap => {
                         if d != sig {
-                            c.problems.push("từ điển chữ ký đã bị định nghĩa lại sau khi ký".into());
+                            c.fail(ProblemKind::Format, "từ điển chữ ký đã bị định nghĩa lại sau khi ký");
                         }
                     }
-                    _ => c.problems.push("khoảng trống của /ByteRange không thuộc từ điển chữ ký này".into()),
+                    _ => c.fail(ProblemKind::Format, "khoảng trống của /ByteRange không thuộc từ điển chữ ký này"),
                 }
             }
-            _ => c.problems.push("từ điển chữ ký không nằm trong phần được ký".into()),
+            _ => c.fail(ProblemKind::Format, "từ điển chữ ký không nằm trong phần được ký"),
         },
-        Err(e) => c.problems.push(format!("không mở được phiên bản được ký: {e}")),
+        Err(e) => c.fail(ProblemKind::Format, format!("không mở được phiên bản được ký: {e}")),
     }
 
     let digest_of = |h: HashAlg| {
@@ -347,7 +380,7 @@ fn check_one(doc: &PdfDoc<'_>, data: &[u8], field: String, sig_ref: Ref) -> Sign
         d.finish()
     };
     let Ok(cms_der) = cms::der_prefix(&contents) else {
-        c.problems.push("/Contents không chứa dữ liệu DER hợp lệ".into());
+        c.fail(ProblemKind::Format, "/Contents không chứa dữ liệu DER hợp lệ");
         return c;
     };
     c.cms = cms_der.to_vec();
@@ -360,20 +393,20 @@ fn check_one(doc: &PdfDoc<'_>, data: &[u8], field: String, sig_ref: Ref) -> Sign
                 c.certificates = t.certificates.clone();
                 c.tsa_certificates = t.certificates;
             }
-            Err(e) => c.problems.push(format!("dấu thời gian tài liệu không hợp lệ: {e}")),
+            Err(e) => c.fail(if kind_of(&e) == ProblemKind::Weak { ProblemKind::Weak } else { kind_of(&e) }, format!("dấu thời gian tài liệu không hợp lệ: {e}")),
         },
         SigKind::Signature => {
             if c.sub_filter != "ETSI.CAdES.detached" && c.sub_filter != "adbe.pkcs7.detached" {
-                c.problems.push(format!("kiểu chữ ký /SubFilter /{} không được hỗ trợ", c.sub_filter));
+                c.fail(ProblemKind::Format, format!("kiểu chữ ký /SubFilter /{} không được hỗ trợ", c.sub_filter));
                 return c;
             }
             match cms::verify(cms_der, Some(&digest_of)) {
                 Ok(v) => {
                     if v.signing_certificate_v2 == Some(false) {
-                        c.problems.push("thuộc tính signing-certificate-v2 không khớp chứng thư của người ký".into());
+                        c.fail(ProblemKind::Crypto, "thuộc tính signing-certificate-v2 không khớp chứng thư của người ký");
                     }
                     if c.sub_filter == "ETSI.CAdES.detached" && v.signing_certificate_v2.is_none() {
-                        c.problems.push("chữ ký PAdES thiếu thuộc tính signing-certificate-v2".into());
+                        c.fail(ProblemKind::Format, "chữ ký PAdES thiếu thuộc tính signing-certificate-v2");
                     }
                     c.signer_cert = Some(v.signer_cert);
                     c.certificates = v.certificates;
@@ -386,14 +419,14 @@ fn check_one(doc: &PdfDoc<'_>, data: &[u8], field: String, sig_ref: Ref) -> Sign
                                     c.tsa_cert = Some(t.tsa_cert);
                                     c.tsa_certificates = t.certificates;
                                 }
-                                Err(e) => c.problems.push(format!("dấu thời gian của chữ ký không hợp lệ: {e}")),
+                                Err(e) => c.fail(ProblemKind::Timestamp, format!("dấu thời gian của chữ ký không hợp lệ: {e}")),
                             }
                         }
                         Ok(None) => {}
-                        Err(e) => c.problems.push(format!("không đọc được dấu thời gian của chữ ký: {e}")),
+                        Err(e) => c.fail(ProblemKind::Timestamp, format!("không đọc được dấu thời gian của chữ ký: {e}")),
                     }
                 }
-                Err(e) => c.problems.push(e.to_string()),
+                Err(e) => c.fail(kind_of(&e), e.to_string()),
             }
         }
     }

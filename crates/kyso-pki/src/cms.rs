@@ -293,9 +293,11 @@ pub fn verify(content_info_der: &[u8], detached_digest: Option<&dyn Fn(HashAlg) 
         .and_then(|v| v.decode_as::<OctetString>().ok())
         .ok_or_else(|| PkiError::Invalid("thiếu thuộc tính message-digest".into()))?;
     if md.as_bytes() != content_digest.as_slice() {
-        return Err(PkiError::BadSignature("nội dung đã bị thay đổi sau khi ký (giá trị băm không khớp)".into()));
+        return Err(PkiError::DigestMismatch("nội dung đã bị thay đổi sau khi ký (giá trị băm không khớp)".into()));
     }
     let spki = signer.tbs_certificate.subject_public_key_info.to_der()?;
+    // RSA below 2048 bits is reported as too weak, not as a bad signature.
+    crate::alg::check_key_strength(&spki)?;
     // Many signers (Adobe, Vietnamese vendor tools) write plain rsaEncryption here and let the
     // digest algorithm name the hash.
     let sig_alg = if si.signature_algorithm.oid == oids::RSA_ENCRYPTION {

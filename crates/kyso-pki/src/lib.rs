@@ -25,6 +25,9 @@ pub enum PkiError {
     Der(String),
     #[error("chữ ký không hợp lệ: {0}")]
     BadSignature(String),
+    /// The signed digest does not match the content: the content changed after signing.
+    #[error("{0}")]
+    DigestMismatch(String),
     #[error("khóa không đạt yêu cầu: {0}")]
     WeakKey(String),
     #[error("thuật toán không được hỗ trợ: {0}")]

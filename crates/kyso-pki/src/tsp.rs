@@ -150,7 +150,7 @@ pub fn verify_token(token_der: &[u8], h: HashAlg, digest: &[u8]) -> PkiResult<Ve
     let info = TstInfo::from_der(v.econtent.as_deref().unwrap_or_default())?;
     let imprint_hash = hash_of(&info.message_imprint.hash_algorithm.oid);
     if imprint_hash != Some(h) || info.message_imprint.hashed_message.as_bytes() != digest {
-        return Err(PkiError::BadSignature("dấu thời gian không được cấp cho nội dung này (message imprint không khớp)".into()));
+        return Err(PkiError::DigestMismatch("dấu thời gian không được cấp cho nội dung này (message imprint không khớp)".into()));
     }
     let secs = info.gen_time.to_unix_duration().as_secs();
     let gen_time = DateTime::<Utc>::from_timestamp(i64::try_from(secs).unwrap_or(i64::MAX), 0)
