@@ -86,3 +86,23 @@ pub fn add_document_timestamp(input: &[u8], tsa: Tsa<'_>, field: &str) -> PdfRes
     let token = kyso_pki::tsp::token_of(&resp)?;
     prepared.finish(input, &token)
 }
+
+/// The validation material in the document's DSS (empty when there is none). Streams that
+/// cannot be decoded are skipped.
+pub fn read_dss(data: &[u8]) -> PdfResult<ValidationData> {
+    let doc = PdfDoc::open(data)?;
+    let cat = doc.catalog()?;
+    let mut vd = ValidationData::default();
+    let Some(Obj::Dict(dss)) = get(&cat, "DSS").map(|d| doc.resolve(d)).transpose()? else { return Ok(vd) };
+    for (key, out) in [("Certs", &mut vd.certs), ("CRLs", &mut vd.crls), ("OCSPs", &mut vd.ocsps)] {
+        let items = get(&dss, key).map(|a| doc.resolve(a)).transpose()?;
+        for item in items.as_ref().and_then(Obj::as_array).into_iter().flatten().take(10_000) {
+            if let Ok(Obj::Stream(d, raw)) = doc.resolve(item) {
+                if let Ok(bytes) = crate::reader::decode_stream(&d, &raw) {
+                    out.push(bytes);
+                }
+            }
+        }
+    }
+    Ok(vd)
+}

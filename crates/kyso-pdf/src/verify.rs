@@ -98,6 +98,38 @@ impl SignatureCheck {
         self.problems.push(message.into());
         self.problem_kinds.push(kind);
     }
+
+    /// Records a problem (for callers that check a signature outside a PDF).
+    pub fn push_problem(&mut self, kind: ProblemKind, message: impl Into<String>) {
+        self.fail(kind, message);
+    }
+
+    /// A check with nothing found yet, for the signature in field `field`.
+    pub fn empty(field: &str) -> Self {
+        SignatureCheck {
+            field: field.into(),
+            kind: SigKind::Signature,
+            sub_filter: String::new(),
+            byte_range: [0; 4],
+            revision_end: 0,
+            covers_whole_file: false,
+            claimed_time: None,
+            timestamp: None,
+            reason: None,
+            location: None,
+            signer_cert: None,
+            certificates: vec![],
+            cms: vec![],
+            problems: vec![],
+            problem_kinds: vec![],
+            later_changes: vec![],
+            changes: vec![],
+            certifies: None,
+            lock: None,
+            tsa_cert: None,
+            tsa_certificates: vec![],
+        }
+    }
     /// One line for logs and test messages (without the certificates' bytes).
     pub fn summary(&self) -> String {
         format!("'{}' problems: {:?}; later changes: {:?}", self.field, self.problems, self.later_changes)
@@ -264,29 +296,7 @@ fn ints(o: Option<&Obj>) -> Option<Vec<i64>> {
 }
 
 fn check_one(doc: &PdfDoc<'_>, data: &[u8], field: String, sig_ref: Ref) -> SignatureCheck {
-    let mut c = SignatureCheck {
-        field,
-        kind: SigKind::Signature,
-        sub_filter: String::new(),
-        byte_range: [0; 4],
-        revision_end: 0,
-        covers_whole_file: false,
-        claimed_time: None,
-        timestamp: None,
-        reason: None,
-        location: None,
-        signer_cert: None,
-        certificates: vec![],
-        cms: vec![],
-        problems: vec![],
-        problem_kinds: vec![],
-        later_changes: vec![],
-        changes: vec![],
-        certifies: None,
-        lock: None,
-        tsa_cert: None,
-        tsa_certificates: vec![],
-    };
+    let mut c = SignatureCheck::empty(&field);
     let sig = match doc.get(sig_ref) {
         Ok(Obj::Dict(d)) => d,
         Ok(_) => {
@@ -322,7 +332,10 @@ fn check_one(doc: &PdfDoc<'_>, data: &[u8], field: String, sig_ref: Ref) -> Sign
     let end = br[2].saturating_add(br[3]);
     c.revision_end = end;
     if br[0] != 0 || br[1] >= br[2] || end > data.len() || br[2] == 0 {
-        c.fail(ProblemKind::Format, format!("/ByteRange [{} {} {} {}] không hợp lệ với tệp dài {} byte", br[0], br[1], br[2], br[3], data.len()));
+        c.fail(
+            ProblemKind::Format,
+            format!("/ByteRange [{} {} {} {}] không hợp lệ với tệp dài {} byte", br[0], br[1], br[2], br[3], data.len()),
+        );
         return c;
     }
     c.covers_whole_file = end == data.len();
@@ -393,7 +406,10 @@ fn check_one(doc: &PdfDoc<'_>, data: &[u8], field: String, sig_ref: Ref) -> Sign
                 c.certificates = t.certificates.clone();
                 c.tsa_certificates = t.certificates;
             }
-            Err(e) => c.fail(if kind_of(&e) == ProblemKind::Weak { ProblemKind::Weak } else { kind_of(&e) }, format!("dấu thời gian tài liệu không hợp lệ: {e}")),
+            Err(e) => c.fail(
+                if kind_of(&e) == ProblemKind::Weak { ProblemKind::Weak } else { kind_of(&e) },
+                format!("dấu thời gian tài liệu không hợp lệ: {e}"),
+            ),
         },
         SigKind::Signature => {
             if c.sub_filter != "ETSI.CAdES.detached" && c.sub_filter != "adbe.pkcs7.detached" {

@@ -67,13 +67,14 @@ async fn ca_cert(State(st): State<Arc<AppState>>, Path(name): Path<String>) -> R
 }
 
 async fn crl(State(st): State<Arc<AppState>>, Path(name): Path<String>) -> Response {
-    let delta = match name.as_str() {
-        "issuing.crl" => false,
-        "issuing-delta.crl" => true,
+    let st2 = st.clone();
+    let found = match name.as_str() {
+        "issuing.crl" => tokio::task::spawn_blocking(move || st2.svc.latest_crl(false)).await,
+        "issuing-delta.crl" => tokio::task::spawn_blocking(move || st2.svc.latest_crl(true)).await,
+        "root.crl" => tokio::task::spawn_blocking(move || st2.svc.root_crl()).await,
         _ => return problem(StatusCode::NOT_FOUND, "không có CRL này"),
     };
-    let st2 = st.clone();
-    match tokio::task::spawn_blocking(move || st2.svc.latest_crl(delta)).await {
+    match found {
         Ok(Ok(Some(der))) => bytes("application/pkix-crl", der),
         Ok(Ok(None)) => problem(StatusCode::NOT_FOUND, "chưa phát hành CRL"),
         Ok(Err(e)) => problem(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),

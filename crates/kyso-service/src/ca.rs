@@ -122,6 +122,27 @@ impl From<TokenError> for ServiceError {
     }
 }
 
+/// The root's CRL: no revoked CA certificates, valid for a year.
+fn root_crl(
+    root: &[u8],
+    key: &dyn kyso_token::Signer,
+    scheme: kyso_token::SignatureScheme,
+    number: u64,
+    now: DateTime<Utc>,
+) -> ServiceResult<Vec<u8>> {
+    let (_, r) = cert::parse(root)?;
+    let p = crl::CrlParams {
+        issuer: r.subject.to_name()?,
+        issuer_spki: &r.spki_der,
+        number,
+        delta_of: None,
+        this_update: now,
+        next_update: now + chrono::Duration::days(365),
+        entries: &[],
+    };
+    Ok(crl::build(&p, key, scheme)?)
+}
+
 fn b64(d: &[u8]) -> String {
     B64.encode(d)
 }
@@ -183,7 +204,8 @@ impl Service {
             let root_issuer = Issuer { name: root_name.clone(), spki_der: root_key.public_key_spki().to_vec(), signer: &*root_key, scheme };
             // NĐ 68 Art. 9: the CA's own certificate 20 years.
             let root = cert::issue(&tpl(CertProfile::RootCa, &root_dn, root_key.public_key_spki(), years(20), vec![], Urls::default()), &root_issuer)?;
-            let root_urls = Urls { crl: None, ocsp: None, ca_issuers: Some(format!("{}/ca/root.crt", cfg.base_url)) };
+            // The root's own CRL (ARL) says whether the issuing CA is revoked.
+            let root_urls = Urls { crl: Some(format!("{}/crl/root.crl", cfg.base_url)), ocsp: None, ca_issuers: Some(format!("{}/ca/root.crt", cfg.base_url)) };
             let issuing = cert::issue(&tpl(CertProfile::IssuingCa, &issuing_dn, issuing_key.public_key_spki(), years(15), vec![cfg.policy_oid.clone()], root_urls), &root_issuer)?;
             let ca_issuer = Issuer { name: issuing_dn.to_name()?, spki_der: issuing_key.public_key_spki().to_vec(), signer: &*issuing_key, scheme };
             let ocsp = cert::issue(&tpl(CertProfile::OcspResponder, &ocsp_dn, ocsp_key.public_key_spki(), years(2), vec![], cfg.urls()), &ca_issuer)?;
@@ -192,6 +214,7 @@ impl Service {
                 tx.set_ca_certificate(role, label, &b64(der))?;
             }
             tx.set_setting("ca.config", &serde_json::to_string(cfg).expect("serialisable"))?;
+            tx.set_setting("ca.root_crl", &b64(&root_crl(&root, &*root_key, scheme, 1, now)?))?;
             tx.append_audit(
                 NewEvent::new(&actor.login, "ca.initialised", "ca".into()).details(serde_json::json!({"root": cfg.root_name, "issuing": cfg.issuing_name, "algorithm": alg.code(), "base_url": cfg.base_url})),
                 now,
@@ -600,6 +623,15 @@ impl Service {
             };
             let der = crl::build(&p, &*key, certs.config.key_algorithm.default_scheme())?;
             tx.insert_crl(number, base.as_ref().map(|b| b.number), now, next, &b64(&der))?;
+            if !delta {
+                // The root key is on the same CA token: refresh the ARL with the full CRL.
+                if let Ok(root_key) = session.signer(ROOT_KEY) {
+                    tx.set_setting(
+                        "ca.root_crl",
+                        &b64(&root_crl(&certs.root, &*root_key, certs.config.key_algorithm.default_scheme(), number as u64, now)?),
+                    )?;
+                }
+            }
             tx.append_audit(
                 NewEvent::new(actor_login, "ca.crl_published", format!("crl:{number}"))
                     .details(serde_json::json!({"number": number, "delta": delta, "entries": entries.len()})),
@@ -610,6 +642,11 @@ impl Service {
     }
 
     /// The newest stored CRL.
+    /// The root's latest CRL (the ARL: the issuing CA is not revoked while kyso runs it).
+    pub fn root_crl(&self) -> ServiceResult<Option<Vec<u8>>> {
+        self.db().read(|tx| tx.setting("ca.root_crl")?.map(|c| unb64(&c)).transpose())
+    }
+
     pub fn latest_crl(&self, delta: bool) -> ServiceResult<Option<Vec<u8>>> {
         self.db().read(|tx| tx.latest_crl(delta)?.map(|c| unb64(&c.der_b64)).transpose())
     }

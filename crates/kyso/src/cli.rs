@@ -77,12 +77,42 @@ pub enum Command {
     Serve(ServeArgs),
     /// Sign a PDF (PAdES) or, with --detached, any file (CAdES), with a key on a local token.
     Sign(SignArgs),
+    /// Verify a signed PDF, or a detached CMS (FILE.p7s beside its content). Exit 0 only for
+    /// TOTAL-PASSED, 1 for TOTAL-FAILED, 2 for INDETERMINATE.
+    Verify(VerifyArgs),
     /// Documents: drafts, signing in the regulations' orders, the outgoing register.
     #[command(subcommand)]
     Doc(DocCmd),
     /// The local signing agent on an official's PC (holds the token, signs for a paired server).
     #[command(subcommand)]
     Agent(AgentCmd),
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    pub file: PathBuf,
+    /// Trusted roots or a trust list (PEM/DER; default: this deployment's built-in CA root).
+    #[arg(long)]
+    pub trust: Vec<PathBuf>,
+    /// Judge at this time (RFC 3339) instead of now.
+    #[arg(long)]
+    pub at: Option<String>,
+    /// For a detached signature: the signed file (default: FILE without .p7s).
+    #[arg(long)]
+    pub content: Option<PathBuf>,
+    /// Further CRLs or intermediate certificates to use.
+    #[arg(long)]
+    pub crl: Vec<PathBuf>,
+    #[arg(long)]
+    pub chain: Vec<PathBuf>,
+    /// Do not fetch CRLs over the network.
+    #[arg(long)]
+    pub offline: bool,
+    /// Also write the report as HTML or PDF.
+    #[arg(long)]
+    pub html: Option<PathBuf>,
+    #[arg(long)]
+    pub pdf: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]

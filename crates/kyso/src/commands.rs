@@ -140,6 +140,7 @@ pub fn run(cli: &Cli) -> CliResult<ExitCode> {
         Command::Serve(a) => crate::ca_cmd::serve(cli, a),
         Command::Sign(a) => crate::sign_cmd::sign(cli, a, now),
         Command::Doc(c) => crate::doc_cmd::doc(cli, c, now),
+        Command::Verify(a) => crate::verify_cmd::verify(cli, a, now),
         Command::Agent(c) => crate::doc_cmd::agent(cli, c, now),
     }
 }

@@ -66,7 +66,14 @@ fn validation_data(svc: Option<&kyso_service::Service>, cms: &[u8]) -> kyso_pdf:
         }
         let from_builtin = builtin.as_ref().and_then(|b| {
             let (_, issuing) = kyso_pki::cert::parse(&b.issuing).ok()?;
-            (issuing.subject_der == info.issuer_der).then(|| svc?.latest_crl(false).ok().flatten()).flatten()
+            let (_, root) = kyso_pki::cert::parse(&b.root).ok()?;
+            if issuing.subject_der == info.issuer_der {
+                svc?.latest_crl(false).ok().flatten()
+            } else if root.subject_der == info.issuer_der {
+                svc?.root_crl().ok().flatten()
+            } else {
+                None
+            }
         });
         match from_builtin {
             Some(crl) => crls.push(crl),

@@ -118,3 +118,88 @@ pub fn cert_verify(cli: &Cli, a: &CertVerifyArgs, now: DateTime<Utc>) -> Result<
     }
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
+
+/// The trust anchors, intermediates and CRLs a verification uses: the files given, else the
+/// deployment's built-in CA (its root trusted, its issuing CA and latest CRL known).
+fn trust_material(cli: &Cli, a: &crate::cli::VerifyArgs) -> Result<(Vec<Vec<u8>>, Vec<Vec<u8>>, Vec<Vec<u8>>), CliError> {
+    let mut anchors = Vec::new();
+    for t in &a.trust {
+        anchors.extend(certs_in(t)?);
+    }
+    let mut intermediates = Vec::new();
+    for c in &a.chain {
+        intermediates.extend(certs_in(c)?);
+    }
+    let mut crls = Vec::new();
+    for c in &a.crl {
+        let b = std::fs::read(c).map_err(|e| env_fail(format!("không đọc được {}: {e}", c.display())))?;
+        crls.push(kyso_pki::der_or_pem(&b).map_err(|e| CliError::from(kyso_core::DomainError::invalid("crl", e.to_string())))?);
+    }
+    if let Ok(svc) = open_service(cli) {
+        if let Ok(certs) = svc.ca_certs() {
+            if a.trust.is_empty() {
+                anchors.push(certs.root.clone());
+            }
+            intermediates.push(certs.issuing.clone());
+            if let Ok(Some(crl)) = svc.latest_crl(false) {
+                crls.push(crl);
+            }
+            if let Ok(Some(crl)) = svc.root_crl() {
+                crls.push(crl);
+            }
+        }
+    }
+    if anchors.is_empty() {
+        return Err(CliError::from(kyso_core::DomainError::invalid(
+            "trust",
+            "chưa có chứng thư gốc tin cậy: chỉ rõ --trust GỐC.pem (ví dụ chứng thư Root CA chuyên dùng Chính phủ G2)",
+        )));
+    }
+    Ok((anchors, intermediates, crls))
+}
+
+pub fn verify(cli: &Cli, a: &crate::cli::VerifyArgs, now: DateTime<Utc>) -> Result<ExitCode, CliError> {
+    let (anchors, intermediates, crls) = trust_material(cli, a)?;
+    let at = match &a.at {
+        Some(t) => parse_time("at", t)?,
+        None => now,
+    };
+    let fetch = |url: &str| crate::http::get(url).ok();
+    let policy =
+        kyso_verify::Policy { anchors, intermediates, crls, ocsps: vec![], at, fetch: if a.offline { None } else { Some(&fetch) } };
+    let name = a.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mapped = kyso_pdf::file::Mapped::open(&a.file).map_err(|e| env_fail(e.to_string()))?;
+    let bytes = mapped.bytes();
+    let report = if bytes.starts_with(b"%PDF-") {
+        kyso_verify::validate_pdf(&name, bytes, &policy)
+    } else {
+        let content = a.content.clone().unwrap_or_else(|| a.file.with_extension(""));
+        let mut h = kyso_pdf::sign::Hasher::new(kyso_token::HashAlg::Sha256);
+        let mut f = std::fs::File::open(&content)
+            .map_err(|e| env_fail(format!("không mở được nội dung được ký {}: {e} (chỉ rõ --content)", content.display())))?;
+        h.update_from(&mut f).map_err(|e| env_fail(e.to_string()))?;
+        let sha = hex::encode(h.finish());
+        let digest_for = |alg: kyso_token::HashAlg| -> Vec<u8> {
+            let mut h = kyso_pdf::sign::Hasher::new(alg);
+            if let Ok(mut f) = std::fs::File::open(&content) {
+                let _ = h.update_from(&mut f);
+            }
+            h.finish()
+        };
+        let der = kyso_pki::der_or_pem(bytes).unwrap_or_else(|_| bytes.to_vec());
+        kyso_verify::validate_cms(&name, &der, &sha, &digest_for, &policy)
+    };
+    if let Some(p) = &a.html {
+        std::fs::write(p, kyso_verify::report::html(&report)).map_err(|e| env_fail(format!("không ghi được {}: {e}", p.display())))?;
+    }
+    if let Some(p) = &a.pdf {
+        let pdf = kyso_verify::report::pdf(&report).map_err(|e| env_fail(e.to_string()))?;
+        std::fs::write(p, pdf).map_err(|e| env_fail(format!("không ghi được {}: {e}", p.display())))?;
+    }
+    if cli.json {
+        crate::output::json(&report);
+    } else {
+        print!("{}", kyso_verify::report::text(&report));
+    }
+    Ok(ExitCode::from(report.indication.exit_code()))
+}

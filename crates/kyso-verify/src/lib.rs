@@ -1,0 +1,600 @@
+//! kyso-verify: validation of signed PDFs and detached CMS signatures, with the indications of
+//! ETSI EN 319 102-1 per signature and for the document.
+//!
+//! For each signature: the structure and the signed bytes (`kyso_pdf::verify`), the best
+//! signing time (a verified signature time-stamp or a later document time-stamp; otherwise the
+//! claimed time, marked as claimed), the certificate path to a trust anchor at that time
+//! (`kyso_pki::path`), the revocation status of every certificate on the path at that time
+//! (embedded and configured CRLs and OCSP responses, then the network where allowed), and what
+//! later revisions changed. Pure: the time, trust anchors and revocation sources come in.
+
+pub mod report;
+
+use chrono::{DateTime, Utc};
+use kyso_pdf::revisions::{Change, ChangeClass};
+use kyso_pdf::verify::{ProblemKind, SigKind, SignatureCheck};
+use kyso_pki::path::{self, LeafUsage, PathInput, PathProblem, Revocation};
+use serde::Serialize;
+
+/// The main indication (EN 319 102-1 §5.1.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Indication {
+    #[serde(rename = "TOTAL-PASSED")]
+    TotalPassed,
+    #[serde(rename = "TOTAL-FAILED")]
+    TotalFailed,
+    #[serde(rename = "INDETERMINATE")]
+    Indeterminate,
+}
+
+impl Indication {
+    pub fn label_vi(self) -> &'static str {
+        match self {
+            Indication::TotalPassed => "HỢP LỆ",
+            Indication::TotalFailed => "KHÔNG HỢP LỆ",
+            Indication::Indeterminate => "CHƯA XÁC ĐỊNH ĐƯỢC",
+        }
+    }
+    /// The exit status of `kyso verify`: 0 passed, 1 failed, 2 indeterminate.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Indication::TotalPassed => 0,
+            Indication::TotalFailed => 1,
+            Indication::Indeterminate => 2,
+        }
+    }
+    fn worse(self, other: Indication) -> Indication {
+        use Indication::*;
+        match (self, other) {
+            (TotalFailed, _) | (_, TotalFailed) => TotalFailed,
+            (Indeterminate, _) | (_, Indeterminate) => Indeterminate,
+            _ => TotalPassed,
+        }
+    }
+}
+
+/// The sub-indications kyso uses (EN 319 102-1 §5.1.3, tables 5 and 6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SubIndication {
+    FormatFailure,
+    HashFailure,
+    SigCryptoFailure,
+    Revoked,
+    Expired,
+    NotYetValid,
+    SigConstraintsFailure,
+    ChainConstraintsFailure,
+    CertificateChainGeneralFailure,
+    CryptoConstraintsFailure,
+    NoSigningCertificateFound,
+    NoCertificateChainFound,
+    RevokedNoPoe,
+    OutOfBoundsNoPoe,
+    TryLater,
+    SignedDataNotFound,
+}
+
+impl SubIndication {
+    pub fn label_vi(self) -> &'static str {
+        use SubIndication::*;
+        match self {
+            FormatFailure => "cấu trúc chữ ký không đúng",
+            HashFailure => "nội dung đã bị thay đổi sau khi ký",
+            SigCryptoFailure => "giá trị chữ ký không khớp với khóa của người ký",
+            Revoked => "chứng thư số đã bị thu hồi trước khi ký",
+            Expired => "chứng thư số đã hết hạn khi ký",
+            NotYetValid => "chứng thư số chưa có hiệu lực khi ký",
+            SigConstraintsFailure => "có thay đổi sau khi ký mà chữ ký không cho phép",
+            ChainConstraintsFailure => "chứng thư không đáp ứng ràng buộc (mục đích sử dụng, ràng buộc tên…)",
+            CertificateChainGeneralFailure => "chuỗi chứng thư không hợp lệ",
+            CryptoConstraintsFailure => "thuật toán hoặc khóa quá yếu",
+            NoSigningCertificateFound => "không tìm thấy chứng thư của người ký",
+            NoCertificateChainFound => "không xây được chuỗi tới chứng thư gốc tin cậy",
+            RevokedNoPoe => "chứng thư đã bị thu hồi và không có bằng chứng đã ký trước đó",
+            OutOfBoundsNoPoe => "chứng thư đã hết hạn và không có dấu thời gian chứng minh đã ký trước đó",
+            TryLater => "chưa có thông tin thu hồi; hãy kiểm tra lại sau",
+            SignedDataNotFound => "không có chữ ký số",
+        }
+    }
+    fn indication(self) -> Indication {
+        use SubIndication::*;
+        match self {
+            FormatFailure | HashFailure | SigCryptoFailure | Revoked | Expired | NotYetValid => Indication::TotalFailed,
+            _ => Indication::Indeterminate,
+        }
+    }
+}
+
+/// Fetches a URL's body (None when it cannot).
+pub type Fetch<'a> = &'a dyn Fn(&str) -> Option<Vec<u8>>;
+
+/// Trust, time and revocation sources for a validation.
+pub struct Policy<'a> {
+    pub anchors: Vec<Vec<u8>>,
+    /// Further intermediate certificates (a configured store).
+    pub intermediates: Vec<Vec<u8>>,
+    pub crls: Vec<Vec<u8>>,
+    pub ocsps: Vec<Vec<u8>>,
+    /// The validation time ("now", or an earlier time asked for).
+    pub at: DateTime<Utc>,
+    /// Fetches a URL (a CRL distribution point) where the network is allowed.
+    pub fetch: Option<Fetch<'a>>,
+}
+
+/// A certificate as a reader needs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CertSummary {
+    pub subject: String,
+    pub common_name: String,
+    pub organisation: Option<String>,
+    pub units: Vec<String>,
+    pub title: Option<String>,
+    pub serial: String,
+    pub issuer: String,
+    pub not_before: DateTime<Utc>,
+    pub not_after: DateTime<Utc>,
+}
+
+impl CertSummary {
+    pub fn of(der: &[u8]) -> Option<Self> {
+        let (_, i) = kyso_pki::cert::parse(der).ok()?;
+        use kyso_pki::name::Attr;
+        let one = |a: Attr| i.subject.get(a).map(str::to_string);
+        Some(CertSummary {
+            subject: i.subject.to_string(),
+            common_name: one(Attr::CN).unwrap_or_default(),
+            organisation: one(Attr::O),
+            units: i.subject.all(Attr::OU).into_iter().map(str::to_string).collect(),
+            title: one(Attr::Title),
+            serial: i.serial_hex,
+            issuer: i.issuer.to_string(),
+            not_before: i.not_before,
+            not_after: i.not_after,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeSource {
+    /// A verified signature time-stamp.
+    SignatureTimestamp,
+    /// A verified later document time-stamp (proof the signature existed by then).
+    DocumentTimestamp,
+    /// Only what the signer's software wrote; not proven.
+    Claimed,
+    None,
+}
+
+impl TimeSource {
+    pub fn label_vi(self) -> &'static str {
+        match self {
+            TimeSource::SignatureTimestamp => "theo dấu thời gian của chữ ký",
+            TimeSource::DocumentTimestamp => "theo dấu thời gian tài liệu sau đó",
+            TimeSource::Claimed => "do phần mềm ký ghi, chưa được chứng minh",
+            TimeSource::None => "không có",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RevocationEntry {
+    pub subject: String,
+    #[serde(flatten)]
+    pub status: Revocation,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LaterRevision {
+    pub revision: usize,
+    pub changes: Vec<Change>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SignatureReport {
+    pub id: usize,
+    pub field: String,
+    /// "signature" or "document_timestamp".
+    pub kind: String,
+    pub sub_filter: String,
+    pub indication: Indication,
+    pub sub_indication: Option<SubIndication>,
+    pub signer: Option<CertSummary>,
+    pub signing_time: Option<DateTime<Utc>>,
+    pub signing_time_source: TimeSource,
+    pub claimed_time: Option<DateTime<Utc>>,
+    pub timestamp_authority: Option<String>,
+    /// The signed bytes are intact (digest and signature value verify).
+    pub intact: bool,
+    pub covers_whole_file: bool,
+    pub byte_range: [usize; 4],
+    pub chain: Vec<String>,
+    pub trust_anchor: Option<String>,
+    pub revocation: Vec<RevocationEntry>,
+    pub later_revisions: Vec<LaterRevision>,
+    /// Changes after this signature that it does not allow.
+    pub disallowed_changes: Vec<String>,
+    pub certification: Option<i64>,
+    pub reason: Option<String>,
+    pub location: Option<String>,
+    /// Why the indication is what it is, and notes, in Vietnamese.
+    pub messages: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// "pdf" or "cms".
+    pub format: String,
+    pub file: String,
+    pub sha256: String,
+    pub size: u64,
+    pub validation_time: DateTime<Utc>,
+    pub indication: Indication,
+    pub sub_indication: Option<SubIndication>,
+    pub signatures: Vec<SignatureReport>,
+    pub notes: Vec<String>,
+}
+
+fn vn_time(t: DateTime<Utc>) -> String {
+    kyso_pdf::decree30::iso_time(t)
+}
+
+fn subject(der: &[u8]) -> String {
+    kyso_pki::cert::parse(der).map(|(_, i)| i.subject.to_string()).unwrap_or_default()
+}
+
+/// The outcome of a path and revocation check for one certificate at one time.
+struct Trust {
+    chain: Vec<Vec<u8>>,
+    revocation: Vec<RevocationEntry>,
+    failure: Option<(SubIndication, String)>,
+    notes: Vec<String>,
+}
+
+/// Revocation data: the policy's, the document's, and fetched ones.
+struct Sources<'p, 'a> {
+    policy: &'p Policy<'a>,
+    crls: Vec<Vec<u8>>,
+    ocsps: Vec<Vec<u8>>,
+}
+
+impl Sources<'_, '_> {
+    fn status(&mut self, cert: &[u8], issuer: &[u8]) -> Revocation {
+        let all_crls: Vec<Vec<u8>> = self.policy.crls.iter().chain(&self.crls).cloned().collect();
+        let all_ocsps: Vec<Vec<u8>> = self.policy.ocsps.iter().chain(&self.ocsps).cloned().collect();
+        let r = path::revocation(cert, issuer, &all_crls, &all_ocsps);
+        if r != Revocation::Unknown {
+            return r;
+        }
+        let Some(fetch) = self.policy.fetch else { return r };
+        for url in kyso_pki::cert::crl_urls(cert).unwrap_or_default() {
+            if let Some(crl) = fetch(&url) {
+                self.crls.push(crl.clone());
+                let r = path::revocation(cert, issuer, std::slice::from_ref(&crl), &[]);
+                if r != Revocation::Unknown {
+                    return r;
+                }
+            }
+        }
+        Revocation::Unknown
+    }
+}
+
+/// Checks `leaf`'s path at `at` (the best signing time) and the revocation of each certificate
+/// on it; a revocation after `at` is a note when `proven` (the time is proven), else a reason
+/// for INDETERMINATE.
+fn check_trust(leaf: &[u8], extra: &[Vec<u8>], usage: LeafUsage, at: DateTime<Utc>, proven: bool, src: &mut Sources<'_, '_>) -> Trust {
+    let mut intermediates: Vec<Vec<u8>> = src.policy.intermediates.clone();
+    intermediates.extend(extra.iter().filter(|c| c.as_slice() != leaf).cloned());
+    let input = PathInput { leaf, intermediates: &intermediates, anchors: &src.policy.anchors, at, eku: None, usage };
+    let mut t = Trust { chain: vec![leaf.to_vec()], revocation: vec![], failure: None, notes: vec![] };
+    let when = vn_time(at);
+    match path::validate(&input) {
+        Ok(p) => t.chain = p.chain,
+        Err(e) => {
+            let sub = match &e {
+                PathProblem::NoChain(_) => SubIndication::NoCertificateChainFound,
+                PathProblem::Expired(_) if proven => SubIndication::Expired,
+                PathProblem::Expired(_) => SubIndication::OutOfBoundsNoPoe,
+                PathProblem::NotYetValid(_) => SubIndication::NotYetValid,
+                PathProblem::BadSignature(_) | PathProblem::Malformed(_) => SubIndication::CertificateChainGeneralFailure,
+                PathProblem::Weak(_) => SubIndication::CryptoConstraintsFailure,
+                PathProblem::Constraints(_) => SubIndication::ChainConstraintsFailure,
+            };
+            t.failure = Some((sub, e.message().to_string()));
+            return t;
+        }
+    }
+    for pair in t.chain.clone().windows(2) {
+        let status = src.status(&pair[0], &pair[1]);
+        let who = subject(&pair[0]);
+        match &status {
+            Revocation::Revoked { at: r, .. } if *r <= at => {
+                let sub = if proven { SubIndication::Revoked } else { SubIndication::RevokedNoPoe };
+                t.failure.get_or_insert((sub, format!("chứng thư '{who}' bị thu hồi lúc {} (trước thời điểm ký {when})", vn_time(*r))));
+            }
+            Revocation::Revoked { at: r, .. } => {
+                if proven {
+                    t.notes.push(format!("chứng thư '{who}' bị thu hồi lúc {}, sau khi ký: chữ ký vẫn có giá trị", vn_time(*r)));
+                } else {
+                    t.failure.get_or_insert((
+                        SubIndication::RevokedNoPoe,
+                        format!("chứng thư '{who}' bị thu hồi lúc {}; không có dấu thời gian chứng minh đã ký trước đó", vn_time(*r)),
+                    ));
+                }
+            }
+            Revocation::Unknown => {
+                t.failure.get_or_insert((SubIndication::TryLater, format!("không có thông tin thu hồi cho chứng thư '{who}' (CRL/OCSP)")));
+            }
+            Revocation::Good { source, produced } => {
+                if *produced < at && !proven {
+                    t.notes
+                        .push(format!("thông tin thu hồi cho '{who}' ({source}) lập lúc {}, trước thời điểm kiểm tra", vn_time(*produced)));
+                }
+            }
+        }
+        t.revocation.push(RevocationEntry { subject: who, status });
+    }
+    t
+}
+
+/// Validates every signature of a PDF.
+pub fn validate_pdf(name: &str, data: &[u8], policy: &Policy<'_>) -> Report {
+    let mut report = Report {
+        format: "pdf".into(),
+        file: name.into(),
+        sha256: hex::encode(kyso_token::HashAlg::Sha256.digest(data)),
+        size: data.len() as u64,
+        validation_time: policy.at,
+        indication: Indication::TotalPassed,
+        sub_indication: None,
+        signatures: vec![],
+        notes: vec![],
+    };
+    let checks = match kyso_pdf::verify::check_signatures(data) {
+        Ok(c) => c,
+        Err(e) => {
+            report.indication = Indication::TotalFailed;
+            report.sub_indication = Some(SubIndication::FormatFailure);
+            report.notes.push(format!("không đọc được tệp PDF: {e}"));
+            return report;
+        }
+    };
+    if checks.is_empty() {
+        report.indication = Indication::Indeterminate;
+        report.sub_indication = Some(SubIndication::SignedDataNotFound);
+        report.notes.push("tệp không có chữ ký số nào".into());
+        return report;
+    }
+    let dss = kyso_pdf::ltv::read_dss(data).unwrap_or_default();
+    let mut src = Sources { policy, crls: dss.crls.clone(), ocsps: dss.ocsps.clone() };
+    // Document time-stamps that verify, as proof of existence for what they cover.
+    let mut doc_ts: Vec<(usize, DateTime<Utc>)> = Vec::new();
+    for c in &checks {
+        if c.kind == SigKind::DocTimeStamp && c.problems.is_empty() {
+            if let (Some(t), Some(cert)) = (c.timestamp, &c.tsa_cert) {
+                let extra: Vec<Vec<u8>> = c.tsa_certificates.iter().chain(&dss.certs).cloned().collect();
+                if check_trust(cert, &extra, LeafUsage::TimeStamping, t, true, &mut src).failure.is_none() {
+                    doc_ts.push((c.revision_end, t));
+                }
+            }
+        }
+    }
+    for (i, c) in checks.iter().enumerate() {
+        let r = validate_one(i + 1, c, &dss.certs, &doc_ts, &mut src);
+        report.indication = report.indication.worse(r.indication);
+        if report.sub_indication.is_none() && r.indication != Indication::TotalPassed {
+            report.sub_indication = r.sub_indication;
+        }
+        report.signatures.push(r);
+    }
+    let trailing = kyso_pdf::verify::trailing_bytes(data);
+    if trailing > 0 {
+        report.notes.push(format!("có {trailing} byte sau phiên bản cuối không thuộc tài liệu (không được ký, không được hiển thị)"));
+    }
+    if let Some(last) = report.signatures.last() {
+        if !last.covers_whole_file && last.later_revisions.is_empty() && trailing == 0 {
+            report.notes.push("chữ ký cuối không bao phủ toàn bộ tệp".into());
+        }
+    }
+    report
+}
+
+fn validate_one(
+    id: usize,
+    c: &SignatureCheck,
+    dss_certs: &[Vec<u8>],
+    doc_ts: &[(usize, DateTime<Utc>)],
+    src: &mut Sources<'_, '_>,
+) -> SignatureReport {
+    let mut later: Vec<LaterRevision> = Vec::new();
+    for (rev, ch) in &c.changes {
+        match later.iter_mut().find(|l| l.revision == *rev) {
+            Some(l) => l.changes.push(ch.clone()),
+            None => later.push(LaterRevision { revision: *rev, changes: vec![ch.clone()] }),
+        }
+    }
+    let mut r = SignatureReport {
+        id,
+        field: c.field.clone(),
+        kind: if c.kind == SigKind::DocTimeStamp { "document_timestamp".into() } else { "signature".into() },
+        sub_filter: c.sub_filter.clone(),
+        indication: Indication::TotalPassed,
+        sub_indication: None,
+        signer: c.signer_cert.as_deref().and_then(CertSummary::of),
+        signing_time: None,
+        signing_time_source: TimeSource::None,
+        claimed_time: c.claimed_time,
+        timestamp_authority: c.tsa_cert.as_deref().map(subject),
+        intact: !c.problem_kinds.iter().any(|k| matches!(k, ProblemKind::Hash | ProblemKind::Crypto | ProblemKind::Format)),
+        covers_whole_file: c.covers_whole_file,
+        byte_range: c.byte_range,
+        chain: vec![],
+        trust_anchor: None,
+        revocation: vec![],
+        later_revisions: later,
+        disallowed_changes: c.later_changes.clone(),
+        certification: c.certifies,
+        reason: c.reason.clone(),
+        location: c.location.clone(),
+        messages: vec![],
+    };
+    let set = |r: &mut SignatureReport, sub: SubIndication, msg: String| {
+        if r.sub_indication.is_none() {
+            r.indication = sub.indication();
+            r.sub_indication = Some(sub);
+        }
+        r.messages.push(msg);
+    };
+    // 1. The signature itself.
+    for (kind, msg) in c.problem_kinds.iter().zip(&c.problems) {
+        let sub = match kind {
+            ProblemKind::Format => SubIndication::FormatFailure,
+            ProblemKind::Hash => SubIndication::HashFailure,
+            ProblemKind::Crypto => SubIndication::SigCryptoFailure,
+            ProblemKind::Weak => SubIndication::CryptoConstraintsFailure,
+            ProblemKind::Timestamp => {
+                r.messages.push(format!("{msg}; chữ ký được xét như không có dấu thời gian"));
+                continue;
+            }
+        };
+        set(&mut r, sub, msg.clone());
+    }
+    if r.sub_indication.is_some() {
+        return r;
+    }
+    // 2. Later changes.
+    let other = c.changes.iter().any(|(_, ch)| ch.class == ChangeClass::Other);
+    if !c.later_changes.is_empty() {
+        let sub = if other { SubIndication::HashFailure } else { SubIndication::SigConstraintsFailure };
+        set(&mut r, sub, format!("tài liệu bị thay đổi sau khi ký: {}", c.later_changes.join("; ")));
+    }
+    let Some(cert) = c.signer_cert.clone() else {
+        set(&mut r, SubIndication::NoSigningCertificateFound, "không tìm thấy chứng thư của người ký".into());
+        return r;
+    };
+    // 3. The best signing time.
+    let ts_ok = c.timestamp.is_some() && !c.problem_kinds.contains(&ProblemKind::Timestamp);
+    let mut poe: Option<(DateTime<Utc>, TimeSource)> = None;
+    if c.kind == SigKind::DocTimeStamp {
+        poe = c.timestamp.map(|t| (t, TimeSource::SignatureTimestamp));
+    } else if ts_ok {
+        let tsa = c.tsa_cert.clone().unwrap_or_default();
+        let extra: Vec<Vec<u8>> = c.tsa_certificates.iter().chain(dss_certs).cloned().collect();
+        let t = c.timestamp.expect("checked");
+        let tt = check_trust(&tsa, &extra, LeafUsage::TimeStamping, t, true, src);
+        match tt.failure {
+            None => poe = Some((t, TimeSource::SignatureTimestamp)),
+            Some((_, why)) => {
+                r.messages.push(format!("dấu thời gian của chữ ký không được tin cậy ({why}); chữ ký được xét như không có dấu thời gian"))
+            }
+        }
+    }
+    if poe.is_none() && c.kind == SigKind::Signature {
+        poe = doc_ts
+            .iter()
+            .filter(|(end, _)| *end > c.revision_end)
+            .map(|(_, t)| (*t, TimeSource::DocumentTimestamp))
+            .min_by_key(|(t, _)| *t);
+    }
+    let (check_at, proven) = match poe {
+        Some((t, source)) => {
+            r.signing_time = Some(t);
+            r.signing_time_source = source;
+            (t, true)
+        }
+        None => {
+            r.signing_time = c.claimed_time;
+            r.signing_time_source = if c.claimed_time.is_some() { TimeSource::Claimed } else { TimeSource::None };
+            (src.policy.at, false)
+        }
+    };
+    // 4. The path and revocation at that time.
+    let usage = if c.kind == SigKind::DocTimeStamp { LeafUsage::TimeStamping } else { LeafUsage::Signing };
+    let extra: Vec<Vec<u8>> = c.certificates.iter().chain(dss_certs).cloned().collect();
+    let mut trust = check_trust(&cert, &extra, usage, check_at, proven, src);
+    // Without proof of time, an expired certificate may still have been valid when signed.
+    if let Some((SubIndication::OutOfBoundsNoPoe, _)) = &trust.failure {
+        if let Some(claimed) = c.claimed_time {
+            let at_claim = check_trust(&cert, &extra, usage, claimed, false, src);
+            if at_claim.failure.as_ref().is_none_or(|(s, _)| *s == SubIndication::TryLater) {
+                trust.notes.push(format!(
+                    "chứng thư còn hiệu lực tại thời điểm ký được khai ({}), nhưng không có dấu thời gian chứng minh",
+                    vn_time(claimed)
+                ));
+            }
+        }
+    }
+    r.chain = trust.chain.iter().map(|c| subject(c)).collect();
+    r.trust_anchor = if trust.chain.len() > 1 { r.chain.last().cloned() } else { None };
+    r.revocation = trust.revocation;
+    r.messages.extend(trust.notes);
+    if let Some((sub, msg)) = trust.failure {
+        set(&mut r, sub, msg);
+    }
+    if r.indication == Indication::TotalPassed {
+        r.messages.push(match r.signing_time_source {
+            TimeSource::SignatureTimestamp | TimeSource::DocumentTimestamp => format!("chữ ký hợp lệ; ký trước {}", vn_time(check_at)),
+            _ => "chữ ký hợp lệ tại thời điểm kiểm tra".into(),
+        });
+    }
+    r
+}
+
+/// Validates a detached CMS signature over content whose digest `digest_for` computes.
+pub fn validate_cms(
+    name: &str,
+    cms_der: &[u8],
+    content_sha256: &str,
+    digest_for: &dyn Fn(kyso_token::HashAlg) -> Vec<u8>,
+    policy: &Policy<'_>,
+) -> Report {
+    let mut report = Report {
+        format: "cms".into(),
+        file: name.into(),
+        sha256: content_sha256.into(),
+        size: 0,
+        validation_time: policy.at,
+        indication: Indication::TotalPassed,
+        sub_indication: None,
+        signatures: vec![],
+        notes: vec![],
+    };
+    let mut c = SignatureCheck::empty("CMS");
+    c.covers_whole_file = true;
+    let der = kyso_pki::cms::der_prefix(cms_der).map(<[u8]>::to_vec).unwrap_or_else(|_| cms_der.to_vec());
+    match kyso_pki::cms::verify(&der, Some(digest_for)) {
+        Ok(v) => {
+            c.signer_cert = Some(v.signer_cert);
+            c.certificates = v.certificates;
+            if let Ok(Some(token)) = kyso_pki::cms::signature_time_stamp_token(&der) {
+                let value = kyso_pki::cms::signature_value(&der).unwrap_or_default();
+                match kyso_pki::tsp::verify_token(&token, kyso_token::HashAlg::Sha256, &kyso_token::HashAlg::Sha256.digest(&value)) {
+                    Ok(t) => {
+                        c.timestamp = Some(t.gen_time);
+                        c.tsa_cert = Some(t.tsa_cert);
+                        c.tsa_certificates = t.certificates;
+                    }
+                    Err(e) => c.push_problem(ProblemKind::Timestamp, format!("dấu thời gian của chữ ký không hợp lệ: {e}")),
+                }
+            }
+        }
+        Err(e) => {
+            let kind = match e {
+                kyso_pki::PkiError::DigestMismatch(_) => ProblemKind::Hash,
+                kyso_pki::PkiError::BadSignature(_) => ProblemKind::Crypto,
+                kyso_pki::PkiError::WeakKey(_) | kyso_pki::PkiError::Unsupported(_) => ProblemKind::Weak,
+                _ => ProblemKind::Format,
+            };
+            c.push_problem(kind, e.to_string());
+        }
+    }
+    c.cms = der;
+    let mut src = Sources { policy, crls: vec![], ocsps: vec![] };
+    let r = validate_one(1, &c, &[], &[], &mut src);
+    report.indication = r.indication;
+    report.sub_indication = r.sub_indication;
+    report.signatures.push(r);
+    report
+}
