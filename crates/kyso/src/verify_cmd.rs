@@ -121,7 +121,14 @@ pub fn cert_verify(cli: &Cli, a: &CertVerifyArgs, now: DateTime<Utc>) -> Result<
 
 /// The trust anchors, intermediates and CRLs a verification uses: the files given, else the
 /// deployment's built-in CA (its root trusted, its issuing CA and latest CRL known).
-fn trust_material(cli: &Cli, a: &crate::cli::VerifyArgs) -> Result<(Vec<Vec<u8>>, Vec<Vec<u8>>, Vec<Vec<u8>>), CliError> {
+/// Trust anchors, intermediates and CRLs, as DER.
+struct TrustMaterial {
+    anchors: Vec<Vec<u8>>,
+    intermediates: Vec<Vec<u8>>,
+    crls: Vec<Vec<u8>>,
+}
+
+fn trust_material(cli: &Cli, a: &crate::cli::VerifyArgs) -> Result<TrustMaterial, CliError> {
     let mut anchors = Vec::new();
     for t in &a.trust {
         anchors.extend(certs_in(t)?);
@@ -155,11 +162,11 @@ fn trust_material(cli: &Cli, a: &crate::cli::VerifyArgs) -> Result<(Vec<Vec<u8>>
             "chưa có chứng thư gốc tin cậy: chỉ rõ --trust GỐC.pem (ví dụ chứng thư Root CA chuyên dùng Chính phủ G2)",
         )));
     }
-    Ok((anchors, intermediates, crls))
+    Ok(TrustMaterial { anchors, intermediates, crls })
 }
 
 pub fn verify(cli: &Cli, a: &crate::cli::VerifyArgs, now: DateTime<Utc>) -> Result<ExitCode, CliError> {
-    let (anchors, intermediates, crls) = trust_material(cli, a)?;
+    let TrustMaterial { anchors, intermediates, crls } = trust_material(cli, a)?;
     let at = match &a.at {
         Some(t) => parse_time("at", t)?,
         None => now,
