@@ -134,6 +134,15 @@ enum Role {
     SigField,
 }
 
+/// Equal, or the same text written in another encoding (a writer may re-encode a UTF-16 name
+/// in PDFDocEncoding when it saves an object again).
+fn same(a: Option<&Obj>, b: Option<&Obj>) -> bool {
+    match (a, b) {
+        (Some(Obj::Str(x)), Some(Obj::Str(y))) => x == y || text_of(x) == text_of(y),
+        _ => a == b,
+    }
+}
+
 fn is_empty_value(v: Option<&Obj>) -> bool {
     match v {
         None | Some(Obj::Null) => true,
@@ -243,7 +252,7 @@ pub fn diff(prev: &PdfDoc<'_>, cur: &PdfDoc<'_>) -> Vec<Change> {
         let keys: HashSet<&Vec<u8>> = od.keys().chain(nd.keys()).collect();
         let mut other_keys: Vec<String> = Vec::new();
         for k in keys {
-            if od.get(k) == nd.get(k) {
+            if same(od.get(k), nd.get(k)) {
                 continue;
             }
             let key = String::from_utf8_lossy(k).into_owned();
