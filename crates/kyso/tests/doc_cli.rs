@@ -368,3 +368,114 @@ fn base64_decode(s: &str) -> Vec<u8> {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.decode(s).unwrap()
 }
+
+#[test]
+fn kyso_verify_reports_and_exits_by_indication() {
+    let (d, v) = demo();
+    let docs = d.path().join("documents");
+    let sample = PathBuf::from(v["documents"][1]["file"].as_str().unwrap());
+    // Passed: exit 0, with the JSON, HTML and PDF reports.
+    let html = d.path().join("r.html");
+    let pdf = d.path().join("r.pdf");
+    let o = kyso(
+        &["verify", sample.to_str().unwrap(), "--offline", "--json", "--html", html.to_str().unwrap(), "--pdf", pdf.to_str().unwrap()],
+        d.path(),
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["indication"], "TOTAL-PASSED", "{r}");
+    assert_eq!(r["signatures"].as_array().unwrap().len(), 3);
+    assert!(r["signatures"][0]["signer"]["common_name"].as_str().is_some_and(|s| !s.is_empty()));
+    assert!(std::fs::read_to_string(&html).unwrap().contains("HỢP LỆ"));
+    let (ok, out) = run(d.path(), "pdftotext", &[pdf.to_str().unwrap(), "-"]);
+    assert!(ok && out.contains("KẾT QUẢ KIỂM TRA CHỮ KÝ SỐ") && out.contains("Người ký"), "{out}");
+    // Failed: a byte of the signed content changed; exit 1 and the reason in Vietnamese.
+    let mut bytes = std::fs::read(&sample).unwrap();
+    let at = bytes.windows(4).position(|w| w == b"/Fm0").unwrap();
+    bytes[at + 3] = b'9';
+    let changed = d.path().join("changed.pdf");
+    std::fs::write(&changed, &bytes).unwrap();
+    let o = kyso(&["verify", changed.to_str().unwrap(), "--offline"], d.path(), &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("nội dung đã bị thay đổi sau khi ký"), "{}", text(&o));
+    // Indeterminate: another root is trusted instead of the demo's.
+    let other = d.path().join("other-root.pem");
+    let (ok, out) = run(
+        d.path(),
+        "openssl",
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "k.pem",
+            "-out",
+            other.to_str().unwrap(),
+            "-days",
+            "30",
+            "-subj",
+            "/CN=Khac/C=VN",
+        ],
+    );
+    assert!(ok, "{out}");
+    let o = kyso(&["verify", sample.to_str().unwrap(), "--offline", "--trust", other.to_str().unwrap(), "--json"], d.path(), &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["sub_indication"], "NO_CERTIFICATE_CHAIN_FOUND", "{r}");
+    // Not a PDF and no content beside it: an environment error, not a verdict.
+    let junk = d.path().join("junk.p7s");
+    std::fs::write(&junk, b"junk").unwrap();
+    let o = kyso(&["verify", junk.to_str().unwrap(), "--offline"], d.path(), &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let _ = docs;
+}
+
+#[test]
+fn kyso_cert_verify_checks_paths_and_revocation() {
+    let (d, _) = demo();
+    let x = d.path().join("export");
+    let o = kyso(&["ca", "export", "--out", x.to_str().unwrap()], d.path(), &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let crl = x.join("crl.pem");
+    let certs: Vec<PathBuf> = std::fs::read_dir(&x)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("cert-"))
+        .collect();
+    // Some exported certificates are revoked in the CA's CRL, some are good.
+    let mut seen = (0, 0);
+    for c in certs.iter().take(60) {
+        let o = kyso(&["cert", "verify", c.to_str().unwrap(), "--crl", crl.to_str().unwrap(), "--json"], d.path(), &[]);
+        let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", text(&o)));
+        match o.status.code() {
+            Some(0) => {
+                assert_eq!(r["valid"], true);
+                seen.0 += 1;
+            }
+            Some(1) => {
+                assert!(
+                    r["reasons"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|x| x.as_str().unwrap().contains("thu hồi") || x.as_str().unwrap().contains("hết hạn")),
+                    "{r}"
+                );
+                seen.1 += 1;
+            }
+            other => panic!("{other:?}: {}", text(&o)),
+        }
+    }
+    assert!(seen.0 > 0 && seen.1 > 0, "{seen:?}");
+    // A required purpose the certificate lacks.
+    let good = certs.iter().find(|c| kyso(&["cert", "verify", c.to_str().unwrap()], d.path(), &[]).status.success()).unwrap();
+    let o = kyso(&["cert", "verify", good.to_str().unwrap(), "--eku", "1.3.6.1.5.5.7.3.3"], d.path(), &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("EKU"), "{}", text(&o));
+}
