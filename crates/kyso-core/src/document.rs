@@ -122,6 +122,52 @@ pub struct RegisterEntry {
     pub entered_at: DateTime<Utc>,
 }
 
+coded_enum!(
+    IncomingStatus {
+        /// Verified and entered with a number: it can be processed at once.
+        Registered = "registered" / "Đã vào sổ",
+        /// Refused: the signature did not verify; the sender is notified, the file deleted.
+        Refused = "refused" / "Bị từ chối (chữ ký không hợp lệ)",
+    }
+);
+
+/// A line of the incoming register (sổ văn bản đến).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IncomingEntry {
+    pub id: i64,
+    pub agency_id: AgencyId,
+    pub year: i32,
+    /// The number in the register (registered documents only).
+    pub seq: Option<u32>,
+    pub status: IncomingStatus,
+    pub received_at: DateTime<Utc>,
+    pub sender: String,
+    /// Where it came from: "truc-lien-thong", "email", "cong-thong-tin", …
+    pub source: String,
+    pub title: String,
+    pub file_name: String,
+    pub sha256: String,
+    pub size: u64,
+    /// TOTAL-PASSED, TOTAL-FAILED or INDETERMINATE, with the sub-indication.
+    pub indication: String,
+    /// The verification report (JSON).
+    pub report: String,
+    pub entered_by: String,
+}
+
+/// A message to a sender, waiting for the document system that delivers it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Notification {
+    pub id: i64,
+    pub agency_id: AgencyId,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    pub incoming_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
 /// What someone wants to add.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {

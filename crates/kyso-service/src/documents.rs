@@ -173,7 +173,7 @@ impl Service {
         Ok(())
     }
 
-    fn files(&self) -> ServiceResult<&FileStore> {
+    pub(crate) fn files(&self) -> ServiceResult<&FileStore> {
         self.files.as_ref().ok_or_else(|| DomainError::invalid("files", "chưa cấu hình kho tệp văn bản").into())
     }
 

@@ -9,6 +9,7 @@ mod devices;
 mod documents;
 mod exchange;
 mod import;
+mod incoming;
 mod registry;
 mod reports;
 mod requests;
@@ -32,6 +33,7 @@ pub use devices::Handover;
 pub use documents::{scheme_by_name, NewDocument, PreparedSignature, SignatureOptions, DEFAULT_SEAL_MM};
 pub use exchange::{ExportItem, ImportResult};
 pub use import::{ImportSummary, RowError};
+pub use incoming::{Incoming, Received, VerifyWith};
 pub use registry::{DeviceInput, ExistingCertificate, SubscriberInput};
 pub use requests::{CompletionInput, NewRequestInput, RequestView};
 

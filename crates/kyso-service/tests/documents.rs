@@ -338,3 +338,68 @@ fn bad_input_gets_a_clear_error_and_nothing_is_written() {
     assert_eq!(err(s.sign("self", doc.id, &o, &s.leader.1)), "invalid:anchor");
     w.audit_ok();
 }
+
+#[test]
+fn received_documents_are_registered_when_valid_and_refused_with_a_notice_when_not() {
+    for b in backends() {
+        let s = setup(b);
+        let w = &s.w;
+        let vt = w.actor("vt.a");
+        // A document SO-A issued, received by SO-A itself (the same trust: the built-in CA).
+        let doc = w.svc.create_document(&vt, &new_doc("internal"), &draft(s.dir.path(), "a.pdf"), t0()).unwrap();
+        let mut o = s.personal(PersonalStep::Approve, &s.leader);
+        o.anchor = Some("GIÁM ĐỐC".into());
+        let d = s.sign("self", doc.id, &o, &s.leader.1).unwrap();
+        let good = s.file(&d);
+        let mut bad = good.clone();
+        let at = bad.windows(4).position(|x| x == b"/Fm0").unwrap();
+        bad[at + 3] = b'8';
+        let with = VerifyWith { anchors: vec![], intermediates: vec![], crls: vec![], fetch: None };
+        // Without any CRL of the issuing CA the status cannot be known: refused as INDETERMINATE.
+        let p0 = s.dir.path().join("in0.pdf");
+        std::fs::write(&p0, &good).unwrap();
+        let r = w
+            .svc
+            .receive_document(
+                &vt,
+                &Incoming { agency_code: "SO-A".into(), sender: "x".into(), source: "email".into(), title: None },
+                &p0,
+                &with,
+                t0() + Duration::hours(1),
+            )
+            .unwrap();
+        assert_eq!(r.entry.indication, "INDETERMINATE/TRY_LATER");
+        w.svc.ca_crl("cntt", &*s._ca, false, t0()).unwrap();
+        let inc = |title: &str| Incoming {
+            agency_code: "SO-A".into(),
+            sender: "UBND xã Tiên Du".into(),
+            source: "truc-lien-thong".into(),
+            title: Some(title.into()),
+        };
+        let p = s.dir.path().join("in.pdf");
+        std::fs::write(&p, &good).unwrap();
+        // Validated at the time of signing plus an hour: the CRL of t0 covers it.
+        let r = w.svc.receive_document(&vt, &inc("Văn bản hợp lệ"), &p, &with, t0() + Duration::hours(1)).unwrap();
+        assert_eq!(
+            (r.entry.status, r.entry.seq),
+            (kyso_core::document::IncomingStatus::Registered, Some(1)),
+            "{}: {}",
+            w.backend,
+            kyso_verify::report::text(&r.report)
+        );
+        std::fs::write(&p, &bad).unwrap();
+        let r = w.svc.receive_document(&vt, &inc("Văn bản bị sửa"), &p, &with, t0() + Duration::hours(1)).unwrap();
+        assert_eq!((r.entry.status, r.entry.seq), (kyso_core::document::IncomingStatus::Refused, None));
+        assert_eq!(r.entry.sha256, hex::encode(HashAlg::Sha256.digest(&bad)));
+        assert!(r.entry.indication.starts_with("TOTAL-FAILED"), "{}", r.entry.indication);
+        let notices = w.svc.notifications(&vt, "SO-A", false).unwrap();
+        assert_eq!(notices.len(), 2);
+        assert!(notices[1].body.contains("nội dung đã bị thay đổi sau khi ký") && notices[1].recipient == "UBND xã Tiên Du");
+        let reg = w.svc.incoming_register(&vt, "SO-A", t0().format("%Y").to_string().parse().unwrap()).unwrap();
+        assert_eq!(reg.len(), 3);
+        // Someone outside the agency cannot receive for it.
+        std::fs::write(&p, &good).unwrap();
+        assert_eq!(err(w.svc.receive_document(&w.actor("cb.b"), &inc("x"), &p, &with, t0() + Duration::hours(1))), "forbidden");
+        w.audit_ok();
+    }
+}

@@ -68,6 +68,16 @@ impl FileStore {
         self.write(document, to, &mut [&mut base, &mut tail])
     }
 
+    /// Keeps a received document (registered in the incoming register as `id`).
+    pub fn write_incoming(&self, id: i64, src: &mut dyn Read) -> StoreResult<(String, u64)> {
+        // Incoming documents live beside the drafts, under a negative "document" number.
+        self.write(-id, 0, &mut [src])
+    }
+
+    pub fn incoming_path(&self, id: i64) -> PathBuf {
+        self.path(-id, 0)
+    }
+
     /// Stores a small named asset (a handwritten-signature image, a seal image).
     pub fn put_asset(&self, name: &str, bytes: &[u8]) -> StoreResult<()> {
         let dir = self.root.join("assets");

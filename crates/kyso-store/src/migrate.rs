@@ -34,6 +34,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_documents.sql"),
         postgres: include_str!("../migrations/postgres/0005_documents.sql"),
     },
+    Migration {
+        version: 6,
+        sqlite: include_str!("../migrations/sqlite/0006_incoming.sql"),
+        postgres: include_str!("../migrations/postgres/0006_incoming.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

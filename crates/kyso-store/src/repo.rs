@@ -5,7 +5,10 @@ use crate::db::{Row, StoreError, StoreResult, Tx, Value};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use kyso_core::audit::{AuditRecord, NewEvent};
 use kyso_core::authz::{Grant, Role};
-use kyso_core::document::{Document, DocumentKind, DocumentStatus, PersonalStep, RegisterEntry, SignatureEntry, SignatureRole};
+use kyso_core::document::{
+    Document, DocumentKind, DocumentStatus, IncomingEntry, IncomingStatus, Notification, PersonalStep, RegisterEntry, SignatureEntry,
+    SignatureRole,
+};
 use kyso_core::registry::*;
 use kyso_core::report::{EventCount, StockCount};
 use kyso_core::request::{Request, RequestDetails, RequestKind, RequestState};
@@ -913,6 +916,104 @@ impl Tx<'_> {
     pub fn delete_signing_session(&mut self, id: &str, now: DateTime<Utc>) -> StoreResult<()> {
         self.exec("DELETE FROM signing_sessions WHERE id = $1 OR expires_at < $2", &[id.into(), secs(now).into()])?;
         Ok(())
+    }
+
+    // ---- the incoming register and notifications ----
+    pub fn next_incoming_seq(&mut self, agency: AgencyId, year: i32) -> StoreResult<u32> {
+        let n = self
+            .query_one(
+                "SELECT COALESCE(MAX(seq), 0) FROM incoming_register WHERE agency_id = $1 AND year = $2",
+                &[agency.0.into(), i64::from(year).into()],
+            )?
+            .int(0)?;
+        Ok(n as u32 + 1)
+    }
+    pub fn insert_incoming(&mut self, e: &IncomingEntry) -> StoreResult<i64> {
+        self.query_one(
+            "INSERT INTO incoming_register (agency_id, year, seq, status, received_at, sender, source, title, file_name, sha256, size, indication, report, entered_by)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+            &[
+                e.agency_id.0.into(),
+                i64::from(e.year).into(),
+                e.seq.map(i64::from).into(),
+                e.status.code().into(),
+                secs(e.received_at).into(),
+                e.sender.as_str().into(),
+                e.source.as_str().into(),
+                e.title.as_str().into(),
+                e.file_name.as_str().into(),
+                e.sha256.as_str().into(),
+                (e.size as i64).into(),
+                e.indication.as_str().into(),
+                e.report.as_str().into(),
+                e.entered_by.as_str().into(),
+            ],
+        )?
+        .int(0)
+    }
+    pub fn incoming_entries(&mut self, prefix: &str, year: i32) -> StoreResult<Vec<IncomingEntry>> {
+        self.query(
+            "SELECT r.id, r.agency_id, r.year, r.seq, r.status, r.received_at, r.sender, r.source, r.title, r.file_name, r.sha256, r.size, r.indication, r.report, r.entered_by
+             FROM incoming_register r JOIN agencies a ON a.id = r.agency_id WHERE a.path LIKE $1 AND r.year = $2 ORDER BY r.agency_id, r.id",
+            &[under(prefix), i64::from(year).into()],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(IncomingEntry {
+                id: r.int(0)?,
+                agency_id: AgencyId(r.int(1)?),
+                year: r.int(2)? as i32,
+                seq: r.opt_int(3)?.map(|x| x as u32),
+                status: coded(&r.text(4)?, IncomingStatus::parse, "incoming status")?,
+                received_at: from_secs(r.int(5)?)?,
+                sender: r.text(6)?,
+                source: r.text(7)?,
+                title: r.text(8)?,
+                file_name: r.text(9)?,
+                sha256: r.text(10)?,
+                size: r.int(11)? as u64,
+                indication: r.text(12)?,
+                report: r.text(13)?,
+                entered_by: r.text(14)?,
+            })
+        })
+        .collect()
+    }
+    pub fn insert_notification(&mut self, n: &Notification) -> StoreResult<i64> {
+        self.query_one(
+            "INSERT INTO notifications (agency_id, recipient, subject, body, incoming_id, created_at, sent_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            &[
+                n.agency_id.0.into(),
+                n.recipient.as_str().into(),
+                n.subject.as_str().into(),
+                n.body.as_str().into(),
+                n.incoming_id.into(),
+                secs(n.created_at).into(),
+                n.sent_at.map(secs).into(),
+            ],
+        )?
+        .int(0)
+    }
+    pub fn notifications(&mut self, prefix: &str, unsent_only: bool) -> StoreResult<Vec<Notification>> {
+        self.query(
+            "SELECT n.id, n.agency_id, n.recipient, n.subject, n.body, n.incoming_id, n.created_at, n.sent_at FROM notifications n JOIN agencies a ON a.id = n.agency_id
+             WHERE a.path LIKE $1 AND ($2 = 0 OR n.sent_at IS NULL) ORDER BY n.id",
+            &[under(prefix), i64::from(unsent_only).into()],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(Notification {
+                id: r.int(0)?,
+                agency_id: AgencyId(r.int(1)?),
+                recipient: r.text(2)?,
+                subject: r.text(3)?,
+                body: r.text(4)?,
+                incoming_id: r.opt_int(5)?,
+                created_at: from_secs(r.int(6)?)?,
+                sent_at: r.opt_int(7)?.map(from_secs).transpose()?,
+            })
+        })
+        .collect()
     }
 
     /// Valid (not revoked) certificates held on a device.

@@ -145,6 +145,44 @@ pub enum DocCmd {
         #[arg(long)]
         copies: bool,
     },
+    /// Receive a signed PDF: verify it; enter it in the incoming register (sổ văn bản đến) if
+    /// valid; otherwise refuse it, notify the sender and delete the file (its hash and report stay).
+    Receive {
+        file: PathBuf,
+        #[arg(long)]
+        agency: String,
+        /// The sending agency.
+        #[arg(long)]
+        sender: String,
+        /// truc-lien-thong | email | cong-thong-tin | khac
+        #[arg(long, default_value = "truc-lien-thong")]
+        source: String,
+        #[arg(long)]
+        title: Option<String>,
+        /// Further trusted roots (a trust list).
+        #[arg(long)]
+        trust: Vec<PathBuf>,
+        /// Do not fetch CRLs over the network.
+        #[arg(long)]
+        offline: bool,
+        /// Keep a refused file instead of deleting it from the working area.
+        #[arg(long)]
+        keep: bool,
+    },
+    /// The incoming register of an agency for a year.
+    Incoming {
+        #[arg(long)]
+        agency: String,
+        #[arg(long)]
+        year: i32,
+    },
+    /// Notifications to senders (refused documents) waiting to be delivered; --all for every one.
+    Notifications {
+        #[arg(long)]
+        agency: String,
+        #[arg(long)]
+        all: bool,
+    },
     /// Store an official's handwritten-signature image (PNG, blue on transparent).
     SignatureImage { citizen_id: String, png: PathBuf },
     /// Store an agency's seal image (PNG, red on transparent) and its real diameter.

@@ -145,6 +145,89 @@ pub fn doc(cli: &Cli, c: &DocCmd, now: DateTime<Utc>) -> Res<ExitCode> {
             println!("Đã lưu hình con dấu của {agency} (đường kính {mm} mm).");
         }
         DocCmd::Sign(a) => return sign(cli, &svc, a, now),
+        DocCmd::Receive { file, agency, sender, source, title, trust, offline, keep } => {
+            let mut anchors = Vec::new();
+            for t in trust {
+                anchors.extend(kyso_pki::path::certificates_in(&read(t)?).map_err(|e| fail("pki", e.to_string()))?);
+            }
+            let fetch = |url: &str| crate::http::get(url).ok();
+            let with = kyso_service::VerifyWith {
+                anchors,
+                intermediates: vec![],
+                crls: vec![],
+                fetch: if *offline { None } else { Some(&fetch) },
+            };
+            let inc = kyso_service::Incoming {
+                agency_code: agency.clone(),
+                sender: sender.clone(),
+                source: source.clone(),
+                title: title.clone(),
+            };
+            let r = svc.receive_document(&actor, &inc, file, &with, now)?;
+            let refused = r.entry.status == kyso_core::document::IncomingStatus::Refused;
+            let deleted = refused && !keep && std::fs::remove_file(file).is_ok();
+            if cli.json {
+                json(&serde_json::json!({"entry": r.entry, "report": r.report, "deleted": deleted}));
+            } else {
+                print!("{}", kyso_verify::report::text(&r.report));
+                match r.entry.seq {
+                    Some(n) => println!(
+                        "Đã vào sổ văn bản đến số {n:02} ngày {}.",
+                        r.entry.received_at.with_timezone(&kyso_core::value::vn_offset()).format("%d/%m/%Y")
+                    ),
+                    None => println!(
+                        "Văn bản bị từ chối; đã lập thông báo cho {} kèm lý do.{}",
+                        r.entry.sender,
+                        if deleted {
+                            format!(
+                                " Đã xóa {} khỏi nơi tiếp nhận (còn lưu mã băm SHA-256 {} và kết quả kiểm tra).",
+                                file.display(),
+                                r.entry.sha256
+                            )
+                        } else {
+                            String::new()
+                        }
+                    ),
+                }
+            }
+            if refused {
+                return Ok(ExitCode::from(r.report.indication.exit_code()));
+            }
+        }
+        DocCmd::Incoming { agency, year } => {
+            let lines = svc.incoming_register(&actor, agency, *year)?;
+            if cli.json {
+                json(&lines);
+            } else {
+                let rows: Vec<Vec<String>> = lines
+                    .iter()
+                    .map(|l| {
+                        vec![
+                            l.seq.map(|n| format!("{n:02}")).unwrap_or_else(|| "—".into()),
+                            l.received_at.with_timezone(&kyso_core::value::vn_offset()).format("%d/%m/%Y %H:%M").to_string(),
+                            l.sender.clone(),
+                            l.title.clone(),
+                            l.status.label_vi().to_string(),
+                            l.indication.clone(),
+                        ]
+                    })
+                    .collect();
+                table(&["Số đến", "Ngày đến", "Nơi gửi", "Trích yếu", "Tình trạng", "Kết quả kiểm tra"], &rows);
+            }
+        }
+        DocCmd::Notifications { agency, all } => {
+            let list = svc.notifications(&actor, agency, *all)?;
+            if cli.json {
+                json(&list);
+            } else {
+                for n in &list {
+                    println!("[{}] Gửi: {}\nTiêu đề: {}\n{}\n", n.id, n.recipient, n.subject, n.body);
+                }
+                if list.is_empty() {
+                    println!("Không có thông báo nào đang chờ gửi.");
+                }
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

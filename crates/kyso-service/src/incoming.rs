@@ -1,0 +1,187 @@
+//! Received documents (Bắc Giang Art. 10, Bắc Ninh Art. 10): every document received — over
+//! the document axis, by e-mail, from a portal — is verified before use. A valid one is entered
+//! in the incoming register with its number and kept, so it can be processed at once; an
+//! invalid one is refused: the sender is notified with the reason from the report, the file is
+//! not kept, and its hash, the report and the audit event remain as proof.
+
+use crate::*;
+use kyso_core::authz::{Permission, Role};
+use kyso_core::document::{IncomingEntry, IncomingStatus, Notification};
+use kyso_core::value::{required_text, vn_date};
+use kyso_verify::{Indication, Report};
+use std::path::Path;
+
+/// A received document.
+#[derive(Debug, Clone, Default)]
+pub struct Incoming {
+    pub agency_code: String,
+    /// The sending agency (nơi gửi).
+    pub sender: String,
+    /// Where it came from: "truc-lien-thong", "email", "cong-thong-tin", "khac".
+    pub source: String,
+    /// Trích yếu (defaults to the file name).
+    pub title: Option<String>,
+}
+
+/// Trust for verifying received documents, beyond the deployment's built-in CA.
+pub struct VerifyWith<'a> {
+    /// Further trusted roots (a trust list: the government Root CA G2, say).
+    pub anchors: Vec<Vec<u8>>,
+    pub intermediates: Vec<Vec<u8>>,
+    pub crls: Vec<Vec<u8>>,
+    /// Fetches CRLs over the network, where allowed.
+    pub fetch: Option<kyso_verify::Fetch<'a>>,
+}
+
+/// What happened to a received document.
+#[derive(Debug)]
+pub struct Received {
+    pub entry: IncomingEntry,
+    pub report: Report,
+}
+
+impl Service {
+    /// The verification policy of this deployment at `at`: the built-in CA's root (trusted),
+    /// issuing CA and latest CRLs, plus what `with` adds.
+    pub fn verify_policy<'a>(&self, with: &VerifyWith<'a>, at: DateTime<Utc>) -> ServiceResult<kyso_verify::Policy<'a>> {
+        let mut anchors = with.anchors.clone();
+        let mut intermediates = with.intermediates.clone();
+        let mut crls = with.crls.clone();
+        if let Ok(c) = self.ca_certs() {
+            anchors.push(c.root);
+            intermediates.push(c.issuing);
+            crls.extend(self.latest_crl(false)?);
+            crls.extend(self.root_crl()?);
+        }
+        if anchors.is_empty() {
+            return Err(DomainError::invalid(
+                "trust",
+                "chưa có chứng thư gốc tin cậy để kiểm tra chữ ký; hãy chỉ rõ danh sách tin cậy (ví dụ Root CA chuyên dùng Chính phủ G2)",
+            )
+            .into());
+        }
+        Ok(kyso_verify::Policy { anchors, intermediates, crls, ocsps: vec![], at, fetch: with.fetch })
+    }
+
+    /// Verifies a received PDF and enters it in the incoming register, or refuses it.
+    pub fn receive_document(
+        &self,
+        actor: &Actor,
+        inc: &Incoming,
+        file: &Path,
+        with: &VerifyWith<'_>,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<Received> {
+        let sender = required_text("sender", &inc.sender, 300)?;
+        let source = required_text("source", &inc.source, 40)?;
+        let file_name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let title = match &inc.title {
+            Some(t) => required_text("title", t, 500)?,
+            None => file_name.clone(),
+        };
+        let policy = self.verify_policy(with, now)?;
+        let mapped = kyso_pdf::file::Mapped::open(file)?;
+        let report = kyso_verify::validate_pdf(&file_name, mapped.bytes(), &policy);
+        let sha256 = report.sha256.clone();
+        let size = mapped.bytes().len() as u64;
+        drop(mapped);
+        let indication = match report.sub_indication {
+            Some(s) => format!(
+                "{}/{}",
+                code(report.indication),
+                serde_json::to_value(s).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+            ),
+            None => code(report.indication),
+        };
+        let report_json = serde_json::to_string(&report).map_err(|e| kyso_store::StoreError::Corrupt(e.to_string()))?;
+        let files = self.files()?;
+        let entry = self.mutate(actor, "document.receive", "incoming:new", now, |tx| {
+            let agency = agency_by_code(tx, &inc.agency_code)?;
+            if !actor.has_role_at(Role::RecordsClerk, agency.id) {
+                require(actor, Permission::ManageDocuments, &agency)?;
+            }
+            let year = vn_date(now).format("%Y").to_string().parse::<i32>().unwrap_or(0);
+            let passed = report.indication == Indication::TotalPassed;
+            let mut e = IncomingEntry {
+                id: 0,
+                agency_id: agency.id,
+                year,
+                seq: if passed { Some(tx.next_incoming_seq(agency.id, year)?) } else { None },
+                status: if passed { IncomingStatus::Registered } else { IncomingStatus::Refused },
+                received_at: now,
+                sender: sender.clone(),
+                source: source.clone(),
+                title: title.clone(),
+                file_name: file_name.clone(),
+                sha256: sha256.clone(),
+                size,
+                indication: indication.clone(),
+                report: report_json.clone(),
+                entered_by: actor.login.clone(),
+            };
+            e.id = tx.insert_incoming(&e)?;
+            if passed {
+                let mut src = std::fs::File::open(file).map_err(|err| DomainError::invalid("file", format!("không đọc được {}: {err}", file.display())))?;
+                let (kept_sha, _) = files.write_incoming(e.id, &mut src)?;
+                if kept_sha != sha256 {
+                    return Err(DomainError::conflict("tệp nhận", "tệp thay đổi trong khi kiểm tra; hãy nhận lại").into());
+                }
+                tx.append_audit(
+                    NewEvent::new(&actor.login, "document.received", format!("incoming:{}", e.id))
+                        .agency(agency.id)
+                        .details(serde_json::json!({"number": e.seq, "sender": sender, "source": source, "sha256": sha256, "indication": indication})),
+                    now,
+                )?;
+            } else {
+                let reasons: Vec<String> = report.signatures.iter().flat_map(|s| s.messages.iter().take(2).map(move |m| format!("chữ ký {}: {m}", s.id))).chain(report.notes.iter().cloned()).collect();
+                let body = format!(
+                    "Kính gửi {sender},\n\n{} đã nhận văn bản \"{title}\" (tệp {file_name}, SHA-256 {sha256}) lúc {} nhưng chữ ký số không hợp lệ: {}.\n{}\n\nĐề nghị quý cơ quan ký số lại và gửi lại văn bản. Văn bản không hợp lệ đã bị xóa khỏi hệ thống tiếp nhận.",
+                    agency.name,
+                    kyso_pdf::decree30::iso_time(now),
+                    report.sub_indication.map(|s| s.label_vi()).unwrap_or(report.indication.label_vi()),
+                    reasons.join("\n"),
+                );
+                tx.insert_notification(&Notification {
+                    id: 0,
+                    agency_id: agency.id,
+                    recipient: sender.clone(),
+                    subject: format!("Văn bản \"{title}\" có chữ ký số không hợp lệ"),
+                    body,
+                    incoming_id: Some(e.id),
+                    created_at: now,
+                    sent_at: None,
+                })?;
+                tx.append_audit(
+                    NewEvent::new(&actor.login, "document.refused", format!("incoming:{}", e.id))
+                        .agency(agency.id)
+                        .details(serde_json::json!({"sender": sender, "source": source, "sha256": sha256, "size": size, "indication": indication})),
+                    now,
+                )?;
+            }
+            Ok(e)
+        })?;
+        Ok(Received { entry, report })
+    }
+
+    /// The incoming register of agencies under `agency_code` for a year.
+    pub fn incoming_register(&self, actor: &Actor, agency_code: &str, year: i32) -> ServiceResult<Vec<IncomingEntry>> {
+        self.db().read(|tx| {
+            let a = agency_by_code(tx, agency_code)?;
+            require(actor, Permission::ManageDocuments, &a)?;
+            Ok(tx.incoming_entries(&a.path, year)?)
+        })
+    }
+
+    /// Notifications to senders waiting to be delivered (or all, with `all`).
+    pub fn notifications(&self, actor: &Actor, agency_code: &str, all: bool) -> ServiceResult<Vec<Notification>> {
+        self.db().read(|tx| {
+            let a = agency_by_code(tx, agency_code)?;
+            require(actor, Permission::ManageDocuments, &a)?;
+            Ok(tx.notifications(&a.path, !all)?)
+        })
+    }
+}
+
+fn code(i: Indication) -> String {
+    serde_json::to_value(i).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+}
