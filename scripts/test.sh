@@ -24,6 +24,7 @@ export KYSO_TEST_REQUIRE_SOFTHSM=1
 # pkilint and pyHanko (with its CLI) in the project's own venv.
 ensure_venv pkilint pyhanko pyhanko-cli
 export KYSO_TEST_REQUIRE_PKILINT=1
+export KYSO_TEST_REQUIRE_PYHANKO=1
 
 step "cargo test (SQLite and PostgreSQL at $PG_URL)"
 # Library, binary and integration tests; benches are separate commands (see README).
@@ -34,4 +35,9 @@ status=${PIPESTATUS[0]}
 echo
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
-exit "$status"
+[ "$status" -eq 0 ] || exit "$status"
+
+# A short, bounded fuzzing run of every parser that reads outside input (the long run is
+# `scripts/fuzz.sh`, ten minutes per target, not part of CI).
+step "fuzzing (${KYSO_FUZZ_SECONDS:-20} s per target)"
+scripts/fuzz.sh "${KYSO_FUZZ_SECONDS:-20}"

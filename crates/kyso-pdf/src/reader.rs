@@ -38,13 +38,23 @@ fn find_last(data: &[u8], needle: &[u8]) -> Option<usize> {
     data.windows(needle.len()).rposition(|w| w == needle)
 }
 
+/// How much a compressed stream may grow (zip bombs): this many times its size…
+pub const MAX_RATIO: usize = 200;
+/// …but always at least this much (small streams of blank images compress very well).
+pub const MIN_INFLATE: usize = 8 << 20;
+
+/// The most a stream of `compressed` bytes may inflate to.
+pub fn inflate_limit(compressed: usize) -> usize {
+    compressed.saturating_mul(MAX_RATIO).max(MIN_INFLATE).min(MAX_STREAM)
+}
+
 /// Inflates with a ceiling on the output size.
 pub fn inflate(raw: &[u8], limit: usize) -> PdfResult<Vec<u8>> {
     let mut out = Vec::new();
     let mut d = flate2::read::ZlibDecoder::new(raw).take(limit as u64 + 1);
     d.read_to_end(&mut out).map_err(|e| PdfError::Malformed(format!("dữ liệu nén hỏng: {e}")))?;
     if out.len() > limit {
-        return Err(PdfError::Limit(format!("luồng giải nén vượt quá {} MB", limit >> 20)));
+        return Err(PdfError::Limit(format!("luồng giải nén vượt quá {} MB (tỷ lệ nén bất thường)", limit >> 20)));
     }
     Ok(out)
 }
@@ -103,7 +113,7 @@ pub fn decode_stream(d: &Dict, raw: &[u8]) -> PdfResult<Vec<u8>> {
     for n in names {
         match n {
             b"FlateDecode" => {
-                data = inflate(&data, MAX_STREAM)?;
+                data = inflate(&data, inflate_limit(data.len()))?;
                 if let Some(p) = get(d, "DecodeParms").and_then(Obj::as_dict) {
                     let pred = get(p, "Predictor").and_then(Obj::as_int).unwrap_or(1);
                     if pred >= 10 {
