@@ -45,7 +45,7 @@ pub const MIN_INFLATE: usize = 8 << 20;
 
 /// The most a stream of `compressed` bytes may inflate to.
 pub fn inflate_limit(compressed: usize) -> usize {
-    compressed.saturating_mul(MAX_RATIO).max(MIN_INFLATE).min(MAX_STREAM)
+    compressed.saturating_mul(MAX_RATIO).clamp(MIN_INFLATE, MAX_STREAM)
 }
 
 /// Inflates with a ceiling on the output size.
