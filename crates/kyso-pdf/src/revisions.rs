@@ -13,7 +13,7 @@ use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 
 /// Revisions examined before giving up (each is a parse of the cross-reference chain).
-pub const MAX_REVISIONS: usize = 2_000;
+pub const MAX_REVISIONS: usize = 1_000;
 /// Objects of one update examined before calling the rest "other".
 const MAX_CHANGED: usize = 100_000;
 
@@ -104,9 +104,11 @@ fn find(h: &[u8], n: &[u8]) -> Option<usize> {
     h.windows(n.len()).position(|w| w == n)
 }
 
-/// Every revision with its changes.
+/// Every revision with its changes. Past [`MAX_REVISIONS`], the rest of the file is one
+/// "revision" whose change is that it was not analysed (so it is never allowed).
 pub fn revisions(data: &[u8]) -> PdfResult<Vec<Revision>> {
     let ends = revision_ends(data);
+    let truncated = ends.len() >= MAX_REVISIONS;
     let mut out = Vec::new();
     let mut prev: Option<PdfDoc<'_>> = None;
     for (i, end) in ends.iter().enumerate() {
@@ -117,6 +119,16 @@ pub fn revisions(data: &[u8]) -> PdfResult<Vec<Revision>> {
         };
         out.push(Revision { index: i, end: *end, changes });
         prev = Some(cur);
+    }
+    if truncated {
+        out.push(Revision {
+            index: out.len(),
+            end: data.len(),
+            changes: vec![Change::new(
+                ChangeClass::Other,
+                format!("tệp có hơn {MAX_REVISIONS} phiên bản; các phiên bản sau không được phân tích"),
+            )],
+        });
     }
     Ok(out)
 }

@@ -1,0 +1,128 @@
+//! Hostile input: truncated, non-PDF, bomb and many-revision files get a verdict or a clear
+//! error, never a panic, in bounded work.
+
+use kyso_verify::{Indication, Policy, SubIndication};
+
+fn policy() -> Policy<'static> {
+    Policy {
+        anchors: vec![],
+        intermediates: vec![],
+        crls: vec![],
+        ocsps: vec![],
+        at: chrono::DateTime::from_timestamp(1_790_000_000, 0).unwrap(),
+        fetch: None,
+    }
+}
+
+fn signed() -> Vec<u8> {
+    use kyso_token::*;
+    let dir = tempfile::tempdir().unwrap();
+    let t = kyso_token::soft::SoftToken::create(dir.path(), "t", &Pin::new("1234"), &Pin::new("12345678"), 5, 1000).unwrap();
+    let s = t.login(&Pin::new("1234")).unwrap();
+    let k = s.generate_key("k", KeyAlgorithm::EcP256).unwrap();
+    let dn = kyso_pki::name::DistinguishedName::parse("CN=Thử,C=VN").unwrap();
+    let cert = kyso_pki::cert::issue(
+        &kyso_pki::cert::CertTemplate {
+            profile: kyso_pki::cert::CertProfile::Individual,
+            subject: dn.clone(),
+            email: None,
+            spki_der: k.public_key_spki().to_vec(),
+            serial: kyso_pki::random_serial(),
+            not_before: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            not_after: chrono::DateTime::from_timestamp(1_900_000_000, 0).unwrap(),
+            policies: vec![],
+            urls: Default::default(),
+        },
+        &kyso_pki::cert::Issuer {
+            name: dn.to_name().unwrap(),
+            spki_der: k.public_key_spki().to_vec(),
+            signer: &*k,
+            scheme: SignatureScheme::EcdsaP256Sha256,
+        },
+    )
+    .unwrap();
+    let pdf = kyso_pdf::draft::text_pdf(&[vec![]]).unwrap();
+    let spec = kyso_pdf::FieldSpec {
+        page: 1,
+        name: "S".into(),
+        placement: kyso_pdf::Placement::Invisible,
+        appearance: None,
+        reason: None,
+        location: None,
+        signing_time: chrono::DateTime::from_timestamp(1_780_000_000, 0).unwrap(),
+        contents_size: 4096,
+        sub_filter: "ETSI.CAdES.detached",
+        fills: vec![],
+    };
+    kyso_pdf::sign_pades(&pdf, &spec, &kyso_pdf::SignerInfo { signer: &*k, cert: &cert, chain: &[] }, kyso_pdf::Level::B, None).unwrap()
+}
+
+#[test]
+fn truncated_and_non_pdf_files_get_a_verdict() {
+    let good = signed();
+    for cut in (0..good.len()).step_by(good.len() / 60 + 1) {
+        let r = kyso_verify::validate_pdf("cut.pdf", &good[..cut], &policy());
+        assert_ne!(r.indication, Indication::TotalPassed, "cut at {cut}");
+    }
+    for junk in [b"".to_vec(), b"hello".to_vec(), vec![0u8; 10_000], b"%PDF-1.7\n%%EOF".to_vec()] {
+        let r = kyso_verify::validate_pdf("junk.pdf", &junk, &policy());
+        assert_ne!(r.indication, Indication::TotalPassed);
+        assert!(!r.notes.is_empty() || r.sub_indication.is_some());
+    }
+}
+
+#[test]
+fn a_compression_bomb_is_refused() {
+    // 400 MB of zeros compressed to about 400 KB, as an object stream: past the ratio limit.
+    use std::io::Write;
+    let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    e.write_all(&vec![0u8; 400 << 20]).unwrap();
+    let z = e.finish().unwrap();
+    let mut pdf = b"%PDF-1.7\n".to_vec();
+    let o1 = pdf.len();
+    pdf.extend_from_slice(
+        format!("1 0 obj\n<< /Type /ObjStm /N 1 /First 4 /Filter /FlateDecode /Length {} >>\nstream\n", z.len()).as_bytes(),
+    );
+    pdf.extend_from_slice(&z);
+    pdf.extend_from_slice(b"\nendstream\nendobj\n");
+    let x = pdf.len();
+    pdf.extend_from_slice(format!("xref\n0 3\n0000000000 65535 f\r\n{o1:010} 00000 n\r\n0000000000 00000 f\r\ntrailer\n<< /Size 3 /Root 2 0 R >>\nstartxref\n{x}\n%%EOF\n").as_bytes());
+    let doc = kyso_pdf::reader::PdfDoc::open(&pdf).unwrap();
+    assert!(doc.get((1, 0)).is_ok());
+    let (d, raw) = match doc.get((1, 0)).unwrap() {
+        kyso_pdf::object::Obj::Stream(d, raw) => (d, raw),
+        _ => panic!(),
+    };
+    assert!(matches!(kyso_pdf::reader::decode_stream(&d, &raw), Err(kyso_pdf::PdfError::Limit(_))));
+    let r = kyso_verify::validate_pdf("bomb.pdf", &pdf, &policy());
+    assert_ne!(r.indication, Indication::TotalPassed);
+}
+
+#[test]
+fn thousands_of_revisions_are_bounded_and_never_pass() {
+    let mut pdf = signed();
+    // More empty incremental updates after the signature than are analysed.
+    let (mut n, root, mut prev) = {
+        let doc = kyso_pdf::reader::PdfDoc::open(&pdf).unwrap();
+        (doc.size(), doc.root_ref().0, doc.startxref)
+    };
+    for i in 0..kyso_pdf::revisions::MAX_REVISIONS + 10 {
+        let off = pdf.len();
+        pdf.extend_from_slice(format!("{n} 0 obj\n({i})\nendobj\n").as_bytes());
+        let x = pdf.len();
+        pdf.extend_from_slice(
+            format!(
+                "xref\n{n} 1\n{off:010} 00000 n\r\ntrailer\n<< /Size {} /Root {root} 0 R /Prev {prev} >>\nstartxref\n{x}\n%%EOF\n",
+                n + 1
+            )
+            .as_bytes(),
+        );
+        n += 1;
+        prev = x;
+    }
+    let r = kyso_verify::validate_pdf("many.pdf", &pdf, &policy());
+    assert_ne!(r.indication, Indication::TotalPassed);
+    let s = &r.signatures[0];
+    assert_eq!(s.sub_indication, Some(SubIndication::HashFailure), "{:?}", s.messages);
+    assert!(s.disallowed_changes.iter().any(|c| c.contains("phiên bản")), "{:?}", s.disallowed_changes);
+}
