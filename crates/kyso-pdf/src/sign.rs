@@ -98,6 +98,7 @@ pub struct Prepared {
 }
 
 /// An incremental hash over one of the supported algorithms.
+#[derive(Clone)]
 pub enum Hasher {
     Sha256(sha2::Sha256),
     Sha384(sha2::Sha384),

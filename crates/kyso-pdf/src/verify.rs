@@ -11,7 +11,7 @@ use crate::{PdfError, PdfResult};
 use chrono::{DateTime, Utc};
 use kyso_pki::{cms, tsp};
 use kyso_token::HashAlg;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// Form fields walked before giving up.
 const MAX_FIELDS: usize = 10_000;
@@ -228,8 +228,18 @@ fn signature_fields(doc: &PdfDoc<'_>) -> PdfResult<Vec<(String, Ref)>> {
 pub fn check_signatures(data: &[u8]) -> PdfResult<Vec<SignatureCheck>> {
     let doc = PdfDoc::open(data)?;
     let mut out = Vec::new();
-    for (field, sig_ref) in signature_fields(&doc)? {
-        out.push(check_one(&doc, data, field, sig_ref));
+    let fields = signature_fields(&doc)?;
+    // The signed ranges of later signatures contain those of earlier ones: hash the file once.
+    let ranges: Vec<[usize; 4]> = fields
+        .iter()
+        .filter_map(|(_, r)| doc.get(*r).ok())
+        .filter_map(|o| o.as_dict().and_then(|d| ints(get(d, "ByteRange"))))
+        .filter(|v| v.len() == 4 && v.iter().all(|x| *x >= 0))
+        .map(|v| [v[0] as usize, v[1] as usize, v[2] as usize, v[3] as usize])
+        .collect();
+    let shared = shared_sha256(data, &ranges);
+    for (field, sig_ref) in fields {
+        out.push(check_one(&doc, data, field, sig_ref, &shared));
     }
     out.sort_by_key(|c| c.revision_end);
     if out.is_empty() {
@@ -250,6 +260,26 @@ pub fn check_signatures(data: &[u8]) -> PdfResult<Vec<SignatureCheck>> {
         c.later_changes = crate::revisions::disallowed(c.changes.iter().map(|(_, ch)| ch), docmdp, &locks);
     }
     Ok(out)
+}
+
+/// SHA-256 of each well-formed byte range `[0 a b c]`, in one pass over the file: a running
+/// hash advances to each range's gap, is copied, and the copy takes the range's tail.
+fn shared_sha256(data: &[u8], ranges: &[[usize; 4]]) -> HashMap<[usize; 4], Vec<u8>> {
+    let mut valid: Vec<[usize; 4]> =
+        ranges.iter().copied().filter(|r| r[0] == 0 && r[1] < r[2] && r[2].checked_add(r[3]).is_some_and(|e| e <= data.len())).collect();
+    valid.sort_unstable();
+    valid.dedup();
+    let mut out = HashMap::new();
+    let mut running = Hasher::new(HashAlg::Sha256);
+    let mut pos = 0;
+    for r in valid {
+        running.update(&data[pos..r[1]]);
+        pos = r[1];
+        let mut h = running.clone();
+        h.update(&data[r[2]..r[2] + r[3]]);
+        out.insert(r, h.finish());
+    }
+    out
 }
 
 /// Bytes after the last readable revision that are not white space (appended data that no
@@ -295,7 +325,7 @@ fn ints(o: Option<&Obj>) -> Option<Vec<i64>> {
     o.and_then(Obj::as_array).map(|a| a.iter().filter_map(Obj::as_int).collect())
 }
 
-fn check_one(doc: &PdfDoc<'_>, data: &[u8], field: String, sig_ref: Ref) -> SignatureCheck {
+fn check_one(doc: &PdfDoc<'_>, data: &[u8], field: String, sig_ref: Ref, shared: &HashMap<[usize; 4], Vec<u8>>) -> SignatureCheck {
     let mut c = SignatureCheck::empty(&field);
     let sig = match doc.get(sig_ref) {
         Ok(Obj::Dict(d)) => d,
@@ -387,6 +417,11 @@ fn check_one(doc: &PdfDoc<'_>, data: &[u8], field: String, sig_ref: Ref) -> Sign
     }
 
     let digest_of = |h: HashAlg| {
+        if h == HashAlg::Sha256 {
+            if let Some(d) = shared.get(&br) {
+                return d.clone();
+            }
+        }
         let mut d = Hasher::new(h);
         d.update(&data[..br[1]]);
         d.update(&data[br[2]..end]);
