@@ -321,10 +321,11 @@ pub fn diff(prev: &PdfDoc<'_>, cur: &PdfDoc<'_>) -> Vec<Change> {
             }
             Role::Field(had_value) => {
                 let name = names.get(&num).cloned().unwrap_or_default();
-                if had_value && od.get(b"V".as_slice()) != nd.get(b"V".as_slice()) {
+                if had_value {
+                    // What the signer saw: its value or its appearance redrawn is a replacement.
                     out.push(Change {
                         field: Some(name.clone()),
-                        ..Change::new(ChangeClass::Other, format!("giá trị đã có của trường '{name}' bị thay"))
+                        ..Change::new(ChangeClass::Other, format!("giá trị hoặc hình thể hiện đã có của trường '{name}' bị thay"))
                     });
                 } else {
                     out.push(Change {
@@ -335,8 +336,9 @@ pub fn diff(prev: &PdfDoc<'_>, cur: &PdfDoc<'_>) -> Vec<Change> {
             }
             Role::SigField => {
                 let name = names.get(&num).cloned().unwrap_or_default();
-                if od.get(b"V".as_slice()).is_some() && od.get(b"V".as_slice()) != nd.get(b"V".as_slice()) {
-                    out.push(Change::new(ChangeClass::Other, format!("chữ ký của trường '{name}' bị thay")));
+                if od.get(b"V".as_slice()).is_some() {
+                    // A signed field keeps its signature and its appearance.
+                    out.push(Change::new(ChangeClass::Other, format!("chữ ký hoặc hình thể hiện của trường đã ký '{name}' bị thay")));
                 } else {
                     out.push(Change {
                         field: Some(name.clone()),

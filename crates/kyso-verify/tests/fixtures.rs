@@ -365,6 +365,23 @@ fn every_fixture_gets_its_indication_and_kyso_agrees_with_pyhanko() {
         f.insert(b"V".to_vec(), kyso_pdf::object::Obj::Str(b"900".to_vec()));
         append_update(&shadow, &[(7, obj_text(&kyso_pdf::object::Obj::Dict(f)))])
     };
+    // The value kept, only its appearance redrawn to show another amount.
+    let replace_appearance = {
+        let doc = kyso_pdf::reader::PdfDoc::open(&shadow).unwrap();
+        let mut f = doc.get((7, 0)).unwrap().as_dict().unwrap().clone();
+        let n = doc.size();
+        let draw = "BT /Helv 12 Tf 2 5 Td (900) Tj ET";
+        let mut ap = kyso_pdf::object::Dict::new();
+        ap.insert(b"N".to_vec(), kyso_pdf::object::Obj::Ref((n, 0)));
+        f.insert(b"AP".to_vec(), kyso_pdf::object::Obj::Dict(ap));
+        append_update(
+            &shadow,
+            &[
+                (n, format!("<< /Type /XObject /Subtype /Form /BBox [0 0 200 20] /Length {} >>\nstream\n{draw}\nendstream", draw.len())),
+                (7, obj_text(&kyso_pdf::object::Obj::Dict(f))),
+            ],
+        )
+    };
     let hide_and_replace = {
         let t = "BT /F1 18 Tf 72 720 Td (So tien: 900 trieu dong) Tj ET";
         append_update(&shadow, &[(4, format!("<< /Length {} >>\nstream\n{t}\nendstream", t.len()))])
@@ -465,6 +482,7 @@ fn every_fixture_gets_its_indication_and_kyso_agrees_with_pyhanko() {
         ("shadow-hide.pdf", hide, TotalFailed, Some(S::HashFailure)),
         ("shadow-replace.pdf", replace, TotalFailed, Some(S::HashFailure)),
         ("shadow-hide-and-replace.pdf", hide_and_replace, TotalFailed, Some(S::HashFailure)),
+        ("shadow-replace-appearance.pdf", replace_appearance, TotalFailed, Some(S::HashFailure)),
     ];
     if have_hanko {
         for (f, ind, sub) in [

@@ -126,3 +126,16 @@ fn thousands_of_revisions_are_bounded_and_never_pass() {
     assert_eq!(s.sub_indication, Some(SubIndication::HashFailure), "{:?}", s.messages);
     assert!(s.disallowed_changes.iter().any(|c| c.contains("phiên bản")), "{:?}", s.disallowed_changes);
 }
+
+#[test]
+fn cross_reference_loops_and_hybrid_files_end() {
+    // A /Prev chain that points back to itself, and a table that names a missing stream.
+    let body = "%PDF-1.7\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n";
+    let x = body.len();
+    let looped = format!("{body}xref\n0 3\n0000000000 65535 f\r\n0000000009 00000 n\r\n0000000058 00000 n\r\ntrailer\n<< /Size 3 /Root 1 0 R /Prev {x} >>\nstartxref\n{x}\n%%EOF\n");
+    let hybrid = format!("{body}xref\n0 3\n0000000000 65535 f\r\n0000000009 00000 n\r\n0000000058 00000 n\r\ntrailer\n<< /Size 3 /Root 1 0 R /XRefStm 999999 >>\nstartxref\n{x}\n%%EOF\n");
+    for (name, pdf) in [("loop", looped), ("hybrid", hybrid)] {
+        let r = kyso_verify::validate_pdf(name, pdf.as_bytes(), &policy());
+        assert_ne!(r.indication, Indication::TotalPassed, "{name}");
+    }
+}
