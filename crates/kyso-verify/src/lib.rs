@@ -222,8 +222,13 @@ pub struct SignatureReport {
     pub messages: Vec<String>,
 }
 
+/// Names the report's JSON layout, so that scripts can check what they parse.
+pub const REPORT_SCHEMA: &str = "kyso.verify/1";
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Report {
+    /// The JSON layout's name and version ([`REPORT_SCHEMA`]); fields are only ever added.
+    pub schema: &'static str,
     /// "pdf" or "cms".
     pub format: String,
     pub file: String,
@@ -342,6 +347,7 @@ fn check_trust(leaf: &[u8], extra: &[Vec<u8>], usage: LeafUsage, at: DateTime<Ut
 /// Validates every signature of a PDF.
 pub fn validate_pdf(name: &str, data: &[u8], policy: &Policy<'_>) -> Report {
     let mut report = Report {
+        schema: REPORT_SCHEMA,
         format: "pdf".into(),
         file: name.into(),
         sha256: hex::encode(kyso_token::HashAlg::Sha256.digest(data)),
@@ -551,6 +557,7 @@ pub fn validate_cms(
     policy: &Policy<'_>,
 ) -> Report {
     let mut report = Report {
+        schema: REPORT_SCHEMA,
         format: "cms".into(),
         file: name.into(),
         sha256: content_sha256.into(),

@@ -384,6 +384,7 @@ fn kyso_verify_reports_and_exits_by_indication() {
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["schema"], "kyso.verify/1", "{r}");
     assert_eq!(r["indication"], "TOTAL-PASSED", "{r}");
     assert_eq!(r["signatures"].as_array().unwrap().len(), 3);
     assert!(r["signatures"][0]["signer"]["common_name"].as_str().is_some_and(|s| !s.is_empty()));
