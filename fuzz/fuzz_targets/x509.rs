@@ -6,6 +6,8 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     if kyso_pki::cert::parse(data).is_ok() {
         let _ = kyso_pki::cert::crl_urls(data);
+        let _ = kyso_pki::cert::ocsp_urls(data);
+        let _ = kyso_pki::ocsp::request_for(data, data);
         let anchors = vec![data.to_vec()];
         let _ = kyso_pki::path::validate(&kyso_pki::path::PathInput {
             leaf: data,

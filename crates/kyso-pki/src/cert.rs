@@ -238,6 +238,21 @@ pub fn verify_issued_by(cert: &Certificate, issuer_spki: &[u8]) -> PkiResult<()>
     verify_signature(issuer_spki, &cert.signature_algorithm, &cert.tbs_certificate.to_der()?, cert.signature.raw_bytes())
 }
 
+/// The URLs of a certificate's OCSP responders (authority information access).
+pub fn ocsp_urls(der_bytes: &[u8]) -> PkiResult<Vec<String>> {
+    use x509_cert::ext::pkix::name::GeneralName;
+    let c = Certificate::from_der(der_bytes)?;
+    let mut out = Vec::new();
+    for e in c.tbs_certificate.extensions.iter().flatten().filter(|e| e.extn_id == oids::AUTHORITY_INFO_ACCESS) {
+        for ad in AuthorityInfoAccessSyntax::from_der(e.extn_value.as_bytes())?.0 {
+            if let (true, GeneralName::UniformResourceIdentifier(u)) = (ad.access_method == oids::AD_OCSP, ad.access_location) {
+                out.push(u.to_string());
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The http URLs of a certificate's CRL distribution points (full names only).
 pub fn crl_urls(der_bytes: &[u8]) -> PkiResult<Vec<String>> {
     use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};

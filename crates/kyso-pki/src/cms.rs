@@ -204,6 +204,53 @@ pub fn signature_time_stamp_token(content_info_der: &[u8]) -> PkiResult<Option<V
     })
 }
 
+/// RevocationInfoArchival (ISO 32000-1 §12.8.3.3.2): what Acrobat and pyHanko embed.
+#[derive(Sequence)]
+struct RevocationInfoArchival {
+    #[asn1(context_specific = "0", tag_mode = "EXPLICIT", optional = "true")]
+    crl: Option<Vec<Any>>,
+    #[asn1(context_specific = "1", tag_mode = "EXPLICIT", optional = "true")]
+    ocsp: Option<Vec<Any>>,
+    // Other formats are accepted and not used.
+    #[allow(dead_code)]
+    #[asn1(context_specific = "2", tag_mode = "EXPLICIT", optional = "true")]
+    other: Option<Vec<Any>>,
+}
+
+/// Revocation data a signature carries for its verifier: CRLs and OCSP responses (DER), from
+/// the SignedData's `crls` and from adbe-revocationInfoArchival attributes, signed or not.
+/// Nothing here is trusted: each CRL or response is checked against its issuer when used.
+/// Parts that do not parse are skipped (the data is only a help to the verifier).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RevocationInfo {
+    pub crls: Vec<Vec<u8>>,
+    pub ocsps: Vec<Vec<u8>>,
+}
+
+/// Reads the [`RevocationInfo`] of the first SignerInfo and its SignedData.
+pub fn revocation_info(content_info_der: &[u8]) -> PkiResult<RevocationInfo> {
+    use cms::revocation::RevocationInfoChoice;
+    let sd = signed_data_of(content_info_der)?;
+    let mut out = RevocationInfo::default();
+    for choice in sd.crls.iter().flat_map(|c| c.0.iter()) {
+        if let RevocationInfoChoice::Crl(crl) = choice {
+            out.crls.push(crl.to_der()?);
+        }
+    }
+    let Some(si) = sd.signer_infos.0.iter().next() else { return Ok(out) };
+    let attrs = si.signed_attrs.iter().chain(si.unsigned_attrs.iter()).flat_map(|s| s.iter());
+    for value in attrs.filter(|a| a.oid == oids::ATTR_ADBE_REVOCATION_INFO).flat_map(|a| a.values.iter()) {
+        let Ok(archive) = value.decode_as::<RevocationInfoArchival>() else { continue };
+        for crl in archive.crl.unwrap_or_default() {
+            out.crls.push(crl.to_der()?);
+        }
+        for ocsp in archive.ocsp.unwrap_or_default() {
+            out.ocsps.push(ocsp.to_der()?);
+        }
+    }
+    Ok(out)
+}
+
 /// The DER element at the start of `bytes`, without what follows (PDF signatures are padded
 /// with zeros to fill the reserved space).
 pub fn der_prefix(bytes: &[u8]) -> PkiResult<&[u8]> {

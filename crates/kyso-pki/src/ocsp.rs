@@ -171,6 +171,44 @@ pub fn error_response(status: OcspResponseStatus) -> Vec<u8> {
 
 pub use x509_ocsp::OcspResponseStatus as ResponseStatus;
 
+/// A DER OCSPRequest for `cert` issued by `issuer`: one SHA-1 CertID and no nonce, the form
+/// responders answer from pre-produced responses (RFC 5019).
+pub fn request_for(cert: &[u8], issuer: &[u8]) -> PkiResult<Vec<u8>> {
+    use x509_ocsp::{Request, TbsRequest};
+    let c = Certificate::from_der(cert)?;
+    let i = Certificate::from_der(issuer)?;
+    let id = cert_id(
+        IdHash::Sha1,
+        &i.tbs_certificate.subject.to_der()?,
+        &i.tbs_certificate.subject_public_key_info.to_der()?,
+        c.tbs_certificate.serial_number.as_bytes(),
+    )?;
+    let tbs = TbsRequest {
+        version: Version::V1,
+        requestor_name: None,
+        request_list: vec![Request { req_cert: id, single_request_extensions: None }],
+        request_extensions: None,
+    };
+    Ok(OcspRequest { tbs_request: tbs, optional_signature: None }.to_der()?)
+}
+
+/// The GET form of an OCSP request (RFC 6960 Appendix A.1): the responder URL, a slash, and
+/// the request's base64 with '+', '/' and '=' percent-encoded.
+pub fn get_url(responder: &str, request_der: &[u8]) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(request_der);
+    let escaped: String = b64
+        .chars()
+        .map(|ch| match ch {
+            '+' => "%2B".to_string(),
+            '/' => "%2F".to_string(),
+            '=' => "%3D".to_string(),
+            c => c.to_string(),
+        })
+        .collect();
+    format!("{}/{escaped}", responder.trim_end_matches('/'))
+}
+
 /// The status of `cert` in an OCSP response, if the response is signed by `issuer` or by a
 /// responder that `issuer` certified for OCSP signing, and answers for `cert`.
 pub fn status_in_response(resp_der: &[u8], cert: &[u8], issuer: &[u8]) -> PkiResult<Option<crate::path::Revocation>> {

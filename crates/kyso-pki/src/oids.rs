@@ -62,4 +62,6 @@ pub const ATTR_MESSAGE_DIGEST: Oid = Oid::new_unwrap("1.2.840.113549.1.9.4");
 pub const ATTR_SIGNING_TIME: Oid = Oid::new_unwrap("1.2.840.113549.1.9.5");
 pub const ATTR_SIGNING_CERTIFICATE_V2: Oid = Oid::new_unwrap("1.2.840.113549.1.9.16.2.47");
 pub const ATTR_SIGNATURE_TIME_STAMP: Oid = Oid::new_unwrap("1.2.840.113549.1.9.16.2.14");
+/// adbe-revocationInfoArchival: CRLs and OCSP responses inside a PDF signature (ISO 32000-1 §12.8.3.3.2).
+pub const ATTR_ADBE_REVOCATION_INFO: Oid = Oid::new_unwrap("1.2.840.113583.1.1.8");
 pub const ANY_POLICY: Oid = Oid::new_unwrap("2.5.29.32.0");

@@ -260,27 +260,41 @@ pub enum Revocation {
     Unknown,
 }
 
+impl Revocation {
+    /// What two sources say together: a revocation if either lists one (the earlier one if
+    /// both do), otherwise the fresher "good"; "unknown" (an OCSP responder that does not
+    /// know) never hides what another source knows.
+    pub fn merge(self, other: Revocation) -> Revocation {
+        use Revocation::*;
+        match (self, other) {
+            (Revoked { source, at, reason }, Revoked { source: s2, at: a2, reason: r2 }) => {
+                if a2 < at {
+                    Revoked { source: s2, at: a2, reason: r2 }
+                } else {
+                    Revoked { source, at, reason }
+                }
+            }
+            (r @ Revoked { .. }, _) | (_, r @ Revoked { .. }) => r,
+            (Good { source, produced }, Good { source: s2, produced: p2 }) => {
+                if p2 > produced {
+                    Good { source: s2, produced: p2 }
+                } else {
+                    Good { source, produced }
+                }
+            }
+            (r @ Good { .. }, Unknown) | (Unknown, r) => r,
+        }
+    }
+}
+
 /// The status of `cert` (issued by `issuer`) from the CRLs and OCSP responses given: a
 /// revocation if any source lists one, otherwise the freshest "good", otherwise unknown.
 /// Sources whose signature does not verify are ignored.
 pub fn revocation(cert: &[u8], issuer: &[u8], crls: &[Vec<u8>], ocsps: &[Vec<u8>]) -> Revocation {
     let (Ok((c, _)), Ok((_, iss))) = (crate::cert::parse(cert), crate::cert::parse(issuer)) else { return Revocation::Unknown };
     let serial = c.tbs_certificate.serial_number.as_bytes().to_vec();
-    let mut best: Option<Revocation> = None;
-    let mut consider = |r: Revocation| {
-        best = Some(match (best.take(), r) {
-            (Some(b @ Revocation::Revoked { .. }), _) => b,
-            (_, r @ Revocation::Revoked { .. }) => r,
-            (Some(Revocation::Good { source, produced }), Revocation::Good { source: s2, produced: p2 }) => {
-                if p2 > produced {
-                    Revocation::Good { source: s2, produced: p2 }
-                } else {
-                    Revocation::Good { source, produced }
-                }
-            }
-            (_, r) => r,
-        });
-    };
+    let mut best = Revocation::Unknown;
+    let mut consider = |r: Revocation| best = std::mem::replace(&mut best, Revocation::Unknown).merge(r);
     for crl in crls {
         let Ok(parsed) = crate::crl::parse_and_verify(crl, &iss.spki_der) else { continue };
         if parsed.issuer != iss.subject {
@@ -296,7 +310,7 @@ pub fn revocation(cert: &[u8], issuer: &[u8], crls: &[Vec<u8>], ocsps: &[Vec<u8>
             consider(status);
         }
     }
-    best.unwrap_or(Revocation::Unknown)
+    best
 }
 
 /// Parses a list of PEM or DER certificates in one file.

@@ -282,3 +282,124 @@ fn revocation_is_judged_at_a_time_from_crls_and_ocsp() {
     // An answer about another certificate says nothing about this one.
     assert_eq!(path::revocation(&other, &ca.ca, &[], &[good]), Revocation::Unknown);
 }
+
+/// Regression: an OCSP "unknown" after a CRL's "good" used to replace it, so a certificate
+/// with a fresh CRL looked as if it had no revocation information at all.
+#[test]
+fn ocsp_unknown_does_not_override_a_good_crl() {
+    let t = now();
+    let good = |s: &str, d: i64| Revocation::Good { source: s.into(), produced: t + Duration::days(d) };
+    let revoked = |s: &str, d: i64| Revocation::Revoked { source: s.into(), at: t + Duration::days(d), reason: 1 };
+    // (case, first, second, merged)
+    let cases = vec![
+        ("good then unknown", good("CRL", 0), Revocation::Unknown, good("CRL", 0)),
+        ("unknown then good", Revocation::Unknown, good("OCSP", 0), good("OCSP", 0)),
+        ("unknown twice", Revocation::Unknown, Revocation::Unknown, Revocation::Unknown),
+        ("the fresher good", good("CRL", 0), good("OCSP", 1), good("OCSP", 1)),
+        ("the fresher good, first", good("CRL", 2), good("OCSP", 1), good("CRL", 2)),
+        ("revoked beats good", good("CRL", 5), revoked("OCSP", 1), revoked("OCSP", 1)),
+        ("revoked beats a later good", revoked("CRL", 1), good("OCSP", 5), revoked("CRL", 1)),
+        ("revoked beats unknown", revoked("CRL", 1), Revocation::Unknown, revoked("CRL", 1)),
+        ("the earlier revocation", revoked("CRL", 3), revoked("OCSP", 1), revoked("OCSP", 1)),
+    ];
+    for (case, a, b, want) in cases {
+        assert_eq!(a.merge(b), want, "{case}");
+    }
+}
+
+#[test]
+fn an_ocsp_request_and_its_get_form_name_the_certificate() {
+    let alg = KeyAlgorithm::EcP256;
+    let ca = hierarchy(alg);
+    let (leaf, _) = ca.leaf(alg, CertProfile::Individual, "leaf", "Nguyễn Văn An");
+    assert_eq!(cert::ocsp_urls(&leaf).unwrap(), vec![urls().ocsp.unwrap()]);
+    assert_eq!(cert::ocsp_urls(&ca.root).unwrap(), Vec::<String>::new(), "a root names no responder");
+    let req = ocsp::request_for(&leaf, &ca.ca).unwrap();
+    let parsed = ocsp::parse_request(&req).unwrap();
+    let serial = cert::parse(&leaf).unwrap().0.tbs_certificate.serial_number.as_bytes().to_vec();
+    assert_eq!(parsed.asked.len(), 1);
+    assert_eq!((parsed.asked[0].serial.clone(), parsed.asked[0].hash, parsed.nonce), (serial, Some(IdHash::Sha1), None));
+    // RFC 6960 A.1: base64 in the path, with '+', '/' and '=' escaped; a trailing slash is not doubled.
+    for base in ["http://ocsp.test/ocsp", "http://ocsp.test/ocsp/"] {
+        let url = ocsp::get_url(base, &req);
+        let tail = url.strip_prefix("http://ocsp.test/ocsp/").unwrap();
+        assert!(!tail.contains(['+', '/', '=']), "{url}");
+        let b64 = tail.replace("%2B", "+").replace("%2F", "/").replace("%3D", "=");
+        use base64::Engine;
+        assert_eq!(base64::engine::general_purpose::STANDARD.decode(b64).unwrap(), req);
+    }
+}
+
+/// DER: a tag, a length and the content.
+fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let n = content.len();
+    let mut out = vec![tag];
+    match n {
+        0..=0x7f => out.push(n as u8),
+        0x80..=0xff => out.extend([0x81, n as u8]),
+        _ => out.extend([0x82, (n >> 8) as u8, n as u8]),
+    }
+    out.extend_from_slice(content);
+    out
+}
+
+#[test]
+fn revocation_data_carried_in_a_cms_signature_is_read() {
+    use der::Decode;
+    let alg = KeyAlgorithm::EcP256;
+    let ca = hierarchy(alg);
+    let info = ca.info();
+    let (leaf, key) = ca.leaf(alg, CertProfile::Individual, "leaf", "Nguyễn Văn An");
+    let (resp_cert, resp_key) = ca.leaf(alg, CertProfile::OcspResponder, "ocsp", "OCSP thử nghiệm");
+    let crl = crl::build(
+        &CrlParams {
+            issuer: info.subject.to_name().unwrap(),
+            issuer_spki: &info.spki_der,
+            number: 1,
+            delta_of: None,
+            this_update: now(),
+            next_update: now() + Duration::days(7),
+            entries: &[],
+        },
+        &*ca.ca_signer,
+        alg.default_scheme(),
+    )
+    .unwrap();
+    let serial = cert::parse(&leaf).unwrap().0.tbs_certificate.serial_number.as_bytes().to_vec();
+    let id = ocsp::cert_id(IdHash::Sha1, &info.subject_der, &info.spki_der, &serial).unwrap();
+    let r = Responder { cert: &resp_cert, signer: &*resp_key, scheme: alg.default_scheme() };
+    let resp = ocsp::respond(&r, &[(id, Status::Good)], now(), now(), now() + Duration::days(1), None).unwrap();
+    // RevocationInfoArchival ::= SEQUENCE { crl [0] EXPLICIT SEQUENCE OF CRL, ocsp [1] EXPLICIT SEQUENCE OF OCSPResponse }
+    let archive = tlv(0x30, &[tlv(0xa0, &tlv(0x30, &crl)), tlv(0xa1, &tlv(0x30, &resp))].concat());
+    let sign = |extra: Vec<x509_cert::attr::Attribute>| {
+        kyso_pki::cms::sign(
+            &kyso_pki::cms::SignRequest {
+                content_type: kyso_pki::oids::CT_DATA,
+                econtent: None,
+                content_digest: HashAlg::Sha256.digest(b"van ban"),
+                digest: HashAlg::Sha256,
+                signer_cert: &leaf,
+                chain: std::slice::from_ref(&ca.ca),
+                extra_signed: extra,
+            },
+            &*key,
+            alg.default_scheme(),
+        )
+        .unwrap()
+    };
+    let attr = x509_cert::attr::Attribute {
+        oid: kyso_pki::oids::ATTR_ADBE_REVOCATION_INFO,
+        values: der::asn1::SetOfVec::try_from(vec![der::Any::from_der(&archive).unwrap()]).unwrap(),
+    };
+    let with = kyso_pki::cms::revocation_info(&sign(vec![attr])).unwrap();
+    assert_eq!((with.crls, with.ocsps), (vec![crl.clone()], vec![resp.clone()]));
+    assert_eq!(kyso_pki::cms::revocation_info(&sign(vec![])).unwrap(), Default::default());
+    // What is carried is judged like any other source: the CRL says "good" for the leaf.
+    assert!(matches!(path::revocation(&leaf, &ca.ca, &[crl], &[]), Revocation::Good { .. }));
+    // A malformed archive is skipped, not an error: the data only helps the verifier.
+    let bad = x509_cert::attr::Attribute {
+        oid: kyso_pki::oids::ATTR_ADBE_REVOCATION_INFO,
+        values: der::asn1::SetOfVec::try_from(vec![der::Any::from_der(&tlv(0x04, b"x")).unwrap()]).unwrap(),
+    };
+    assert_eq!(kyso_pki::cms::revocation_info(&sign(vec![bad])).unwrap(), Default::default());
+}

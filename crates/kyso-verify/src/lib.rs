@@ -257,28 +257,76 @@ struct Trust {
     notes: Vec<String>,
 }
 
-/// Revocation data: the policy's, the document's, and fetched ones.
-struct Sources<'p, 'a> {
-    policy: &'p Policy<'a>,
+/// Revocation data by where it came from, so that the report can say so.
+#[derive(Default)]
+struct Found {
     crls: Vec<Vec<u8>>,
     ocsps: Vec<Vec<u8>>,
 }
 
-impl Sources<'_, '_> {
+/// Revocation data: the policy's (given or the built-in CA's), the document's DSS, the
+/// signatures' own, and what was fetched.
+struct Sources<'p, 'a> {
+    policy: &'p Policy<'a>,
+    dss: Found,
+    embedded: Found,
+    fetched: Found,
+}
+
+/// Names where a status came from ("CRL" becomes "CRL trong DSS của tệp").
+fn from(r: Revocation, origin: &str) -> Revocation {
+    match r {
+        Revocation::Good { source, produced } => Revocation::Good { source: format!("{source} {origin}"), produced },
+        Revocation::Revoked { source, at, reason } => Revocation::Revoked { source: format!("{source} {origin}"), at, reason },
+        Revocation::Unknown => Revocation::Unknown,
+    }
+}
+
+impl<'p, 'a> Sources<'p, 'a> {
+    fn new(policy: &'p Policy<'a>) -> Self {
+        Sources { policy, dss: Found::default(), embedded: Found::default(), fetched: Found::default() }
+    }
+
+    /// Adds the CRLs and OCSP responses a signature carries (checked against their issuers
+    /// when used, like every other source).
+    fn add_embedded(&mut self, cms: &[u8]) {
+        if let Ok(info) = kyso_pki::cms::revocation_info(cms) {
+            self.embedded.crls.extend(info.crls);
+            self.embedded.ocsps.extend(info.ocsps);
+        }
+    }
+
     fn status(&mut self, cert: &[u8], issuer: &[u8]) -> Revocation {
-        let all_crls: Vec<Vec<u8>> = self.policy.crls.iter().chain(&self.crls).cloned().collect();
-        let all_ocsps: Vec<Vec<u8>> = self.policy.ocsps.iter().chain(&self.ocsps).cloned().collect();
-        let r = path::revocation(cert, issuer, &all_crls, &all_ocsps);
+        let p = self.policy;
+        let mut r = from(path::revocation(cert, issuer, &p.crls, &p.ocsps), "được cung cấp khi kiểm tra");
+        for (found, origin) in [(&self.dss, "trong DSS của tệp"), (&self.embedded, "nhúng trong chữ ký"), (&self.fetched, "tải qua mạng")]
+        {
+            if !found.crls.is_empty() || !found.ocsps.is_empty() {
+                r = r.merge(from(path::revocation(cert, issuer, &found.crls, &found.ocsps), origin));
+            }
+        }
         if r != Revocation::Unknown {
             return r;
         }
-        let Some(fetch) = self.policy.fetch else { return r };
+        let Some(fetch) = p.fetch else { return r };
+        // The responder first (small and fresh), then the CRL distribution points.
+        if let Ok(request) = kyso_pki::ocsp::request_for(cert, issuer) {
+            for url in kyso_pki::cert::ocsp_urls(cert).unwrap_or_default() {
+                if let Some(resp) = fetch(&kyso_pki::ocsp::get_url(&url, &request)) {
+                    let r = path::revocation(cert, issuer, &[], std::slice::from_ref(&resp));
+                    self.fetched.ocsps.push(resp);
+                    if r != Revocation::Unknown {
+                        return from(r, &format!("tải từ {url}"));
+                    }
+                }
+            }
+        }
         for url in kyso_pki::cert::crl_urls(cert).unwrap_or_default() {
             if let Some(crl) = fetch(&url) {
-                self.crls.push(crl.clone());
                 let r = path::revocation(cert, issuer, std::slice::from_ref(&crl), &[]);
+                self.fetched.crls.push(crl);
                 if r != Revocation::Unknown {
-                    return r;
+                    return from(r, &format!("tải từ {url}"));
                 }
             }
         }
@@ -374,7 +422,11 @@ pub fn validate_pdf(name: &str, data: &[u8], policy: &Policy<'_>) -> Report {
         return report;
     }
     let dss = kyso_pdf::ltv::read_dss(data).unwrap_or_default();
-    let mut src = Sources { policy, crls: dss.crls.clone(), ocsps: dss.ocsps.clone() };
+    let mut src = Sources::new(policy);
+    src.dss = Found { crls: dss.crls.clone(), ocsps: dss.ocsps.clone() };
+    for c in &checks {
+        src.add_embedded(&c.cms);
+    }
     // Document time-stamps that verify, as proof of existence for what they cover.
     let mut doc_ts: Vec<(usize, DateTime<Utc>)> = Vec::new();
     for c in &checks {
@@ -598,7 +650,8 @@ pub fn validate_cms(
         }
     }
     c.cms = der;
-    let mut src = Sources { policy, crls: vec![], ocsps: vec![] };
+    let mut src = Sources::new(policy);
+    src.add_embedded(&c.cms);
     let r = validate_one(1, &c, &[], &[], &mut src);
     report.indication = r.indication;
     report.sub_indication = r.sub_indication;

@@ -73,6 +73,11 @@ impl Pki {
 
     /// A certificate of `profile` for `spki`, valid from `from` to `to` days from now.
     fn leaf_for(&self, profile: CertProfile, cn: &str, spki: &[u8], from: i64, to: i64) -> Vec<u8> {
+        self.leaf_with_urls(profile, cn, spki, from, to, Urls::default())
+    }
+
+    /// The same, naming where its revocation status is published.
+    fn leaf_with_urls(&self, profile: CertProfile, cn: &str, spki: &[u8], from: i64, to: i64, urls: Urls) -> Vec<u8> {
         let (_, ca) = cert::parse(&self.ca).unwrap();
         cert::issue(
             &CertTemplate {
@@ -84,7 +89,7 @@ impl Pki {
                 not_before: self.now + Duration::days(from),
                 not_after: self.now + Duration::days(to),
                 policies: vec![],
-                urls: Urls::default(),
+                urls,
             },
             &Issuer {
                 name: ca.subject.to_name().unwrap(),
@@ -408,11 +413,14 @@ fn every_fixture_gets_its_indication_and_kyso_agrees_with_pyhanko() {
         let spki = o.stdout;
         pem_file(&kd.join("signer-cert.pem"), &pki.leaf_for(CertProfile::Individual, "Người ký pyHanko", &spki, -30, 365));
         pem_file(&kd.join("ca.pem"), &pki.ca);
+        pem_file(&kd.join("root.pem"), &pki.root);
+        std::fs::write(kd.join("crl-1.der"), &crl).unwrap();
+        std::fs::write(kd.join("crl-2.der"), &root_crl).unwrap();
         std::fs::write(kd.join("base.pdf"), &base).unwrap();
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pyhanko_fixtures.py");
         let o = Command::new(&hanko).arg(&script).arg("make").arg(&kd).output().unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        for f in ["ph-valid.pdf", "ph-cert-p2-filled.pdf", "ph-cert-p1-filled.pdf", "ph-cert-p2-annotated.pdf"] {
+        for f in ["ph-valid.pdf", "ph-cert-p2-filled.pdf", "ph-cert-p1-filled.pdf", "ph-cert-p2-annotated.pdf", "ph-adbe-revinfo.pdf"] {
             std::fs::copy(kd.join(f), d.join(f)).unwrap();
         }
     } else {
@@ -490,6 +498,7 @@ fn every_fixture_gets_its_indication_and_kyso_agrees_with_pyhanko() {
             ("ph-cert-p2-filled.pdf", TotalPassed, None),
             ("ph-cert-p1-filled.pdf", Indeterminate, Some(S::SigConstraintsFailure)),
             ("ph-cert-p2-annotated.pdf", Indeterminate, Some(S::SigConstraintsFailure)),
+            ("ph-adbe-revinfo.pdf", TotalPassed, None),
         ] {
             cases.push((f, std::fs::read(d.join(f)).unwrap(), ind, sub));
         }
@@ -515,6 +524,15 @@ fn every_fixture_gets_its_indication_and_kyso_agrees_with_pyhanko() {
     if !have_hanko {
         return;
     }
+    // Revocation data inside pyHanko's signature (adbe-revocationInfoArchival) is enough on its
+    // own; without it and without CRLs there is nothing to judge revocation by.
+    let bare = Policy { crls: vec![], ..policy };
+    let r = kyso_verify::validate_pdf("ph-adbe-revinfo.pdf", &std::fs::read(d.join("ph-adbe-revinfo.pdf")).unwrap(), &bare);
+    assert_eq!(r.indication, TotalPassed, "{}", kyso_verify::report::text(&r));
+    let sources: Vec<String> = r.signatures[0].revocation.iter().map(|e| format!("{:?}", e.status)).collect();
+    assert!(sources.iter().all(|s| s.contains("nhúng trong chữ ký")), "{sources:?}");
+    let r = kyso_verify::validate_pdf("ph-valid.pdf", &std::fs::read(d.join("ph-valid.pdf")).unwrap(), &bare);
+    assert_eq!((r.indication, r.sub_indication), (Indeterminate, Some(S::TryLater)));
     // pyHanko on the same files, with the same trust and CRLs.
     pem_file(&d.join("root.pem"), &pki.root);
     pem_file(&d.join("ca.pem"), &pki.ca);
@@ -551,5 +569,80 @@ fn every_fixture_gets_its_indication_and_kyso_agrees_with_pyhanko() {
     for line in listed.lines().filter(|l| l.starts_with("- `")) {
         let name = line.split('`').nth(1).unwrap();
         assert!(disagreements.iter().any(|d| d == name), "tests/disagreements.md lists {name}, but kyso and pyHanko now agree on it");
+    }
+}
+
+/// Revocation data fetched where the network is allowed: the certificate's OCSP responder
+/// (GET form) first, then its CRL distribution point; the report names where it came from.
+#[test]
+fn revocation_is_fetched_from_the_responder_then_the_crl_distribution_point() {
+    use std::cell::RefCell;
+    let pki = Pki::new("Root thử nghiệm");
+    let now = pki.now;
+    let urls = Urls { crl: Some("http://crl.test/ca.crl".into()), ocsp: Some("http://ocsp.test/ocsp".into()), ca_issuers: None };
+    let key = pki.session.generate_key("n", KeyAlgorithm::EcP256).unwrap();
+    let signer = (pki.leaf_with_urls(CertProfile::Individual, "Nguyễn Văn Mạng", key.public_key_spki(), -30, 365, urls), key);
+    // No time-stamp: the time-stamp authority's own revocation would need sources too.
+    let pdf = sign(&base_pdf(), &signer, &pki, "Chữ ký", now - Duration::hours(1), None);
+    let serial = cert::parse(&signer.0).unwrap().0.tbs_certificate.serial_number.as_bytes().to_vec();
+    let root_crl = pki.root_crl();
+    // (case, responder answers with, CRL served, expected indication, sub-indication, source named, URLs asked)
+    #[derive(Clone, Copy, PartialEq)]
+    enum Ocsp {
+        Down,
+        Good,
+        RevokedBefore,
+    }
+    let cases = [
+        ("responder answers", Ocsp::Good, true, Indication::TotalPassed, None, "OCSP tải từ http://ocsp.test/ocsp", 1),
+        ("responder down, CRL served", Ocsp::Down, true, Indication::TotalPassed, None, "CRL tải từ http://crl.test/ca.crl", 2),
+        ("nothing reachable", Ocsp::Down, false, Indication::Indeterminate, Some(SubIndication::TryLater), "", 2),
+        (
+            "revoked before the claimed time",
+            Ocsp::RevokedBefore,
+            true,
+            Indication::Indeterminate,
+            Some(SubIndication::RevokedNoPoe),
+            "OCSP tải từ",
+            1,
+        ),
+    ];
+    for (case, ocsp_mode, crl_up, ind, sub, source, asks) in cases {
+        let asked = RefCell::new(Vec::<String>::new());
+        let fetch = |url: &str| -> Option<Vec<u8>> {
+            asked.borrow_mut().push(url.to_string());
+            if let Some(tail) = url.strip_prefix("http://ocsp.test/ocsp/") {
+                if ocsp_mode == Ocsp::Down {
+                    return None;
+                }
+                use base64::Engine;
+                let b64 = tail.replace("%2B", "+").replace("%2F", "/").replace("%3D", "=");
+                let req = kyso_pki::ocsp::parse_request(&base64::engine::general_purpose::STANDARD.decode(b64).ok()?).ok()?;
+                assert_eq!(req.asked[0].serial, serial, "{case}: the request names the signer's certificate");
+                let status = match ocsp_mode {
+                    Ocsp::RevokedBefore => kyso_pki::ocsp::Status::Revoked { at: now - Duration::hours(2), reason: 1 },
+                    _ => kyso_pki::ocsp::Status::Good,
+                };
+                let r = kyso_pki::ocsp::Responder { cert: &pki.ca, signer: &*pki.ca_key, scheme: SignatureScheme::EcdsaP256Sha256 };
+                return kyso_pki::ocsp::respond(&r, &[(req.asked[0].id.clone(), status)], now, now, now + Duration::days(1), None).ok();
+            }
+            (url == "http://crl.test/ca.crl" && crl_up).then(|| pki.crl(&[]))
+        };
+        let policy = Policy {
+            anchors: vec![pki.root.clone()],
+            intermediates: vec![],
+            crls: vec![root_crl.clone()],
+            ocsps: vec![],
+            at: now,
+            fetch: Some(&fetch),
+        };
+        let r = kyso_verify::validate_pdf("mang.pdf", &pdf, &policy);
+        assert_eq!((r.indication, r.sub_indication), (ind, sub), "{case}:\n{}", kyso_verify::report::text(&r));
+        let leaf_status = format!("{:?}", r.signatures[0].revocation.first().map(|e| &e.status));
+        assert!(leaf_status.contains(source), "{case}: {leaf_status}");
+        assert_eq!(asked.borrow().len(), asks, "{case}: {:?}", asked.borrow());
+        // Offline, nothing is asked and nothing is known.
+        let offline = Policy { fetch: None, ..policy };
+        assert_eq!(kyso_verify::validate_pdf("mang.pdf", &pdf, &offline).sub_indication, Some(SubIndication::TryLater), "{case}");
     }
 }

@@ -1,7 +1,7 @@
 """Fixtures signed by pyHanko, and pyHanko's verdicts on every fixture (kyso's own and these).
 
-  make DIR    DIR holds signer-key.pem, signer-cert.pem, ca.pem and base.pdf (with an empty
-              text field 'ten'); writes ph-*.pdf
+  make DIR    DIR holds signer-key.pem, signer-cert.pem, root.pem, ca.pem, crl-*.der and
+              base.pdf (with an empty text field 'ten'); writes ph-*.pdf
   check DIR FILE...
               DIR holds root.pem, ca.pem and crl-*.der; prints {"file": [bottom_line, ...]}
 """
@@ -66,6 +66,14 @@ def make(d):
         'ph-cert-p1-filled.pdf': fill(sign(base, signer, certify=True, perm=fields.MDPPerm.NO_CHANGES), 'ten', 'Nguyễn Văn An'),
         'ph-cert-p2-annotated.pdf': annotate(sign(base, signer, certify=True, perm=fields.MDPPerm.FILL_FORMS)),
     }
+    # Legacy PKCS#7 with the CRLs inside the signature (adbe-revocationInfoArchival).
+    vc = ValidationContext(trust_roots=[load_cert_from_pemder(f'{d}/root.pem')], other_certs=[load_cert_from_pemder(f'{d}/ca.pem')],
+                           crls=[open(p, 'rb').read() for p in sorted(glob.glob(f'{d}/crl-*.der'))],
+                           allow_fetching=False, revocation_mode='require')
+    w = IncrementalPdfFileWriter(io.BytesIO(base))
+    meta = signers.PdfSignatureMetadata(field_name='Sig1', subfilter=fields.SigSeedSubFilter.ADOBE_PKCS7_DETACHED,
+                                        embed_validation_info=True, validation_context=vc)
+    out['ph-adbe-revinfo.pdf'] = signers.sign_pdf(w, meta, signer=signer).getvalue()
     for name, data in out.items():
         open(f'{d}/{name}', 'wb').write(data)
 

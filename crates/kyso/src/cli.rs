@@ -105,7 +105,7 @@ pub struct VerifyArgs {
     pub crl: Vec<PathBuf>,
     #[arg(long)]
     pub chain: Vec<PathBuf>,
-    /// Do not fetch CRLs over the network.
+    /// Do not ask OCSP responders or fetch CRLs over the network.
     #[arg(long)]
     pub offline: bool,
     /// Also write the report as HTML or PDF.
@@ -162,7 +162,7 @@ pub enum DocCmd {
         /// Further trusted roots (a trust list).
         #[arg(long)]
         trust: Vec<PathBuf>,
-        /// Do not fetch CRLs over the network.
+        /// Do not ask OCSP responders or fetch CRLs over the network.
         #[arg(long)]
         offline: bool,
         /// Keep a refused file instead of deleting it from the working area.
