@@ -26,16 +26,18 @@ pub fn number(o: &Obj) -> f64 {
 }
 
 /// Every terminal field of the form: (full name, reference, merged dictionary with the
-/// inherited field type).
+/// inherited field type and value).
 pub fn fields(doc: &PdfDoc<'_>) -> PdfResult<Vec<(String, Ref, Dict)>> {
     let cat = doc.catalog()?;
     let Some(acro) = get(&cat, "AcroForm").map(|a| doc.resolve(a)).transpose()? else { return Ok(vec![]) };
     let list = acro.as_dict().and_then(|a| get(a, "Fields")).map(|f| doc.resolve(f)).transpose()?;
-    let mut stack: Vec<(Obj, String, Option<Obj>, usize)> =
-        list.as_ref().and_then(Obj::as_array).into_iter().flatten().rev().map(|f| (f.clone(), String::new(), None, 0)).collect();
+    // (field, parent's full name, inherited /FT and /V, depth)
+    type Pending = (Obj, String, (Option<Obj>, Option<Obj>), usize);
+    let mut stack: Vec<Pending> =
+        list.as_ref().and_then(Obj::as_array).into_iter().flatten().rev().map(|f| (f.clone(), String::new(), (None, None), 0)).collect();
     let mut seen = HashSet::new();
     let mut out = Vec::new();
-    while let Some((f, prefix, inherited_ft, depth)) = stack.pop() {
+    while let Some((f, prefix, (inherited_ft, inherited_v), depth)) = stack.pop() {
         if seen.len() >= 10_000 || depth > 32 {
             return Err(PdfError::Limit("cây trường biểu mẫu quá lớn hoặc quá sâu".into()));
         }
@@ -54,16 +56,20 @@ pub fn fields(doc: &PdfDoc<'_>) -> PdfResult<Vec<(String, Ref, Dict)>> {
             (false, false) => format!("{prefix}.{partial}"),
         };
         let ft = get(&d, "FT").cloned().or(inherited_ft);
+        let v = get(&d, "V").cloned().or(inherited_v);
         let kids = get(&d, "Kids").map(|k| doc.resolve(k)).transpose()?;
         let named_kids: Vec<Obj> = kids.as_ref().and_then(Obj::as_array).cloned().unwrap_or_default();
         if named_kids.is_empty() || get(&d, "Subtype").is_some() {
             if let Some(ft) = &ft {
                 d.entry(b"FT".to_vec()).or_insert_with(|| ft.clone());
             }
+            if let Some(v) = &v {
+                d.entry(b"V".to_vec()).or_insert_with(|| v.clone());
+            }
             out.push((name.clone(), r, d.clone()));
         }
         for k in named_kids.into_iter().rev() {
-            stack.push((k, name.clone(), ft.clone(), depth + 1));
+            stack.push((k, name.clone(), (ft.clone(), v.clone()), depth + 1));
         }
     }
     Ok(out)

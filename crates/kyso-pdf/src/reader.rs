@@ -32,7 +32,15 @@ pub struct PdfDoc<'a> {
     pub xref_stream: bool,
     /// Offsets of every section, newest first.
     pub sections: Vec<usize>,
+    /// Decoded object streams, so that reading many objects of one stream inflates it once.
+    objstm: std::sync::Mutex<HashMap<u32, DecodedObjStm>>,
 }
+
+/// An object stream's dictionary and decoded bytes, shared.
+type DecodedObjStm = std::sync::Arc<(Dict, Vec<u8>)>;
+
+/// Decoded object-stream bytes kept per document.
+const OBJSTM_CACHE: usize = 256 << 20;
 
 fn find_last(data: &[u8], needle: &[u8]) -> Option<usize> {
     data.windows(needle.len()).rposition(|w| w == needle)
@@ -117,8 +125,11 @@ pub fn decode_stream(d: &Dict, raw: &[u8]) -> PdfResult<Vec<u8>> {
                 if let Some(p) = get(d, "DecodeParms").and_then(Obj::as_dict) {
                     let pred = get(p, "Predictor").and_then(Obj::as_int).unwrap_or(1);
                     if pred >= 10 {
-                        let cols = get(p, "Columns").and_then(Obj::as_int).unwrap_or(1) as usize;
-                        data = unpredict(&data, cols)?;
+                        let cols = get(p, "Columns").and_then(Obj::as_int).unwrap_or(1);
+                        if !(1..=1 << 16).contains(&cols) {
+                            return Err(PdfError::Malformed(format!("/Columns {cols} của bộ dự đoán PNG không hợp lệ")));
+                        }
+                        data = unpredict(&data, cols as usize)?;
                     }
                 }
             }
@@ -142,7 +153,15 @@ impl<'a> PdfDoc<'a> {
             .ok()
             .and_then(|s| s.parse::<usize>().ok())
             .ok_or_else(|| PdfError::Malformed("giá trị startxref không hợp lệ".into()))?;
-        let mut doc = PdfDoc { data, entries: HashMap::new(), trailer: Dict::new(), startxref: off, xref_stream: false, sections: vec![] };
+        let mut doc = PdfDoc {
+            data,
+            entries: HashMap::new(),
+            trailer: Dict::new(),
+            startxref: off,
+            xref_stream: false,
+            sections: vec![],
+            objstm: Default::default(),
+        };
         let mut seen = HashSet::new();
         let mut next = Some(off);
         let mut first = true;
@@ -202,7 +221,8 @@ impl<'a> PdfDoc<'a> {
                         return Err(PdfError::Malformed("dòng của bảng tham chiếu chéo hỏng".into()));
                     };
                     let e = if t == b"n" { Entry::InUse(o, g) } else { Entry::Free };
-                    self.entries.entry(start + i).or_insert(e);
+                    let num = start.checked_add(i).ok_or_else(|| PdfError::Malformed("số đối tượng vượt giới hạn".into()))?;
+                    self.entries.entry(num).or_insert(e);
                 }
             }
             let t = lx.object(0)?;
@@ -249,7 +269,8 @@ impl<'a> PdfDoc<'a> {
                         2 => Entry::Compressed(field(r, 1) as u32, field(r, 2) as usize),
                         _ => continue,
                     };
-                    self.entries.entry(start + i).or_insert(e);
+                    let Some(num) = start.checked_add(i) else { break };
+                    self.entries.entry(num).or_insert(e);
                 }
             }
             Ok((d, true))
@@ -286,16 +307,14 @@ impl<'a> PdfDoc<'a> {
                 Ok(obj)
             }
             Some(Entry::Compressed(stream, index)) => {
-                let Obj::Stream(d, raw) = self.get_depth((*stream, 0), depth + 1)? else {
-                    return Err(PdfError::Malformed(format!("luồng đối tượng {stream} không tồn tại")));
-                };
-                let data = decode_stream(&d, &raw)?;
-                let n = get(&d, "N").and_then(Obj::as_int).unwrap_or(0) as usize;
-                let first = get(&d, "First").and_then(Obj::as_int).unwrap_or(0) as usize;
+                let decoded = self.object_stream(*stream, depth)?;
+                let (d, data) = (&decoded.0, &decoded.1);
+                let n = get(d, "N").and_then(Obj::as_int).unwrap_or(0) as usize;
+                let first = get(d, "First").and_then(Obj::as_int).unwrap_or(0) as usize;
                 if *index >= n || first > data.len() {
                     return Err(PdfError::Malformed(format!("chỉ mục {index} vượt quá luồng đối tượng {stream}")));
                 }
-                let mut lx = Lexer::new(&data, 0);
+                let mut lx = Lexer::new(data, 0);
                 let mut offset = None;
                 for i in 0..n {
                     let num = std::str::from_utf8(lx.word()).ok().and_then(|s| s.parse::<u32>().ok());
@@ -308,10 +327,29 @@ impl<'a> PdfDoc<'a> {
                         break;
                     }
                 }
-                let off = offset.ok_or_else(|| PdfError::Malformed("luồng đối tượng hỏng".into()))?;
-                Lexer::new(&data, first + off).object(0)
+                let at = offset.and_then(|o| first.checked_add(o)).ok_or_else(|| PdfError::Malformed("luồng đối tượng hỏng".into()))?;
+                Lexer::new(data, at).object(0)
             }
         }
+    }
+
+    /// An object stream's dictionary and decoded bytes, decoded once per document.
+    fn object_stream(&self, stream: u32, depth: usize) -> PdfResult<DecodedObjStm> {
+        if let Some(hit) = self.objstm.lock().ok().and_then(|c| c.get(&stream).cloned()) {
+            return Ok(hit);
+        }
+        let Obj::Stream(d, raw) = self.get_depth((stream, 0), depth + 1)? else {
+            return Err(PdfError::Malformed(format!("luồng đối tượng {stream} không tồn tại")));
+        };
+        let data = decode_stream(&d, &raw)?;
+        let decoded = std::sync::Arc::new((d, data));
+        if let Ok(mut cache) = self.objstm.lock() {
+            let held: usize = cache.values().map(|v| v.1.len()).sum();
+            if held + decoded.1.len() <= OBJSTM_CACHE {
+                cache.insert(stream, decoded.clone());
+            }
+        }
+        Ok(decoded)
     }
 
     /// Follows a reference (once); other objects are returned as they are.

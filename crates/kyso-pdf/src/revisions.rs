@@ -59,11 +59,22 @@ pub struct Change {
     pub new_field: bool,
     /// For a signature: whether it is a document time-stamp.
     pub doc_timestamp: bool,
+    /// For a signature field: whether the update gives it a value (a signature to verify).
+    pub signed: bool,
 }
 
 impl Change {
     fn new(class: ChangeClass, what: impl Into<String>) -> Self {
-        Change { class, what: what.into(), field: None, subtype: None, visible: false, new_field: false, doc_timestamp: false }
+        Change {
+            class,
+            what: what.into(),
+            field: None,
+            subtype: None,
+            visible: false,
+            new_field: false,
+            doc_timestamp: false,
+            signed: false,
+        }
     }
 }
 
@@ -82,9 +93,20 @@ pub struct Revision {
 
 /// The ends of the revisions of `data` (after each `%%EOF` that closes a readable revision).
 pub fn revision_ends(data: &[u8]) -> Vec<usize> {
+    scan_revisions(data).0
+}
+
+/// The revision ends, and whether the scan gave up before the end of the file.
+fn scan_revisions(data: &[u8]) -> (Vec<usize>, bool) {
     let mut ends = Vec::new();
     let mut from = 0;
+    let mut tried = 0;
     while let Some(p) = find(&data[from..], b"%%EOF") {
+        // Markers that close no readable revision are tried a bounded number of times too.
+        tried += 1;
+        if tried > 4 * MAX_REVISIONS {
+            return (ends, true);
+        }
         let mut end = from + p + 5;
         while end < data.len() && matches!(data[end], b'\r' | b'\n') && end - (from + p + 5) < 2 {
             end += 1;
@@ -92,12 +114,27 @@ pub fn revision_ends(data: &[u8]) -> Vec<usize> {
         if PdfDoc::open(&data[..end]).is_ok() {
             ends.push(end);
             if ends.len() >= MAX_REVISIONS {
-                break;
+                return (ends, true);
             }
         }
         from += p + 5;
     }
-    ends
+    // An update after the last %%EOF that readers still follow (startxref points into it):
+    // it is the document as shown, so it is a revision too.
+    if ends.len() < MAX_REVISIONS {
+        if let Ok(full) = PdfDoc::open(data) {
+            if ends.last().is_none_or(|e| full.startxref >= *e) {
+                ends.push(data.len());
+            }
+        }
+    }
+    (ends, false)
+}
+
+/// Whether a revision ends with `%%EOF` (and at most two end-of-line bytes).
+fn terminated(rev: &[u8]) -> bool {
+    let t = rev.len().saturating_sub(7);
+    find(&rev[t..], b"%%EOF").is_some()
 }
 
 fn find(h: &[u8], n: &[u8]) -> Option<usize> {
@@ -107,16 +144,18 @@ fn find(h: &[u8], n: &[u8]) -> Option<usize> {
 /// Every revision with its changes. Past [`MAX_REVISIONS`], the rest of the file is one
 /// "revision" whose change is that it was not analysed (so it is never allowed).
 pub fn revisions(data: &[u8]) -> PdfResult<Vec<Revision>> {
-    let ends = revision_ends(data);
-    let truncated = ends.len() >= MAX_REVISIONS;
+    let (ends, truncated) = scan_revisions(data);
     let mut out = Vec::new();
     let mut prev: Option<PdfDoc<'_>> = None;
     for (i, end) in ends.iter().enumerate() {
         let cur = PdfDoc::open(&data[..*end])?;
-        let changes = match &prev {
+        let mut changes = match &prev {
             Some(p) => diff(p, &cur),
             None => vec![],
         };
+        if i > 0 && !terminated(&data[..*end]) {
+            changes.push(Change::new(ChangeClass::Other, "phần cập nhật cuối tệp không kết thúc bằng %%EOF"));
+        }
         out.push(Revision { index: i, end: *end, changes });
         prev = Some(cur);
     }
@@ -126,7 +165,7 @@ pub fn revisions(data: &[u8]) -> PdfResult<Vec<Revision>> {
             end: data.len(),
             changes: vec![Change::new(
                 ChangeClass::Other,
-                format!("tệp có hơn {MAX_REVISIONS} phiên bản; các phiên bản sau không được phân tích"),
+                format!("tệp có hơn {MAX_REVISIONS} phiên bản (hoặc dấu %%EOF); các phiên bản sau không được phân tích"),
             )],
         });
     }
@@ -142,8 +181,8 @@ enum Role {
     AnnotArray,
     /// A terminal form field that is not a signature field; `true` when it had a value.
     Field(bool),
-    /// A signature field, signed or not.
-    SigField,
+    /// A signature field; `true` when it was signed.
+    SigField(bool),
 }
 
 /// Equal, or the same text written in another encoding (a writer may re-encode a UTF-16 name
@@ -198,8 +237,9 @@ fn roles(doc: &PdfDoc<'_>) -> (HashMap<u32, Role>, HashMap<u32, String>) {
         }
     }
     for (name, r, merged) in crate::form::fields(doc).unwrap_or_default() {
+        // `merged` carries the field's value even when this object is a separate widget.
         let role = if get(&merged, "FT").and_then(Obj::as_name) == Some(b"Sig") {
-            Role::SigField
+            Role::SigField(get(&merged, "V").is_some())
         } else {
             Role::Field(!is_empty_value(get(&merged, "V")))
         };
@@ -218,15 +258,27 @@ pub fn diff(prev: &PdfDoc<'_>, cur: &PdfDoc<'_>) -> Vec<Change> {
     let (roles, names) = roles(prev);
     let mut added_annots: Vec<Obj> = Vec::new();
     let mut added_fields: Vec<Obj> = Vec::new();
-    let mut changed: Vec<u32> =
+    let mut changed: HashSet<u32> =
         cur.entries.iter().filter(|(n, e)| prev.entries.get(n) != Some(e) && !matches!(e, Entry::Free)).map(|(n, _)| *n).collect();
+    // An object stream redefined under its old number changes every object inside it, though
+    // their cross-reference entries stay the same.
+    let inside_changed: Vec<u32> =
+        cur.entries.iter().filter(|(_, e)| matches!(e, Entry::Compressed(s, _) if changed.contains(s))).map(|(n, _)| *n).collect();
+    changed.extend(inside_changed);
+    let mut changed: Vec<u32> = changed.into_iter().collect();
     changed.sort_unstable();
-    // Objects freed by the update (a deletion of something that was there).
-    for (n, e) in &cur.entries {
-        if matches!(e, Entry::Free)
-            && matches!(prev.entries.get(n), Some(Entry::InUse(..) | Entry::Compressed(..)))
-            && roles.contains_key(n)
-        {
+    // Objects freed by the update, or dropped from the cross-reference chain: a deletion of
+    // something that was there (an overlay, a content stream, an appearance).
+    let mut gone: Vec<u32> = prev
+        .entries
+        .iter()
+        .filter(|(n, e)| matches!(e, Entry::InUse(..) | Entry::Compressed(..)) && matches!(cur.entries.get(n), None | Some(Entry::Free)))
+        .map(|(n, _)| *n)
+        .collect();
+    gone.sort_unstable();
+    for n in gone.into_iter().take(MAX_CHANGED) {
+        let bookkeeping = matches!(prev.get((n, 0)), Ok(Obj::Stream(d, _)) if matches!(get(&d, "Type").and_then(Obj::as_name), Some(b"XRef" | b"ObjStm")));
+        if !bookkeeping {
             out.push(Change::new(ChangeClass::Other, format!("đối tượng {n} bị xóa")));
         }
     }
@@ -270,10 +322,12 @@ pub fn diff(prev: &PdfDoc<'_>, cur: &PdfDoc<'_>) -> Vec<Change> {
             let key = String::from_utf8_lossy(k).into_owned();
             let ok = match role {
                 Role::Catalog => matches!(key.as_str(), "AcroForm" | "DSS"),
-                Role::AcroForm => matches!(key.as_str(), "Fields" | "SigFlags" | "DR" | "DA" | "NeedAppearances"),
+                // NeedAppearances makes readers redraw fields (signed ones too); XFA replaces
+                // the form: neither is signing.
+                Role::AcroForm => matches!(key.as_str(), "Fields" | "SigFlags" | "DR" | "DA"),
                 Role::Page => key == "Annots",
                 Role::Dss => true,
-                Role::Field(_) | Role::SigField => matches!(key.as_str(), "V" | "AP" | "AS"),
+                Role::Field(_) | Role::SigField(_) => matches!(key.as_str(), "V" | "AP" | "AS"),
                 Role::AnnotArray => false,
             };
             if !ok {
@@ -295,19 +349,16 @@ pub fn diff(prev: &PdfDoc<'_>, cur: &PdfDoc<'_>) -> Vec<Change> {
                 if od.get(b"DSS".as_slice()) != nd.get(b"DSS".as_slice()) {
                     out.push(Change::new(ChangeClass::Validation, "thêm kho dữ liệu kiểm tra (DSS)"));
                 }
-            }
-            Role::Dss => out.push(Change::new(ChangeClass::Validation, "cập nhật kho dữ liệu kiểm tra (DSS)")),
-            Role::AcroForm => {
-                let of =
-                    get(od, "Fields").map(|f| prev.resolve(f).unwrap_or(Obj::Null)).and_then(|f| f.as_array().cloned()).unwrap_or_default();
-                let nf =
-                    get(nd, "Fields").map(|f| cur.resolve(f).unwrap_or(Obj::Null)).and_then(|f| f.as_array().cloned()).unwrap_or_default();
-                if nf.starts_with(&of) {
-                    added_fields.extend(nf[of.len()..].iter().cloned());
-                } else {
-                    out.push(Change::new(ChangeClass::Other, "trường biểu mẫu bị xóa hoặc sắp xếp lại"));
+                if od.get(b"AcroForm".as_slice()) != nd.get(b"AcroForm".as_slice()) {
+                    // A new or replaced form dictionary: judged like an edit of the old one.
+                    let resolve = |doc: &PdfDoc<'_>, d: &Dict| {
+                        get(d, "AcroForm").and_then(|a| doc.resolve(a).ok()).and_then(|a| a.as_dict().cloned()).unwrap_or_default()
+                    };
+                    acroform_change(prev, &resolve(prev, od), cur, &resolve(cur, nd), &mut out, &mut added_fields);
                 }
             }
+            Role::Dss => out.push(Change::new(ChangeClass::Validation, "cập nhật kho dữ liệu kiểm tra (DSS)")),
+            Role::AcroForm => acroform_change(prev, od, cur, nd, &mut out, &mut added_fields),
             Role::Page => {
                 let oa =
                     get(od, "Annots").map(|a| prev.resolve(a).unwrap_or(Obj::Null)).and_then(|a| a.as_array().cloned()).unwrap_or_default();
@@ -334,9 +385,9 @@ pub fn diff(prev: &PdfDoc<'_>, cur: &PdfDoc<'_>) -> Vec<Change> {
                     });
                 }
             }
-            Role::SigField => {
+            Role::SigField(was_signed) => {
                 let name = names.get(&num).cloned().unwrap_or_default();
-                if od.get(b"V".as_slice()).is_some() {
+                if was_signed {
                     // A signed field keeps its signature and its appearance.
                     out.push(Change::new(ChangeClass::Other, format!("chữ ký hoặc hình thể hiện của trường đã ký '{name}' bị thay")));
                 } else {
@@ -344,6 +395,7 @@ pub fn diff(prev: &PdfDoc<'_>, cur: &PdfDoc<'_>) -> Vec<Change> {
                         field: Some(name.clone()),
                         visible: has_appearance(cur, nd),
                         doc_timestamp: is_doc_timestamp(cur, nd),
+                        signed: get(nd, "V").is_some(),
                         ..Change::new(ChangeClass::Signing, format!("ký vào trường có sẵn '{name}'"))
                     });
                 }
@@ -382,17 +434,45 @@ pub fn diff(prev: &PdfDoc<'_>, cur: &PdfDoc<'_>) -> Vec<Change> {
         }
         let is_sig = get(&d, "FT").and_then(Obj::as_name) == Some(b"Sig");
         if is_sig {
+            let name = match get(&d, "T") {
+                Some(Obj::Str(t)) => text_of(t),
+                _ => String::new(),
+            };
             out.push(Change {
+                field: Some(name.clone()),
                 visible: has_appearance(cur, &d),
                 new_field: true,
                 doc_timestamp: is_doc_timestamp(cur, &d),
-                ..Change::new(ChangeClass::Signing, "thêm trường chữ ký")
+                signed: get(&d, "V").is_some(),
+                ..Change::new(ChangeClass::Signing, format!("thêm trường chữ ký '{name}'"))
             });
         } else {
             out.push(Change::new(ChangeClass::Other, "thêm trường biểu mẫu mới"));
         }
     }
     out
+}
+
+/// An edit of the form dictionary: fields may only be appended (they are judged where they
+/// are added); besides them only /SigFlags, /DR and /DA may change.
+fn acroform_change(prev: &PdfDoc<'_>, od: &Dict, cur: &PdfDoc<'_>, nd: &Dict, out: &mut Vec<Change>, added_fields: &mut Vec<Obj>) {
+    let keys: HashSet<&Vec<u8>> = od.keys().chain(nd.keys()).collect();
+    let mut other: Vec<String> = keys
+        .into_iter()
+        .filter(|k| !matches!(k.as_slice(), b"Fields" | b"SigFlags" | b"DR" | b"DA") && !same(od.get(*k), nd.get(*k)))
+        .map(|k| format!("/{}", String::from_utf8_lossy(k)))
+        .collect();
+    if !other.is_empty() {
+        other.sort();
+        out.push(Change::new(ChangeClass::Other, format!("khóa {} của biểu mẫu (AcroForm) bị thay đổi", other.join(", "))));
+    }
+    let of = get(od, "Fields").map(|f| prev.resolve(f).unwrap_or(Obj::Null)).and_then(|f| f.as_array().cloned()).unwrap_or_default();
+    let nf = get(nd, "Fields").map(|f| cur.resolve(f).unwrap_or(Obj::Null)).and_then(|f| f.as_array().cloned()).unwrap_or_default();
+    if nf.starts_with(&of) {
+        added_fields.extend(nf[of.len()..].iter().cloned());
+    } else {
+        out.push(Change::new(ChangeClass::Other, "trường biểu mẫu bị xóa hoặc sắp xếp lại"));
+    }
 }
 
 /// A widget added to a page: a signature being made, or something else.
@@ -427,6 +507,7 @@ fn widget_change(doc: &PdfDoc<'_>, d: &Dict) -> Change {
         visible,
         new_field: true,
         doc_timestamp: is_doc_timestamp(doc, &field),
+        signed,
         ..Change::new(ChangeClass::Signing, format!("thêm chữ ký '{name}'"))
     }
 }
@@ -460,7 +541,7 @@ pub fn disallowed<'a>(changes: impl IntoIterator<Item = &'a Change>, docmdp: Opt
             ChangeClass::Validation => false,
             ChangeClass::Other => true,
             // P1 allows nothing but validation data and document time-stamps.
-            _ if docmdp == Some(1) => !(c.class == ChangeClass::Signing && c.doc_timestamp),
+            _ if docmdp == Some(1) => !(c.class == ChangeClass::Signing && c.doc_timestamp && !c.visible),
             // A new field that draws over a certified document (the sneaky signature attack).
             ChangeClass::Signing => docmdp.is_some() && c.visible && c.new_field,
             ChangeClass::FormFilling => locked,

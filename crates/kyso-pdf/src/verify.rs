@@ -169,7 +169,11 @@ pub fn parse_pdf_date(s: &str) -> Option<DateTime<Utc>> {
         Some(sign @ ('+' | '-')) => {
             let nums: Vec<i32> =
                 rest[1..].split(|c: char| !c.is_ascii_digit()).filter(|p| !p.is_empty()).filter_map(|p| p.parse().ok()).collect();
-            let secs = nums.first().copied().unwrap_or(0) * 3600 + nums.get(1).copied().unwrap_or(0) * 60;
+            let (h, m) = (nums.first().copied().unwrap_or(0), nums.get(1).copied().unwrap_or(0));
+            if !(0..=23).contains(&h) || !(0..=59).contains(&m) {
+                return None; // not a time zone: the date is unreadable
+            }
+            let secs = h * 3600 + m * 60;
             if sign == '-' {
                 -secs
             } else {
@@ -247,7 +251,23 @@ pub fn check_signatures(data: &[u8]) -> PdfResult<Vec<SignatureCheck>> {
     }
     // What each later update changed, judged by the certification level and the locks of the
     // signatures made so far.
-    let revisions = crate::revisions::revisions(data)?;
+    let mut revisions = crate::revisions::revisions(data)?;
+    // The revision each signature belongs to: the first that ends at or after its byte range
+    // (a revision's end may include the end-of-line after %%EOF).
+    let ends: Vec<usize> = revisions.iter().map(|r| r.end).collect();
+    let own = |end: usize| ends.iter().position(|e| *e >= end).unwrap_or(usize::MAX);
+    let made: HashSet<(String, usize)> = out.iter().map(|c| (c.field.clone(), own(c.revision_end))).collect();
+    // A signature added by an update must be one of those checked here; any other (a value
+    // that is not a signature dictionary, a widget outside the form) is unverified content.
+    for r in revisions.iter_mut() {
+        for ch in r.changes.iter_mut().filter(|ch| ch.class == crate::revisions::ChangeClass::Signing && (ch.signed || ch.visible)) {
+            let name = ch.field.clone().unwrap_or_default();
+            if !made.contains(&(name.clone(), r.index)) {
+                ch.class = crate::revisions::ChangeClass::Other;
+                ch.what = format!("trường chữ ký '{name}' có giá trị hoặc hình vẽ nhưng không phải chữ ký được kiểm tra");
+            }
+        }
+    }
     let docmdp = crate::sign::docmdp_permission(&doc)?;
     let mut locks = Vec::new();
     for c in out.iter_mut() {
@@ -255,8 +275,8 @@ pub fn check_signatures(data: &[u8]) -> PdfResult<Vec<SignatureCheck>> {
         if !c.problems.is_empty() {
             continue;
         }
-        c.changes =
-            revisions.iter().filter(|r| r.end > c.revision_end).flat_map(|r| r.changes.iter().map(|ch| (r.index, ch.clone()))).collect();
+        let mine = own(c.revision_end);
+        c.changes = revisions.iter().filter(|r| r.index > mine).flat_map(|r| r.changes.iter().map(|ch| (r.index, ch.clone()))).collect();
         c.later_changes = crate::revisions::disallowed(c.changes.iter().map(|(_, ch)| ch), docmdp, &locks);
     }
     Ok(out)

@@ -326,8 +326,19 @@ pub fn verify(content_info_der: &[u8], detached_digest: Option<&dyn Fn(HashAlg) 
         Some(any) => Some(OctetString::from_der(&any.to_der()?).map(|o| o.as_bytes().to_vec()).unwrap_or_else(|_| any.value().to_vec())),
         None => None,
     };
+    // A detached signature signs the caller's content and nothing else: a SignedData that
+    // brings its own content (a time-stamp token, say) would otherwise verify over that.
     let content_digest = match (&econtent, detached_digest) {
-        (Some(e), _) => h.digest(e),
+        (Some(_), Some(_)) => {
+            return Err(PkiError::Invalid("chữ ký tách rời nhưng lại mang nội dung riêng (không ký nội dung tài liệu)".into()))
+        }
+        (None, Some(_)) if sd.encap_content_info.econtent_type != oids::CT_DATA => {
+            return Err(PkiError::Invalid(format!(
+                "chữ ký tách rời phải có kiểu nội dung id-data (nhận được {})",
+                sd.encap_content_info.econtent_type
+            )))
+        }
+        (Some(e), None) => h.digest(e),
         (None, Some(f)) => f(h),
         (None, None) => return Err(PkiError::Invalid("chữ ký tách rời nhưng không có nội dung để kiểm tra".into())),
     };

@@ -228,10 +228,8 @@ pub fn status_in_response(resp_der: &[u8], cert: &[u8], issuer: &[u8]) -> PkiRes
                 && crate::cert::verify_issued_by(rc, &issuer_spki).is_ok()
                 && rc.tbs_certificate.extensions.iter().flatten().any(|e| {
                     e.extn_id == oids::EXT_KEY_USAGE
-                        && e.extn_value
-                            .as_bytes()
-                            .windows(oids::KP_OCSP_SIGNING.as_bytes().len())
-                            .any(|w| w == oids::KP_OCSP_SIGNING.as_bytes())
+                        && x509_cert::ext::pkix::ExtendedKeyUsage::from_der(e.extn_value.as_bytes())
+                            .is_ok_and(|eku| eku.0.contains(&oids::KP_OCSP_SIGNING))
                 });
             delegated && rc.tbs_certificate.subject_public_key_info.to_der().is_ok_and(|s| signed_by(&s))
         });

@@ -228,6 +228,24 @@ pub fn validate(p: &PathInput<'_>) -> Result<ValidPath, PathProblem> {
             )));
         }
     }
+    // Extended key usage of the leaf: a time-stamping certificate must say so (RFC 3161 2.3);
+    // a certificate only for time-stamping or OCSP must not sign documents.
+    let ekus = leaf_ekus(&leaf).map_err(|e| PathProblem::Malformed(format!("chứng thư '{leaf_subject}': {e}")))?;
+    match (p.usage, &ekus) {
+        (LeafUsage::TimeStamping, None) => {
+            return Err(PathProblem::Constraints(format!(
+                "chứng thư '{leaf_subject}' không có mục đích timeStamping (EKU), không dùng cho dấu thời gian"
+            )))
+        }
+        (LeafUsage::Signing, Some(list))
+            if !list.is_empty() && list.iter().all(|o| *o == oids::KP_TIME_STAMPING || *o == oids::KP_OCSP_SIGNING) =>
+        {
+            return Err(PathProblem::Constraints(format!(
+                "chứng thư '{leaf_subject}' chỉ dành cho dịch vụ dấu thời gian hoặc OCSP, không dùng để ký văn bản"
+            )))
+        }
+        _ => {}
+    }
     for issuer in chain.iter().skip(1) {
         if let Ok(c) = Certificate::from_der(issuer) {
             if key_usage(&c).is_some_and(|ku| ku & KU_KEY_CERT_SIGN == 0) {
@@ -239,6 +257,12 @@ pub fn validate(p: &PathInput<'_>) -> Result<ValidPath, PathProblem> {
         }
     }
     Ok(ValidPath { chain })
+}
+
+/// The leaf's extended key usages, if it has the extension.
+fn leaf_ekus(c: &Certificate) -> Result<Option<Vec<ObjectIdentifier>>, der::Error> {
+    let Some(e) = c.tbs_certificate.extensions.iter().flatten().find(|e| e.extn_id == oids::EXT_KEY_USAGE) else { return Ok(None) };
+    Ok(Some(x509_cert::ext::pkix::ExtendedKeyUsage::from_der(e.extn_value.as_bytes())?.0))
 }
 
 /// The content of a DER SEQUENCE (webpki gives names without their outer tag).

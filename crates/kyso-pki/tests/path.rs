@@ -403,3 +403,32 @@ fn revocation_data_carried_in_a_cms_signature_is_read() {
     };
     assert_eq!(kyso_pki::cms::revocation_info(&sign(vec![bad])).unwrap(), Default::default());
 }
+
+/// Regression: a time-stamping certificate passed as a document signer, and a certificate
+/// without the timeStamping purpose passed as a time-stamp authority, were both accepted.
+#[test]
+fn service_certificates_keep_to_their_purpose() {
+    let alg = KeyAlgorithm::EcP256;
+    let ca = hierarchy(alg);
+    let (signer, _) = ca.leaf(alg, CertProfile::Individual, "leaf", "Nguyễn Văn An");
+    let (tsa, _) = ca.leaf(alg, CertProfile::TimeStamping, "tsa", "TSA thử nghiệm");
+    let (ocsp, _) = ca.leaf(alg, CertProfile::OcspResponder, "ocsp", "OCSP thử nghiệm");
+    let t = now() + Duration::days(10);
+    // (case, leaf, usage, valid?)
+    let cases: Vec<(&str, &[u8], LeafUsage, bool)> = vec![
+        ("signer signs", &signer, LeafUsage::Signing, true),
+        ("TSA stamps", &tsa, LeafUsage::TimeStamping, true),
+        ("TSA does not sign documents", &tsa, LeafUsage::Signing, false),
+        ("OCSP responder does not sign documents", &ocsp, LeafUsage::Signing, false),
+        ("a signer does not stamp", &signer, LeafUsage::TimeStamping, false),
+    ];
+    let anchors = vec![ca.root.clone()];
+    for (case, leaf, usage, ok) in cases {
+        let inter = vec![ca.ca.clone()];
+        let r = path::validate(&PathInput { leaf, intermediates: &inter, anchors: &anchors, at: t, eku: None, usage });
+        assert_eq!(r.is_ok(), ok, "{case}: {:?}", r.err());
+        if !ok {
+            assert!(matches!(r, Err(PathProblem::Constraints(_))), "{case}");
+        }
+    }
+}

@@ -260,6 +260,87 @@ fn set_contents(pdf: &[u8], with: u8) -> Vec<u8> {
     out
 }
 
+/// Moves object `num` of `pdf` into an object stream (8) listed by a cross-reference stream
+/// (9): the layout the object-stream attack needs.
+fn in_object_stream(pdf: &[u8], num: u32) -> Vec<u8> {
+    let doc = kyso_pdf::reader::PdfDoc::open(pdf).unwrap();
+    let body = obj_text(&doc.get((num, 0)).unwrap());
+    objstm_update(pdf, num, &body, true)
+}
+
+/// Appends object stream 8 holding object `num` = `body`; with `xref_stream`, the section is
+/// a cross-reference stream (9) that lists `num` as compressed in it, else a table listing only
+/// the stream (`num` keeps its entry from before).
+fn objstm_update(pdf: &[u8], num: u32, body: &str, xref_stream: bool) -> Vec<u8> {
+    let doc = kyso_pdf::reader::PdfDoc::open(pdf).unwrap();
+    let mut out = pdf.to_vec();
+    let header = format!("{num} 0 ");
+    let content = format!("{header}{body}");
+    let off8 = out.len();
+    out.extend_from_slice(
+        format!(
+            "8 0 obj\n<< /Type /ObjStm /N 1 /First {} /Length {} >>\nstream\n{content}\nendstream\nendobj\n",
+            header.len(),
+            content.len()
+        )
+        .as_bytes(),
+    );
+    let root = doc.root_ref().0;
+    if !xref_stream {
+        let x = out.len();
+        out.extend_from_slice(
+            format!(
+                "xref\n8 1\n{off8:010} 00000 n\r\ntrailer\n<< /Size {} /Root {root} 0 R /Prev {} >>\nstartxref\n{x}\n%%EOF\n",
+                doc.size().max(10),
+                doc.startxref
+            )
+            .as_bytes(),
+        );
+        return out;
+    }
+    let off9 = out.len();
+    let row = |t: u8, a: u32, b: u16| [[t].as_slice(), &a.to_be_bytes(), &b.to_be_bytes()].concat();
+    let rows = [row(2, 8, 0), row(1, off8 as u32, 0), row(1, off9 as u32, 0)].concat();
+    out.extend_from_slice(
+        format!(
+            "9 0 obj\n<< /Type /XRef /Size 10 /W [1 4 2] /Index [{num} 1 8 2] /Root {root} 0 R /Prev {} /Length {} >>\nstream\n",
+            doc.startxref,
+            rows.len()
+        )
+        .as_bytes(),
+    );
+    out.extend_from_slice(&rows);
+    out.extend_from_slice(format!("\nendstream\nendobj\nstartxref\n{off9}\n%%EOF\n").as_bytes());
+    out
+}
+
+/// Appends an update that frees `num` (a deletion, classic cross-reference table).
+fn free_object(pdf: &[u8], num: u32) -> Vec<u8> {
+    let doc = kyso_pdf::reader::PdfDoc::open(pdf).unwrap();
+    let mut out = pdf.to_vec();
+    let x = out.len();
+    out.extend_from_slice(
+        format!(
+            "xref\n{num} 1\n0000000000 00001 f\r\ntrailer\n<< /Size {} /Root {} 0 R /Prev {} >>\nstartxref\n{x}\n%%EOF\n",
+            doc.size(),
+            doc.root_ref().0,
+            doc.startxref
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+/// Writes `der` as the hex of the last signature's /Contents (the rest stays zeros).
+fn put_contents(pdf: &[u8], der: &[u8]) -> Vec<u8> {
+    let mut out = set_contents(pdf, b'0');
+    let checks = kyso_pdf::verify::check_signatures(pdf).unwrap();
+    let [_, a, _, _] = checks.last().unwrap().byte_range;
+    let hex = hex::encode(der);
+    out[a + 1..a + 1 + hex.len()].copy_from_slice(hex.as_bytes());
+    out
+}
+
 fn base_pdf() -> Vec<u8> {
     let lines: Vec<kyso_pdf::appearance::Line> = (0..10)
         .map(|i| kyso_pdf::appearance::Line {
@@ -387,6 +468,51 @@ fn every_fixture_gets_its_indication_and_kyso_agrees_with_pyhanko() {
             ],
         )
     };
+    // A signed document whose font sits in an object stream; an update redefines the stream
+    // under its old number with another font in it.
+    let objstm_signed = sign(&in_object_stream(&shadow_base(), 6), &a, &pki, "Chữ ký", now, Some(now - Duration::minutes(5)));
+    let objstm_rewritten = objstm_update(&objstm_signed, 6, "<< /Type /Font /Subtype /Type1 /BaseFont /Courier >>", false);
+    // The overlay freed (the page still names it; readers draw nothing for it).
+    let overlay_freed = free_object(&shadow, 5);
+    // The shadow "hide" update without its closing %%EOF: readers still follow it.
+    let unterminated = {
+        let v = append_update(&shadow, &[(3, "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 6 0 R >> >> /Contents [4 0 R] /Annots [7 0 R] >>".into())]);
+        v[..v.len() - b"%%EOF\n".len()].to_vec()
+    };
+    // A widget that claims to be signed (a direct /V) and draws over the page, outside the form.
+    let unverified_widget = {
+        let doc = kyso_pdf::reader::PdfDoc::open(&valid_one).unwrap();
+        let page_ref = doc.pages().unwrap()[0];
+        let mut page = doc.get(page_ref).unwrap().as_dict().unwrap().clone();
+        let n = doc.size();
+        let mut annots = kyso_pdf::object::get(&page, "Annots").and_then(|x| x.as_array()).cloned().unwrap_or_default();
+        annots.push(kyso_pdf::object::Obj::Ref((n, 0)));
+        page.insert(b"Annots".to_vec(), kyso_pdf::object::Obj::Array(annots));
+        let draw = "q 1 1 1 rg 0 0 400 200 re f 0 0 1 rg BT /Helv 12 Tf 10 10 Td (Da duyet) Tj ET Q";
+        append_update(
+            &valid_one,
+            &[
+                (n, format!("<< /Type /Annot /Subtype /Widget /FT /Sig /T (Duyet) /V << /Type /Sig /Filter /Adobe.PPKLite /SubFilter /adbe.pkcs7.detached /ByteRange [0 0 0 0] /Contents <00> >> /Rect [50 500 450 700] /F 4 /P {} 0 R /AP << /N {} 0 R >> >>", page_ref.0, n + 1)),
+                (n + 1, format!("<< /Type /XObject /Subtype /Form /BBox [0 0 400 200] /Length {} >>\nstream\n{draw}\nendstream", draw.len())),
+                (page_ref.0, obj_text(&kyso_pdf::object::Obj::Dict(page))),
+            ],
+        )
+    };
+    // The form told to redraw every field (signed ones too) on opening.
+    let need_appearances = {
+        let doc = kyso_pdf::reader::PdfDoc::open(&valid_one).unwrap();
+        let acro_ref = kyso_pdf::object::get(&doc.catalog().unwrap(), "AcroForm").and_then(|x| x.as_ref()).unwrap();
+        let mut acro = doc.get(acro_ref).unwrap().as_dict().unwrap().clone();
+        acro.insert(b"NeedAppearances".to_vec(), kyso_pdf::object::Obj::Bool(true));
+        append_update(&valid_one, &[(acro_ref.0, obj_text(&kyso_pdf::object::Obj::Dict(acro)))])
+    };
+    // A time-stamp token from the trusted TSA pasted in as the signature: it signs its own
+    // content, not the document.
+    let token_as_signature = {
+        let req = kyso_pki::tsp::request(HashAlg::Sha256, &HashAlg::Sha256.digest(b"bat ky"), None).unwrap();
+        let resp = pki.tsa_at(now)(&req).unwrap();
+        put_contents(&valid_one, &kyso_pki::tsp::token_of(&resp).unwrap())
+    };
     let hide_and_replace = {
         let t = "BT /F1 18 Tf 72 720 Td (So tien: 900 trieu dong) Tj ET";
         append_update(&shadow, &[(4, format!("<< /Length {} >>\nstream\n{t}\nendstream", t.len()))])
@@ -491,6 +617,13 @@ fn every_fixture_gets_its_indication_and_kyso_agrees_with_pyhanko() {
         ("shadow-replace.pdf", replace, TotalFailed, Some(S::HashFailure)),
         ("shadow-hide-and-replace.pdf", hide_and_replace, TotalFailed, Some(S::HashFailure)),
         ("shadow-replace-appearance.pdf", replace_appearance, TotalFailed, Some(S::HashFailure)),
+        ("objstm-signed.pdf", objstm_signed, TotalPassed, None),
+        ("objstm-rewritten.pdf", objstm_rewritten, TotalFailed, Some(S::HashFailure)),
+        ("overlay-freed.pdf", overlay_freed, TotalFailed, Some(S::HashFailure)),
+        ("update-without-eof.pdf", unterminated, TotalFailed, Some(S::HashFailure)),
+        ("unverified-signature-widget.pdf", unverified_widget, TotalFailed, Some(S::HashFailure)),
+        ("need-appearances-set.pdf", need_appearances, TotalFailed, Some(S::HashFailure)),
+        ("time-stamp-token-as-signature.pdf", token_as_signature, TotalFailed, Some(S::FormatFailure)),
     ];
     if have_hanko {
         for (f, ind, sub) in [

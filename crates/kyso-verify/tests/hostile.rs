@@ -3,11 +3,14 @@
 
 use kyso_verify::{Indication, Policy, SubIndication};
 
+/// A policy that trusts the signer of [`signed`] (and has its CRL), so that the unmodified
+/// file passes and every "not passed" below is the hostile change's doing.
 fn policy() -> Policy<'static> {
+    let (_, cert, crl) = signed_with_trust();
     Policy {
-        anchors: vec![],
+        anchors: vec![cert],
         intermediates: vec![],
-        crls: vec![],
+        crls: vec![crl],
         ocsps: vec![],
         at: chrono::DateTime::from_timestamp(1_790_000_000, 0).unwrap(),
         fetch: None,
@@ -15,32 +18,53 @@ fn policy() -> Policy<'static> {
 }
 
 fn signed() -> Vec<u8> {
+    signed_with_trust().0
+}
+
+/// A signed PDF, the root that certified its signer and the root's CRL; made once.
+fn signed_with_trust() -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+    static MADE: std::sync::OnceLock<(Vec<u8>, Vec<u8>, Vec<u8>)> = std::sync::OnceLock::new();
+    MADE.get_or_init(make_signed).clone()
+}
+
+#[test]
+fn the_unmodified_file_passes() {
+    let r = kyso_verify::validate_pdf("signed.pdf", &signed(), &policy());
+    assert_eq!(r.indication, Indication::TotalPassed, "{}", kyso_verify::report::text(&r));
+}
+
+fn make_signed() -> (Vec<u8>, Vec<u8>, Vec<u8>) {
     use kyso_token::*;
     let dir = tempfile::tempdir().unwrap();
     let t = kyso_token::soft::SoftToken::create(dir.path(), "t", &Pin::new("1234"), &Pin::new("12345678"), 5, 1000).unwrap();
     let s = t.login(&Pin::new("1234")).unwrap();
+    let root_key = s.generate_key("root", KeyAlgorithm::EcP256).unwrap();
     let k = s.generate_key("k", KeyAlgorithm::EcP256).unwrap();
-    let dn = kyso_pki::name::DistinguishedName::parse("CN=Thử,C=VN").unwrap();
-    let cert = kyso_pki::cert::issue(
-        &kyso_pki::cert::CertTemplate {
-            profile: kyso_pki::cert::CertProfile::Individual,
-            subject: dn.clone(),
-            email: None,
-            spki_der: k.public_key_spki().to_vec(),
-            serial: kyso_pki::random_serial(),
-            not_before: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
-            not_after: chrono::DateTime::from_timestamp(1_900_000_000, 0).unwrap(),
-            policies: vec![],
-            urls: Default::default(),
-        },
-        &kyso_pki::cert::Issuer {
-            name: dn.to_name().unwrap(),
-            spki_der: k.public_key_spki().to_vec(),
-            signer: &*k,
-            scheme: SignatureScheme::EcdsaP256Sha256,
-        },
-    )
-    .unwrap();
+    let dn = kyso_pki::name::DistinguishedName::parse("CN=Gốc thử,C=VN").unwrap();
+    let issue = |profile, subject: &str, key: &std::sync::Arc<dyn Signer>| {
+        kyso_pki::cert::issue(
+            &kyso_pki::cert::CertTemplate {
+                profile,
+                subject: kyso_pki::name::DistinguishedName::parse(subject).unwrap(),
+                email: None,
+                spki_der: key.public_key_spki().to_vec(),
+                serial: kyso_pki::random_serial(),
+                not_before: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+                not_after: chrono::DateTime::from_timestamp(1_900_000_000, 0).unwrap(),
+                policies: vec![],
+                urls: Default::default(),
+            },
+            &kyso_pki::cert::Issuer {
+                name: dn.to_name().unwrap(),
+                spki_der: root_key.public_key_spki().to_vec(),
+                signer: &*root_key,
+                scheme: SignatureScheme::EcdsaP256Sha256,
+            },
+        )
+        .unwrap()
+    };
+    let root = issue(kyso_pki::cert::CertProfile::RootCa, "CN=Gốc thử,C=VN", &root_key);
+    let cert = issue(kyso_pki::cert::CertProfile::Individual, "CN=Thử,C=VN", &k);
     let pdf = kyso_pdf::draft::text_pdf(&[vec![]]).unwrap();
     let spec = kyso_pdf::FieldSpec {
         page: 1,
@@ -54,7 +78,25 @@ fn signed() -> Vec<u8> {
         sub_filter: "ETSI.CAdES.detached",
         fills: vec![],
     };
-    kyso_pdf::sign_pades(&pdf, &spec, &kyso_pdf::SignerInfo { signer: &*k, cert: &cert, chain: &[] }, kyso_pdf::Level::B, None).unwrap()
+    let signed =
+        kyso_pdf::sign_pades(&pdf, &spec, &kyso_pdf::SignerInfo { signer: &*k, cert: &cert, chain: &[] }, kyso_pdf::Level::B, None)
+            .unwrap();
+    let (_, info) = kyso_pki::cert::parse(&root).unwrap();
+    let crl = kyso_pki::crl::build(
+        &kyso_pki::crl::CrlParams {
+            issuer: dn.to_name().unwrap(),
+            issuer_spki: &info.spki_der,
+            number: 1,
+            delta_of: None,
+            this_update: chrono::DateTime::from_timestamp(1_789_000_000, 0).unwrap(),
+            next_update: chrono::DateTime::from_timestamp(1_791_000_000, 0).unwrap(),
+            entries: &[],
+        },
+        &*root_key,
+        SignatureScheme::EcdsaP256Sha256,
+    )
+    .unwrap();
+    (signed, root, crl)
 }
 
 #[test]
