@@ -257,7 +257,11 @@ pub fn status_in_response(resp_der: &[u8], cert: &[u8], issuer: &[u8]) -> PkiRes
         }
         let produced = crate::from_generalized(&single.this_update.0);
         return Ok(Some(match &single.cert_status {
-            CertStatus::Good(_) => crate::path::Revocation::Good { source: "OCSP".into(), produced },
+            CertStatus::Good(_) => crate::path::Revocation::Good {
+                source: "OCSP".into(),
+                produced,
+                valid_until: single.next_update.as_ref().map(|n| crate::from_generalized(&n.0)),
+            },
             CertStatus::Revoked(info) => crate::path::Revocation::Revoked {
                 source: "OCSP".into(),
                 at: crate::from_generalized(&info.revocation_time.0),

@@ -279,8 +279,17 @@ fn strip_seq(der_bytes: &[u8]) -> Vec<u8> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Revocation {
-    Good { source: String, produced: DateTime<Utc> },
-    Revoked { source: String, at: DateTime<Utc>, reason: u8 },
+    /// `valid_until`: the CRL's nextUpdate or the OCSP response's, when given.
+    Good {
+        source: String,
+        produced: DateTime<Utc>,
+        valid_until: Option<DateTime<Utc>>,
+    },
+    Revoked {
+        source: String,
+        at: DateTime<Utc>,
+        reason: u8,
+    },
     Unknown,
 }
 
@@ -299,11 +308,12 @@ impl Revocation {
                 }
             }
             (r @ Revoked { .. }, _) | (_, r @ Revoked { .. }) => r,
-            (Good { source, produced }, Good { source: s2, produced: p2 }) => {
-                if p2 > produced {
-                    Good { source: s2, produced: p2 }
+            (a @ Good { .. }, b @ Good { .. }) => {
+                let produced = |r: &Revocation| if let Good { produced, .. } = r { *produced } else { DateTime::<Utc>::MIN_UTC };
+                if produced(&b) > produced(&a) {
+                    b
                 } else {
-                    Good { source, produced }
+                    a
                 }
             }
             (r @ Good { .. }, Unknown) | (Unknown, r) => r,
@@ -326,7 +336,7 @@ pub fn revocation(cert: &[u8], issuer: &[u8], crls: &[Vec<u8>], ocsps: &[Vec<u8>
         }
         match parsed.entries.iter().find(|e| e.serial == serial) {
             Some(e) => consider(Revocation::Revoked { source: "CRL".into(), at: e.revoked_at, reason: e.reason }),
-            None => consider(Revocation::Good { source: "CRL".into(), produced: parsed.this_update }),
+            None => consider(Revocation::Good { source: "CRL".into(), produced: parsed.this_update, valid_until: parsed.next_update }),
         }
     }
     for r in ocsps {

@@ -288,7 +288,7 @@ fn revocation_is_judged_at_a_time_from_crls_and_ocsp() {
 #[test]
 fn ocsp_unknown_does_not_override_a_good_crl() {
     let t = now();
-    let good = |s: &str, d: i64| Revocation::Good { source: s.into(), produced: t + Duration::days(d) };
+    let good = |s: &str, d: i64| Revocation::Good { source: s.into(), produced: t + Duration::days(d), valid_until: None };
     let revoked = |s: &str, d: i64| Revocation::Revoked { source: s.into(), at: t + Duration::days(d), reason: 1 };
     // (case, first, second, merged)
     let cases = vec![

@@ -43,12 +43,12 @@ impl Indication {
             Indication::Indeterminate => 2,
         }
     }
-    fn worse(self, other: Indication) -> Indication {
-        use Indication::*;
-        match (self, other) {
-            (TotalFailed, _) | (_, TotalFailed) => TotalFailed,
-            (Indeterminate, _) | (_, Indeterminate) => Indeterminate,
-            _ => TotalPassed,
+    /// How bad: passed < indeterminate < failed.
+    fn rank(self) -> u8 {
+        match self {
+            Indication::TotalPassed => 0,
+            Indication::Indeterminate => 1,
+            Indication::TotalFailed => 2,
         }
     }
 }
@@ -273,10 +273,19 @@ struct Sources<'p, 'a> {
     fetched: Found,
 }
 
+/// A "good" that says nothing about `at`: made before it and no longer current at `now`
+/// (revocation is for good, so a current list that does not name the certificate shows it
+/// was not revoked at `at` either).
+fn stale(r: &Revocation, at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    matches!(r, Revocation::Good { produced, valid_until, .. } if *produced < at && valid_until.is_none_or(|u| u < now))
+}
+
 /// Names where a status came from ("CRL" becomes "CRL trong DSS của tệp").
 fn from(r: Revocation, origin: &str) -> Revocation {
     match r {
-        Revocation::Good { source, produced } => Revocation::Good { source: format!("{source} {origin}"), produced },
+        Revocation::Good { source, produced, valid_until } => {
+            Revocation::Good { source: format!("{source} {origin}"), produced, valid_until }
+        }
         Revocation::Revoked { source, at, reason } => Revocation::Revoked { source: format!("{source} {origin}"), at, reason },
         Revocation::Unknown => Revocation::Unknown,
     }
@@ -296,7 +305,9 @@ impl<'p, 'a> Sources<'p, 'a> {
         }
     }
 
-    fn status(&mut self, cert: &[u8], issuer: &[u8]) -> Revocation {
+    /// The status of `cert` for a signature made at `at`: what the sources given say, else
+    /// (or when that is stale) what the network says.
+    fn status(&mut self, cert: &[u8], issuer: &[u8], at: DateTime<Utc>) -> Revocation {
         let p = self.policy;
         let mut r = from(path::revocation(cert, issuer, &p.crls, &p.ocsps), "được cung cấp khi kiểm tra");
         for (found, origin) in [(&self.dss, "trong DSS của tệp"), (&self.embedded, "nhúng trong chữ ký"), (&self.fetched, "tải qua mạng")]
@@ -305,10 +316,11 @@ impl<'p, 'a> Sources<'p, 'a> {
                 r = r.merge(from(path::revocation(cert, issuer, &found.crls, &found.ocsps), origin));
             }
         }
-        if r != Revocation::Unknown {
+        if r != Revocation::Unknown && !stale(&r, at, p.at) {
             return r;
         }
         let Some(fetch) = p.fetch else { return r };
+        let known = r;
         // The responder first (small and fresh), then the CRL distribution points.
         if let Ok(request) = kyso_pki::ocsp::request_for(cert, issuer) {
             for url in kyso_pki::cert::ocsp_urls(cert).unwrap_or_default() {
@@ -316,7 +328,7 @@ impl<'p, 'a> Sources<'p, 'a> {
                     let r = path::revocation(cert, issuer, &[], std::slice::from_ref(&resp));
                     self.fetched.ocsps.push(resp);
                     if r != Revocation::Unknown {
-                        return from(r, &format!("tải từ {url}"));
+                        return known.merge(from(r, &format!("tải từ {url}")));
                     }
                 }
             }
@@ -326,18 +338,34 @@ impl<'p, 'a> Sources<'p, 'a> {
                 let r = path::revocation(cert, issuer, std::slice::from_ref(&crl), &[]);
                 self.fetched.crls.push(crl);
                 if r != Revocation::Unknown {
-                    return from(r, &format!("tải từ {url}"));
+                    return known.merge(from(r, &format!("tải từ {url}")));
                 }
             }
         }
-        Revocation::Unknown
+        known
     }
 }
 
+/// What proves the time a certificate is judged at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Proof {
+    /// Nothing: the validation time, the signer's claim aside.
+    None,
+    /// A later document time-stamp: the signature existed by then, but may be much older, so
+    /// an expiry or revocation before it does not show that the signature came after.
+    DocumentTimestamp,
+    /// A time-stamp made when the signature was (the signature time-stamp, or a time-stamp
+    /// token's own time for its authority).
+    AtSigning,
+}
+
 /// Checks `leaf`'s path at `at` (the best signing time) and the revocation of each certificate
-/// on it; a revocation after `at` is a note when `proven` (the time is proven), else a reason
-/// for INDETERMINATE.
-fn check_trust(leaf: &[u8], extra: &[Vec<u8>], usage: LeafUsage, at: DateTime<Utc>, proven: bool, src: &mut Sources<'_, '_>) -> Trust {
+/// on it; a revocation after `at` is a note when the time is proven, else a reason for
+/// INDETERMINATE; an expiry or revocation before it fails only when `proof` is
+/// [`Proof::AtSigning`].
+fn check_trust(leaf: &[u8], extra: &[Vec<u8>], usage: LeafUsage, at: DateTime<Utc>, proof: Proof, src: &mut Sources<'_, '_>) -> Trust {
+    let proven = proof != Proof::None;
+    let strict = proof == Proof::AtSigning;
     let mut intermediates: Vec<Vec<u8>> = src.policy.intermediates.clone();
     intermediates.extend(extra.iter().filter(|c| c.as_slice() != leaf).cloned());
     let input = PathInput { leaf, intermediates: &intermediates, anchors: &src.policy.anchors, at, eku: None, usage };
@@ -348,7 +376,7 @@ fn check_trust(leaf: &[u8], extra: &[Vec<u8>], usage: LeafUsage, at: DateTime<Ut
         Err(e) => {
             let sub = match &e {
                 PathProblem::NoChain(_) => SubIndication::NoCertificateChainFound,
-                PathProblem::Expired(_) if proven => SubIndication::Expired,
+                PathProblem::Expired(_) if strict => SubIndication::Expired,
                 PathProblem::Expired(_) => SubIndication::OutOfBoundsNoPoe,
                 PathProblem::NotYetValid(_) => SubIndication::NotYetValid,
                 PathProblem::BadSignature(_) | PathProblem::Malformed(_) => SubIndication::CertificateChainGeneralFailure,
@@ -360,11 +388,11 @@ fn check_trust(leaf: &[u8], extra: &[Vec<u8>], usage: LeafUsage, at: DateTime<Ut
         }
     }
     for pair in t.chain.clone().windows(2) {
-        let status = src.status(&pair[0], &pair[1]);
+        let status = src.status(&pair[0], &pair[1], at);
         let who = subject(&pair[0]);
         match &status {
             Revocation::Revoked { at: r, .. } if *r <= at => {
-                let sub = if proven { SubIndication::Revoked } else { SubIndication::RevokedNoPoe };
+                let sub = if strict { SubIndication::Revoked } else { SubIndication::RevokedNoPoe };
                 t.failure.get_or_insert((sub, format!("chứng thư '{who}' bị thu hồi lúc {} (trước thời điểm ký {when})", vn_time(*r))));
             }
             Revocation::Revoked { at: r, .. } => {
@@ -380,8 +408,16 @@ fn check_trust(leaf: &[u8], extra: &[Vec<u8>], usage: LeafUsage, at: DateTime<Ut
             Revocation::Unknown => {
                 t.failure.get_or_insert((SubIndication::TryLater, format!("không có thông tin thu hồi cho chứng thư '{who}' (CRL/OCSP)")));
             }
-            Revocation::Good { source, produced } => {
-                if *produced < at && !proven {
+            Revocation::Good { source, produced, .. } => {
+                if stale(&status, at, src.policy.at) {
+                    t.failure.get_or_insert((
+                        SubIndication::TryLater,
+                        format!(
+                            "thông tin thu hồi cho '{who}' ({source}) lập lúc {}, trước thời điểm ký, và đã hết hạn: cần CRL/OCSP mới hơn",
+                            vn_time(*produced)
+                        ),
+                    ));
+                } else if *produced < at && !proven {
                     t.notes
                         .push(format!("thông tin thu hồi cho '{who}' ({source}) lập lúc {}, trước thời điểm kiểm tra", vn_time(*produced)));
                 }
@@ -433,7 +469,7 @@ pub fn validate_pdf(name: &str, data: &[u8], policy: &Policy<'_>) -> Report {
         if c.kind == SigKind::DocTimeStamp && c.problems.is_empty() {
             if let (Some(t), Some(cert)) = (c.timestamp, &c.tsa_cert) {
                 let extra: Vec<Vec<u8>> = c.tsa_certificates.iter().chain(&dss.certs).cloned().collect();
-                if check_trust(cert, &extra, LeafUsage::TimeStamping, t, true, &mut src).failure.is_none() {
+                if check_trust(cert, &extra, LeafUsage::TimeStamping, t, Proof::AtSigning, &mut src).failure.is_none() {
                     doc_ts.push((c.revision_end, t));
                 }
             }
@@ -441,8 +477,9 @@ pub fn validate_pdf(name: &str, data: &[u8], policy: &Policy<'_>) -> Report {
     }
     for (i, c) in checks.iter().enumerate() {
         let r = validate_one(i + 1, c, &dss.certs, &doc_ts, &mut src);
-        report.indication = report.indication.worse(r.indication);
-        if report.sub_indication.is_none() && r.indication != Indication::TotalPassed {
+        // The document takes the worst signature's indication and its sub-indication.
+        if r.indication.rank() > report.indication.rank() {
+            report.indication = r.indication;
             report.sub_indication = r.sub_indication;
         }
         report.signatures.push(r);
@@ -498,8 +535,9 @@ fn validate_one(
         location: c.location.clone(),
         messages: vec![],
     };
+    // The worst finding decides (a failure outranks an indeterminate one found before it).
     let set = |r: &mut SignatureReport, sub: SubIndication, msg: String| {
-        if r.sub_indication.is_none() {
+        if r.sub_indication.is_none() || r.indication.rank() < sub.indication().rank() {
             r.indication = sub.indication();
             r.sub_indication = Some(sub);
         }
@@ -541,7 +579,7 @@ fn validate_one(
         let tsa = c.tsa_cert.clone().unwrap_or_default();
         let extra: Vec<Vec<u8>> = c.tsa_certificates.iter().chain(dss_certs).cloned().collect();
         let t = c.timestamp.expect("checked");
-        let tt = check_trust(&tsa, &extra, LeafUsage::TimeStamping, t, true, src);
+        let tt = check_trust(&tsa, &extra, LeafUsage::TimeStamping, t, Proof::AtSigning, src);
         match tt.failure {
             None => poe = Some((t, TimeSource::SignatureTimestamp)),
             Some((_, why)) => {
@@ -556,26 +594,26 @@ fn validate_one(
             .map(|(_, t)| (*t, TimeSource::DocumentTimestamp))
             .min_by_key(|(t, _)| *t);
     }
-    let (check_at, proven) = match poe {
+    let (check_at, proof) = match poe {
         Some((t, source)) => {
             r.signing_time = Some(t);
             r.signing_time_source = source;
-            (t, true)
+            (t, if source == TimeSource::DocumentTimestamp { Proof::DocumentTimestamp } else { Proof::AtSigning })
         }
         None => {
             r.signing_time = c.claimed_time;
             r.signing_time_source = if c.claimed_time.is_some() { TimeSource::Claimed } else { TimeSource::None };
-            (src.policy.at, false)
+            (src.policy.at, Proof::None)
         }
     };
     // 4. The path and revocation at that time.
     let usage = if c.kind == SigKind::DocTimeStamp { LeafUsage::TimeStamping } else { LeafUsage::Signing };
     let extra: Vec<Vec<u8>> = c.certificates.iter().chain(dss_certs).cloned().collect();
-    let mut trust = check_trust(&cert, &extra, usage, check_at, proven, src);
+    let mut trust = check_trust(&cert, &extra, usage, check_at, proof, src);
     // Without proof of time, an expired certificate may still have been valid when signed.
     if let Some((SubIndication::OutOfBoundsNoPoe, _)) = &trust.failure {
         if let Some(claimed) = c.claimed_time {
-            let at_claim = check_trust(&cert, &extra, usage, claimed, false, src);
+            let at_claim = check_trust(&cert, &extra, usage, claimed, Proof::None, src);
             if at_claim.failure.as_ref().is_none_or(|(s, _)| *s == SubIndication::TryLater) {
                 trust.notes.push(format!(
                     "chứng thư còn hiệu lực tại thời điểm ký được khai ({}), nhưng không có dấu thời gian chứng minh",

@@ -92,7 +92,7 @@ pub fn lines(r: &Report) -> Vec<Line> {
         }
         for rv in &s.revocation {
             let said = match &rv.status {
-                Revocation::Good { source, produced } => format!("chưa bị thu hồi (theo {source} lập lúc {})", t(*produced)),
+                Revocation::Good { source, produced, .. } => format!("chưa bị thu hồi (theo {source} lập lúc {})", t(*produced)),
                 Revocation::Revoked { source, at, .. } => format!("BỊ THU HỒI lúc {} (theo {source})", t(*at)),
                 Revocation::Unknown => "không có thông tin thu hồi".into(),
             };

@@ -122,6 +122,11 @@ impl Pki {
     }
 
     fn crl(&self, revoked: &[(Vec<u8>, DateTime<Utc>)]) -> Vec<u8> {
+        self.crl_at(revoked, self.now - Duration::minutes(30), self.now + Duration::days(7))
+    }
+
+    /// The issuing CA's CRL made at `this_update`, current until `next_update`.
+    fn crl_at(&self, revoked: &[(Vec<u8>, DateTime<Utc>)], this_update: DateTime<Utc>, next_update: DateTime<Utc>) -> Vec<u8> {
         let (_, ca) = cert::parse(&self.ca).unwrap();
         let entries: Vec<RevokedEntry> = revoked
             .iter()
@@ -137,8 +142,8 @@ impl Pki {
                 issuer_spki: &ca.spki_der,
                 number: 1,
                 delta_of: None,
-                this_update: self.now - Duration::minutes(30),
-                next_update: self.now + Duration::days(7),
+                this_update,
+                next_update,
                 entries: &entries,
             },
             &*self.ca_key,
@@ -777,5 +782,39 @@ fn revocation_is_fetched_from_the_responder_then_the_crl_distribution_point() {
         // Offline, nothing is asked and nothing is known.
         let offline = Policy { fetch: None, ..policy };
         assert_eq!(kyso_verify::validate_pdf("mang.pdf", &pdf, &offline).sub_indication, Some(SubIndication::TryLater), "{case}");
+    }
+}
+
+/// Regression: an old CRL (made before the signature, expired since) that does not list the
+/// certificate hid a later revocation and stopped the validator from looking further.
+#[test]
+fn a_stale_crl_does_not_hide_a_revocation() {
+    let pki = Pki::new("Root thử nghiệm");
+    let now = pki.now;
+    let urls = Urls { crl: Some("http://crl.test/ca.crl".into()), ocsp: None, ca_issuers: None };
+    let key = pki.session.generate_key("s", KeyAlgorithm::EcP256).unwrap();
+    let signer = (pki.leaf_with_urls(CertProfile::Individual, "Trần Văn Cũ", key.public_key_spki(), -30, 365, urls), key);
+    let pdf = sign(&base_pdf(), &signer, &pki, "Chữ ký", now - Duration::hours(1), None);
+    let old = pki.crl_at(&[], now - Duration::days(10), now - Duration::days(3));
+    let revoked_now = pki.crl(&[(signer.0.clone(), now - Duration::hours(2))]);
+    let current_empty = pki.crl(&[]);
+    // (case, CRL served at the distribution point, expected indication, sub-indication)
+    let cases = [
+        ("offline: only the stale CRL", None, Indication::Indeterminate, Some(SubIndication::TryLater)),
+        ("the current CRL lists it", Some(revoked_now), Indication::Indeterminate, Some(SubIndication::RevokedNoPoe)),
+        ("the current CRL does not", Some(current_empty), Indication::TotalPassed, None),
+    ];
+    for (case, served, ind, sub) in cases {
+        let fetch = |url: &str| (url == "http://crl.test/ca.crl").then(|| served.clone()).flatten();
+        let policy = Policy {
+            anchors: vec![pki.root.clone()],
+            intermediates: vec![pki.ca.clone()],
+            crls: vec![old.clone(), pki.root_crl()],
+            ocsps: vec![],
+            at: now,
+            fetch: Some(&fetch),
+        };
+        let r = kyso_verify::validate_pdf("cu.pdf", &pdf, &policy);
+        assert_eq!((r.indication, r.sub_indication), (ind, sub), "{case}:\n{}", kyso_verify::report::text(&r));
     }
 }

@@ -104,7 +104,7 @@ pub fn cert_verify(cli: &Cli, a: &CertVerifyArgs, now: DateTime<Utc>) -> Result<
         }
         for (s, r) in &revocation {
             let said = match r {
-                Revocation::Good { source, produced } => {
+                Revocation::Good { source, produced, .. } => {
                     format!("chưa bị thu hồi ({source} lúc {})", kyso_pdf::decree30::iso_time(*produced))
                 }
                 Revocation::Revoked { at, .. } => format!("bị thu hồi lúc {}", kyso_pdf::decree30::iso_time(*at)),
