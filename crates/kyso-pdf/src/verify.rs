@@ -104,6 +104,37 @@ impl SignatureCheck {
         self.fail(kind, message);
     }
 
+    /// Verifies a detached CMS signature over the content `digest_of` hashes, and its signature
+    /// time-stamp, recording the signer, the certificates, the time and any problem. Returns
+    /// what signing-certificate-v2 says (None when absent), or None when the CMS did not verify.
+    pub fn check_cms(&mut self, cms_der: &[u8], digest_of: &dyn Fn(HashAlg) -> Vec<u8>) -> Option<Option<bool>> {
+        let v = match cms::verify(cms_der, Some(digest_of)) {
+            Ok(v) => v,
+            Err(e) => {
+                self.fail(kind_of(&e), e.to_string());
+                return None;
+            }
+        };
+        self.signer_cert = Some(v.signer_cert);
+        self.certificates = v.certificates;
+        match cms::signature_time_stamp_token(cms_der) {
+            Ok(Some(token)) => {
+                let value = cms::signature_value(cms_der).unwrap_or_default();
+                match tsp::verify_token(&token, HashAlg::Sha256, &HashAlg::Sha256.digest(&value)) {
+                    Ok(t) => {
+                        self.timestamp = Some(t.gen_time);
+                        self.tsa_cert = Some(t.tsa_cert);
+                        self.tsa_certificates = t.certificates;
+                    }
+                    Err(e) => self.fail(ProblemKind::Timestamp, format!("dấu thời gian của chữ ký không hợp lệ: {e}")),
+                }
+            }
+            Ok(None) => {}
+            Err(e) => self.fail(ProblemKind::Timestamp, format!("không đọc được dấu thời gian của chữ ký: {e}")),
+        }
+        Some(v.signing_certificate_v2)
+    }
+
     /// A check with nothing found yet, for the signature in field `field`.
     pub fn empty(field: &str) -> Self {
         SignatureCheck {
@@ -471,33 +502,13 @@ fn check_one(doc: &PdfDoc<'_>, data: &[u8], field: String, sig_ref: Ref, shared:
                 c.fail(ProblemKind::Format, format!("kiểu chữ ký /SubFilter /{} không được hỗ trợ", c.sub_filter));
                 return c;
             }
-            match cms::verify(cms_der, Some(&digest_of)) {
-                Ok(v) => {
-                    if v.signing_certificate_v2 == Some(false) {
-                        c.fail(ProblemKind::Crypto, "thuộc tính signing-certificate-v2 không khớp chứng thư của người ký");
-                    }
-                    if c.sub_filter == "ETSI.CAdES.detached" && v.signing_certificate_v2.is_none() {
-                        c.fail(ProblemKind::Format, "chữ ký PAdES thiếu thuộc tính signing-certificate-v2");
-                    }
-                    c.signer_cert = Some(v.signer_cert);
-                    c.certificates = v.certificates;
-                    match cms::signature_time_stamp_token(cms_der) {
-                        Ok(Some(token)) => {
-                            let value = cms::signature_value(cms_der).unwrap_or_default();
-                            match tsp::verify_token(&token, HashAlg::Sha256, &HashAlg::Sha256.digest(&value)) {
-                                Ok(t) => {
-                                    c.timestamp = Some(t.gen_time);
-                                    c.tsa_cert = Some(t.tsa_cert);
-                                    c.tsa_certificates = t.certificates;
-                                }
-                                Err(e) => c.fail(ProblemKind::Timestamp, format!("dấu thời gian của chữ ký không hợp lệ: {e}")),
-                            }
-                        }
-                        Ok(None) => {}
-                        Err(e) => c.fail(ProblemKind::Timestamp, format!("không đọc được dấu thời gian của chữ ký: {e}")),
-                    }
+            if let Some(signing_certificate_v2) = c.check_cms(cms_der, &digest_of) {
+                if signing_certificate_v2 == Some(false) {
+                    c.fail(ProblemKind::Crypto, "thuộc tính signing-certificate-v2 không khớp chứng thư của người ký");
                 }
-                Err(e) => c.fail(kind_of(&e), e.to_string()),
+                if c.sub_filter == "ETSI.CAdES.detached" && signing_certificate_v2.is_none() {
+                    c.fail(ProblemKind::Format, "chữ ký PAdES thiếu thuộc tính signing-certificate-v2");
+                }
             }
         }
     }

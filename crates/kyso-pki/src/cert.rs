@@ -233,6 +233,11 @@ pub fn parse(der_bytes: &[u8]) -> PkiResult<(Certificate, CertInfo)> {
     Ok((c, info))
 }
 
+/// A certificate's subject as text, or a placeholder when it cannot be read (for reports).
+pub fn subject_text(der_bytes: &[u8]) -> String {
+    parse(der_bytes).map(|(_, i)| i.subject.to_string()).unwrap_or_else(|_| "(không đọc được)".into())
+}
+
 /// Checks that `cert` was signed by the key in `issuer_spki`.
 pub fn verify_issued_by(cert: &Certificate, issuer_spki: &[u8]) -> PkiResult<()> {
     verify_signature(issuer_spki, &cert.signature_algorithm, &cert.tbs_certificate.to_der()?, cert.signature.raw_bytes())

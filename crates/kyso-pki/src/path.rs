@@ -106,9 +106,7 @@ fn arcs(oid: &ObjectIdentifier) -> Vec<usize> {
     oid.arcs().map(|a| a as usize).collect()
 }
 
-fn subject_of(der_bytes: &[u8]) -> String {
-    crate::cert::parse(der_bytes).map(|(_, i)| i.subject.to_string()).unwrap_or_else(|_| "(không đọc được)".into())
-}
+use crate::cert::subject_text as subject_of;
 
 /// Key usage bits, if the extension is present.
 fn key_usage(c: &Certificate) -> Option<u16> {

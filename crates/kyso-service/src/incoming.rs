@@ -86,12 +86,8 @@ impl Service {
         let size = mapped.bytes().len() as u64;
         drop(mapped);
         let indication = match report.sub_indication {
-            Some(s) => format!(
-                "{}/{}",
-                code(report.indication),
-                serde_json::to_value(s).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
-            ),
-            None => code(report.indication),
+            Some(s) => format!("{}/{}", report.indication.code(), s.code()),
+            None => report.indication.code(),
         };
         let report_json = serde_json::to_string(&report).map_err(|e| kyso_store::StoreError::Corrupt(e.to_string()))?;
         let files = self.files()?;
@@ -180,8 +176,4 @@ impl Service {
             Ok(tx.notifications(&a.path, !all)?)
         })
     }
-}
-
-fn code(i: Indication) -> String {
-    serde_json::to_value(i).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }

@@ -43,6 +43,10 @@ impl Indication {
             Indication::Indeterminate => 2,
         }
     }
+    /// The ETSI name, as in the JSON report.
+    pub fn code(self) -> String {
+        serde_name(self)
+    }
     /// How bad: passed < indeterminate < failed.
     fn rank(self) -> u8 {
         match self {
@@ -76,6 +80,10 @@ pub enum SubIndication {
 }
 
 impl SubIndication {
+    /// The ETSI name, as in the JSON report.
+    pub fn code(self) -> String {
+        serde_name(self)
+    }
     pub fn label_vi(self) -> &'static str {
         use SubIndication::*;
         match self {
@@ -245,8 +253,11 @@ fn vn_time(t: DateTime<Utc>) -> String {
     kyso_pdf::decree30::iso_time(t)
 }
 
-fn subject(der: &[u8]) -> String {
-    kyso_pki::cert::parse(der).map(|(_, i)| i.subject.to_string()).unwrap_or_default()
+use kyso_pki::cert::subject_text as subject;
+
+/// The name serde gives a unit variant ("TOTAL-PASSED", "TRY_LATER").
+fn serde_name(v: impl Serialize) -> String {
+    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
 
 /// The outcome of a path and revocation check for one certificate at one time.
@@ -661,32 +672,7 @@ pub fn validate_cms(
     let mut c = SignatureCheck::empty("CMS");
     c.covers_whole_file = true;
     let der = kyso_pki::cms::der_prefix(cms_der).map(<[u8]>::to_vec).unwrap_or_else(|_| cms_der.to_vec());
-    match kyso_pki::cms::verify(&der, Some(digest_for)) {
-        Ok(v) => {
-            c.signer_cert = Some(v.signer_cert);
-            c.certificates = v.certificates;
-            if let Ok(Some(token)) = kyso_pki::cms::signature_time_stamp_token(&der) {
-                let value = kyso_pki::cms::signature_value(&der).unwrap_or_default();
-                match kyso_pki::tsp::verify_token(&token, kyso_token::HashAlg::Sha256, &kyso_token::HashAlg::Sha256.digest(&value)) {
-                    Ok(t) => {
-                        c.timestamp = Some(t.gen_time);
-                        c.tsa_cert = Some(t.tsa_cert);
-                        c.tsa_certificates = t.certificates;
-                    }
-                    Err(e) => c.push_problem(ProblemKind::Timestamp, format!("dấu thời gian của chữ ký không hợp lệ: {e}")),
-                }
-            }
-        }
-        Err(e) => {
-            let kind = match e {
-                kyso_pki::PkiError::DigestMismatch(_) => ProblemKind::Hash,
-                kyso_pki::PkiError::BadSignature(_) => ProblemKind::Crypto,
-                kyso_pki::PkiError::WeakKey(_) | kyso_pki::PkiError::Unsupported(_) => ProblemKind::Weak,
-                _ => ProblemKind::Format,
-            };
-            c.push_problem(kind, e.to_string());
-        }
-    }
+    c.check_cms(&der, digest_for);
     c.cms = der;
     let mut src = Sources::new(policy);
     src.add_embedded(&c.cms);

@@ -9,12 +9,9 @@ fn t(x: chrono::DateTime<chrono::Utc>) -> String {
 }
 
 fn verdict(i: Indication, sub: Option<crate::SubIndication>) -> String {
-    let code = serde_json::to_value(i).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+    let code = i.code();
     match sub {
-        Some(s) => {
-            let sc = serde_json::to_value(s).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
-            format!("{} ({code} / {sc}: {})", i.label_vi(), s.label_vi())
-        }
+        Some(s) => format!("{} ({code} / {}: {})", i.label_vi(), s.code(), s.label_vi()),
         None => format!("{} ({code})", i.label_vi()),
     }
 }

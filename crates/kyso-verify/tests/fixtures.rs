@@ -234,6 +234,44 @@ fn append_update(pdf: &[u8], objects: &[(u32, String)]) -> Vec<u8> {
     out
 }
 
+/// The shadow set-up's page with the white box over the amount dropped from its content.
+const HIDDEN_OVERLAY_PAGE: &str =
+    "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 6 0 R >> >> /Contents [4 0 R] /Annots [7 0 R] >>";
+
+/// Appends an update that adds to page 1 a signature widget (`/FT /Sig` plus `keys`) drawing a
+/// box with `text` over the page; with `in_form` it is also listed in the form's fields.
+fn with_drawn_widget(pdf: &[u8], keys: &str, text: &str, in_form: bool) -> Vec<u8> {
+    use kyso_pdf::object::{get, Obj};
+    let doc = kyso_pdf::reader::PdfDoc::open(pdf).unwrap();
+    let page_ref = doc.pages().unwrap()[0];
+    let n = doc.size();
+    let appended = |d: &kyso_pdf::object::Dict, key: &str| {
+        let mut d = d.clone();
+        let mut list = get(&d, key).and_then(|x| x.as_array()).cloned().unwrap_or_default();
+        list.push(Obj::Ref((n, 0)));
+        d.insert(key.as_bytes().to_vec(), Obj::Array(list));
+        obj_text(&Obj::Dict(d))
+    };
+    let draw = format!("q 1 1 1 rg 0 0 400 200 re f 0 0 1 rg BT /Helv 12 Tf 10 10 Td ({text}) Tj ET Q");
+    let mut objects = vec![
+        (
+            n,
+            format!(
+                "<< /Type /Annot /Subtype /Widget /FT /Sig {keys} /Rect [50 500 450 700] /F 4 /P {} 0 R /AP << /N {} 0 R >> >>",
+                page_ref.0,
+                n + 1
+            ),
+        ),
+        (n + 1, format!("<< /Type /XObject /Subtype /Form /BBox [0 0 400 200] /Length {} >>\nstream\n{draw}\nendstream", draw.len())),
+        (page_ref.0, appended(doc.get(page_ref).unwrap().as_dict().unwrap(), "Annots")),
+    ];
+    if in_form {
+        let acro_ref = get(&doc.catalog().unwrap(), "AcroForm").and_then(|x| x.as_ref()).unwrap();
+        objects.push((acro_ref.0, appended(doc.get(acro_ref).unwrap().as_dict().unwrap(), "Fields")));
+    }
+    append_update(pdf, &objects)
+}
+
 fn obj_text(o: &kyso_pdf::object::Obj) -> String {
     let mut v = vec![];
     kyso_pdf::object::write(o, &mut v);
@@ -424,32 +462,8 @@ fn every_fixture_gets_its_indication_and_kyso_agrees_with_pyhanko() {
         v
     };
     let shadow = sign(&shadow_base(), &a, &pki, "Chữ ký", now, Some(now - Duration::minutes(5)));
-    let extra_field = {
-        let doc = kyso_pdf::reader::PdfDoc::open(&valid_one).unwrap();
-        let page_ref = doc.pages().unwrap()[0];
-        let mut page = doc.get(page_ref).unwrap().as_dict().unwrap().clone();
-        let n = doc.size();
-        let mut annots = kyso_pdf::object::get(&page, "Annots").and_then(|x| x.as_array()).cloned().unwrap_or_default();
-        annots.push(kyso_pdf::object::Obj::Ref((n, 0)));
-        page.insert(b"Annots".to_vec(), kyso_pdf::object::Obj::Array(annots));
-        let cat = doc.catalog().unwrap();
-        let acro_ref = kyso_pdf::object::get(&cat, "AcroForm").and_then(|x| x.as_ref()).unwrap();
-        let mut acro = doc.get(acro_ref).unwrap().as_dict().unwrap().clone();
-        let mut fields = kyso_pdf::object::get(&acro, "Fields").and_then(|x| x.as_array()).cloned().unwrap();
-        fields.push(kyso_pdf::object::Obj::Ref((n, 0)));
-        acro.insert(b"Fields".to_vec(), kyso_pdf::object::Obj::Array(fields));
-        let draw = "q 1 1 1 rg 0 0 400 200 re f 0 0 1 rg BT /Helv 12 Tf 10 10 Td (Da ky) Tj ET Q";
-        append_update(
-            &valid_one,
-            &[
-                (n, format!("<< /Type /Annot /Subtype /Widget /FT /Sig /T (Chu ky gia) /Rect [50 500 450 700] /F 4 /P {} 0 R /AP << /N {} 0 R >> >>", page_ref.0, n + 1)),
-                (n + 1, format!("<< /Type /XObject /Subtype /Form /BBox [0 0 400 200] /Length {} >>\nstream\n{draw}\nendstream", draw.len())),
-                (page_ref.0, obj_text(&kyso_pdf::object::Obj::Dict(page))),
-                (acro_ref.0, obj_text(&kyso_pdf::object::Obj::Dict(acro))),
-            ],
-        )
-    };
-    let hide = append_update(&shadow, &[(3, "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 6 0 R >> >> /Contents [4 0 R] /Annots [7 0 R] >>".into())]);
+    let extra_field = with_drawn_widget(&valid_one, "/T (Chu ky gia)", "Da ky", true);
+    let hide = append_update(&shadow, &[(3, HIDDEN_OVERLAY_PAGE.into())]);
     let replace = {
         let doc = kyso_pdf::reader::PdfDoc::open(&shadow).unwrap();
         let mut f = doc.get((7, 0)).unwrap().as_dict().unwrap().clone();
@@ -481,28 +495,16 @@ fn every_fixture_gets_its_indication_and_kyso_agrees_with_pyhanko() {
     let overlay_freed = free_object(&shadow, 5);
     // The shadow "hide" update without its closing %%EOF: readers still follow it.
     let unterminated = {
-        let v = append_update(&shadow, &[(3, "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 6 0 R >> >> /Contents [4 0 R] /Annots [7 0 R] >>".into())]);
+        let v = append_update(&shadow, &[(3, HIDDEN_OVERLAY_PAGE.into())]);
         v[..v.len() - b"%%EOF\n".len()].to_vec()
     };
     // A widget that claims to be signed (a direct /V) and draws over the page, outside the form.
-    let unverified_widget = {
-        let doc = kyso_pdf::reader::PdfDoc::open(&valid_one).unwrap();
-        let page_ref = doc.pages().unwrap()[0];
-        let mut page = doc.get(page_ref).unwrap().as_dict().unwrap().clone();
-        let n = doc.size();
-        let mut annots = kyso_pdf::object::get(&page, "Annots").and_then(|x| x.as_array()).cloned().unwrap_or_default();
-        annots.push(kyso_pdf::object::Obj::Ref((n, 0)));
-        page.insert(b"Annots".to_vec(), kyso_pdf::object::Obj::Array(annots));
-        let draw = "q 1 1 1 rg 0 0 400 200 re f 0 0 1 rg BT /Helv 12 Tf 10 10 Td (Da duyet) Tj ET Q";
-        append_update(
-            &valid_one,
-            &[
-                (n, format!("<< /Type /Annot /Subtype /Widget /FT /Sig /T (Duyet) /V << /Type /Sig /Filter /Adobe.PPKLite /SubFilter /adbe.pkcs7.detached /ByteRange [0 0 0 0] /Contents <00> >> /Rect [50 500 450 700] /F 4 /P {} 0 R /AP << /N {} 0 R >> >>", page_ref.0, n + 1)),
-                (n + 1, format!("<< /Type /XObject /Subtype /Form /BBox [0 0 400 200] /Length {} >>\nstream\n{draw}\nendstream", draw.len())),
-                (page_ref.0, obj_text(&kyso_pdf::object::Obj::Dict(page))),
-            ],
-        )
-    };
+    let unverified_widget = with_drawn_widget(
+        &valid_one,
+        "/T (Duyet) /V << /Type /Sig /Filter /Adobe.PPKLite /SubFilter /adbe.pkcs7.detached /ByteRange [0 0 0 0] /Contents <00> >>",
+        "Da duyet",
+        false,
+    );
     // The form told to redraw every field (signed ones too) on opening.
     let need_appearances = {
         let doc = kyso_pdf::reader::PdfDoc::open(&valid_one).unwrap();

@@ -15,9 +15,7 @@ fn certs_in(p: &std::path::Path) -> Result<Vec<Vec<u8>>, CliError> {
     path::certificates_in(&b).map_err(|e| CliError::from(kyso_core::DomainError::invalid("cert", format!("{}: {e}", p.display()))))
 }
 
-fn subject(der: &[u8]) -> String {
-    kyso_pki::cert::parse(der).map(|(_, i)| i.subject.to_string()).unwrap_or_default()
-}
+use kyso_pki::cert::subject_text as subject;
 
 pub fn cert_verify(cli: &Cli, a: &CertVerifyArgs, now: DateTime<Utc>) -> Result<ExitCode, CliError> {
     let leaf = certs_in(&a.cert)?
