@@ -61,6 +61,13 @@ pub struct Change {
     pub doc_timestamp: bool,
     /// For a signature field: whether the update gives it a value (a signature to verify).
     pub signed: bool,
+    /// The document's metadata (/Info, /Metadata, the catalog's /Version or /Extensions)
+    /// updated by a signing revision, as signing tools do.
+    pub metadata: bool,
+    /// For form filling of a field that already had a value (permitted where the field is not
+    /// locked, but what the signer saw changes): the old and the new value.
+    pub old_value: Option<String>,
+    pub new_value: Option<String>,
 }
 
 impl Change {
@@ -74,7 +81,25 @@ impl Change {
             new_field: false,
             doc_timestamp: false,
             signed: false,
+            metadata: false,
+            old_value: None,
+            new_value: None,
         }
+    }
+    /// A filled field's value replaced.
+    pub fn is_refill(&self) -> bool {
+        self.class == ChangeClass::FormFilling && self.old_value.is_some()
+    }
+}
+
+/// A field value as text, for the report.
+fn value_text(doc: &PdfDoc<'_>, v: Option<&Obj>) -> String {
+    match v.map(|v| doc.resolve(v)) {
+        Some(Ok(Obj::Str(s))) => text_of(&s),
+        Some(Ok(Obj::Name(n))) => format!("/{}", String::from_utf8_lossy(&n)),
+        Some(Ok(Obj::Int(i))) => i.to_string(),
+        Some(Ok(other)) => format!("{other:?}").chars().take(80).collect(),
+        _ => String::new(),
     }
 }
 
@@ -183,6 +208,8 @@ enum Role {
     Field(bool),
     /// A signature field; `true` when it was signed.
     SigField(bool),
+    /// The document information dictionary (trailer /Info) or the XMP metadata stream.
+    Metadata,
 }
 
 /// Equal, or the same text written in another encoding (a writer may re-encode a UTF-16 name
@@ -225,10 +252,13 @@ fn roles(doc: &PdfDoc<'_>) -> (HashMap<u32, Role>, HashMap<u32, String>) {
     let mut names = HashMap::new();
     roles.insert(doc.root_ref().0, Role::Catalog);
     let cat = doc.catalog().unwrap_or_default();
-    for (k, r) in [("AcroForm", Role::AcroForm), ("DSS", Role::Dss)] {
+    for (k, r) in [("AcroForm", Role::AcroForm), ("DSS", Role::Dss), ("Metadata", Role::Metadata)] {
         if let Some(x) = get(&cat, k).and_then(Obj::as_ref) {
             roles.insert(x.0, r);
         }
+    }
+    if let Some(x) = get(&doc.trailer, "Info").and_then(Obj::as_ref) {
+        roles.entry(x.0).or_insert(Role::Metadata);
     }
     for p in doc.pages().unwrap_or_default() {
         roles.insert(p.0, Role::Page);
@@ -247,6 +277,67 @@ fn roles(doc: &PdfDoc<'_>) -> (HashMap<u32, Role>, HashMap<u32, String>) {
         names.insert(r.0, name);
     }
     (roles, names)
+}
+
+/// Objects visited by a reachability walk before giving up (then every changed object
+/// without a role is "other", which is the safe answer).
+const MAX_REACH: usize = 2_000_000;
+
+/// The object numbers reachable from `roots` (following every reference in dictionaries,
+/// arrays and stream dictionaries), not entering `skip`. None past [`MAX_REACH`].
+fn reach(doc: &PdfDoc<'_>, roots: &[Obj], skip: &HashSet<u32>) -> Option<HashSet<u32>> {
+    fn refs(o: &Obj, out: &mut Vec<Ref>) {
+        match o {
+            Obj::Ref(r) => out.push(*r),
+            Obj::Array(a) => a.iter().for_each(|x| refs(x, out)),
+            Obj::Dict(d) | Obj::Stream(d, _) => d.values().for_each(|x| refs(x, out)),
+            _ => {}
+        }
+    }
+    let mut seen = HashSet::new();
+    let mut stack = Vec::new();
+    roots.iter().for_each(|r| refs(r, &mut stack));
+    while let Some(r) = stack.pop() {
+        if skip.contains(&r.0) || !seen.insert(r.0) {
+            continue;
+        }
+        if seen.len() > MAX_REACH {
+            return None;
+        }
+        if let Ok(o) = doc.get(r) {
+            refs(&o, &mut stack);
+        }
+    }
+    Some(seen)
+}
+
+/// What the signed revision shows, and what only its DSS holds.
+struct Reach {
+    /// Reachable from the trailer without entering the DSS.
+    content: Option<HashSet<u32>>,
+    /// Reachable from the DSS (and not from the content).
+    dss_only: HashSet<u32>,
+}
+
+fn reach_of(doc: &PdfDoc<'_>) -> Reach {
+    let cat = doc.catalog().unwrap_or_default();
+    let dss = get(&cat, "DSS").cloned();
+    let mut catalog_without_dss = cat.clone();
+    catalog_without_dss.remove(b"DSS".as_slice());
+    let mut trailer = doc.trailer.clone();
+    trailer.remove(b"Root".as_slice());
+    trailer.remove(b"Prev".as_slice());
+    let root = doc.root_ref().0;
+    let skip: HashSet<u32> = [root].into();
+    let mut content = reach(doc, &[Obj::Dict(catalog_without_dss), Obj::Dict(trailer)], &skip);
+    if let Some(c) = content.as_mut() {
+        c.insert(root);
+    }
+    let dss_only = match (&content, dss) {
+        (Some(c), Some(d)) => reach(doc, &[d], c).unwrap_or_default(),
+        _ => HashSet::new(),
+    };
+    Reach { content, dss_only }
 }
 
 /// What the update from `prev` to `cur` changed.
@@ -282,9 +373,20 @@ pub fn diff(prev: &PdfDoc<'_>, cur: &PdfDoc<'_>) -> Vec<Change> {
             out.push(Change::new(ChangeClass::Other, format!("đối tượng {n} bị xóa")));
         }
     }
+    let mut reached: Option<Reach> = None;
+    let mut metadata: Vec<Change> = Vec::new();
     for num in changed.into_iter().take(MAX_CHANGED) {
         if !matches!(prev.entries.get(&num), Some(Entry::InUse(..) | Entry::Compressed(..))) {
-            continue; // a new object: judged where it is used
+            // A new object is judged where it is used, unless the signed revision already
+            // referred to it (as null): defining it now changes what was signed.
+            let r = reached.get_or_insert_with(|| reach_of(prev));
+            if r.content.as_ref().is_none_or(|c| c.contains(&num)) && !r.dss_only.contains(&num) {
+                out.push(Change::new(
+                    ChangeClass::Other,
+                    format!("đối tượng {num} được phiên bản đã ký tham chiếu (khi đó chưa có) nay được định nghĩa"),
+                ));
+            }
+            continue;
         }
         let (old, new) = match (prev.get((num, 0)), cur.get((num, 0))) {
             (Ok(o), Ok(n)) => (o, n),
@@ -297,9 +399,23 @@ pub fn diff(prev: &PdfDoc<'_>, cur: &PdfDoc<'_>) -> Vec<Change> {
             continue;
         }
         let Some(role) = roles.get(&num).copied() else {
-            out.push(Change::new(ChangeClass::Other, format!("đối tượng {num} đã có bị định nghĩa lại")));
+            // Validation data that only the DSS reaches (its arrays, VRI, the certificates,
+            // CRLs and OCSP responses) may be rewritten by whoever adds to it.
+            let r = reached.get_or_insert_with(|| reach_of(prev));
+            if r.dss_only.contains(&num) && r.content.as_ref().is_some_and(|c| !c.contains(&num)) {
+                out.push(Change::new(ChangeClass::Validation, format!("cập nhật dữ liệu kiểm tra trong DSS (đối tượng {num})")));
+            } else {
+                out.push(Change::new(ChangeClass::Other, format!("đối tượng {num} đã có bị định nghĩa lại")));
+            }
             continue;
         };
+        if role == Role::Metadata {
+            metadata.push(Change {
+                metadata: true,
+                ..Change::new(ChangeClass::Signing, format!("cập nhật thông tin tài liệu (đối tượng {num})"))
+            });
+            continue;
+        }
         if role == Role::AnnotArray {
             match (old.as_array(), new.as_array()) {
                 (Some(o), Some(n)) if n.starts_with(o) => added_annots.extend(n[o.len()..].iter().cloned()),
@@ -321,14 +437,23 @@ pub fn diff(prev: &PdfDoc<'_>, cur: &PdfDoc<'_>) -> Vec<Change> {
             }
             let key = String::from_utf8_lossy(k).into_owned();
             let ok = match role {
-                Role::Catalog => matches!(key.as_str(), "AcroForm" | "DSS"),
+                Role::Catalog => {
+                    let meta = matches!(key.as_str(), "Version" | "Extensions" | "Metadata");
+                    if meta {
+                        metadata.push(Change {
+                            metadata: true,
+                            ..Change::new(ChangeClass::Signing, format!("cập nhật /{key} của danh mục tài liệu"))
+                        });
+                    }
+                    meta || matches!(key.as_str(), "AcroForm" | "DSS")
+                }
                 // NeedAppearances makes readers redraw fields (signed ones too); XFA replaces
                 // the form: neither is signing.
                 Role::AcroForm => matches!(key.as_str(), "Fields" | "SigFlags" | "DR" | "DA"),
                 Role::Page => key == "Annots",
                 Role::Dss => true,
                 Role::Field(_) | Role::SigField(_) => matches!(key.as_str(), "V" | "AP" | "AS"),
-                Role::AnnotArray => false,
+                Role::AnnotArray | Role::Metadata => false,
             };
             if !ok {
                 other_keys.push(key);
@@ -372,11 +497,25 @@ pub fn diff(prev: &PdfDoc<'_>, cur: &PdfDoc<'_>) -> Vec<Change> {
             }
             Role::Field(had_value) => {
                 let name = names.get(&num).cloned().unwrap_or_default();
-                if had_value {
-                    // What the signer saw: its value or its appearance redrawn is a replacement.
+                let value_changed = !same(od.get(b"V".as_slice()), nd.get(b"V".as_slice()));
+                if had_value && value_changed {
+                    // ISO 32000 lets an unlocked field be filled again, but what the signer saw
+                    // changes: the validator names the old and the new value.
+                    let (old_value, new_value) = (value_text(prev, od.get(b"V".as_slice())), value_text(cur, nd.get(b"V".as_slice())));
                     out.push(Change {
                         field: Some(name.clone()),
-                        ..Change::new(ChangeClass::Other, format!("giá trị hoặc hình thể hiện đã có của trường '{name}' bị thay"))
+                        old_value: Some(old_value.clone()),
+                        new_value: Some(new_value.clone()),
+                        ..Change::new(
+                            ChangeClass::FormFilling,
+                            format!("giá trị đã điền của trường '{name}' bị thay từ '{old_value}' thành '{new_value}'"),
+                        )
+                    });
+                } else if had_value {
+                    // Its appearance redrawn over the same value: what is shown is replaced.
+                    out.push(Change {
+                        field: Some(name.clone()),
+                        ..Change::new(ChangeClass::Other, format!("hình thể hiện của trường đã điền '{name}' bị vẽ lại"))
                     });
                 } else {
                     out.push(Change {
@@ -400,7 +539,7 @@ pub fn diff(prev: &PdfDoc<'_>, cur: &PdfDoc<'_>) -> Vec<Change> {
                     });
                 }
             }
-            Role::AnnotArray => {}
+            Role::AnnotArray | Role::Metadata => {}
         }
     }
     let mut seen_widgets: HashSet<Ref> = HashSet::new();
@@ -449,6 +588,19 @@ pub fn diff(prev: &PdfDoc<'_>, cur: &PdfDoc<'_>) -> Vec<Change> {
         } else {
             out.push(Change::new(ChangeClass::Other, "thêm trường biểu mẫu mới"));
         }
+    }
+    // Signing tools update the metadata as they sign or add validation data; alone it is an
+    // edit.
+    let signs = out.iter().any(|c| c.class == ChangeClass::Signing && c.signed);
+    let validates = out.iter().any(|c| c.class == ChangeClass::Validation);
+    for mut m in metadata {
+        if !signs && validates {
+            m.class = ChangeClass::Validation;
+        } else if !signs {
+            m.class = ChangeClass::Other;
+            m.what = format!("{} mà không kèm chữ ký", m.what);
+        }
+        out.push(m);
     }
     out
 }
@@ -534,14 +686,19 @@ impl FieldLock {
 /// The changes among `changes` that the document's certification level (`docmdp`: 1, 2 or 3,
 /// None when not certified) and the FieldMDP `locks` of the earlier signatures do not allow.
 pub fn disallowed<'a>(changes: impl IntoIterator<Item = &'a Change>, docmdp: Option<i64>, locks: &[FieldLock]) -> Vec<String> {
+    judge(changes, docmdp, locks).into_iter().map(|(_, why)| why).collect()
+}
+
+/// Like [`disallowed`], with the position of each disallowed change among `changes`.
+pub fn judge<'a>(changes: impl IntoIterator<Item = &'a Change>, docmdp: Option<i64>, locks: &[FieldLock]) -> Vec<(usize, String)> {
     let mut out = Vec::new();
-    for c in changes {
+    for (i, c) in changes.into_iter().enumerate() {
         let locked = c.field.as_deref().is_some_and(|f| locks.iter().any(|l| l.locks(f)));
         let bad = match c.class {
             ChangeClass::Validation => false,
             ChangeClass::Other => true,
             // P1 allows nothing but validation data and document time-stamps.
-            _ if docmdp == Some(1) => !(c.class == ChangeClass::Signing && c.doc_timestamp && !c.visible),
+            _ if docmdp == Some(1) => !(c.class == ChangeClass::Signing && (c.doc_timestamp || c.metadata) && !c.visible),
             // A new field that draws over a certified document (the sneaky signature attack).
             ChangeClass::Signing => docmdp.is_some() && c.visible && c.new_field,
             ChangeClass::FormFilling => locked,
@@ -559,7 +716,7 @@ pub fn disallowed<'a>(changes: impl IntoIterator<Item = &'a Change>, docmdp: Opt
                 (ChangeClass::Annotation, _) => " (chữ ký không cho phép thêm chú thích)",
                 _ => "",
             };
-            out.push(format!("{}{why}", c.what));
+            out.push((i, format!("{}{why}", c.what)));
         }
     }
     out

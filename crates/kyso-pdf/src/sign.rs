@@ -8,7 +8,6 @@ use crate::reader::PdfDoc;
 use crate::{PdfError, PdfResult};
 use chrono::{DateTime, Utc};
 use kyso_token::HashAlg;
-use sha2::Digest;
 
 /// Bytes reserved for the CMS signature (B-T tokens and chains fit comfortably).
 pub const DEFAULT_CONTENTS: usize = 24 * 1024;
@@ -97,53 +96,8 @@ pub struct Prepared {
     pub contents: (usize, usize),
 }
 
-/// An incremental hash over one of the supported algorithms.
-#[derive(Clone)]
-pub enum Hasher {
-    Sha256(sha2::Sha256),
-    Sha384(sha2::Sha384),
-    Sha512(sha2::Sha512),
-}
-
-impl Hasher {
-    pub fn new(h: HashAlg) -> Self {
-        match h {
-            HashAlg::Sha256 => Hasher::Sha256(sha2::Sha256::new()),
-            HashAlg::Sha384 => Hasher::Sha384(sha2::Sha384::new()),
-            HashAlg::Sha512 => Hasher::Sha512(sha2::Sha512::new()),
-        }
-    }
-    pub fn update(&mut self, b: &[u8]) {
-        match self {
-            Hasher::Sha256(d) => d.update(b),
-            Hasher::Sha384(d) => d.update(b),
-            Hasher::Sha512(d) => d.update(b),
-        }
-    }
-    pub fn finish(self) -> Vec<u8> {
-        match self {
-            Hasher::Sha256(d) => d.finalize().to_vec(),
-            Hasher::Sha384(d) => d.finalize().to_vec(),
-            Hasher::Sha512(d) => d.finalize().to_vec(),
-        }
-    }
-    /// Hashes everything `r` yields, in 1 MiB reads; returns the byte count too.
-    pub fn update_from(&mut self, r: &mut dyn std::io::Read) -> std::io::Result<u64> {
-        let mut buf = vec![0u8; 1 << 20];
-        let mut n = 0u64;
-        loop {
-            match r.read(&mut buf) {
-                Ok(0) => return Ok(n),
-                Ok(k) => {
-                    self.update(&buf[..k]);
-                    n += k as u64;
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-    }
-}
+/// The incremental hash (kept here under its old path for callers).
+pub use kyso_token::Hasher;
 
 impl Prepared {
     /// The /ByteRange.

@@ -7,14 +7,11 @@
 use crate::object::{get, Dict, Lexer, Obj, Ref};
 use crate::reader::{Entry, PdfDoc};
 use crate::sign::Hasher;
-use crate::{PdfError, PdfResult};
+use crate::PdfResult;
 use chrono::{DateTime, Utc};
 use kyso_pki::{cms, tsp};
 use kyso_token::HashAlg;
 use std::collections::{HashMap, HashSet};
-
-/// Form fields walked before giving up.
-const MAX_FIELDS: usize = 10_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SigKind {
@@ -81,6 +78,8 @@ pub struct SignatureCheck {
     /// What later updates changed that this signature (and the document's certification and
     /// the earlier signatures' field locks) does not allow.
     pub later_changes: Vec<String>,
+    /// The positions in `changes` of the changes in `later_changes`.
+    pub forbidden: Vec<usize>,
     /// Everything later updates changed, by revision.
     pub changes: Vec<(usize, crate::revisions::Change)>,
     /// For a certification signature: its DocMDP level (1, 2 or 3).
@@ -91,6 +90,11 @@ pub struct SignatureCheck {
     /// signature time-stamp (or the document time-stamp).
     pub tsa_cert: Option<Vec<u8>>,
     pub tsa_certificates: Vec<Vec<u8>>,
+    /// The algorithms of the signature (and of its time-stamp), for the algorithm policy.
+    pub facts: Option<kyso_pki::alg::SignatureFacts>,
+    pub tsa_facts: Option<kyso_pki::alg::SignatureFacts>,
+    /// The CMS signing-time attribute: the signer's clock, unproven.
+    pub signing_time_attr: Option<DateTime<Utc>>,
 }
 
 impl SignatureCheck {
@@ -106,9 +110,14 @@ impl SignatureCheck {
 
     /// Verifies a detached CMS signature over the content `digest_of` hashes, and its signature
     /// time-stamp, recording the signer, the certificates, the time and any problem. Returns
-    /// what signing-certificate-v2 says (None when absent), or None when the CMS did not verify.
+    /// what the ESS signing-certificate attribute says (None when absent), or None when the
+    /// CMS did not verify.
     pub fn check_cms(&mut self, cms_der: &[u8], digest_of: &dyn Fn(HashAlg) -> Vec<u8>) -> Option<Option<bool>> {
-        let v = match cms::verify(cms_der, Some(digest_of)) {
+        self.check_cms_with(cms_der, Some(digest_of))
+    }
+
+    fn check_cms_with(&mut self, cms_der: &[u8], digest_of: Option<&dyn Fn(HashAlg) -> Vec<u8>>) -> Option<Option<bool>> {
+        let v = match cms::verify(cms_der, digest_of) {
             Ok(v) => v,
             Err(e) => {
                 self.fail(kind_of(&e), e.to_string());
@@ -117,14 +126,17 @@ impl SignatureCheck {
         };
         self.signer_cert = Some(v.signer_cert);
         self.certificates = v.certificates;
+        self.facts = Some(v.facts);
+        self.signing_time_attr = v.signing_time;
         match cms::signature_time_stamp_token(cms_der) {
             Ok(Some(token)) => {
                 let value = cms::signature_value(cms_der).unwrap_or_default();
-                match tsp::verify_token(&token, HashAlg::Sha256, &HashAlg::Sha256.digest(&value)) {
+                match tsp::verify_token_over(&token, &|h| h.digest(&value)) {
                     Ok(t) => {
                         self.timestamp = Some(t.gen_time);
                         self.tsa_cert = Some(t.tsa_cert);
                         self.tsa_certificates = t.certificates;
+                        self.tsa_facts = Some(t.facts);
                     }
                     Err(e) => self.fail(ProblemKind::Timestamp, format!("dấu thời gian của chữ ký không hợp lệ: {e}")),
                 }
@@ -132,7 +144,10 @@ impl SignatureCheck {
             Ok(None) => {}
             Err(e) => self.fail(ProblemKind::Timestamp, format!("không đọc được dấu thời gian của chữ ký: {e}")),
         }
-        Some(v.signing_certificate_v2)
+        if !v.has_signed_attributes && self.sub_filter != "adbe.pkcs7.detached" && !self.sub_filter.is_empty() {
+            self.fail(ProblemKind::Format, format!("chữ ký /{} phải có thuộc tính được ký (signed attributes)", self.sub_filter));
+        }
+        Some(v.signing_certificate)
     }
 
     /// A check with nothing found yet, for the signature in field `field`.
@@ -154,11 +169,15 @@ impl SignatureCheck {
             problems: vec![],
             problem_kinds: vec![],
             later_changes: vec![],
+            forbidden: vec![],
             changes: vec![],
             certifies: None,
             lock: None,
             tsa_cert: None,
             tsa_certificates: vec![],
+            facts: None,
+            tsa_facts: None,
+            signing_time_attr: None,
         }
     }
     /// One line for logs and test messages (without the certificates' bytes).
@@ -217,42 +236,19 @@ pub fn parse_pdf_date(s: &str) -> Option<DateTime<Utc>> {
 }
 
 /// Every signature field with a value: (full name, reference to the signature dictionary).
+/// The one field walker of the crate ([`crate::form::fields`]) finds them, so that signing,
+/// verification and revision analysis agree on what the form holds.
 fn signature_fields(doc: &PdfDoc<'_>) -> PdfResult<Vec<(String, Ref)>> {
-    let cat = doc.catalog()?;
-    let Some(acro) = get(&cat, "AcroForm").map(|a| doc.resolve(a)).transpose()? else { return Ok(vec![]) };
-    let fields = acro.as_dict().and_then(|a| get(a, "Fields")).map(|f| doc.resolve(f)).transpose()?;
-    let mut stack: Vec<(Obj, String, Option<Vec<u8>>, usize)> =
-        fields.as_ref().and_then(Obj::as_array).into_iter().flatten().rev().map(|f| (f.clone(), String::new(), None, 0)).collect();
     let mut seen = HashSet::new();
     let mut out = Vec::new();
-    while let Some((f, prefix, inherited_ft, depth)) = stack.pop() {
-        if seen.len() >= MAX_FIELDS || depth > 32 {
-            return Err(PdfError::Limit("cây trường biểu mẫu quá lớn hoặc quá sâu".into()));
+    for (name, _, merged) in crate::form::fields(doc)? {
+        if get(&merged, "FT").and_then(Obj::as_name) != Some(b"Sig") {
+            continue;
         }
-        if let Obj::Ref(r) = f {
-            if !seen.insert(r) {
-                continue;
-            }
-        }
-        let Some(d) = doc.resolve(&f)?.as_dict().cloned() else { continue };
-        let partial = match get(&d, "T") {
-            Some(Obj::Str(t)) => text_of(t),
-            _ => String::new(),
-        };
-        let name = match (prefix.is_empty(), partial.is_empty()) {
-            (true, _) => partial,
-            (false, true) => prefix.clone(),
-            (false, false) => format!("{prefix}.{partial}"),
-        };
-        let ft = get(&d, "FT").and_then(Obj::as_name).map(<[u8]>::to_vec).or(inherited_ft);
-        if ft.as_deref() == Some(b"Sig") {
-            if let Some(v) = get(&d, "V").and_then(Obj::as_ref) {
-                out.push((name.clone(), v));
-            }
-        }
-        if let Some(kids) = get(&d, "Kids").map(|k| doc.resolve(k)).transpose()? {
-            for k in kids.as_array().into_iter().flatten().rev() {
-                stack.push((k.clone(), name.clone(), ft.clone(), depth + 1));
+        if let Some(v) = get(&merged, "V").and_then(Obj::as_ref) {
+            // A field with several widgets is one signature.
+            if seen.insert(v) {
+                out.push((name, v));
             }
         }
     }
@@ -308,7 +304,9 @@ pub fn check_signatures(data: &[u8]) -> PdfResult<Vec<SignatureCheck>> {
         }
         let mine = own(c.revision_end);
         c.changes = revisions.iter().filter(|r| r.index > mine).flat_map(|r| r.changes.iter().map(|ch| (r.index, ch.clone()))).collect();
-        c.later_changes = crate::revisions::disallowed(c.changes.iter().map(|(_, ch)| ch), docmdp, &locks);
+        let judged = crate::revisions::judge(c.changes.iter().map(|(_, ch)| ch), docmdp, &locks);
+        c.forbidden = judged.iter().map(|(i, _)| *i).collect();
+        c.later_changes = judged.into_iter().map(|(_, why)| why).collect();
     }
     Ok(out)
 }
@@ -497,20 +495,65 @@ fn check_one(doc: &PdfDoc<'_>, data: &[u8], field: String, sig_ref: Ref, shared:
                 format!("dấu thời gian tài liệu không hợp lệ: {e}"),
             ),
         },
-        SigKind::Signature => {
-            if c.sub_filter != "ETSI.CAdES.detached" && c.sub_filter != "adbe.pkcs7.detached" {
-                c.fail(ProblemKind::Format, format!("kiểu chữ ký /SubFilter /{} không được hỗ trợ", c.sub_filter));
-                return c;
-            }
-            if let Some(signing_certificate_v2) = c.check_cms(cms_der, &digest_of) {
-                if signing_certificate_v2 == Some(false) {
-                    c.fail(ProblemKind::Crypto, "thuộc tính signing-certificate-v2 không khớp chứng thư của người ký");
-                }
-                if c.sub_filter == "ETSI.CAdES.detached" && signing_certificate_v2.is_none() {
-                    c.fail(ProblemKind::Format, "chữ ký PAdES thiếu thuộc tính signing-certificate-v2");
+        SigKind::Signature => match c.sub_filter.as_str() {
+            "ETSI.CAdES.detached" | "adbe.pkcs7.detached" => {
+                if let Some(signing_certificate) = c.check_cms(cms_der, &digest_of) {
+                    if signing_certificate == Some(false) {
+                        c.fail(ProblemKind::Crypto, "thuộc tính signing-certificate không khớp chứng thư của người ký");
+                    }
+                    if c.sub_filter == "ETSI.CAdES.detached" && signing_certificate.is_none() {
+                        c.fail(ProblemKind::Format, "chữ ký PAdES thiếu thuộc tính signing-certificate-v2");
+                    }
                 }
             }
-        }
+            // The legacy form: the CMS encapsulates the SHA-1 digest of the signed bytes.
+            "adbe.pkcs7.sha1" => {
+                if c.check_cms_with(cms_der, None).is_some() {
+                    let inner = cms::verify(cms_der, None).ok().and_then(|v| v.econtent);
+                    if inner.as_deref() != Some(digest_of(HashAlg::Sha1).as_slice()) {
+                        c.fail(ProblemKind::Hash, "nội dung đã bị thay đổi sau khi ký (giá trị băm SHA-1 không khớp)");
+                    }
+                }
+            }
+            // The legacy form: a bare PKCS#1 signature, the certificates in /Cert.
+            "adbe.x509.rsa_sha1" => check_x509_rsa_sha1(doc, &sig, &mut c, cms_der, &digest_of),
+            other => c.fail(ProblemKind::Format, format!("kiểu chữ ký /SubFilter /{other} không được hỗ trợ")),
+        },
     }
     c
+}
+
+/// adbe.x509.rsa_sha1 (ISO 32000-1 §12.8.3.2): /Contents is an OCTET STRING holding a PKCS#1
+/// v1.5 signature of the signed bytes; /Cert is the signer's certificate (or an array, the
+/// signer's first). The hash is the one the signature's DigestInfo names: each is tried.
+fn check_x509_rsa_sha1(doc: &PdfDoc<'_>, sig: &Dict, c: &mut SignatureCheck, contents: &[u8], digest_of: &dyn Fn(HashAlg) -> Vec<u8>) {
+    let certs: Vec<Vec<u8>> = match get(sig, "Cert").map(|o| doc.resolve(o)) {
+        Some(Ok(Obj::Str(s))) => vec![s],
+        Some(Ok(Obj::Array(a))) => a.iter().filter_map(|o| if let Obj::Str(s) = o { Some(s.clone()) } else { None }).collect(),
+        _ => vec![],
+    };
+    let Some(signer) = certs.first().cloned() else {
+        c.fail(ProblemKind::Format, "chữ ký adbe.x509.rsa_sha1 thiếu chứng thư /Cert");
+        return;
+    };
+    let value = match kyso_pki::ber::Tlv::parse(contents) {
+        Ok(t) if t.tag_byte() & 0x1f == 0x04 => t.string_bytes().unwrap_or_default(),
+        _ => {
+            c.fail(ProblemKind::Format, "/Contents của adbe.x509.rsa_sha1 không phải OCTET STRING");
+            return;
+        }
+    };
+    let spki = match kyso_pki::cert::spki_der(&signer) {
+        Ok(s) => s,
+        Err(e) => {
+            c.fail(ProblemKind::Format, format!("không đọc được chứng thư /Cert: {e}"));
+            return;
+        }
+    };
+    c.signer_cert = Some(signer);
+    c.certificates = certs;
+    match kyso_pki::alg::verify_pkcs1_any_hash(&spki, digest_of, &value) {
+        Ok(f) => c.facts = Some(f),
+        Err(e) => c.fail(kind_of(&e), e.to_string()),
+    }
 }

@@ -143,3 +143,163 @@ pub fn verify_signature(spki_der: &[u8], alg: &AlgorithmIdentifierOwned, message
         Err(PkiError::BadSignature("chữ ký không khớp với khóa công khai".into()))
     }
 }
+
+/// The hash an OID names, among those a verifier meets (SHA-1 included, to report it).
+pub fn hash_of_oid(oid: &ObjectIdentifier) -> Option<kyso_token::HashAlg> {
+    use kyso_token::HashAlg;
+    match *oid {
+        o if o == oids::SHA1 => Some(HashAlg::Sha1),
+        o if o == oids::SHA256 => Some(HashAlg::Sha256),
+        o if o == oids::SHA384 => Some(HashAlg::Sha384),
+        o if o == oids::SHA512 => Some(HashAlg::Sha512),
+        _ => None,
+    }
+}
+
+/// What a verified signature was made with, for the validator's algorithm policy to judge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignatureFacts {
+    pub hash: kyso_token::HashAlg,
+    pub key: kyso_token::PublicKeyKind,
+    pub bits: usize,
+    pub pss: bool,
+}
+
+impl SignatureFacts {
+    /// "RSA 2048 bit, SHA-256" for messages.
+    pub fn describe(&self) -> String {
+        use kyso_token::PublicKeyKind::*;
+        let key = match self.key {
+            Rsa if self.pss => format!("RSA-PSS {} bit", self.bits),
+            Rsa => format!("RSA {} bit", self.bits),
+            EcP256 => "ECDSA P-256".into(),
+            EcP384 => "ECDSA P-384".into(),
+            EcP521 => "ECDSA P-521".into(),
+        };
+        format!("{key}, {}", self.hash.name())
+    }
+}
+
+/// The key of a certificate made elsewhere: RSA of any size, or ECDSA on P-256, P-384, P-521.
+pub fn foreign_key(spki_der: &[u8]) -> PkiResult<(kyso_token::PublicKeyKind, usize, Vec<u8>)> {
+    use kyso_token::PublicKeyKind;
+    let spki = SubjectPublicKeyInfoRef::from_der(spki_der)?;
+    let raw = spki.subject_public_key.raw_bytes().to_vec();
+    if spki.algorithm.oid == oids::RSA_ENCRYPTION || spki.algorithm.oid == oids::RSASSA_PSS {
+        #[derive(der::Sequence)]
+        struct RsaPub<'a> {
+            n: der::asn1::UintRef<'a>,
+            e: der::asn1::UintRef<'a>,
+        }
+        let k = RsaPub::from_der(&raw)?;
+        let bits = k.n.as_bytes().len() * 8 - k.n.as_bytes().first().map(|b| b.leading_zeros() as usize).unwrap_or(0);
+        // aws-lc wants the PKCS#1 RSAPublicKey; an RSASSA-PSS SPKI carries the same.
+        return Ok((PublicKeyKind::Rsa, bits, raw));
+    }
+    if spki.algorithm.oid == oids::EC_PUBLIC_KEY {
+        let curve = spki.algorithm.parameters.map(|p| p.decode_as::<ObjectIdentifier>()).transpose()?;
+        return match curve {
+            Some(c) if c == oids::P256 => Ok((PublicKeyKind::EcP256, 256, raw)),
+            Some(c) if c == oids::P384 => Ok((PublicKeyKind::EcP384, 384, raw)),
+            Some(c) if c == oids::P521 => Ok((PublicKeyKind::EcP521, 521, raw)),
+            Some(c) if c.to_string().starts_with(oids::BRAINPOOL_PREFIX) => {
+                Err(PkiError::Unsupported(format!("đường cong brainpool {c} chưa được bộ mật mã của kyso hỗ trợ")))
+            }
+            c => Err(PkiError::Unsupported(format!("đường cong elliptic {c:?}"))),
+        };
+    }
+    Err(PkiError::Unsupported(format!("loại khóa công khai {}", spki.algorithm.oid)))
+}
+
+/// The hash of RSASSA-PSS parameters (SHA-1 when absent, as RFC 4055 defaults).
+fn pss_hash(a: &AlgorithmIdentifierOwned) -> PkiResult<kyso_token::HashAlg> {
+    use kyso_token::HashAlg;
+    let p = a.parameters.as_ref().map(|p| p.to_der()).transpose()?.unwrap_or_default();
+    // RSASSA-PSS-params ::= SEQUENCE { hashAlgorithm [0] AlgorithmIdentifier DEFAULT sha1, … }
+    let t = crate::ber::Tlv::parse(&p).ok();
+    let first = t.and_then(|t| t.children().ok()).and_then(|c| c.into_iter().next());
+    match first {
+        Some(h) if h.tag_byte() == 0xa0 => {
+            let alg = h.children()?.into_iter().next().ok_or_else(|| PkiError::Der("tham số RSASSA-PSS rỗng".into()))?;
+            let alg = AlgorithmIdentifierOwned::from_der(&alg.to_der()?)?;
+            hash_of_oid(&alg.oid).ok_or_else(|| PkiError::Unsupported(format!("hàm băm {} trong RSASSA-PSS", alg.oid)))
+        }
+        _ => Ok(HashAlg::Sha1),
+    }
+}
+
+/// Verifies a signature made elsewhere, over `signed` (the message, or its digest with the
+/// hash the algorithm names), with the wider set of algorithms found in the field. Key sizes
+/// and weak hashes are not judged here: the facts returned are, by the caller's policy.
+/// `digest_hint` is the hash a bare `rsaEncryption` (or `id-ecPublicKey`) identifier implies:
+/// the SignerInfo's digest algorithm.
+pub fn verify_foreign(
+    spki_der: &[u8],
+    alg: &AlgorithmIdentifierOwned,
+    digest_hint: kyso_token::HashAlg,
+    signed: kyso_token::Signed<'_>,
+    signature: &[u8],
+) -> PkiResult<SignatureFacts> {
+    use kyso_token::{HashAlg, PublicKeyKind};
+    let (key, bits, raw) = foreign_key(spki_der)?;
+    let is_rsa = key == PublicKeyKind::Rsa;
+    let (hash, pss, wants_rsa) = match alg.oid {
+        o if o == oids::RSA_ENCRYPTION => (digest_hint, false, true),
+        o if o == oids::SHA1_WITH_RSA => (HashAlg::Sha1, false, true),
+        o if o == oids::SHA256_WITH_RSA => (HashAlg::Sha256, false, true),
+        o if o == oids::SHA384_WITH_RSA => (HashAlg::Sha384, false, true),
+        o if o == oids::SHA512_WITH_RSA => (HashAlg::Sha512, false, true),
+        o if o == oids::RSASSA_PSS => (pss_hash(alg)?, true, true),
+        o if o == oids::EC_PUBLIC_KEY => (digest_hint, false, false),
+        o if o == oids::ECDSA_SHA1 => (HashAlg::Sha1, false, false),
+        o if o == oids::ECDSA_SHA256 => (HashAlg::Sha256, false, false),
+        o if o == oids::ECDSA_SHA384 => (HashAlg::Sha384, false, false),
+        o if o == oids::ECDSA_SHA512 => (HashAlg::Sha512, false, false),
+        o if o == oids::MD5_WITH_RSA => return Err(PkiError::Unsupported("md5WithRSAEncryption: MD5 đã bị phá, không dùng được".into())),
+        o if o == oids::SHA224_WITH_RSA => return Err(PkiError::Unsupported("sha224WithRSAEncryption".into())),
+        o => return Err(PkiError::Unsupported(format!("thuật toán chữ ký {o}"))),
+    };
+    if wants_rsa != is_rsa {
+        return Err(PkiError::BadSignature("thuật toán chữ ký không hợp với loại khóa của chứng thư".into()));
+    }
+    if let kyso_token::Signed::Digest(d) = signed {
+        if d.len() != hash.len() {
+            return Err(PkiError::BadSignature(format!("giá trị băm không phải {}", hash.name())));
+        }
+    }
+    let facts = SignatureFacts { hash, key, bits, pss };
+    if is_rsa && !(1024..=8192).contains(&bits) {
+        return Err(PkiError::WeakKey(format!("khóa RSA {bits} bit nằm ngoài khoảng kiểm tra được (1024–8192 bit)")));
+    }
+    if is_rsa && pss && bits < 2048 {
+        return Err(PkiError::WeakKey(format!("khóa RSA-PSS {bits} bit quá yếu")));
+    }
+    if kyso_token::verify_with(&raw, key, pss, hash, signed, signature) {
+        Ok(facts)
+    } else if is_rsa && hash == HashAlg::Sha384 && bits < 2048 {
+        Err(PkiError::WeakKey(format!("khóa RSA {bits} bit với SHA-384 không kiểm tra được")))
+    } else {
+        Err(PkiError::BadSignature("chữ ký không khớp với khóa công khai".into()))
+    }
+}
+
+/// A bare PKCS#1 v1.5 signature over data that `digest_of` hashes (adbe.x509.rsa_sha1): the
+/// hash is whichever the signature's DigestInfo names, so each is tried.
+pub fn verify_pkcs1_any_hash(
+    spki_der: &[u8],
+    digest_of: &dyn Fn(kyso_token::HashAlg) -> Vec<u8>,
+    signature: &[u8],
+) -> PkiResult<SignatureFacts> {
+    use kyso_token::HashAlg;
+    let rsa = AlgorithmIdentifierOwned { oid: oids::RSA_ENCRYPTION, parameters: None };
+    let mut last = PkiError::BadSignature("chữ ký không khớp với khóa công khai".into());
+    for h in [HashAlg::Sha1, HashAlg::Sha256, HashAlg::Sha384, HashAlg::Sha512] {
+        let d = digest_of(h);
+        match verify_foreign(spki_der, &rsa, h, kyso_token::Signed::Digest(&d), signature) {
+            Ok(f) => return Ok(f),
+            Err(e @ PkiError::BadSignature(_)) => last = e,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last)
+}

@@ -277,3 +277,8 @@ pub fn crl_urls(der_bytes: &[u8]) -> PkiResult<Vec<String>> {
     }
     Ok(out)
 }
+
+/// The SubjectPublicKeyInfo (DER) of a certificate.
+pub fn spki_der(cert_der: &[u8]) -> PkiResult<Vec<u8>> {
+    Ok(Certificate::from_der(cert_der)?.tbs_certificate.subject_public_key_info.to_der()?)
+}

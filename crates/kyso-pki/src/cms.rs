@@ -1,8 +1,9 @@
 //! CMS SignedData (RFC 5652) signed on a token: used for RFC 3161 time-stamp tokens here and
 //! for CAdES / PAdES signatures later. Signed attributes are sorted as DER requires.
 
-use crate::alg::algorithm_identifier;
-use crate::{oids, PkiError, PkiResult};
+use crate::alg::{algorithm_identifier, SignatureFacts};
+use crate::{oids, signed_data, PkiError, PkiResult};
+use chrono::{DateTime, Utc};
 use der::asn1::{Any, ObjectIdentifier, OctetString, SetOfVec};
 use der::{Decode, Encode, Sequence};
 use kyso_token::{HashAlg, SignatureScheme, Signer};
@@ -13,6 +14,7 @@ use x509_cert::ext::pkix::name::GeneralName;
 
 pub fn digest_algorithm(h: HashAlg) -> AlgorithmIdentifierOwned {
     let oid = match h {
+        HashAlg::Sha1 => oids::SHA1,
         HashAlg::Sha256 => oids::SHA256,
         HashAlg::Sha384 => oids::SHA384,
         HashAlg::Sha512 => oids::SHA512,
@@ -140,23 +142,9 @@ pub fn assemble(r: &SignRequest<'_>, signed: SetOfVec<Attribute>, scheme: Signat
 }
 
 /// The certificates carried by a CMS SignedData (a PKCS#7 "certs-only" bundle, or a
-/// signature).
+/// signature), BER or DER.
 pub fn certificates_of(content_info_der: &[u8]) -> PkiResult<Vec<Vec<u8>>> {
-    use cms::cert::CertificateChoices;
-    use cms::content_info::ContentInfo;
-    use cms::signed_data::SignedData;
-    let ci = ContentInfo::from_der(content_info_der)?;
-    if ci.content_type != oids::SIGNED_DATA {
-        return Err(PkiError::Invalid("tệp PKCS#7 không chứa SignedData".into()));
-    }
-    let sd: SignedData = ci.content.decode_as()?;
-    let mut out = Vec::new();
-    for c in sd.certificates.iter().flat_map(|s| s.0.iter()) {
-        if let CertificateChoices::Certificate(c) = c {
-            out.push(c.to_der()?);
-        }
-    }
-    Ok(out)
+    Ok(signed_data::read(content_info_der)?.certificates)
 }
 
 fn signed_data_of(content_info_der: &[u8]) -> PkiResult<cms::signed_data::SignedData> {
@@ -167,11 +155,14 @@ fn signed_data_of(content_info_der: &[u8]) -> PkiResult<cms::signed_data::Signed
     Ok(ci.content.decode_as()?)
 }
 
+fn first_signer(view: &signed_data::SignedDataView) -> PkiResult<&signed_data::SignerInfoView> {
+    view.signers.first().ok_or_else(|| PkiError::Invalid("SignedData không có SignerInfo".into()))
+}
+
 /// The signature value of the (first) SignerInfo: what a signature time-stamp covers.
 pub fn signature_value(content_info_der: &[u8]) -> PkiResult<Vec<u8>> {
-    let sd = signed_data_of(content_info_der)?;
-    let si = sd.signer_infos.0.iter().next().ok_or_else(|| PkiError::Invalid("SignedData không có SignerInfo".into()))?;
-    Ok(si.signature.as_bytes().to_vec())
+    let view = signed_data::read(content_info_der)?;
+    Ok(first_signer(&view)?.signature.clone())
 }
 
 /// Adds an unsigned attribute (e.g. the signature time-stamp of PAdES B-T) to the first
@@ -193,15 +184,11 @@ pub fn signature_time_stamp(token_der: &[u8]) -> PkiResult<Attribute> {
     Ok(Attribute { oid: oids::ATTR_SIGNATURE_TIME_STAMP, values: SetOfVec::try_from(vec![any])? })
 }
 
-/// The signature time-stamp token (a ContentInfo) of the first SignerInfo, if any.
+/// The signature time-stamp token (a ContentInfo, DER) of the first SignerInfo, if any.
 pub fn signature_time_stamp_token(content_info_der: &[u8]) -> PkiResult<Option<Vec<u8>>> {
-    let sd = signed_data_of(content_info_der)?;
-    let si = sd.signer_infos.0.iter().next().ok_or_else(|| PkiError::Invalid("SignedData không có SignerInfo".into()))?;
-    let attr = si.unsigned_attrs.as_ref().and_then(|s| s.iter().find(|a| a.oid == oids::ATTR_SIGNATURE_TIME_STAMP).cloned());
-    Ok(match attr.and_then(|a| a.values.iter().next().cloned()) {
-        Some(v) => Some(v.to_der()?),
-        None => None,
-    })
+    let view = signed_data::read(content_info_der)?;
+    let si = first_signer(&view)?;
+    Ok(si.unsigned(oids::ATTR_SIGNATURE_TIME_STAMP).first().and_then(|a| a.values.first()).cloned())
 }
 
 /// RevocationInfoArchival (ISO 32000-1 §12.8.3.3.2): what Acrobat and pyHanko embed.
@@ -229,18 +216,12 @@ pub struct RevocationInfo {
 
 /// Reads the [`RevocationInfo`] of the first SignerInfo and its SignedData.
 pub fn revocation_info(content_info_der: &[u8]) -> PkiResult<RevocationInfo> {
-    use cms::revocation::RevocationInfoChoice;
-    let sd = signed_data_of(content_info_der)?;
-    let mut out = RevocationInfo::default();
-    for choice in sd.crls.iter().flat_map(|c| c.0.iter()) {
-        if let RevocationInfoChoice::Crl(crl) = choice {
-            out.crls.push(crl.to_der()?);
-        }
-    }
-    let Some(si) = sd.signer_infos.0.iter().next() else { return Ok(out) };
-    let attrs = si.signed_attrs.iter().chain(si.unsigned_attrs.iter()).flat_map(|s| s.iter());
-    for value in attrs.filter(|a| a.oid == oids::ATTR_ADBE_REVOCATION_INFO).flat_map(|a| a.values.iter()) {
-        let Ok(archive) = value.decode_as::<RevocationInfoArchival>() else { continue };
+    let view = signed_data::read(content_info_der)?;
+    let mut out = RevocationInfo { crls: view.crls.clone(), ocsps: vec![] };
+    let Some(si) = view.signers.first() else { return Ok(out) };
+    let attrs = si.signed(oids::ATTR_ADBE_REVOCATION_INFO).into_iter().chain(si.unsigned(oids::ATTR_ADBE_REVOCATION_INFO));
+    for value in attrs.flat_map(|a| a.values.iter()) {
+        let Ok(archive) = RevocationInfoArchival::from_der(value) else { continue };
         for crl in archive.crl.unwrap_or_default() {
             out.crls.push(crl.to_der()?);
         }
@@ -251,13 +232,11 @@ pub fn revocation_info(content_info_der: &[u8]) -> PkiResult<RevocationInfo> {
     Ok(out)
 }
 
-/// The DER element at the start of `bytes`, without what follows (PDF signatures are padded
-/// with zeros to fill the reserved space).
+/// The element at the start of `bytes`, without what follows (PDF signatures are padded
+/// with zeros to fill the reserved space). BER (indefinite lengths) is measured too.
 pub fn der_prefix(bytes: &[u8]) -> PkiResult<&[u8]> {
-    let mut r = der::SliceReader::new(bytes)?;
-    let header = der::Header::decode(&mut r)?;
-    let len = usize::try_from((header.length + der::Reader::position(&r))?).map_err(|_| PkiError::Der("độ dài quá lớn".into()))?;
-    bytes.get(..len).ok_or_else(|| PkiError::Der("dữ liệu bị cắt cụt".into()))
+    let len = crate::ber::element_len(bytes)?;
+    Ok(&bytes[..len])
 }
 
 /// What a verified CMS signature says about itself.
@@ -266,121 +245,156 @@ pub struct VerifiedCms {
     pub signer_cert: Vec<u8>,
     pub certificates: Vec<Vec<u8>>,
     pub digest: HashAlg,
+    /// The algorithms the signature was made with, for the caller's policy.
+    pub facts: SignatureFacts,
     /// The encapsulated content (a time-stamp token's TSTInfo), if any.
     pub econtent: Option<Vec<u8>>,
-    /// Whether a signing-certificate-v2 attribute names the signer's certificate; None when
-    /// the attribute is absent.
-    pub signing_certificate_v2: Option<bool>,
+    /// Whether an ESS signing-certificate attribute (v2, or v1 with SHA-1) names the signer's
+    /// certificate; None when neither is present.
+    pub signing_certificate: Option<bool>,
+    /// Which one: 2 (signing-certificate-v2) or 1 (signing-certificate).
+    pub signing_certificate_version: Option<u8>,
+    /// The signing-time attribute: what the signer's clock said, unproven.
+    pub signing_time: Option<DateTime<Utc>>,
+    /// Whether there were signed attributes at all (adbe.pkcs7.detached may sign the digest
+    /// directly).
+    pub has_signed_attributes: bool,
     pub has_signature_time_stamp: bool,
 }
 
-fn hash_of_oid(oid: &ObjectIdentifier) -> Option<HashAlg> {
-    match *oid {
-        o if o == oids::SHA256 => Some(HashAlg::Sha256),
-        o if o == oids::SHA384 => Some(HashAlg::Sha384),
-        o if o == oids::SHA512 => Some(HashAlg::Sha512),
-        _ => None,
+/// Does an ESS signing-certificate(-v2) value name `cert_der`? The first ESSCertID(v2) names
+/// the signer (RFC 5035 §5.4); v2 names its hash (SHA-256 when absent), v1 is SHA-1.
+fn names_certificate(value: &[u8], cert_der: &[u8], v2: bool) -> PkiResult<bool> {
+    use crate::ber::Tlv;
+    let bad = || PkiError::Invalid("thuộc tính signing-certificate không đúng cấu trúc".into());
+    let certs = Tlv::parse(value)?.children()?.into_iter().next().ok_or_else(bad)?;
+    let first = certs.children()?.into_iter().next().ok_or_else(bad)?;
+    let parts = first.children()?;
+    let (h, cert_hash) = match parts.first() {
+        Some(alg) if v2 && alg.tag_byte() == 0x30 => {
+            let alg = AlgorithmIdentifierOwned::from_der(&alg.to_der()?)?;
+            let h = crate::alg::hash_of_oid(&alg.oid)
+                .ok_or_else(|| PkiError::Unsupported(format!("hàm băm {} trong signing-certificate-v2", alg.oid)))?;
+            (h, parts.get(1).ok_or_else(bad)?)
+        }
+        Some(octets) => (if v2 { HashAlg::Sha256 } else { HashAlg::Sha1 }, octets),
+        None => return Err(bad()),
+    };
+    if cert_hash.tag_byte() != 0x04 {
+        return Err(bad());
+    }
+    Ok(cert_hash.contents == h.digest(cert_der).as_slice())
+}
+
+/// The one value of a signed attribute that must appear at most once (RFC 5652 §11,
+/// EN 319 122-1): an error that names it when it is repeated.
+fn single<'a>(si: &'a signed_data::SignerInfoView, oid: ObjectIdentifier, name: &str) -> PkiResult<Option<&'a [u8]>> {
+    let found = si.signed(oid);
+    let values: Vec<&Vec<u8>> = found.iter().flat_map(|a| a.values.iter()).collect();
+    match (found.len(), values.len()) {
+        (0, _) => Ok(None),
+        (1, 1) => Ok(Some(values[0].as_slice())),
+        (1, n) => Err(PkiError::Invalid(format!("thuộc tính được ký {name} có {n} giá trị (chỉ được có một)"))),
+        (n, _) => Err(PkiError::Invalid(format!("thuộc tính được ký {name} xuất hiện {n} lần (chỉ được có một)"))),
     }
 }
 
-/// Does the signing-certificate-v2 value name `cert_der`? (Only SHA-256 hashes, the default,
-/// are compared; another hash algorithm counts as not matching.)
-fn names_certificate(value: &Any, cert_der: &[u8]) -> bool {
-    let Ok(v) = SigningCertificateV2::from_der(&value.to_der().unwrap_or_default()) else { return false };
-    v.certs.first().is_some_and(|c| c.cert_hash.as_bytes() == HashAlg::Sha256.digest(cert_der).as_slice())
-}
-
-/// Verifies a CMS SignedData. The content is the encapsulated one when present; otherwise the
-/// caller gives the detached content's digest through `detached_digest` (so large files are
-/// hashed as a stream). The signed message-digest must match and the signature over the signed
-/// attributes must verify with the signer's certificate found in the SignedData. Trust in that
-/// certificate is not judged here.
+/// Verifies a CMS SignedData, BER or DER. The content is the encapsulated one when present;
+/// otherwise the caller gives the detached content's digest through `detached_digest` (so
+/// large files are hashed as a stream). The signed message-digest must match and the
+/// signature over the signed attributes, as the signer encoded them, must verify with the
+/// signer's certificate found in the SignedData (without signed attributes, the signature is
+/// over the content's digest). Trust in that certificate and the strength of the algorithms
+/// are not judged here: [`VerifiedCms::facts`] says what they were.
 pub fn verify(content_info_der: &[u8], detached_digest: Option<&dyn Fn(HashAlg) -> Vec<u8>>) -> PkiResult<VerifiedCms> {
-    use cms::cert::CertificateChoices;
-    use cms::signed_data::SignerIdentifier;
-    let sd = signed_data_of(content_info_der)?;
-    let si = sd.signer_infos.0.iter().next().ok_or_else(|| PkiError::Invalid("SignedData không có SignerInfo".into()))?;
-    let h = hash_of_oid(&si.digest_alg.oid)
-        .ok_or_else(|| PkiError::Unsupported(format!("hàm băm {} (SHA-1 quá yếu hoặc không hỗ trợ)", si.digest_alg.oid)))?;
-    let certs: Vec<Certificate> = sd
-        .certificates
+    let view = signed_data::read(content_info_der)?;
+    let si = first_signer(&view)?;
+    let h = crate::alg::hash_of_oid(&si.digest_alg)
+        .ok_or_else(|| PkiError::Unsupported(format!("hàm băm {} không được hỗ trợ", si.digest_alg)))?;
+    let parsed: Vec<(Vec<u8>, Certificate)> =
+        view.certificates.iter().filter_map(|d| Certificate::from_der(d).ok().map(|c| (d.clone(), c))).collect();
+    let (signer_cert, signer) = parsed
         .iter()
-        .flat_map(|s| s.0.iter())
-        .filter_map(|c| if let CertificateChoices::Certificate(c) = c { Some(c.clone()) } else { None })
-        .collect();
-    let signer = certs
-        .iter()
-        .find(|c| match &si.sid {
-            SignerIdentifier::IssuerAndSerialNumber(isn) => {
-                c.tbs_certificate.issuer == isn.issuer && c.tbs_certificate.serial_number == isn.serial_number
+        .find(|(_, c)| match &si.sid {
+            signed_data::SignerId::IssuerSerial { issuer, serial } => {
+                c.tbs_certificate.issuer.to_der().ok().as_deref() == Some(issuer.as_slice())
+                    && c.tbs_certificate.serial_number.as_bytes() == serial.as_slice()
             }
-            SignerIdentifier::SubjectKeyIdentifier(ski) => c
+            signed_data::SignerId::SubjectKeyId(ski) => c
                 .tbs_certificate
                 .extensions
                 .iter()
                 .flatten()
-                .any(|e| e.extn_id == oids::SUBJECT_KEY_ID && e.extn_value.as_bytes().ends_with(ski.0.as_bytes())),
+                .any(|e| e.extn_id == oids::SUBJECT_KEY_ID && e.extn_value.as_bytes().ends_with(ski)),
         })
         .ok_or_else(|| PkiError::Invalid("không tìm thấy chứng thư của người ký trong chữ ký".into()))?;
-    let econtent = match &sd.encap_content_info.econtent {
-        Some(any) => Some(OctetString::from_der(&any.to_der()?).map(|o| o.as_bytes().to_vec()).unwrap_or_else(|_| any.value().to_vec())),
-        None => None,
-    };
+    let econtent = view.econtent.clone();
     // A detached signature signs the caller's content and nothing else: a SignedData that
     // brings its own content (a time-stamp token, say) would otherwise verify over that.
     let content_digest = match (&econtent, detached_digest) {
         (Some(_), Some(_)) => {
             return Err(PkiError::Invalid("chữ ký tách rời nhưng lại mang nội dung riêng (không ký nội dung tài liệu)".into()))
         }
-        (None, Some(_)) if sd.encap_content_info.econtent_type != oids::CT_DATA => {
-            return Err(PkiError::Invalid(format!(
-                "chữ ký tách rời phải có kiểu nội dung id-data (nhận được {})",
-                sd.encap_content_info.econtent_type
-            )))
+        (None, Some(_)) if view.econtent_type != oids::CT_DATA => {
+            return Err(PkiError::Invalid(format!("chữ ký tách rời phải có kiểu nội dung id-data (nhận được {})", view.econtent_type)))
         }
         (Some(e), None) => h.digest(e),
         (None, Some(f)) => f(h),
         (None, None) => return Err(PkiError::Invalid("chữ ký tách rời nhưng không có nội dung để kiểm tra".into())),
     };
-    let signed =
-        si.signed_attrs.as_ref().ok_or_else(|| PkiError::Invalid("chữ ký không có thuộc tính được ký (signed attributes)".into()))?;
-    let md = signed
-        .iter()
-        .find(|a| a.oid == oids::ATTR_MESSAGE_DIGEST)
-        .and_then(|a| a.values.iter().next())
-        .and_then(|v| v.decode_as::<OctetString>().ok())
-        .ok_or_else(|| PkiError::Invalid("thiếu thuộc tính message-digest".into()))?;
-    if md.as_bytes() != content_digest.as_slice() {
-        return Err(PkiError::DigestMismatch("nội dung đã bị thay đổi sau khi ký (giá trị băm không khớp)".into()));
-    }
     let spki = signer.tbs_certificate.subject_public_key_info.to_der()?;
-    // RSA below 2048 bits is reported as too weak, not as a bad signature.
-    crate::alg::check_key_strength(&spki)?;
-    // Many signers (Adobe, Vietnamese vendor tools) write plain rsaEncryption here and let the
-    // digest algorithm name the hash.
-    let sig_alg = if si.signature_algorithm.oid == oids::RSA_ENCRYPTION {
-        let oid = match h {
-            HashAlg::Sha256 => oids::SHA256_WITH_RSA,
-            HashAlg::Sha384 => oids::SHA384_WITH_RSA,
-            HashAlg::Sha512 => oids::SHA512_WITH_RSA,
-        };
-        AlgorithmIdentifierOwned { oid, parameters: None }
-    } else {
-        si.signature_algorithm.clone()
+    let (facts, signing_certificate, signing_certificate_version, signing_time) = match &si.signed_attrs {
+        Some(signed) => {
+            let md = single(si, oids::ATTR_MESSAGE_DIGEST, "message-digest")?
+                .ok_or_else(|| PkiError::Invalid("thiếu thuộc tính message-digest".into()))?;
+            let md = OctetString::from_der(md).map_err(|_| PkiError::Invalid("thuộc tính message-digest không đúng kiểu".into()))?;
+            match single(si, oids::ATTR_CONTENT_TYPE, "content-type")? {
+                Some(ct) if ObjectIdentifier::from_der(ct).ok() != Some(view.econtent_type) => {
+                    return Err(PkiError::Invalid("thuộc tính content-type khác kiểu nội dung được ký".into()))
+                }
+                None => return Err(PkiError::Invalid("thiếu thuộc tính content-type".into())),
+                Some(_) => {}
+            }
+            if md.as_bytes() != content_digest.as_slice() {
+                return Err(PkiError::DigestMismatch("nội dung đã bị thay đổi sau khi ký (giá trị băm không khớp)".into()));
+            }
+            let mut result = Err(PkiError::BadSignature("chữ ký không khớp với khóa công khai".into()));
+            for message in signed.candidates() {
+                result = crate::alg::verify_foreign(&spki, &si.signature_alg, h, kyso_token::Signed::Message(&message), &si.signature);
+                if !matches!(result, Err(PkiError::BadSignature(_))) {
+                    break;
+                }
+            }
+            let facts = result?;
+            let v2 = single(si, oids::ATTR_SIGNING_CERTIFICATE_V2, "signing-certificate-v2")?;
+            let v1 = single(si, oids::ATTR_SIGNING_CERTIFICATE, "signing-certificate")?;
+            let (names, version) = match (v2, v1) {
+                (Some(v), _) => (Some(names_certificate(v, signer_cert, true)?), Some(2)),
+                (None, Some(v)) => (Some(names_certificate(v, signer_cert, false)?), Some(1)),
+                (None, None) => (None, None),
+            };
+            let time = single(si, oids::ATTR_SIGNING_TIME, "signing-time")?.map(crate::ber::time_of).transpose()?;
+            (facts, names, version, time)
+        }
+        None => {
+            let signed = match &econtent {
+                Some(e) => kyso_token::Signed::Message(e),
+                None => kyso_token::Signed::Digest(&content_digest),
+            };
+            (crate::alg::verify_foreign(&spki, &si.signature_alg, h, signed, &si.signature)?, None, None, None)
+        }
     };
-    crate::alg::verify_signature(&spki, &sig_alg, &signed.to_der()?, si.signature.as_bytes())?;
-    let signer_cert = signer.to_der()?;
-    let signing_certificate_v2 = signed
-        .iter()
-        .find(|a| a.oid == oids::ATTR_SIGNING_CERTIFICATE_V2)
-        .map(|a| a.values.iter().next().is_some_and(|v| names_certificate(v, &signer_cert)));
     Ok(VerifiedCms {
-        signer_cert,
-        certificates: certs.iter().map(|c| c.to_der()).collect::<Result<_, _>>()?,
+        signer_cert: signer_cert.clone(),
+        certificates: view.certificates.clone(),
         digest: h,
+        facts,
         econtent,
-        signing_certificate_v2,
-        has_signature_time_stamp: si.unsigned_attrs.as_ref().is_some_and(|s| s.iter().any(|a| a.oid == oids::ATTR_SIGNATURE_TIME_STAMP)),
+        signing_certificate,
+        signing_certificate_version,
+        signing_time,
+        has_signed_attributes: si.signed_attrs.is_some(),
+        has_signature_time_stamp: !si.unsigned(oids::ATTR_SIGNATURE_TIME_STAMP).is_empty(),
     })
 }
 

@@ -4,6 +4,7 @@
 //! is always a parameter.
 
 pub mod alg;
+pub mod ber;
 pub mod cert;
 pub mod cms;
 pub mod crl;
@@ -12,6 +13,7 @@ pub mod name;
 pub mod ocsp;
 pub mod oids;
 pub mod path;
+pub mod signed_data;
 pub mod tsp;
 
 pub use alg::{algorithm_identifier, scheme_of};

@@ -20,10 +20,21 @@ pub const SHA256_WITH_RSA: Oid = Oid::new_unwrap("1.2.840.113549.1.1.11");
 pub const SHA384_WITH_RSA: Oid = Oid::new_unwrap("1.2.840.113549.1.1.12");
 pub const SHA512_WITH_RSA: Oid = Oid::new_unwrap("1.2.840.113549.1.1.13");
 pub const SHA1_WITH_RSA: Oid = Oid::new_unwrap("1.2.840.113549.1.1.5");
+pub const SHA224_WITH_RSA: Oid = Oid::new_unwrap("1.2.840.113549.1.1.14");
+pub const MD5_WITH_RSA: Oid = Oid::new_unwrap("1.2.840.113549.1.1.4");
 pub const EC_PUBLIC_KEY: Oid = Oid::new_unwrap("1.2.840.10045.2.1");
 pub const P256: Oid = Oid::new_unwrap("1.2.840.10045.3.1.7");
 pub const ECDSA_SHA256: Oid = Oid::new_unwrap("1.2.840.10045.4.3.2");
+pub const ECDSA_SHA1: Oid = Oid::new_unwrap("1.2.840.10045.4.1");
+pub const ECDSA_SHA384: Oid = Oid::new_unwrap("1.2.840.10045.4.3.3");
+pub const ECDSA_SHA512: Oid = Oid::new_unwrap("1.2.840.10045.4.3.4");
+pub const P384: Oid = Oid::new_unwrap("1.3.132.0.34");
+pub const P521: Oid = Oid::new_unwrap("1.3.132.0.35");
+/// brainpoolP256r1 … P512r1 (RFC 5639): named, so that the report can say they are not supported.
+pub const BRAINPOOL_PREFIX: &str = "1.3.36.3.3.2.8.1.1.";
 pub const SHA1: Oid = Oid::new_unwrap("1.3.14.3.2.26");
+pub const MD5: Oid = Oid::new_unwrap("1.2.840.113549.2.5");
+pub const SHA224: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.4");
 pub const SHA256: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.1");
 pub const SHA384: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.2");
 pub const SHA512: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.3");
@@ -60,6 +71,8 @@ pub const SIGNED_DATA: Oid = Oid::new_unwrap("1.2.840.113549.1.7.2");
 pub const ATTR_CONTENT_TYPE: Oid = Oid::new_unwrap("1.2.840.113549.1.9.3");
 pub const ATTR_MESSAGE_DIGEST: Oid = Oid::new_unwrap("1.2.840.113549.1.9.4");
 pub const ATTR_SIGNING_TIME: Oid = Oid::new_unwrap("1.2.840.113549.1.9.5");
+/// ESS signing-certificate (RFC 2634, SHA-1 certificate hash), which older signing tools write.
+pub const ATTR_SIGNING_CERTIFICATE: Oid = Oid::new_unwrap("1.2.840.113549.1.9.16.2.12");
 pub const ATTR_SIGNING_CERTIFICATE_V2: Oid = Oid::new_unwrap("1.2.840.113549.1.9.16.2.47");
 pub const ATTR_SIGNATURE_TIME_STAMP: Oid = Oid::new_unwrap("1.2.840.113549.1.9.16.2.14");
 /// adbe-revocationInfoArchival: CRLs and OCSP responses inside a PDF signature (ISO 32000-1 §12.8.3.3.2).

@@ -10,13 +10,9 @@ use kyso_token::{HashAlg, SignatureScheme, Signer};
 use spki::AlgorithmIdentifier;
 use x509_tsp::{Accuracy, MessageImprint, TimeStampReq, TspVersion, TstInfo};
 
+/// The hashes a TSA may be asked for (SHA-1 is read in tokens made by others, never asked).
 fn hash_of(oid: &ObjectIdentifier) -> Option<HashAlg> {
-    match *oid {
-        o if o == oids::SHA256 => Some(HashAlg::Sha256),
-        o if o == oids::SHA384 => Some(HashAlg::Sha384),
-        o if o == oids::SHA512 => Some(HashAlg::Sha512),
-        _ => None,
-    }
+    crate::alg::hash_of_oid(oid).filter(|h| *h != HashAlg::Sha1)
 }
 
 /// Builds a TimeStampReq for a digest, asking for the TSA certificate.
@@ -141,19 +137,51 @@ pub struct VerifiedToken {
     pub gen_time: DateTime<Utc>,
     pub tsa_cert: Vec<u8>,
     pub certificates: Vec<Vec<u8>>,
+    /// The hash of the message imprint.
+    pub imprint_hash: HashAlg,
+    /// The algorithms of the TSA's signature, for the caller's policy.
+    pub facts: crate::alg::SignatureFacts,
+}
+
+/// The parts of a TSTInfo (RFC 3161 §2.4.2) a verifier needs, read as TSAs write them:
+/// `genTime` with fractional seconds is common and valid.
+struct TstView {
+    imprint_alg: ObjectIdentifier,
+    imprint: Vec<u8>,
+    gen_time: DateTime<Utc>,
+}
+
+fn read_tst_info(der: &[u8]) -> PkiResult<TstView> {
+    use crate::ber::Tlv;
+    let bad = |m: &str| PkiError::Invalid(format!("TSTInfo không đúng cấu trúc: {m}"));
+    let f = Tlv::parse(der)?.children()?;
+    // version, policy, messageImprint, serialNumber, genTime, …
+    let imprint = f.get(2).ok_or_else(|| bad("thiếu messageImprint"))?.children()?;
+    let (Some(alg), Some(hashed)) = (imprint.first(), imprint.get(1)) else { return Err(bad("messageImprint")) };
+    let alg = spki::AlgorithmIdentifierOwned::from_der(&alg.to_der()?)?;
+    let gen = f.get(4).ok_or_else(|| bad("thiếu genTime"))?;
+    if gen.tag_byte() != 0x18 {
+        return Err(bad("genTime không phải GeneralizedTime"));
+    }
+    Ok(TstView { imprint_alg: alg.oid, imprint: hashed.string_bytes()?, gen_time: crate::ber::time_of(gen.raw)? })
 }
 
 /// Verifies a time-stamp token (a ContentInfo) over `digest` made with `h`: the TSA's
 /// signature and the message imprint. Trust in the TSA certificate is not judged here.
 pub fn verify_token(token_der: &[u8], h: HashAlg, digest: &[u8]) -> PkiResult<VerifiedToken> {
+    let digest = digest.to_vec();
+    verify_token_over(token_der, &|hh| if hh == h { digest.clone() } else { vec![] })
+}
+
+/// Verifies a time-stamp token over the data that `digest_of` hashes with the imprint's own
+/// algorithm (tokens made elsewhere use SHA-1 to SHA-512).
+pub fn verify_token_over(token_der: &[u8], digest_of: &dyn Fn(HashAlg) -> Vec<u8>) -> PkiResult<VerifiedToken> {
     let v = cms::verify(token_der, None)?;
-    let info = TstInfo::from_der(v.econtent.as_deref().unwrap_or_default())?;
-    let imprint_hash = hash_of(&info.message_imprint.hash_algorithm.oid);
-    if imprint_hash != Some(h) || info.message_imprint.hashed_message.as_bytes() != digest {
+    let info = read_tst_info(v.econtent.as_deref().unwrap_or_default())?;
+    let h = crate::alg::hash_of_oid(&info.imprint_alg)
+        .ok_or_else(|| PkiError::Unsupported(format!("hàm băm {} của dấu thời gian", info.imprint_alg)))?;
+    if info.imprint != digest_of(h) {
         return Err(PkiError::DigestMismatch("dấu thời gian không được cấp cho nội dung này (message imprint không khớp)".into()));
     }
-    let secs = info.gen_time.to_unix_duration().as_secs();
-    let gen_time = DateTime::<Utc>::from_timestamp(i64::try_from(secs).unwrap_or(i64::MAX), 0)
-        .ok_or_else(|| PkiError::Invalid("thời điểm của dấu thời gian không hợp lệ".into()))?;
-    Ok(VerifiedToken { gen_time, tsa_cert: v.signer_cert, certificates: v.certificates })
+    Ok(VerifiedToken { gen_time: info.gen_time, tsa_cert: v.signer_cert, certificates: v.certificates, imprint_hash: h, facts: v.facts })
 }

@@ -85,18 +85,69 @@ impl SignatureScheme {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum HashAlg {
+    /// Only for verifying what others signed long ago: kyso never signs with it, and the
+    /// validator's algorithm policy judges it too weak for new signatures.
+    Sha1,
     Sha256,
     Sha384,
     Sha512,
 }
 
 impl HashAlg {
-    pub fn digest(self, data: &[u8]) -> Vec<u8> {
-        use sha2::Digest;
+    fn aws(self) -> &'static aws_lc_rs::digest::Algorithm {
+        use aws_lc_rs::digest as d;
         match self {
-            HashAlg::Sha256 => sha2::Sha256::digest(data).to_vec(),
-            HashAlg::Sha384 => sha2::Sha384::digest(data).to_vec(),
-            HashAlg::Sha512 => sha2::Sha512::digest(data).to_vec(),
+            HashAlg::Sha1 => &d::SHA1_FOR_LEGACY_USE_ONLY,
+            HashAlg::Sha256 => &d::SHA256,
+            HashAlg::Sha384 => &d::SHA384,
+            HashAlg::Sha512 => &d::SHA512,
+        }
+    }
+    pub fn digest(self, data: &[u8]) -> Vec<u8> {
+        aws_lc_rs::digest::digest(self.aws(), data).as_ref().to_vec()
+    }
+    /// The length of a digest in bytes.
+    pub fn len(self) -> usize {
+        self.aws().output_len()
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            HashAlg::Sha1 => "SHA-1",
+            HashAlg::Sha256 => "SHA-256",
+            HashAlg::Sha384 => "SHA-384",
+            HashAlg::Sha512 => "SHA-512",
+        }
+    }
+}
+
+/// An incremental hash (cheap to clone, so one running hash can serve several byte ranges).
+#[derive(Clone)]
+pub struct Hasher(aws_lc_rs::digest::Context);
+
+impl Hasher {
+    pub fn new(h: HashAlg) -> Self {
+        Hasher(aws_lc_rs::digest::Context::new(h.aws()))
+    }
+    pub fn update(&mut self, b: &[u8]) {
+        self.0.update(b)
+    }
+    pub fn finish(self) -> Vec<u8> {
+        self.0.finish().as_ref().to_vec()
+    }
+    /// Hashes everything `r` yields, in 1 MiB reads; returns the byte count too.
+    pub fn update_from(&mut self, r: &mut dyn std::io::Read) -> std::io::Result<u64> {
+        let mut buf = vec![0u8; 1 << 20];
+        let mut n = 0u64;
+        loop {
+            match r.read(&mut buf) {
+                Ok(0) => return Ok(n),
+                Ok(k) => {
+                    self.update(&buf[..k]);
+                    n += k as u64;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
         }
     }
 }
@@ -239,6 +290,60 @@ pub fn verify(raw_public_key: &[u8], key: KeyAlgorithm, scheme: SignatureScheme,
         SignatureScheme::EcdsaP256Sha256 => &s::ECDSA_P256_SHA256_ASN1,
     };
     s::UnparsedPublicKey::new(alg, raw_public_key).verify(message, signature).is_ok()
+}
+
+/// A public key as certificates made elsewhere carry it (wider than what kyso generates).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublicKeyKind {
+    Rsa,
+    EcP256,
+    EcP384,
+    EcP521,
+}
+
+/// What a signature covers: the message itself, or its digest (a message hashed as a stream).
+#[derive(Debug, Clone, Copy)]
+pub enum Signed<'a> {
+    Message(&'a [u8]),
+    Digest(&'a [u8]),
+}
+
+/// Verifies a signature made by another implementation: RSA with PKCS#1 v1.5 (1,024 to 8,192
+/// bits, since the key size is the caller's policy to judge) or PSS, ECDSA on P-256, P-384 or
+/// P-521 (DER-encoded), with SHA-1 to SHA-512. False for a combination no provider here has.
+pub fn verify_with(raw_public_key: &[u8], key: PublicKeyKind, pss: bool, hash: HashAlg, signed: Signed<'_>, signature: &[u8]) -> bool {
+    use aws_lc_rs::signature as s;
+    use HashAlg::*;
+    use PublicKeyKind::*;
+    let alg: &'static dyn s::VerificationAlgorithm = match (key, pss, hash) {
+        (Rsa, false, Sha1) => &s::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY,
+        (Rsa, false, Sha256) => &s::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY,
+        (Rsa, false, Sha384) => &s::RSA_PKCS1_2048_8192_SHA384,
+        (Rsa, false, Sha512) => &s::RSA_PKCS1_1024_8192_SHA512_FOR_LEGACY_USE_ONLY,
+        (Rsa, true, Sha256) => &s::RSA_PSS_2048_8192_SHA256,
+        (Rsa, true, Sha384) => &s::RSA_PSS_2048_8192_SHA384,
+        (Rsa, true, Sha512) => &s::RSA_PSS_2048_8192_SHA512,
+        (EcP256, false, Sha1) => &s::ECDSA_P256_SHA1_ASN1,
+        (EcP256, false, Sha256) => &s::ECDSA_P256_SHA256_ASN1,
+        (EcP256, false, Sha384) => &s::ECDSA_P256_SHA384_ASN1,
+        (EcP256, false, Sha512) => &s::ECDSA_P256_SHA512_ASN1,
+        (EcP384, false, Sha256) => &s::ECDSA_P384_SHA256_ASN1,
+        (EcP384, false, Sha384) => &s::ECDSA_P384_SHA384_ASN1,
+        (EcP384, false, Sha512) => &s::ECDSA_P384_SHA512_ASN1,
+        (EcP521, false, Sha1) => &s::ECDSA_P521_SHA1_ASN1,
+        (EcP521, false, Sha256) => &s::ECDSA_P521_SHA256_ASN1,
+        (EcP521, false, Sha384) => &s::ECDSA_P521_SHA384_ASN1,
+        (EcP521, false, Sha512) => &s::ECDSA_P521_SHA512_ASN1,
+        _ => return false,
+    };
+    let key = s::UnparsedPublicKey::new(alg, raw_public_key);
+    match signed {
+        Signed::Message(m) => key.verify(m, signature).is_ok(),
+        Signed::Digest(d) => match aws_lc_rs::digest::Digest::import_less_safe(d, hash.aws()) {
+            Ok(d) => key.verify_digest(&d, signature).is_ok(),
+            Err(_) => false,
+        },
+    }
 }
 
 /// Converts an ECDSA signature from the raw r‖s form (what PKCS#11 returns) to DER.

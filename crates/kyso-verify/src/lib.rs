@@ -8,6 +8,7 @@
 //! (embedded and configured CRLs and OCSP responses, then the network where allowed), and what
 //! later revisions changed. Pure: the time, trust anchors and revocation sources come in.
 
+pub mod algorithms;
 pub mod report;
 
 use chrono::{DateTime, Utc};
@@ -71,6 +72,7 @@ pub enum SubIndication {
     ChainConstraintsFailure,
     CertificateChainGeneralFailure,
     CryptoConstraintsFailure,
+    CryptoConstraintsFailureNoPoe,
     NoSigningCertificateFound,
     NoCertificateChainFound,
     RevokedNoPoe,
@@ -93,10 +95,11 @@ impl SubIndication {
             Revoked => "chứng thư số đã bị thu hồi trước khi ký",
             Expired => "chứng thư số đã hết hạn khi ký",
             NotYetValid => "chứng thư số chưa có hiệu lực khi ký",
-            SigConstraintsFailure => "có thay đổi sau khi ký mà chữ ký không cho phép",
+            SigConstraintsFailure => "tài liệu bị sửa đổi sau khi ký theo cách không được phép",
             ChainConstraintsFailure => "chứng thư không đáp ứng ràng buộc (mục đích sử dụng, ràng buộc tên…)",
             CertificateChainGeneralFailure => "chuỗi chứng thư không hợp lệ",
             CryptoConstraintsFailure => "thuật toán hoặc khóa quá yếu",
+            CryptoConstraintsFailureNoPoe => "thuật toán hoặc khóa đã quá yếu và không có dấu thời gian chứng minh đã ký khi còn đủ mạnh",
             NoSigningCertificateFound => "không tìm thấy chứng thư của người ký",
             NoCertificateChainFound => "không xây được chuỗi tới chứng thư gốc tin cậy",
             RevokedNoPoe => "chứng thư đã bị thu hồi và không có bằng chứng đã ký trước đó",
@@ -199,6 +202,17 @@ pub struct LaterRevision {
     pub changes: Vec<Change>,
 }
 
+/// A later change named: in which revision, of what class, what it was.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ForbiddenChange {
+    pub revision: usize,
+    pub class: ChangeClass,
+    pub what: String,
+    pub field: Option<String>,
+    pub old_value: Option<String>,
+    pub new_value: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SignatureReport {
     pub id: usize,
@@ -223,6 +237,12 @@ pub struct SignatureReport {
     pub later_revisions: Vec<LaterRevision>,
     /// Changes after this signature that it does not allow.
     pub disallowed_changes: Vec<String>,
+    /// The same changes, each with its revision and class (what made the indication).
+    pub forbidden_changes: Vec<ForbiddenChange>,
+    /// Permitted changes that alter what the signer saw (a filled field's value replaced).
+    pub altered_after_signing: Vec<ForbiddenChange>,
+    /// The signature's algorithms ("RSA 2048 bit, SHA-256").
+    pub algorithms: Option<String>,
     pub certification: Option<i64>,
     pub reason: Option<String>,
     pub location: Option<String>,
@@ -374,7 +394,16 @@ enum Proof {
 /// on it; a revocation after `at` is a note when the time is proven, else a reason for
 /// INDETERMINATE; an expiry or revocation before it fails only when `proof` is
 /// [`Proof::AtSigning`].
-fn check_trust(leaf: &[u8], extra: &[Vec<u8>], usage: LeafUsage, at: DateTime<Utc>, proof: Proof, src: &mut Sources<'_, '_>) -> Trust {
+/// `claimed` is the time the signature itself claims: a revocation before even that fails it.
+fn check_trust(
+    leaf: &[u8],
+    extra: &[Vec<u8>],
+    usage: LeafUsage,
+    at: DateTime<Utc>,
+    proof: Proof,
+    claimed: Option<DateTime<Utc>>,
+    src: &mut Sources<'_, '_>,
+) -> Trust {
     let proven = proof != Proof::None;
     let strict = proof == Proof::AtSigning;
     let mut intermediates: Vec<Vec<u8>> = src.policy.intermediates.clone();
@@ -403,8 +432,20 @@ fn check_trust(leaf: &[u8], extra: &[Vec<u8>], usage: LeafUsage, at: DateTime<Ut
         let who = subject(&pair[0]);
         match &status {
             Revocation::Revoked { at: r, .. } if *r <= at => {
-                let sub = if strict { SubIndication::Revoked } else { SubIndication::RevokedNoPoe };
-                t.failure.get_or_insert((sub, format!("chứng thư '{who}' bị thu hồi lúc {} (trước thời điểm ký {when})", vn_time(*r))));
+                // By the signer's own claim the certificate was already revoked when signing.
+                let before_claim = claimed.filter(|c| *r <= *c);
+                let (sub, msg) = match (strict, before_claim) {
+                    (true, _) => (SubIndication::Revoked, format!("chứng thư '{who}' bị thu hồi lúc {} (trước thời điểm ký {when})", vn_time(*r))),
+                    (false, Some(c)) => (
+                        SubIndication::Revoked,
+                        format!("chứng thư '{who}' bị thu hồi lúc {}, trước cả thời điểm ký do chính chữ ký khai ({})", vn_time(*r), vn_time(c)),
+                    ),
+                    (false, None) => (
+                        SubIndication::RevokedNoPoe,
+                        format!("chứng thư '{who}' bị thu hồi lúc {}; không có dấu thời gian chứng minh đã ký trước đó", vn_time(*r)),
+                    ),
+                };
+                t.failure.get_or_insert((sub, msg));
             }
             Revocation::Revoked { at: r, .. } => {
                 if proven {
@@ -480,7 +521,7 @@ pub fn validate_pdf(name: &str, data: &[u8], policy: &Policy<'_>) -> Report {
         if c.kind == SigKind::DocTimeStamp && c.problems.is_empty() {
             if let (Some(t), Some(cert)) = (c.timestamp, &c.tsa_cert) {
                 let extra: Vec<Vec<u8>> = c.tsa_certificates.iter().chain(&dss.certs).cloned().collect();
-                if check_trust(cert, &extra, LeafUsage::TimeStamping, t, Proof::AtSigning, &mut src).failure.is_none() {
+                if check_trust(cert, &extra, LeafUsage::TimeStamping, t, Proof::AtSigning, None, &mut src).failure.is_none() {
                     doc_ts.push((c.revision_end, t));
                 }
             }
@@ -541,6 +582,15 @@ fn validate_one(
         revocation: vec![],
         later_revisions: later,
         disallowed_changes: c.later_changes.clone(),
+        forbidden_changes: c.forbidden.iter().filter_map(|i| c.changes.get(*i)).map(named_change).collect(),
+        altered_after_signing: c
+            .changes
+            .iter()
+            .enumerate()
+            .filter(|(i, (_, ch))| ch.is_refill() && !c.forbidden.contains(i))
+            .map(|(_, rc)| named_change(rc))
+            .collect(),
+        algorithms: c.facts.as_ref().map(|f| f.describe()),
         certification: c.certifies,
         reason: c.reason.clone(),
         location: c.location.clone(),
@@ -550,6 +600,13 @@ fn validate_one(
     let set = |r: &mut SignatureReport, sub: SubIndication, msg: String| {
         if r.sub_indication.is_none() || r.indication.rank() < sub.indication().rank() {
             r.indication = sub.indication();
+            r.sub_indication = Some(sub);
+        }
+        r.messages.push(msg);
+    };
+    let set_as = |r: &mut SignatureReport, ind: Indication, sub: SubIndication, msg: String| {
+        if r.sub_indication.is_none() || r.indication.rank() < ind.rank() {
+            r.indication = ind;
             r.sub_indication = Some(sub);
         }
         r.messages.push(msg);
@@ -571,17 +628,33 @@ fn validate_one(
     if r.sub_indication.is_some() {
         return r;
     }
-    // 2. Later changes.
-    let other = c.changes.iter().any(|(_, ch)| ch.class == ChangeClass::Other);
+    // 2. Later changes: one the permissions forbid fails the signature (its bytes are intact,
+    // so this is not a hash failure); a permitted one that replaces what the signer saw leaves
+    // it undecided.
     if !c.later_changes.is_empty() {
-        let sub = if other { SubIndication::HashFailure } else { SubIndication::SigConstraintsFailure };
-        set(&mut r, sub, format!("tài liệu bị thay đổi sau khi ký: {}", c.later_changes.join("; ")));
+        set_as(
+            &mut r,
+            Indication::TotalFailed,
+            SubIndication::SigConstraintsFailure,
+            format!("tài liệu bị sửa đổi sau khi ký theo cách không được phép: {}", c.later_changes.join("; ")),
+        );
+    }
+    for ch in r.altered_after_signing.clone() {
+        set(
+            &mut r,
+            SubIndication::SigConstraintsFailure,
+            format!(
+                "phiên bản {}: {} — quy chuẩn PDF cho phép điền lại trường chưa khóa, nhưng nội dung người ký đã thấy bị thay đổi",
+                ch.revision, ch.what
+            ),
+        );
     }
     let Some(cert) = c.signer_cert.clone() else {
         set(&mut r, SubIndication::NoSigningCertificateFound, "không tìm thấy chứng thư của người ký".into());
         return r;
     };
-    // 3. The best signing time.
+    // 3. The best signing time. The claim: the CMS signing-time, else the dictionary's /M.
+    let claim = c.signing_time_attr.or(c.claimed_time);
     let ts_ok = c.timestamp.is_some() && !c.problem_kinds.contains(&ProblemKind::Timestamp);
     let mut poe: Option<(DateTime<Utc>, TimeSource)> = None;
     if c.kind == SigKind::DocTimeStamp {
@@ -590,7 +663,7 @@ fn validate_one(
         let tsa = c.tsa_cert.clone().unwrap_or_default();
         let extra: Vec<Vec<u8>> = c.tsa_certificates.iter().chain(dss_certs).cloned().collect();
         let t = c.timestamp.expect("checked");
-        let tt = check_trust(&tsa, &extra, LeafUsage::TimeStamping, t, Proof::AtSigning, src);
+        let tt = check_trust(&tsa, &extra, LeafUsage::TimeStamping, t, Proof::AtSigning, None, src);
         match tt.failure {
             None => poe = Some((t, TimeSource::SignatureTimestamp)),
             Some((_, why)) => {
@@ -612,19 +685,47 @@ fn validate_one(
             (t, if source == TimeSource::DocumentTimestamp { Proof::DocumentTimestamp } else { Proof::AtSigning })
         }
         None => {
-            r.signing_time = c.claimed_time;
-            r.signing_time_source = if c.claimed_time.is_some() { TimeSource::Claimed } else { TimeSource::None };
+            r.signing_time = claim;
+            r.signing_time_source = if claim.is_some() { TimeSource::Claimed } else { TimeSource::None };
             (src.policy.at, Proof::None)
         }
     };
+    // The signer's clock against the time-stamp: some signing tools write local time (UTC+7)
+    // as if it were UTC, a known error that is no failure of the signature.
+    if let (Some(st), Some(ts)) = (c.signing_time_attr, c.timestamp.filter(|_| ts_ok)) {
+        let ahead = st - ts;
+        if (ahead - chrono::Duration::hours(7)).num_seconds().abs() <= 120 {
+            r.messages.push(format!(
+                "thời điểm ký do phần mềm ký ghi ({}) lệch đúng 7 giờ so với dấu thời gian ({}): lỗi đã biết khi ghi giờ Việt Nam như giờ UTC, không ảnh hưởng đến chữ ký",
+                vn_time(st),
+                vn_time(ts)
+            ));
+        } else if ahead.num_seconds() > 300 {
+            r.messages.push(format!("thời điểm ký do phần mềm ký ghi ({}) muộn hơn dấu thời gian ({})", vn_time(st), vn_time(ts)));
+        }
+    }
+    // 3b. The algorithms, judged at the proven time.
+    if let Some((what, until)) = c.facts.as_ref().and_then(algorithms::weakness) {
+        match poe {
+            Some((t, _)) if t < until => r.messages.push(format!(
+                "chữ ký dùng {what}, chỉ còn đủ mạnh trước {}; dấu thời gian chứng minh đã ký trước đó",
+                vn_time(until)
+            )),
+            _ => set(
+                &mut r,
+                SubIndication::CryptoConstraintsFailureNoPoe,
+                format!("chữ ký dùng {what}, chỉ đủ mạnh cho chữ ký làm trước {}; không có dấu thời gian chứng minh đã ký trước đó", vn_time(until)),
+            ),
+        }
+    }
     // 4. The path and revocation at that time.
     let usage = if c.kind == SigKind::DocTimeStamp { LeafUsage::TimeStamping } else { LeafUsage::Signing };
     let extra: Vec<Vec<u8>> = c.certificates.iter().chain(dss_certs).cloned().collect();
-    let mut trust = check_trust(&cert, &extra, usage, check_at, proof, src);
+    let mut trust = check_trust(&cert, &extra, usage, check_at, proof, claim, src);
     // Without proof of time, an expired certificate may still have been valid when signed.
     if let Some((SubIndication::OutOfBoundsNoPoe, _)) = &trust.failure {
-        if let Some(claimed) = c.claimed_time {
-            let at_claim = check_trust(&cert, &extra, usage, claimed, Proof::None, src);
+        if let Some(claimed) = claim {
+            let at_claim = check_trust(&cert, &extra, usage, claimed, Proof::None, None, src);
             if at_claim.failure.as_ref().is_none_or(|(s, _)| *s == SubIndication::TryLater) {
                 trust.notes.push(format!(
                     "chứng thư còn hiệu lực tại thời điểm ký được khai ({}), nhưng không có dấu thời gian chứng minh",
@@ -647,6 +748,17 @@ fn validate_one(
         });
     }
     r
+}
+
+fn named_change((revision, ch): &(usize, Change)) -> ForbiddenChange {
+    ForbiddenChange {
+        revision: *revision,
+        class: ch.class,
+        what: ch.what.clone(),
+        field: ch.field.clone(),
+        old_value: ch.old_value.clone(),
+        new_value: ch.new_value.clone(),
+    }
 }
 
 /// Validates a detached CMS signature over content whose digest `digest_for` computes.

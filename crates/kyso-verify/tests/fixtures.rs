@@ -619,25 +619,25 @@ fn every_fixture_gets_its_indication_and_kyso_agrees_with_pyhanko() {
             Some(S::OutOfBoundsNoPoe),
         ),
         ("untrusted-root.pdf", sign(&base, &stranger, &other, "Chữ ký", now, None), Indeterminate, Some(S::NoCertificateChainFound)),
-        ("extra-signature-field-drawn.pdf", extra_field, TotalFailed, Some(S::HashFailure)),
-        ("shadow-hide.pdf", hide, TotalFailed, Some(S::HashFailure)),
-        ("shadow-replace.pdf", replace, TotalFailed, Some(S::HashFailure)),
-        ("shadow-hide-and-replace.pdf", hide_and_replace, TotalFailed, Some(S::HashFailure)),
-        ("shadow-replace-appearance.pdf", replace_appearance, TotalFailed, Some(S::HashFailure)),
+        ("extra-signature-field-drawn.pdf", extra_field, TotalFailed, Some(S::SigConstraintsFailure)),
+        ("shadow-hide.pdf", hide, TotalFailed, Some(S::SigConstraintsFailure)),
+        ("shadow-replace.pdf", replace, Indeterminate, Some(S::SigConstraintsFailure)),
+        ("shadow-hide-and-replace.pdf", hide_and_replace, TotalFailed, Some(S::SigConstraintsFailure)),
+        ("shadow-replace-appearance.pdf", replace_appearance, TotalFailed, Some(S::SigConstraintsFailure)),
         ("objstm-signed.pdf", objstm_signed, TotalPassed, None),
-        ("objstm-rewritten.pdf", objstm_rewritten, TotalFailed, Some(S::HashFailure)),
-        ("overlay-freed.pdf", overlay_freed, TotalFailed, Some(S::HashFailure)),
-        ("update-without-eof.pdf", unterminated, TotalFailed, Some(S::HashFailure)),
-        ("unverified-signature-widget.pdf", unverified_widget, TotalFailed, Some(S::HashFailure)),
-        ("need-appearances-set.pdf", need_appearances, TotalFailed, Some(S::HashFailure)),
+        ("objstm-rewritten.pdf", objstm_rewritten, TotalFailed, Some(S::SigConstraintsFailure)),
+        ("overlay-freed.pdf", overlay_freed, TotalFailed, Some(S::SigConstraintsFailure)),
+        ("update-without-eof.pdf", unterminated, TotalFailed, Some(S::SigConstraintsFailure)),
+        ("unverified-signature-widget.pdf", unverified_widget, TotalFailed, Some(S::SigConstraintsFailure)),
+        ("need-appearances-set.pdf", need_appearances, TotalFailed, Some(S::SigConstraintsFailure)),
         ("time-stamp-token-as-signature.pdf", token_as_signature, TotalFailed, Some(S::FormatFailure)),
     ];
     if have_hanko {
         for (f, ind, sub) in [
             ("ph-valid.pdf", TotalPassed, None),
             ("ph-cert-p2-filled.pdf", TotalPassed, None),
-            ("ph-cert-p1-filled.pdf", Indeterminate, Some(S::SigConstraintsFailure)),
-            ("ph-cert-p2-annotated.pdf", Indeterminate, Some(S::SigConstraintsFailure)),
+            ("ph-cert-p1-filled.pdf", TotalFailed, Some(S::SigConstraintsFailure)),
+            ("ph-cert-p2-annotated.pdf", TotalFailed, Some(S::SigConstraintsFailure)),
             ("ph-adbe-revinfo.pdf", TotalPassed, None),
         ] {
             cases.push((f, std::fs::read(d.join(f)).unwrap(), ind, sub));
@@ -741,8 +741,8 @@ fn revocation_is_fetched_from_the_responder_then_the_crl_distribution_point() {
             "revoked before the claimed time",
             Ocsp::RevokedBefore,
             true,
-            Indication::Indeterminate,
-            Some(SubIndication::RevokedNoPoe),
+            Indication::TotalFailed,
+            Some(SubIndication::Revoked),
             "OCSP tải từ",
             1,
         ),
@@ -803,7 +803,7 @@ fn a_stale_crl_does_not_hide_a_revocation() {
     // (case, CRL served at the distribution point, expected indication, sub-indication)
     let cases = [
         ("offline: only the stale CRL", None, Indication::Indeterminate, Some(SubIndication::TryLater)),
-        ("the current CRL lists it", Some(revoked_now), Indication::Indeterminate, Some(SubIndication::RevokedNoPoe)),
+        ("the current CRL lists it", Some(revoked_now), Indication::TotalFailed, Some(SubIndication::Revoked)),
         ("the current CRL does not", Some(current_empty), Indication::TotalPassed, None),
     ];
     for (case, served, ind, sub) in cases {
