@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes every parser that reads outside input: PDF revisions and signature dictionaries with
-# the whole validation (pdf), CMS and time-stamp tokens (cms), X.509 with path validation
+# the whole validation (pdf), CMS and time-stamp tokens (cms), BER as the field writes it
+# (ber), X.509 with path validation
 # (x509), CRLs (crl), OCSP requests and responses (ocsp).
 #
 #   scripts/fuzz.sh [SECONDS]      seconds per target (default 600: ten minutes each)
@@ -24,7 +25,7 @@ server=
 step "seeds from a demo deployment"
 "$kyso" demo --data "$work/d" >/dev/null 2>&1
 "$kyso" ca export --data "$work/d" --out "$work/x" >/dev/null
-for t in pdf cms x509 crl ocsp; do mkdir -p "fuzz/corpus/$t"; done
+for t in pdf cms ber x509 crl ocsp; do mkdir -p "fuzz/corpus/$t"; done
 cp "$work"/d/documents/*.pdf fuzz/corpus/pdf/
 for c in $(ls "$work"/x/*.pem | head -20); do openssl x509 -in "$c" -outform DER -out "fuzz/corpus/x509/$(basename "$c" .pem).der" 2>/dev/null || true; done
 openssl crl -in "$work/x/crl.pem" -outform DER -out fuzz/corpus/crl/issuing.der
@@ -46,10 +47,13 @@ PY
 if [ -s "$work/c.der" ]; then
   KYSO_PIN=123456 KYSO_CA_PIN=12345678 "$kyso" sign "$work/file.txt" --detached --data "$work/d" --label "$(basename "$tok" .token.json)" --cert "$work/c.der" --level t --tsa builtin --out fuzz/corpus/cms/signature.p7s >/dev/null 2>&1 || true
 fi
+# BER seeds: the CMS seeds, and the signatures of the foreign corpus' PDFs are found by the
+# pdf target; the CMS ones double as BER input.
+cp fuzz/corpus/cms/* fuzz/corpus/ber/ 2>/dev/null || true
 step "fuzzing, $secs s per target"
 cd fuzz
 export RUSTC_BOOTSTRAP=1
-for t in pdf cms x509 crl ocsp; do
+for t in pdf cms ber x509 crl ocsp; do
   echo "== $t"
   rm -rf "artifacts/$t"
   cargo fuzz run -s none -O "$t" "corpus/$t" -- -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=1048576 -print_final_stats=1 2>&1 | grep -E "^(Done|stat::number_of_executed_units|stat::peak_rss_mb)|ERROR|panicked|SUMMARY" || true

@@ -17,24 +17,61 @@ ensure_postgres
 export KYSO_TEST_PG_URL="$PG_URL"
 export KYSO_TEST_REQUIRE_PG=1
 
-# SoftHSM2 stands in for USB tokens and HSMs; every token test runs on it too.
-apt_install softhsm2 openssl qpdf poppler-utils libnss3-tools
+# SoftHSM2 stands in for USB tokens and HSMs; every token test runs on it too. The tests
+# check their output with OpenSSL, qpdf, poppler and NSS, and find them through
+# crates/kyso-testkit, which makes a missing tool a failure when its flag is set.
+# faketime runs the time-dependent tests a year ahead (below).
+apt_install softhsm2 openssl qpdf poppler-utils libnss3-tools faketime
 export KYSO_TEST_REQUIRE_SOFTHSM=1
+export KYSO_TEST_REQUIRE_TOOLS=1
 
 # pkilint and pyHanko (with its CLI) in the project's own venv.
 ensure_venv pkilint pyhanko pyhanko-cli
 export KYSO_TEST_REQUIRE_PKILINT=1
 export KYSO_TEST_REQUIRE_PYHANKO=1
 
+# The closing line of a test step: the counts over every "test result:" line of its log.
+summarise() {
+  echo
+  awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+       END { printf "tests: %d passed, %d failed\n", p, f }' "$1"
+}
+
 step "cargo test (SQLite and PostgreSQL at $PG_URL)"
 # Library, binary and integration tests; benches are separate commands (see README).
 log=$(mktemp)
 trap 'rm -f "$log"; stop_private_postgres' EXIT
-cargo test --workspace --locked --lib --bins --tests 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
-echo
-awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
-     END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+status=0
+cargo test --workspace --locked --lib --bins --tests 2>&1 | tee "$log" || status=$?
+summarise "$log"
+[ "$status" -eq 0 ] || exit "$status"
+
+# The test binaries that read the wall clock (themselves, or through OpenSSL, pyHanko,
+# pdfsig or a `kyso` process) run again with the clock a year ahead, so that a date that
+# will expire fails CI a year before it does. crates/kyso/tests/architecture.rs keeps the
+# list complete. faketime runs the binaries cargo built above, not cargo: rustc hangs under
+# faketime, and FAKETIME_DONT_FAKE_MONOTONIC keeps sleeps and timeouts real.
+clock_tests=(kyso-pki:certs kyso-pki:cms_field kyso-pki:path kyso-pki:status kyso-pdf:sign kyso-service:ca kyso-verify:fixtures kyso:ca_cli kyso:doc_cli)
+step "time-dependent tests with the clock a year ahead"
+# The same cargo command as above, so nothing is rebuilt: "crate:test", binary, directory.
+bins=$(cargo test --workspace --locked --lib --bins --tests --no-run --message-format=json | python3 -c '
+import json, os, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["kind"] == ["test"]:
+        d = os.path.dirname(m["manifest_path"])
+        print(os.path.basename(d) + ":" + m["target"]["name"], m["executable"], d, sep="\t")')
+: >"$log"
+for t in "${clock_tests[@]}"; do
+  exe=$(awk -F'\t' -v t="$t" '$1 == t { print $2 }' <<<"$bins")
+  dir=$(awk -F'\t' -v t="$t" '$1 == t { print $3 }' <<<"$bins")
+  [ -x "${exe:-}" ] || { echo "no test binary for $t"; exit 1; }
+  echo "     Running $t with the clock at $(FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f '+365d' date -u +%F)" | tee -a "$log"
+  if ! (cd "$dir" && CARGO_MANIFEST_DIR="$dir" FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f '+365d' "$exe") 2>&1 | tee -a "$log"; then
+    status=1
+  fi
+done
+summarise "$log"
 [ "$status" -eq 0 ] || exit "$status"
 
 # A short, bounded fuzzing run of every parser that reads outside input (the long run is

@@ -14,8 +14,15 @@ use std::collections::{HashMap, HashSet};
 
 /// Revisions examined before giving up (each is a parse of the cross-reference chain).
 pub const MAX_REVISIONS: usize = 1_000;
-/// Objects of one update examined before calling the rest "other".
-const MAX_CHANGED: usize = 100_000;
+/// Objects of one update examined (per kind: deleted, redefined, annotations, fields) before
+/// the rest is one "other" change: it bounds the memory a hostile update can take, and what
+/// is not analysed is never allowed.
+pub const MAX_CHANGED: usize = 20_000;
+
+/// The change that stands for everything past [`MAX_CHANGED`].
+fn too_many(what: &str, n: usize) -> Change {
+    Change::new(ChangeClass::Other, format!("phiên bản có {n} {what}, quá {MAX_CHANGED}: phần sau không được phân tích"))
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -252,7 +259,7 @@ fn roles(doc: &PdfDoc<'_>) -> (HashMap<u32, Role>, HashMap<u32, String>) {
     let mut names = HashMap::new();
     roles.insert(doc.root_ref().0, Role::Catalog);
     let cat = doc.catalog().unwrap_or_default();
-    for (k, r) in [("AcroForm", Role::AcroForm), ("DSS", Role::Dss), ("Metadata", Role::Metadata)] {
+    for (k, r) in [("AcroForm", Role::AcroForm), ("DSS", Role::Dss), ("Metadata", Role::Metadata), ("Extensions", Role::Metadata)] {
         if let Some(x) = get(&cat, k).and_then(Obj::as_ref) {
             roles.insert(x.0, r);
         }
@@ -283,22 +290,30 @@ fn roles(doc: &PdfDoc<'_>) -> (HashMap<u32, Role>, HashMap<u32, String>) {
 /// without a role is "other", which is the safe answer).
 const MAX_REACH: usize = 2_000_000;
 
-/// The object numbers reachable from `roots` (following every reference in dictionaries,
-/// arrays and stream dictionaries), not entering `skip`. None past [`MAX_REACH`].
-fn reach(doc: &PdfDoc<'_>, roots: &[Obj], skip: &HashSet<u32>) -> Option<HashSet<u32>> {
-    fn refs(o: &Obj, out: &mut Vec<Ref>) {
-        match o {
-            Obj::Ref(r) => out.push(*r),
-            Obj::Array(a) => a.iter().for_each(|x| refs(x, out)),
-            Obj::Dict(d) | Obj::Stream(d, _) => d.values().for_each(|x| refs(x, out)),
-            _ => {}
-        }
+/// Every reference inside `o` (dictionaries, arrays, stream dictionaries), appended to `out`.
+fn refs(o: &Obj, out: &mut Vec<Ref>) {
+    match o {
+        Obj::Ref(r) => out.push(*r),
+        Obj::Array(a) => a.iter().for_each(|x| refs(x, out)),
+        Obj::Dict(d) | Obj::Stream(d, _) => d.values().for_each(|x| refs(x, out)),
+        _ => {}
     }
+}
+
+/// A walk from `roots` through every reference (dictionaries, arrays, stream dictionaries),
+/// not entering `skip`: the objects reached, and how many references point at each. None
+/// past [`MAX_REACH`].
+fn walk(doc: &PdfDoc<'_>, roots: &[Obj], skip: &HashSet<u32>) -> Option<(HashSet<u32>, HashMap<u32, usize>)> {
     let mut seen = HashSet::new();
+    let mut counts: HashMap<u32, usize> = HashMap::new();
     let mut stack = Vec::new();
     roots.iter().for_each(|r| refs(r, &mut stack));
     while let Some(r) = stack.pop() {
-        if skip.contains(&r.0) || !seen.insert(r.0) {
+        if skip.contains(&r.0) {
+            continue;
+        }
+        *counts.entry(r.0).or_default() += 1;
+        if !seen.insert(r.0) {
             continue;
         }
         if seen.len() > MAX_REACH {
@@ -308,7 +323,70 @@ fn reach(doc: &PdfDoc<'_>, roots: &[Obj], skip: &HashSet<u32>) -> Option<HashSet
             refs(&o, &mut stack);
         }
     }
-    Some(seen)
+    Some((seen, counts))
+}
+
+/// The object numbers reachable from `roots`, not entering `skip`.
+fn reach(doc: &PdfDoc<'_>, roots: &[Obj], skip: &HashSet<u32>) -> Option<HashSet<u32>> {
+    walk(doc, roots, skip).map(|(seen, _)| seen)
+}
+
+/// When a field's appearance changes, an old appearance object (the /AP dictionary or its
+/// /N stream, when indirect) that the signed revision also reaches from elsewhere: its number.
+fn shared_appearance(prev: &PdfDoc<'_>, od: &Dict, nd: &Dict) -> Option<u32> {
+    if same(od.get(b"AP".as_slice()), nd.get(b"AP".as_slice())) {
+        return None;
+    }
+    let ap = get(od, "AP")?;
+    let mut old: Vec<u32> = ap.as_ref().map(|r| r.0).into_iter().collect();
+    if let Some(n) = prev.resolve(ap).ok().as_ref().and_then(Obj::as_dict).and_then(|d| get(d, "N")).and_then(Obj::as_ref) {
+        old.push(n.0);
+    }
+    if old.is_empty() {
+        return None;
+    }
+    let counts = reference_counts(prev)?;
+    // The /AP dictionary is referenced once by the field; its /N once by the dictionary.
+    old.into_iter().find(|n| counts.get(n).copied().unwrap_or(0) > 1)
+}
+
+/// How many times each object is referenced from the objects reachable from the trailer
+/// (None past [`MAX_REACH`]).
+fn reference_counts(doc: &PdfDoc<'_>) -> Option<HashMap<u32, usize>> {
+    let mut trailer = doc.trailer.clone();
+    trailer.remove(b"Prev".as_slice());
+    walk(doc, &[Obj::Dict(trailer)], &HashSet::new()).map(|(_, counts)| counts)
+}
+
+/// The appearance objects (the /AP dictionary and its /N stream, when indirect) that belong to
+/// one unsigned signature field alone and that this update signs: a signer may redraw them in
+/// place. Object number → field name.
+fn own_appearances(prev: &PdfDoc<'_>, cur: &PdfDoc<'_>, roles: &HashMap<u32, Role>, names: &HashMap<u32, String>) -> HashMap<u32, String> {
+    let mut out = HashMap::new();
+    let Some(counts) = reference_counts(prev) else { return out };
+    for (num, role) in roles {
+        if *role != Role::SigField(false) {
+            continue;
+        }
+        let signed_now = cur.get((*num, 0)).ok().as_ref().and_then(Obj::as_dict).is_some_and(|d| get(d, "V").is_some());
+        let Some(widget) = prev.get((*num, 0)).ok().and_then(|o| o.as_dict().cloned()) else { continue };
+        if !signed_now {
+            continue;
+        }
+        let Some(ap) = get(&widget, "AP") else { continue };
+        // Exclusive all the way: a shared /AP dictionary shares its stream too.
+        if ap.as_ref().is_some_and(|r| counts.get(&r.0) != Some(&1)) {
+            continue;
+        }
+        let mut mine: Vec<u32> = ap.as_ref().map(|r| r.0).into_iter().collect();
+        if let Some(n) = prev.resolve(ap).ok().as_ref().and_then(Obj::as_dict).and_then(|d| get(d, "N")).and_then(Obj::as_ref) {
+            mine.push(n.0);
+        }
+        for m in mine.into_iter().filter(|m| counts.get(m) == Some(&1) && !roles.contains_key(m)) {
+            out.insert(m, names.get(num).cloned().unwrap_or_default());
+        }
+    }
+    out
 }
 
 /// What the signed revision shows, and what only its DSS holds.
@@ -367,6 +445,9 @@ pub fn diff(prev: &PdfDoc<'_>, cur: &PdfDoc<'_>) -> Vec<Change> {
         .map(|(n, _)| *n)
         .collect();
     gone.sort_unstable();
+    if gone.len() > MAX_CHANGED {
+        out.push(too_many("đối tượng bị xóa", gone.len()));
+    }
     for n in gone.into_iter().take(MAX_CHANGED) {
         let bookkeeping = matches!(prev.get((n, 0)), Ok(Obj::Stream(d, _)) if matches!(get(&d, "Type").and_then(Obj::as_name), Some(b"XRef" | b"ObjStm")));
         if !bookkeeping {
@@ -374,7 +455,12 @@ pub fn diff(prev: &PdfDoc<'_>, cur: &PdfDoc<'_>) -> Vec<Change> {
         }
     }
     let mut reached: Option<Reach> = None;
+    let mut own_ap: Option<HashMap<u32, String>> = None;
+    let mut counts: Option<Option<HashMap<u32, usize>>> = None;
     let mut metadata: Vec<Change> = Vec::new();
+    if changed.len() > MAX_CHANGED {
+        out.push(too_many("đối tượng thay đổi", changed.len()));
+    }
     for num in changed.into_iter().take(MAX_CHANGED) {
         if !matches!(prev.entries.get(&num), Some(Entry::InUse(..) | Entry::Compressed(..))) {
             // A new object is judged where it is used, unless the signed revision already
@@ -402,13 +488,29 @@ pub fn diff(prev: &PdfDoc<'_>, cur: &PdfDoc<'_>) -> Vec<Change> {
             // Validation data that only the DSS reaches (its arrays, VRI, the certificates,
             // CRLs and OCSP responses) may be rewritten by whoever adds to it.
             let r = reached.get_or_insert_with(|| reach_of(prev));
+            let own = own_ap.get_or_insert_with(|| own_appearances(prev, cur, &roles, &names));
             if r.dss_only.contains(&num) && r.content.as_ref().is_some_and(|c| !c.contains(&num)) {
                 out.push(Change::new(ChangeClass::Validation, format!("cập nhật dữ liệu kiểm tra trong DSS (đối tượng {num})")));
+            } else if let Some(name) = own.get(&num) {
+                out.push(Change {
+                    field: Some(name.clone()),
+                    ..Change::new(ChangeClass::Signing, format!("vẽ lại hình thể hiện riêng của trường chữ ký '{name}' khi ký"))
+                })
             } else {
                 out.push(Change::new(ChangeClass::Other, format!("đối tượng {num} đã có bị định nghĩa lại")));
             }
             continue;
         };
+        if role == Role::Metadata
+            && counts.get_or_insert_with(|| reference_counts(prev)).as_ref().is_none_or(|c| c.get(&num).copied().unwrap_or(0) > 1)
+        {
+            // Metadata that something else also uses (a page, a form) is content.
+            out.push(Change::new(
+                ChangeClass::Other,
+                format!("đối tượng {num} (thông tin tài liệu, dùng chung với nơi khác) bị định nghĩa lại"),
+            ));
+            continue;
+        }
         if role == Role::Metadata {
             metadata.push(Change {
                 metadata: true,
@@ -452,7 +554,9 @@ pub fn diff(prev: &PdfDoc<'_>, cur: &PdfDoc<'_>) -> Vec<Change> {
                 Role::AcroForm => matches!(key.as_str(), "Fields" | "SigFlags" | "DR" | "DA"),
                 Role::Page => key == "Annots",
                 Role::Dss => true,
-                Role::Field(_) | Role::SigField(_) => matches!(key.as_str(), "V" | "AP" | "AS"),
+                Role::Field(_) | Role::SigField(true) => matches!(key.as_str(), "V" | "AP" | "AS"),
+                // A signer may also set the print and visibility flags of the field it signs.
+                Role::SigField(false) => matches!(key.as_str(), "V" | "AP" | "AS" | "F"),
                 Role::AnnotArray | Role::Metadata => false,
             };
             if !ok {
@@ -529,6 +633,13 @@ pub fn diff(prev: &PdfDoc<'_>, cur: &PdfDoc<'_>) -> Vec<Change> {
                 if was_signed {
                     // A signed field keeps its signature and its appearance.
                     out.push(Change::new(ChangeClass::Other, format!("chữ ký hoặc hình thể hiện của trường đã ký '{name}' bị thay")));
+                } else if let Some(shared) = shared_appearance(prev, od, nd) {
+                    // Signing gives the field a new appearance; but an old appearance object that
+                    // other parts of the document also use is a way to change them in passing.
+                    out.push(Change::new(
+                        ChangeClass::Other,
+                        format!("hình thể hiện cũ của trường chữ ký '{name}' (đối tượng {shared}) còn được dùng ở nơi khác trong tài liệu"),
+                    ));
                 } else {
                     out.push(Change {
                         field: Some(name.clone()),
@@ -543,6 +654,9 @@ pub fn diff(prev: &PdfDoc<'_>, cur: &PdfDoc<'_>) -> Vec<Change> {
         }
     }
     let mut seen_widgets: HashSet<Ref> = HashSet::new();
+    if added_annots.len() > MAX_CHANGED {
+        out.push(too_many("chú thích được thêm", added_annots.len()));
+    }
     for a in added_annots.iter().take(MAX_CHANGED) {
         let aref = a.as_ref();
         let d = cur.resolve(a).ok().and_then(|o| o.as_dict().cloned()).unwrap_or_default();
@@ -561,6 +675,9 @@ pub fn diff(prev: &PdfDoc<'_>, cur: &PdfDoc<'_>) -> Vec<Change> {
         }
     }
     // Fields added without a widget on a page.
+    if added_fields.len() > MAX_CHANGED {
+        out.push(too_many("trường được thêm", added_fields.len()));
+    }
     for f in added_fields.iter().take(MAX_CHANGED) {
         if f.as_ref().is_some_and(|r| seen_widgets.contains(&r)) {
             continue;

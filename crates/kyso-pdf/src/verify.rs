@@ -246,8 +246,9 @@ fn signature_fields(doc: &PdfDoc<'_>) -> PdfResult<Vec<(String, Ref)>> {
             continue;
         }
         if let Some(v) = get(&merged, "V").and_then(Obj::as_ref) {
-            // A field with several widgets is one signature.
-            if seen.insert(v) {
+            // A field with several widgets is one signature (two fields naming one signature
+            // dictionary are two, each reported).
+            if seen.insert((name.clone(), v)) {
                 out.push((name, v));
             }
         }

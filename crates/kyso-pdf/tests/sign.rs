@@ -1,10 +1,12 @@
-//! PAdES signatures checked by qpdf, pdfsig (poppler) and pyHanko.
+//! PAdES signatures checked by qpdf, pdfsig (poppler) and pyHanko. The tools come through
+//! kyso-testkit: a missing one skips its checks, or fails the test under KYSO_TEST_REQUIRE_*.
 
 use chrono::{Duration, Utc};
 use kyso_pdf::{sign_pades, FieldSpec, Level, SignerInfo, DEFAULT_CONTENTS};
 use kyso_pki::cert::{self, CertProfile, CertTemplate, Issuer, Urls};
 use kyso_pki::name::{Attr, DistinguishedName};
 use kyso_pki::{pem, random_serial};
+use kyso_testkit::system_tool as tool;
 use kyso_token::soft::SoftToken;
 use kyso_token::*;
 use std::path::{Path, PathBuf};
@@ -72,16 +74,10 @@ pub struct TestCa {
 /// A SoftHSM2 token for this process, if the module is installed (the test script installs
 /// it; KYSO_TEST_REQUIRE_SOFTHSM=1 makes its absence an error).
 fn softhsm_session() -> Option<Box<dyn TokenSession>> {
-    use kyso_token::pkcs11::{Pkcs11Token, SOFTHSM2_MODULE};
+    use kyso_token::pkcs11::Pkcs11Token;
     static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
     static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    if !Path::new(SOFTHSM2_MODULE).exists() {
-        assert!(
-            std::env::var("KYSO_TEST_REQUIRE_SOFTHSM").map_or(true, |v| v != "1"),
-            "KYSO_TEST_REQUIRE_SOFTHSM=1 but {SOFTHSM2_MODULE} is missing"
-        );
-        return None;
-    }
+    let module = kyso_testkit::softhsm_module()?;
     let dir = DIR
         .get_or_init(|| {
             let d = tempfile::tempdir().unwrap();
@@ -98,7 +94,7 @@ fn softhsm_session() -> Option<Box<dyn TokenSession>> {
         })
         .path();
     let label = format!("pdf{}-{}", std::process::id(), N.fetch_add(1, std::sync::atomic::Ordering::SeqCst));
-    let m = PathBuf::from(SOFTHSM2_MODULE);
+    let m = PathBuf::from(module);
     Pkcs11Token::init(&m, &label, &Pin::new("87654321"), &Pin::new("1234")).unwrap();
     Some(Pkcs11Token::open(&m, &label, &dir.join("state"), 5).unwrap().login(&Pin::new("1234")).unwrap())
 }
@@ -175,13 +171,10 @@ fn test_ca_with(alg: KeyAlgorithm, signers: Option<&dyn TokenSession>) -> TestCa
     TestCa { root, ca, user_cert, user: uk, org_cert, org: ok, tsa_cert, tsa: tk, root_key: rk, ca_key: ck, _dir: dir }
 }
 
-fn run(dir: &Path, prog: &str, args: &[&str]) -> (bool, String) {
-    let o = Command::new(prog).current_dir(dir).args(args).output().unwrap_or_else(|e| panic!("{prog}: {e}"));
+/// Runs a tool found by kyso-testkit in `dir`: success and the output.
+fn run(dir: &Path, prog: &Path, args: &[&str]) -> (bool, String) {
+    let o = Command::new(prog).current_dir(dir).args(args).output().unwrap_or_else(|e| panic!("{}: {e}", prog.display()));
     (o.status.success(), format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
-}
-
-fn venv(tool: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin").join(tool)
 }
 
 /// Checks a signed file with qpdf, pdfsig (with the root trusted in an NSS database) and
@@ -195,21 +188,24 @@ pub fn check_all(pdf: &[u8], ca: &TestCa, signatures: usize) {
     }
     std::fs::write(p.join("doc.pdf"), pdf).unwrap();
     std::fs::write(p.join("root.pem"), pem("CERTIFICATE", &ca.root)).unwrap();
-    let (ok, out) = run(p, "qpdf", &["--check", "doc.pdf"]);
-    assert!(ok && out.contains("No syntax or stream encoding errors"), "qpdf: {out}");
-    std::fs::create_dir_all(p.join("nss")).unwrap();
-    run(p, "certutil", &["-N", "-d", "sql:nss", "--empty-password"]);
-    let (ok, out) = run(p, "certutil", &["-A", "-d", "sql:nss", "-n", "root", "-t", "CT,C,C", "-i", "root.pem"]);
-    assert!(ok, "certutil: {out}");
-    let (_, out) = run(p, "pdfsig", &["-nssdir", "sql:nss", "doc.pdf"]);
-    assert_eq!(out.matches("Signature Validation: Signature is Valid.").count(), signatures, "pdfsig: {out}");
-    assert_eq!(out.matches("Certificate Validation: Certificate is Trusted.").count(), signatures, "pdfsig: {out}");
-    assert!(out.contains("Total document signed"), "pdfsig: the last signature covers the whole file: {out}");
-    let hanko = venv("pyhanko");
-    if hanko.exists() {
+    if let Some(qpdf) = tool("qpdf") {
+        let (ok, out) = run(p, &qpdf, &["--check", "doc.pdf"]);
+        assert!(ok && out.contains("No syntax or stream encoding errors"), "qpdf: {out}");
+    }
+    if let (Some(certutil), Some(pdfsig)) = (tool("certutil"), tool("pdfsig")) {
+        std::fs::create_dir_all(p.join("nss")).unwrap();
+        run(p, &certutil, &["-N", "-d", "sql:nss", "--empty-password"]);
+        let (ok, out) = run(p, &certutil, &["-A", "-d", "sql:nss", "-n", "root", "-t", "CT,C,C", "-i", "root.pem"]);
+        assert!(ok, "certutil: {out}");
+        let (_, out) = run(p, &pdfsig, &["-nssdir", "sql:nss", "doc.pdf"]);
+        assert_eq!(out.matches("Signature Validation: Signature is Valid.").count(), signatures, "pdfsig: {out}");
+        assert_eq!(out.matches("Certificate Validation: Certificate is Trusted.").count(), signatures, "pdfsig: {out}");
+        assert!(out.contains("Total document signed"), "pdfsig: the last signature covers the whole file: {out}");
+    }
+    if let Some(hanko) = kyso_testkit::pyhanko() {
         let (ok, out) = run(
             p,
-            hanko.to_str().unwrap(),
+            &hanko,
             &["sign", "validate", "--pretty-print", "--trust", "root.pem", "--trust-replace", "--no-revocation-check", "doc.pdf"],
         );
         assert!(ok, "pyhanko: {out}");
@@ -247,14 +243,16 @@ fn sequential_signatures_on_classic_and_xref_stream_files_stay_valid() {
         // pdfsig (NSS) cannot re-validate one certificate used twice in a file (it says the
         // same of pyHanko's files); real signing orders have different signers anyway.
         let agency = SignerInfo { signer: &*ca.org, cert: &ca.org_cert, chain: &chain };
-        let classic = sample_pdf(2);
+        let mut inputs = vec![("classic", sample_pdf(2))];
         // The same document rewritten by qpdf with object and cross-reference streams.
-        let d = tempfile::tempdir().unwrap();
-        std::fs::write(d.path().join("in.pdf"), &classic).unwrap();
-        let (ok, out) = run(d.path(), "qpdf", &["--object-streams=generate", "in.pdf", "streams.pdf"]);
-        assert!(ok, "{out}");
-        let streams = std::fs::read(d.path().join("streams.pdf")).unwrap();
-        for (kind, input) in [("classic", classic), ("xref streams", streams)] {
+        if let Some(qpdf) = tool("qpdf") {
+            let d = tempfile::tempdir().unwrap();
+            std::fs::write(d.path().join("in.pdf"), &inputs[0].1).unwrap();
+            let (ok, out) = run(d.path(), &qpdf, &["--object-streams=generate", "in.pdf", "streams.pdf"]);
+            assert!(ok, "{out}");
+            inputs.push(("xref streams", std::fs::read(d.path().join("streams.pdf")).unwrap()));
+        }
+        for (kind, input) in inputs {
             let once = sign_pades(&input, &spec("Signature1"), &who, Level::B, None).unwrap();
             assert!(once.starts_with(&input), "{kind}: the original bytes are untouched");
             let twice = sign_pades(&once, &spec("Signature2"), &agency, Level::B, None).unwrap();
@@ -315,11 +313,10 @@ fn b_t_signatures_carry_a_time_stamp_that_verifiers_accept() {
     let d = tempfile::tempdir().unwrap();
     std::fs::write(d.path().join("doc.pdf"), &signed).unwrap();
     std::fs::write(d.path().join("root.pem"), pem("CERTIFICATE", &ca.root)).unwrap();
-    let hanko = venv("pyhanko");
-    if hanko.exists() {
+    if let Some(hanko) = kyso_testkit::pyhanko() {
         let (ok, out) = run(
             d.path(),
-            hanko.to_str().unwrap(),
+            &hanko,
             &["sign", "validate", "--pretty-print", "--trust", "root.pem", "--trust-replace", "--no-revocation-check", "doc.pdf"],
         );
         assert!(ok && out.contains("The signature is judged VALID."), "{out}");
@@ -339,28 +336,30 @@ fn b_t_signatures_carry_a_time_stamp_that_verifiers_accept() {
     std::fs::write(d.path().join("sig.der"), &padded[..len]).unwrap();
     std::fs::write(d.path().join("content.bin"), [&signed[..a], &signed[b..]].concat()).unwrap();
     std::fs::write(d.path().join("chain.pem"), [pem("CERTIFICATE", &ca.root), pem("CERTIFICATE", &ca.ca)].concat()).unwrap();
-    let (ok, out) = run(
-        d.path(),
-        "openssl",
-        &[
-            "cms",
-            "-verify",
-            "-binary",
-            "-inform",
-            "DER",
-            "-in",
-            "sig.der",
-            "-content",
-            "content.bin",
-            "-CAfile",
-            "chain.pem",
-            "-purpose",
-            "any",
-            "-out",
-            "/dev/null",
-        ],
-    );
-    assert!(ok && out.contains("Verification successful"), "openssl cms: {out}");
+    if let Some(openssl) = tool("openssl") {
+        let (ok, out) = run(
+            d.path(),
+            &openssl,
+            &[
+                "cms",
+                "-verify",
+                "-binary",
+                "-inform",
+                "DER",
+                "-in",
+                "sig.der",
+                "-content",
+                "content.bin",
+                "-CAfile",
+                "chain.pem",
+                "-purpose",
+                "any",
+                "-out",
+                "/dev/null",
+            ],
+        );
+        assert!(ok && out.contains("Verification successful"), "openssl cms: {out}");
+    }
     // A TSA that fails is an error, not an unstamped signature.
     let down = |_: &[u8]| -> Result<Vec<u8>, String> { Err("không kết nối được".into()) };
     assert!(sign_pades(&sample_pdf(1), &spec("Signature1"), &who, Level::T, Some(&down)).is_err());
@@ -368,12 +367,14 @@ fn b_t_signatures_carry_a_time_stamp_that_verifiers_accept() {
 
 use kyso_pdf::samples::{seal_png, signature_png};
 
-fn pdftotext(pdf: &[u8]) -> String {
+/// The text poppler extracts, or None without pdftotext.
+fn pdftotext(pdf: &[u8]) -> Option<String> {
+    let pdftotext = tool("pdftotext")?;
     let d = tempfile::tempdir().unwrap();
     std::fs::write(d.path().join("a.pdf"), pdf).unwrap();
-    let (ok, out) = run(d.path(), "pdftotext", &["a.pdf", "-"]);
+    let (ok, out) = run(d.path(), &pdftotext, &["a.pdf", "-"]);
     assert!(ok, "{out}");
-    out
+    Some(out)
 }
 
 #[test]
@@ -426,13 +427,16 @@ fn appearances_on(token: &str, ca: &TestCa) {
             pdf = sign_pades(&pdf, &with(kind, &format!("Chữ ký {}", i + 1)), who, Level::B, None).unwrap();
         }
         check_all(&pdf, ca, steps.len());
-        let text = pdftotext(&pdf);
-        for e in &expect {
-            assert!(text.contains(e.as_str()), "{token} {name}: '{e}' extracted exactly: {text}");
+        if let Some(text) = pdftotext(&pdf) {
+            for e in &expect {
+                assert!(text.contains(e.as_str()), "{token} {name}: '{e}' extracted exactly: {text}");
+            }
         }
         std::fs::write(renders.join(format!("{name}.pdf")), &pdf).unwrap();
-        let (ok, out) = run(&renders, "pdftoppm", &["-r", "60", "-png", "-singlefile", &format!("{name}.pdf"), name]);
-        assert!(ok, "{out}");
+        if let Some(pdftoppm) = tool("pdftoppm") {
+            let (ok, out) = run(&renders, &pdftoppm, &["-r", "60", "-png", "-singlefile", &format!("{name}.pdf"), name]);
+            assert!(ok, "{out}");
+        }
     }
     // An appearance image that is not a PNG is refused.
     let bad = Kind::Personal { signature_png: b"GIF89a....".to_vec(), rect: personal_rect };
@@ -461,6 +465,7 @@ fn pixel_difference(a: &[u8], b: &[u8]) -> f64 {
 #[test]
 fn appearance_renders_match_the_reviewed_golden_images() {
     use kyso_pdf::decree30::{layout, CopyType, Kind};
+    let Some(pdftoppm) = tool("pdftoppm") else { return };
     // A fixed time so the rendered text is stable; validity is checked by the other tests.
     let at = chrono::DateTime::parse_from_rfc3339("2026-03-02T09:00:00+07:00").unwrap().with_timezone(&Utc);
     let ca = test_ca(KeyAlgorithm::EcP256);
@@ -481,7 +486,7 @@ fn appearance_renders_match_the_reviewed_golden_images() {
         let pdf = sign_pades(&sample_pdf(1), &spec, &who, Level::B, None).unwrap();
         let d = tempfile::tempdir().unwrap();
         std::fs::write(d.path().join("a.pdf"), &pdf).unwrap();
-        let (ok, out) = run(d.path(), "pdftoppm", &["-r", "50", "-png", "-singlefile", "a.pdf", "render"]);
+        let (ok, out) = run(d.path(), &pdftoppm, &["-r", "50", "-png", "-singlefile", "a.pdf", "render"]);
         assert!(ok, "{out}");
         let render = std::fs::read(d.path().join("render.png")).unwrap();
         let path = golden.join(format!("{name}.png"));
@@ -552,10 +557,11 @@ fn b_lt_and_b_lta_add_validation_data_and_a_document_time_stamp() {
         std::fs::write(format!("{keep}.root.pem"), pem("CERTIFICATE", &ca.root)).unwrap();
     }
     std::fs::write(d.path().join("root.pem"), pem("CERTIFICATE", &ca.root)).unwrap();
-    let (ok, out) = run(d.path(), "qpdf", &["--check", "lta.pdf"]);
-    assert!(ok, "{out}");
-    let py = venv("python");
-    if py.exists() {
+    if let Some(qpdf) = tool("qpdf") {
+        let (ok, out) = run(d.path(), &qpdf, &["--check", "lta.pdf"]);
+        assert!(ok, "{out}");
+    }
+    if let Some(py) = kyso_testkit::pyhanko_python() {
         std::fs::write(d.path().join("bt.pdf"), &bt).unwrap();
         // Revocation data only from the file's DSS: no fetching, revocation required.
         std::fs::write(
@@ -587,7 +593,7 @@ for name in ['lta.pdf', 'bt.pdf']:
 "#,
         )
         .unwrap();
-        let (ok, out) = run(d.path(), py.to_str().unwrap(), &["lta.py"]);
+        let (ok, out) = run(d.path(), &py, &["lta.py"]);
         assert!(ok, "{out}");
         assert!(out.contains("lta.pdf SIGNATURE True") && out.contains("lta.pdf DOCTIMESTAMP True"), "pyHanko with the DSS only: {out}");
         assert!(out.contains("bt.pdf SIGNATURE False"), "without a DSS the same check fails: {out}");
@@ -722,10 +728,11 @@ fn issued_document_on(ca: &TestCa) {
     check_all(&sealed, ca, 2);
     let checks = kyso_pdf::verify::check_signatures(&sealed).unwrap();
     assert!(checks.iter().all(|c| c.is_intact()), "{:?}", checks.iter().map(|c| c.summary()).collect::<Vec<_>>());
-    let text = pdftotext(&sealed);
-    let compact: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    for e in ["Số: 05 /QĐ-SNV", "ngày 21 tháng 11 năm 2026", "Sở Nội vụ tỉnh Bắc Ninh", "PHÓ GIÁM ĐỐC"] {
-        assert!(compact.contains(e), "'{e}' in: {compact}");
+    if let Some(text) = pdftotext(&sealed) {
+        let compact: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        for e in ["Số: 05 /QĐ-SNV", "ngày 21 tháng 11 năm 2026", "Sở Nội vụ tỉnh Bắc Ninh", "PHÓ GIÁM ĐỐC"] {
+            assert!(compact.contains(e), "'{e}' in: {compact}");
+        }
     }
     let renders = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/appearance-renders");
     std::fs::create_dir_all(&renders).unwrap();

@@ -175,6 +175,7 @@ impl SignatureFacts {
             EcP256 => "ECDSA P-256".into(),
             EcP384 => "ECDSA P-384".into(),
             EcP521 => "ECDSA P-521".into(),
+            Ed25519 => "Ed25519".into(),
         };
         format!("{key}, {}", self.hash.name())
     }
@@ -207,6 +208,12 @@ pub fn foreign_key(spki_der: &[u8]) -> PkiResult<(kyso_token::PublicKeyKind, usi
             }
             c => Err(PkiError::Unsupported(format!("đường cong elliptic {c:?}"))),
         };
+    }
+    if spki.algorithm.oid == oids::ED25519 {
+        return Ok((PublicKeyKind::Ed25519, 256, raw));
+    }
+    if spki.algorithm.oid == oids::ED448 {
+        return Err(PkiError::Unsupported("khóa Ed448 chưa được bộ mật mã của kyso hỗ trợ".into()));
     }
     Err(PkiError::Unsupported(format!("loại khóa công khai {}", spki.algorithm.oid)))
 }
@@ -255,6 +262,8 @@ pub fn verify_foreign(
         o if o == oids::ECDSA_SHA256 => (HashAlg::Sha256, false, false),
         o if o == oids::ECDSA_SHA384 => (HashAlg::Sha384, false, false),
         o if o == oids::ECDSA_SHA512 => (HashAlg::Sha512, false, false),
+        // EdDSA signs the message itself; the digest algorithm only names the message digest.
+        o if o == oids::ED25519 && key == PublicKeyKind::Ed25519 => (digest_hint, false, false),
         o if o == oids::MD5_WITH_RSA => return Err(PkiError::Unsupported("md5WithRSAEncryption: MD5 đã bị phá, không dùng được".into())),
         o if o == oids::SHA224_WITH_RSA => return Err(PkiError::Unsupported("sha224WithRSAEncryption".into())),
         o => return Err(PkiError::Unsupported(format!("thuật toán chữ ký {o}"))),
@@ -263,7 +272,7 @@ pub fn verify_foreign(
         return Err(PkiError::BadSignature("thuật toán chữ ký không hợp với loại khóa của chứng thư".into()));
     }
     if let kyso_token::Signed::Digest(d) = signed {
-        if d.len() != hash.len() {
+        if d.len() != hash.output_len() {
             return Err(PkiError::BadSignature(format!("giá trị băm không phải {}", hash.name())));
         }
     }

@@ -215,13 +215,7 @@ pub fn time_of(der: &[u8]) -> PkiResult<chrono::DateTime<chrono::Utc>> {
         _ => return Err(err("cần UTCTime hoặc GeneralizedTime")),
     };
     let body = digits.strip_suffix('Z').ok_or_else(|| err("thời điểm không ở múi giờ UTC (thiếu Z)"))?;
-    let body = body.split_once(['.', ',']).map_or(body, |(whole, frac)| {
-        if frac.chars().all(|c| c.is_ascii_digit()) {
-            whole
-        } else {
-            "x"
-        }
-    });
+    let body = body.split_once(['.', ',']).map_or(body, |(whole, frac)| if frac.chars().all(|c| c.is_ascii_digit()) { whole } else { "x" });
     if !body.chars().all(|c| c.is_ascii_digit()) {
         return Err(err("thời điểm có ký tự lạ"));
     }
@@ -282,8 +276,7 @@ mod tests {
     #[test]
     fn hostile_input_is_refused_not_panicked_on() {
         let deep: Vec<u8> = std::iter::repeat_n([0x30u8, 0x80], 200).flatten().collect();
-        for bad in [&[][..], &[0x30], &[0x30, 0x85, 1, 1, 1, 1, 1], &[0x04, 0x80, 0, 0], &[0x30, 0x05, 0x01], &[0x1f, 0xff, 0xff], &deep]
-        {
+        for bad in [&[][..], &[0x30], &[0x30, 0x85, 1, 1, 1, 1, 1], &[0x04, 0x80, 0, 0], &[0x30, 0x05, 0x01], &[0x1f, 0xff, 0xff], &deep] {
             assert!(to_der(bad).is_err(), "{bad:?}");
         }
     }

@@ -111,12 +111,44 @@ pub struct ParsedCrl {
     pub entries: Vec<RevokedEntry>,
 }
 
-/// Parses a CRL and verifies its signature with `issuer_spki`.
+/// What RFC 5280 asks of a CRL before it is used: a CRL number, not critical (5.2.3), no
+/// critical extension kyso does not understand (5.2, 5.3).
+fn rfc5280_profile(tbs: &TbsCertList) -> PkiResult<()> {
+    use crate::PkiError::Invalid;
+    let exts: &[Extension] = tbs.crl_extensions.as_deref().unwrap_or(&[]);
+    match exts.iter().find(|e| e.extn_id == oids::CRL_NUMBER) {
+        None => return Err(Invalid("CRL không có số CRL (cRLNumber, RFC 5280 5.2.3)".into())),
+        Some(e) if e.critical => return Err(Invalid("số CRL (cRLNumber) không được đánh dấu critical (RFC 5280 5.2.3)".into())),
+        Some(e) => der::Decode::from_der(e.extn_value.as_bytes())
+            .map(|_: Uint| ())
+            .map_err(|_| Invalid("số CRL (cRLNumber) không hợp lệ".into()))?,
+    }
+    for (i, e) in exts.iter().enumerate() {
+        if exts[..i].iter().any(|o| o.extn_id == e.extn_id) {
+            return Err(Invalid(format!("CRL có phần mở rộng {} lặp lại", e.extn_id)));
+        }
+        if e.critical && e.extn_id != oids::DELTA_CRL_INDICATOR && e.extn_id != oids::ISSUING_DISTRIBUTION_POINT {
+            return Err(Invalid(format!("CRL có phần mở rộng critical không được hiểu ({})", e.extn_id)));
+        }
+    }
+    for r in tbs.revoked_certificates.iter().flatten() {
+        if let Some(e) = r.crl_entry_extensions.iter().flatten().find(|e| e.critical) {
+            return Err(Invalid(format!("một mục của CRL có phần mở rộng critical không được hiểu ({})", e.extn_id)));
+        }
+    }
+    Ok(())
+}
+
+/// Parses a CRL, verifies its signature with `issuer_spki`, and checks it as RFC 5280 asks.
 pub fn parse_and_verify(der_bytes: &[u8], issuer_spki: &[u8]) -> PkiResult<ParsedCrl> {
     use der::Decode;
     let c = CertificateList::from_der(der_bytes)?;
     crate::alg::verify_signature(issuer_spki, &c.signature_algorithm, &c.tbs_cert_list.to_der()?, c.signature.raw_bytes())?;
     let tbs = &c.tbs_cert_list;
+    if tbs.signature != c.signature_algorithm {
+        return Err(crate::PkiError::Invalid("thuật toán ký trong CRL khác với thuật toán ký bên ngoài (RFC 5280 5.1.1.2)".into()));
+    }
+    rfc5280_profile(tbs)?;
     let entries = tbs
         .revoked_certificates
         .iter()

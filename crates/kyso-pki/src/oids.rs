@@ -28,6 +28,8 @@ pub const ECDSA_SHA256: Oid = Oid::new_unwrap("1.2.840.10045.4.3.2");
 pub const ECDSA_SHA1: Oid = Oid::new_unwrap("1.2.840.10045.4.1");
 pub const ECDSA_SHA384: Oid = Oid::new_unwrap("1.2.840.10045.4.3.3");
 pub const ECDSA_SHA512: Oid = Oid::new_unwrap("1.2.840.10045.4.3.4");
+pub const ED25519: Oid = Oid::new_unwrap("1.3.101.112");
+pub const ED448: Oid = Oid::new_unwrap("1.3.101.113");
 pub const P384: Oid = Oid::new_unwrap("1.3.132.0.34");
 pub const P521: Oid = Oid::new_unwrap("1.3.132.0.35");
 /// brainpoolP256r1 … P512r1 (RFC 5639): named, so that the report can say they are not supported.

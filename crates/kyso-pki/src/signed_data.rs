@@ -56,7 +56,10 @@ fn set_of(parts: &[Vec<u8>]) -> Vec<u8> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SignerId {
     /// The issuer's Name (DER) and the serial number's content octets.
-    IssuerSerial { issuer: Vec<u8>, serial: Vec<u8> },
+    IssuerSerial {
+        issuer: Vec<u8>,
+        serial: Vec<u8>,
+    },
     SubjectKeyId(Vec<u8>),
 }
 

@@ -8,7 +8,6 @@ use kyso_pki::name::DistinguishedName;
 use kyso_pki::{csr, random_serial};
 use kyso_token::soft::SoftToken;
 use kyso_token::*;
-use std::process::Command;
 use support::*;
 
 #[test]
@@ -73,8 +72,10 @@ fn a_hierarchy_and_every_subscriber_profile_verify_with_openssl() {
                 },
             )
             .unwrap();
-            let (ok, out) = openssl_verify(&ca.root, &[&ca.ca], &leaf, purpose);
-            assert!(ok, "{alg:?} {profile:?}: {out}");
+            if openssl_bin().is_some() {
+                let (ok, out) = openssl_verify(&ca.root, &[&ca.ca], &leaf, purpose);
+                assert!(ok, "{alg:?} {profile:?}: {out}");
+            }
             if let Some(findings) = pkilint("lint_pkix_cert", &leaf) {
                 assert_eq!(findings, "", "{alg:?} {profile:?}: pkilint");
             }
@@ -100,8 +101,11 @@ fn bad_csrs_are_refused() {
     assert!(matches!(csr::check(&req), Err(kyso_pki::PkiError::BadSignature(_))));
     assert!(csr::check(b"not a csr").is_err());
     // A 1024-bit RSA key (made with OpenSSL) is too weak.
+    if openssl_bin().is_none() {
+        return;
+    }
     let d = tempfile::tempdir().unwrap();
-    let o = Command::new("openssl")
+    let o = openssl_command()
         .current_dir(d.path())
         .args([
             "req",
@@ -124,7 +128,7 @@ fn bad_csrs_are_refused() {
     let weak = std::fs::read(d.path().join("r.der")).unwrap();
     assert!(matches!(csr::check(&weak), Err(kyso_pki::PkiError::WeakKey(_))));
     // OpenSSL's own 2048-bit CSR is accepted.
-    let o = Command::new("openssl")
+    let o = openssl_command()
         .current_dir(d.path())
         .args([
             "req",

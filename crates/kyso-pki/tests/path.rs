@@ -142,6 +142,7 @@ fn paths_agree_with_openssl_verify() {
                 Some(vec!["-purpose", "timestampsign"]),
             ),
         ];
+        let ossl_found = openssl_bin().is_some();
         for (name, leaf, inter, anchor, at, eku, usage, expect, ossl) in cases {
             let anchors = vec![anchor.to_vec()];
             let r = path::validate(&PathInput { leaf, intermediates: &inter, anchors: &anchors, at, eku, usage });
@@ -149,7 +150,7 @@ fn paths_agree_with_openssl_verify() {
             if let Ok(p) = &r {
                 assert_eq!(p.chain.len(), 2 + inter.len().min(1), "{name}: leaf, intermediate, root");
             }
-            if let Some(extra) = ossl {
+            if let Some(extra) = ossl.filter(|_| ossl_found) {
                 assert_eq!(
                     openssl_at(anchor, &inter, leaf, at.timestamp(), &extra),
                     expect == "valid",
@@ -198,13 +199,16 @@ fn a_forged_leaf_and_a_weak_key_are_named() {
         usage: LeafUsage::Signing,
     });
     assert!(matches!(r, Err(PathProblem::BadSignature(_)) | Err(PathProblem::NoChain(_))), "{:?}", r.err());
+    if openssl_bin().is_none() {
+        return;
+    }
     assert!(!openssl_at(&ca.root, &inter, &forged, (now() + Duration::days(1)).timestamp(), &[]));
     // RSA-1024 and SHA-1, made by OpenSSL, are named as too weak.
     for (name, args, word) in
         [("rsa-1024", vec!["-newkey", "rsa:1024", "-sha256"], "1024"), ("sha-1", vec!["-newkey", "rsa:2048", "-sha1"], "SHA-1")]
     {
         let d = tempfile::tempdir().unwrap();
-        let mut cmd = std::process::Command::new("openssl");
+        let mut cmd = openssl_command();
         cmd.current_dir(d.path())
             .args(["req", "-x509", "-nodes", "-keyout", "k.pem", "-out", "c.der", "-outform", "DER", "-days", "30", "-subj", "/CN=Cu/C=VN"])
             .args(&args);

@@ -60,7 +60,15 @@ impl Service {
             )
             .into());
         }
-        Ok(kyso_verify::Policy { anchors, intermediates, crls, ocsps: vec![], at, fetch: with.fetch })
+        Ok(kyso_verify::Policy {
+            anchors,
+            intermediates,
+            crls,
+            ocsps: vec![],
+            at,
+            fetch: with.fetch,
+            revocation: kyso_verify::RevocationMode::Require,
+        })
     }
 
     /// Verifies a received PDF and enters it in the incoming register, or refuses it.

@@ -1,5 +1,6 @@
 //! The built-in CA through the service: issuance from CSRs wired to requests, renewal,
-//! revocation with OCSP and CRL, time-stamps; checked by OpenSSL.
+//! revocation with OCSP and CRL, time-stamps; checked by OpenSSL (found through kyso-testkit:
+//! without it, and without KYSO_TEST_REQUIRE_TOOLS=1, the OpenSSL checks are skipped).
 
 mod support;
 
@@ -29,12 +30,22 @@ fn setup(w: &World) -> Ca {
     Ca { session, user_session: u.login(&Pin::new("1234")).unwrap(), _dir: dir }
 }
 
+/// OpenSSL, or None when it is not installed and not required.
+fn openssl_bin() -> Option<std::path::PathBuf> {
+    kyso_testkit::system_tool("openssl")
+}
+
+/// A command for OpenSSL, for a test that has checked `openssl_bin()` first.
+fn openssl_command() -> Command {
+    Command::new(openssl_bin().expect("the test checks openssl_bin() before it runs OpenSSL"))
+}
+
 fn openssl(files: &[(&str, Vec<u8>)], args: &[&str]) -> (bool, String) {
     let d = tempfile::tempdir().unwrap();
     for (n, b) in files {
         std::fs::write(d.path().join(n), b).unwrap();
     }
-    let o = Command::new("openssl").current_dir(d.path()).args(args).output().unwrap();
+    let o = openssl_command().current_dir(d.path()).args(args).output().unwrap();
     (o.status.success(), format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
 }
 
@@ -59,6 +70,9 @@ fn err(r: Result<impl std::fmt::Debug, ServiceError>) -> String {
 
 #[test]
 fn issue_renew_revoke_and_status_services_on_the_built_in_ca() {
+    if openssl_bin().is_none() {
+        return;
+    }
     for b in backends() {
         let w = world(b, "bac-ninh-2023");
         let ca = setup(&w);
@@ -85,7 +99,7 @@ fn issue_renew_revoke_and_status_services_on_the_built_in_ca() {
             let d = tempfile::tempdir().unwrap();
             std::fs::write(d.path().join("ca.pem"), pem("CERTIFICATE", &issuing)).unwrap();
             std::fs::write(d.path().join("leaf.pem"), pem("CERTIFICATE", &der)).unwrap();
-            assert!(Command::new("openssl")
+            assert!(openssl_command()
                 .current_dir(d.path())
                 .args(["ocsp", "-issuer", "ca.pem", "-cert", "leaf.pem", "-no_nonce", "-reqout", "r.der"])
                 .status()
@@ -173,6 +187,9 @@ fn issue_renew_revoke_and_status_services_on_the_built_in_ca() {
 
 #[test]
 fn bad_csrs_and_unknown_serials_are_refused_and_change_nothing() {
+    if openssl_bin().is_none() {
+        return;
+    }
     for b in backends() {
         let w = world(b, "bac-ninh-2023");
         let ca = setup(&w);
@@ -189,7 +206,7 @@ fn bad_csrs_and_unknown_serials_are_refused_and_change_nothing() {
         assert_eq!(err(w.svc.ca_issue(&cntt, q.id, &broken, None, &*ca.session, t0())), "invalid:csr");
         // A weak key (RSA-1024 from OpenSSL).
         let d = tempfile::tempdir().unwrap();
-        assert!(Command::new("openssl")
+        assert!(openssl_command()
             .current_dir(d.path())
             .args([
                 "req",
@@ -226,7 +243,7 @@ fn bad_csrs_and_unknown_serials_are_refused_and_change_nothing() {
 /// OpenSSL as the external CA: a key and self-signed CA certificate in `dir`.
 fn external_ca(dir: &std::path::Path) {
     let run = |args: &[&str]| {
-        let o = Command::new("openssl").current_dir(dir).args(args).output().unwrap();
+        let o = openssl_command().current_dir(dir).args(args).output().unwrap();
         assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
     };
     run(&[
@@ -257,7 +274,7 @@ fn external_ca(dir: &std::path::Path) {
 
 fn external_sign(dir: &std::path::Path, csr_der: &[u8], out: &str, days: u32) {
     std::fs::write(dir.join("req.pem"), pem("CERTIFICATE REQUEST", csr_der)).unwrap();
-    let o = Command::new("openssl")
+    let o = openssl_command()
         .current_dir(dir)
         .args([
             "x509",
@@ -282,6 +299,9 @@ fn external_sign(dir: &std::path::Path, csr_der: &[u8], out: &str, days: u32) {
 
 #[test]
 fn exchange_with_an_external_ca_by_files() {
+    if openssl_bin().is_none() {
+        return;
+    }
     for b in backends() {
         let w = world(b, "bac-ninh-2023");
         let ca = setup(&w);
@@ -330,7 +350,7 @@ fn exchange_with_an_external_ca_by_files() {
         // Without the issuing CA's certificate nothing verifies.
         assert_eq!(err(w.svc.import_from_ca(&cntt, &[("c1.pem".into(), read("c1.pem"))], now)), "import");
         // c1 as PEM with the CA, c2 inside a PKCS#7 bundle.
-        let o = Command::new("openssl")
+        let o = openssl_command()
             .current_dir(d)
             .args(["crl2pkcs7", "-nocrl", "-certfile", "c2.pem", "-certfile", "ca.pem", "-outform", "DER", "-out", "c2.p7b"])
             .output()
@@ -349,7 +369,7 @@ fn exchange_with_an_external_ca_by_files() {
             assert_eq!(w.svc.request(&cntt, *q).unwrap().request.state, RequestState::Completed);
         }
         // The external CA revokes c1 and publishes a CRL; importing it updates the registry.
-        let run = |args: &[&str]| assert!(Command::new("openssl").current_dir(d).args(args).output().unwrap().status.success(), "{args:?}");
+        let run = |args: &[&str]| assert!(openssl_command().current_dir(d).args(args).output().unwrap().status.success(), "{args:?}");
         // c2's revocation goes through a request that waits at the CA; the CRL completes it.
         let c2_serial = kyso_pki::cert::parse(&kyso_pki::der_or_pem(&read("c2.pem")).unwrap()).unwrap().1.serial_hex;
         let rq = w
@@ -396,12 +416,9 @@ fn exchange_with_an_external_ca_by_files() {
 
 #[test]
 fn the_ca_works_the_same_with_its_keys_on_softhsm2() {
-    use kyso_token::pkcs11::{Pkcs11Token, SOFTHSM2_MODULE};
-    let module = std::path::Path::new(SOFTHSM2_MODULE);
-    if !module.exists() {
-        assert!(std::env::var("KYSO_TEST_REQUIRE_SOFTHSM").map_or(true, |v| v != "1"), "SoftHSM2 required");
-        return;
-    }
+    use kyso_token::pkcs11::Pkcs11Token;
+    let Some(module) = kyso_testkit::softhsm_module() else { return };
+    let module = std::path::Path::new(module);
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("hsm")).unwrap();
     let conf = dir.path().join("softhsm2.conf");
@@ -437,11 +454,27 @@ fn the_ca_works_the_same_with_its_keys_on_softhsm2() {
         let crl = w.svc.ca_crl("cntt", &*session, false, t0()).unwrap();
         let certs = w.svc.ca_certs().unwrap();
         let chain = [pem("CERTIFICATE", &certs.root), pem("CERTIFICATE", &certs.issuing)].concat().into_bytes();
-        let (ok, out) = openssl(
-            &[("chain.pem", chain), ("leaf.pem", pem("CERTIFICATE", &der).into_bytes()), ("crl.pem", pem("X509 CRL", &crl).into_bytes())],
-            &["verify", "-crl_check", "-attime", &t0().timestamp().to_string(), "-CAfile", "chain.pem", "-CRLfile", "crl.pem", "leaf.pem"],
-        );
-        assert!(ok, "{out}");
+        if openssl_bin().is_some() {
+            let (ok, out) = openssl(
+                &[
+                    ("chain.pem", chain),
+                    ("leaf.pem", pem("CERTIFICATE", &der).into_bytes()),
+                    ("crl.pem", pem("X509 CRL", &crl).into_bytes()),
+                ],
+                &[
+                    "verify",
+                    "-crl_check",
+                    "-attime",
+                    &t0().timestamp().to_string(),
+                    "-CAfile",
+                    "chain.pem",
+                    "-CRLfile",
+                    "crl.pem",
+                    "leaf.pem",
+                ],
+            );
+            assert!(ok, "{out}");
+        }
         let treq = kyso_pki::tsp::request(HashAlg::Sha256, &HashAlg::Sha256.digest(b"x"), None).unwrap();
         kyso_pki::tsp::token_of(&w.svc.timestamp(&treq, &*session, t0()).unwrap()).unwrap();
     }

@@ -107,7 +107,7 @@ impl HashAlg {
         aws_lc_rs::digest::digest(self.aws(), data).as_ref().to_vec()
     }
     /// The length of a digest in bytes.
-    pub fn len(self) -> usize {
+    pub fn output_len(self) -> usize {
         self.aws().output_len()
     }
     pub fn name(self) -> &'static str {
@@ -299,6 +299,8 @@ pub enum PublicKeyKind {
     EcP256,
     EcP384,
     EcP521,
+    /// EdDSA over the whole message (RFC 8419); never over a digest.
+    Ed25519,
 }
 
 /// What a signature covers: the message itself, or its digest (a message hashed as a stream).
@@ -334,6 +336,7 @@ pub fn verify_with(raw_public_key: &[u8], key: PublicKeyKind, pss: bool, hash: H
         (EcP521, false, Sha256) => &s::ECDSA_P521_SHA256_ASN1,
         (EcP521, false, Sha384) => &s::ECDSA_P521_SHA384_ASN1,
         (EcP521, false, Sha512) => &s::ECDSA_P521_SHA512_ASN1,
+        (Ed25519, false, _) if matches!(signed, Signed::Message(_)) => &s::ED25519,
         _ => return false,
     };
     let key = s::UnparsedPublicKey::new(alg, raw_public_key);

@@ -29,12 +29,15 @@ fn workdir() -> &'static Path {
     .path()
 }
 
+/// Through kyso-testkit: false when SoftHSM2 is missing, a failure when
+/// KYSO_TEST_REQUIRE_SOFTHSM=1.
 fn softhsm_available() -> bool {
-    let ok = Path::new(SOFTHSM2_MODULE).exists();
-    if !ok && std::env::var("KYSO_TEST_REQUIRE_SOFTHSM").is_ok_and(|v| v == "1") {
-        panic!("KYSO_TEST_REQUIRE_SOFTHSM=1 but {SOFTHSM2_MODULE} is missing (apt-get install softhsm2)");
-    }
-    ok
+    kyso_testkit::softhsm_module().is_some()
+}
+
+#[test]
+fn the_test_kit_looks_for_softhsm2_where_kyso_token_loads_it() {
+    assert_eq!(kyso_testkit::SOFTHSM2_MODULE, SOFTHSM2_MODULE);
 }
 
 /// A fresh token of each kind, with user PIN 1234 and SO PIN 87654321.

@@ -179,6 +179,7 @@ fn policy(dir: &Path) -> kyso_verify::Policy<'static> {
         ocsps: vec![],
         at: now(),
         fetch: None,
+        revocation: kyso_verify::RevocationMode::Require,
     }
 }
 

@@ -10,6 +10,7 @@
 
 pub mod algorithms;
 pub mod report;
+pub mod trust_data;
 
 use chrono::{DateTime, Utc};
 use kyso_pdf::revisions::{Change, ChangeClass};
@@ -131,6 +132,20 @@ pub struct Policy<'a> {
     pub at: DateTime<Utc>,
     /// Fetches a URL (a CRL distribution point) where the network is allowed.
     pub fetch: Option<Fetch<'a>>,
+    /// What to do when no revocation data can be found.
+    pub revocation: RevocationMode,
+}
+
+/// When no CRL or OCSP response speaks about a certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RevocationMode {
+    /// The signature cannot be judged yet: INDETERMINATE / TRY_LATER (EN 319 102-1).
+    #[default]
+    Require,
+    /// Accepted with a note (pyHanko's and Acrobat's "soft-fail"); a revocation that is
+    /// found still counts. For comparing with other validators and for offline archives.
+    SoftFail,
 }
 
 /// A certificate as a reader needs it.
@@ -435,10 +450,16 @@ fn check_trust(
                 // By the signer's own claim the certificate was already revoked when signing.
                 let before_claim = claimed.filter(|c| *r <= *c);
                 let (sub, msg) = match (strict, before_claim) {
-                    (true, _) => (SubIndication::Revoked, format!("chứng thư '{who}' bị thu hồi lúc {} (trước thời điểm ký {when})", vn_time(*r))),
+                    (true, _) => {
+                        (SubIndication::Revoked, format!("chứng thư '{who}' bị thu hồi lúc {} (trước thời điểm ký {when})", vn_time(*r)))
+                    }
                     (false, Some(c)) => (
                         SubIndication::Revoked,
-                        format!("chứng thư '{who}' bị thu hồi lúc {}, trước cả thời điểm ký do chính chữ ký khai ({})", vn_time(*r), vn_time(c)),
+                        format!(
+                            "chứng thư '{who}' bị thu hồi lúc {}, trước cả thời điểm ký do chính chữ ký khai ({})",
+                            vn_time(*r),
+                            vn_time(c)
+                        ),
                     ),
                     (false, None) => (
                         SubIndication::RevokedNoPoe,
@@ -457,11 +478,19 @@ fn check_trust(
                     ));
                 }
             }
+            Revocation::Unknown if src.policy.revocation == RevocationMode::SoftFail => {
+                t.notes.push(format!("không có thông tin thu hồi cho chứng thư '{who}' (CRL/OCSP); chấp nhận theo chế độ soft-fail"));
+            }
             Revocation::Unknown => {
                 t.failure.get_or_insert((SubIndication::TryLater, format!("không có thông tin thu hồi cho chứng thư '{who}' (CRL/OCSP)")));
             }
             Revocation::Good { source, produced, .. } => {
-                if stale(&status, at, src.policy.at) {
+                if stale(&status, at, src.policy.at) && src.policy.revocation == RevocationMode::SoftFail {
+                    t.notes.push(format!(
+                        "thông tin thu hồi cho '{who}' ({source}) lập lúc {}, trước thời điểm ký, và đã hết hạn; chấp nhận theo chế độ soft-fail",
+                        vn_time(*produced)
+                    ));
+                } else if stale(&status, at, src.policy.at) {
                     t.failure.get_or_insert((
                         SubIndication::TryLater,
                         format!(
@@ -509,7 +538,7 @@ pub fn validate_pdf(name: &str, data: &[u8], policy: &Policy<'_>) -> Report {
         report.notes.push("tệp không có chữ ký số nào".into());
         return report;
     }
-    let dss = kyso_pdf::ltv::read_dss(data).unwrap_or_default();
+    let dss = every_dss(data, &mut report.notes);
     let mut src = Sources::new(policy);
     src.dss = Found { crls: dss.crls.clone(), ocsps: dss.ocsps.clone() };
     for c in &checks {
@@ -546,6 +575,40 @@ pub fn validate_pdf(name: &str, data: &[u8], policy: &Policy<'_>) -> Report {
         }
     }
     report
+}
+
+/// The validation data of every revision's DSS together: an update may rewrite the DSS and
+/// drop what an earlier one held (pyHanko refuses that outright), but validation data is only
+/// ever a help that kyso checks on use, so nothing an earlier revision held is lost, and the
+/// report says when something was dropped.
+fn every_dss(data: &[u8], notes: &mut Vec<String>) -> kyso_pdf::ltv::ValidationData {
+    let mut all = kyso_pdf::ltv::ValidationData::default();
+    let mut dropped_at = Vec::new();
+    let mut before: Option<kyso_pdf::ltv::ValidationData> = None;
+    for (i, end) in kyso_pdf::revisions::revision_ends(data).into_iter().enumerate() {
+        let Ok(cur) = kyso_pdf::ltv::read_dss(&data[..end]) else { continue };
+        if let Some(b) = &before {
+            let gone = |old: &[Vec<u8>], new: &[Vec<u8>]| old.iter().any(|x| !new.contains(x));
+            if gone(&b.certs, &cur.certs) || gone(&b.crls, &cur.crls) || gone(&b.ocsps, &cur.ocsps) {
+                dropped_at.push(i);
+            }
+        }
+        for (from, to) in [(&cur.certs, &mut all.certs), (&cur.crls, &mut all.crls), (&cur.ocsps, &mut all.ocsps)] {
+            for x in from {
+                if !to.contains(x) {
+                    to.push(x.clone());
+                }
+            }
+        }
+        before = Some(cur);
+    }
+    if !dropped_at.is_empty() {
+        notes.push(format!(
+            "phiên bản {} bỏ bớt dữ liệu kiểm tra (chứng thư, CRL, OCSP) mà DSS trước đó có; kyso vẫn dùng dữ liệu của mọi phiên bản",
+            dropped_at.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    all
 }
 
 fn validate_one(
@@ -707,14 +770,16 @@ fn validate_one(
     // 3b. The algorithms, judged at the proven time.
     if let Some((what, until)) = c.facts.as_ref().and_then(algorithms::weakness) {
         match poe {
-            Some((t, _)) if t < until => r.messages.push(format!(
-                "chữ ký dùng {what}, chỉ còn đủ mạnh trước {}; dấu thời gian chứng minh đã ký trước đó",
-                vn_time(until)
-            )),
+            Some((t, _)) if t < until => r
+                .messages
+                .push(format!("chữ ký dùng {what}, chỉ còn đủ mạnh trước {}; dấu thời gian chứng minh đã ký trước đó", vn_time(until))),
             _ => set(
                 &mut r,
                 SubIndication::CryptoConstraintsFailureNoPoe,
-                format!("chữ ký dùng {what}, chỉ đủ mạnh cho chữ ký làm trước {}; không có dấu thời gian chứng minh đã ký trước đó", vn_time(until)),
+                format!(
+                    "chữ ký dùng {what}, chỉ đủ mạnh cho chữ ký làm trước {}; không có dấu thời gian chứng minh đã ký trước đó",
+                    vn_time(until)
+                ),
             ),
         }
     }

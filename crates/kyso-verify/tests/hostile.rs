@@ -3,6 +3,8 @@
 
 use kyso_verify::{Indication, Policy, SubIndication};
 
+mod support;
+
 /// A policy that trusts the signer of [`signed`] (and has its CRL), so that the unmodified
 /// file passes and every "not passed" below is the hostile change's doing.
 fn policy() -> Policy<'static> {
@@ -14,6 +16,7 @@ fn policy() -> Policy<'static> {
         ocsps: vec![],
         at: chrono::DateTime::from_timestamp(1_790_000_000, 0).unwrap(),
         fetch: None,
+        revocation: kyso_verify::RevocationMode::Require,
     }
 }
 
@@ -165,7 +168,7 @@ fn thousands_of_revisions_are_bounded_and_never_pass() {
     let r = kyso_verify::validate_pdf("many.pdf", &pdf, &policy());
     assert_ne!(r.indication, Indication::TotalPassed);
     let s = &r.signatures[0];
-    assert_eq!(s.sub_indication, Some(SubIndication::HashFailure), "{:?}", s.messages);
+    assert_eq!(s.sub_indication, Some(SubIndication::SigConstraintsFailure), "{:?}", s.messages);
     assert!(s.disallowed_changes.iter().any(|c| c.contains("phiên bản")), "{:?}", s.disallowed_changes);
 }
 
@@ -180,4 +183,71 @@ fn cross_reference_loops_and_hybrid_files_end() {
         let r = kyso_verify::validate_pdf(name, pdf.as_bytes(), &policy());
         assert_ne!(r.indication, Indication::TotalPassed, "{name}");
     }
+}
+
+/// The update of [`signed`] that adds `n` annotations to its page (what a hostile sender can
+/// make: a few tens of bytes per object).
+fn with_annotations(n: usize) -> Vec<u8> {
+    let mut pdf = signed();
+    let doc = kyso_pdf::reader::PdfDoc::open(&pdf).unwrap();
+    let (first, root, prev) = (doc.size() as usize, doc.root_ref().0, doc.startxref);
+    let page = doc.pages().unwrap()[0];
+    let mut dict = doc.get(page).unwrap().as_dict().cloned().unwrap();
+    let mut annots = match dict.get(b"Annots".as_slice()).map(|a| doc.resolve(a).unwrap()) {
+        Some(kyso_pdf::object::Obj::Array(a)) => a,
+        _ => vec![],
+    };
+    drop(doc);
+    let mut offsets = Vec::with_capacity(n);
+    for i in 0..n {
+        offsets.push(pdf.len());
+        pdf.extend_from_slice(format!("{} 0 obj<</Type/Annot/Subtype/Text/Rect[1 1 2 2]>>endobj\n", first + i).as_bytes());
+        annots.push(kyso_pdf::object::Obj::Ref(((first + i) as u32, 0)));
+    }
+    dict.insert(b"Annots".to_vec(), kyso_pdf::object::Obj::Array(annots));
+    let page_at = pdf.len();
+    pdf.extend_from_slice(format!("{} 0 obj\n", page.0).as_bytes());
+    kyso_pdf::object::write(&kyso_pdf::object::Obj::Dict(dict), &mut pdf);
+    pdf.extend_from_slice(b"\nendobj\n");
+    let xref = pdf.len();
+    pdf.extend_from_slice(format!("xref\n{} 1\n{page_at:010} 00000 n\r\n{first} {n}\n", page.0).as_bytes());
+    for o in offsets {
+        pdf.extend_from_slice(format!("{o:010} 00000 n\r\n").as_bytes());
+    }
+    pdf.extend_from_slice(
+        format!("trailer\n<< /Size {} /Root {root} 0 R /Prev {prev} >>\nstartxref\n{xref}\n%%EOF\n", first + n).as_bytes(),
+    );
+    pdf
+}
+
+/// The child of [`a_revision_with_400_000_annotations_gets_a_verdict_in_bounded_memory`].
+#[test]
+fn annotations_child() {
+    let Ok(n) = std::env::var("KYSO_ANNOTATIONS") else { return };
+    let pdf = with_annotations(n.parse().unwrap());
+    let r = kyso_verify::validate_pdf("annots.pdf", &pdf, &policy());
+    println!(
+        "KYSO-VERDICT {} {} {:?} {}",
+        pdf.len(),
+        r.indication.code(),
+        r.signatures[0].sub_indication,
+        r.signatures[0].disallowed_changes.len()
+    );
+}
+
+/// Regression: 400,000 annotation dictionaries in one appended revision took about 48 times
+/// the file's size in memory. Under a 512 MB cap and a 30 s watchdog the signature now gets a
+/// verdict (the annotations are not allowed by an approval signature, and those past the
+/// analysis limit are an unanalysed change).
+#[test]
+fn a_revision_with_400_000_annotations_gets_a_verdict_in_bounded_memory() {
+    let out = support::run_child("annotations_child", &[("KYSO_ANNOTATIONS", "400000")], std::time::Duration::from_secs(30), 512 * 1024)
+        .unwrap_or_else(|e| panic!("no verdict: {e}"));
+    let verdict = out.lines().find_map(|l| l.split_once("KYSO-VERDICT ").map(|(_, v)| v.to_string())).expect(&out);
+    let parts: Vec<&str> = verdict.split(' ').collect();
+    assert!(parts[0].parse::<usize>().unwrap() > 15_000_000, "the file is large: {verdict}");
+    assert_eq!(parts[1], "TOTAL-FAILED", "{verdict}");
+    assert_eq!(parts[2], "Some(SigConstraintsFailure)", "{verdict}");
+    // At most the analysed objects and one "not analysed" change per kind.
+    assert!(parts[3].parse::<usize>().unwrap() <= kyso_pdf::revisions::MAX_CHANGED + 4, "bounded report: {verdict}");
 }

@@ -108,6 +108,10 @@ pub struct VerifyArgs {
     /// Do not ask OCSP responders or fetch CRLs over the network.
     #[arg(long)]
     pub offline: bool,
+    /// Accept a certificate when no CRL or OCSP response about it can be found ("soft-fail",
+    /// as Acrobat and pyHanko do), with a note; default: INDETERMINATE / TRY_LATER.
+    #[arg(long)]
+    pub soft_fail: bool,
     /// Also write the report as HTML or PDF.
     #[arg(long)]
     pub html: Option<PathBuf>,
@@ -740,9 +744,11 @@ pub enum CertCmd {
     Show {
         serial: String,
     },
-    /// Check a certificate path (RFC 5280) at a time: names, signatures, validity, basic and
-    /// name constraints, key usage, EKU, critical extensions, and revocation from the CRLs given.
-    /// Exit 0 for a valid path, 1 otherwise. Default trust: the built-in CA's root.
+    /// Check a certificate path (RFC 5280) at a time: names, signatures, validity (the root's
+    /// too), basic and name constraints, key usage, key identifiers, EKU, critical extensions,
+    /// an optional maximum depth, and revocation from the CRLs given (a CRL of the issuer that
+    /// cannot be used makes the path invalid). Exit 0 for a valid path, 1 otherwise. Default
+    /// trust: the built-in CA's root.
     Verify(CertVerifyArgs),
 }
 
@@ -765,6 +771,10 @@ pub struct CertVerifyArgs {
     /// A purpose the certificate must carry (an OID such as 1.3.6.1.5.5.7.3.4).
     #[arg(long)]
     pub eku: Option<String>,
+    /// At most N intermediate CA certificates between the certificate and the trusted root
+    /// (self-issued ones, such as a CA key rollover, are not counted); 0: issued by the root.
+    #[arg(long, value_name = "N")]
+    pub max_depth: Option<usize>,
 }
 
 #[derive(Subcommand, Debug)]

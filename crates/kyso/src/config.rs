@@ -20,6 +20,10 @@ pub struct Config {
     /// Where the CA's keys are (default: the software token `kyso-ca` in `tokens/`).
     #[serde(default)]
     pub ca_token: Option<crate::tokens::TokenRef>,
+    /// Trust the government's Root CA G2 (shipped with kyso, pinned by its SHA-256) and its
+    /// issuing CA for state agencies when verifying documents.
+    #[serde(default)]
+    pub trust_government_g2: bool,
 }
 
 pub fn load(dir: &Path) -> Result<Config, String> {
@@ -38,7 +42,10 @@ holidays = []\n\
 # database_url: use PostgreSQL instead of the SQLite file in this directory, e.g.\n\
 # database_url = \"postgres://kyso@127.0.0.1/kyso\"\n\
 # ca_token: where the CA keys are. Default: the software token kyso-ca in tokens/. For an HSM:\n\
-# ca_token = { kind = \"pkcs11\", module = \"/usr/lib/softhsm/libsofthsm2.so\", label = \"kyso-ca\" }\n";
+# ca_token = { kind = \"pkcs11\", module = \"/usr/lib/softhsm/libsofthsm2.so\", label = \"kyso-ca\" }\n\
+# trust_government_g2: trust the government Root CA G2 (RootCA chuyên dùng Chính phủ G2, shipped\n\
+# with kyso and pinned by its SHA-256) when verifying documents that officials sent.\n\
+trust_government_g2 = false\n";
 
 pub fn write_default(dir: &Path) -> std::io::Result<()> {
     let p = dir.join(CONFIG_FILE);

@@ -146,17 +146,10 @@ pub fn doc(cli: &Cli, c: &DocCmd, now: DateTime<Utc>) -> Res<ExitCode> {
         }
         DocCmd::Sign(a) => return sign(cli, &svc, a, now),
         DocCmd::Receive { file, agency, sender, source, title, trust, offline, keep } => {
-            let mut anchors = Vec::new();
-            for t in trust {
-                anchors.extend(kyso_pki::path::certificates_in(&read(t)?).map_err(|e| fail("pki", e.to_string()))?);
-            }
+            let files = trust.iter().map(|t| read(t)).collect::<Result<Vec<_>, _>>()?;
+            let (anchors, intermediates) = crate::verify_cmd::given_trust(cli, &files)?;
             let fetch = |url: &str| crate::http::get(url).ok();
-            let with = kyso_service::VerifyWith {
-                anchors,
-                intermediates: vec![],
-                crls: vec![],
-                fetch: if *offline { None } else { Some(&fetch) },
-            };
+            let with = kyso_service::VerifyWith { anchors, intermediates, crls: vec![], fetch: if *offline { None } else { Some(&fetch) } };
             let inc = kyso_service::Incoming {
                 agency_code: agency.clone(),
                 sender: sender.clone(),

@@ -60,8 +60,11 @@ pub fn cert_verify(cli: &Cli, a: &CertVerifyArgs, now: DateTime<Utc>) -> Result<
         let b = std::fs::read(c).map_err(|e| env_fail(format!("không đọc được {}: {e}", c.display())))?;
         crls.push(kyso_pki::der_or_pem(&b).map_err(|e| CliError::from(kyso_core::DomainError::invalid("crl", e.to_string())))?);
     }
-    let result =
-        path::validate(&PathInput { leaf: &leaf, intermediates: &intermediates, anchors: &anchors, at, eku, usage: LeafUsage::Any });
+    // A path check holds the certificates to the strict RFC 5280 profile as well.
+    let result = path::validate_with(
+        &PathInput { leaf: &leaf, intermediates: &intermediates, anchors: &anchors, at, eku, usage: LeafUsage::Any },
+        &path::PathOptions { max_depth: a.max_depth, strict_profile: true },
+    );
     let (valid, mut reasons, chain) = match result {
         Ok(p) => (true, Vec::new(), p.chain),
         Err(e) => (false, vec![e.message().to_string()], vec![leaf.clone()]),
@@ -71,12 +74,18 @@ pub fn cert_verify(cli: &Cli, a: &CertVerifyArgs, now: DateTime<Utc>) -> Result<
     let mut revoked = false;
     if valid && !crls.is_empty() {
         for pair in chain.windows(2) {
-            let r = path::revocation(&pair[0], &pair[1], &crls, &[]);
+            let checked = path::revocation_checked(&pair[0], &pair[1], &crls, &[]);
+            let r = checked.status;
             if let Revocation::Revoked { at: when, .. } = &r {
                 if *when <= at {
                     revoked = true;
                     reasons.push(format!("chứng thư '{}' đã bị thu hồi từ {}", subject(&pair[0]), kyso_pdf::decree30::iso_time(*when)));
                 }
+            }
+            // CRLs of the issuer were given but none could be used: no status to rely on.
+            if r == Revocation::Unknown && !checked.unusable.is_empty() {
+                revoked = true;
+                reasons.extend(checked.unusable);
             }
             revocation.push((subject(&pair[0]), r));
         }
@@ -126,12 +135,37 @@ struct TrustMaterial {
     crls: Vec<Vec<u8>>,
 }
 
-fn trust_material(cli: &Cli, a: &crate::cli::VerifyArgs) -> Result<TrustMaterial, CliError> {
+/// Certificates, DER.
+pub(crate) type Certs = Vec<Vec<u8>>;
+
+/// Trusted roots from files given on the command line, refusing a look-alike of a pinned
+/// government root, plus the government Root CA G2 and its issuing CA when the deployment
+/// trusts them (`trust_government_g2` in kyso.toml).
+pub(crate) fn given_trust(cli: &Cli, files: &[Vec<u8>]) -> Result<(Certs, Certs), CliError> {
     let mut anchors = Vec::new();
-    for t in &a.trust {
-        anchors.extend(certs_in(t)?);
+    for f in files {
+        let certs =
+            kyso_pki::path::certificates_in(f).map_err(|e| CliError::from(kyso_core::DomainError::invalid("trust", e.to_string())))?;
+        for c in &certs {
+            kyso_verify::trust_data::check_pinned(c).map_err(|e| CliError::from(kyso_core::DomainError::invalid("trust", e)))?;
+        }
+        anchors.extend(certs);
     }
     let mut intermediates = Vec::new();
+    if crate::commands::env(cli)?.config.trust_government_g2 {
+        let (root, ca) = kyso_verify::trust_data::government_g2();
+        anchors.push(root);
+        intermediates.push(ca);
+    }
+    Ok((anchors, intermediates))
+}
+
+fn trust_material(cli: &Cli, a: &crate::cli::VerifyArgs) -> Result<TrustMaterial, CliError> {
+    let mut files = Vec::new();
+    for t in &a.trust {
+        files.push(std::fs::read(t).map_err(|e| env_fail(format!("không đọc được {}: {e}", t.display())))?);
+    }
+    let (mut anchors, mut intermediates) = given_trust(cli, &files)?;
     for c in &a.chain {
         intermediates.extend(certs_in(c)?);
     }
@@ -170,8 +204,15 @@ pub fn verify(cli: &Cli, a: &crate::cli::VerifyArgs, now: DateTime<Utc>) -> Resu
         None => now,
     };
     let fetch = |url: &str| crate::http::get(url).ok();
-    let policy =
-        kyso_verify::Policy { anchors, intermediates, crls, ocsps: vec![], at, fetch: if a.offline { None } else { Some(&fetch) } };
+    let policy = kyso_verify::Policy {
+        anchors,
+        intermediates,
+        crls,
+        ocsps: vec![],
+        at,
+        fetch: if a.offline { None } else { Some(&fetch) },
+        revocation: if a.soft_fail { kyso_verify::RevocationMode::SoftFail } else { kyso_verify::RevocationMode::Require },
+    };
     let name = a.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let mapped = kyso_pdf::file::Mapped::open(&a.file).map_err(|e| env_fail(e.to_string()))?;
     let bytes = mapped.bytes();

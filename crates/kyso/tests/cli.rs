@@ -1,4 +1,6 @@
 //! The CLI as scripts use it: the binary, a data directory, exit codes and output.
+//!
+//! clock-independent: KYSO_NOW fixes kyso's time, and the certificate OpenSSL makes here is refused by name before any date is judged.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -301,4 +303,33 @@ fn killing_the_process_mid_run_leaves_committed_data_whole() {
             assert_eq!(last.as_deref(), Some(want.as_str()), "request {id} after {delay_ms} ms");
         }
     }
+}
+
+/// The government Root CA G2 is pinned: a certificate that takes its name but not its
+/// fingerprint is refused as trust, and the deployment setting that trusts the real one keeps
+/// verification working.
+#[test]
+fn a_look_alike_government_root_is_refused_as_trust() {
+    let Some(openssl) = kyso_testkit::system_tool("openssl") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ok = Command::new(&openssl)
+        .current_dir(d)
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "k.pem", "-out", "fake.pem"])
+        .args(["-days", "30", "-subj", "/C=VN/O=Ban Cơ yếu Chính phủ/CN=RootCA chuyên dùng Chính phủ G2", "-utf8"])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    std::fs::write(d.join("doc.pdf"), b"%PDF-1.7\n").unwrap();
+    let data = d.join("data");
+    let o = kyso(&["verify", d.join("doc.pdf").to_str().unwrap(), "--trust", d.join("fake.pem").to_str().unwrap(), "--offline"], &data);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("không khớp"), "{}", text(&o));
+    // With the real root trusted by the deployment, a file is judged (here: no signature).
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("kyso.toml"), "trust_government_g2 = true\n").unwrap();
+    let o = kyso(&["verify", d.join("doc.pdf").to_str().unwrap(), "--offline", "--json"], &data);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("\"schema\":\"kyso.verify/1\"") || out.contains("\"schema\": \"kyso.verify/1\""), "{}", text(&o));
 }

@@ -1,4 +1,5 @@
-//! Shared helpers: a test CA on a software token, OpenSSL and pkilint runners.
+//! Shared helpers: a test CA on a software token, OpenSSL and pkilint runners (the tools
+//! found through kyso-testkit, which honours the KYSO_TEST_REQUIRE_* flags).
 #![allow(dead_code)]
 
 use chrono::{Duration, TimeZone, Utc};
@@ -7,11 +8,16 @@ use kyso_pki::name::{Attr, DistinguishedName};
 use kyso_pki::{pem, random_serial};
 use kyso_token::soft::SoftToken;
 use kyso_token::*;
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 
+/// The tests' time: the real time to the second, because OpenSSL checks OCSP responses and
+/// CRLs against its own clock (`-attime` covers certificates only), so fixed dates expire.
+#[allow(clippy::disallowed_methods)]
 pub fn now() -> chrono::DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 21, 2, 0, 0).unwrap()
+    let t = Utc::now();
+    Utc.timestamp_opt(t.timestamp(), 0).unwrap()
 }
 
 pub struct Ca {
@@ -80,12 +86,23 @@ pub fn hierarchy(alg: KeyAlgorithm) -> Ca {
     Ca { root, ca, ca_signer: ca_key, session: s, dir }
 }
 
+/// OpenSSL, or None when it is not installed and KYSO_TEST_REQUIRE_TOOLS is not "1": the
+/// tests skip their OpenSSL checks then.
+pub fn openssl_bin() -> Option<PathBuf> {
+    kyso_testkit::system_tool("openssl")
+}
+
+/// A command for OpenSSL, for a test that has checked `openssl_bin()` first.
+pub fn openssl_command() -> Command {
+    Command::new(openssl_bin().expect("the test checks openssl_bin() before it runs OpenSSL"))
+}
+
 pub fn openssl_verify(root: &[u8], chain: &[&[u8]], leaf: &[u8], purpose: Option<&str>) -> (bool, String) {
     let d = tempfile::tempdir().unwrap();
     std::fs::write(d.path().join("root.pem"), pem("CERTIFICATE", root)).unwrap();
     std::fs::write(d.path().join("chain.pem"), chain.iter().map(|c| pem("CERTIFICATE", c)).collect::<String>()).unwrap();
     std::fs::write(d.path().join("leaf.pem"), pem("CERTIFICATE", leaf)).unwrap();
-    let mut cmd = Command::new("openssl");
+    let mut cmd = openssl_command();
     cmd.current_dir(d.path()).args([
         "verify",
         "-x509_strict",
@@ -135,7 +152,7 @@ pub fn openssl(files: &[(&str, Vec<u8>)], args: &[&str]) -> (bool, String) {
     for (name, bytes) in files {
         std::fs::write(d.path().join(name), bytes).unwrap();
     }
-    let o = Command::new("openssl").current_dir(d.path()).args(args).output().unwrap();
+    let o = openssl_command().current_dir(d.path()).args(args).output().unwrap();
     (o.status.success(), format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
 }
 
@@ -146,11 +163,7 @@ pub fn pemc(der_bytes: &[u8]) -> Vec<u8> {
 /// pkilint's findings at WARNING and above (`tool` = lint_pkix_cert, lint_crl,
 /// lint_ocsp_response). None when pkilint is not installed and not required.
 pub fn pkilint(tool: &str, der_bytes: &[u8]) -> Option<String> {
-    let bin = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin").join(tool);
-    if !bin.exists() {
-        assert!(std::env::var("KYSO_TEST_REQUIRE_PKILINT").map_or(true, |v| v != "1"), "pkilint required but {} is missing", bin.display());
-        return None;
-    }
+    let bin = kyso_testkit::pkilint(tool)?;
     let d = tempfile::tempdir().unwrap();
     let f = d.path().join("doc.der");
     std::fs::write(&f, der_bytes).unwrap();
