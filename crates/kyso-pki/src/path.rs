@@ -186,6 +186,7 @@ static ALGS: &[&dyn rustls_pki_types::SignatureVerificationAlgorithm] = &[
     webpki::aws_lc_rs::RSA_PSS_2048_8192_SHA256_LEGACY_KEY,
     webpki::aws_lc_rs::RSA_PSS_2048_8192_SHA384_LEGACY_KEY,
     webpki::aws_lc_rs::RSA_PSS_2048_8192_SHA512_LEGACY_KEY,
+    webpki::aws_lc_rs::ED25519,
 ];
 
 /// Validates the path of `p.leaf` at `p.at`. Revocation is separate ([`revocation`]), because
@@ -218,6 +219,9 @@ pub fn validate_with(p: &PathInput<'_>, o: &PathOptions) -> Result<ValidPath, Pa
     let leaf_subject = subject_of(p.leaf);
     if let Some(w) = weakness(p.leaf) {
         return Err(PathProblem::Weak(w));
+    }
+    if !o.strict_profile && p.anchors.iter().any(|a| a.as_slice() == p.leaf) {
+        return directly_trusted(p, &leaf_subject);
     }
     let leaf_der = CertificateDer::from(p.leaf);
     let ee = webpki::EndEntityCert::try_from(&leaf_der)
@@ -312,6 +316,31 @@ pub fn validate_with(p: &PathInput<'_>, o: &PathOptions) -> Result<ValidPath, Pa
         E::UnsupportedCriticalExtension => PathProblem::Constraints("một chứng thư có phần mở rộng critical không được hiểu".into()),
         other => PathProblem::Malformed(format!("đường dẫn chứng thư của '{leaf_subject}' không hợp lệ: {other}")),
     })
+}
+
+/// A leaf that is itself one of the trust anchors (a signer's or a TSA's certificate trusted
+/// on its own, as `openssl verify -partial_chain` allows): trusted by that choice, so only its
+/// own validity at the time and its purpose are judged. Any version (X.509 v1 included).
+fn directly_trusted(p: &PathInput<'_>, leaf_subject: &str) -> Result<ValidPath, PathProblem> {
+    let leaf =
+        Certificate::from_der(p.leaf).map_err(|e| PathProblem::Malformed(format!("chứng thư '{leaf_subject}' không đọc được: {e}")))?;
+    let validity = &leaf.tbs_certificate.validity;
+    let (from, until) = (crate::from_x509_time(&validity.not_before), crate::from_x509_time(&validity.not_after));
+    let at = p.at.with_timezone(&chrono::FixedOffset::east_opt(7 * 3600).expect("offset")).format("%d/%m/%Y %H:%M:%S");
+    if p.at < from {
+        return Err(PathProblem::NotYetValid(format!("chứng thư '{leaf_subject}' chưa có hiệu lực tại {at}")));
+    }
+    if p.at > until {
+        return Err(PathProblem::Expired(format!("chứng thư '{leaf_subject}' đã hết hạn tại {at}")));
+    }
+    leaf_purpose(&leaf, leaf_subject, p.usage)?;
+    if let Some(want) = &p.eku {
+        let ekus = leaf_ekus(&leaf).map_err(|e| PathProblem::Malformed(format!("chứng thư '{leaf_subject}': {e}")))?;
+        if ekus.is_some_and(|l| !l.contains(want)) {
+            return Err(PathProblem::Constraints(format!("chứng thư '{leaf_subject}' không có mục đích sử dụng (EKU) được yêu cầu")));
+        }
+    }
+    Ok(ValidPath { chain: vec![p.leaf.to_vec()] })
 }
 
 /// The leaf's extended key usages, if it has the extension.

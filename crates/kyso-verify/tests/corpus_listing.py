@@ -78,6 +78,7 @@ why = [
  ('was modified or deleted', 'pyHanko: an update rewrote or dropped a VRI entry of the DSS. That is validation data, which cannot change what was signed or shown, and kyso checks every CRL, OCSP response and certificate it uses; kyso reads the DSS of every revision, so nothing dropped is lost, and the report notes the drop.'),
  ('is not formatted correctly', 'pyHanko: the DSS\'s /VRI dictionary carries a `/Type` key beside the signature hashes, which pyHanko takes for a malformed VRI key; the extra key names nothing and changes nothing that was signed or shown.'),
  ('KeyError', 'pyHanko\'s diff analysis stops with an internal error (KeyError /Root) and gives no finding; kyso\'s analysis of the same revisions finds only signing and validation data.'),
+ ('.Root.DSS', 'pyHanko: an update redefines objects that only the DSS reaches (certificates, CRLs, OCSP responses listed in it); that is validation data, which kyso checks on use and which changes nothing that was signed or shown, and kyso keeps the data of every revision.'),
  ('unexplained xrefs', 'pyHanko: the page\'s /Annots changes from an indirect array to a direct one with the same annotations plus the new signature widget; kyso compares the annotation lists, not how they are stored, and finds only the added signature.'),
 ]
 out.write('''
