@@ -310,9 +310,8 @@ impl<'a> Lexer<'a> {
         Err(self.err("chuỗi hex không đóng"))
     }
 
-    /// Parses `n g obj … endobj` at the cursor; streams get their raw bytes (the length from
-    /// `/Length`, resolved by `length` when it is a reference).
-    pub fn indirect(&mut self, length: &dyn Fn(&Obj) -> Option<usize>) -> PdfResult<(Ref, Obj)> {
+    /// `n g obj` at the cursor.
+    fn object_header(&mut self) -> PdfResult<(u32, u16)> {
         let n = self.word();
         let g = self.word();
         let num =
@@ -320,6 +319,28 @@ impl<'a> Lexer<'a> {
         let gen =
             std::str::from_utf8(g).ok().and_then(|s| s.parse::<u16>().ok()).ok_or_else(|| self.err("thế hệ đối tượng không hợp lệ"))?;
         self.expect(b"obj")?;
+        Ok((num, gen))
+    }
+
+    /// Parses `n g obj <object>` at the cursor and no further: a stream comes back with its
+    /// dictionary and no bytes (for walks that follow references and must not copy content).
+    pub fn indirect_head(&mut self) -> PdfResult<(Ref, Obj)> {
+        let (num, gen) = self.object_header()?;
+        let obj = self.object(0)?;
+        let save = self.pos;
+        if self.word() == b"stream" {
+            if let Obj::Dict(d) = obj {
+                return Ok(((num, gen), Obj::Stream(d, Vec::new())));
+            }
+        }
+        self.pos = save;
+        Ok(((num, gen), obj))
+    }
+
+    /// Parses `n g obj … endobj` at the cursor; streams get their raw bytes (the length from
+    /// `/Length`, resolved by `length` when it is a reference).
+    pub fn indirect(&mut self, length: &dyn Fn(&Obj) -> Option<usize>) -> PdfResult<(Ref, Obj)> {
+        let (num, gen) = self.object_header()?;
         let obj = self.object(0)?;
         let save = self.pos;
         let kw = self.word();

@@ -333,6 +333,22 @@ impl<'a> PdfDoc<'a> {
         }
     }
 
+    /// The object `r` without a stream's bytes (its dictionary only), for walks over the
+    /// references of a document: a 200 MB content stream is not copied to learn that it
+    /// refers to nothing.
+    pub fn get_shallow(&self, r: Ref) -> PdfResult<Obj> {
+        match self.entries.get(&r.0) {
+            Some(Entry::InUse(off, _)) if *off < self.data.len() => {
+                let (got, obj) = Lexer::new(self.data, *off).indirect_head()?;
+                if got.0 != r.0 {
+                    return Err(PdfError::Malformed(format!("bảng tham chiếu chéo trỏ sai: cần đối tượng {}, gặp {}", r.0, got.0)));
+                }
+                Ok(obj)
+            }
+            _ => self.get(r),
+        }
+    }
+
     /// An object stream's dictionary and decoded bytes, decoded once per document.
     fn object_stream(&self, stream: u32, depth: usize) -> PdfResult<DecodedObjStm> {
         if let Some(hit) = self.objstm.lock().ok().and_then(|c| c.get(&stream).cloned()) {

@@ -223,7 +223,19 @@ enum Role {
 /// in PDFDocEncoding when it saves an object again).
 fn same(a: Option<&Obj>, b: Option<&Obj>) -> bool {
     match (a, b) {
-        (Some(Obj::Str(x)), Some(Obj::Str(y))) => x == y || text_of(x) == text_of(y),
+        (Some(x), Some(y)) => same_obj(x, y),
+        _ => a == b,
+    }
+}
+
+/// Equal as a reader sees them: numbers by value (`612` and `612.0` are one width), text in
+/// any encoding, arrays and dictionaries element by element.
+fn same_obj(a: &Obj, b: &Obj) -> bool {
+    match (a, b) {
+        (Obj::Str(x), Obj::Str(y)) => x == y || text_of(x) == text_of(y),
+        (Obj::Int(_) | Obj::Real(_), Obj::Int(_) | Obj::Real(_)) => crate::form::number(a) == crate::form::number(b),
+        (Obj::Array(x), Obj::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_obj(p, q)),
+        (Obj::Dict(x), Obj::Dict(y)) => x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same_obj(v, w))),
         _ => a == b,
     }
 }
@@ -319,21 +331,16 @@ fn walk(doc: &PdfDoc<'_>, roots: &[Obj], skip: &HashSet<u32>) -> Option<(HashSet
         if seen.len() > MAX_REACH {
             return None;
         }
-        if let Ok(o) = doc.get(r) {
+        if let Ok(o) = doc.get_shallow(r) {
             refs(&o, &mut stack);
         }
     }
     Some((seen, counts))
 }
 
-/// The object numbers reachable from `roots`, not entering `skip`.
-fn reach(doc: &PdfDoc<'_>, roots: &[Obj], skip: &HashSet<u32>) -> Option<HashSet<u32>> {
-    walk(doc, roots, skip).map(|(seen, _)| seen)
-}
-
 /// When a field's appearance changes, an old appearance object (the /AP dictionary or its
 /// /N stream, when indirect) that the signed revision also reaches from elsewhere: its number.
-fn shared_appearance(prev: &PdfDoc<'_>, od: &Dict, nd: &Dict) -> Option<u32> {
+fn shared_appearance(prev: &PdfDoc<'_>, od: &Dict, nd: &Dict, counts: Option<&HashMap<u32, usize>>) -> Option<u32> {
     if same(od.get(b"AP".as_slice()), nd.get(b"AP".as_slice())) {
         return None;
     }
@@ -345,34 +352,38 @@ fn shared_appearance(prev: &PdfDoc<'_>, od: &Dict, nd: &Dict) -> Option<u32> {
     if old.is_empty() {
         return None;
     }
-    let counts = reference_counts(prev)?;
+    // Past the walk's limit nothing is known to be exclusive.
+    let Some(counts) = counts else { return old.into_iter().next() };
     // The /AP dictionary is referenced once by the field; its /N once by the dictionary.
     old.into_iter().find(|n| counts.get(n).copied().unwrap_or(0) > 1)
 }
 
-/// How many times each object is referenced from the objects reachable from the trailer
-/// (None past [`MAX_REACH`]).
-fn reference_counts(doc: &PdfDoc<'_>) -> Option<HashMap<u32, usize>> {
-    let mut trailer = doc.trailer.clone();
-    trailer.remove(b"Prev".as_slice());
-    walk(doc, &[Obj::Dict(trailer)], &HashSet::new()).map(|(_, counts)| counts)
-}
-
 /// The appearance objects (the /AP dictionary and its /N stream, when indirect) that belong to
-/// one unsigned signature field alone and that this update signs: a signer may redraw them in
-/// place. Object number → field name.
-fn own_appearances(prev: &PdfDoc<'_>, cur: &PdfDoc<'_>, roles: &HashMap<u32, Role>, names: &HashMap<u32, String>) -> HashMap<u32, String> {
+/// one field alone and that this update signs or fills: a signer or a form filler may redraw
+/// them in place. Object number → (field name, class of the change).
+fn own_appearances(
+    prev: &PdfDoc<'_>,
+    cur: &PdfDoc<'_>,
+    roles: &HashMap<u32, Role>,
+    names: &HashMap<u32, String>,
+    counts: Option<&HashMap<u32, usize>>,
+) -> HashMap<u32, (String, ChangeClass)> {
     let mut out = HashMap::new();
-    let Some(counts) = reference_counts(prev) else { return out };
+    let Some(counts) = counts else { return out };
+    // The field values after the update, through the same walker (a widget's value is often
+    // its parent's).
+    let now: HashMap<u32, Option<Obj>> =
+        crate::form::fields(cur).unwrap_or_default().into_iter().map(|(_, r, merged)| (r.0, get(&merged, "V").cloned())).collect();
+    let before: HashMap<u32, Option<Obj>> =
+        crate::form::fields(prev).unwrap_or_default().into_iter().map(|(_, r, merged)| (r.0, get(&merged, "V").cloned())).collect();
     for (num, role) in roles {
-        if *role != Role::SigField(false) {
-            continue;
-        }
-        let signed_now = cur.get((*num, 0)).ok().as_ref().and_then(Obj::as_dict).is_some_and(|d| get(d, "V").is_some());
+        let value_now = now.get(num).cloned().flatten();
+        let class = match role {
+            Role::SigField(false) if value_now.is_some() => ChangeClass::Signing,
+            Role::Field(_) if !same(before.get(num).and_then(Option::as_ref), value_now.as_ref()) => ChangeClass::FormFilling,
+            _ => continue,
+        };
         let Some(widget) = prev.get((*num, 0)).ok().and_then(|o| o.as_dict().cloned()) else { continue };
-        if !signed_now {
-            continue;
-        }
         let Some(ap) = get(&widget, "AP") else { continue };
         // Exclusive all the way: a shared /AP dictionary shares its stream too.
         if ap.as_ref().is_some_and(|r| counts.get(&r.0) != Some(&1)) {
@@ -383,7 +394,7 @@ fn own_appearances(prev: &PdfDoc<'_>, cur: &PdfDoc<'_>, roles: &HashMap<u32, Rol
             mine.push(n.0);
         }
         for m in mine.into_iter().filter(|m| counts.get(m) == Some(&1) && !roles.contains_key(m)) {
-            out.insert(m, names.get(num).cloned().unwrap_or_default());
+            out.insert(m, (names.get(num).cloned().unwrap_or_default(), class));
         }
     }
     out
@@ -395,6 +406,8 @@ struct Reach {
     content: Option<HashSet<u32>>,
     /// Reachable from the DSS (and not from the content).
     dss_only: HashSet<u32>,
+    /// How many references point at each object (None past [`MAX_REACH`]).
+    counts: Option<HashMap<u32, usize>>,
 }
 
 fn reach_of(doc: &PdfDoc<'_>) -> Reach {
@@ -407,15 +420,18 @@ fn reach_of(doc: &PdfDoc<'_>) -> Reach {
     trailer.remove(b"Prev".as_slice());
     let root = doc.root_ref().0;
     let skip: HashSet<u32> = [root].into();
-    let mut content = reach(doc, &[Obj::Dict(catalog_without_dss), Obj::Dict(trailer)], &skip);
-    if let Some(c) = content.as_mut() {
-        c.insert(root);
-    }
-    let dss_only = match (&content, dss) {
-        (Some(c), Some(d)) => reach(doc, &[d], c).unwrap_or_default(),
-        _ => HashSet::new(),
+    let Some((mut content, mut counts)) = walk(doc, &[Obj::Dict(catalog_without_dss), Obj::Dict(trailer)], &skip) else {
+        return Reach { content: None, dss_only: HashSet::new(), counts: None };
     };
-    Reach { content, dss_only }
+    content.insert(root);
+    let mut dss_only = HashSet::new();
+    if let Some((only, more)) = dss.and_then(|d| walk(doc, &[d], &content)) {
+        dss_only = only;
+        for (n, c) in more {
+            *counts.entry(n).or_default() += c;
+        }
+    }
+    Reach { content: Some(content), dss_only, counts: Some(counts) }
 }
 
 /// What the update from `prev` to `cur` changed.
@@ -455,8 +471,7 @@ pub fn diff(prev: &PdfDoc<'_>, cur: &PdfDoc<'_>) -> Vec<Change> {
         }
     }
     let mut reached: Option<Reach> = None;
-    let mut own_ap: Option<HashMap<u32, String>> = None;
-    let mut counts: Option<Option<HashMap<u32, usize>>> = None;
+    let mut own_ap: Option<HashMap<u32, (String, ChangeClass)>> = None;
     let mut metadata: Vec<Change> = Vec::new();
     if changed.len() > MAX_CHANGED {
         out.push(too_many("đối tượng thay đổi", changed.len()));
@@ -488,21 +503,23 @@ pub fn diff(prev: &PdfDoc<'_>, cur: &PdfDoc<'_>) -> Vec<Change> {
             // Validation data that only the DSS reaches (its arrays, VRI, the certificates,
             // CRLs and OCSP responses) may be rewritten by whoever adds to it.
             let r = reached.get_or_insert_with(|| reach_of(prev));
-            let own = own_ap.get_or_insert_with(|| own_appearances(prev, cur, &roles, &names));
+            let own = own_ap.get_or_insert_with(|| own_appearances(prev, cur, &roles, &names, r.counts.as_ref()));
             if r.dss_only.contains(&num) && r.content.as_ref().is_some_and(|c| !c.contains(&num)) {
                 out.push(Change::new(ChangeClass::Validation, format!("cập nhật dữ liệu kiểm tra trong DSS (đối tượng {num})")));
-            } else if let Some(name) = own.get(&num) {
-                out.push(Change {
-                    field: Some(name.clone()),
-                    ..Change::new(ChangeClass::Signing, format!("vẽ lại hình thể hiện riêng của trường chữ ký '{name}' khi ký"))
-                })
+            } else if let Some((name, class)) = own.get(&num) {
+                let what = if *class == ChangeClass::Signing {
+                    format!("vẽ lại hình thể hiện riêng của trường chữ ký '{name}' khi ký")
+                } else {
+                    format!("vẽ lại hình thể hiện riêng của trường '{name}' khi điền")
+                };
+                out.push(Change { field: Some(name.clone()), ..Change::new(*class, what) })
             } else {
                 out.push(Change::new(ChangeClass::Other, format!("đối tượng {num} đã có bị định nghĩa lại")));
             }
             continue;
         };
         if role == Role::Metadata
-            && counts.get_or_insert_with(|| reference_counts(prev)).as_ref().is_none_or(|c| c.get(&num).copied().unwrap_or(0) > 1)
+            && reached.get_or_insert_with(|| reach_of(prev)).counts.as_ref().is_none_or(|c| c.get(&num).copied().unwrap_or(0) > 1)
         {
             // Metadata that something else also uses (a page, a form) is content.
             out.push(Change::new(
@@ -633,7 +650,8 @@ pub fn diff(prev: &PdfDoc<'_>, cur: &PdfDoc<'_>) -> Vec<Change> {
                 if was_signed {
                     // A signed field keeps its signature and its appearance.
                     out.push(Change::new(ChangeClass::Other, format!("chữ ký hoặc hình thể hiện của trường đã ký '{name}' bị thay")));
-                } else if let Some(shared) = shared_appearance(prev, od, nd) {
+                } else if let Some(shared) = shared_appearance(prev, od, nd, reached.get_or_insert_with(|| reach_of(prev)).counts.as_ref())
+                {
                     // Signing gives the field a new appearance; but an old appearance object that
                     // other parts of the document also use is a way to change them in passing.
                     out.push(Change::new(
@@ -654,6 +672,7 @@ pub fn diff(prev: &PdfDoc<'_>, cur: &PdfDoc<'_>) -> Vec<Change> {
         }
     }
     let mut seen_widgets: HashSet<Ref> = HashSet::new();
+    let mut cur_form: Option<HashMap<u32, (String, Dict)>> = None;
     if added_annots.len() > MAX_CHANGED {
         out.push(too_many("chú thích được thêm", added_annots.len()));
     }
@@ -665,7 +684,10 @@ pub fn diff(prev: &PdfDoc<'_>, cur: &PdfDoc<'_>) -> Vec<Change> {
             if let Some(r) = aref {
                 seen_widgets.insert(r);
             }
-            out.push(widget_change(cur, &d));
+            let form = cur_form.get_or_insert_with(|| {
+                crate::form::fields(cur).unwrap_or_default().into_iter().map(|(name, r, merged)| (r.0, (name, merged))).collect()
+            });
+            out.push(widget_change(cur, &d, aref, form));
         } else {
             out.push(Change {
                 subtype: Some(subtype.clone()),
@@ -745,18 +767,25 @@ fn acroform_change(prev: &PdfDoc<'_>, od: &Dict, cur: &PdfDoc<'_>, nd: &Dict, ou
 }
 
 /// A widget added to a page: a signature being made, or something else.
-fn widget_change(doc: &PdfDoc<'_>, d: &Dict) -> Change {
-    // The field: the widget itself (merged) or its parent.
-    let field = if get(d, "FT").is_some() || get(d, "Parent").is_none() {
-        d.clone()
-    } else {
-        get(d, "Parent").and_then(|p| doc.resolve(p).ok()).and_then(|p| p.as_dict().cloned()).unwrap_or_default()
+fn widget_change(doc: &PdfDoc<'_>, d: &Dict, widget: Option<Ref>, form: &HashMap<u32, (String, Dict)>) -> Change {
+    // The field as the form walker sees it (a widget merged with the field that lists it in
+    // /Kids, with inherited /FT and /V), else the widget itself or its parent.
+    let (name, field) = match widget.and_then(|r| form.get(&r.0)) {
+        Some((name, merged)) => (name.clone(), merged.clone()),
+        None => {
+            let field = if get(d, "FT").is_some() || get(d, "Parent").is_none() {
+                d.clone()
+            } else {
+                get(d, "Parent").and_then(|p| doc.resolve(p).ok()).and_then(|p| p.as_dict().cloned()).unwrap_or_default()
+            };
+            let name = match get(&field, "T") {
+                Some(Obj::Str(t)) => text_of(t),
+                _ => String::new(),
+            };
+            (name, field)
+        }
     };
     let is_sig = get(&field, "FT").and_then(Obj::as_name) == Some(b"Sig");
-    let name = match get(&field, "T") {
-        Some(Obj::Str(t)) => text_of(t),
-        _ => String::new(),
-    };
     let visible = has_appearance(doc, d);
     if !is_sig {
         return Change {

@@ -186,7 +186,7 @@ fn foreign_corpus_agrees_with_pyhanko() {
 
 /// The pass count this corpus has reached (a ratchet: raise it as kyso improves; the goal of
 /// issue 9 is 95% of the signatures pyHanko finds valid).
-const PASSED_AT_LEAST: usize = 160;
+const PASSED_AT_LEAST: usize = 166;
 
 /// The `path#field` keys listed under `heading` (up to the next heading).
 fn section(text: &str, heading: &str) -> BTreeSet<String> {
