@@ -56,6 +56,9 @@ export RUSTC_BOOTSTRAP=1
 for t in pdf cms ber x509 crl ocsp; do
   echo "== $t"
   rm -rf "artifacts/$t"
+  # Build first: a target that no longer compiles must fail the run, not pass silently.
+  cargo fuzz build -s none -O "$t" >/dev/null 2>"artifacts-build-$t.log" || { cat "artifacts-build-$t.log"; echo "fuzz target $t does not build"; exit 1; }
+  rm -f "artifacts-build-$t.log"
   cargo fuzz run -s none -O "$t" "corpus/$t" -- -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=1048576 -print_final_stats=1 2>&1 | grep -E "^(Done|stat::number_of_executed_units|stat::peak_rss_mb)|ERROR|panicked|SUMMARY" || true
   if ls artifacts/"$t"/* >/dev/null 2>&1; then echo "fuzz target $t found a failure: fuzz/artifacts/$t"; exit 1; fi
 done

@@ -17,6 +17,7 @@ fuzz_target!(|data: &[u8]| {
         ocsps: vec![],
         at: chrono::DateTime::from_timestamp(1_790_000_000, 0).unwrap(),
         fetch: None,
+        revocation: kyso_verify::RevocationMode::SoftFail,
     };
     let _ = kyso_verify::validate_pdf("fuzz.pdf", data, &policy);
 });
