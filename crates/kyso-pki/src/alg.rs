@@ -74,6 +74,20 @@ pub fn scheme_of(a: &AlgorithmIdentifierOwned) -> PkiResult<SignatureScheme> {
     }
 }
 
+/// The modulus size in bits and the public exponent of a PKCS#1 RSAPublicKey
+/// (`SEQUENCE { modulus INTEGER, publicExponent INTEGER }`).
+fn rsa_public(raw: &[u8]) -> PkiResult<(usize, u64)> {
+    #[derive(der::Sequence)]
+    struct RsaPub<'a> {
+        n: der::asn1::UintRef<'a>,
+        e: der::asn1::UintRef<'a>,
+    }
+    let k = RsaPub::from_der(raw)?;
+    let bits = k.n.as_bytes().len() * 8 - k.n.as_bytes().first().map(|b| b.leading_zeros() as usize).unwrap_or(0);
+    let e = k.e.as_bytes().iter().fold(0u64, |a, b| a.saturating_mul(256).saturating_add(u64::from(*b)));
+    Ok((bits, e))
+}
+
 /// What a public key is, with its size in bits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KeyFacts {
@@ -87,15 +101,7 @@ pub fn key_facts(spki_der: &[u8]) -> PkiResult<(KeyFacts, Vec<u8>)> {
     let spki = SubjectPublicKeyInfoRef::from_der(spki_der)?;
     let raw = spki.subject_public_key.raw_bytes().to_vec();
     if spki.algorithm.oid == oids::RSA_ENCRYPTION {
-        // RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }
-        #[derive(der::Sequence)]
-        struct RsaPub<'a> {
-            n: der::asn1::UintRef<'a>,
-            e: der::asn1::UintRef<'a>,
-        }
-        let k = RsaPub::from_der(&raw)?;
-        let bits = k.n.as_bytes().len() * 8 - k.n.as_bytes().first().map(|b| b.leading_zeros() as usize).unwrap_or(0);
-        let e = k.e.as_bytes().iter().fold(0u64, |a, b| a.saturating_mul(256).saturating_add(u64::from(*b)));
+        let (bits, e) = rsa_public(&raw)?;
         if e < 65537 || e.is_multiple_of(2) {
             return Err(PkiError::WeakKey(format!("số mũ công khai RSA {e} không an toàn (cần 65537)")));
         }
@@ -187,13 +193,7 @@ pub fn foreign_key(spki_der: &[u8]) -> PkiResult<(kyso_token::PublicKeyKind, usi
     let spki = SubjectPublicKeyInfoRef::from_der(spki_der)?;
     let raw = spki.subject_public_key.raw_bytes().to_vec();
     if spki.algorithm.oid == oids::RSA_ENCRYPTION || spki.algorithm.oid == oids::RSASSA_PSS {
-        #[derive(der::Sequence)]
-        struct RsaPub<'a> {
-            n: der::asn1::UintRef<'a>,
-            e: der::asn1::UintRef<'a>,
-        }
-        let k = RsaPub::from_der(&raw)?;
-        let bits = k.n.as_bytes().len() * 8 - k.n.as_bytes().first().map(|b| b.leading_zeros() as usize).unwrap_or(0);
+        let (bits, _) = rsa_public(&raw)?;
         // aws-lc wants the PKCS#1 RSAPublicKey; an RSASSA-PSS SPKI carries the same.
         return Ok((PublicKeyKind::Rsa, bits, raw));
     }
