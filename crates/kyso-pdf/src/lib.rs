@@ -3,6 +3,7 @@
 //! time-stamp authority is a function the caller passes in.
 
 pub mod appearance;
+pub mod crypt;
 pub mod decree30;
 pub mod draft;
 pub mod file;
@@ -28,6 +29,8 @@ pub enum PdfError {
     NotPdf,
     #[error("tệp PDF được mã hóa; hãy bỏ mã hóa (hoặc dùng bản gốc không mã hóa) trước khi ký")]
     Encrypted,
+    #[error("tệp PDF được bảo vệ bằng mật khẩu mở tệp; kyso chỉ đọc được tệp mã hóa mở không cần mật khẩu, hãy dùng bản không mã hóa")]
+    PasswordRequired,
     #[error("tệp PDF bị hỏng: {0}")]
     Malformed(String),
     #[error("vượt giới hạn an toàn: {0}")]

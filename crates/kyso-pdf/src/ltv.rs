@@ -90,7 +90,7 @@ pub fn add_document_timestamp(input: &[u8], tsa: Tsa<'_>, field: &str) -> PdfRes
 /// The validation material in the document's DSS (empty when there is none). Streams that
 /// cannot be decoded are skipped.
 pub fn read_dss(data: &[u8]) -> PdfResult<ValidationData> {
-    let doc = PdfDoc::open(data)?;
+    let doc = PdfDoc::read(data)?;
     let cat = doc.catalog()?;
     let mut vd = ValidationData::default();
     let Some(Obj::Dict(dss)) = get(&cat, "DSS").map(|d| doc.resolve(d)).transpose()? else { return Ok(vd) };

@@ -2,6 +2,7 @@
 //! and streams, with /Prev chains), objects by reference (also inside object streams), and the
 //! page tree. Every loop and size is bounded.
 
+use crate::crypt::Decryptor;
 use crate::object::{get, Dict, Lexer, Obj, Ref};
 use crate::{PdfError, PdfResult};
 use std::collections::{HashMap, HashSet};
@@ -34,6 +35,9 @@ pub struct PdfDoc<'a> {
     pub sections: Vec<usize>,
     /// Decoded object streams, so that reading many objects of one stream inflates it once.
     objstm: std::sync::Mutex<HashMap<u32, DecodedObjStm>>,
+    /// For an encrypted document opened with `read`: the key, and the /Encrypt dictionary's own
+    /// object, which is not encrypted.
+    crypt: Option<(Decryptor, Option<Ref>)>,
 }
 
 /// An object stream's dictionary and decoded bytes, shared.
@@ -120,6 +124,9 @@ pub fn decode_stream(d: &Dict, raw: &[u8]) -> PdfResult<Vec<u8>> {
     let mut data = raw.to_vec();
     for n in names {
         match n {
+            // Decryption already happened when the object was read (`crypt.rs`); the only crypt
+            // filter in use is /Identity.
+            b"Crypt" => {}
             b"FlateDecode" => {
                 data = inflate(&data, inflate_limit(data.len()))?;
                 if let Some(p) = get(d, "DecodeParms").and_then(Obj::as_dict) {
@@ -140,7 +147,47 @@ pub fn decode_stream(d: &Dict, raw: &[u8]) -> PdfResult<Vec<u8>> {
 }
 
 impl<'a> PdfDoc<'a> {
+    /// Opens a document that kyso may write an update to. An encrypted one is refused: its
+    /// update would have to be encrypted too.
     pub fn open(data: &'a [u8]) -> PdfResult<Self> {
+        let doc = Self::open_sections(data)?;
+        if get(&doc.trailer, "Encrypt").is_some() {
+            return Err(PdfError::Encrypted);
+        }
+        Ok(doc)
+    }
+
+    /// Opens a document only to read it (verification). An encrypted one is decrypted with the
+    /// empty user password, which is how restricted documents are made.
+    pub fn read(data: &'a [u8]) -> PdfResult<Self> {
+        let mut doc = Self::open_sections(data)?;
+        if let Some(enc) = get(&doc.trailer, "Encrypt").cloned() {
+            let encrypt_ref = enc.as_ref();
+            let dict = doc.resolve(&enc)?.as_dict().cloned().ok_or_else(|| PdfError::Malformed("/Encrypt không phải từ điển".into()))?;
+            let id0 = match get(&doc.trailer, "ID").and_then(Obj::as_array).and_then(|a| a.first()) {
+                Some(Obj::Str(s)) => s.clone(),
+                _ => Vec::new(),
+            };
+            doc.crypt = Some((Decryptor::with_empty_password(&dict, &id0)?, encrypt_ref));
+        }
+        Ok(doc)
+    }
+
+    /// Whether the document is encrypted (and was opened with `read`).
+    pub fn is_encrypted(&self) -> bool {
+        self.crypt.is_some()
+    }
+
+    /// Decrypts an object parsed from the file by the caller's own lexer (not one from an
+    /// object stream, whose container was decrypted already); other documents get it back.
+    pub fn decrypted(&self, r: Ref, obj: Obj) -> PdfResult<Obj> {
+        match &self.crypt {
+            Some((c, encrypt_ref)) if *encrypt_ref != Some(r) => c.object(r, obj),
+            _ => Ok(obj),
+        }
+    }
+
+    fn open_sections(data: &'a [u8]) -> PdfResult<Self> {
         if !data.starts_with(b"%PDF-") {
             return Err(PdfError::NotPdf);
         }
@@ -161,6 +208,7 @@ impl<'a> PdfDoc<'a> {
             xref_stream: false,
             sections: vec![],
             objstm: Default::default(),
+            crypt: None,
         };
         let mut seen = HashSet::new();
         let mut next = Some(off);
@@ -183,9 +231,6 @@ impl<'a> PdfDoc<'a> {
                 }
             }
             next = get(&trailer, "Prev").and_then(Obj::as_int).map(|p| p as usize);
-        }
-        if get(&doc.trailer, "Encrypt").is_some() {
-            return Err(PdfError::Encrypted);
         }
         if get(&doc.trailer, "Root").and_then(Obj::as_ref).is_none() {
             return Err(PdfError::Malformed("trailer thiếu /Root".into()));
@@ -304,7 +349,7 @@ impl<'a> PdfDoc<'a> {
                 if got.0 != r.0 {
                     return Err(PdfError::Malformed(format!("bảng tham chiếu chéo trỏ sai: cần đối tượng {}, gặp {}", r.0, got.0)));
                 }
-                Ok(obj)
+                self.decrypted(got, obj)
             }
             Some(Entry::Compressed(stream, index)) => {
                 let decoded = self.object_stream(*stream, depth)?;
@@ -343,7 +388,7 @@ impl<'a> PdfDoc<'a> {
                 if got.0 != r.0 {
                     return Err(PdfError::Malformed(format!("bảng tham chiếu chéo trỏ sai: cần đối tượng {}, gặp {}", r.0, got.0)));
                 }
-                Ok(obj)
+                self.decrypted(got, obj)
             }
             _ => self.get(r),
         }

@@ -143,7 +143,7 @@ fn scan_revisions(data: &[u8]) -> (Vec<usize>, bool) {
         while end < data.len() && matches!(data[end], b'\r' | b'\n') && end - (from + p + 5) < 2 {
             end += 1;
         }
-        if PdfDoc::open(&data[..end]).is_ok() {
+        if PdfDoc::read(&data[..end]).is_ok() {
             ends.push(end);
             if ends.len() >= MAX_REVISIONS {
                 return (ends, true);
@@ -154,7 +154,7 @@ fn scan_revisions(data: &[u8]) -> (Vec<usize>, bool) {
     // An update after the last %%EOF that readers still follow (startxref points into it):
     // it is the document as shown, so it is a revision too.
     if ends.len() < MAX_REVISIONS {
-        if let Ok(full) = PdfDoc::open(data) {
+        if let Ok(full) = PdfDoc::read(data) {
             if ends.last().is_none_or(|e| full.startxref >= *e) {
                 ends.push(data.len());
             }
@@ -180,7 +180,7 @@ pub fn revisions(data: &[u8]) -> PdfResult<Vec<Revision>> {
     let mut out = Vec::new();
     let mut prev: Option<PdfDoc<'_>> = None;
     for (i, end) in ends.iter().enumerate() {
-        let cur = PdfDoc::open(&data[..*end])?;
+        let cur = PdfDoc::read(&data[..*end])?;
         let mut changes = match &prev {
             Some(p) => diff(p, &cur),
             None => vec![],

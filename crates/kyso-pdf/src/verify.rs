@@ -258,7 +258,7 @@ fn signature_fields(doc: &PdfDoc<'_>) -> PdfResult<Vec<(String, Ref)>> {
 
 /// Checks every signature in `data`, oldest first.
 pub fn check_signatures(data: &[u8]) -> PdfResult<Vec<SignatureCheck>> {
-    let doc = PdfDoc::open(data)?;
+    let doc = PdfDoc::read(data)?;
     let mut out = Vec::new();
     let fields = signature_fields(&doc)?;
     // The signed ranges of later signatures contain those of earlier ones: hash the file once.
@@ -446,11 +446,11 @@ fn check_one(doc: &PdfDoc<'_>, data: &[u8], field: String, sig_ref: Ref, shared:
     }
     // The gap must be this dictionary's /Contents in the signed revision, and the dictionary
     // must not be redefined later.
-    match PdfDoc::open(signed_rev) {
+    match PdfDoc::read(signed_rev) {
         Ok(rev) => match rev.entries.get(&sig_ref.0) {
             Some(Entry::InUse(off, _)) if *off < br[1] => {
                 let mut lx = Lexer::new(signed_rev, *off);
-                let in_rev = lx.indirect(&|o| o.as_int().map(|i| i as usize));
+                let in_rev = lx.indirect(&|o| o.as_int().map(|i| i as usize)).and_then(|(r, o)| Ok((r, rev.decrypted(r, o)?)));
                 let ends_after_gap = lx.pos >= br[2];
                 match in_rev {
                     Ok((_, Obj::Dict(d))) if ends_after_gap => {

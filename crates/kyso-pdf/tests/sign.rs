@@ -291,6 +291,58 @@ fn unsafe_inputs_are_refused() {
     }
 }
 
+/// Restricted documents (encrypted, opened without a password) are read for verification, with
+/// every variant of the standard security handler, and never written to.
+#[test]
+fn encrypted_documents_are_read_with_the_empty_password_and_never_signed() {
+    let Some(qpdf) = tool("qpdf") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let plain = sample_pdf(2);
+    std::fs::write(dir.path().join("plain.pdf"), &plain).unwrap();
+    let original = kyso_pdf::reader::PdfDoc::open(&plain).unwrap();
+    let content_of = |doc: &kyso_pdf::reader::PdfDoc<'_>, page: usize| -> Vec<u8> {
+        let page = doc.get(doc.pages().unwrap()[page]).unwrap();
+        let contents = page.as_dict().and_then(|d| d.get(b"Contents".as_slice())).unwrap().clone();
+        match doc.resolve(&contents).unwrap() {
+            kyso_pdf::object::Obj::Stream(d, raw) => kyso_pdf::reader::decode_stream(&d, &raw).unwrap(),
+            other => panic!("{other:?}"),
+        }
+    };
+    // (case, qpdf encryption arguments, whether kyso can open it without a password)
+    let cases: &[(&str, &[&str], bool)] = &[
+        ("RC4 40-bit, revision 2", &["--allow-weak-crypto", "--encrypt", "", "owner", "40", "--"], true),
+        ("RC4 128-bit, revision 3", &["--allow-weak-crypto", "--encrypt", "", "owner", "128", "--use-aes=n", "--"], true),
+        ("AES-128, revision 4", &["--encrypt", "", "owner", "128", "--use-aes=y", "--"], true),
+        ("AES-128 with object streams", &["--object-streams=generate", "--encrypt", "", "owner", "128", "--use-aes=y", "--"], true),
+        ("AES-256, revision 5", &["--allow-weak-crypto", "--encrypt", "", "owner", "256", "--force-R5", "--"], true),
+        ("AES-256, revision 6", &["--encrypt", "", "owner", "256", "--"], true),
+        ("AES-256, clear-text metadata", &["--encrypt", "", "owner", "256", "--cleartext-metadata", "--"], true),
+        ("a password is needed to open", &["--encrypt", "mật-khẩu", "owner", "256", "--"], false),
+    ];
+    for (name, args, opens) in cases {
+        let out = dir.path().join("enc.pdf");
+        let o = Command::new(&qpdf).args(*args).arg(dir.path().join("plain.pdf")).arg(&out).output().unwrap();
+        assert!(o.status.code() == Some(0) || o.status.code() == Some(3), "{name}: {}", String::from_utf8_lossy(&o.stderr));
+        let enc = std::fs::read(&out).unwrap();
+        match kyso_pdf::reader::PdfDoc::read(&enc) {
+            Ok(doc) => {
+                assert!(opens, "{name}: opened without the password");
+                assert!(doc.is_encrypted(), "{name}");
+                assert_eq!(doc.pages().unwrap().len(), 2, "{name}");
+                for page in 0..2 {
+                    assert_eq!(content_of(&doc, page), content_of(&original, page), "{name}: page {page}");
+                }
+            }
+            Err(e) => {
+                assert!(!opens, "{name}: {e}");
+                assert!(matches!(e, kyso_pdf::PdfError::PasswordRequired), "{name}: {e}");
+            }
+        }
+        // Writing into it is refused, whatever the variant.
+        assert!(matches!(kyso_pdf::reader::PdfDoc::open(&enc), Err(kyso_pdf::PdfError::Encrypted)), "{name}");
+    }
+}
+
 #[test]
 fn b_t_signatures_carry_a_time_stamp_that_verifiers_accept() {
     let ca = test_ca(KeyAlgorithm::EcP256);
