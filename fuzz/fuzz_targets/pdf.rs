@@ -3,7 +3,7 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(doc) = kyso_pdf::reader::PdfDoc::open(data) {
+    if let Ok(doc) = kyso_pdf::reader::PdfDoc::read(data) {
         let _ = doc.pages();
         let _ = kyso_pdf::form::fields(&doc);
         let _ = kyso_pdf::text::find_text(&doc, "CHỦ TỊCH");

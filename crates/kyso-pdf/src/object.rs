@@ -78,11 +78,32 @@ fn is_delim(b: u8) -> bool {
 pub struct Lexer<'a> {
     pub data: &'a [u8],
     pub pos: usize,
+    /// Hex strings are checked but not decoded (they read as empty): for walks that only want
+    /// references, where a signature's 30 KB /Contents would otherwise be decoded every time.
+    skim: bool,
 }
+
+/// The value of each hex digit, 16 for whitespace, 17 for anything else.
+const HEX: [u8; 256] = {
+    let mut t = [17u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            b'A'..=b'F' => b - b'A' + 10,
+            b'\0' | b'\t' | b'\n' | 0x0C | b'\r' | b' ' => 16,
+            _ => 17,
+        };
+        i += 1;
+    }
+    t
+};
 
 impl<'a> Lexer<'a> {
     pub fn new(data: &'a [u8], pos: usize) -> Self {
-        Lexer { data, pos }
+        Lexer { data, pos, skim: false }
     }
     fn err(&self, what: &str) -> PdfError {
         PdfError::Malformed(format!("{what} tại byte {}", self.pos))
@@ -290,24 +311,32 @@ impl<'a> Lexer<'a> {
 
     fn hex_string(&mut self) -> PdfResult<Obj> {
         self.pos += 1;
-        let mut nibbles = Vec::new();
-        while let Some(b) = self.peek() {
-            self.pos += 1;
-            match b {
-                b'>' => {
-                    if nibbles.len() % 2 == 1 {
-                        nibbles.push(0);
-                    }
-                    return Ok(Obj::Str(nibbles.chunks(2).map(|c| c[0] << 4 | c[1]).collect()));
-                }
-                b if is_white(b) => {}
-                b => {
-                    let v = (b as char).to_digit(16).ok_or_else(|| self.err("chuỗi hex không hợp lệ"))? as u8;
-                    nibbles.push(v);
-                }
+        let rest = &self.data[self.pos.min(self.data.len())..];
+        let Some(end) = rest.iter().position(|b| *b == b'>') else {
+            return Err(self.err("chuỗi hex không đóng"));
+        };
+        let body = &rest[..end];
+        if let Some(bad) = body.iter().position(|b| HEX[*b as usize] > 16) {
+            self.pos += bad;
+            return Err(self.err("chuỗi hex không hợp lệ"));
+        }
+        self.pos += end + 1;
+        if self.skim {
+            return Ok(Obj::Str(Vec::new()));
+        }
+        let mut out = Vec::with_capacity(body.len() / 2 + 1);
+        let mut high: Option<u8> = None;
+        for v in body.iter().map(|b| HEX[*b as usize]).filter(|v| *v < 16) {
+            match high.take() {
+                None => high = Some(v),
+                Some(h) => out.push(h << 4 | v),
             }
         }
-        Err(self.err("chuỗi hex không đóng"))
+        // An odd last digit is followed by an implied 0.
+        if let Some(h) = high {
+            out.push(h << 4);
+        }
+        Ok(Obj::Str(out))
     }
 
     /// `n g obj` at the cursor.
@@ -323,10 +352,14 @@ impl<'a> Lexer<'a> {
     }
 
     /// Parses `n g obj <object>` at the cursor and no further: a stream comes back with its
-    /// dictionary and no bytes (for walks that follow references and must not copy content).
+    /// dictionary and no bytes, and hex strings come back empty (for walks that follow
+    /// references and must not copy content).
     pub fn indirect_head(&mut self) -> PdfResult<(Ref, Obj)> {
         let (num, gen) = self.object_header()?;
-        let obj = self.object(0)?;
+        self.skim = true;
+        let obj = self.object(0);
+        self.skim = false;
+        let obj = obj?;
         let save = self.pos;
         if self.word() == b"stream" {
             if let Obj::Dict(d) = obj {
@@ -437,6 +470,32 @@ mod tests {
         let mut out = Vec::new();
         write(&o, &mut out);
         assert_eq!(Lexer::new(&out, 0).object(0).unwrap(), o);
+    }
+
+    #[test]
+    fn hex_strings_decode_as_the_standard_says() {
+        let cases: &[(&[u8], Option<&[u8]>)] = &[
+            (b"<48656C6C6F>", Some(b"Hello")),
+            (b"<48 65\n6c\t6C 6f>", Some(b"Hello")),
+            (b"<901FA>", Some(&[0x90, 0x1F, 0xA0])),
+            (b"<>", Some(b"")),
+            (b"<4G>", None),
+            (b"<4142", None),
+        ];
+        for (src, want) in cases {
+            let got = Lexer::new(src, 0).object(0).ok();
+            assert_eq!(got, want.map(|w| Obj::Str(w.to_vec())), "{}", String::from_utf8_lossy(src));
+        }
+        // A shallow read checks a hex string but does not decode it.
+        let (r, o) = Lexer::new(b"7 0 obj << /Contents <3082AB> /Type /Sig >> endobj", 0).indirect_head().unwrap();
+        assert_eq!(r, (7, 0));
+        assert_eq!(get(o.as_dict().unwrap(), "Contents"), Some(&Obj::Str(vec![])));
+        assert!(Lexer::new(b"7 0 obj << /Contents <30Z2> >> endobj", 0).indirect_head().is_err());
+        // The lexer reads a normal object fully again after a shallow one.
+        let mut lx = Lexer::new(b"7 0 obj <01> endobj <02>", 0);
+        lx.indirect_head().unwrap();
+        lx.word();
+        assert_eq!(lx.object(0).unwrap(), Obj::Str(vec![2]));
     }
 
     #[test]

@@ -378,9 +378,10 @@ impl<'a> PdfDoc<'a> {
         }
     }
 
-    /// The object `r` without a stream's bytes (its dictionary only), for walks over the
-    /// references of a document: a 200 MB content stream is not copied to learn that it
-    /// refers to nothing.
+    /// The object `r` without a stream's bytes (its dictionary only) and, outside object
+    /// streams, with hex strings empty, for walks over the references of a document: a 200 MB
+    /// content stream or a signature's /Contents is not copied to learn that it refers to
+    /// nothing.
     pub fn get_shallow(&self, r: Ref) -> PdfResult<Obj> {
         match self.entries.get(&r.0) {
             Some(Entry::InUse(off, _)) if *off < self.data.len() => {

@@ -111,7 +111,12 @@ fn value_text(doc: &PdfDoc<'_>, v: Option<&Obj>) -> String {
 }
 
 fn is_doc_timestamp(doc: &PdfDoc<'_>, field: &Dict) -> bool {
-    get(field, "V").and_then(|v| doc.resolve(v).ok()).as_ref().and_then(Obj::as_dict).and_then(|d| get(d, "Type")).and_then(Obj::as_name)
+    // Shallow: only /Type is wanted, not the signature's /Contents.
+    let shallow = |v: &Obj| match v {
+        Obj::Ref(r) => doc.get_shallow(*r).ok(),
+        other => Some(other.clone()),
+    };
+    get(field, "V").and_then(shallow).as_ref().and_then(Obj::as_dict).and_then(|d| get(d, "Type")).and_then(Obj::as_name)
         == Some(b"DocTimeStamp")
 }
 
@@ -170,7 +175,7 @@ fn terminated(rev: &[u8]) -> bool {
 }
 
 fn find(h: &[u8], n: &[u8]) -> Option<usize> {
-    h.windows(n.len()).position(|w| w == n)
+    memchr::memmem::find(h, n)
 }
 
 /// Every revision with its changes. Past [`MAX_REVISIONS`], the rest of the file is one
@@ -179,10 +184,11 @@ pub fn revisions(data: &[u8]) -> PdfResult<Vec<Revision>> {
     let (ends, truncated) = scan_revisions(data);
     let mut out = Vec::new();
     let mut prev: Option<PdfDoc<'_>> = None;
+    let walked = WalkCache::default();
     for (i, end) in ends.iter().enumerate() {
         let cur = PdfDoc::read(&data[..*end])?;
         let mut changes = match &prev {
-            Some(p) => diff(p, &cur),
+            Some(p) => diff(p, &cur, &walked),
             None => vec![],
         };
         if i > 0 && !terminated(&data[..*end]) {
@@ -312,10 +318,16 @@ fn refs(o: &Obj, out: &mut Vec<Ref>) {
     }
 }
 
+/// The references inside each object already walked, by the object's byte offset. The
+/// revisions of one file share its bytes, so an object at the same offset is the same object
+/// in every revision, and each is parsed once however many revisions reach it.
+#[derive(Default)]
+pub struct WalkCache(std::cell::RefCell<HashMap<usize, Vec<Ref>>>);
+
 /// A walk from `roots` through every reference (dictionaries, arrays, stream dictionaries),
 /// not entering `skip`: the objects reached, and how many references point at each. None
 /// past [`MAX_REACH`].
-fn walk(doc: &PdfDoc<'_>, roots: &[Obj], skip: &HashSet<u32>) -> Option<(HashSet<u32>, HashMap<u32, usize>)> {
+fn walk(doc: &PdfDoc<'_>, roots: &[Obj], skip: &HashSet<u32>, cache: &WalkCache) -> Option<(HashSet<u32>, HashMap<u32, usize>)> {
     let mut seen = HashSet::new();
     let mut counts: HashMap<u32, usize> = HashMap::new();
     let mut stack = Vec::new();
@@ -331,8 +343,24 @@ fn walk(doc: &PdfDoc<'_>, roots: &[Obj], skip: &HashSet<u32>) -> Option<(HashSet
         if seen.len() > MAX_REACH {
             return None;
         }
-        if let Ok(o) = doc.get_shallow(r) {
-            refs(&o, &mut stack);
+        match doc.entries.get(&r.0) {
+            Some(Entry::InUse(off, _)) => {
+                if let Some(known) = cache.0.borrow().get(off) {
+                    stack.extend_from_slice(known);
+                    continue;
+                }
+                let mut found = Vec::new();
+                if let Ok(o) = doc.get_shallow(r) {
+                    refs(&o, &mut found);
+                }
+                stack.extend_from_slice(&found);
+                cache.0.borrow_mut().insert(*off, found);
+            }
+            _ => {
+                if let Ok(o) = doc.get_shallow(r) {
+                    refs(&o, &mut stack);
+                }
+            }
         }
     }
     Some((seen, counts))
@@ -410,7 +438,7 @@ struct Reach {
     counts: Option<HashMap<u32, usize>>,
 }
 
-fn reach_of(doc: &PdfDoc<'_>) -> Reach {
+fn reach_of(doc: &PdfDoc<'_>, cache: &WalkCache) -> Reach {
     let cat = doc.catalog().unwrap_or_default();
     let dss = get(&cat, "DSS").cloned();
     let mut catalog_without_dss = cat.clone();
@@ -420,12 +448,12 @@ fn reach_of(doc: &PdfDoc<'_>) -> Reach {
     trailer.remove(b"Prev".as_slice());
     let root = doc.root_ref().0;
     let skip: HashSet<u32> = [root].into();
-    let Some((mut content, mut counts)) = walk(doc, &[Obj::Dict(catalog_without_dss), Obj::Dict(trailer)], &skip) else {
+    let Some((mut content, mut counts)) = walk(doc, &[Obj::Dict(catalog_without_dss), Obj::Dict(trailer)], &skip, cache) else {
         return Reach { content: None, dss_only: HashSet::new(), counts: None };
     };
     content.insert(root);
     let mut dss_only = HashSet::new();
-    if let Some((only, more)) = dss.and_then(|d| walk(doc, &[d], &content)) {
+    if let Some((only, more)) = dss.and_then(|d| walk(doc, &[d], &content, cache)) {
         dss_only = only;
         for (n, c) in more {
             *counts.entry(n).or_default() += c;
@@ -434,8 +462,8 @@ fn reach_of(doc: &PdfDoc<'_>) -> Reach {
     Reach { content: Some(content), dss_only, counts: Some(counts) }
 }
 
-/// What the update from `prev` to `cur` changed.
-pub fn diff(prev: &PdfDoc<'_>, cur: &PdfDoc<'_>) -> Vec<Change> {
+/// What the update from `prev` to `cur` changed; `walked` is shared by the revisions of a file.
+pub fn diff(prev: &PdfDoc<'_>, cur: &PdfDoc<'_>, walked: &WalkCache) -> Vec<Change> {
     let mut out = Vec::new();
     if cur.root_ref() != prev.root_ref() {
         return vec![Change::new(ChangeClass::Other, "danh mục gốc (/Root) của tài liệu bị thay thế")];
@@ -480,7 +508,7 @@ pub fn diff(prev: &PdfDoc<'_>, cur: &PdfDoc<'_>) -> Vec<Change> {
         if !matches!(prev.entries.get(&num), Some(Entry::InUse(..) | Entry::Compressed(..))) {
             // A new object is judged where it is used, unless the signed revision already
             // referred to it (as null): defining it now changes what was signed.
-            let r = reached.get_or_insert_with(|| reach_of(prev));
+            let r = reached.get_or_insert_with(|| reach_of(prev, walked));
             if r.content.as_ref().is_none_or(|c| c.contains(&num)) && !r.dss_only.contains(&num) {
                 out.push(Change::new(
                     ChangeClass::Other,
@@ -502,7 +530,7 @@ pub fn diff(prev: &PdfDoc<'_>, cur: &PdfDoc<'_>) -> Vec<Change> {
         let Some(role) = roles.get(&num).copied() else {
             // Validation data that only the DSS reaches (its arrays, VRI, the certificates,
             // CRLs and OCSP responses) may be rewritten by whoever adds to it.
-            let r = reached.get_or_insert_with(|| reach_of(prev));
+            let r = reached.get_or_insert_with(|| reach_of(prev, walked));
             let own = own_ap.get_or_insert_with(|| own_appearances(prev, cur, &roles, &names, r.counts.as_ref()));
             if r.dss_only.contains(&num) && r.content.as_ref().is_some_and(|c| !c.contains(&num)) {
                 out.push(Change::new(ChangeClass::Validation, format!("cập nhật dữ liệu kiểm tra trong DSS (đối tượng {num})")));
@@ -519,7 +547,7 @@ pub fn diff(prev: &PdfDoc<'_>, cur: &PdfDoc<'_>) -> Vec<Change> {
             continue;
         };
         if role == Role::Metadata
-            && reached.get_or_insert_with(|| reach_of(prev)).counts.as_ref().is_none_or(|c| c.get(&num).copied().unwrap_or(0) > 1)
+            && reached.get_or_insert_with(|| reach_of(prev, walked)).counts.as_ref().is_none_or(|c| c.get(&num).copied().unwrap_or(0) > 1)
         {
             // Metadata that something else also uses (a page, a form) is content.
             out.push(Change::new(
@@ -650,7 +678,8 @@ pub fn diff(prev: &PdfDoc<'_>, cur: &PdfDoc<'_>) -> Vec<Change> {
                 if was_signed {
                     // A signed field keeps its signature and its appearance.
                     out.push(Change::new(ChangeClass::Other, format!("chữ ký hoặc hình thể hiện của trường đã ký '{name}' bị thay")));
-                } else if let Some(shared) = shared_appearance(prev, od, nd, reached.get_or_insert_with(|| reach_of(prev)).counts.as_ref())
+                } else if let Some(shared) =
+                    shared_appearance(prev, od, nd, reached.get_or_insert_with(|| reach_of(prev, walked)).counts.as_ref())
                 {
                     // Signing gives the field a new appearance; but an old appearance object that
                     // other parts of the document also use is a way to change them in passing.

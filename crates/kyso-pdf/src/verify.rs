@@ -258,9 +258,39 @@ fn signature_fields(doc: &PdfDoc<'_>) -> PdfResult<Vec<(String, Ref)>> {
 
 /// Checks every signature in `data`, oldest first.
 pub fn check_signatures(data: &[u8]) -> PdfResult<Vec<SignatureCheck>> {
+    Ok(check_document(data)?.signatures)
+}
+
+/// What a validator needs from the file, each found once: the signatures, the revisions, the
+/// bytes after the last revision and whether the file is encrypted.
+#[derive(Debug)]
+pub struct DocumentCheck {
+    /// Every signature, oldest first.
+    pub signatures: Vec<SignatureCheck>,
+    /// Where each readable revision ends.
+    pub revision_ends: Vec<usize>,
+    /// Bytes after the last readable revision that are not white space (appended data that no
+    /// reader takes as part of the document).
+    pub trailing_bytes: usize,
+    /// Encrypted with the empty user password (a restricted document).
+    pub encrypted: bool,
+}
+
+/// Checks every signature and the revisions of `data`.
+pub fn check_document(data: &[u8]) -> PdfResult<DocumentCheck> {
     let doc = PdfDoc::read(data)?;
+    let encrypted = doc.is_encrypted();
+    let (signatures, revision_ends) = check_all(&doc, data)?;
+    let revision_ends = revision_ends.unwrap_or_else(|| crate::revisions::revision_ends(data));
+    let end = revision_ends.last().copied().unwrap_or(0);
+    let trailing_bytes = data[end.min(data.len())..].iter().filter(|b| !b.is_ascii_whitespace()).count();
+    Ok(DocumentCheck { signatures, revision_ends, trailing_bytes, encrypted })
+}
+
+/// The signatures of `doc`, and the revision ends when the revisions had to be analysed.
+fn check_all(doc: &PdfDoc<'_>, data: &[u8]) -> PdfResult<(Vec<SignatureCheck>, Option<Vec<usize>>)> {
     let mut out = Vec::new();
-    let fields = signature_fields(&doc)?;
+    let fields = signature_fields(doc)?;
     // The signed ranges of later signatures contain those of earlier ones: hash the file once.
     let ranges: Vec<[usize; 4]> = fields
         .iter()
@@ -271,11 +301,11 @@ pub fn check_signatures(data: &[u8]) -> PdfResult<Vec<SignatureCheck>> {
         .collect();
     let shared = shared_sha256(data, &ranges);
     for (field, sig_ref) in fields {
-        out.push(check_one(&doc, data, field, sig_ref, &shared));
+        out.push(check_one(doc, data, field, sig_ref, &shared));
     }
     out.sort_by_key(|c| c.revision_end);
     if out.is_empty() {
-        return Ok(out);
+        return Ok((out, None));
     }
     // What each later update changed, judged by the certification level and the locks of the
     // signatures made so far.
@@ -296,7 +326,7 @@ pub fn check_signatures(data: &[u8]) -> PdfResult<Vec<SignatureCheck>> {
             }
         }
     }
-    let docmdp = crate::sign::docmdp_permission(&doc)?;
+    let docmdp = crate::sign::docmdp_permission(doc)?;
     let mut locks = Vec::new();
     for c in out.iter_mut() {
         locks.extend(c.lock.clone());
@@ -309,7 +339,7 @@ pub fn check_signatures(data: &[u8]) -> PdfResult<Vec<SignatureCheck>> {
         c.forbidden = judged.iter().map(|(i, _)| *i).collect();
         c.later_changes = judged.into_iter().map(|(_, why)| why).collect();
     }
-    Ok(out)
+    Ok((out, Some(ends)))
 }
 
 /// SHA-256 of each well-formed byte range `[0 a b c]`, in one pass over the file: a running
@@ -330,13 +360,6 @@ fn shared_sha256(data: &[u8], ranges: &[[usize; 4]]) -> HashMap<[usize; 4], Vec<
         out.insert(r, h.finish());
     }
     out
-}
-
-/// Bytes after the last readable revision that are not white space (appended data that no
-/// reader takes as part of the document).
-pub fn trailing_bytes(data: &[u8]) -> usize {
-    let end = crate::revisions::revision_ends(data).last().copied().unwrap_or(0);
-    data[end.min(data.len())..].iter().filter(|b| !b.is_ascii_whitespace()).count()
 }
 
 /// The DocMDP level and the FieldMDP lock a signature dictionary declares.

@@ -523,8 +523,8 @@ pub fn validate_pdf(name: &str, data: &[u8], policy: &Policy<'_>) -> Report {
         signatures: vec![],
         notes: vec![],
     };
-    let checks = match kyso_pdf::verify::check_signatures(data) {
-        Ok(c) => c,
+    let document = match kyso_pdf::verify::check_document(data) {
+        Ok(d) => d,
         Err(e) => {
             report.indication = Indication::TotalFailed;
             report.sub_indication = Some(SubIndication::FormatFailure);
@@ -532,21 +532,25 @@ pub fn validate_pdf(name: &str, data: &[u8], policy: &Policy<'_>) -> Report {
             return report;
         }
     };
+    if document.encrypted {
+        report.notes.push("tài liệu được mã hóa, mở không cần mật khẩu và bị hạn chế quyền; kyso giải mã để kiểm tra chữ ký".into());
+    }
+    let checks = &document.signatures;
     if checks.is_empty() {
         report.indication = Indication::Indeterminate;
         report.sub_indication = Some(SubIndication::SignedDataNotFound);
         report.notes.push("tệp không có chữ ký số nào".into());
         return report;
     }
-    let dss = every_dss(data, &mut report.notes);
+    let dss = every_dss(data, &document.revision_ends, &mut report.notes);
     let mut src = Sources::new(policy);
     src.dss = Found { crls: dss.crls.clone(), ocsps: dss.ocsps.clone() };
-    for c in &checks {
+    for c in checks {
         src.add_embedded(&c.cms);
     }
     // Document time-stamps that verify, as proof of existence for what they cover.
     let mut doc_ts: Vec<(usize, DateTime<Utc>)> = Vec::new();
-    for c in &checks {
+    for c in checks {
         if c.kind == SigKind::DocTimeStamp && c.problems.is_empty() {
             if let (Some(t), Some(cert)) = (c.timestamp, &c.tsa_cert) {
                 let extra: Vec<Vec<u8>> = c.tsa_certificates.iter().chain(&dss.certs).cloned().collect();
@@ -565,7 +569,7 @@ pub fn validate_pdf(name: &str, data: &[u8], policy: &Policy<'_>) -> Report {
         }
         report.signatures.push(r);
     }
-    let trailing = kyso_pdf::verify::trailing_bytes(data);
+    let trailing = document.trailing_bytes;
     if trailing > 0 {
         report.notes.push(format!("có {trailing} byte sau phiên bản cuối không thuộc tài liệu (không được ký, không được hiển thị)"));
     }
@@ -581,11 +585,11 @@ pub fn validate_pdf(name: &str, data: &[u8], policy: &Policy<'_>) -> Report {
 /// drop what an earlier one held (pyHanko refuses that outright), but validation data is only
 /// ever a help that kyso checks on use, so nothing an earlier revision held is lost, and the
 /// report says when something was dropped.
-fn every_dss(data: &[u8], notes: &mut Vec<String>) -> kyso_pdf::ltv::ValidationData {
+fn every_dss(data: &[u8], revision_ends: &[usize], notes: &mut Vec<String>) -> kyso_pdf::ltv::ValidationData {
     let mut all = kyso_pdf::ltv::ValidationData::default();
     let mut dropped_at = Vec::new();
     let mut before: Option<kyso_pdf::ltv::ValidationData> = None;
-    for (i, end) in kyso_pdf::revisions::revision_ends(data).into_iter().enumerate() {
+    for (i, end) in revision_ends.iter().copied().enumerate() {
         let Ok(cur) = kyso_pdf::ltv::read_dss(&data[..end]) else { continue };
         if let Some(b) = &before {
             let gone = |old: &[Vec<u8>], new: &[Vec<u8>]| old.iter().any(|x| !new.contains(x));
@@ -754,8 +758,9 @@ fn validate_one(
         }
     };
     // The signer's clock against the time-stamp: some signing tools write local time (UTC+7)
-    // as if it were UTC, a known error that is no failure of the signature.
-    if let (Some(st), Some(ts)) = (c.signing_time_attr, c.timestamp.filter(|_| ts_ok)) {
+    // as if it were UTC, a known error that is no failure of the signature. The claim is the
+    // CMS signing-time or, in PAdES where that attribute is not allowed, the dictionary's /M.
+    if let (Some(st), Some(ts)) = (claim, c.timestamp.filter(|_| ts_ok)) {
         let ahead = st - ts;
         if (ahead - chrono::Duration::hours(7)).num_seconds().abs() <= 120 {
             r.messages.push(format!(

@@ -432,6 +432,19 @@ fn pem_file(p: &Path, der: &[u8]) {
     std::fs::write(p, kyso_pki::pem("CERTIFICATE", der)).unwrap();
 }
 
+/// The fixtures `tests/pyhanko_fixtures.py make` writes.
+const PYHANKO_MADE: [&str; 9] = [
+    "ph-valid.pdf",
+    "ph-cert-p2-filled.pdf",
+    "ph-cert-p1-filled.pdf",
+    "ph-cert-p2-annotated.pdf",
+    "ph-adbe-revinfo.pdf",
+    "ph-cert-p2-refilled.pdf",
+    "ph-blt-2.pdf",
+    "ph-blt-3.pdf",
+    "ph-seven-hours.pdf",
+];
+
 #[test]
 fn every_fixture_gets_its_indication_and_kyso_agrees_with_pyhanko() {
     let pki = Pki::new("Root thử nghiệm");
@@ -541,6 +554,17 @@ fn every_fixture_gets_its_indication_and_kyso_agrees_with_pyhanko() {
             Command::new(&openssl).current_dir(&kd).args(["pkey", "-in", "signer-key.pem", "-pubout", "-outform", "DER"]).output().unwrap();
         let spki = o.stdout;
         pem_file(&kd.join("signer-cert.pem"), &pki.leaf_for(CertProfile::Individual, "Người ký pyHanko", &spki, -30, 365));
+        let ok = Command::new(&openssl)
+            .current_dir(&kd)
+            // pyHanko's own test time-stamper signs with RSA only.
+            .args(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "tsa-key.pem"])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+        let o =
+            Command::new(&openssl).current_dir(&kd).args(["pkey", "-in", "tsa-key.pem", "-pubout", "-outform", "DER"]).output().unwrap();
+        pem_file(&kd.join("tsa-cert.pem"), &pki.leaf_for(CertProfile::TimeStamping, "Dấu thời gian pyHanko", &o.stdout, -30, 365));
         pem_file(&kd.join("ca.pem"), &pki.ca);
         pem_file(&kd.join("root.pem"), &pki.root);
         std::fs::write(kd.join("crl-1.der"), &crl).unwrap();
@@ -549,7 +573,7 @@ fn every_fixture_gets_its_indication_and_kyso_agrees_with_pyhanko() {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pyhanko_fixtures.py");
         let o = Command::new(&hanko).arg(&script).arg("make").arg(&kd).output().unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        for f in ["ph-valid.pdf", "ph-cert-p2-filled.pdf", "ph-cert-p1-filled.pdf", "ph-cert-p2-annotated.pdf", "ph-adbe-revinfo.pdf"] {
+        for f in PYHANKO_MADE {
             std::fs::copy(kd.join(f), d.join(f)).unwrap();
         }
     }
@@ -633,9 +657,14 @@ fn every_fixture_gets_its_indication_and_kyso_agrees_with_pyhanko() {
             ("ph-cert-p1-filled.pdf", TotalFailed, Some(S::SigConstraintsFailure)),
             ("ph-cert-p2-annotated.pdf", TotalFailed, Some(S::SigConstraintsFailure)),
             ("ph-adbe-revinfo.pdf", TotalPassed, None),
+            ("ph-cert-p2-refilled.pdf", Indeterminate, Some(S::SigConstraintsFailure)),
+            ("ph-blt-2.pdf", TotalPassed, None),
+            ("ph-blt-3.pdf", TotalPassed, None),
+            ("ph-seven-hours.pdf", TotalPassed, None),
         ] {
             cases.push((f, std::fs::read(d.join(f)).unwrap(), ind, sub));
         }
+        assert_eq!(cases.iter().filter(|c| c.0.starts_with("ph-")).count(), PYHANKO_MADE.len());
     }
     let policy = Policy {
         anchors: vec![pki.root.clone()],
@@ -661,13 +690,40 @@ fn every_fixture_gets_its_indication_and_kyso_agrees_with_pyhanko() {
     }
     // Revocation data inside pyHanko's signature (adbe-revocationInfoArchival) is enough on its
     // own; without it and without CRLs there is nothing to judge revocation by.
-    let bare = Policy { crls: vec![], ..policy };
+    let bare = Policy {
+        anchors: policy.anchors.clone(),
+        intermediates: policy.intermediates.clone(),
+        crls: vec![],
+        ocsps: vec![],
+        at: policy.at,
+        fetch: None,
+        revocation: policy.revocation,
+    };
     let r = kyso_verify::validate_pdf("ph-adbe-revinfo.pdf", &std::fs::read(d.join("ph-adbe-revinfo.pdf")).unwrap(), &bare);
     assert_eq!(r.indication, TotalPassed, "{}", kyso_verify::report::text(&r));
     let sources: Vec<String> = r.signatures[0].revocation.iter().map(|e| format!("{:?}", e.status)).collect();
     assert!(sources.iter().all(|s| s.contains("nhúng trong chữ ký")), "{sources:?}");
     let r = kyso_verify::validate_pdf("ph-valid.pdf", &std::fs::read(d.join("ph-valid.pdf")).unwrap(), &bare);
     assert_eq!((r.indication, r.sub_indication), (Indeterminate, Some(S::TryLater)));
+    // B-LT as pyHanko writes it: each signer's DSS update carries what its signature needs, so
+    // the CRLs from the document alone are enough, and each signature time is the time-stamp's.
+    for f in ["ph-blt-2.pdf", "ph-blt-3.pdf"] {
+        let r = kyso_verify::validate_pdf(f, &std::fs::read(d.join(f)).unwrap(), &bare);
+        assert_eq!(r.indication, TotalPassed, "{f}: {}", kyso_verify::report::text(&r));
+        let classes: Vec<kyso_pdf::revisions::ChangeClass> =
+            r.signatures.iter().flat_map(|s| &s.later_revisions).flat_map(|l| &l.changes).map(|c| c.class).collect();
+        use kyso_pdf::revisions::ChangeClass::{Signing, Validation};
+        assert!(classes.contains(&Validation) && classes.iter().all(|c| matches!(c, Signing | Validation)), "{f}: {classes:?}");
+    }
+    // The claimed signing time seven hours after the time-stamp is named as the known
+    // local-time error, and the signature keeps the time-stamp's time.
+    let r = kyso_verify::validate_pdf("ph-seven-hours.pdf", &std::fs::read(d.join("ph-seven-hours.pdf")).unwrap(), &policy);
+    let text = kyso_verify::report::text(&r);
+    assert!(text.contains("lệch đúng 7 giờ"), "{text}");
+    // The refilled field is named with both values.
+    let r = kyso_verify::validate_pdf("ph-cert-p2-refilled.pdf", &std::fs::read(d.join("ph-cert-p2-refilled.pdf")).unwrap(), &policy);
+    let text = kyso_verify::report::text(&r);
+    assert!(text.contains("Nguyễn Văn An") && text.contains("Trần Thị Bình"), "{text}");
     // pyHanko on the same files, with the same trust and CRLs.
     pem_file(&d.join("root.pem"), &pki.root);
     pem_file(&d.join("ca.pem"), &pki.ca);

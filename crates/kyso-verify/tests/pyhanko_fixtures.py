@@ -1,7 +1,7 @@
 """Fixtures signed by pyHanko, and pyHanko's verdicts on every fixture (kyso's own and these).
 
-  make DIR    DIR holds signer-key.pem, signer-cert.pem, root.pem, ca.pem, crl-*.der and
-              base.pdf (with an empty text field 'ten'); writes ph-*.pdf
+  make DIR    DIR holds signer-key.pem, signer-cert.pem, tsa-key.pem, tsa-cert.pem, root.pem,
+              ca.pem, crl-*.der and base.pdf (with an empty text field 'ten'); writes ph-*.pdf
   check DIR FILE...
               DIR holds root.pem, ca.pem and crl-*.der; prints {"file": [bottom_line, ...]}
 """
@@ -9,14 +9,16 @@ import io
 import json
 import sys
 import glob
+from datetime import datetime, timedelta, timezone
 
-from pyhanko.keys import load_cert_from_pemder
+from pyhanko.keys import load_cert_from_pemder, load_private_key_from_pemder
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign import fields, signers
+from pyhanko.sign import fields, signers, timestamps
 from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
 from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 
 def sign(data, signer, certify=False, perm=fields.MDPPerm.FILL_FORMS, name='Sig1'):
@@ -57,6 +59,22 @@ def annotate(data):
     return out.getvalue()
 
 
+def time_stamper(d, at=None):
+    ca = load_cert_from_pemder(f'{d}/ca.pem')
+    return timestamps.DummyTimeStamper(
+        tsa_cert=load_cert_from_pemder(f'{d}/tsa-cert.pem'), tsa_key=load_private_key_from_pemder(f'{d}/tsa-key.pem', None),
+        certs_to_embed=SimpleCertificateStore.from_certs([ca]), fixed_dt=at)
+
+
+def sign_lt(data, signer, name, vc, tst):
+    """PAdES B-LT as pyHanko writes it: the signature with its time-stamp, then an update that
+    adds the validation data to the document's DSS (creating it, or updating the one there)."""
+    w = IncrementalPdfFileWriter(io.BytesIO(data))
+    meta = signers.PdfSignatureMetadata(field_name=name, subfilter=fields.SigSeedSubFilter.PADES,
+                                        embed_validation_info=True, validation_context=vc)
+    return signers.sign_pdf(w, meta, signer=signer, timestamper=tst).getvalue()
+
+
 def make(d):
     signer = signers.SimpleSigner.load(f'{d}/signer-key.pem', f'{d}/signer-cert.pem', ca_chain_files=(f'{d}/ca.pem',))
     base = open(f'{d}/base.pdf', 'rb').read()
@@ -65,11 +83,25 @@ def make(d):
         'ph-cert-p2-filled.pdf': fill(sign(base, signer, certify=True, perm=fields.MDPPerm.FILL_FORMS), 'ten', 'Nguyễn Văn An'),
         'ph-cert-p1-filled.pdf': fill(sign(base, signer, certify=True, perm=fields.MDPPerm.NO_CHANGES), 'ten', 'Nguyễn Văn An'),
         'ph-cert-p2-annotated.pdf': annotate(sign(base, signer, certify=True, perm=fields.MDPPerm.FILL_FORMS)),
+        # A field already filled when the document was certified, given another value later.
+        'ph-cert-p2-refilled.pdf': fill(sign(fill(base, 'ten', 'Nguyễn Văn An'), signer, certify=True, perm=fields.MDPPerm.FILL_FORMS),
+                                        'ten', 'Trần Thị Bình'),
     }
-    # Legacy PKCS#7 with the CRLs inside the signature (adbe-revocationInfoArchival).
     vc = ValidationContext(trust_roots=[load_cert_from_pemder(f'{d}/root.pem')], other_certs=[load_cert_from_pemder(f'{d}/ca.pem')],
                            crls=[open(p, 'rb').read() for p in sorted(glob.glob(f'{d}/crl-*.der'))],
                            allow_fetching=False, revocation_mode='require')
+    # Two and three approval signatures at B-LT, each signer updating the DSS after signing.
+    tst = time_stamper(d)
+    two = sign_lt(sign_lt(base, signer, 'Sig1', vc, tst), signer, 'Sig2', vc, tst)
+    out['ph-blt-2.pdf'] = two
+    out['ph-blt-3.pdf'] = sign_lt(two, signer, 'Sig3', vc, tst)
+    # A signing tool that writes Vietnamese local time as UTC: the claimed signing time is
+    # seven hours after the time-stamp.
+    w = IncrementalPdfFileWriter(io.BytesIO(base))
+    meta = signers.PdfSignatureMetadata(field_name='Sig1', subfilter=fields.SigSeedSubFilter.PADES)
+    seven = time_stamper(d, datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=7))
+    out['ph-seven-hours.pdf'] = signers.sign_pdf(w, meta, signer=signer, timestamper=seven).getvalue()
+    # Legacy PKCS#7 with the CRLs inside the signature (adbe-revocationInfoArchival).
     w = IncrementalPdfFileWriter(io.BytesIO(base))
     meta = signers.PdfSignatureMetadata(field_name='Sig1', subfilter=fields.SigSeedSubFilter.ADOBE_PKCS7_DETACHED,
                                         embed_validation_info=True, validation_context=vc)
