@@ -27,6 +27,9 @@ step "seeds from a demo deployment"
 "$kyso" ca export --data "$work/d" --out "$work/x" >/dev/null
 for t in pdf cms ber x509 crl ocsp; do mkdir -p "fuzz/corpus/$t"; done
 cp "$work"/d/documents/*.pdf fuzz/corpus/pdf/
+# Restricted (encrypted) documents from the foreign corpus: RC4 and AES.
+cp crates/kyso-verify/tests/corpus/dss/dss-pades/validation/encrypted.pdf fuzz/corpus/pdf/encrypted-rc4.pdf
+cp crates/kyso-verify/tests/corpus/qpdf/qpdf/qtest/qpdf/minimal-signed-restricted.pdf fuzz/corpus/pdf/encrypted-aes.pdf
 for c in $(ls "$work"/x/*.pem | head -20); do openssl x509 -in "$c" -outform DER -out "fuzz/corpus/x509/$(basename "$c" .pem).der" 2>/dev/null || true; done
 openssl crl -in "$work/x/crl.pem" -outform DER -out fuzz/corpus/crl/issuing.der
 cert=$(ls "$work"/x/cert-*.pem | head -1)
