@@ -33,7 +33,8 @@ pub struct Actor {
     pub grants: Vec<Grant>,
 }
 
-/// The operations the registry guards, besides request transitions (see `request`).
+/// The operations the registry guards, besides filing requests and their transitions (see
+/// `request::may_file_for` and `request::next_state`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Permission {
     ReadRegistry,
@@ -43,7 +44,6 @@ pub enum Permission {
     ManageDevices,
     ManageCertificates,
     ManageUsers,
-    CreateRequest,
     ViewReports,
     ViewAudit,
     /// Register drafts, read documents and the outgoing register.
@@ -61,7 +61,6 @@ impl Permission {
             Permission::ManageDevices => &[ProvincialManager, ItStaff, AgencyOfficer],
             Permission::ManageCertificates => &[ProvincialManager, ItStaff],
             Permission::ManageUsers => &[ItStaff],
-            Permission::CreateRequest => &[ProvincialManager, ItStaff, AgencyOfficer, RecordsClerk, Subscriber],
             Permission::ViewReports => &[ProvincialManager, ItStaff, AgencyOfficer, Auditor],
             Permission::ViewAudit => &[ProvincialManager, ItStaff, Auditor],
             Permission::ManageDocuments => &[RecordsClerk, AgencyOfficer, Subscriber, ItStaff],
@@ -76,7 +75,6 @@ impl Permission {
             Permission::ManageDevices => "quản lý thiết bị lưu khóa",
             Permission::ManageCertificates => "quản lý hồ sơ chứng thư số",
             Permission::ManageUsers => "quản lý tài khoản và phân quyền",
-            Permission::CreateRequest => "lập yêu cầu chứng thực",
             Permission::ViewReports => "xem báo cáo",
             Permission::ViewAudit => "xem nhật ký kiểm tra",
             Permission::ManageDocuments => "quản lý văn bản điện tử",

@@ -111,6 +111,11 @@ pub struct ProvinceProfile {
     /// A second organisation device is allowed for one-stop centres (Bắc Ninh Art. 9.3).
     #[serde(default)]
     pub second_org_device_for_one_stop: bool,
+    /// The built-in CA writes the official's title (chức danh) into the subject as T.
+    /// UNVERIFIED for the government CA (legal.md §6); CV 434/2017 lists the title among the
+    /// certificate information a change request can alter, so the default is yes.
+    #[serde(default = "yes")]
+    pub certificate_title: bool,
     /// Wrong PINs before a token locks (NĐ 130 Art. 73; the CA's count is UNVERIFIED).
     pub pin_retry_limit: u32,
     #[serde(default)]

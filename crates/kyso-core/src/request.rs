@@ -7,7 +7,7 @@ use crate::error::{DomainError, DomainResult};
 use crate::profile::{ProvinceProfile, Route};
 use crate::registry::*;
 use crate::rules::{ChangeField, RevocationReason, RuleSet};
-use crate::value::normalize_text;
+use crate::value::{normalize_text, Email, PersonName, TaxCode};
 use chrono::{DateTime, Months, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -387,6 +387,100 @@ pub struct Parties<'a> {
 
 /// Decides the next state of `req` when `actor` takes `action`, or says why not. This is the
 /// whole state machine: every persisted transition goes through it.
+/// The registry after a completed change of information (NĐ 130 Art. 65–66, NĐ 68 Art. 15):
+/// each field the request names takes its new value, everything else stays.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangedInfo {
+    pub subscriber: Subscriber,
+    /// The official, for an individual subscriber.
+    pub person: Option<Person>,
+    /// The organisation's own agency record, for an organisation subscriber.
+    pub organisation: Option<Agency>,
+}
+
+/// Applies the changes of a change-of-information request to the subscriber, its person and
+/// its organisation. `workplace` is the agency a workplace change names (resolved by the
+/// caller from its code). Pure, so it also checks the values when the request is filed.
+pub fn apply_info_changes(
+    changes: &[(ChangeField, String)],
+    subscriber: &Subscriber,
+    person: Option<&Person>,
+    organisation: Option<&Agency>,
+    workplace: Option<&Agency>,
+) -> DomainResult<ChangedInfo> {
+    let mut out = ChangedInfo { subscriber: subscriber.clone(), person: person.cloned(), organisation: organisation.cloned() };
+    let kind = subscriber.kind;
+    for (field, value) in changes {
+        let value = normalize_text(value);
+        match (field, kind, out.person.as_mut(), out.organisation.as_mut()) {
+            (ChangeField::Name, SubscriberKind::Individual, Some(p), _) => {
+                p.full_name = PersonName::parse(&value)?;
+                out.subscriber.display_name = p.full_name.to_string();
+            }
+            (ChangeField::Name, SubscriberKind::Organisation, _, Some(a)) => {
+                a.name = value.clone();
+                out.subscriber.display_name = value;
+            }
+            (ChangeField::Name, SubscriberKind::Device, _, _) => out.subscriber.display_name = value,
+            (ChangeField::Title, SubscriberKind::Individual, Some(p), _) => p.title = value,
+            (ChangeField::Email, _, person, org) => {
+                let e = Email::parse("email", &value)?;
+                if let Some(p) = person {
+                    p.email = e.clone();
+                }
+                if let Some(a) = org {
+                    a.email = Some(e.clone());
+                }
+                out.subscriber.email = Some(e);
+            }
+            (ChangeField::Workplace, SubscriberKind::Individual | SubscriberKind::Device, person, _) => {
+                let w = workplace.ok_or_else(|| {
+                    DomainError::invalid("changes", format!("nơi công tác mới '{value}' phải là mã của một cơ quan trong danh mục"))
+                })?;
+                if let Some(p) = person {
+                    p.agency_id = w.id;
+                }
+                out.subscriber.agency_id = w.id;
+            }
+            (ChangeField::Workplace, SubscriberKind::Organisation, _, _) => {
+                return Err(DomainError::rule(
+                    "NĐ130-Art66",
+                    "đổi cơ quan cấp trên của một tổ chức là sắp xếp lại cơ quan (chuyển cơ quan trong cây danh mục), không làm bằng yêu cầu thay đổi thông tin",
+                ))
+            }
+            (ChangeField::TaxCode, SubscriberKind::Organisation, _, Some(a)) => a.tax_code = Some(TaxCode::parse(&value)?),
+            (ChangeField::Address, SubscriberKind::Organisation, _, Some(a)) => a.address = value,
+            _ => {
+                return Err(DomainError::rule(
+                    "NĐ130-Art66",
+                    format!("thông tin '{}' không thay đổi được với thuê bao loại '{}'", field.label_vi(), kind.label_vi()),
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Who may file a request (or attach its CSR) for a subscriber: the subscriber for themself
+/// (for an organisation, its own CQQLTT officer), the CQQLTT officer of the subscriber's
+/// managing agency, and the provincial manager over the subscriber's agency. Nobody else acts
+/// for another official: not a colleague who is only a subscriber, not the records clerk, and
+/// not IT staff or auditors (NĐ 130 Art. 65, NĐ 68).
+pub fn may_file_for(actor: &Actor, sub: &Subscriber, subscriber_agency_path: &str) -> DomainResult<()> {
+    let is_self = sub.person_id.is_some() && actor.person_id == sub.person_id;
+    let own_organisation = sub.kind == SubscriberKind::Organisation && actor.has_role_at(Role::AgencyOfficer, sub.agency_id);
+    if is_self
+        || own_organisation
+        || actor.has_role_at(Role::AgencyOfficer, sub.managing_agency_id)
+        || actor.has_role_over(Role::ProvincialManager, subscriber_agency_path)
+    {
+        return Ok(());
+    }
+    Err(DomainError::forbidden(
+        "chỉ thuê bao (cho chính mình), cán bộ của cơ quan quản lý trực tiếp (CQQLTT) của thuê bao hoặc người quản lý thuê bao cấp tỉnh được lập yêu cầu",
+    ))
+}
+
 pub fn next_state(req: &Request, action: Action, actor: &Actor, parties: &Parties<'_>) -> DomainResult<RequestState> {
     use Action::*;
     use RequestState::*;
@@ -395,7 +489,6 @@ pub fn next_state(req: &Request, action: Action, actor: &Actor, parties: &Partie
     let manager = actor.has_role_over(Role::ProvincialManager, path);
     let staff = actor.has_role_over(Role::ItStaff, path);
     let is_self = parties.subscriber_person.is_some() && actor.person_id == parties.subscriber_person;
-    let clerk = parties.subscriber_kind != SubscriberKind::Individual && actor.has_role_over(Role::RecordsClerk, path);
     let direct = parties.route == Route::Direct;
 
     let bad_state = |why: &str| DomainError::Transition { from: req.state.code(), action: action.code(), message: why.to_string() };
@@ -403,7 +496,7 @@ pub fn next_state(req: &Request, action: Action, actor: &Actor, parties: &Partie
 
     let (allowed, to, who) = match (req.state, action) {
         (Draft, Submit) => {
-            (is_self || cqqltt || clerk || actor.user_id == req.created_by, Submitted, "thuê bao, người lập yêu cầu hoặc cán bộ CQQLTT")
+            (is_self || cqqltt || actor.user_id == req.created_by, Submitted, "thuê bao, người lập yêu cầu hoặc cán bộ CQQLTT")
         }
         (Submitted, Confirm) => (cqqltt, Confirmed, "cán bộ của chính cơ quan quản lý trực tiếp (CQQLTT) của thuê bao"),
         (Confirmed, Check) if !direct => (manager, Checked, "người quản lý thuê bao cấp tỉnh"),

@@ -75,11 +75,11 @@ fn allowed(state: RequestState, action: Action, route: Route, sub: SubscriberKin
     use Who::*;
     let individual = sub == SubscriberKind::Individual;
     let direct = route == Route::Direct;
+    // Only the subscriber for themself, the CQQLTT officer and whoever filed it (issue 10: not
+    // the records clerk, not a colleague).
     let mut submitters = vec![Officer, Creator];
     if individual {
         submitters.push(SubscriberSelf);
-    } else {
-        submitters.push(Clerk);
     }
     let mut cancellers = vec![Officer, Creator];
     if individual {

@@ -240,7 +240,13 @@ impl Service {
     /// The subject the CA writes for a subscriber: individual CN = name, OU = unit, O = the
     /// superior body, L = province, C = VN; organisation CN = agency, O = superior body;
     /// device CN = its name, O = its agency.
-    fn expected_subject(&self, tx: &mut Tx<'_>, sub: &Subscriber) -> ServiceResult<(DistinguishedName, Option<String>)> {
+    /// The official's title (chức danh) goes in as T when the profile says so.
+    fn expected_subject(
+        &self,
+        tx: &mut Tx<'_>,
+        sub: &Subscriber,
+        person: Option<&Person>,
+    ) -> ServiceResult<(DistinguishedName, Option<String>)> {
         let agency = agency_by_id(tx, sub.agency_id)?;
         let parent_name = match agency.parent {
             Some(p) => agency_by_id(tx, p)?.name,
@@ -267,6 +273,9 @@ impl Service {
                 let mut dn = base.push(Attr::O, superior.clone());
                 for u in units.iter().rev().filter(|u| u.name != superior) {
                     dn = dn.push(Attr::OU, u.name.clone());
+                }
+                if let Some(title) = person.map(|p| p.title.as_str()).filter(|t| !t.is_empty() && self.profile().certificate_title) {
+                    dn = dn.push(Attr::Title, title);
                 }
                 (dn.push(Attr::CN, sub.display_name.clone()), sub.email.as_ref().map(|e| e.to_string()))
             }
@@ -344,7 +353,18 @@ impl Service {
             return Err(DomainError::invalid("request", format!("yêu cầu '{}' không cấp chứng thư mới", q.kind.label_vi())).into());
         }
         let sub = tx.subscriber(q.subscriber_id)?.ok_or_else(|| DomainError::not_found("thuê bao", q.subscriber_id))?;
-        let (subject, email) = self.expected_subject(tx, &sub)?;
+        // A change of information is issued with the new values.
+        let (sub, person) = match self.changed_info(tx, &q.details, &sub)? {
+            Some(changed) => (changed.subscriber, changed.person),
+            None => {
+                let person = match sub.person_id {
+                    Some(p) => tx.person(p)?,
+                    None => None,
+                };
+                (sub, person)
+            }
+        };
+        let (subject, email) = self.expected_subject(tx, &sub, person.as_ref())?;
         // The CSR may leave attributes out, but what it states must be the registry's data.
         for (a, v) in &checked.subject.0 {
             if !subject.0.iter().any(|(ea, ev)| ea == a && kyso_core::value::normalize_text(ev) == kyso_core::value::normalize_text(v)) {

@@ -42,10 +42,7 @@ impl Service {
             let q = tx.request(id)?.ok_or_else(|| DomainError::not_found("yêu cầu", id))?;
             let sub = tx.subscriber(q.subscriber_id)?.ok_or_else(|| DomainError::not_found("thuê bao", q.subscriber_id))?;
             let agency = agency_by_id(tx, sub.agency_id)?;
-            let is_self = sub.person_id.is_some() && actor.person_id == sub.person_id;
-            if !is_self {
-                require(actor, Permission::CreateRequest, &agency)?;
-            }
+            kyso_core::request::may_file_for(actor, &sub, &agency.path)?;
             if !matches!(q.state, RequestState::Draft | RequestState::Submitted | RequestState::Confirmed | RequestState::Checked) {
                 return Err(DomainError::Transition {
                     from: q.state.code(),

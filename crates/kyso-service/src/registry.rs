@@ -28,7 +28,7 @@ pub struct DeviceInput {
 }
 
 /// The nearest agency at or above `a` that is a legal entity: the default CQQLTT.
-fn nearest_legal_entity(tx: &mut kyso_store::Tx<'_>, mut a: Agency, strict: bool) -> ServiceResult<Agency> {
+pub(crate) fn nearest_legal_entity(tx: &mut kyso_store::Tx<'_>, mut a: Agency, strict: bool) -> ServiceResult<Agency> {
     let start = a.clone();
     if strict {
         match a.parent {

@@ -98,6 +98,40 @@ impl Service {
         Ok(())
     }
 
+    /// The registry as a change-of-information request would leave it (None for other
+    /// kinds). A new workplace is named by its agency code; the managing agency follows it.
+    pub(crate) fn changed_info(&self, tx: &mut Tx<'_>, details: &RequestDetails, sub: &Subscriber) -> ServiceResult<Option<ChangedInfo>> {
+        let RequestDetails::ChangeInfo { changes } = details else { return Ok(None) };
+        let person = match sub.person_id {
+            Some(p) => tx.person(p)?,
+            None => None,
+        };
+        let organisation = match sub.kind {
+            SubscriberKind::Organisation => Some(agency_by_id(tx, sub.agency_id)?),
+            _ => None,
+        };
+        let workplace = match changes.iter().rev().find(|(f, _)| *f == kyso_core::rules::ChangeField::Workplace) {
+            Some((_, code)) => {
+                let code = normalize_text(code);
+                let w = tx.agency_by_code(&code)?.ok_or_else(|| {
+                    DomainError::invalid(
+                        "changes",
+                        format!("không có cơ quan mã '{code}' trong danh mục; nơi công tác mới ghi bằng mã cơ quan"),
+                    )
+                })?;
+                Some(w)
+            }
+            None => None,
+        };
+        let mut changed = apply_info_changes(changes, sub, person.as_ref(), organisation.as_ref(), workplace.as_ref())?;
+        if changed.subscriber.agency_id != sub.agency_id {
+            let agency = agency_by_id(tx, changed.subscriber.agency_id)?;
+            changed.subscriber.managing_agency_id =
+                crate::registry::nearest_legal_entity(tx, agency, sub.kind == SubscriberKind::Organisation)?.id;
+        }
+        Ok(Some(changed))
+    }
+
     fn event(&self, actor: &Actor, action: &str, q: &Request, l: &Loaded) -> NewEvent {
         NewEvent::new(&actor.login, action, format!("request:{}", q.id))
             .agency(l.agency.id)
@@ -131,10 +165,7 @@ impl Service {
                     l.device = tx.device(d)?;
                 }
             }
-            let is_self = l.sub.person_id.is_some() && actor.person_id == l.sub.person_id;
-            if !is_self {
-                require(actor, Permission::CreateRequest, &l.agency)?;
-            }
+            may_file_for(actor, &l.sub, &l.agency.path)?;
             if let Some(c) = cert {
                 if let Some(open) = tx.open_requests_for_certificate(c)?.first() {
                     return Err(DomainError::rule(
@@ -145,6 +176,8 @@ impl Service {
                 }
             }
             self.check_rules(input.kind, &input.details, &l, now)?;
+            // The new values are checked now, not when the CA's certificate comes back.
+            self.changed_info(tx, &input.details, &l.sub)?;
             let q = tx.insert_request(&Request {
                 id: RequestId(0),
                 kind: input.kind,
@@ -353,6 +386,27 @@ impl Service {
                     ),
                     now,
                 )?;
+                if let Some(changed) = self.changed_info(tx, &q.details, &l.sub)? {
+                    // The registry takes the new values with the certificate that carries them.
+                    if let Some(p) = &changed.person {
+                        tx.update_person(p)?;
+                    }
+                    if let Some(a) = &changed.organisation {
+                        tx.update_agency_details(a)?;
+                    }
+                    tx.update_subscriber(&changed.subscriber)?;
+                    let RequestDetails::ChangeInfo { changes } = &q.details else {
+                        unreachable!("changed_info is Some only for ChangeInfo")
+                    };
+                    let named: serde_json::Map<String, serde_json::Value> =
+                        changes.iter().map(|(f, v)| (f.code().to_string(), serde_json::Value::from(v.as_str()))).collect();
+                    tx.append_audit(
+                        NewEvent::new(&actor.login, "subscriber.info_changed", format!("subscriber:{}", l.sub.id))
+                            .agency(l.agency.id)
+                            .details(serde_json::json!({"request": q.id, "changes": named})),
+                        now,
+                    )?;
+                }
                 if let Some(old) = &l.cert {
                     // The renewed or changed certificate is replaced by the new one.
                     tx.revoke_certificate(old.id, *not_before.max(&now), RevocationReason::Superseded)?;

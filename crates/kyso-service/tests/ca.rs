@@ -59,6 +59,16 @@ fn csr_for(ca: &Ca, label: &str, subject: &str, alg: KeyAlgorithm) -> Vec<u8> {
     csr::build(&DistinguishedName::parse(subject).unwrap(), &*key, alg.default_scheme()).unwrap()
 }
 
+/// A new 36-month certificate for the individual on TOKEN0, from a CSR made on its token, by
+/// the built-in CA; the request is completed.
+fn issue_individual(w: &World, ca: &Ca, at: chrono::DateTime<chrono::Utc>) -> Vec<u8> {
+    let q = w.to_ca(new_input(&w.individual, 36), at);
+    let req = csr_for(ca, "an", "CN=Nguyễn Văn An,C=VN", KeyAlgorithm::EcP256);
+    let (done, der) = w.svc.ca_issue(&w.actor("cntt"), q.id, &req, Some("TOKEN0"), &*ca.session, at).unwrap();
+    assert_eq!(done.state, RequestState::Completed, "{}", w.backend);
+    der
+}
+
 fn err(r: Result<impl std::fmt::Debug, ServiceError>) -> String {
     match r {
         Err(ServiceError::Domain(kyso_core::DomainError::Rule { rule, .. })) => format!("rule:{rule}"),
@@ -79,10 +89,7 @@ fn issue_renew_revoke_and_status_services_on_the_built_in_ca() {
         let cntt = w.actor("cntt");
         let at = t0();
         // New certificate for the individual from a CSR made on its token.
-        let q = w.to_ca(new_input(&w.individual, 36), at);
-        let req = csr_for(&ca, "an", "CN=Nguyễn Văn An,C=VN", KeyAlgorithm::EcP256);
-        let (done, der) = w.svc.ca_issue(&cntt, q.id, &req, Some("TOKEN0"), &*ca.session, at).unwrap();
-        assert_eq!(done.state, RequestState::Completed, "{}", w.backend);
+        let der = issue_individual(&w, &ca, at);
         let (ok, out) = openssl(
             &[("chain.pem", chain(&w)), ("leaf.pem", pem("CERTIFICATE", &der).into_bytes())],
             &["verify", "-attime", &at.timestamp().to_string(), "-CAfile", "chain.pem", "leaf.pem"],
@@ -509,5 +516,58 @@ fn the_connectors_take_a_batch_built_in_at_once_external_as_a_package() {
             }
             other => panic!("{other:?}"),
         }
+    }
+}
+
+/// Issue 10: a completed change of information left the old OU and title in the new
+/// certificate and the old title in the registry. Now the registry takes the new values, the
+/// certificate carries them, and it keeps the old expiry.
+#[test]
+fn change_of_information_reaches_the_registry_and_the_certificate() {
+    for b in backends() {
+        let w = world(b, "bac-ninh-2023");
+        let ca = setup(&w);
+        let cntt = w.actor("cntt");
+        let at = t0();
+        let (_, old) = kyso_pki::cert::parse(&issue_individual(&w, &ca, at)).unwrap();
+
+        let later = at + Duration::days(200);
+        let q = w.to_ca(
+            NewRequestInput {
+                kind: RequestKind::ChangeInfo,
+                subscriber: w.individual.id,
+                certificate_serial: Some(old.serial_hex.clone()),
+                device_serial: None,
+                details: RequestDetails::ChangeInfo {
+                    changes: vec![
+                        (kyso_core::rules::ChangeField::Title, "Chuyên viên chính".into()),
+                        (kyso_core::rules::ChangeField::Workplace, "SO-B".into()),
+                    ],
+                },
+            },
+            later,
+        );
+        let req2 = csr_for(&ca, "an2", "CN=Nguyễn Văn An,C=VN", KeyAlgorithm::EcP256);
+        let (done, der2) = w.svc.ca_issue(&cntt, q.id, &req2, None, &*ca.session, later).unwrap();
+        assert_eq!(done.state, RequestState::Completed, "{}", w.backend);
+        let (_, new) = kyso_pki::cert::parse(&der2).unwrap();
+        assert_eq!(
+            new.subject.to_string(),
+            "CN=Nguyễn Văn An,T=Chuyên viên chính,OU=Cơ quan SO-B,O=Cơ quan UBND-T,L=Bắc Ninh,C=VN",
+            "{}",
+            w.backend
+        );
+        assert_eq!(new.not_after, old.not_after, "the change keeps the old expiry");
+        // The registry: the person's title and agency, the subscriber's agency and its
+        // managing agency (CQQLTT) follow.
+        let person = w.svc.person(&cntt, w.leader.citizen_id.as_str()).unwrap();
+        let so_b = w.svc.agency(&cntt, "SO-B").unwrap();
+        assert_eq!((person.title.as_str(), person.agency_id), ("Chuyên viên chính", so_b.id));
+        let sub = w.svc.list_subscribers(&cntt, None, 100).unwrap().into_iter().find(|s| s.id == w.individual.id).unwrap();
+        assert_eq!((sub.agency_id, sub.managing_agency_id), (so_b.id, so_b.id));
+        // The old certificate is superseded, the new one is the subscriber's.
+        assert!(w.svc.certificate(&cntt, &old.serial_hex).unwrap().revoked_at.is_some());
+        assert_eq!(w.svc.certificate(&cntt, &new.serial_hex).unwrap().subscriber_id, w.individual.id);
+        w.audit_ok();
     }
 }

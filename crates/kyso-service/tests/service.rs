@@ -707,3 +707,92 @@ fn device_lifecycle_with_handover_records_and_loss() {
         w.svc.transition(&w.actor("cb.a"), filed[0].id, Action::Confirm, None, t + Duration::days(3)).unwrap();
     });
 }
+
+/// Issue 10: an account with only the subscriber role created, submitted and cancelled a
+/// request for another official. Only the subscriber themself, the CQQLTT officer of the
+/// managing agency and the provincial manager file requests.
+#[test]
+fn subscriber_acts_only_for_themself() {
+    each("bac-ninh-2023", |w| {
+        let admin = w.actor("admin");
+        let colleague = w
+            .svc
+            .add_subscriber(&admin, &SubscriberInput::Individual { citizen_id: w.specialist.citizen_id.to_string() }, None, t0())
+            .unwrap();
+        // (actor, subscriber, may create)
+        let cases = [
+            ("self", &w.individual, true),
+            ("self", &colleague, false),
+            ("self", &w.organisation, false),
+            ("cb.a", &colleague, true),
+            ("cb.a", &w.organisation, true),
+            ("qltb", &colleague, true),
+            ("cb.b", &colleague, false),
+            ("vt.a", &colleague, false),
+            ("vt.a", &w.organisation, false),
+            ("cntt", &colleague, false),
+            ("kt", &colleague, false),
+        ];
+        for (login, sub, ok) in cases {
+            let before = w.snapshot();
+            let r = w.svc.create_request(&w.actor(login), &new_input(sub, 24), t0());
+            if ok {
+                let q = r.unwrap_or_else(|e| panic!("{login} for {}: {e}", sub.display_name));
+                w.svc.transition(&w.actor("cb.a"), q.id, Action::Cancel, None, t0()).unwrap();
+            } else {
+                assert_eq!(err_code(r), "forbidden", "{} {login} for {}", w.backend, sub.display_name);
+                let after = w.snapshot();
+                assert_eq!(before[..7], after[..7], "{login}: nothing written");
+            }
+        }
+        // A request the officer filed for a colleague: the subscriber-only account can neither
+        // submit nor cancel it.
+        let q = w.svc.create_request(&w.actor("cb.a"), &new_input(&colleague, 24), t0()).unwrap();
+        for action in [Action::Submit, Action::Cancel] {
+            assert_eq!(err_code(w.svc.transition(&w.actor("self"), q.id, action, None, t0())), "forbidden", "{action:?}");
+        }
+        assert_eq!(w.svc.request(&w.actor("cb.a"), q.id).unwrap().request.state, RequestState::Draft);
+    });
+}
+
+/// Issue 10: the values of a change of information are checked when the request is filed,
+/// and a refused one writes nothing.
+#[test]
+fn change_of_information_values_are_checked_when_filed() {
+    use kyso_core::rules::ChangeField as F;
+    each("bac-ninh-2023", |w| {
+        let at = t0();
+        w.issue(&w.individual, at, 36, "CI01");
+        w.issue(&w.organisation, at, 36, "CI02");
+        let later = at + Duration::days(100);
+        // (subscriber, certificate, changes, expected error or "" for accepted)
+        type Case<'a> = (&'a Subscriber, &'a str, Vec<(F, &'a str)>, &'a str);
+        let cases: Vec<Case<'_>> = vec![
+            (&w.individual, "CI01", vec![(F::Workplace, "KHONG-CO")], "invalid:changes"),
+            (&w.individual, "CI01", vec![(F::Email, "not-an-email")], "invalid:email"),
+            (&w.individual, "CI01", vec![(F::Name, "Nguyễn Văn 2")], "invalid:full_name"),
+            (&w.individual, "CI01", vec![(F::TaxCode, "0100109106")], "rule:NĐ130-Art66"),
+            (&w.organisation, "CI02", vec![(F::Workplace, "SO-B")], "rule:NĐ130-Art66"),
+            (&w.organisation, "CI02", vec![(F::TaxCode, "12345")], "invalid:tax_code"),
+            (&w.individual, "CI01", vec![(F::Title, "Chuyên viên chính"), (F::Workplace, "SO-B")], ""),
+        ];
+        for (sub, serial, changes, want) in cases {
+            let input = NewRequestInput {
+                kind: RequestKind::ChangeInfo,
+                subscriber: sub.id,
+                certificate_serial: Some(serial.into()),
+                device_serial: None,
+                details: RequestDetails::ChangeInfo { changes: changes.iter().map(|(f, v)| (*f, v.to_string())).collect() },
+            };
+            let before = w.snapshot();
+            let r = w.svc.create_request(&w.actor("cb.a"), &input, later);
+            if want.is_empty() {
+                let q = r.unwrap();
+                w.svc.transition(&w.actor("cb.a"), q.id, Action::Cancel, None, later).unwrap();
+            } else {
+                assert_eq!(err_code(r), want, "{} {changes:?}", w.backend);
+                assert_eq!(before, w.snapshot(), "{changes:?}: nothing written");
+            }
+        }
+    });
+}

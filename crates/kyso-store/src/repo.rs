@@ -325,6 +325,21 @@ impl Tx<'_> {
         self.exec("UPDATE agencies SET path = $1 WHERE id = $2", &[path.into(), id.into()])?;
         self.agency(AgencyId(id))?.ok_or_else(|| StoreError::Corrupt("inserted agency vanished".into()))
     }
+    /// Writes an agency's own details (name, tax code, e-mail, address); its place in the tree
+    /// is not changed here.
+    pub fn update_agency_details(&mut self, a: &Agency) -> StoreResult<()> {
+        self.exec(
+            "UPDATE agencies SET name = $1, tax_code = $2, email = $3, address = $4 WHERE id = $5",
+            &[
+                a.name.as_str().into(),
+                a.tax_code.as_ref().map(|t| t.as_str()).into(),
+                a.email.as_ref().map(|t| t.as_str()).into(),
+                a.address.as_str().into(),
+                a.id.0.into(),
+            ],
+        )?;
+        Ok(())
+    }
     pub fn agency(&mut self, id: AgencyId) -> StoreResult<Option<Agency>> {
         self.query_opt(&format!("SELECT {AGENCY_COLS} FROM agencies WHERE id = $1"), &[id.0.into()])?.map(|r| agency_row(&r)).transpose()
     }
@@ -372,6 +387,23 @@ impl Tx<'_> {
             )?
             .int(0)?;
         self.person(PersonId(id))?.ok_or_else(|| StoreError::Corrupt("inserted person vanished".into()))
+    }
+    /// Writes a person's changeable fields (not the citizen ID, birth date or gender).
+    pub fn update_person(&mut self, p: &Person) -> StoreResult<()> {
+        self.exec(
+            "UPDATE persons SET full_name = $1, position = $2, position_kind = $3, title = $4, agency_id = $5, email = $6, phone = $7 WHERE id = $8",
+            &[
+                p.full_name.as_str().into(),
+                p.position.as_str().into(),
+                p.position_kind.code().into(),
+                p.title.as_str().into(),
+                p.agency_id.0.into(),
+                p.email.as_str().into(),
+                p.phone.as_ref().map(|x| x.as_str()).into(),
+                p.id.0.into(),
+            ],
+        )?;
+        Ok(())
     }
     pub fn person(&mut self, id: PersonId) -> StoreResult<Option<Person>> {
         self.query_opt(&format!("SELECT {PERSON_COLS} FROM persons p WHERE p.id = $1"), &[id.0.into()])?.map(|r| person_row(&r)).transpose()
@@ -449,6 +481,19 @@ impl Tx<'_> {
             )?
             .int(0)?;
         Ok(Subscriber { id: SubscriberId(id), ..s.clone() })
+    }
+    pub fn update_subscriber(&mut self, s: &Subscriber) -> StoreResult<()> {
+        self.exec(
+            "UPDATE subscribers SET agency_id = $1, managing_agency_id = $2, display_name = $3, email = $4 WHERE id = $5",
+            &[
+                s.agency_id.0.into(),
+                s.managing_agency_id.0.into(),
+                s.display_name.as_str().into(),
+                s.email.as_ref().map(|e| e.as_str()).into(),
+                s.id.0.into(),
+            ],
+        )?;
+        Ok(())
     }
     pub fn subscriber(&mut self, id: SubscriberId) -> StoreResult<Option<Subscriber>> {
         self.query_opt(&format!("SELECT {SUB_COLS} FROM subscribers s WHERE s.id = $1"), &[id.0.into()])?

@@ -203,11 +203,14 @@ fn a_request_goes_through_the_cli_as_the_roles_would_take_it() {
     let subs = run(&["subscriber", "list", "--under", "STP", "--json"]);
     let org = subs.as_array().unwrap().iter().find(|s| s["kind"] == "organisation").unwrap();
     let id = org["id"].as_i64().unwrap().to_string();
-    // A new organisation certificate for the Sở Tư pháp: drawn up by its officer, submitted
-    // by its records clerk, confirmed by the body that manages it (the province's CQQLTT).
+    // A new organisation certificate for the Sở Tư pháp: drawn up and submitted by its
+    // officer, confirmed by the body that manages it (the province's CQQLTT). The records
+    // clerk does not act for the agency (issue 10).
     let q = run(&["request", "new", "--kind", "new", "--subscriber", &id, "--validity-months", "60", "--as", "cqqltt.stp", "--json"]);
     let qid = q["id"].as_i64().unwrap().to_string();
-    run(&["request", "submit", &qid, "--as", "vanthu.stp"]);
+    let o = kyso(&["request", "submit", &qid, "--as", "vanthu.stp"], d);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    run(&["request", "submit", &qid, "--as", "cqqltt.stp"]);
     let o = kyso(&["request", "confirm", &qid, "--as", "khong-co-tai-khoan"], d);
     assert_eq!(o.status.code(), Some(1));
     for other in ["cqqltt.snv", "cqqltt.stp"] {
@@ -247,7 +250,8 @@ fn a_request_goes_through_the_cli_as_the_roles_would_take_it() {
         steps,
         [
             "request.created cqqltt.stp ok",
-            "request.submitted vanthu.stp ok",
+            "request.submit vanthu.stp denied",
+            "request.submitted cqqltt.stp ok",
             "request.confirm cqqltt.snv denied",
             "request.confirm cqqltt.stp denied",
             "request.confirmed cqqltt.ubnd-bn ok",
