@@ -356,3 +356,10 @@ pub struct KeyDevice {
     /// The working-day deadline for returning the device to the CA after revocation.
     pub return_due: Option<NaiveDate>,
 }
+
+impl KeyDevice {
+    /// Waiting to be returned, and the deadline has passed (NĐ 130 Art. 71: 5 working days).
+    pub fn is_overdue(&self, today: NaiveDate) -> bool {
+        self.status == DeviceStatus::AwaitingReturn && self.return_due.is_some_and(|due| today > due)
+    }
+}

@@ -20,6 +20,29 @@ pub struct Handover<'a> {
     pub decision: Option<&'a str>,
 }
 
+/// Who may first receive a device in stock that carries a certificate: the official, for a
+/// personal certificate; the records clerk by a written decision, for an organisation's.
+fn check_first_custodian(sub: &Subscriber, to: &Person, decision: Option<&str>) -> ServiceResult<()> {
+    match sub.kind {
+        SubscriberKind::Individual if sub.person_id != Some(to.id) => Err(DomainError::rule(
+            "device-lifecycle",
+            format!("thiết bị mang chứng thư số của '{}', chỉ bàn giao cho chính người đó", sub.display_name),
+        )
+        .into()),
+        SubscriberKind::Organisation if to.position_kind != PositionKind::RecordsClerk => Err(DomainError::rule(
+            "org-device-records-clerk",
+            format!("thiết bị của cơ quan giao cho văn thư; {} là '{}'", to.full_name, to.position),
+        )
+        .into()),
+        SubscriberKind::Organisation if decision.is_none() => Err(DomainError::invalid(
+            "decision",
+            "giao thiết bị của cơ quan cho văn thư phải có quyết định bằng văn bản (ghi số, ngày quyết định)",
+        )
+        .into()),
+        _ => Ok(()),
+    }
+}
+
 impl Service {
     fn device_for_update(&self, tx: &mut Tx<'_>, actor: &Actor, serial: &str) -> ServiceResult<(KeyDevice, Agency)> {
         let s = Serial::parse("serial", serial)?;
@@ -102,6 +125,22 @@ impl Service {
             let to = self.person_by_cid(tx, to_cid)?;
             let from = from_cid.map(|c| self.person_by_cid(tx, c)).transpose()?;
             match d.status {
+                // A device the CA issued an organisation's or a device's certificate onto goes
+                // straight to its custodian; an organisation's only to the records clerk, by a
+                // written decision (Bắc Giang Art. 14.3).
+                DeviceStatus::InStock => {
+                    let on_it = tx.certificates_on_device(d.id)?;
+                    let Some(cert) = on_it.iter().find(|c| c.revoked_at.is_none()) else {
+                        return Err(DomainError::rule(
+                            "device-lifecycle",
+                            format!("thiết bị {} chưa có chứng thư số và chưa được phân công: dùng lệnh kyso device assign trước", d.serial),
+                        )
+                        .into());
+                    };
+                    let sub = tx.subscriber(cert.subscriber_id)?.ok_or_else(|| DomainError::not_found("thuê bao", cert.subscriber_id))?;
+                    let decision = decision.map(normalize_text).filter(|s| !s.is_empty());
+                    check_first_custodian(&sub, &to, decision.as_deref())?;
+                }
                 DeviceStatus::Assigned => {
                     if d.custodian != Some(to.id) {
                         return Err(DomainError::rule("device-lifecycle", format!("thiết bị {} đã được phân công cho người khác; bàn giao cho đúng người được phân công", d.serial)).into());
@@ -132,13 +171,77 @@ impl Service {
             let id = tx.insert_handover(&record)?;
             let previous = d.status;
             d.custodian = Some(to.id);
-            if previous == DeviceStatus::Assigned {
+            if matches!(previous, DeviceStatus::Assigned | DeviceStatus::InStock) {
                 d.status = DeviceStatus::HandedOver;
             }
             tx.update_device(&d)?;
             tx.append_audit(
                 NewEvent::new(&actor.login, "device.handed_over", format!("device:{}", d.id)).agency(d.agency_id).details(serde_json::json!({
                     "record": id, "form": record.form, "from": from.map(|f| f.full_name.to_string()), "to": to.full_name.as_str(), "reason": reason
+                })),
+                now,
+            )?;
+            Ok(HandoverRecord { id, ..record })
+        })
+    }
+
+    /// A device given back (NĐ 130 Art. 71; the Thái Bình handover form): its custodian hands
+    /// it to the receiver (the CQQLTT officer or the CA's agent), with a handover record of both
+    /// parties, and it is no longer anyone's.
+    pub fn return_device(
+        &self,
+        actor: &Actor,
+        serial: &str,
+        to_cid: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<HandoverRecord> {
+        let reason = required_text("reason", reason, 300)?;
+        self.mutate(actor, "device.return", &format!("device:{serial}"), now, |tx| {
+            let (mut d, _) = self.device_for_update(tx, actor, serial)?;
+            use DeviceStatus::*;
+            if !matches!(d.status, AwaitingReturn | InUse | HandedOver | Locked | Damaged | Lost) {
+                return Err(DomainError::rule(
+                    "device-lifecycle",
+                    format!("thiết bị {} đang '{}', không có gì để nộp lại", d.serial, d.status.label_vi()),
+                )
+                .into());
+            }
+            let Some(holder) = d.custodian else {
+                return Err(DomainError::rule(
+                    "device-lifecycle",
+                    format!("thiết bị {} không có người giữ để lập biên bản nộp lại", d.serial),
+                )
+                .into());
+            };
+            let to = self.person_by_cid(tx, to_cid)?;
+            if to.id == holder {
+                return Err(DomainError::invalid("to", "bên nhận lại thiết bị phải khác người đang giữ thiết bị").into());
+            }
+            let from = tx.person(holder)?.ok_or_else(|| DomainError::not_found("cán bộ", holder))?;
+            let record = HandoverRecord {
+                id: 0,
+                device_id: d.id,
+                from_person: Some(holder),
+                to_person: to.id,
+                at: now,
+                form: self.handover_form(now),
+                decision_ref: None,
+                reason: reason.clone(),
+                recorded_by: actor.login.clone(),
+            };
+            let id = tx.insert_handover(&record)?;
+            let previous = d.status;
+            let due = d.return_due;
+            d.status = Returned;
+            d.custodian = None;
+            d.return_due = None;
+            tx.update_device(&d)?;
+            tx.append_audit(
+                NewEvent::new(&actor.login, "device.returned", format!("device:{}", d.id)).agency(d.agency_id).details(serde_json::json!({
+                    "record": id, "form": record.form, "from": from.full_name.as_str(), "to": to.full_name.as_str(),
+                    "reason": reason, "previous": previous.code(), "return_due": due,
+                    "late": due.is_some_and(|due| kyso_core::value::vn_date(now) > due),
                 })),
                 now,
             )?;

@@ -420,16 +420,14 @@ impl Service {
             use DeviceStatus::*;
             let ok = matches!(
                 (v.status, status),
-                (InUse | HandedOver, Locked)
-                    | (InStock | Assigned | HandedOver | InUse | Locked, Damaged)
-                    | (AwaitingReturn | Damaged | Lost, Returned)
-                    | (HandedOver, InUse)
+                (InUse | HandedOver, Locked) | (InStock | Assigned | HandedOver | InUse | Locked, Damaged) | (HandedOver, InUse)
             );
             // Assignment, handover and loss have their own records and steps.
             let dedicated = match status {
                 Assigned => Some("kyso device assign"),
                 HandedOver => Some("kyso device handover"),
                 Lost => Some("kyso device lost (kèm biên bản Mẫu 15)"),
+                Returned => Some("kyso device return (biên bản bàn giao hai bên)"),
                 _ => None,
             };
             if let Some(cmd) = dedicated {
@@ -448,9 +446,6 @@ impl Service {
             }
             let from = v.status;
             v.status = status;
-            if status == Returned {
-                v.return_due = None;
-            }
             tx.update_device(&v)?;
             tx.append_audit(
                 NewEvent::new(&actor.login, "device.status_changed", format!("device:{}", v.id))

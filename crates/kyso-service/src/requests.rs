@@ -380,6 +380,23 @@ impl Service {
                     l.agency.id,
                     class,
                 )?;
+                // Issued onto a device in stock: a personal certificate's device is assigned to
+                // its holder, ready for the handover record (an organisation's waits for the
+                // written decision that gives it to the records clerk, taken at the handover).
+                if let Some(dev_id) = device_id {
+                    let mut dev = tx.device(*dev_id)?.ok_or_else(|| DomainError::not_found("thiết bị", dev_id))?;
+                    if dev.status == DeviceStatus::InStock && l.sub.kind == SubscriberKind::Individual {
+                        dev.status = DeviceStatus::Assigned;
+                        dev.custodian = l.sub.person_id;
+                        tx.update_device(&dev)?;
+                        tx.append_audit(
+                            NewEvent::new(&actor.login, "device.assigned", format!("device:{}", dev.id)).agency(dev.agency_id).details(
+                                serde_json::json!({"custodian": l.sub.display_name, "request": q.id, "certificate": serial.as_str()}),
+                            ),
+                            now,
+                        )?;
+                    }
+                }
                 tx.append_audit(
                     NewEvent::new(&actor.login, "certificate.issued", format!("certificate:{}", rec.id)).agency(l.agency.id).details(
                         serde_json::json!({"serial": serial.as_str(), "request": q.id, "not_after": not_after, "predecessor": predecessor}),

@@ -796,3 +796,99 @@ fn change_of_information_values_are_checked_when_filed() {
         }
     });
 }
+
+/// Issue 10, device life: a device issued onto is ready for its handover without a manual
+/// assignment (an organisation's goes to the records clerk by a written decision), a return
+/// makes a handover record with both parties, and a device past its return deadline is
+/// flagged overdue.
+#[test]
+fn device_life_from_issuance_to_handover_return_and_overdue() {
+    each("bac-ninh-2023", |w| {
+        let admin = w.actor("admin");
+        let cntt = w.actor("cntt");
+        let at = t0();
+        const CLERK: &str = "027185000005";
+        const OFFICER: &str = "027075000003";
+        for serial in ["NEW-IND", "NEW-ORG"] {
+            w.svc
+                .add_device(
+                    &admin,
+                    &DeviceInput { serial: serial.into(), kind: "usb_token".into(), model: "Bit4id".into(), agency_code: "SO-A-P1".into() },
+                    at,
+                )
+                .unwrap();
+        }
+        let issue_onto = |sub: &Subscriber, serial: &str, device: &str| {
+            let q = w.to_ca(new_input(sub, 24), at);
+            let issued = CompletionInput::Issued {
+                serial: serial.into(),
+                subject: format!("CN={}", sub.display_name),
+                issuer: "CN=Test CA".into(),
+                not_before: at,
+                not_after: add_months(at, 24),
+                device_serial: Some(device.into()),
+            };
+            w.svc.complete_request(&cntt, q.id, &issued, at).unwrap();
+        };
+        // A personal certificate: the device is assigned to its holder by the issuance.
+        issue_onto(&w.individual, "DL01", "NEW-IND");
+        let d = w.svc.device(&cntt, "NEW-IND").unwrap();
+        assert_eq!((d.status, d.custodian), (DeviceStatus::Assigned, Some(w.leader.id)), "{}", w.backend);
+        let handover = |serial: &str, to: &str, decision: Option<&str>| {
+            w.svc.hand_over(&cntt, serial, &Handover { from_cid: None, to_cid: to, reason: "Cấp mới", decision }, at)
+        };
+        assert_eq!(err_code(handover("NEW-IND", CLERK, None)), "rule:device-lifecycle");
+        handover("NEW-IND", w.leader.citizen_id.as_str(), None).unwrap();
+        // An organisation's certificate: to the records clerk, only with the written decision.
+        issue_onto(&w.organisation, "DL02", "NEW-ORG");
+        assert_eq!(w.svc.device(&cntt, "NEW-ORG").unwrap().status, DeviceStatus::InStock);
+        // (recipient, decision, expected error or "" for done)
+        let cases = [
+            (w.leader.citizen_id.as_str(), Some("Quyết định số 7/QĐ-SOA"), "rule:org-device-records-clerk"),
+            (CLERK, None, "invalid:decision"),
+            (CLERK, Some("Quyết định số 7/QĐ-SOA ngày 02/3/2026"), ""),
+        ];
+        for (to, decision, want) in cases {
+            let before = w.snapshot();
+            let r = handover("NEW-ORG", to, decision);
+            if want.is_empty() {
+                assert_eq!(r.unwrap().decision_ref.as_deref(), decision);
+            } else {
+                assert_eq!(err_code(r), want, "{to} {decision:?}");
+                assert_eq!(before, w.snapshot());
+            }
+        }
+        assert_eq!(w.svc.device(&cntt, "NEW-ORG").unwrap().status, DeviceStatus::HandedOver);
+
+        // Revoked with the device to be returned: due in 5 working days, then overdue.
+        let later = at + Duration::days(30);
+        let q = w.to_ca(
+            NewRequestInput {
+                kind: RequestKind::Revoke,
+                subscriber: w.individual.id,
+                certificate_serial: Some("DL01".into()),
+                device_serial: None,
+                details: RequestDetails::Revoke { reason: RevocationReason::RetiredOrLeft, device_return: true, lost_device_record: None },
+            },
+            later,
+        );
+        w.svc.complete_request(&cntt, q.id, &CompletionInput::Revoked { at: later }, later).unwrap();
+        let d = w.svc.device(&cntt, "NEW-IND").unwrap();
+        let due = d.return_due.unwrap();
+        assert_eq!(d.status, DeviceStatus::AwaitingReturn);
+        // (day, overdue)
+        for (day, overdue) in [(due, false), (due + Duration::days(1), true), (due + Duration::days(20), true)] {
+            assert_eq!(d.is_overdue(day), overdue, "{day}");
+        }
+        // The return is a handover record from the holder to the receiver, not a status change.
+        assert_eq!(err_code(w.svc.set_device_status(&cntt, "NEW-IND", "returned", later)), "rule:device-lifecycle");
+        assert_eq!(err_code(w.svc.return_device(&cntt, "NEW-IND", w.leader.citizen_id.as_str(), "Nộp lại", later)), "invalid:to");
+        let r = w.svc.return_device(&cntt, "NEW-IND", OFFICER, "Nộp lại thiết bị sau khi thu hồi", later + Duration::days(2)).unwrap();
+        assert_eq!(r.from_person, Some(w.leader.id));
+        let d = w.svc.device(&cntt, "NEW-IND").unwrap();
+        assert_eq!((d.status, d.custodian, d.return_due), (DeviceStatus::Returned, None, None));
+        let records = w.svc.handover_records(&cntt, "NEW-IND").unwrap();
+        assert_eq!(records.len(), 2, "the handover and the return");
+        assert_eq!(err_code(w.svc.return_device(&cntt, "NEW-IND", OFFICER, "Nộp lại", later)), "rule:device-lifecycle");
+    });
+}

@@ -659,11 +659,23 @@ pub enum DeviceCmd {
         under: Option<String>,
         #[arg(long, default_value_t = 1000)]
         limit: i64,
+        /// Only devices past their return deadline (quá hạn nộp lại).
+        #[arg(long)]
+        overdue: bool,
     },
     Show {
         serial: String,
     },
-    /// Record a device event: in_use (activated after handover), locked, damaged, returned.
+    /// Give a device back (NĐ 130 Art. 71): its holder hands it to the receiver, with a handover record.
+    Return {
+        serial: String,
+        /// Citizen ID of the receiver (the CQQLTT officer or the CA's agent).
+        #[arg(long)]
+        to: String,
+        #[arg(long, default_value = "Nộp lại thiết bị sau khi thu hồi chứng thư số")]
+        reason: String,
+    },
+    /// Record a device event: in_use (activated after handover), locked, damaged.
     Status {
         serial: String,
         status: String,

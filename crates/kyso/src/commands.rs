@@ -389,19 +389,20 @@ fn subscriber(cli: &Cli, c: &SubscriberCmd, now: DateTime<Utc>) -> CliResult<Exi
 fn device(cli: &Cli, c: &DeviceCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
     let svc = open_service(cli)?;
     let actor = svc.actor(&cli.actor)?;
+    let today = kyso_core::value::vn_date(now);
     let show = |v: &[KeyDevice]| {
         table(
             &["Id", "Số hiệu", "Loại", "Mẫu", "Trạng thái", "Hạn nộp lại"],
             &v.iter()
                 .map(|d| {
-                    vec![
-                        d.id.to_string(),
-                        d.serial.to_string(),
-                        d.kind.label_vi().into(),
-                        d.model.clone(),
-                        d.status.label_vi().into(),
-                        opt(&d.return_due),
-                    ]
+                    let due = match d.return_due {
+                        Some(due) if d.is_overdue(today) => {
+                            format!("{} (QUÁ HẠN {} ngày)", due.format("%d/%m/%Y"), (today - due).num_days())
+                        }
+                        Some(due) => due.format("%d/%m/%Y").to_string(),
+                        None => String::new(),
+                    };
+                    vec![d.id.to_string(), d.serial.to_string(), d.kind.label_vi().into(), d.model.clone(), d.status.label_vi().into(), due]
                 })
                 .collect::<Vec<_>>(),
         )
@@ -420,9 +421,19 @@ fn device(cli: &Cli, c: &DeviceCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
             )?;
             done(cli, serde_json::to_value(&d).expect("serialisable"), || println!("Đã thêm thiết bị {} (id {}).", d.serial, d.id))
         }
-        DeviceCmd::List { under, limit } => {
-            let v = svc.list_devices(&actor, under.as_deref(), *limit)?;
+        DeviceCmd::List { under, limit, overdue } => {
+            let mut v = svc.list_devices(&actor, under.as_deref(), *limit)?;
+            if *overdue {
+                let today = kyso_core::value::vn_date(now);
+                v.retain(|d| d.is_overdue(today));
+            }
             done(cli, serde_json::to_value(&v).expect("serialisable"), || show(&v))
+        }
+        DeviceCmd::Return { serial, to, reason } => {
+            let h = svc.return_device(&actor, serial, to, reason, now)?;
+            done(cli, serde_json::to_value(&h).expect("serialisable"), || {
+                println!("Đã lập biên bản bàn giao số {} ({}): thiết bị {serial} đã được nộp lại.", h.id, h.form)
+            })
         }
         DeviceCmd::Show { serial } => {
             let d = svc.device(&actor, serial)?;

@@ -738,8 +738,22 @@ pub(crate) fn complete(w: &mut World, q: &Request) -> Res<()> {
     if let RequestDetails::Revoke { device_return: true, .. } = q.details {
         if let Some(d) = q.device_id {
             let dev = w.svc.db().read(|tx| tx.device(d))?.expect("device exists");
-            let t = w.at(60 * 24 * 2);
-            w.svc.set_device_status(&cntt, dev.serial.as_str(), "returned", t)?;
+            // Its holder gives it to the CQQLTT officer, with a handover record.
+            let officer = officer_for(w, q)?;
+            let receiver = match officer.person_id {
+                Some(p) => w.svc.db().read(|tx| tx.person(p))?,
+                None => None,
+            };
+            if let (Some(_), Some(r)) = (dev.custodian, receiver.filter(|r| Some(r.id) != dev.custodian)) {
+                let t = w.at(60 * 24 * 2);
+                w.svc.return_device(
+                    &cntt,
+                    dev.serial.as_str(),
+                    r.citizen_id.as_str(),
+                    "Nộp lại thiết bị sau khi thu hồi chứng thư số",
+                    t,
+                )?;
+            }
         }
     }
     Ok(())
