@@ -249,6 +249,42 @@ impl Service {
         })
     }
 
+    /// A token that locked after too many wrong PINs (NĐ 130 Art. 73), seen by kyso's own token
+    /// operations (or, with the web application, by the local agent): the device holding the
+    /// certificate `certificate_serial` is marked locked, so that its restore request can be
+    /// filed. Its holder may report it, as may whoever manages devices there. None when the
+    /// registry has no such certificate or it is on no device in use.
+    pub fn record_token_locked(
+        &self,
+        actor: &Actor,
+        certificate_serial: &str,
+        seen_by: &str,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<Option<KeyDevice>> {
+        let serial = Serial::parse("serial", certificate_serial)?;
+        self.mutate(actor, "device.locked", &format!("certificate:{serial}"), now, |tx| {
+            let Some(cert) = tx.certificate_by_serial(serial.as_str())? else { return Ok(None) };
+            let Some(mut d) = cert.device_id.map(|id| tx.device(id)).transpose()?.flatten() else { return Ok(None) };
+            let holder = d.custodian.is_some() && actor.person_id == d.custodian;
+            if !holder {
+                require(actor, Permission::ManageDevices, &agency_by_id(tx, d.agency_id)?)?;
+            }
+            if !matches!(d.status, DeviceStatus::InUse | DeviceStatus::HandedOver) {
+                return Ok((d.status == DeviceStatus::Locked).then_some(d));
+            }
+            let from = d.status;
+            d.status = DeviceStatus::Locked;
+            tx.update_device(&d)?;
+            tx.append_audit(
+                NewEvent::new(&actor.login, "device.status_changed", format!("device:{}", d.id))
+                    .agency(d.agency_id)
+                    .details(serde_json::json!({"from": from.code(), "to": "locked", "seen_by": seen_by, "certificate": serial.as_str()})),
+                now,
+            )?;
+            Ok(Some(d))
+        })
+    }
+
     pub fn handover_records(&self, actor: &Actor, serial: &str) -> ServiceResult<Vec<HandoverRecord>> {
         self.db().read(|tx| {
             let s = Serial::parse("serial", serial)?;

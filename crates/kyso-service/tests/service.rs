@@ -892,3 +892,32 @@ fn device_life_from_issuance_to_handover_return_and_overdue() {
         assert_eq!(err_code(w.svc.return_device(&cntt, "NEW-IND", OFFICER, "Nộp lại", later)), "rule:device-lifecycle");
     });
 }
+
+/// Issue 10: a token that locked after too many wrong PINs was not marked locked, and the
+/// restore request was refused until someone changed the status by hand.
+#[test]
+fn token_lock_reaches_the_registry_and_opens_the_restore() {
+    each("bac-ninh-2023", |w| {
+        let at = t0();
+        w.issue(&w.individual, at, 36, "LK01");
+        let later = at + Duration::days(3);
+        let restore = NewRequestInput {
+            kind: RequestKind::RestoreDevice,
+            subscriber: w.individual.id,
+            certificate_serial: Some("LK01".into()),
+            device_serial: Some("TOKEN0".into()),
+            details: RequestDetails::RestoreDevice { contact_phone: None },
+        };
+        assert!(w.svc.create_request(&w.actor("self"), &restore, later).is_err(), "not locked yet");
+        // (who reports, expected): only the holder or those who manage devices there.
+        for (login, want) in [("cb.b", "forbidden"), ("vt.a", "forbidden")] {
+            assert_eq!(err_code(w.svc.record_token_locked(&w.actor(login), "LK01", "kyso", later)), want, "{login}");
+        }
+        let d = w.svc.record_token_locked(&w.actor("self"), "LK01", "kyso", later).unwrap().unwrap();
+        assert_eq!(d.status, DeviceStatus::Locked, "{}", w.backend);
+        // Seen again: no second change. An unknown certificate: nothing to mark.
+        assert_eq!(w.svc.record_token_locked(&w.actor("self"), "LK01", "agent", later).unwrap().unwrap().status, DeviceStatus::Locked);
+        assert_eq!(w.svc.record_token_locked(&w.actor("cntt"), "FFFF01", "kyso", later).unwrap(), None);
+        w.svc.create_request(&w.actor("self"), &restore, later).unwrap();
+    });
+}

@@ -367,7 +367,20 @@ fn sign(cli: &Cli, svc: &Service, a: &DocSignArgs, now: DateTime<Utc>) -> Res<Ex
                 None => TokenRef::Software { label: sel.label.clone() },
             };
             let token = tokens::open(&cli.data, &r, svc.profile().pin_retry_limit)?;
-            let session = token.login(&tokens::pin("KYSO_PIN", &format!("Mã PIN của thiết bị '{label}'"))?).map_err(token_err)?;
+            let session = match token.login(&tokens::pin("KYSO_PIN", &format!("Mã PIN của thiết bị '{label}'"))?) {
+                Ok(s) => s,
+                Err(e) => {
+                    if matches!(e, kyso_token::TokenError::Locked) {
+                        // The certificates on a token are readable without its PIN.
+                        for (_, der) in token.certificates().unwrap_or_default() {
+                            if let Ok((_, info)) = kyso_pki::cert::parse(&der) {
+                                tokens::report_locked(cli, &info.serial_hex, now);
+                            }
+                        }
+                    }
+                    return Err(token_err(e));
+                }
+            };
             let on_token = token.certificates().map_err(token_err)?;
             let cert = match &a.cert {
                 Some(p) => kyso_pki::der_or_pem(&read(p)?).map_err(|e| fail("pki", e.to_string()))?,

@@ -128,7 +128,15 @@ pub fn sign(cli: &Cli, a: &SignArgs, now: DateTime<Utc>) -> Result<ExitCode, Cli
     }
     let limit = open_service(cli).map(|s| s.profile().pin_retry_limit).unwrap_or(10);
     let token = tokens::open(&cli.data, &token_ref(&a.token), limit)?;
-    let session = token.login(&tokens::pin("KYSO_PIN", &format!("Mã PIN của thiết bị '{}'", a.token.label))?).map_err(token_err)?;
+    let session = match token.login(&tokens::pin("KYSO_PIN", &format!("Mã PIN của thiết bị '{}'", a.token.label))?) {
+        Ok(s) => s,
+        Err(e) => {
+            if matches!(e, kyso_token::TokenError::Locked) {
+                tokens::report_locked(cli, &info.serial_hex, now);
+            }
+            return Err(token_err(e));
+        }
+    };
     let signer = match &a.key {
         Some(k) => session.signer(k).map_err(token_err)?,
         None => {

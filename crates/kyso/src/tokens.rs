@@ -51,6 +51,22 @@ pub fn open(data: &Path, r: &TokenRef, max_retries: u32) -> Result<Box<dyn Token
     })
 }
 
+/// The token holding certificate `serial` is locked: the registry learns it at once, so that
+/// the restore request can be filed. Best effort: signing works without a deployment, and the
+/// refusal the user sees is the token's own.
+pub fn report_locked(cli: &crate::cli::Cli, serial: &str, now: chrono::DateTime<chrono::Utc>) {
+    if let Ok(svc) = crate::commands::open_service(cli) {
+        if let Ok(actor) = svc.actor(&cli.actor) {
+            if let Ok(Some(d)) = svc.record_token_locked(&actor, serial, "kyso", now) {
+                eprintln!(
+                    "Thiết bị {} đã bị khóa do nhập sai mã PIN quá số lần cho phép; đã ghi nhận vào hệ thống, hãy lập yêu cầu khôi phục.",
+                    d.serial
+                );
+            }
+        }
+    }
+}
+
 /// Reads a PIN from `env_var`, or asks on the terminal. Refuses when neither is possible.
 pub fn pin(env_var: &str, prompt: &str) -> Result<Pin, CliError> {
     if let Ok(v) = std::env::var(env_var) {

@@ -328,4 +328,18 @@ fn kyso_sign_signs_pdfs_and_files_on_a_demo_token_and_refuses_bad_input() {
         assert!(text(&o).contains(needle), "{args:?}: {}", text(&o));
         assert_eq!(std::fs::read(args[1]).unwrap(), input, "{args:?}: input untouched");
     }
+    // Issue 10: wrong PINs until the token locks; the registry learns it by itself, so the
+    // restore request can be filed without anyone changing the device's status by hand.
+    let sign_wrong = || kyso(&["sign", doc.to_str().unwrap(), "--label", &token, "--cert", cert], d, &[("KYSO_PIN", "000000")]);
+    let mut said = String::new();
+    for _ in 0..20 {
+        said = text(&sign_wrong());
+        if said.contains("đã bị khóa") {
+            break;
+        }
+    }
+    assert!(said.contains("đã ghi nhận vào hệ thống"), "{said}");
+    let o = kyso(&["device", "show", &token, "--json"], d, &[]);
+    let dev: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(dev["status"], "locked", "{}", text(&o));
 }
