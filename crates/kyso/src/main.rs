@@ -20,6 +20,17 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // `println!` panics when the reader of a pipe has gone (`kyso person list | head -1`).
+    // That is the reader's choice, not a failure: end quietly, as other command-line tools do.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload.downcast_ref::<String>().map(String::as_str).or_else(|| payload.downcast_ref::<&str>().copied());
+        if message.is_some_and(|m| m.contains("Broken pipe")) {
+            std::process::exit(0);
+        }
+        default_hook(info);
+    }));
     let cli = cli::Cli::parse();
     match commands::run(&cli) {
         Ok(code) => code,

@@ -337,3 +337,26 @@ fn a_look_alike_government_root_is_refused_as_trust() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("\"schema\":\"kyso.verify/1\"") || out.contains("\"schema\": \"kyso.verify/1\""), "{}", text(&o));
 }
+
+/// Issue 10: `kyso person list | head -1` panicked with "Broken pipe" (exit 101). A reader
+/// that goes away ends the command quietly.
+#[test]
+fn a_closed_pipe_ends_the_command_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [&["profile", "list"][..], &["profile", "show", "bac-ninh-2023"], &["--help"]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kyso"))
+            .args(args)
+            .arg("--data")
+            .arg(dir.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader goes away before kyso writes anything, as `head` does after its line.
+        drop(child.stdout.take());
+        let o = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{args:?}: {err}");
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {err}");
+    }
+}
