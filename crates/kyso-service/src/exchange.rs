@@ -9,7 +9,7 @@ use kyso_core::registry::*;
 use kyso_core::request::*;
 use kyso_pki::{cert, cms, crl, csr};
 
-/// One request of an exported batch.
+/// One request of an exported batch, with what the CA's forms ask about it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ExportItem {
     pub request: Request,
@@ -17,6 +17,65 @@ pub struct ExportItem {
     pub csr_der: Option<Vec<u8>>,
     /// (subscriber's form, CQQLTT's form) of the regime in force.
     pub forms: Option<[String; 2]>,
+    /// The official, for a personal certificate.
+    pub person: Option<Person>,
+    pub subscriber_email: Option<String>,
+    /// The subscriber's agency, and the legal entity it belongs to (tax and budget codes).
+    pub agency: Agency,
+    pub legal_entity: Agency,
+    pub managing_agency: Agency,
+    pub certificate_serial: Option<String>,
+    pub device_serial: Option<String>,
+}
+
+impl ExportItem {
+    /// The dossier of the request as named fields, in the order of the CA's list (TT 185
+    /// Mẫu 01–15, NĐ 68 Mẫu 01–07): every field of the form, the certificate and device, the
+    /// reason and the attached records. Column names are Vietnamese, as the CA reads them.
+    pub fn dossier(&self) -> Vec<(&'static str, String)> {
+        let q = &self.request;
+        let p = self.person.as_ref();
+        let (mut reason, mut device_return, mut record, mut changes, mut months, mut phone) =
+            (String::new(), String::new(), String::new(), String::new(), String::new(), String::new());
+        match &q.details {
+            RequestDetails::New { validity_months } => months = validity_months.to_string(),
+            RequestDetails::Renew { extension_months } => months = extension_months.to_string(),
+            RequestDetails::ChangeInfo { changes: c } => {
+                changes = c.iter().map(|(f, v)| format!("{}: {v}", f.label_vi())).collect::<Vec<_>>().join("; ");
+            }
+            RequestDetails::Revoke { reason: r, device_return: d, lost_device_record } => {
+                reason = r.label_vi().to_string();
+                device_return = if *d { "có" } else { "không" }.to_string();
+                record = lost_device_record.clone().unwrap_or_default();
+            }
+            RequestDetails::RestoreDevice { contact_phone } => phone = contact_phone.clone().unwrap_or_default(),
+        }
+        let or_empty = |v: Option<String>| v.unwrap_or_default();
+        vec![
+            ("Số yêu cầu", q.id.to_string()),
+            ("Loại yêu cầu", q.kind.label_vi().to_string()),
+            ("Tên thuê bao", self.subscriber.clone()),
+            ("Họ tên", or_empty(p.map(|p| p.full_name.to_string()))),
+            ("Số định danh cá nhân", or_empty(p.map(|p| p.citizen_id.to_string()))),
+            ("Ngày sinh", or_empty(p.map(|p| p.date_of_birth.format("%d/%m/%Y").to_string()))),
+            ("Chức vụ", or_empty(p.map(|p| p.position.clone()))),
+            ("Chức danh", or_empty(p.map(|p| p.title.clone()))),
+            ("Cơ quan", self.agency.name.clone()),
+            ("Cơ quan quản lý trực tiếp", self.managing_agency.name.clone()),
+            ("Thư điện tử công vụ", or_empty(self.subscriber_email.clone().or_else(|| p.map(|p| p.email.to_string())))),
+            ("Điện thoại", if phone.is_empty() { or_empty(p.and_then(|p| p.phone.as_ref().map(|x| x.to_string()))) } else { phone }),
+            ("Mã số thuế", or_empty(self.legal_entity.tax_code.as_ref().map(|t| t.to_string()))),
+            ("Mã quan hệ ngân sách", or_empty(self.legal_entity.budget_code.as_ref().map(|t| t.to_string()))),
+            ("Số hiệu chứng thư số", or_empty(self.certificate_serial.clone())),
+            ("Số hiệu thiết bị", or_empty(self.device_serial.clone())),
+            ("Thời hạn (tháng)", months),
+            ("Nội dung thay đổi", changes),
+            ("Lý do thu hồi", reason),
+            ("Nộp lại thiết bị", device_return),
+            ("Biên bản kèm theo", record),
+            ("Mẫu đơn", self.forms.as_ref().map(|[a, b]| format!("{a} / {b}")).unwrap_or_default()),
+        ]
+    }
 }
 
 /// What an import did.
@@ -87,7 +146,24 @@ impl Service {
                     tx.request_csr(q.id)?.map(|d| B64.decode(d)).transpose().map_err(|e| kyso_store::StoreError::Corrupt(e.to_string()))?;
                 let forms =
                     self.regimes().on(kyso_core::value::vn_date(q.created_at)).ok().and_then(|r| r.forms_for(q.kind.code()).cloned());
-                out.push(ExportItem { request: q, subscriber: sub.display_name, csr_der, forms });
+                let person = sub.person_id.map(|p| tx.person(p)).transpose()?.flatten();
+                let legal_entity = crate::registry::nearest_legal_entity(tx, agency.clone(), false)?;
+                let managing_agency = agency_by_id(tx, q.managing_agency_id)?;
+                let certificate_serial = q.certificate_id.map(|c| tx.certificate(c)).transpose()?.flatten().map(|c| c.serial.to_string());
+                let device_serial = q.device_id.map(|d| tx.device(d)).transpose()?.flatten().map(|d| d.serial.to_string());
+                out.push(ExportItem {
+                    request: q,
+                    subscriber: sub.display_name,
+                    csr_der,
+                    forms,
+                    person,
+                    subscriber_email: sub.email.map(|e| e.to_string()),
+                    agency,
+                    legal_entity,
+                    managing_agency,
+                    certificate_serial,
+                    device_serial,
+                });
             }
             Ok(out)
         })

@@ -921,3 +921,42 @@ fn token_lock_reaches_the_registry_and_opens_the_restore() {
         w.svc.create_request(&w.actor("self"), &restore, later).unwrap();
     });
 }
+
+/// Issue 10: the dossier for the external CA was one line of CSV. Each request now carries
+/// every field of the form, the certificate and device, the reason and the attached record.
+#[test]
+fn dossier_for_the_external_ca_has_every_field_of_the_form() {
+    each("bac-ninh-2023", |w| {
+        let at = t0();
+        w.issue(&w.individual, at, 36, "DS01");
+        let later = at + Duration::days(20);
+        let officer = w.actor("cb.a");
+        let filed = w.svc.report_lost(&officer, "TOKEN0", "Biên bản số 3/BB-SOA ngày 20/3/2026", later).unwrap();
+        let q = &filed[0];
+        w.svc.transition(&officer, q.id, Action::Confirm, None, later).unwrap();
+        // Bắc Ninh: revocations go from the CQQLTT straight to the CA.
+        let (batch, _) = w.svc.send_to_ca(&officer, &[q.id], later).unwrap();
+        let items = w.svc.export_batch(&w.actor("cntt"), batch).unwrap();
+        let fields: std::collections::BTreeMap<&str, String> = items[0].dossier().into_iter().collect();
+        let so_a = w.svc.agency(&officer, "SO-A").unwrap();
+        // (column, expected value)
+        let expected = [
+            ("Loại yêu cầu", RequestKind::Revoke.label_vi().to_string()),
+            ("Họ tên", "Nguyễn Văn An".to_string()),
+            ("Số định danh cá nhân", "027080000001".to_string()),
+            ("Ngày sinh", "01/05/1980".to_string()),
+            ("Chức vụ", "Giám đốc".to_string()),
+            ("Cơ quan", "Cơ quan SO-A-P1".to_string()),
+            ("Cơ quan quản lý trực tiếp", "Cơ quan SO-A".to_string()),
+            ("Thư điện tử công vụ", w.leader.email.to_string()),
+            ("Mã số thuế", so_a.tax_code.as_ref().unwrap().to_string()),
+            ("Số hiệu chứng thư số", "DS01".to_string()),
+            ("Số hiệu thiết bị", "TOKEN0".to_string()),
+            ("Lý do thu hồi", kyso_core::rules::RevocationReason::DeviceLost.label_vi().to_string()),
+            ("Biên bản kèm theo", "Biên bản số 3/BB-SOA ngày 20/3/2026".to_string()),
+        ];
+        for (column, want) in expected {
+            assert_eq!(fields.get(column), Some(&want), "{} {column}", w.backend);
+        }
+    });
+}

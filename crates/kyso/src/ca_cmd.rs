@@ -215,22 +215,33 @@ pub fn ca(cli: &Cli, c: &CaCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
                 kyso_service::Submission::Package(items) => {
                     let out = out.as_ref().ok_or_else(|| invalid("out", "cần --out DIR cho tổ chức chứng thực bên ngoài"))?;
                     std::fs::create_dir_all(out).map_err(|e| io(e, &out.display().to_string()))?;
-                    let mut csv = String::from("request,kind,subscriber,forms,csr_file\n");
-                    for it in &items {
-                        let file = kyso_service::csr_pem(it).map(|text| (format!("request-{}.csr.pem", it.request.id), text));
-                        if let Some((name, text)) = &file {
-                            std::fs::write(out.join(name), text).map_err(|e| io(e, name))?;
+                    // One row per request with named columns, and one folder per request with
+                    // its CSR and its dossier, so that the package can be signed and sent.
+                    let mut csv = csv::Writer::from_writer(Vec::new());
+                    for (i, it) in items.iter().enumerate() {
+                        let folder = format!("yeu-cau-{}", it.request.id);
+                        let dir = out.join(&folder);
+                        std::fs::create_dir_all(&dir).map_err(|e| io(e, &folder))?;
+                        let csr_file = match kyso_service::csr_pem(it) {
+                            Some(text) => {
+                                std::fs::write(dir.join("csr.pem"), text).map_err(|e| io(e, &format!("{folder}/csr.pem")))?;
+                                format!("{folder}/csr.pem")
+                            }
+                            None => String::new(),
+                        };
+                        let mut fields = it.dossier();
+                        fields.push(("Thư mục hồ sơ", folder.clone()));
+                        fields.push(("Tệp CSR", csr_file));
+                        let dossier: serde_json::Map<String, serde_json::Value> =
+                            fields.iter().map(|(k, v)| (k.to_string(), serde_json::Value::from(v.as_str()))).collect();
+                        let json = serde_json::to_string_pretty(&dossier).expect("serialisable");
+                        std::fs::write(dir.join("ho-so.json"), json).map_err(|e| io(e, &format!("{folder}/ho-so.json")))?;
+                        if i == 0 {
+                            csv.write_record(fields.iter().map(|(k, _)| *k)).map_err(|e| invalid("out", e.to_string()))?;
                         }
-                        let forms = it.forms.as_ref().map(|[a, b]| format!("{a} / {b}")).unwrap_or_default();
-                        csv.push_str(&format!(
-                            "{},{},\"{}\",{},{}\n",
-                            it.request.id,
-                            it.request.kind.code(),
-                            it.subscriber.replace('"', "'"),
-                            forms,
-                            file.map(|f| f.0).unwrap_or_default()
-                        ));
+                        csv.write_record(fields.iter().map(|(_, v)| v.as_str())).map_err(|e| invalid("out", e.to_string()))?;
                     }
+                    let csv = csv.into_inner().map_err(|e| invalid("out", e.to_string()))?;
                     std::fs::write(out.join("requests.csv"), csv).map_err(|e| io(e, "requests.csv"))?;
                     print(
                         serde_json::json!({"batch": batch, "requests": items.len(), "out": out}),
