@@ -53,10 +53,17 @@ pub struct FigureDef {
     /// Split into organisation and personal columns (otherwise one total).
     #[serde(default = "yes")]
     pub split: bool,
+    /// Count one class only ("org" or "personal"), as one total.
+    #[serde(default)]
+    pub class: Option<String>,
 }
 
 fn yes() -> bool {
     true
+}
+
+fn nd09_year_end() -> String {
+    "12-14".into()
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -66,6 +73,9 @@ pub enum FigureSource {
     Events,
     /// Certificates valid at the end of the period.
     ValidCertificates,
+    /// A figure kyso cannot count (e.g. the public services that use digital signatures):
+    /// the reporting agency gives it.
+    Input,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
@@ -75,6 +85,12 @@ pub struct ReportRules {
     pub half_year_due: Option<String>,
     /// Month and day before which the annual report is due.
     pub annual_due: String,
+    /// Month and day ("MM-DD") of the last day of the reporting year (the data cut-off):
+    /// the year runs from the day after it, the half-year ends six months before it and the
+    /// quarters three, six and nine months before it. Default NĐ 09/2019/NĐ-CP Art. 12
+    /// (15/12 to 14/12; UNVERIFIED against the text); "12-31" for calendar periods.
+    #[serde(default = "nd09_year_end")]
+    pub year_end: String,
     pub recipient: String,
     /// Which bodies report to the recipient.
     pub reporters: String,

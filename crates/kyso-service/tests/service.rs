@@ -960,3 +960,38 @@ fn dossier_for_the_external_ca_has_every_field_of_the_form() {
         }
     });
 }
+
+/// Issue 10: the Thái Bình report (Mẫu 07) showed eight rows, merging rows 1/2 and 8/9. It
+/// has ten, and an officer's report covers the officer's own agency unless told otherwise.
+#[test]
+fn thai_binh_report_has_its_ten_rows_and_an_officer_reports_for_their_scope() {
+    each("thai-binh-2016", |w| {
+        w.issue(&w.individual, t0(), 36, "TB01");
+        w.issue(&w.organisation, t0() + Duration::days(2), 60, "TB02");
+        let r = w.svc.report(&w.actor("qltb"), "2026", None).unwrap();
+        assert_eq!((r.from.to_string(), r.to.to_string()), ("2025-10-15".to_string(), "2026-10-14".to_string()));
+        // (key, organisation column, personal column, total), as literal figures.
+        let expected: [(&str, Option<u64>, Option<u64>, u64); 10] = [
+            ("total_org", None, None, 1),
+            ("total_personal", None, None, 1),
+            ("new_requests", Some(1), Some(1), 2),
+            ("reissue_requests", Some(0), Some(0), 0),
+            ("renewal_requests", Some(0), Some(0), 0),
+            ("revocation_requests", Some(0), Some(0), 0),
+            ("pin_restore_requests", Some(0), Some(0), 0),
+            ("documents_signed_org", None, None, 0),
+            ("documents_signed_personal", None, None, 0),
+            ("documents_sent", None, None, 0),
+        ];
+        let got: Vec<(&str, Option<u64>, Option<u64>, u64)> =
+            r.figures.iter().map(|f| (f.key.as_str(), f.org, f.personal, f.total)).collect();
+        assert_eq!(got, expected, "{}", w.backend);
+        // The officer of SO-A, without --agency: SO-A's subtree, not the province.
+        let mine = w.svc.report(&w.actor("cb.a"), "2026", None).unwrap();
+        assert_eq!(mine.agency_code, "SO-A");
+        // An ad-hoc report states its own dates.
+        let adhoc = w.svc.report(&w.actor("qltb"), "2026-03-01..2026-03-04", None).unwrap();
+        assert_eq!((adhoc.from.to_string(), adhoc.to.to_string()), ("2026-03-01".to_string(), "2026-03-04".to_string()));
+        assert_eq!(adhoc.figures.iter().find(|f| f.key == "new_requests").unwrap().total, 2);
+    });
+}

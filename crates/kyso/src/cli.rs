@@ -901,9 +901,18 @@ pub struct RequestCompleteArgs {
 
 #[derive(Args, Debug)]
 pub struct ReportArgs {
-    /// 2026-H1, 2026-H2 or 2026.
-    #[arg(long)]
-    pub period: String,
+    /// 2026-H1, 2026-H2, 2026-Q1…Q4 or 2026: the profile's period, with its data cut-off dates.
+    #[arg(long, required_unless_present = "from", conflicts_with_all = ["from", "to"])]
+    pub period: Option<String>,
+    /// First day of an ad-hoc report (báo cáo đột xuất), YYYY-MM-DD; with --to.
+    #[arg(long, requires = "to")]
+    pub from: Option<String>,
+    /// Last day of an ad-hoc report, YYYY-MM-DD.
+    #[arg(long, requires = "from")]
+    pub to: Option<String>,
+    /// A figure the agency gives itself, KEY=NUMBER (e.g. public_services=12); repeatable.
+    #[arg(long = "input", value_name = "KEY=NUMBER")]
+    pub inputs: Vec<String>,
     /// Agency subtree (default: the whole province).
     #[arg(long)]
     pub agency: Option<String>,

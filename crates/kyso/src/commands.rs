@@ -725,7 +725,24 @@ fn request(cli: &Cli, c: &RequestCmd, now: DateTime<Utc>) -> CliResult<ExitCode>
 fn report(cli: &Cli, a: &ReportArgs) -> CliResult<ExitCode> {
     let svc = open_service(cli)?;
     let actor = svc.actor(&cli.actor)?;
-    let r = svc.report(&actor, &a.period, a.agency.as_deref())?;
+    let period = match (&a.period, &a.from, &a.to) {
+        (Some(p), _, _) => p.clone(),
+        (None, Some(from), Some(to)) => format!("{from}..{to}"),
+        _ => return Err(kyso_core::DomainError::invalid("period", "cần --period, hoặc --from và --to").into()),
+    };
+    let mut inputs = std::collections::BTreeMap::new();
+    for i in &a.inputs {
+        let parsed = i.split_once('=').and_then(|(k, v)| Some((k.trim().to_string(), v.trim().parse::<u64>().ok()?)));
+        let Some((k, v)) = parsed else {
+            return Err(kyso_core::DomainError::invalid(
+                "input",
+                format!("'{i}' không hợp lệ: viết CHỈ_TIÊU=SỐ, ví dụ public_services=12"),
+            )
+            .into());
+        };
+        inputs.insert(k, v);
+    }
+    let r = svc.report_with_inputs(&actor, &period, a.agency.as_deref(), &inputs)?;
     if cli.json {
         json(&r);
     } else if a.csv {
@@ -751,7 +768,11 @@ fn report(cli: &Cli, a: &ReportArgs) -> CliResult<ExitCode> {
             &r.figures
                 .iter()
                 .enumerate()
-                .map(|(i, f)| vec![(i + 1).to_string(), f.label.clone(), opt(&f.org), opt(&f.personal), f.total.to_string()])
+                .map(|(i, f)| {
+                    let total =
+                        if f.missing_input { "(chưa nhập: --input ".to_string() + &f.key + "=SỐ)" } else { f.total.to_string() };
+                    vec![(i + 1).to_string(), f.label.clone(), opt(&f.org), opt(&f.personal), total]
+                })
                 .collect::<Vec<_>>(),
         );
     }
