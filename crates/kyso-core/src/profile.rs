@@ -66,6 +66,38 @@ fn nd09_year_end() -> String {
     "12-14".into()
 }
 
+/// How a subscriber's default direct-managing agency (CQQLTT) is found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ManagingRule {
+    /// The nearest legal entity: the official's own body; for an organisation, the legal
+    /// entity above it (TT 185 Art. 3).
+    #[default]
+    NearestLegalEntity,
+    /// As above, except that the provincial Office is the CQQLTT of the bodies directly under
+    /// the province and of their leaders and deputies (Hà Tĩnh Art. 5.1).
+    ProvincialOfficeForProvinceBodies,
+}
+
+/// Whether the provincial Office, rather than the nearest legal entity, manages a subscriber
+/// under `rule`: an organisation whose agency sits directly under the province, or the leader
+/// or a deputy of such a body. Pure: the caller finds the facts in the registry.
+pub fn managed_by_provincial_office(
+    rule: ManagingRule,
+    kind: crate::registry::SubscriberKind,
+    position: Option<crate::registry::PositionKind>,
+    body_is_under_province: bool,
+) -> bool {
+    use crate::registry::{PositionKind, SubscriberKind};
+    rule == ManagingRule::ProvincialOfficeForProvinceBodies
+        && body_is_under_province
+        && match kind {
+            SubscriberKind::Organisation => true,
+            SubscriberKind::Individual => matches!(position, Some(PositionKind::Leader | PositionKind::DeputyLeader)),
+            SubscriberKind::Device => false,
+        }
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FigureSource {
@@ -113,6 +145,9 @@ pub struct ProvinceProfile {
     pub technical_unit: String,
     /// Who acts as direct-managing agency (CQQLTT), in the regulation's words.
     pub managing_agencies: String,
+    /// The rule that picks a subscriber's default CQQLTT.
+    #[serde(default)]
+    pub managing_rule: ManagingRule,
     pub routing: Routing,
     pub reports: ReportRules,
     /// Official e-mail domains required for subscribers' addresses; empty = any.

@@ -53,7 +53,67 @@ pub(crate) fn nearest_legal_entity(tx: &mut kyso_store::Tx<'_>, mut a: Agency, s
     }
 }
 
+/// The setting that names the provincial Office (an agency id), for profiles whose CQQLTT
+/// rule needs it.
+const PROVINCIAL_OFFICE: &str = "managing.provincial_office";
+
+/// A subscriber's default CQQLTT under the profile's rule: the nearest legal entity (for an
+/// organisation, the one above it), or the provincial Office where the rule says so.
+pub(crate) fn default_managing(
+    tx: &mut kyso_store::Tx<'_>,
+    rule: kyso_core::profile::ManagingRule,
+    kind: SubscriberKind,
+    person: Option<&Person>,
+    agency: &Agency,
+) -> ServiceResult<Agency> {
+    let organisation = kind == SubscriberKind::Organisation;
+    let nearest = nearest_legal_entity(tx, agency.clone(), organisation)?;
+    let root = tx.root_agency()?.ok_or(ServiceError::NotInitialised)?;
+    let body = if organisation { agency.clone() } else { nearest_legal_entity(tx, agency.clone(), false)? };
+    let under_province = body.parent == Some(root.id);
+    if !kyso_core::profile::managed_by_provincial_office(rule, kind, person.map(|p| p.position_kind), under_province) {
+        return Ok(nearest);
+    }
+    let office = tx.setting(PROVINCIAL_OFFICE)?.and_then(|v| v.parse::<i64>().ok());
+    match office {
+        Some(id) => agency_by_id(tx, AgencyId(id)),
+        None => Err(DomainError::rule(
+            "CQQLTT-provincial-office",
+            format!(
+                "theo quy chế của tỉnh, cơ quan quản lý trực tiếp của '{}' là Văn phòng của tỉnh, nhưng chưa chỉ định Văn phòng: chạy 'kyso agency provincial-office MÃ'",
+                agency.name
+            ),
+        )
+        .into()),
+    }
+}
+
 impl Service {
+    /// Names the provincial Office (Văn phòng Đoàn ĐBQH, HĐND và UBND tỉnh), the CQQLTT of the
+    /// bodies under the province and their leaders where the profile says so (Hà Tĩnh Art. 5.1).
+    pub fn set_provincial_office(&self, actor: &Actor, code: &str, now: DateTime<Utc>) -> ServiceResult<Agency> {
+        self.mutate(actor, "agency.provincial_office", &format!("agency:{code}"), now, |tx| {
+            let root = tx.root_agency()?.ok_or(ServiceError::NotInitialised)?;
+            require(actor, Permission::ManageAgencies, &root)?;
+            let office = agency_by_code(tx, code)?;
+            if !office.legal_entity {
+                return Err(DomainError::rule(
+                    "TT185-Art3-CQQLTT",
+                    format!("'{}' không có tư cách pháp nhân nên không thể là cơ quan quản lý trực tiếp", office.name),
+                )
+                .into());
+            }
+            tx.set_setting(PROVINCIAL_OFFICE, &office.id.0.to_string())?;
+            tx.append_audit(
+                NewEvent::new(&actor.login, "agency.provincial_office", format!("agency:{}", office.id))
+                    .agency(office.id)
+                    .details(serde_json::json!({"code": office.code.as_str(), "name": office.name})),
+                now,
+            )?;
+            Ok(office)
+        })
+    }
+
     pub fn add_agency(&self, actor: &Actor, input: &AgencyInput, now: DateTime<Utc>) -> ServiceResult<Agency> {
         let n = NewAgency::parse(input, vn_date(now))?;
         self.mutate(actor, "agency.create", &format!("agency:{}", n.code), now, |tx| {
@@ -328,8 +388,15 @@ impl Service {
                 }
                 m
             }
-            // An organisation is managed by the legal entity above it; others by the nearest one.
-            None => nearest_legal_entity(tx, agency.clone(), kind == SubscriberKind::Organisation)?,
+            // An organisation is managed by the legal entity above it, others by the nearest
+            // one, unless the profile's rule names the provincial Office.
+            None => {
+                let p = match person {
+                    Some(id) => tx.person(id)?,
+                    None => None,
+                };
+                default_managing(tx, self.profile().managing_rule, kind, p.as_ref(), &agency)?
+            }
         };
         let s = tx.insert_subscriber(&Subscriber {
             id: SubscriberId(0),

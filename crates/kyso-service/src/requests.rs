@@ -127,7 +127,7 @@ impl Service {
         if changed.subscriber.agency_id != sub.agency_id {
             let agency = agency_by_id(tx, changed.subscriber.agency_id)?;
             changed.subscriber.managing_agency_id =
-                crate::registry::nearest_legal_entity(tx, agency, sub.kind == SubscriberKind::Organisation)?.id;
+                crate::registry::default_managing(tx, self.profile().managing_rule, sub.kind, changed.person.as_ref(), &agency)?.id;
         }
         Ok(Some(changed))
     }

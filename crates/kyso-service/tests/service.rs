@@ -995,3 +995,35 @@ fn thai_binh_report_has_its_ten_rows_and_an_officer_reports_for_their_scope() {
         assert_eq!(adhoc.figures.iter().find(|f| f.key == "new_requests").unwrap().total, 2);
     });
 }
+
+/// Issue 10: Hà Tĩnh Art. 5.1 makes the provincial Office the CQQLTT of the bodies under the
+/// province and of their leaders; kyso defaulted a department head's CQQLTT to their own
+/// department. Each seed profile picks the default CQQLTT by its own rule.
+#[test]
+fn each_seed_profile_picks_the_default_cqqltt() {
+    // (profile, managing agency of: the leader of SO-A-P1, a specialist there, SO-B's own certificate, a device of SO-A-P1)
+    let cases = [
+        ("bac-giang-2020", ["SO-A", "SO-A", "UBND-T", "SO-A"]),
+        ("bac-ninh-2023", ["SO-A", "SO-A", "UBND-T", "SO-A"]),
+        ("thai-binh-2016", ["SO-A", "SO-A", "UBND-T", "SO-A"]),
+        ("national-nd68", ["SO-A", "SO-A", "UBND-T", "SO-A"]),
+        ("ha-tinh-2020", ["VP-UBND", "SO-A", "VP-UBND", "SO-A"]),
+    ];
+    for (profile, want) in cases {
+        for b in backends() {
+            let w = world(b, profile);
+            let admin = w.actor("admin");
+            let code_of = |s: &Subscriber| {
+                w.svc.list_agencies(&admin, None).unwrap().into_iter().find(|a| a.id == s.managing_agency_id).unwrap().code.to_string()
+            };
+            let specialist = w
+                .svc
+                .add_subscriber(&admin, &SubscriberInput::Individual { citizen_id: w.specialist.citizen_id.to_string() }, None, t0())
+                .unwrap();
+            let org = w.svc.add_subscriber(&admin, &SubscriberInput::Organisation { agency_code: "SO-B".into() }, None, t0()).unwrap();
+            let got = [code_of(&w.individual), code_of(&specialist), code_of(&org), code_of(&w.device_sub)];
+            assert_eq!(got, want.map(String::from), "{profile} {}", w.backend);
+            w.audit_ok();
+        }
+    }
+}

@@ -511,6 +511,10 @@ pub enum AgencyCmd {
     Import {
         file: PathBuf,
     },
+    /// Name the provincial Office, the CQQLTT of province bodies and their leaders where the profile says so (Hà Tĩnh Art. 5.1).
+    ProvincialOffice {
+        code: String,
+    },
 }
 
 #[derive(Args, Debug)]

@@ -263,6 +263,12 @@ fn agency(cli: &Cli, c: &AgencyCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
             let a = svc.close_agency(&actor, code, d, now)?;
             done(cli, serde_json::to_value(&a).expect("serialisable"), || println!("Cơ quan {} hết hiệu lực từ sau ngày {d}.", a.code))
         }
+        AgencyCmd::ProvincialOffice { code } => {
+            let a = svc.set_provincial_office(&actor, code, now)?;
+            done(cli, serde_json::to_value(&a).expect("serialisable"), || {
+                println!("Đã chỉ định {} ({}) là Văn phòng của tỉnh, cơ quan quản lý trực tiếp theo quy chế.", a.name, a.code)
+            })
+        }
         AgencyCmd::Import { file } => {
             let f = std::fs::File::open(file).map_err(|e| env_err(format!("không mở được {}: {e}", file.display())))?;
             let s = svc.import_agencies(&actor, f, now)?;

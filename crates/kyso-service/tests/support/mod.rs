@@ -147,6 +147,11 @@ pub fn world(b: Backend, profile: &str) -> World {
     svc.add_agency(&admin, &agency("SO-A", "UBND-T", true, 2), t).unwrap();
     svc.add_agency(&admin, &agency("SO-B", "UBND-T", true, 3), t).unwrap();
     svc.add_agency(&admin, &agency("SO-A-P1", "SO-A", false, 4), t).unwrap();
+    // Where the profile makes the provincial Office the CQQLTT of province bodies (Hà Tĩnh).
+    if svc.profile().managing_rule == kyso_core::profile::ManagingRule::ProvincialOfficeForProvinceBodies {
+        svc.add_agency(&admin, &agency("VP-UBND", "UBND-T", true, 5), t).unwrap();
+        svc.set_provincial_office(&admin, "VP-UBND", t).unwrap();
+    }
     let leader = svc.add_person(&admin, &person("Nguyễn Văn An", "027080000001", "1980-05-01", "nam", "leader", "SO-A-P1"), t).unwrap();
     let specialist =
         svc.add_person(&admin, &person("Trần Thị Bình", "027190000002", "1990-01-02", "nữ", "specialist", "SO-A-P1"), t).unwrap();
