@@ -10,6 +10,7 @@ mod documents;
 mod exchange;
 mod import;
 mod incoming;
+mod people;
 mod registry;
 mod reports;
 mod requests;
@@ -34,6 +35,7 @@ pub use documents::{scheme_by_name, NewDocument, PreparedSignature, SignatureOpt
 pub use exchange::{ExportItem, ImportResult};
 pub use import::{ImportSummary, RowError};
 pub use incoming::{Incoming, Received, VerifyWith};
+pub use people::{PersonEventInput, PersonEventOutcome, PersonUpdate};
 pub use registry::{DeviceInput, ExistingCertificate, SubscriberInput};
 pub use requests::{CompletionInput, NewRequestInput, RequestView};
 
@@ -191,6 +193,9 @@ impl Service {
 
 pub(crate) fn load_actor(tx: &mut Tx<'_>, login: &str) -> ServiceResult<Actor> {
     let (user_id, person_id) = tx.user_by_login(login)?.ok_or_else(|| DomainError::not_found("tài khoản", login))?;
+    if tx.user_disabled(user_id)? {
+        return Err(DomainError::forbidden(format!("tài khoản '{login}' đã bị khóa")).into());
+    }
     let grants = tx.grants(user_id)?;
     Ok(Actor { user_id, login: login.to_string(), person_id, grants })
 }

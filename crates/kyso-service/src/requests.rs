@@ -140,7 +140,12 @@ impl Service {
 
     /// Creates a draft request after checking the actor and the rules.
     pub fn create_request(&self, actor: &Actor, input: &NewRequestInput, now: DateTime<Utc>) -> ServiceResult<Request> {
-        self.mutate(actor, "request.create", &format!("subscriber:{}", input.subscriber), now, |tx| {
+        self.mutate(actor, "request.create", &format!("subscriber:{}", input.subscriber), now, |tx| self.create_in(tx, actor, input, now))
+    }
+
+    /// Creates a draft request inside the caller's transaction.
+    pub(crate) fn create_in(&self, tx: &mut Tx<'_>, actor: &Actor, input: &NewRequestInput, now: DateTime<Utc>) -> ServiceResult<Request> {
+        {
             let cert = match &input.certificate_serial {
                 Some(s) => {
                     let s = Serial::parse("certificate", s)?;
@@ -195,7 +200,7 @@ impl Service {
             })?;
             tx.append_audit(self.event(actor, "request.created", &q, &l).details(serde_json::json!({"details": q.details})), now)?;
             Ok(q)
-        })
+        }
     }
 
     /// Moves a request one step (submit, confirm, check, reject, cancel, or send a single
@@ -224,7 +229,7 @@ impl Service {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn step(
+    pub(crate) fn step(
         &self,
         tx: &mut Tx<'_>,
         actor: &Actor,

@@ -1027,3 +1027,73 @@ fn each_seed_profile_picks_the_default_cqqltt() {
         }
     }
 }
+
+/// Issue 10, keeping the registry true: an official who retires, moves or changes position
+/// gets the certificate work the law asks for proposed to the CQQLTT (legal.md R5.4), who
+/// files it with one action or dismisses it with a reason; leaving the service disables the
+/// official's accounts; roles can be taken back.
+#[test]
+fn life_events_propose_the_certificate_work_and_end_accounts() {
+    each("bac-ninh-2023", |w| {
+        let admin = w.actor("admin");
+        let officer = w.actor("cb.a");
+        let at = t0();
+        w.issue(&w.individual, at, 36, "PE01");
+        let colleague = w
+            .svc
+            .add_subscriber(&admin, &SubscriberInput::Individual { citizen_id: w.specialist.citizen_id.to_string() }, None, at)
+            .unwrap();
+        w.issue(&colleague, at, 36, "PE02");
+        let later = at + Duration::days(40);
+        let event = |e: &str, agency: Option<&str>| PersonEventInput {
+            event: e.into(),
+            effective: "2026-04-11".into(),
+            basis: "Quyết định số 12/QĐ-UBND ngày 01/4/2026".into(),
+            new_agency_code: agency.map(str::to_string),
+            ..Default::default()
+        };
+        // Bad input: refused, nothing written.
+        for (input, want) in [
+            (PersonEventInput { basis: "".into(), ..event("retired", None) }, "invalid:basis"),
+            (event("promoted", None), "invalid:event"),
+            (event("moved", None), "invalid:agency"),
+        ] {
+            let before = w.snapshot();
+            assert_eq!(err_code(w.svc.record_person_event(&officer, w.leader.citizen_id.as_str(), &input, later)), want);
+            assert_eq!(before, w.snapshot());
+        }
+        // Retirement: a revocation with the device returned, and the official's account ends.
+        let out = w.svc.record_person_event(&officer, w.leader.citizen_id.as_str(), &event("retired", None), later).unwrap();
+        assert_eq!(out.disabled_accounts, vec!["self".to_string()], "{}", w.backend);
+        assert_eq!(err_code(w.svc.actor("self")), "forbidden");
+        assert_eq!(out.proposals.len(), 1);
+        assert_eq!(out.proposals[0].kind, "revoke");
+        // A move: a change of information naming the new body; the registry follows at once.
+        let moved =
+            w.svc.record_person_event(&officer, w.specialist.citizen_id.as_str(), &event("moved", Some("SO-B")), later).unwrap();
+        let so_b = w.svc.agency(&admin, "SO-B").unwrap();
+        assert_eq!(moved.person.agency_id, so_b.id);
+        assert_eq!(moved.proposals[0].kind, "change_info");
+        assert!(moved.proposals[0].details.contains("SO-B"), "{}", moved.proposals[0].details);
+        assert_eq!(w.svc.list_proposals(&w.actor("qltb"), true).unwrap().len(), 2);
+        // The CQQLTT files the revocation with one action: created and submitted.
+        let (p, q) = w.svc.decide_proposal(&officer, out.proposals[0].id, true, None, later).unwrap();
+        let q = q.unwrap();
+        assert_eq!((p.state.as_str(), q.kind, q.state), ("accepted", RequestKind::Revoke, RequestState::Submitted));
+        assert!(matches!(q.details, RequestDetails::Revoke { reason: RevocationReason::RetiredOrLeft, device_return: true, .. }));
+        assert_eq!(err_code(w.svc.decide_proposal(&officer, out.proposals[0].id, false, Some("x"), later)), "transition");
+        // The move's proposal is now SO-B's to take; dismissing needs a reason.
+        let cb_b = w.actor("cb.b");
+        assert_eq!(err_code(w.svc.decide_proposal(&cb_b, moved.proposals[0].id, false, None, later)), "invalid:reason");
+        let (p, q) =
+            w.svc.decide_proposal(&cb_b, moved.proposals[0].id, false, Some("Chứng thư số sẽ được cấp mới theo đợt"), later).unwrap();
+        assert_eq!((p.state.as_str(), q.is_none()), ("dismissed", true));
+        assert!(w.svc.list_proposals(&w.actor("qltb"), true).unwrap().is_empty());
+        // Accounts: a role taken back, an account disabled.
+        w.svc.revoke_role(&admin, "cb.b", "agency_officer", "SO-B", later).unwrap();
+        assert!(w.actor("cb.b").grants.is_empty());
+        assert_eq!(err_code(w.svc.revoke_role(&admin, "cb.b", "agency_officer", "SO-B", later)), "not_found");
+        w.svc.disable_user(&admin, "vt.a", later).unwrap();
+        assert_eq!(err_code(w.svc.actor("vt.a")), "forbidden");
+    });
+}

@@ -9,4 +9,7 @@ mod repo;
 pub use db::{Db, Dialect, Row, StoreError, StoreResult, Tx, Value};
 pub use files::FileStore;
 pub use migrate::latest_version;
-pub use repo::{micros, secs, CertificateFilter, HandoverRecord, RevokedRow, SigningSessionRow, StoredCrl, Table, UserGrant};
+pub use repo::{
+    micros, secs, CertificateFilter, HandoverRecord, PersonEventRow, ProposalRow, RevokedRow, SigningSessionRow, StoredCrl, Table,
+    UserGrant,
+};

@@ -39,6 +39,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_incoming.sql"),
         postgres: include_str!("../migrations/postgres/0006_incoming.sql"),
     },
+    Migration {
+        version: 7,
+        sqlite: include_str!("../migrations/sqlite/0007_person_events.sql"),
+        postgres: include_str!("../migrations/postgres/0007_person_events.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

@@ -244,6 +244,59 @@ fn placeholders(rows: usize, cols: usize) -> String {
         .join(", ")
 }
 
+/// Something that happened to an official, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PersonEventRow {
+    pub id: i64,
+    pub person_id: PersonId,
+    /// retired, resigned, deceased, position_changed, moved.
+    pub event: String,
+    pub effective: NaiveDate,
+    /// The decision or document it rests on.
+    pub basis: String,
+    /// JSON: what changed (new position, new agency).
+    pub details: String,
+    pub recorded_at: DateTime<Utc>,
+    pub recorded_by: String,
+}
+
+/// Certificate work an event calls for, waiting for the CQQLTT.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ProposalRow {
+    pub id: i64,
+    pub event_id: i64,
+    pub subscriber_id: SubscriberId,
+    pub certificate_id: CertificateId,
+    /// A request kind code.
+    pub kind: String,
+    /// JSON of the request details.
+    pub details: String,
+    /// open, accepted, dismissed.
+    pub state: String,
+    pub reason: Option<String>,
+    pub request_id: Option<RequestId>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub decided_by: Option<String>,
+}
+
+const PROPOSAL_COLS: &str = "id, event_id, subscriber_id, certificate_id, kind, details, state, reason, request_id, decided_at, decided_by";
+
+fn proposal_row(r: &Row) -> StoreResult<ProposalRow> {
+    Ok(ProposalRow {
+        id: r.int(0)?,
+        event_id: r.int(1)?,
+        subscriber_id: SubscriberId(r.int(2)?),
+        certificate_id: CertificateId(r.int(3)?),
+        kind: r.text(4)?,
+        details: r.text(5)?,
+        state: r.text(6)?,
+        reason: r.opt_text(7)?,
+        request_id: r.opt_int(8)?.map(RequestId),
+        decided_at: r.opt_int(9)?.and_then(|t| DateTime::from_timestamp(t, 0)),
+        decided_by: r.opt_text(10)?,
+    })
+}
+
 /// A handover of a key device from one person to another.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct HandoverRecord {
@@ -423,7 +476,83 @@ impl Tx<'_> {
         .collect()
     }
 
+    // ---- what happens to officials ----
+    pub fn insert_person_event(&mut self, e: &PersonEventRow) -> StoreResult<i64> {
+        self.query_one(
+            "INSERT INTO person_events (person_id, event, effective, basis, details, recorded_at, recorded_by) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            &[
+                e.person_id.0.into(),
+                e.event.as_str().into(),
+                d(e.effective),
+                e.basis.as_str().into(),
+                e.details.as_str().into(),
+                secs(e.recorded_at).into(),
+                e.recorded_by.as_str().into(),
+            ],
+        )?
+        .int(0)
+    }
+    pub fn insert_proposal(&mut self, p: &ProposalRow) -> StoreResult<i64> {
+        self.query_one(
+            "INSERT INTO proposals (event_id, subscriber_id, certificate_id, kind, details, state) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            &[p.event_id.into(), p.subscriber_id.0.into(), p.certificate_id.0.into(), p.kind.as_str().into(), p.details.as_str().into(), p.state.as_str().into()],
+        )?
+        .int(0)
+    }
+    pub fn proposal(&mut self, id: i64) -> StoreResult<Option<ProposalRow>> {
+        self.query_opt(&format!("SELECT {PROPOSAL_COLS} FROM proposals WHERE id = $1"), &[id.into()])?.map(|r| proposal_row(&r)).transpose()
+    }
+    /// Proposals in `state` (all when None) for subscribers whose agency is under `prefix`.
+    pub fn proposals_under(&mut self, prefix: &str, state: Option<&str>) -> StoreResult<Vec<ProposalRow>> {
+        let cols = PROPOSAL_COLS.split(", ").map(|c| format!("p.{c}")).collect::<Vec<_>>().join(", ");
+        self.query(
+            &format!(
+                "SELECT {cols} FROM proposals p JOIN subscribers s ON s.id = p.subscriber_id JOIN agencies a ON a.id = s.agency_id
+                 WHERE a.path LIKE $1 AND ($2 = '' OR p.state = $2) ORDER BY p.id"
+            ),
+            &[under(prefix), state.unwrap_or("").into()],
+        )?
+        .iter()
+        .map(proposal_row)
+        .collect()
+    }
+    pub fn decide_proposal(&mut self, p: &ProposalRow) -> StoreResult<()> {
+        self.exec(
+            "UPDATE proposals SET state = $1, reason = $2, request_id = $3, decided_at = $4, decided_by = $5 WHERE id = $6 AND state = 'open'",
+            &[
+                p.state.as_str().into(),
+                p.reason.as_deref().into(),
+                p.request_id.map(|r| r.0).into(),
+                p.decided_at.map(secs).into(),
+                p.decided_by.as_deref().into(),
+                p.id.into(),
+            ],
+        )?;
+        Ok(())
+    }
+
     // ---- users and grants ----
+    pub fn disable_user(&mut self, id: UserId, now: DateTime<Utc>) -> StoreResult<()> {
+        self.exec("UPDATE users SET disabled_at = $1 WHERE id = $2 AND disabled_at IS NULL", &[secs(now).into(), id.0.into()])?;
+        Ok(())
+    }
+    /// Whether the account is disabled.
+    pub fn user_disabled(&mut self, id: UserId) -> StoreResult<bool> {
+        Ok(self.query_one("SELECT disabled_at FROM users WHERE id = $1", &[id.0.into()])?.opt_int(0)?.is_some())
+    }
+    /// The accounts of a person.
+    pub fn users_of_person(&mut self, person: PersonId) -> StoreResult<Vec<(UserId, String)>> {
+        self.query("SELECT id, login FROM users WHERE person_id = $1 ORDER BY id", &[person.0.into()])?
+            .iter()
+            .map(|r| Ok((UserId(r.int(0)?), r.text(1)?)))
+            .collect()
+    }
+    pub fn delete_grant(&mut self, user: UserId, role: Role, agency: AgencyId) -> StoreResult<u64> {
+        self.exec(
+            "DELETE FROM grants WHERE user_id = $1 AND role = $2 AND agency_id = $3",
+            &[user.0.into(), role.code().into(), agency.0.into()],
+        )
+    }
     pub fn insert_user(&mut self, login: &str, person: Option<PersonId>, now: DateTime<Utc>) -> StoreResult<UserId> {
         let id = self
             .query_one(

@@ -47,6 +47,9 @@ pub enum Command {
     /// Accounts and their roles.
     #[command(subcommand)]
     User(UserCmd),
+    /// Certificate work proposed after what happened to officials.
+    #[command(subcommand)]
+    Proposal(ProposalCmd),
     /// Subscribers: individuals, organisations, devices/services/software.
     #[command(subcommand)]
     Subscriber(SubscriberCmd),
@@ -558,6 +561,62 @@ pub enum PersonCmd {
     Import {
         file: PathBuf,
     },
+    /// Edit an official's name, position, title, e-mail or phone.
+    Edit {
+        citizen_id: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        position: Option<String>,
+        #[arg(long)]
+        position_kind: Option<String>,
+        #[arg(long)]
+        title: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        phone: Option<String>,
+    },
+    /// Record what happened to an official: retired, resigned, deceased, position_changed, moved.
+    /// Proposes the certificate work to the CQQLTT; leaving the service disables the accounts.
+    Event {
+        citizen_id: String,
+        #[arg(long)]
+        event: String,
+        /// Effective date (YYYY-MM-DD or DD/MM/YYYY).
+        #[arg(long)]
+        on: String,
+        /// The decision it rests on (number and date).
+        #[arg(long)]
+        basis: String,
+        /// For a move: the new agency's code.
+        #[arg(long)]
+        agency: Option<String>,
+        /// For a new position.
+        #[arg(long)]
+        position: Option<String>,
+        #[arg(long)]
+        position_kind: Option<String>,
+        #[arg(long)]
+        title: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ProposalCmd {
+    /// Certificate work proposed after officials' events (open ones unless --all).
+    List {
+        #[arg(long)]
+        all: bool,
+    },
+    /// File the proposed request (created and submitted in one action).
+    Accept { id: i64 },
+    /// Dismiss a proposal, with the reason.
+    Dismiss {
+        id: i64,
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -607,6 +666,18 @@ pub enum UserCmd {
         agency: String,
     },
     List,
+    /// Disable an account: it can no longer act.
+    Disable {
+        login: String,
+    },
+    /// Take a role back from an account.
+    Revoke {
+        login: String,
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        agency: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -128,6 +128,7 @@ pub fn run(cli: &Cli) -> CliResult<ExitCode> {
         Command::Agency(c) => agency(cli, c, now),
         Command::Person(c) => person(cli, c, now),
         Command::User(c) => user(cli, c, now),
+        Command::Proposal(c) => proposal(cli, c, now),
         Command::Subscriber(c) => subscriber(cli, c, now),
         Command::Device(c) => device(cli, c, now),
         Command::Cert(c) => cert(cli, c, now),
@@ -327,6 +328,85 @@ fn person(cli: &Cli, c: &PersonCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
             let s = svc.import_persons(&actor, f, now)?;
             done(cli, serde_json::to_value(&s).expect("serialisable"), || println!("Đã nhập {} cán bộ từ {}.", s.imported, file.display()))
         }
+        PersonCmd::Edit { citizen_id, name, position, position_kind, title, email, phone } => {
+            let u = kyso_service::PersonUpdate {
+                full_name: name.clone(),
+                position: position.clone(),
+                position_kind: position_kind.clone(),
+                title: title.clone(),
+                email: email.clone(),
+                phone: phone.clone(),
+            };
+            let p = svc.update_person(&actor, citizen_id, &u, now)?;
+            done(cli, serde_json::to_value(&p).expect("serialisable"), || println!("Đã cập nhật thông tin của {}.", p.full_name))
+        }
+        PersonCmd::Event { citizen_id, event, on, basis, agency, position, position_kind, title } => {
+            let input = kyso_service::PersonEventInput {
+                event: event.clone(),
+                effective: on.clone(),
+                basis: basis.clone(),
+                new_position: position.clone(),
+                new_position_kind: position_kind.clone(),
+                new_title: title.clone(),
+                new_agency_code: agency.clone(),
+            };
+            let o = svc.record_person_event(&actor, citizen_id, &input, now)?;
+            done(cli, serde_json::to_value(&o).expect("serialisable"), || {
+                println!("Đã ghi nhận sự kiện của {} (số {}).", o.person.full_name, o.event_id);
+                for p in &o.proposals {
+                    let kind = kyso_core::request::RequestKind::parse(&p.kind).map(|k| k.label_vi()).unwrap_or("");
+                    println!("  Đề xuất số {}: {kind} — chờ cán bộ CQQLTT lập yêu cầu ('kyso proposal accept {}').", p.id, p.id);
+                }
+                for l in &o.disabled_accounts {
+                    println!("  Đã khóa tài khoản '{l}'.");
+                }
+            })
+        }
+    }
+}
+
+fn proposal(cli: &Cli, c: &ProposalCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
+    let svc = open_service(cli)?;
+    let actor = svc.actor(&cli.actor)?;
+    match c {
+        ProposalCmd::List { all } => {
+            let v = svc.list_proposals(&actor, !*all)?;
+            done(cli, serde_json::to_value(&v).expect("serialisable"), || {
+                table(
+                    &["Số", "Loại yêu cầu", "Thuê bao (id)", "Chứng thư (id)", "Trạng thái", "Yêu cầu đã lập", "Lý do"],
+                    &v.iter()
+                        .map(|p| {
+                            let kind =
+                                kyso_core::request::RequestKind::parse(&p.kind).map(|k| k.label_vi().to_string()).unwrap_or_default();
+                            let state = match p.state.as_str() {
+                                "open" => "chờ xử lý",
+                                "accepted" => "đã lập yêu cầu",
+                                _ => "đã bỏ qua",
+                            };
+                            vec![
+                                p.id.to_string(),
+                                kind,
+                                p.subscriber_id.to_string(),
+                                p.certificate_id.to_string(),
+                                state.into(),
+                                opt(&p.request_id),
+                                opt(&p.reason),
+                            ]
+                        })
+                        .collect::<Vec<_>>(),
+                )
+            })
+        }
+        ProposalCmd::Accept { id } => {
+            let (p, q) = svc.decide_proposal(&actor, *id, true, None, now)?;
+            done(cli, serde_json::json!({"proposal": p, "request": q}), || {
+                println!("Đã lập và gửi yêu cầu số {} theo đề xuất số {id}.", q.as_ref().map(|q| q.id.0).unwrap_or_default())
+            })
+        }
+        ProposalCmd::Dismiss { id, reason } => {
+            let (p, _) = svc.decide_proposal(&actor, *id, false, Some(reason), now)?;
+            done(cli, serde_json::to_value(&p).expect("serialisable"), || println!("Đã bỏ qua đề xuất số {id}: {reason}"))
+        }
     }
 }
 
@@ -342,6 +422,16 @@ fn user(cli: &Cli, c: &UserCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
             svc.grant(&actor, login, role, agency, now)?;
             done(cli, serde_json::json!({"login": login, "role": role, "agency": agency}), || {
                 println!("Đã giao vai trò {role} tại {agency} cho {login}.")
+            })
+        }
+        UserCmd::Disable { login } => {
+            svc.disable_user(&actor, login, now)?;
+            done(cli, serde_json::json!({"login": login, "disabled": true}), || println!("Đã khóa tài khoản '{login}'."))
+        }
+        UserCmd::Revoke { login, role, agency } => {
+            svc.revoke_role(&actor, login, role, agency, now)?;
+            done(cli, serde_json::json!({"login": login, "role": role, "agency": agency}), || {
+                println!("Đã thu hồi vai trò '{role}' tại {agency} của tài khoản '{login}'.")
             })
         }
         UserCmd::List => {

@@ -1,0 +1,32 @@
+-- Keeping the registry true: what happened to an official (retired, resigned, died, changed
+-- position, moved), with its date and legal basis, and the certificate work each event calls
+-- for (legal.md R5.4), proposed to the CQQLTT, who files it with one action or dismisses it
+-- with a reason. Accounts can be disabled.
+CREATE TABLE person_events (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    person_id   INTEGER NOT NULL REFERENCES persons(id),
+    event       TEXT NOT NULL,
+    effective   TEXT NOT NULL,
+    basis       TEXT NOT NULL,
+    details     TEXT NOT NULL,
+    recorded_at INTEGER NOT NULL,
+    recorded_by TEXT NOT NULL
+);
+CREATE INDEX person_events_person ON person_events(person_id);
+
+CREATE TABLE proposals (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id       INTEGER NOT NULL REFERENCES person_events(id),
+    subscriber_id  INTEGER NOT NULL REFERENCES subscribers(id),
+    certificate_id INTEGER NOT NULL REFERENCES certificates(id),
+    kind           TEXT NOT NULL,
+    details        TEXT NOT NULL,
+    state          TEXT NOT NULL,
+    reason         TEXT,
+    request_id     INTEGER REFERENCES requests(id),
+    decided_at     INTEGER,
+    decided_by     TEXT
+);
+CREATE INDEX proposals_state ON proposals(state);
+
+ALTER TABLE users ADD COLUMN disabled_at INTEGER;
