@@ -243,6 +243,21 @@ pub fn verify_issued_by(cert: &Certificate, issuer_spki: &[u8]) -> PkiResult<()>
     verify_signature(issuer_spki, &cert.signature_algorithm, &cert.tbs_certificate.to_der()?, cert.signature.raw_bytes())
 }
 
+/// The e-mail addresses a certificate names (rfc822Name in subjectAltName, where RFC 5280
+/// puts them; some CAs also write emailAddress in the subject, which this does not read).
+pub fn emails(der_bytes: &[u8]) -> PkiResult<Vec<String>> {
+    let c = Certificate::from_der(der_bytes)?;
+    let mut out = Vec::new();
+    for e in c.tbs_certificate.extensions.iter().flatten().filter(|e| e.extn_id == oids::SUBJECT_ALT_NAME) {
+        for n in x509_cert::ext::pkix::SubjectAltName::from_der(e.extn_value.as_bytes())?.0 {
+            if let GeneralName::Rfc822Name(m) = n {
+                out.push(m.to_string());
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The URLs of a certificate's OCSP responders (authority information access).
 pub fn ocsp_urls(der_bytes: &[u8]) -> PkiResult<Vec<String>> {
     use x509_cert::ext::pkix::name::GeneralName;

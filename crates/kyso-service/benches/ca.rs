@@ -5,48 +5,25 @@
 //!
 //!   KYSO_BENCH_ISSUE=2000 cargo bench -p kyso-service --bench ca
 
+mod common;
 use chrono::{Duration, TimeZone, Utc};
-use kyso_core::calendar::WorkCalendar;
 use kyso_core::registry::*;
 use kyso_core::request::*;
 use kyso_pki::crl::{self, CrlParams, RevokedEntry};
 use kyso_pki::name::{Attr, DistinguishedName};
-use kyso_service::{Bootstrap, CaConfig, Service};
+use kyso_service::{CaConfig, Service};
 use kyso_store::Db;
 use kyso_token::pkcs11::{Pkcs11Token, SOFTHSM2_MODULE};
 use kyso_token::soft::SoftToken;
 use kyso_token::{KeyAlgorithm, Pin, Token, TokenSession};
 use std::time::Instant;
 
-fn tax(seed: u64) -> String {
-    let mut n = 100_000_000 + seed * 13;
-    loop {
-        let nine = format!("{n:09}");
-        if let Some(c) = kyso_core::value::tax_check_digit(&format!("{nine}0")) {
-            return format!("{nine}{c}");
-        }
-        n += 1;
-    }
-}
-
 /// A deployment with `n` requests waiting at the CA, each with a CSR; returns the service and
 /// the (request, CSR) pairs.
 fn setup(dir: &std::path::Path, n: usize, ca: &dyn TokenSession, alg: KeyAlgorithm) -> (Service, Vec<(RequestId, Vec<u8>)>) {
     let now = Utc.with_ymd_and_hms(2026, 11, 21, 2, 0, 0).unwrap();
     let db = Db::open_sqlite(&dir.join("bench.db")).unwrap();
-    let boot = Bootstrap {
-        profile_key: "bac-ninh-2023".into(),
-        root: AgencyInput {
-            code: "UBND".into(),
-            name: "Ủy ban nhân dân tỉnh".into(),
-            legal_entity: true,
-            tax_code: Some(tax(0)),
-            address: "x".into(),
-            ..Default::default()
-        },
-        admin_login: "admin".into(),
-    };
-    let svc = Service::init(db, WorkCalendar::builtin(), &boot, now - Duration::days(1)).unwrap();
+    let svc = common::province(db, now - Duration::days(1));
     let admin = svc.actor("admin").unwrap();
     svc.ca_init(&admin, &CaConfig { key_algorithm: alg, ..CaConfig::demo("http://127.0.0.1:8480") }, ca, now - Duration::hours(1)).unwrap();
     // The subscribers' keys: one P-256 key signs every CSR (the CSR checks are all made).

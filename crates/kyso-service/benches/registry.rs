@@ -8,12 +8,13 @@
 //! KYSO_BENCH_PG_URL selects the PostgreSQL (default postgres://postgres@127.0.0.1:5432/test);
 //! the data goes into a schema of its own, dropped at the end.
 
+mod common;
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use common::tax;
 use kyso_core::audit::NewEvent;
-use kyso_core::calendar::WorkCalendar;
 use kyso_core::registry::*;
 use kyso_core::value::Serial;
-use kyso_service::{Bootstrap, Service};
+use kyso_service::Service;
 use kyso_store::Db;
 use std::time::Instant;
 
@@ -34,36 +35,13 @@ impl Rng {
     }
 }
 
-fn tax(seed: u64) -> String {
-    let mut n = 100_000_000 + seed * 13;
-    loop {
-        let nine = format!("{n:09}");
-        if let Some(c) = kyso_core::value::tax_check_digit(&format!("{nine}0")) {
-            return format!("{nine}{c}");
-        }
-        n += 1;
-    }
-}
-
 const NOW_Y: i32 = 2026;
 const SUBSCRIBERS: usize = 50_000;
 
 fn load(db: Db, certs: usize, events: usize) -> (Service, Vec<f64>) {
     let now = Utc.with_ymd_and_hms(NOW_Y, 11, 21, 2, 0, 0).unwrap();
     let t0 = now - Duration::days(5 * 365);
-    let boot = Bootstrap {
-        profile_key: "bac-ninh-2023".into(),
-        root: AgencyInput {
-            code: "UBND".into(),
-            name: "Ủy ban nhân dân tỉnh".into(),
-            legal_entity: true,
-            tax_code: Some(tax(0)),
-            address: "x".into(),
-            ..Default::default()
-        },
-        admin_login: "admin".into(),
-    };
-    let svc = Service::init(db, WorkCalendar::builtin(), &boot, t0).unwrap();
+    let svc = common::province(db, t0);
     let admin = svc.actor("admin").unwrap();
     let mut timings = Vec::new();
     let start = Instant::now();

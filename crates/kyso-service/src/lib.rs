@@ -10,6 +10,7 @@ mod documents;
 mod exchange;
 mod import;
 mod incoming;
+mod onboarding;
 mod people;
 mod registry;
 mod reports;
@@ -35,6 +36,7 @@ pub use documents::{scheme_by_name, NewDocument, PreparedSignature, SignatureOpt
 pub use exchange::{ExportItem, ImportResult};
 pub use import::{ImportSummary, RowError};
 pub use incoming::{Incoming, Received, VerifyWith};
+pub use onboarding::{CertificateList, OnboardingSummary, LIST_FIELDS};
 pub use people::{PersonEventInput, PersonEventOutcome, PersonUpdate};
 pub use registry::{DeviceInput, ExistingCertificate, SubscriberInput};
 pub use requests::{CompletionInput, NewRequestInput, RequestView};

@@ -1069,8 +1069,7 @@ fn life_events_propose_the_certificate_work_and_end_accounts() {
         assert_eq!(out.proposals.len(), 1);
         assert_eq!(out.proposals[0].kind, "revoke");
         // A move: a change of information naming the new body; the registry follows at once.
-        let moved =
-            w.svc.record_person_event(&officer, w.specialist.citizen_id.as_str(), &event("moved", Some("SO-B")), later).unwrap();
+        let moved = w.svc.record_person_event(&officer, w.specialist.citizen_id.as_str(), &event("moved", Some("SO-B")), later).unwrap();
         let so_b = w.svc.agency(&admin, "SO-B").unwrap();
         assert_eq!(moved.person.agency_id, so_b.id);
         assert_eq!(moved.proposals[0].kind, "change_info");
@@ -1095,5 +1094,68 @@ fn life_events_propose_the_certificate_work_and_end_accounts() {
         assert_eq!(err_code(w.svc.revoke_role(&admin, "cb.b", "agency_officer", "SO-B", later)), "not_found");
         w.svc.disable_user(&admin, "vt.a", later).unwrap();
         assert_eq!(err_code(w.svc.actor("vt.a")), "forbidden");
+    });
+}
+
+/// Issue 10, bulk onboarding: the certificates the government CA already issued, from its
+/// list with the columns named, are matched by citizen ID, then e-mail, then name and agency;
+/// the rest go to review, and a malformed row rejects the whole import.
+#[test]
+fn existing_certificates_are_matched_by_citizen_id_email_or_name_and_the_rest_reviewed() {
+    each("bac-ninh-2023", |w| {
+        let cntt = w.actor("cntt");
+        let columns: std::collections::BTreeMap<String, String> = [
+            ("serial", "Số serial"),
+            ("subject", "Chủ thể"),
+            ("not_before", "Từ ngày"),
+            ("not_after", "Đến ngày"),
+            ("email", "Thư điện tử"),
+        ]
+        .into_iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+        let head = "Số serial,Chủ thể,Từ ngày,Đến ngày,Thư điện tử\n";
+        let good = format!(
+            "{head}\
+             AA01,\"CN=Nguyễn Văn An,SERIALNUMBER=CCCD:027080000001,O=Cơ quan UBND-T,C=VN\",01/01/2026,31/12/2028,\n\
+             AA02,\"CN=Trần Thị Bình,OU=Cơ quan SO-A-P1,O=Cơ quan UBND-T,C=VN\",2026-01-01,2028-12-31,027190000002@{d}\n\
+             AA03,\"CN=Lê Văn Cường,OU=Cơ quan SO-A,O=Cơ quan UBND-T,C=VN\",2026-01-01,2028-12-31,\n\
+             AA04,\"CN=Người Lạ,O=Cơ quan UBND-T,C=VN\",2026-01-01,2028-12-31,\n\
+             AA05,\"CN=Cơ quan SO-B,O=Cơ quan UBND-T,C=VN\",2026-01-01,2028-12-31,\n",
+            d = w.leader.email.as_str().split('@').nth(1).unwrap()
+        );
+        // Malformed input: the whole import is refused, with the line or file named.
+        let broken = format!("{head}AA06,\"CN=Ai Đó,C=VN\",hôm qua,2028-12-31,\n");
+        type Files = [(String, Vec<u8>)];
+        let cases: [(&Files, &str, &str); 3] = [
+            (&[], &broken, "dòng 2"),
+            (&[("hong.pem".to_string(), b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n".to_vec())], &good, "hong.pem"),
+            (&[], &format!("{good}AA01,\"CN=Nguyễn Văn An,C=VN\",2026-01-01,2028-12-31,\n"), "lặp lại"),
+        ];
+        for (files, csv, needle) in cases {
+            let before = w.snapshot();
+            let list = CertificateList { csv: csv.as_bytes(), columns: columns.clone() };
+            match w.svc.import_certificates(&cntt, files, Some(&list), t0()) {
+                Err(ServiceError::Import(rows)) => {
+                    let text: Vec<String> = rows.iter().map(|r| format!("dòng {}: {}", r.line, r.message)).collect();
+                    assert!(text.iter().any(|t| t.contains(needle)), "{needle}: {text:?}");
+                }
+                other => panic!("{needle}: {other:?}"),
+            }
+            assert_eq!(before, w.snapshot(), "{needle}: nothing written");
+        }
+        let list = CertificateList { csv: good.as_bytes(), columns: columns.clone() };
+        let s = w.svc.import_certificates(&cntt, &[], Some(&list), t0()).unwrap();
+        let by = |k: &str| s.matched.get(k).copied().unwrap_or(0);
+        assert_eq!((by("citizen_id"), by("email"), by("name_and_agency")), (1, 1, 2), "{} {s:?}", w.backend);
+        // The specialist and the officer had no subscriber; SO-B had no organisation subscriber.
+        assert_eq!((s.subscribers_created, s.for_review, s.already_registered), (3, 1, 0));
+        assert_eq!(w.svc.certificate(&cntt, "AA01").unwrap().subscriber_id, w.individual.id);
+        let review = w.svc.certificates_for_review(&cntt).unwrap();
+        assert_eq!(review.len(), 1);
+        assert!(review[0].reason.contains("Người Lạ"), "{:?}", review[0]);
+        // Again: nothing twice.
+        let again = w.svc.import_certificates(&cntt, &[], Some(&list), t0()).unwrap();
+        assert_eq!((again.already_registered, again.for_review, again.matched.len()), (5, 0, 0));
     });
 }

@@ -244,6 +244,18 @@ fn placeholders(rows: usize, cols: usize) -> String {
         .join(", ")
 }
 
+/// A certificate of a bulk import that matched no official.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ReviewRow {
+    pub id: i64,
+    pub serial: String,
+    pub subject: String,
+    /// The file or the line of the list it came from.
+    pub source: String,
+    /// Why it matched nobody.
+    pub reason: String,
+}
+
 /// Something that happened to an official, as recorded.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct PersonEventRow {
@@ -474,6 +486,69 @@ impl Tx<'_> {
         .iter()
         .map(person_row)
         .collect()
+    }
+
+    pub fn persons_by_email(&mut self, email: &str) -> StoreResult<Vec<Person>> {
+        self.query(&format!("SELECT {PERSON_COLS} FROM persons p WHERE p.email = $1 ORDER BY p.id LIMIT 5"), &[email.into()])?
+            .iter()
+            .map(person_row)
+            .collect()
+    }
+    /// Officials with exactly this name (NFC); the caller compares agencies.
+    pub fn persons_named(&mut self, name: &str) -> StoreResult<Vec<Person>> {
+        self.query(&format!("SELECT {PERSON_COLS} FROM persons p WHERE p.full_name = $1 ORDER BY p.id LIMIT 50"), &[name.into()])?
+            .iter()
+            .map(person_row)
+            .collect()
+    }
+    pub fn agencies_named(&mut self, name: &str) -> StoreResult<Vec<Agency>> {
+        self.query(&format!("SELECT {AGENCY_COLS} FROM agencies WHERE name = $1 ORDER BY id LIMIT 5"), &[name.into()])?
+            .iter()
+            .map(agency_row)
+            .collect()
+    }
+
+    // ---- certificates of a bulk import waiting for review ----
+    #[allow(clippy::too_many_arguments)]
+    pub fn insert_review(
+        &mut self,
+        serial: &str,
+        subject: &str,
+        issuer: &str,
+        validity: (DateTime<Utc>, DateTime<Utc>),
+        email: Option<&str>,
+        citizen_id: Option<&str>,
+        source: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64> {
+        self.query_one(
+            "INSERT INTO certificate_review (serial, subject, issuer, not_before, not_after, email, citizen_id, source, reason, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+            &[
+                serial.into(),
+                subject.into(),
+                issuer.into(),
+                secs(validity.0).into(),
+                secs(validity.1).into(),
+                email.into(),
+                citizen_id.into(),
+                source.into(),
+                reason.into(),
+                secs(now).into(),
+            ],
+        )?
+        .int(0)
+    }
+    pub fn in_review(&mut self, serial: &str) -> StoreResult<bool> {
+        Ok(self.query_opt("SELECT id FROM certificate_review WHERE serial = $1", &[serial.into()])?.is_some())
+    }
+    /// The certificates waiting for review.
+    pub fn reviews(&mut self) -> StoreResult<Vec<ReviewRow>> {
+        self.query("SELECT id, serial, subject, source, reason FROM certificate_review ORDER BY id", &[])?
+            .iter()
+            .map(|r| Ok(ReviewRow { id: r.int(0)?, serial: r.text(1)?, subject: r.text(2)?, source: r.text(3)?, reason: r.text(4)? }))
+            .collect()
     }
 
     // ---- what happens to officials ----

@@ -798,6 +798,21 @@ pub enum DeviceCmd {
 #[derive(Subcommand, Debug)]
 #[allow(clippy::large_enum_variant)]
 pub enum CertCmd {
+    /// Bring in what the government CA already issued: its certificate files (PEM, DER, PKCS#7)
+    /// and/or its list (CSV), matched to officials by citizen ID, e-mail, then name and agency;
+    /// unmatched certificates go to review ('kyso cert review').
+    Import {
+        /// Certificate files.
+        files: Vec<PathBuf>,
+        /// The CA's list, a CSV with a header row.
+        #[arg(long)]
+        list: Option<PathBuf>,
+        /// FIELD=COLUMN for the list: serial, subject, not_before, not_after (required), issuer, email, citizen_id.
+        #[arg(long = "map", value_name = "FIELD=COLUMN")]
+        map: Vec<String>,
+    },
+    /// Certificates of bulk imports that matched no official, waiting for review.
+    Review,
     /// Enter an existing certificate issued outside kyso (migration); counts in no report figure.
     Add {
         #[arg(long)]

@@ -626,6 +626,53 @@ fn cert(cli: &Cli, c: &CertCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
         )
     };
     match c {
+        CertCmd::Import { files, list, map } => {
+            let mut loaded = Vec::new();
+            for f in files {
+                let bytes = std::fs::read(f).map_err(|e| env_err(format!("không đọc được {}: {e}", f.display())))?;
+                loaded.push((f.display().to_string(), bytes));
+            }
+            let csv = match list {
+                Some(p) => Some(std::fs::read(p).map_err(|e| env_err(format!("không đọc được {}: {e}", p.display())))?),
+                None => None,
+            };
+            let mut columns = std::collections::BTreeMap::new();
+            for m in map {
+                let Some((field, column)) = m.split_once('=') else {
+                    return Err(kyso_core::DomainError::invalid(
+                        "map",
+                        format!("'{m}' không hợp lệ: viết TRƯỜNG=TÊN_CỘT, ví dụ serial=Số serial"),
+                    )
+                    .into());
+                };
+                columns.insert(field.trim().to_string(), column.trim().to_string());
+            }
+            if files.is_empty() && csv.is_none() {
+                return Err(kyso_core::DomainError::invalid("files", "cần tệp chứng thư, hoặc --list DANH_SÁCH.csv").into());
+            }
+            let l = csv.as_deref().map(|csv| kyso_service::CertificateList { csv, columns });
+            let s = svc.import_certificates(&actor, &loaded, l.as_ref(), now)?;
+            done(cli, serde_json::to_value(&s).expect("serialisable"), || {
+                for (path, n) in &s.matched {
+                    let label = kyso_core::onboarding::MatchPath::parse(path).map(|p| p.label_vi()).unwrap_or("");
+                    println!("{label}: {n} chứng thư");
+                }
+                println!("Thuê bao mới lập: {}", s.subscribers_created);
+                println!("Đã có trong sổ (bỏ qua): {}", s.already_registered);
+                println!("Chờ xem xét (không khớp cán bộ nào): {} — xem 'kyso cert review'", s.for_review);
+            })
+        }
+        CertCmd::Review => {
+            let v = svc.certificates_for_review(&actor)?;
+            done(cli, serde_json::to_value(&v).expect("serialisable"), || {
+                table(
+                    &["Số", "Số hiệu", "Chủ thể", "Nguồn", "Lý do"],
+                    &v.iter()
+                        .map(|r| vec![r.id.to_string(), r.serial.clone(), r.subject.clone(), r.source.clone(), r.reason.clone()])
+                        .collect::<Vec<_>>(),
+                )
+            })
+        }
         CertCmd::Add { subscriber, serial, subject, issuer, not_before, not_after, device, renewal_count } => {
             let e = kyso_service::ExistingCertificate {
                 subscriber: SubscriberId(*subscriber),

@@ -30,3 +30,22 @@ CREATE TABLE proposals (
 CREATE INDEX proposals_state ON proposals(state);
 
 ALTER TABLE users ADD COLUMN disabled_at INTEGER;
+
+-- Certificates of a bulk import that matched nobody in the registry: kept for review, never
+-- attached to a guessed subscriber.
+CREATE TABLE certificate_review (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    serial     TEXT NOT NULL,
+    subject    TEXT NOT NULL,
+    issuer     TEXT NOT NULL,
+    not_before INTEGER NOT NULL,
+    not_after  INTEGER NOT NULL,
+    email      TEXT,
+    citizen_id TEXT,
+    source     TEXT NOT NULL,
+    reason     TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+-- Bulk imports match certificates to officials by e-mail and by name.
+CREATE INDEX persons_email ON persons(email);
+CREATE INDEX persons_name ON persons(full_name);
