@@ -38,6 +38,7 @@ pub use import::{ImportSummary, RowError};
 pub use incoming::{Incoming, Received, VerifyWith};
 pub use onboarding::{CertificateList, OnboardingSummary, LIST_FIELDS};
 pub use people::{PersonEventInput, PersonEventOutcome, PersonUpdate};
+pub use registry::DisplayNames;
 pub use registry::{DeviceInput, ExistingCertificate, SubscriberInput};
 pub use requests::{CompletionInput, NewRequestInput, RequestView};
 

@@ -7,6 +7,7 @@ use kyso_core::authz::{Permission, Role};
 use kyso_core::registry::*;
 use kyso_core::value::*;
 use kyso_store::CertificateFilter;
+use std::collections::{HashMap, HashSet};
 
 /// What a caller gives to register a subscriber.
 #[derive(Debug, Clone)]
@@ -88,7 +89,57 @@ pub(crate) fn default_managing(
     }
 }
 
+/// Names to show for the ids in a listing (the human output shows names, not ids).
+#[derive(Debug, Clone, Default)]
+pub struct DisplayNames {
+    pub subscribers: HashMap<SubscriberId, String>,
+    pub agencies: HashMap<AgencyId, String>,
+    pub persons: HashMap<PersonId, String>,
+}
+
 impl Service {
+    /// The names of the subscribers, agencies and officials given, as far as the actor may read
+    /// them (the others are left out, and the caller shows the id).
+    pub fn display_names(
+        &self,
+        actor: &Actor,
+        subscribers: &[SubscriberId],
+        agencies: &[AgencyId],
+        persons: &[PersonId],
+    ) -> ServiceResult<DisplayNames> {
+        self.db().read(|tx| {
+            let mut out = DisplayNames::default();
+            let mut agency_cache: HashMap<AgencyId, Agency> = HashMap::new();
+            let mut visible = |tx: &mut Tx<'_>, id: AgencyId| -> ServiceResult<Option<Agency>> {
+                let a = match agency_cache.entry(id) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(e) => e.insert(agency_by_id(tx, id)?),
+                };
+                Ok(actor.may(Permission::ReadRegistry, &a.path).then(|| a.clone()))
+            };
+            for id in subscribers.iter().collect::<HashSet<_>>() {
+                if let Some(sub) = tx.subscriber(*id)? {
+                    if visible(tx, sub.agency_id)?.is_some() || (sub.person_id.is_some() && sub.person_id == actor.person_id) {
+                        out.subscribers.insert(*id, sub.display_name);
+                    }
+                }
+            }
+            for id in agencies.iter().collect::<HashSet<_>>() {
+                if let Some(a) = visible(tx, *id)? {
+                    out.agencies.insert(*id, a.name);
+                }
+            }
+            for id in persons.iter().collect::<HashSet<_>>() {
+                if let Some(p) = tx.person(*id)? {
+                    if visible(tx, p.agency_id)?.is_some() || Some(p.id) == actor.person_id {
+                        out.persons.insert(*id, p.full_name.to_string());
+                    }
+                }
+            }
+            Ok(out)
+        })
+    }
+
     /// Names the provincial Office (Văn phòng Đoàn ĐBQH, HĐND và UBND tỉnh), the CQQLTT of the
     /// bodies under the province and their leaders where the profile says so (Hà Tĩnh Art. 5.1).
     pub fn set_provincial_office(&self, actor: &Actor, code: &str, now: DateTime<Utc>) -> ServiceResult<Agency> {

@@ -194,12 +194,22 @@ fn profile(cli: &Cli, c: &ProfileCmd) -> CliResult<ExitCode> {
                 println!("Người quản lý thuê bao: {}", p.subscriber_manager);
                 println!("Đơn vị kỹ thuật: {}", p.technical_unit);
                 println!("Cơ quan quản lý trực tiếp: {}", p.managing_agencies);
-                println!("Luồng gửi yêu cầu mặc định: {:?}; ngoại lệ: {:?}", p.routing.default, p.routing.per_kind);
+                let route = |r: kyso_core::profile::Route| match r {
+                    kyso_core::profile::Route::Direct => "cơ quan quản lý trực tiếp gửi thẳng tổ chức chứng thực",
+                    kyso_core::profile::Route::ViaManager => "qua người quản lý thuê bao cấp tỉnh kiểm tra rồi gửi tổ chức chứng thực",
+                };
+                println!("Yêu cầu chứng thực: {}.", route(p.routing.default));
+                for (kind, r) in &p.routing.per_kind {
+                    let k = kyso_core::request::RequestKind::parse(kind).map(|k| k.label_vi()).unwrap_or(kind);
+                    println!("  Riêng yêu cầu '{k}': {}.", route(*r));
+                }
+                let day = |mmdd: &str| mmdd.split_once('-').map(|(m, d)| format!("{d}/{m}")).unwrap_or_else(|| mmdd.to_string());
                 println!(
-                    "Báo cáo gửi: {} — hạn 6 tháng: {} — hạn năm: {}",
+                    "Báo cáo gửi {}: báo cáo 6 tháng {}; báo cáo năm trước ngày {}. Số liệu chốt đến ngày {} hằng năm.",
                     p.reports.recipient,
-                    opt(&p.reports.half_year_due),
-                    p.reports.annual_due
+                    p.reports.half_year_due.as_deref().map(|d| format!("trước ngày {}", day(d))).unwrap_or_else(|| "không quy định".into()),
+                    day(&p.reports.annual_due),
+                    day(&p.reports.year_end)
                 );
                 for f in &p.reports.figures {
                     println!("  - {} ({})", f.label, f.key);
@@ -290,7 +300,7 @@ fn person(cli: &Cli, c: &PersonCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
                         p.id.to_string(),
                         p.full_name.to_string(),
                         p.citizen_id.to_string(),
-                        p.date_of_birth.to_string(),
+                        p.date_of_birth.format("%d/%m/%Y").to_string(),
                         p.position.clone(),
                         p.email.to_string(),
                     ]
@@ -371,9 +381,10 @@ fn proposal(cli: &Cli, c: &ProposalCmd, now: DateTime<Utc>) -> CliResult<ExitCod
     match c {
         ProposalCmd::List { all } => {
             let v = svc.list_proposals(&actor, !*all)?;
+            let names = svc.display_names(&actor, &v.iter().map(|p| p.subscriber_id).collect::<Vec<_>>(), &[], &[])?;
             done(cli, serde_json::to_value(&v).expect("serialisable"), || {
                 table(
-                    &["Số", "Loại yêu cầu", "Thuê bao (id)", "Chứng thư (id)", "Trạng thái", "Yêu cầu đã lập", "Lý do"],
+                    &["Số", "Loại yêu cầu", "Thuê bao", "Chứng thư (id)", "Trạng thái", "Yêu cầu đã lập", "Lý do"],
                     &v.iter()
                         .map(|p| {
                             let kind =
@@ -383,10 +394,15 @@ fn proposal(cli: &Cli, c: &ProposalCmd, now: DateTime<Utc>) -> CliResult<ExitCod
                                 "accepted" => "đã lập yêu cầu",
                                 _ => "đã bỏ qua",
                             };
+                            let sub = names
+                                .subscribers
+                                .get(&p.subscriber_id)
+                                .cloned()
+                                .unwrap_or_else(|| format!("(thuê bao số {})", p.subscriber_id));
                             vec![
                                 p.id.to_string(),
                                 kind,
-                                p.subscriber_id.to_string(),
+                                sub,
                                 p.certificate_id.to_string(),
                                 state.into(),
                                 opt(&p.request_id),
@@ -458,9 +474,10 @@ fn subscriber(cli: &Cli, c: &SubscriberCmd, now: DateTime<Utc>) -> CliResult<Exi
         }
         SubscriberCmd::List { under, limit } => {
             let v = svc.list_subscribers(&actor, under.as_deref(), *limit)?;
+            let names = svc.display_names(&actor, &[], &v.iter().map(|s| s.managing_agency_id).collect::<Vec<_>>(), &[])?;
             return done(cli, serde_json::to_value(&v).expect("serialisable"), || {
                 table(
-                    &["Id", "Loại", "Tên", "Thư điện tử", "CQQLTT (id)"],
+                    &["Id", "Loại", "Tên", "Thư điện tử", "Cơ quan quản lý trực tiếp"],
                     &v.iter()
                         .map(|s| {
                             vec![
@@ -468,7 +485,11 @@ fn subscriber(cli: &Cli, c: &SubscriberCmd, now: DateTime<Utc>) -> CliResult<Exi
                                 s.kind.label_vi().into(),
                                 s.display_name.clone(),
                                 opt(&s.email),
-                                s.managing_agency_id.to_string(),
+                                names
+                                    .agencies
+                                    .get(&s.managing_agency_id)
+                                    .cloned()
+                                    .unwrap_or_else(|| format!("(cơ quan số {})", s.managing_agency_id)),
                             ]
                         })
                         .collect::<Vec<_>>(),
@@ -562,17 +583,20 @@ fn device(cli: &Cli, c: &DeviceCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
         }
         DeviceCmd::History { serial } => {
             let v = svc.handover_records(&actor, serial)?;
+            let people: Vec<_> = v.iter().flat_map(|h| h.from_person.into_iter().chain([h.to_person])).collect();
+            let names = svc.display_names(&actor, &[], &[], &people)?;
+            let name = |p: &kyso_core::registry::PersonId| names.persons.get(p).cloned().unwrap_or_else(|| format!("(cán bộ số {p})"));
             done(cli, serde_json::to_value(&v).expect("serialisable"), || {
                 table(
-                    &["Số", "Thời điểm", "Mẫu", "Bên giao (id)", "Bên nhận (id)", "Lý do", "Quyết định"],
+                    &["Số", "Thời điểm", "Mẫu", "Bên giao", "Bên nhận", "Lý do", "Quyết định"],
                     &v.iter()
                         .map(|h| {
                             vec![
                                 h.id.to_string(),
                                 h.at.with_timezone(&kyso_core::value::vn_offset()).format("%d/%m/%Y %H:%M").to_string(),
                                 h.form.clone(),
-                                opt(&h.from_person),
-                                h.to_person.to_string(),
+                                h.from_person.as_ref().map(name).unwrap_or_else(|| "(cơ quan cấp phát)".into()),
+                                name(&h.to_person),
                                 h.reason.clone(),
                                 opt(&h.decision_ref),
                             ]
@@ -828,6 +852,7 @@ fn request(cli: &Cli, c: &RequestCmd, now: DateTime<Utc>) -> CliResult<ExitCode>
                 .map(|s| parse_coded("state", s, RequestState::parse, RequestState::ALL, RequestState::code))
                 .transpose()?;
             let v = svc.list_requests(&actor, under.as_deref(), st, *limit)?;
+            let names = svc.display_names(&actor, &v.iter().map(|q| q.subscriber_id).collect::<Vec<_>>(), &[], &[])?;
             done(cli, serde_json::to_value(&v).expect("serialisable"), || {
                 table(
                     &["Số", "Loại", "Trạng thái", "Thuê bao", "Cập nhật"],
@@ -837,7 +862,11 @@ fn request(cli: &Cli, c: &RequestCmd, now: DateTime<Utc>) -> CliResult<ExitCode>
                                 q.id.to_string(),
                                 q.kind.label_vi().into(),
                                 q.state.label_vi().into(),
-                                q.subscriber_id.to_string(),
+                                names
+                                    .subscribers
+                                    .get(&q.subscriber_id)
+                                    .cloned()
+                                    .unwrap_or_else(|| format!("(thuê bao số {})", q.subscriber_id)),
                                 q.updated_at.with_timezone(&kyso_core::value::vn_offset()).format("%d/%m/%Y %H:%M").to_string(),
                             ]
                         })
