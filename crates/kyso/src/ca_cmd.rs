@@ -1,7 +1,8 @@
 //! Commands for tokens, the built-in CA, time-stamps and the HTTP server.
 
 use crate::cli::*;
-use crate::commands::{env, open_service, CliError};
+use crate::deployment::{env, open_service};
+use crate::error::CliError;
 use crate::tokens::{self, token_err, TokenRef};
 use crate::{clock, config, output};
 use chrono::{DateTime, Utc};

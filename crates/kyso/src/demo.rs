@@ -3,7 +3,8 @@
 //! through the service layer, so every figure and audit event is real.
 
 use crate::cli::Cli;
-use crate::commands::{env, open_db, CliError};
+use crate::deployment::{env, open_db};
+use crate::error::CliError;
 use chrono::{DateTime, Duration, Utc};
 use kyso_core::registry::*;
 use kyso_core::request::*;

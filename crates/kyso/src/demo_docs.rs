@@ -3,7 +3,7 @@
 //! the demo's certificates on their holders' tokens, so anyone can open and check them.
 
 use super::demo::{device_token, officer_for, DemoWorld, Res, DEMO_USER_PIN};
-use crate::commands::CliError;
+use crate::error::CliError;
 use chrono::{DateTime, Duration, Utc};
 use kyso_core::document::{Document, PersonalStep};
 use kyso_core::registry::*;

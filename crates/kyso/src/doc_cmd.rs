@@ -2,7 +2,8 @@
 //! agent and pairing with it).
 
 use crate::cli::{AgentCmd, Cli, DocCmd, DocSignArgs, TokenSel};
-use crate::commands::{env, open_service, CliError};
+use crate::deployment::{env, open_service};
+use crate::error::CliError;
 use crate::output::{json, table};
 use crate::tokens::{self, token_err, TokenRef};
 use base64::Engine;

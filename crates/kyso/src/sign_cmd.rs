@@ -2,7 +2,8 @@
 //! local token. The input file is never modified.
 
 use crate::cli::{Cli, SignArgs, TokenSel};
-use crate::commands::{env, open_service, CliError};
+use crate::deployment::{env, open_service};
+use crate::error::CliError;
 use crate::tokens::{self, token_err, TokenRef};
 use chrono::{DateTime, Utc};
 use kyso_pdf::{FieldSpec, Level, PdfError, SignerInfo, DEFAULT_CONTENTS};

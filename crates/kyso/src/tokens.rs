@@ -1,8 +1,8 @@
 //! Opening tokens for the CLI: where they are (configuration) and where PINs come from
 //! (environment variables, or a prompt on a terminal). PINs are never written anywhere.
 
-use crate::commands::CliError;
 use crate::config::Config;
+use crate::error::CliError;
 use kyso_token::pkcs11::Pkcs11Token;
 use kyso_token::soft::{SoftToken, DEFAULT_KDF_ITERATIONS};
 use kyso_token::{Pin, Token, TokenError, TokenSession};
@@ -55,7 +55,7 @@ pub fn open(data: &Path, r: &TokenRef, max_retries: u32) -> Result<Box<dyn Token
 /// the restore request can be filed. Best effort: signing works without a deployment, and the
 /// refusal the user sees is the token's own.
 pub fn report_locked(cli: &crate::cli::Cli, serial: &str, now: chrono::DateTime<chrono::Utc>) {
-    if let Ok(svc) = crate::commands::open_service(cli) {
+    if let Ok(svc) = crate::deployment::open_service(cli) {
         if let Ok(actor) = svc.actor(&cli.actor) {
             if let Ok(Some(d)) = svc.record_token_locked(&actor, serial, "kyso", now) {
                 eprintln!(

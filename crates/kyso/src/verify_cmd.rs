@@ -1,7 +1,8 @@
 //! `kyso cert verify`: one certificate path, RFC 5280 style.
 
 use crate::cli::{CertVerifyArgs, Cli};
-use crate::commands::{open_service, parse_time, CliError};
+use crate::deployment::{open_service, parse_time};
+use crate::error::CliError;
 use chrono::{DateTime, Utc};
 use kyso_pki::path::{self, LeafUsage, PathInput, Revocation};
 use std::process::ExitCode;
@@ -152,7 +153,7 @@ pub(crate) fn given_trust(cli: &Cli, files: &[Vec<u8>]) -> Result<(Certs, Certs)
         anchors.extend(certs);
     }
     let mut intermediates = Vec::new();
-    if crate::commands::env(cli)?.config.trust_government_g2 {
+    if crate::deployment::env(cli)?.config.trust_government_g2 {
         let (root, ca) = kyso_verify::trust_data::government_g2();
         anchors.push(root);
         intermediates.push(ca);
