@@ -380,6 +380,7 @@ pub enum TokenCmd {
 #[derive(Subcommand, Debug)]
 pub enum CaCmd {
     /// Create the CA: keys on the CA token, root and issuing CA, OCSP and TSA certificates, first CRL.
+    /// PINs: KYSO_CA_PIN, and KYSO_CA_SO_PIN when the software CA token is created here.
     Init {
         /// ec-p256, rsa-2048, rsa-3072.
         #[arg(long, default_value = "ec-p256")]
