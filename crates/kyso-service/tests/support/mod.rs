@@ -126,13 +126,18 @@ pub struct World {
     _schema: Option<PgSchema>,
 }
 
-pub fn world(b: Backend, profile: &str) -> World {
-    let domain = kyso_core::profile::ProvinceProfile::builtin(profile)
+/// The profile's first official e-mail domain, for test officials' addresses.
+pub fn profile_domain(profile: &str) -> String {
+    kyso_core::profile::ProvinceProfile::builtin(profile)
         .unwrap()
         .official_email_domains
         .first()
         .cloned()
-        .unwrap_or_else(|| "example.gov.vn".into());
+        .unwrap_or_else(|| "example.gov.vn".into())
+}
+
+pub fn world(b: Backend, profile: &str) -> World {
+    let domain = profile_domain(profile);
     let d = domain.as_str();
     let agency = |code: &str, parent: &str, legal: bool, seed: u64| agency_in(code, parent, legal, seed, d);
     let person = |name: &str, cid: &str, born: &str, gender: &str, kind: &str, ag: &str| person_in(name, cid, born, gender, kind, ag, d);
