@@ -153,6 +153,23 @@ pub struct IncomingEntry {
     /// The verification report (JSON).
     pub report: String,
     pub entered_by: String,
+    /// The document's own number and symbol (số, ký hiệu) and date.
+    pub doc_number: Option<String>,
+    pub doc_date: Option<chrono::NaiveDate>,
+    /// Who signed it, from the certificates ("name (agency)", one per signature).
+    pub signers: Vec<String>,
+    /// Warnings the clerk accepted when entering it (e.g. the signer's agency is not the sender).
+    pub warnings: Vec<String>,
+}
+
+/// Whether the stated sender is the agency a signer belongs to: the same name as the
+/// certificate's CN (an organisation's certificate), O or OU, or one containing the other
+/// ("UBND xã Tiên Du" and "Ủy ban nhân dân xã Tiên Du" do not match: the clerk confirms those).
+pub fn sender_matches(sender: &str, signer_names: &[&str]) -> bool {
+    let norm = |s: &str| crate::value::normalize_text(s).to_lowercase();
+    let sender = norm(sender);
+    !sender.is_empty()
+        && signer_names.iter().map(|n| norm(n)).any(|n| !n.is_empty() && (n == sender || n.contains(&sender) || sender.contains(&n)))
 }
 
 /// A message to a sender, waiting for the document system that delivers it.
@@ -293,6 +310,21 @@ pub fn format_number(n: u32, symbol: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_sender_is_compared_with_the_signers_agencies() {
+        // (sender, names from the signers' certificates, match)
+        let cases: [(&str, &[&str], bool); 5] = [
+            ("Sở Tư pháp", &["Nguyễn Văn An", "Sở Tư pháp", "Ủy ban nhân dân tỉnh Bắc Ninh"], true),
+            ("sở tư  pháp", &["Sở Tư pháp"], true),
+            ("Văn phòng Sở Tư pháp", &["Sở Tư pháp"], true),
+            ("UBND xã Tiên Du", &["Ủy ban nhân dân xã Tiên Du"], false),
+            ("Sở Y tế", &["Sở Tư pháp", ""], false),
+        ];
+        for (sender, names, want) in cases {
+            assert_eq!(sender_matches(sender, names), want, "{sender} {names:?}");
+        }
+    }
 
     fn doc(kind: DocumentKind, competent: Option<i64>) -> Document {
         Document {

@@ -19,8 +19,15 @@ pub struct Incoming {
     pub sender: String,
     /// Where it came from: "truc-lien-thong", "email", "cong-thong-tin", "khac".
     pub source: String,
-    /// Trích yếu (defaults to the file name).
-    pub title: Option<String>,
+    /// Trích yếu, as the clerk reads it (never the file name).
+    pub title: String,
+    /// The document's own number and symbol (số, ký hiệu) and its date (YYYY-MM-DD or
+    /// DD/MM/YYYY), as printed on it.
+    pub doc_number: Option<String>,
+    pub doc_date: Option<String>,
+    /// The clerk has seen that the signer's agency (from the certificate) is not the stated
+    /// sender, and registers the document anyway; the warning stays in the register.
+    pub accept_sender_mismatch: bool,
 }
 
 /// Trust for verifying received documents, beyond the deployment's built-in CA.
@@ -83,10 +90,10 @@ impl Service {
         let sender = required_text("sender", &inc.sender, 300)?;
         let source = required_text("source", &inc.source, 40)?;
         let file_name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let title = match &inc.title {
-            Some(t) => required_text("title", t, 500)?,
-            None => file_name.clone(),
-        };
+        let title = required_text("title", &inc.title, 500)
+            .map_err(|_| DomainError::invalid("title", "ghi trích yếu của văn bản (không dùng tên tệp)"))?;
+        let doc_number = inc.doc_number.as_deref().map(|n| required_text("doc_number", n, 100)).transpose()?;
+        let doc_date = inc.doc_date.as_deref().map(|d| kyso_core::value::parse_date("doc_date", d)).transpose()?;
         let policy = self.verify_policy(with, now)?;
         let mapped = kyso_pdf::file::Mapped::open(file)?;
         let report = kyso_verify::validate_pdf(&file_name, mapped.bytes(), &policy);
@@ -98,6 +105,38 @@ impl Service {
             None => report.indication.code(),
         };
         let report_json = serde_json::to_string(&report).map_err(|e| kyso_store::StoreError::Corrupt(e.to_string()))?;
+        // Who signed, from the certificates, and whether that is the stated sender.
+        let signers: Vec<String> = report
+            .signatures
+            .iter()
+            .filter_map(|s| s.signer.as_ref())
+            .map(|c| match &c.organisation {
+                Some(o) => format!("{} ({})", c.common_name, o),
+                None => c.common_name.clone(),
+            })
+            .collect();
+        let mut warnings = Vec::new();
+        if report.indication == Indication::TotalPassed {
+            let names: Vec<&str> = report
+                .signatures
+                .iter()
+                .filter_map(|s| s.signer.as_ref())
+                .flat_map(|c| {
+                    std::iter::once(c.common_name.as_str()).chain(c.organisation.as_deref()).chain(c.units.iter().map(String::as_str))
+                })
+                .collect();
+            if !kyso_core::document::sender_matches(&sender, &names) {
+                let warning = format!("người ký ({}) không thuộc nơi gửi đã ghi '{sender}'", signers.join("; "));
+                if !inc.accept_sender_mismatch {
+                    return Err(DomainError::rule(
+                        "incoming-sender",
+                        format!("{warning}; kiểm tra lại nơi gửi, hoặc vào sổ kèm cảnh báo này (--accept-sender-mismatch)"),
+                    )
+                    .into());
+                }
+                warnings.push(warning);
+            }
+        }
         let files = self.files()?;
         let entry = self.mutate(actor, "document.receive", "incoming:new", now, |tx| {
             let agency = agency_by_code(tx, &inc.agency_code)?;
@@ -122,6 +161,10 @@ impl Service {
                 indication: indication.clone(),
                 report: report_json.clone(),
                 entered_by: actor.login.clone(),
+                doc_number: doc_number.clone(),
+                doc_date,
+                signers: signers.clone(),
+                warnings: warnings.clone(),
             };
             e.id = tx.insert_incoming(&e)?;
             if passed {
@@ -133,7 +176,7 @@ impl Service {
                 tx.append_audit(
                     NewEvent::new(&actor.login, "document.received", format!("incoming:{}", e.id))
                         .agency(agency.id)
-                        .details(serde_json::json!({"number": e.seq, "sender": sender, "source": source, "sha256": sha256, "indication": indication})),
+                        .details(serde_json::json!({"number": e.seq, "sender": sender, "source": source, "sha256": sha256, "indication": indication, "doc_number": doc_number, "warnings": warnings})),
                     now,
                 )?;
             } else {

@@ -362,7 +362,13 @@ fn received_documents_are_registered_when_valid_and_refused_with_a_notice_when_n
             .svc
             .receive_document(
                 &vt,
-                &Incoming { agency_code: "SO-A".into(), sender: "x".into(), source: "email".into(), title: None },
+                &Incoming {
+                    agency_code: "SO-A".into(),
+                    sender: "x".into(),
+                    source: "email".into(),
+                    title: "Công văn thử".into(),
+                    ..Default::default()
+                },
                 &p0,
                 &with,
                 t0() + Duration::hours(1),
@@ -374,12 +380,27 @@ fn received_documents_are_registered_when_valid_and_refused_with_a_notice_when_n
             agency_code: "SO-A".into(),
             sender: "UBND xã Tiên Du".into(),
             source: "truc-lien-thong".into(),
-            title: Some(title.into()),
+            title: title.into(),
+            doc_number: Some("12/UBND-VP".into()),
+            doc_date: Some("02/03/2026".into()),
+            accept_sender_mismatch: true,
         };
         let p = s.dir.path().join("in.pdf");
         std::fs::write(&p, &good).unwrap();
+        // Issue 10: the signer's agency (from the certificate) is not the stated sender: refused
+        // until the clerk accepts the warning, which stays in the register. No summary, no entry.
+        let before = w.snapshot();
+        let strict = Incoming { accept_sender_mismatch: false, ..inc("Văn bản hợp lệ") };
+        assert_eq!(err(w.svc.receive_document(&vt, &strict, &p, &with, t0() + Duration::hours(1))), "rule:incoming-sender");
+        assert_eq!(err(w.svc.receive_document(&vt, &inc(" "), &p, &with, t0() + Duration::hours(1))), "invalid:title");
+        assert_eq!(before, w.snapshot());
         // Validated at the time of signing plus an hour: the CRL of t0 covers it.
         let r = w.svc.receive_document(&vt, &inc("Văn bản hợp lệ"), &p, &with, t0() + Duration::hours(1)).unwrap();
+        assert_eq!(
+            (r.entry.doc_number.as_deref(), r.entry.doc_date.map(|d| d.to_string())),
+            (Some("12/UBND-VP"), Some("2026-03-02".into()))
+        );
+        assert!(r.entry.warnings[0].contains("UBND xã Tiên Du") && !r.entry.signers.is_empty(), "{:?}", r.entry);
         assert_eq!(
             (r.entry.status, r.entry.seq),
             (kyso_core::document::IncomingStatus::Registered, Some(1)),

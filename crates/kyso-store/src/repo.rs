@@ -1179,8 +1179,8 @@ impl Tx<'_> {
     }
     pub fn insert_incoming(&mut self, e: &IncomingEntry) -> StoreResult<i64> {
         self.query_one(
-            "INSERT INTO incoming_register (agency_id, year, seq, status, received_at, sender, source, title, file_name, sha256, size, indication, report, entered_by)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+            "INSERT INTO incoming_register (agency_id, year, seq, status, received_at, sender, source, title, file_name, sha256, size, indication, report, entered_by, doc_number, doc_date, signers, warnings)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id",
             &[
                 e.agency_id.0.into(),
                 i64::from(e.year).into(),
@@ -1196,13 +1196,18 @@ impl Tx<'_> {
                 e.indication.as_str().into(),
                 e.report.as_str().into(),
                 e.entered_by.as_str().into(),
+                e.doc_number.as_deref().into(),
+                e.doc_date.map(d).unwrap_or(Value::Null),
+                e.signers.join("\n").into(),
+                e.warnings.join("\n").into(),
             ],
         )?
         .int(0)
     }
     pub fn incoming_entries(&mut self, prefix: &str, year: i32) -> StoreResult<Vec<IncomingEntry>> {
         self.query(
-            "SELECT r.id, r.agency_id, r.year, r.seq, r.status, r.received_at, r.sender, r.source, r.title, r.file_name, r.sha256, r.size, r.indication, r.report, r.entered_by
+            "SELECT r.id, r.agency_id, r.year, r.seq, r.status, r.received_at, r.sender, r.source, r.title, r.file_name, r.sha256, r.size, r.indication, r.report, r.entered_by,
+                    r.doc_number, r.doc_date, r.signers, r.warnings
              FROM incoming_register r JOIN agencies a ON a.id = r.agency_id WHERE a.path LIKE $1 AND r.year = $2 ORDER BY r.agency_id, r.id",
             &[under(prefix), i64::from(year).into()],
         )?
@@ -1224,6 +1229,10 @@ impl Tx<'_> {
                 indication: r.text(12)?,
                 report: r.text(13)?,
                 entered_by: r.text(14)?,
+                doc_number: r.opt_text(15)?,
+                doc_date: r.opt_text(16)?.and_then(|t| t.parse().ok()),
+                signers: r.text(17)?.lines().map(str::to_string).collect(),
+                warnings: r.text(18)?.lines().map(str::to_string).collect(),
             })
         })
         .collect()

@@ -164,8 +164,18 @@ pub enum DocCmd {
         /// truc-lien-thong | email | cong-thong-tin | khac
         #[arg(long, default_value = "truc-lien-thong")]
         source: String,
+        /// Trích yếu, as printed on the document.
         #[arg(long)]
-        title: Option<String>,
+        title: String,
+        /// The document's own number and symbol (e.g. "12/QĐ-UBND").
+        #[arg(long)]
+        number: Option<String>,
+        /// The document's date (YYYY-MM-DD or DD/MM/YYYY).
+        #[arg(long)]
+        date: Option<String>,
+        /// Enter it even though the signer's agency is not the stated sender (the warning stays).
+        #[arg(long)]
+        accept_sender_mismatch: bool,
         /// Further trusted roots (a trust list).
         #[arg(long)]
         trust: Vec<PathBuf>,

@@ -146,7 +146,7 @@ pub fn doc(cli: &Cli, c: &DocCmd, now: DateTime<Utc>) -> Res<ExitCode> {
             println!("Đã lưu hình con dấu của {agency} (đường kính {mm} mm).");
         }
         DocCmd::Sign(a) => return sign(cli, &svc, a, now),
-        DocCmd::Receive { file, agency, sender, source, title, trust, offline, keep } => {
+        DocCmd::Receive { file, agency, sender, source, title, number, date, accept_sender_mismatch, trust, offline, keep } => {
             let files = trust.iter().map(|t| read(t)).collect::<Result<Vec<_>, _>>()?;
             let (anchors, intermediates) = crate::verify_cmd::given_trust(cli, &files)?;
             let fetch = |url: &str| crate::http::get(url).ok();
@@ -156,6 +156,9 @@ pub fn doc(cli: &Cli, c: &DocCmd, now: DateTime<Utc>) -> Res<ExitCode> {
                 sender: sender.clone(),
                 source: source.clone(),
                 title: title.clone(),
+                doc_number: number.clone(),
+                doc_date: date.clone(),
+                accept_sender_mismatch: *accept_sender_mismatch,
             };
             let r = svc.receive_document(&actor, &inc, file, &with, now)?;
             let refused = r.entry.status == kyso_core::document::IncomingStatus::Refused;
@@ -165,10 +168,15 @@ pub fn doc(cli: &Cli, c: &DocCmd, now: DateTime<Utc>) -> Res<ExitCode> {
             } else {
                 print!("{}", kyso_verify::report::text(&r.report));
                 match r.entry.seq {
-                    Some(n) => println!(
-                        "Đã vào sổ văn bản đến số {n:02} ngày {}.",
-                        r.entry.received_at.with_timezone(&kyso_core::value::vn_offset()).format("%d/%m/%Y")
-                    ),
+                    Some(n) => {
+                        println!(
+                            "Đã vào sổ văn bản đến số {n:02} ngày {}.",
+                            r.entry.received_at.with_timezone(&kyso_core::value::vn_offset()).format("%d/%m/%Y")
+                        );
+                        for w in &r.entry.warnings {
+                            println!("Cảnh báo (đã chấp nhận khi vào sổ): {w}");
+                        }
+                    }
                     None => println!(
                         "Văn bản bị từ chối; đã lập thông báo cho {} kèm lý do.{}",
                         r.entry.sender,
@@ -196,17 +204,32 @@ pub fn doc(cli: &Cli, c: &DocCmd, now: DateTime<Utc>) -> Res<ExitCode> {
                 let rows: Vec<Vec<String>> = lines
                     .iter()
                     .map(|l| {
+                        let own = match (&l.doc_number, l.doc_date) {
+                            (Some(n), Some(d)) => format!("{n}, {}", d.format("%d/%m/%Y")),
+                            (Some(n), None) => n.clone(),
+                            (None, Some(d)) => d.format("%d/%m/%Y").to_string(),
+                            (None, None) => String::new(),
+                        };
                         vec![
                             l.seq.map(|n| format!("{n:02}")).unwrap_or_else(|| "—".into()),
                             l.received_at.with_timezone(&kyso_core::value::vn_offset()).format("%d/%m/%Y %H:%M").to_string(),
                             l.sender.clone(),
+                            own,
                             l.title.clone(),
+                            l.signers.join("; "),
                             l.status.label_vi().to_string(),
-                            l.indication.clone(),
+                            if l.warnings.is_empty() {
+                                l.indication.clone()
+                            } else {
+                                format!("{} — cảnh báo: {}", l.indication, l.warnings.join("; "))
+                            },
                         ]
                     })
                     .collect();
-                table(&["Số đến", "Ngày đến", "Nơi gửi", "Trích yếu", "Tình trạng", "Kết quả kiểm tra"], &rows);
+                table(
+                    &["Số đến", "Ngày đến", "Nơi gửi", "Số, ký hiệu, ngày", "Trích yếu", "Người ký", "Tình trạng", "Kết quả kiểm tra"],
+                    &rows,
+                );
             }
         }
         DocCmd::Notifications { agency, all } => {

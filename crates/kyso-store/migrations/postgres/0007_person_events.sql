@@ -49,3 +49,10 @@ CREATE TABLE certificate_review (
 -- Bulk imports match certificates to officials by e-mail and by name.
 CREATE INDEX persons_email ON persons(email);
 CREATE INDEX persons_name ON persons(full_name);
+
+-- The incoming register as the clerk keeps it on paper (Nghị định 30/2020): the document's own
+-- number and date, who signed it, and the warnings the clerk accepted.
+ALTER TABLE incoming_register ADD COLUMN doc_number TEXT;
+ALTER TABLE incoming_register ADD COLUMN doc_date TEXT;
+ALTER TABLE incoming_register ADD COLUMN signers TEXT NOT NULL DEFAULT '';
+ALTER TABLE incoming_register ADD COLUMN warnings TEXT NOT NULL DEFAULT '';
