@@ -524,9 +524,19 @@ impl Service {
                 .into());
             }
             let seal_mm = tx.setting(&format!("seal_mm.{}", agency.id.0))?.and_then(|s| s.parse::<f64>().ok()).unwrap_or(DEFAULT_SEAL_MM);
-            Ok(Plan { doc, existing, agency, me, step, reservation, parent_number, seal_mm })
+            // The outgoing register names who approved the document, not the clerk who seals it.
+            let competent = existing
+                .iter()
+                .rev()
+                .find(|s| s.step == Some(PersonalStep::Approve))
+                .and_then(|s| s.person_id)
+                .map(|p| tx.person(p))
+                .transpose()?
+                .flatten()
+                .map(|p| p.full_name.to_string());
+            Ok(Plan { doc, existing, agency, me, step, reservation, parent_number, seal_mm, competent })
         })?;
-        let Plan { doc, existing, agency, me, step, reservation, parent_number, seal_mm } = plan;
+        let Plan { doc, existing, agency, me, step, reservation, parent_number, seal_mm, competent } = plan;
 
         // The file as recorded, checked against its hash while hashing for the signature.
         let path = files.path(doc.id, doc.version);
@@ -597,7 +607,10 @@ impl Service {
             level: if o.level == Level::T { "T".into() } else { "B".into() },
             signing_time: now,
             reservation,
-            signer_name: signer_name.clone(),
+            signer_name: match step {
+                Step::Agency => competent.clone().unwrap_or_else(|| signer_name.clone()),
+                _ => signer_name.clone(),
+            },
             recipients: o.recipients.clone().unwrap_or_default(),
         };
         let expires_at = now + chrono::Duration::minutes(SESSION_MINUTES);
@@ -912,6 +925,8 @@ struct Plan {
     reservation: Option<Reservation>,
     parent_number: Option<String>,
     seal_mm: f64,
+    /// The competent signer (the leader who signed to issue it), for the outgoing register.
+    competent: Option<String>,
 }
 
 fn copy_type(o: &SignatureOptions) -> ServiceResult<CopyType> {

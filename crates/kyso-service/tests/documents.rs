@@ -171,6 +171,8 @@ fn issued_document_checked_approved_then_numbered_and_sealed_by_the_clerk() {
         let reg = w.svc.outgoing_register(&vt, "SO-A", 2026, "issued").unwrap();
         assert_eq!(reg.len(), 1);
         assert_eq!((reg[0].number.as_str(), reg[0].recipients.as_str(), reg[0].document_id), ("01/QĐ-SOA", "Các phòng; Lưu: VT", doc.id));
+        // Issue 10: the register names the competent signer who approved it, not the clerk.
+        assert_eq!(reg[0].signer_name, w.leader.full_name.as_str(), "{}", w.backend);
         let report = w.svc.report(&w.actor("qltb"), &t0().format("%Y").to_string(), None).unwrap();
         let signed = report.figures.iter().find(|f| f.key == "documents_signed").unwrap();
         assert_eq!(signed.total, 1, "{}", w.backend);
