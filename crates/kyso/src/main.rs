@@ -19,7 +19,6 @@ mod sign_cmd;
 mod tokens;
 mod verify_cmd;
 
-use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -34,7 +33,9 @@ fn main() -> ExitCode {
         }
         default_hook(info);
     }));
-    let cli = cli::Cli::parse();
+    // The command line with clap's own headings and built-in flags in Vietnamese.
+    let matches = cli::command_vi().get_matches();
+    let cli = <cli::Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     match commands::run(&cli) {
         Ok(code) => code,
         Err(e) => {
