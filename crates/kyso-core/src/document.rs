@@ -162,14 +162,14 @@ pub struct IncomingEntry {
     pub warnings: Vec<String>,
 }
 
-/// Whether the stated sender is the agency a signer belongs to: the same name as the
-/// certificate's CN (an organisation's certificate), O or OU, or one containing the other
-/// ("UBND xã Tiên Du" and "Ủy ban nhân dân xã Tiên Du" do not match: the clerk confirms those).
+/// Whether the stated sender is the agency a signer belongs to: exactly the name in the
+/// certificate's CN (an organisation's certificate), O or OU, ignoring case, spacing and normal
+/// form. Nothing looser: "Sở Y tế" is not "Sở Y tế tỉnh Nghệ An", and "UBND xã Tiên Du" is not
+/// "Ủy ban nhân dân xã Tiên Du"; the clerk confirms those.
 pub fn sender_matches(sender: &str, signer_names: &[&str]) -> bool {
     let norm = |s: &str| crate::value::normalize_text(s).to_lowercase();
     let sender = norm(sender);
-    !sender.is_empty()
-        && signer_names.iter().map(|n| norm(n)).any(|n| !n.is_empty() && (n == sender || n.contains(&sender) || sender.contains(&n)))
+    !sender.is_empty() && signer_names.iter().any(|n| norm(n) == sender)
 }
 
 /// A message to a sender, waiting for the document system that delivers it.
@@ -314,10 +314,11 @@ mod tests {
     #[test]
     fn the_sender_is_compared_with_the_signers_agencies() {
         // (sender, names from the signers' certificates, match)
-        let cases: [(&str, &[&str], bool); 5] = [
+        let cases: [(&str, &[&str], bool); 6] = [
             ("Sở Tư pháp", &["Nguyễn Văn An", "Sở Tư pháp", "Ủy ban nhân dân tỉnh Bắc Ninh"], true),
             ("sở tư  pháp", &["Sở Tư pháp"], true),
-            ("Văn phòng Sở Tư pháp", &["Sở Tư pháp"], true),
+            ("Văn phòng Sở Tư pháp", &["Sở Tư pháp"], false),
+            ("Sở Y tế", &["Sở Y tế tỉnh Nghệ An"], false),
             ("UBND xã Tiên Du", &["Ủy ban nhân dân xã Tiên Du"], false),
             ("Sở Y tế", &["Sở Tư pháp", ""], false),
         ];

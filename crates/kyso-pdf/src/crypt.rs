@@ -150,7 +150,8 @@ impl Decryptor {
         let o = bytes(encrypt, "O")?;
         let u = bytes(encrypt, "U")?;
         let p = get(encrypt, "P").and_then(Obj::as_int).ok_or_else(|| bad("thiếu /P"))? as i32;
-        let encrypt_metadata = !matches!(get(encrypt, "EncryptMetadata"), Some(Obj::Bool(false)));
+        // /EncryptMetadata exists from V 4 on; before, metadata is always encrypted.
+        let encrypt_metadata = v < 4 || !matches!(get(encrypt, "EncryptMetadata"), Some(Obj::Bool(false)));
         let (strings, streams) = match v {
             1 | 2 => (Method::Rc4, Method::Rc4),
             4 | 5 => {
@@ -175,7 +176,14 @@ impl Decryptor {
         };
         let key = match r {
             2..=4 => {
-                let n = if r == 2 { 5 } else { (get(encrypt, "Length").and_then(Obj::as_int).unwrap_or(128) / 8).clamp(5, 16) as usize };
+                // Key length in bytes: 40 bits for V 1 and R 2; /Length (default 40, ISO 32000-2
+                // §7.6.2 Table 20) for V 2 and 3; 128 bits for V 4 unless /Length says otherwise.
+                let bits = match v {
+                    1 => 40,
+                    4 => get(encrypt, "Length").and_then(Obj::as_int).unwrap_or(128),
+                    _ => get(encrypt, "Length").and_then(Obj::as_int).unwrap_or(40),
+                };
+                let n = if r == 2 { 5 } else { (bits / 8).clamp(5, 16) as usize };
                 if o.len() < 32 || u.len() < 32 {
                     return Err(bad("/O hoặc /U ngắn hơn 32 byte"));
                 }
@@ -263,6 +271,8 @@ impl Decryptor {
     /// be readable without the key to be checked.
     pub fn object(&self, r: Ref, obj: Obj) -> PdfResult<Obj> {
         match obj {
+            // A cross-reference stream is never encrypted, its dictionary included.
+            Obj::Stream(d, data) if get(&d, "Type").and_then(Obj::as_name) == Some(b"XRef") => Ok(Obj::Stream(d, data)),
             Obj::Stream(d, data) => {
                 let kind = get(&d, "Type").and_then(Obj::as_name);
                 let own_filter = match get(&d, "Filter") {
@@ -270,7 +280,7 @@ impl Decryptor {
                     Some(Obj::Array(a)) => a.iter().any(|f| f.as_name() == Some(b"Crypt")),
                     _ => false,
                 };
-                let plain = kind == Some(b"XRef") || (kind == Some(b"Metadata") && !self.encrypt_metadata) || own_filter;
+                let plain = (kind == Some(b"Metadata") && !self.encrypt_metadata) || own_filter;
                 let d = self.dict(r, d, 0)?;
                 let data = if plain || data.is_empty() { data } else { self.decrypt(r, self.streams, &data)? };
                 Ok(Obj::Stream(d, data))

@@ -312,14 +312,18 @@ impl<'a> Lexer<'a> {
     fn hex_string(&mut self) -> PdfResult<Obj> {
         self.pos += 1;
         let rest = &self.data[self.pos.min(self.data.len())..];
-        let Some(end) = rest.iter().position(|b| *b == b'>') else {
-            return Err(self.err("chuỗi hex không đóng"));
+        // One pass to the first byte that is neither a hex digit nor white space: it must be
+        // the closing '>' (scanning for '>' first would re-read the rest of a hostile file for
+        // every unclosed string).
+        let end = match rest.iter().position(|b| HEX[*b as usize] > 16) {
+            Some(i) if rest[i] == b'>' => i,
+            Some(i) => {
+                self.pos += i;
+                return Err(self.err("chuỗi hex không hợp lệ"));
+            }
+            None => return Err(self.err("chuỗi hex không đóng")),
         };
         let body = &rest[..end];
-        if let Some(bad) = body.iter().position(|b| HEX[*b as usize] > 16) {
-            self.pos += bad;
-            return Err(self.err("chuỗi hex không hợp lệ"));
-        }
         self.pos += end + 1;
         if self.skim {
             return Ok(Obj::Str(Vec::new()));

@@ -318,11 +318,13 @@ fn refs(o: &Obj, out: &mut Vec<Ref>) {
     }
 }
 
-/// The references inside each object already walked, by the object's byte offset. The
-/// revisions of one file share its bytes, so an object at the same offset is the same object
-/// in every revision, and each is parsed once however many revisions reach it.
+/// The references inside each object already walked, by the object's byte offset and number.
+/// The revisions of one file share its bytes, so an object read at the same offset under the
+/// same number is the same object in every revision, and each is parsed once however many
+/// revisions reach it. Only objects that were read are kept: an offset that a shorter revision
+/// could not read (it pointed past that revision's end, or at another object) is read again.
 #[derive(Default)]
-pub struct WalkCache(std::cell::RefCell<HashMap<usize, Vec<Ref>>>);
+pub struct WalkCache(std::cell::RefCell<HashMap<(usize, Ref), Vec<Ref>>>);
 
 /// A walk from `roots` through every reference (dictionaries, arrays, stream dictionaries),
 /// not entering `skip`: the objects reached, and how many references point at each. None
@@ -345,16 +347,17 @@ fn walk(doc: &PdfDoc<'_>, roots: &[Obj], skip: &HashSet<u32>, cache: &WalkCache)
         }
         match doc.entries.get(&r.0) {
             Some(Entry::InUse(off, _)) => {
-                if let Some(known) = cache.0.borrow().get(off) {
+                let key = (*off, r);
+                if let Some(known) = cache.0.borrow().get(&key) {
                     stack.extend_from_slice(known);
                     continue;
                 }
-                let mut found = Vec::new();
                 if let Ok(o) = doc.get_shallow(r) {
+                    let mut found = Vec::new();
                     refs(&o, &mut found);
+                    stack.extend_from_slice(&found);
+                    cache.0.borrow_mut().insert(key, found);
                 }
-                stack.extend_from_slice(&found);
-                cache.0.borrow_mut().insert(*off, found);
             }
             _ => {
                 if let Ok(o) = doc.get_shallow(r) {
@@ -467,6 +470,15 @@ pub fn diff(prev: &PdfDoc<'_>, cur: &PdfDoc<'_>, walked: &WalkCache) -> Vec<Chan
     let mut out = Vec::new();
     if cur.root_ref() != prev.root_ref() {
         return vec![Change::new(ChangeClass::Other, "danh mục gốc (/Root) của tài liệu bị thay thế")];
+    }
+    // How every string and stream is decrypted: an update that changes the encryption
+    // dictionary or the first file identifier changes what every object says without
+    // redefining any of them.
+    let first_id = |d: &PdfDoc<'_>| get(&d.trailer, "ID").and_then(Obj::as_array).and_then(|a| a.first()).cloned();
+    if (get(&prev.trailer, "Encrypt").is_some() || get(&cur.trailer, "Encrypt").is_some())
+        && (get(&prev.trailer, "Encrypt") != get(&cur.trailer, "Encrypt") || first_id(prev) != first_id(cur))
+    {
+        out.push(Change::new(ChangeClass::Other, "phần cập nhật thay đổi cách mã hóa tài liệu (/Encrypt hoặc /ID của trailer)"));
     }
     let (roles, names) = roles(prev);
     let mut added_annots: Vec<Obj> = Vec::new();

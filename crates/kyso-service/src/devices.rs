@@ -214,6 +214,19 @@ impl Service {
                 )
                 .into());
             };
+            // A device in use goes back only once nothing valid is on it.
+            if matches!(d.status, InUse | HandedOver | Locked) {
+                if let Some(c) = tx.certificates_on_device(d.id)?.into_iter().find(|c| c.not_after > now) {
+                    return Err(DomainError::rule(
+                        "device-lifecycle",
+                        format!(
+                            "thiết bị {} còn mang chứng thư số {} còn hiệu lực; thu hồi chứng thư số trước khi nộp lại thiết bị",
+                            d.serial, c.serial
+                        ),
+                    )
+                    .into());
+                }
+            }
             let to = self.person_by_cid(tx, to_cid)?;
             if to.id == holder {
                 return Err(DomainError::invalid("to", "bên nhận lại thiết bị phải khác người đang giữ thiết bị").into());

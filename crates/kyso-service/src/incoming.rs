@@ -115,7 +115,9 @@ impl Service {
                 None => c.common_name.clone(),
             })
             .collect();
-        let mut warnings = Vec::new();
+        // Checked inside the transaction, after the actor's rights, so that a refusal of
+        // someone who may not receive here is recorded as a denial.
+        let mut mismatch = None;
         if report.indication == Indication::TotalPassed {
             let names: Vec<&str> = report
                 .signatures
@@ -126,15 +128,7 @@ impl Service {
                 })
                 .collect();
             if !kyso_core::document::sender_matches(&sender, &names) {
-                let warning = format!("người ký ({}) không thuộc nơi gửi đã ghi '{sender}'", signers.join("; "));
-                if !inc.accept_sender_mismatch {
-                    return Err(DomainError::rule(
-                        "incoming-sender",
-                        format!("{warning}; kiểm tra lại nơi gửi, hoặc vào sổ kèm cảnh báo này (--accept-sender-mismatch)"),
-                    )
-                    .into());
-                }
-                warnings.push(warning);
+                mismatch = Some(format!("người ký ({}) không thuộc nơi gửi đã ghi '{sender}'", signers.join("; ")));
             }
         }
         let files = self.files()?;
@@ -143,6 +137,17 @@ impl Service {
             if !actor.has_role_at(Role::RecordsClerk, agency.id) {
                 require(actor, Permission::ManageDocuments, &agency)?;
             }
+            let warnings: Vec<String> = match &mismatch {
+                Some(w) if !inc.accept_sender_mismatch => {
+                    return Err(DomainError::rule(
+                        "incoming-sender",
+                        format!("{w}; kiểm tra lại nơi gửi, hoặc vào sổ kèm cảnh báo này (--accept-sender-mismatch)"),
+                    )
+                    .into())
+                }
+                Some(w) => vec![w.clone()],
+                None => vec![],
+            };
             let year = vn_date(now).format("%Y").to_string().parse::<i32>().unwrap_or(0);
             let passed = report.indication == Indication::TotalPassed;
             let mut e = IncomingEntry {

@@ -123,6 +123,8 @@ impl Service {
                         .as_deref()
                         .ok_or_else(|| DomainError::invalid("agency", "chuyển cơ quan phải ghi mã cơ quan mới"))?;
                     let to = agency_by_code(tx, code)?;
+                    // Both ends of the move are the actor's to change.
+                    require(actor, Permission::ManagePersons, &to)?;
                     if to.id == p.agency_id {
                         return Err(DomainError::invalid("agency", "cán bộ đang công tác tại cơ quan này").into());
                     }
@@ -143,12 +145,17 @@ impl Service {
                 _ => {}
             }
             tx.update_person(&p)?;
-            let sub = tx.subscriber_of_person(p.id)?;
-            // The subscriber follows its official to the new body, with that body's CQQLTT.
-            if let (Some(mut s), Some(to)) = (sub.clone(), &new_agency) {
-                s.agency_id = to.id;
-                s.managing_agency_id = crate::registry::default_managing(tx, self.profile().managing_rule, s.kind, Some(&p), to)?.id;
-                tx.update_subscriber(&s)?;
+            let mut sub = tx.subscriber_of_person(p.id)?;
+            // The subscriber follows its official to the new body; a move or a new position can
+            // change who the CQQLTT is (Hà Tĩnh: the provincial Office for leaders).
+            if let Some(s) = sub.as_mut().filter(|_| matches!(event, PersonEvent::Moved | PersonEvent::PositionChanged)) {
+                let body = match &new_agency {
+                    Some(to) => to.clone(),
+                    None => agency_by_id(tx, s.agency_id)?,
+                };
+                s.agency_id = body.id;
+                s.managing_agency_id = crate::registry::default_managing(tx, self.profile().managing_rule, s.kind, Some(&p), &body)?.id;
+                tx.update_subscriber(s)?;
             }
             let details = serde_json::json!({
                 "position": p.position, "position_kind": p.position_kind.code(), "title": p.title,
@@ -185,7 +192,21 @@ impl Service {
                 let certs: Vec<CertificateRecord> =
                     tx.certificates_under("/", &filter)?.into_iter().filter(|c| c.not_after > now).collect();
                 if let Some((kind, details)) = proposed_request(&facts) {
+                    let open = tx.proposals_under("/", Some("open"))?;
                     for c in certs {
+                        // One open proposal per certificate, however many events are recorded.
+                        if open.iter().any(|o| o.certificate_id == c.id) {
+                            continue;
+                        }
+                        // A device to return only when the certificate is on one.
+                        let details = match &details {
+                            RequestDetails::Revoke { reason, lost_device_record, .. } => RequestDetails::Revoke {
+                                reason: *reason,
+                                device_return: c.device_id.is_some(),
+                                lost_device_record: lost_device_record.clone(),
+                            },
+                            other => other.clone(),
+                        };
                         let mut prop = ProposalRow {
                             id: 0,
                             event_id,
@@ -213,8 +234,11 @@ impl Service {
             // Leaving the service ends the official's accounts.
             let mut disabled_accounts = Vec::new();
             if event.ends_service() {
+                // Only whoever manages accounts there disables them (not a CQQLTT officer alone),
+                // and never the actor's own; otherwise the outcome lists none and IT staff act.
+                let may = actor.may(Permission::ManageUsers, &a.path);
                 for (user, login) in tx.users_of_person(p.id)? {
-                    if !tx.user_disabled(user)? {
+                    if may && login != actor.login && !tx.user_disabled(user)? {
                         tx.disable_user(user, now)?;
                         tx.append_audit(
                             NewEvent::new(&actor.login, "user.disabled", format!("user:{login}"))
@@ -236,6 +260,8 @@ impl Service {
             for prefix in self.scoped_prefixes(tx, actor, Permission::ReadRegistry, None)? {
                 out.extend(tx.proposals_under(&prefix, only_open.then_some("open"))?);
             }
+            out.sort_by_key(|p| p.id);
+            out.dedup_by_key(|p| p.id);
             Ok(out)
         })
     }
@@ -262,7 +288,16 @@ impl Service {
             }
             let sub = tx.subscriber(prop.subscriber_id)?.ok_or_else(|| DomainError::not_found("thuê bao", prop.subscriber_id))?;
             let agency = agency_by_id(tx, sub.agency_id)?;
-            kyso_core::request::may_file_for(actor, &sub, &agency.path)?;
+            // The CQQLTT decides, or the provincial manager: never the official the proposal is
+            // about (who could dismiss the revocation of their own certificate).
+            if !(actor.has_role_at(Role::AgencyOfficer, sub.managing_agency_id)
+                || actor.has_role_over(Role::ProvincialManager, &agency.path))
+            {
+                return Err(DomainError::forbidden(
+                    "chỉ cán bộ của cơ quan quản lý trực tiếp (CQQLTT) của thuê bao hoặc người quản lý thuê bao cấp tỉnh xử lý đề xuất",
+                )
+                .into());
+            }
             let request = if accept {
                 let details: RequestDetails =
                     serde_json::from_str(&prop.details).map_err(|e| kyso_store::StoreError::Corrupt(e.to_string()))?;
@@ -291,7 +326,14 @@ impl Service {
             };
             prop.decided_at = Some(now);
             prop.decided_by = Some(actor.login.clone());
-            tx.decide_proposal(&prop)?;
+            if tx.decide_proposal(&prop)? == 0 {
+                return Err(DomainError::Transition {
+                    from: "decided",
+                    action: "decide",
+                    message: format!("đề xuất số {id} vừa được xử lý"),
+                }
+                .into());
+            }
             tx.append_audit(
                 NewEvent::new(&actor.login, &format!("proposal.{}", prop.state), format!("proposal:{id}"))
                     .agency(agency.id)

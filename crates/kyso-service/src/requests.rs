@@ -367,6 +367,10 @@ impl Service {
                     (Some(old), _) => (Some(old.id), old.renewal_count),
                     (None, _) => (None, 0),
                 };
+                // A change of information may move the subscriber: its new certificate belongs
+                // to the agency it moves to.
+                let changed = self.changed_info(tx, &q.details, &l.sub)?;
+                let cert_agency = changed.as_ref().map(|c| c.subscriber.agency_id).unwrap_or(l.agency.id);
                 let rec = tx.insert_certificate(
                     &CertificateRecord {
                         id: CertificateId(0),
@@ -382,7 +386,7 @@ impl Service {
                         predecessor,
                         renewal_count,
                     },
-                    l.agency.id,
+                    cert_agency,
                     class,
                 )?;
                 // Issued onto a device in stock: a personal certificate's device is assigned to
@@ -408,7 +412,7 @@ impl Service {
                     ),
                     now,
                 )?;
-                if let Some(changed) = self.changed_info(tx, &q.details, &l.sub)? {
+                if let Some(changed) = changed {
                     // The registry takes the new values with the certificate that carries them.
                     if let Some(p) = &changed.person {
                         tx.update_person(p)?;

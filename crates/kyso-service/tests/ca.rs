@@ -565,6 +565,9 @@ fn change_of_information_reaches_the_registry_and_the_certificate() {
         assert_eq!((person.title.as_str(), person.agency_id), ("Chuyên viên chính", so_b.id));
         let sub = w.svc.list_subscribers(&cntt, None, 100).unwrap().into_iter().find(|s| s.id == w.individual.id).unwrap();
         assert_eq!((sub.agency_id, sub.managing_agency_id), (so_b.id, so_b.id));
+        // The new certificate is listed with the agency it moved to.
+        let under_b = w.svc.list_certificates(&cntt, Some("SO-B"), &kyso_store::CertificateFilter::default()).unwrap();
+        assert!(under_b.iter().any(|c| c.serial.to_string() == new.serial_hex), "{}", w.backend);
         // The old certificate is superseded, the new one is the subscriber's.
         assert!(w.svc.certificate(&cntt, &old.serial_hex).unwrap().revoked_at.is_some());
         assert_eq!(w.svc.certificate(&cntt, &new.serial_hex).unwrap().subscriber_id, w.individual.id);

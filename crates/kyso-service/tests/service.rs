@@ -880,7 +880,9 @@ fn device_life_from_issuance_to_handover_return_and_overdue() {
         for (day, overdue) in [(due, false), (due + Duration::days(1), true), (due + Duration::days(20), true)] {
             assert_eq!(d.is_overdue(day), overdue, "{day}");
         }
-        // The return is a handover record from the holder to the receiver, not a status change.
+        // The return is a handover record from the holder to the receiver, not a status change;
+        // a device still carrying a valid certificate does not go back.
+        assert_eq!(err_code(w.svc.return_device(&cntt, "NEW-ORG", OFFICER, "Nộp lại", later)), "rule:device-lifecycle");
         assert_eq!(err_code(w.svc.set_device_status(&cntt, "NEW-IND", "returned", later)), "rule:device-lifecycle");
         assert_eq!(err_code(w.svc.return_device(&cntt, "NEW-IND", w.leader.citizen_id.as_str(), "Nộp lại", later)), "invalid:to");
         let r = w.svc.return_device(&cntt, "NEW-IND", OFFICER, "Nộp lại thiết bị sau khi thu hồi", later + Duration::days(2)).unwrap();
@@ -1063,13 +1065,15 @@ fn life_events_propose_the_certificate_work_and_end_accounts() {
             assert_eq!(before, w.snapshot());
         }
         // Retirement: a revocation with the device returned, and the official's account ends.
-        let out = w.svc.record_person_event(&officer, w.leader.citizen_id.as_str(), &event("retired", None), later).unwrap();
+        // Recorded by IT staff, who manage accounts (a CQQLTT officer alone does not disable them).
+        let out = w.svc.record_person_event(&w.actor("cntt"), w.leader.citizen_id.as_str(), &event("retired", None), later).unwrap();
         assert_eq!(out.disabled_accounts, vec!["self".to_string()], "{}", w.backend);
         assert_eq!(err_code(w.svc.actor("self")), "forbidden");
         assert_eq!(out.proposals.len(), 1);
         assert_eq!(out.proposals[0].kind, "revoke");
         // A move: a change of information naming the new body; the registry follows at once.
-        let moved = w.svc.record_person_event(&officer, w.specialist.citizen_id.as_str(), &event("moved", Some("SO-B")), later).unwrap();
+        let moved =
+            w.svc.record_person_event(&w.actor("cntt"), w.specialist.citizen_id.as_str(), &event("moved", Some("SO-B")), later).unwrap();
         let so_b = w.svc.agency(&admin, "SO-B").unwrap();
         assert_eq!(moved.person.agency_id, so_b.id);
         assert_eq!(moved.proposals[0].kind, "change_info");
@@ -1157,5 +1161,62 @@ fn existing_certificates_are_matched_by_citizen_id_email_or_name_and_the_rest_re
         // Again: nothing twice.
         let again = w.svc.import_certificates(&cntt, &[], Some(&list), t0()).unwrap();
         assert_eq!((again.already_registered, again.for_review, again.matched.len()), (5, 0, 0));
+    });
+}
+
+/// Review of issue 10's proposals: the official a proposal is about cannot decide it; a move
+/// needs rights at both agencies; an officer without account rights records a retirement but
+/// disables no account; the same event twice proposes once; a certificate without a device is
+/// revoked without a device return.
+#[test]
+fn proposals_are_decided_by_the_cqqltt_and_events_stay_within_the_actor_s_rights() {
+    each("thai-binh-2016", |w| {
+        let officer = w.actor("cb.a");
+        let cntt = w.actor("cntt");
+        let at = t0();
+        w.issue(&w.individual, at, 36, "RV01");
+        let later = at + Duration::days(10);
+        let event = |e: &str, kind: Option<&str>, agency: Option<&str>| PersonEventInput {
+            event: e.into(),
+            effective: "2026-03-12".into(),
+            basis: "Quyết định số 3/QĐ-SOA ngày 10/3/2026".into(),
+            new_position_kind: kind.map(str::to_string),
+            new_agency_code: agency.map(str::to_string),
+            ..Default::default()
+        };
+        // Thái Bình lets only leaders and a few posts hold personal certificates: a specialist's
+        // post means revocation, proposed to the CQQLTT.
+        let cid = w.leader.citizen_id.as_str();
+        let out = w.svc.record_person_event(&officer, cid, &event("position_changed", Some("specialist"), None), later).unwrap();
+        assert_eq!((out.proposals.len(), out.proposals[0].kind.as_str()), (1, "revoke"), "{}", w.backend);
+        assert!(out.disabled_accounts.is_empty());
+        let id = out.proposals[0].id;
+        assert_eq!(err_code(w.svc.decide_proposal(&w.actor("self"), id, false, Some("không đồng ý"), later)), "forbidden");
+        // Recorded again: still one proposal.
+        let again = w.svc.record_person_event(&officer, cid, &event("position_changed", Some("specialist"), None), later).unwrap();
+        assert!(again.proposals.is_empty());
+        // A move into an agency the officer has no rights over.
+        assert_eq!(err_code(w.svc.record_person_event(&officer, cid, &event("moved", None, Some("SO-B")), later)), "forbidden");
+        // A retirement recorded by the CQQLTT officer disables no account; IT staff's does.
+        let officer_event = w.svc.record_person_event(&officer, cid, &event("retired", None, None), later).unwrap();
+        assert!(officer_event.disabled_accounts.is_empty() && w.svc.actor("self").is_ok());
+        w.svc.decide_proposal(&officer, id, true, None, later).unwrap();
+        // A certificate brought in without a device: revoked without a device return.
+        let admin = w.actor("admin");
+        let colleague = w
+            .svc
+            .add_subscriber(&admin, &SubscriberInput::Individual { citizen_id: w.specialist.citizen_id.to_string() }, None, at)
+            .unwrap();
+        let head = "serial,subject,from,to\n";
+        let csv = format!("{head}IM01,\"CN=Trần Thị Bình,SERIALNUMBER=CCCD:027190000002,C=VN\",2026-01-01,2028-12-31\n");
+        let columns = [("serial", "serial"), ("subject", "subject"), ("not_before", "from"), ("not_after", "to")]
+            .into_iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        w.svc.import_certificates(&cntt, &[], Some(&CertificateList { csv: csv.as_bytes(), columns }), later).unwrap();
+        assert_eq!(w.svc.certificate(&cntt, "IM01").unwrap().subscriber_id, colleague.id);
+        let out = w.svc.record_person_event(&cntt, w.specialist.citizen_id.as_str(), &event("resigned", None, None), later).unwrap();
+        let (_, q) = w.svc.decide_proposal(&officer, out.proposals[0].id, true, None, later).unwrap();
+        assert!(matches!(q.unwrap().details, RequestDetails::Revoke { device_return: false, .. }));
     });
 }

@@ -577,13 +577,15 @@ impl Tx<'_> {
     pub fn proposal(&mut self, id: i64) -> StoreResult<Option<ProposalRow>> {
         self.query_opt(&format!("SELECT {PROPOSAL_COLS} FROM proposals WHERE id = $1"), &[id.into()])?.map(|r| proposal_row(&r)).transpose()
     }
-    /// Proposals in `state` (all when None) for subscribers whose agency is under `prefix`.
+    /// Proposals in `state` (all when None) for subscribers whose agency, or whose managing
+    /// agency, is under `prefix`.
     pub fn proposals_under(&mut self, prefix: &str, state: Option<&str>) -> StoreResult<Vec<ProposalRow>> {
         let cols = PROPOSAL_COLS.split(", ").map(|c| format!("p.{c}")).collect::<Vec<_>>().join(", ");
         self.query(
             &format!(
                 "SELECT {cols} FROM proposals p JOIN subscribers s ON s.id = p.subscriber_id JOIN agencies a ON a.id = s.agency_id
-                 WHERE a.path LIKE $1 AND ($2 = '' OR p.state = $2) ORDER BY p.id"
+                 JOIN agencies m ON m.id = s.managing_agency_id
+                 WHERE (a.path LIKE $1 OR m.path LIKE $1) AND ($2 = '' OR p.state = $2) ORDER BY p.id"
             ),
             &[under(prefix), state.unwrap_or("").into()],
         )?
@@ -591,7 +593,9 @@ impl Tx<'_> {
         .map(proposal_row)
         .collect()
     }
-    pub fn decide_proposal(&mut self, p: &ProposalRow) -> StoreResult<()> {
+    /// Records the decision on an open proposal; the number of rows changed (0: it was decided
+    /// meanwhile).
+    pub fn decide_proposal(&mut self, p: &ProposalRow) -> StoreResult<u64> {
         self.exec(
             "UPDATE proposals SET state = $1, reason = $2, request_id = $3, decided_at = $4, decided_by = $5 WHERE id = $6 AND state = 'open'",
             &[
@@ -602,8 +606,7 @@ impl Tx<'_> {
                 p.decided_by.as_deref().into(),
                 p.id.into(),
             ],
-        )?;
-        Ok(())
+        )
     }
 
     // ---- users and grants ----
