@@ -908,3 +908,52 @@ pub fn judge<'a>(changes: impl IntoIterator<Item = &'a Change>, docmdp: Option<i
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Review of issue 9: the walk cache kept "no references" for an offset that an earlier,
+    /// shorter revision could not read (its cross-reference entry pointed past its end). A later
+    /// revision that defined the object there then looked as if it referred to nothing, so what
+    /// it reached could pass for validation data.
+    #[test]
+    fn an_offset_an_earlier_revision_could_not_read_is_read_again() {
+        let mut pdf = b"%PDF-1.7\n".to_vec();
+        let o1 = pdf.len();
+        pdf.extend_from_slice(b"1 0 obj\n<< /Type /Catalog /Pages 2 0 R /X 5 0 R >>\nendobj\n");
+        let o2 = pdf.len();
+        pdf.extend_from_slice(b"2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n");
+        // The first revision's table already names object 5 at an offset past its own end.
+        let table = |entries: &[(u32, usize)]| {
+            let mut t = String::from("xref\n0 1\n0000000000 65535 f \n");
+            for (n, off) in entries {
+                t.push_str(&format!("{n} 1\n{off:010} 00000 n \n"));
+            }
+            t
+        };
+        let first_xref = pdf.len();
+        let head_len = first_xref + table(&[(1, o1), (2, o2), (5, 0)]).len();
+        let trailer = format!("trailer\n<< /Size 6 /Root 1 0 R >>\nstartxref\n{first_xref}\n%%EOF\n");
+        let x = head_len + trailer.len();
+        pdf.extend_from_slice(table(&[(1, o1), (2, o2), (5, x)]).as_bytes());
+        pdf.extend_from_slice(trailer.as_bytes());
+        let end_first = pdf.len();
+        assert_eq!(end_first, x);
+        pdf.extend_from_slice(b"5 0 obj\n<< /R 7 0 R >>\nendobj\n");
+        let second_xref = pdf.len();
+        pdf.extend_from_slice(table(&[(5, x)]).as_bytes());
+        pdf.extend_from_slice(
+            format!("trailer\n<< /Size 8 /Root 1 0 R /Prev {first_xref} >>\nstartxref\n{second_xref}\n%%EOF\n").as_bytes(),
+        );
+
+        let first = PdfDoc::read(&pdf[..end_first]).unwrap();
+        let full = PdfDoc::read(&pdf).unwrap();
+        let cache = WalkCache::default();
+        let roots = [Obj::Ref(first.root_ref())];
+        let (in_first, _) = walk(&first, &roots, &HashSet::new(), &cache).unwrap();
+        assert!(!in_first.contains(&7), "object 5 cannot be read in the first revision");
+        let (in_full, _) = walk(&full, &roots, &HashSet::new(), &cache).unwrap();
+        assert!(in_full.contains(&7), "object 5, read in the full file, reaches 7: {in_full:?}");
+    }
+}
