@@ -59,7 +59,13 @@ impl Period {
 
     /// The first and the last day the period covers, under the profile's cut-off.
     pub fn bounds(self, rules: &ReportRules) -> (NaiveDate, NaiveDate) {
-        let (m, d) = rules.year_end.split_once('-').and_then(|(m, d)| Some((m.parse().ok()?, d.parse().ok()?))).unwrap_or((12, 14));
+        // A cut-off that is not a day of the year (a hand-edited profile) falls back to NĐ 09's.
+        let (m, d) = rules
+            .year_end
+            .split_once('-')
+            .and_then(|(m, d)| Some((m.parse().ok()?, d.parse().ok()?)))
+            .filter(|(m, d): &(u32, u32)| NaiveDate::from_ymd_opt(2001, *m, (*d).min(28)).is_some() && (1..=31).contains(d))
+            .unwrap_or((12, 14));
         let year_end = |y: i32| NaiveDate::from_ymd_opt(y, m, d).or_else(|| NaiveDate::from_ymd_opt(y, m, 28)).expect("valid cut-off");
         // The last day of the block ending `months` before the year's cut-off.
         let end_before = |y: i32, months: u32| year_end(y).checked_sub_months(Months::new(months)).expect("date in range");
@@ -217,6 +223,9 @@ mod tests {
             ("12-31", "2026", "2026-01-01", "2026-12-31"),
             ("10-14", "2026-H1", "2025-10-15", "2026-04-14"),
             ("12-14", "2026-01-05..2026-02-20", "2026-01-05", "2026-02-20"),
+            // A cut-off that is no day of the year falls back to NĐ 09's.
+            ("13-40", "2026", "2025-12-15", "2026-12-14"),
+            ("02-30", "2026", "2025-03-01", "2026-02-28"),
         ];
         for (cut, p, a, b) in cases {
             rules.year_end = cut.into();
