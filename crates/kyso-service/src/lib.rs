@@ -84,6 +84,26 @@ impl ServiceError {
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
 
+/// The setting that keeps the earlier profiles: JSON pairs (the day the next one took effect,
+/// the earlier profile's key), oldest first.
+const PROFILE_HISTORY: &str = "profile.history";
+
+fn parse_profile_history(text: &str) -> ServiceResult<Vec<(chrono::NaiveDate, ProvinceProfile)>> {
+    if text.trim().is_empty() {
+        return Ok(vec![]);
+    }
+    let pairs: Vec<(String, String)> =
+        serde_json::from_str(text).map_err(|e| kyso_store::StoreError::Corrupt(format!("profile.history: {e}")))?;
+    pairs
+        .into_iter()
+        .map(|(d, k)| {
+            let day = d.parse().map_err(|_| kyso_store::StoreError::Corrupt(format!("profile.history: ngày '{d}'")))?;
+            let p = ProvinceProfile::builtin(&k).ok_or_else(|| DomainError::not_found("hồ sơ tỉnh", &k))?;
+            Ok((day, p))
+        })
+        .collect()
+}
+
 /// The login that the installer's own events are recorded under.
 pub const SYSTEM_LOGIN: &str = "system";
 
@@ -91,7 +111,10 @@ pub const SYSTEM_LOGIN: &str = "system";
 /// the working-day calendar.
 pub struct Service {
     db: Db,
+    /// The profile in force now, and the earlier ones with the day each took effect, oldest
+    /// first (a deployment that moved, as Bắc Giang into Bắc Ninh on 01/07/2025).
     profile: ProvinceProfile,
+    earlier_profiles: Vec<(chrono::NaiveDate, ProvinceProfile)>,
     regimes: Regimes,
     calendar: WorkCalendar,
     /// Where document files and signature and seal images live (see `set_files`).
@@ -111,7 +134,9 @@ impl Service {
         db.migrate()?;
         let key = db.read(|tx| tx.setting("profile"))?.ok_or(ServiceError::NotInitialised)?;
         let profile = ProvinceProfile::builtin(&key).ok_or_else(|| DomainError::not_found("hồ sơ tỉnh", &key))?;
-        Ok(Service { db, profile, regimes: Regimes::builtin(), calendar, files: None })
+        let history = db.read(|tx| tx.setting(PROFILE_HISTORY))?.unwrap_or_default();
+        let earlier_profiles = parse_profile_history(&history)?;
+        Ok(Service { db, profile, earlier_profiles, regimes: Regimes::builtin(), calendar, files: None })
     }
 
     /// True when the database already holds a deployment.
@@ -148,11 +173,77 @@ impl Service {
             )?;
             Ok(())
         })?;
-        Ok(Service { db, profile, regimes: Regimes::builtin(), calendar, files: None })
+        Ok(Service { db, profile, earlier_profiles: vec![], regimes: Regimes::builtin(), calendar, files: None })
     }
 
+    /// The profile in force now.
     pub fn profile(&self) -> &ProvinceProfile {
         &self.profile
+    }
+
+    /// The profile in force on `day`: requests keep the profile of the day they were filed,
+    /// reports that of the last day of their period.
+    pub fn profile_on(&self, day: chrono::NaiveDate) -> &ProvinceProfile {
+        let mut current = &self.profile;
+        // Each earlier profile was in force until the next change; walk back from now.
+        for (until, p) in self.earlier_profiles.iter().rev() {
+            if day < *until {
+                current = p;
+            } else {
+                break;
+            }
+        }
+        current
+    }
+
+    /// Moves the deployment to another province profile from `effective` (a day that has come;
+    /// a profile change is recorded when it is in force), on the basis of a decision. Requests,
+    /// reports and deadlines before that day keep the old profile.
+    pub fn change_profile(
+        &mut self,
+        actor: &Actor,
+        key: &str,
+        effective: chrono::NaiveDate,
+        basis: &str,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<()> {
+        let new = ProvinceProfile::builtin(key).ok_or_else(|| {
+            DomainError::invalid(
+                "profile",
+                format!("không có hồ sơ tỉnh '{key}'; các hồ sơ có sẵn: {}", ProvinceProfile::builtin_keys().join(", ")),
+            )
+        })?;
+        let basis = kyso_core::value::required_text("basis", basis, 300)
+            .map_err(|_| DomainError::invalid("basis", "ghi căn cứ: số và ngày của quyết định sáp nhập, điều chỉnh"))?;
+        if new.key == self.profile.key {
+            return Err(DomainError::invalid("profile", format!("hệ thống đang dùng hồ sơ '{key}'")).into());
+        }
+        if effective > kyso_core::value::vn_date(now) {
+            return Err(DomainError::invalid("effective", "chỉ ghi nhận việc chuyển hồ sơ khi đã có hiệu lực").into());
+        }
+        if self.earlier_profiles.last().is_some_and(|(d, _)| effective <= *d) {
+            return Err(DomainError::invalid("effective", "ngày hiệu lực phải sau lần chuyển hồ sơ trước").into());
+        }
+        let old = self.profile.key.clone();
+        let mut history = self.earlier_profiles.iter().map(|(d, p)| (d.to_string(), p.key.clone())).collect::<Vec<_>>();
+        history.push((effective.to_string(), old.clone()));
+        let text = serde_json::to_string(&history).map_err(|e| kyso_store::StoreError::Corrupt(e.to_string()))?;
+        self.mutate(actor, "profile.change", &format!("profile:{key}"), now, |tx| {
+            let root = tx.root_agency()?.ok_or(ServiceError::NotInitialised)?;
+            require(actor, kyso_core::authz::Permission::ManageAgencies, &root)?;
+            tx.set_setting("profile", &new.key)?;
+            tx.set_setting(PROFILE_HISTORY, &text)?;
+            tx.append_audit(
+                NewEvent::new(&actor.login, "profile.changed", format!("profile:{}", new.key))
+                    .agency(root.id)
+                    .details(serde_json::json!({"from": old, "to": new.key, "effective": effective, "basis": basis})),
+                now,
+            )?;
+            Ok(())
+        })?;
+        self.earlier_profiles = parse_profile_history(&text)?;
+        self.profile = new;
+        Ok(())
     }
     pub fn regimes(&self) -> &Regimes {
         &self.regimes

@@ -24,7 +24,10 @@ impl Service {
         inputs: &BTreeMap<String, u64>,
     ) -> ServiceResult<Report> {
         let period = Period::parse(period)?;
-        let p = self.profile();
+        // The period's dates come from the profile in force at its end (a profile change moves
+        // the cut-off): first under the current profile, then under the one of that day.
+        let (_, end_now) = period.bounds(&self.profile().reports);
+        let p = self.profile_on(end_now);
         for key in inputs.keys() {
             if !p.reports.figures.iter().any(|f| &f.key == key && f.source == FigureSource::Input) {
                 let known: Vec<&str> =

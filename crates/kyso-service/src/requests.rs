@@ -56,7 +56,7 @@ struct Loaded {
 
 impl Service {
     pub(crate) fn rules_on(&self, now: DateTime<Utc>) -> ServiceResult<RuleSet> {
-        Ok(self.regimes().on(vn_date(now))?.clone().with(&self.profile().rules))
+        Ok(self.regimes().on(vn_date(now))?.clone().with(&self.profile_on(vn_date(now)).rules))
     }
 
     fn load_parties(
@@ -245,7 +245,8 @@ impl Service {
             subscriber_agency_path: &l.agency.path,
             subscriber_person: l.sub.person_id,
             subscriber_kind: l.sub.kind,
-            route: self.profile().routing.route_for(q.kind),
+            // A request keeps the route of the profile it was filed under.
+            route: self.profile_on(vn_date(q.created_at)).routing.route_for(q.kind),
         };
         let to = next_state(&q, action, actor, &parties)?;
         // The law's conditions hold when the subscriber asks and when the CQQLTT vouches.
@@ -316,7 +317,8 @@ impl Service {
             subscriber_agency_path: &l.agency.path,
             subscriber_person: l.sub.person_id,
             subscriber_kind: l.sub.kind,
-            route: self.profile().routing.route_for(q.kind),
+            // A request keeps the route of the profile it was filed under.
+            route: self.profile_on(vn_date(q.created_at)).routing.route_for(q.kind),
         };
         next_state(&q, Action::Complete, actor, &parties)?;
         let completion = match input {

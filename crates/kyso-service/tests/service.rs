@@ -1220,3 +1220,49 @@ fn proposals_are_decided_by_the_cqqltt_and_events_stay_within_the_actor_s_rights
         assert!(matches!(q.unwrap().details, RequestDetails::Revoke { device_return: false, .. }));
     });
 }
+
+/// Issue 10: a deployment moves to another profile from a date (Thái Bình into Hưng Yên, here
+/// onto the national profile); requests filed before keep the old route, and reports of
+/// periods that ended before keep the old profile's rows and dates.
+#[test]
+fn a_profile_change_keeps_the_old_profile_before_its_day() {
+    for b in backends() {
+        let mut w = world(b, "thai-binh-2016");
+        let officer = w.actor("cb.a");
+        let before = w.svc.create_request(&officer, &new_input(&w.individual, 24), t0()).unwrap();
+        let day = (t0() + Duration::days(10)).date_naive();
+        let now = t0() + Duration::days(11);
+        // (actor, profile, effective day, expected error)
+        let refused = [
+            ("cb.a", "national-nd68", day, "forbidden"),
+            ("cntt", "thai-binh-2016", day, "invalid:profile"),
+            ("cntt", "hung-yen", day, "invalid:profile"),
+            ("cntt", "national-nd68", day + Duration::days(5), "invalid:effective"),
+        ];
+        for (login, key, on, want) in refused {
+            let actor = w.actor(login);
+            assert_eq!(err_code(w.svc.change_profile(&actor, key, on, "Nghị quyết 202/2025/QH15", now)), want, "{login} {key}");
+        }
+        let cntt = w.actor("cntt");
+        w.svc.change_profile(&cntt, "national-nd68", day, "Nghị quyết 202/2025/QH15 ngày 12/6/2025", now).unwrap();
+        assert_eq!(w.svc.profile().key, "national-nd68");
+        // Filed under Thái Bình (via the provincial manager): still checked by the manager.
+        w.svc.transition(&officer, before.id, Action::Submit, None, now).unwrap();
+        w.svc.transition(&officer, before.id, Action::Confirm, None, now).unwrap();
+        w.svc.transition(&w.actor("qltb"), before.id, Action::Check, None, now).unwrap();
+        // Filed after: the national profile's direct route.
+        let after = w.svc.create_request(&officer, &new_input(&w.organisation, 24), now).unwrap();
+        w.svc.transition(&officer, after.id, Action::Submit, None, now).unwrap();
+        w.svc.transition(&officer, after.id, Action::Confirm, None, now).unwrap();
+        assert_eq!(err_code(w.svc.transition(&w.actor("qltb"), after.id, Action::Check, None, now)), "transition");
+        // Reports: 2025 ended under Thái Bình (its rows, its cut-off), 2026 under the national profile.
+        let r2025 = w.svc.report(&w.actor("qltb"), "2025", None).unwrap();
+        assert_eq!(
+            (r2025.profile.as_str(), r2025.from.to_string(), r2025.to.to_string()),
+            ("thai-binh-2016", "2024-10-15".into(), "2025-10-14".into())
+        );
+        let r2026 = w.svc.report(&w.actor("qltb"), "2026", None).unwrap();
+        assert_eq!((r2026.profile.as_str(), r2026.from.to_string()), ("national-nd68", "2025-12-15".into()), "{}", w.backend);
+        w.audit_ok();
+    }
+}

@@ -566,6 +566,18 @@ pub enum ProfileCmd {
         /// Mã hồ sơ tỉnh.
         key: Option<String>,
     },
+    /// Chuyển hệ thống sang hồ sơ tỉnh khác từ một ngày đã có hiệu lực (ví dụ Bắc Giang sáp nhập
+    /// vào Bắc Ninh từ 01/7/2025); yêu cầu, báo cáo và thời hạn trước ngày đó giữ hồ sơ cũ.
+    Change {
+        /// Mã hồ sơ tỉnh mới.
+        key: String,
+        /// Ngày có hiệu lực (YYYY-MM-DD hoặc DD/MM/YYYY).
+        #[arg(long)]
+        on: String,
+        /// Căn cứ: số và ngày của nghị quyết, quyết định.
+        #[arg(long)]
+        basis: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]

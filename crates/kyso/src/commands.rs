@@ -11,7 +11,7 @@ pub fn run(cli: &Cli) -> CliResult<ExitCode> {
     match &cli.command {
         Command::Init(a) => r::init(cli, a, now),
         Command::Demo => demo::run(cli, now),
-        Command::Profile(c) => r::profile(cli, c),
+        Command::Profile(c) => r::profile(cli, c, now),
         Command::Agency(c) => r::agency(cli, c, now),
         Command::Person(c) => r::person(cli, c, now),
         Command::User(c) => r::user(cli, c, now),

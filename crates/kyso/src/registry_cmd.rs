@@ -52,8 +52,18 @@ pub(crate) fn init(cli: &Cli, a: &InitArgs, now: DateTime<Utc>) -> CliResult<Exi
     })
 }
 
-pub(crate) fn profile(cli: &Cli, c: &ProfileCmd) -> CliResult<ExitCode> {
+pub(crate) fn profile(cli: &Cli, c: &ProfileCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
     match c {
+        ProfileCmd::Change { key, on, basis } => {
+            let mut svc = open_service(cli)?;
+            let actor = svc.actor(&cli.actor)?;
+            let day = kyso_core::value::parse_date("on", on)?;
+            let old = svc.profile().key.clone();
+            svc.change_profile(&actor, key, day, basis, now)?;
+            done(cli, serde_json::json!({"from": old, "to": key, "effective": day}), || {
+                println!("Đã chuyển hệ thống từ hồ sơ '{old}' sang '{key}' từ ngày {}; trước ngày đó giữ hồ sơ cũ.", day.format("%d/%m/%Y"))
+            })
+        }
         ProfileCmd::List => {
             let ps: Vec<ProvinceProfile> = ProvinceProfile::builtin_keys().into_iter().filter_map(ProvinceProfile::builtin).collect();
             done(cli, serde_json::to_value(&ps).expect("serialisable"), || {
