@@ -385,8 +385,6 @@ pub struct Parties<'a> {
     pub route: Route,
 }
 
-/// Decides the next state of `req` when `actor` takes `action`, or says why not. This is the
-/// whole state machine: every persisted transition goes through it.
 /// The registry after a completed change of information (NĐ 130 Art. 65–66, NĐ 68 Art. 15):
 /// each field the request names takes its new value, everything else stays.
 #[derive(Debug, Clone, PartialEq)]
@@ -481,6 +479,8 @@ pub fn may_file_for(actor: &Actor, sub: &Subscriber, subscriber_agency_path: &st
     ))
 }
 
+/// Decides the next state of `req` when `actor` takes `action`, or says why not. This is the
+/// whole state machine: every persisted transition goes through it.
 pub fn next_state(req: &Request, action: Action, actor: &Actor, parties: &Parties<'_>) -> DomainResult<RequestState> {
     use Action::*;
     use RequestState::*;

@@ -66,6 +66,19 @@ fn bad(what: &str) -> PdfError {
     PdfError::Malformed(format!("từ điển mã hóa /Encrypt: {what}"))
 }
 
+/// CBC decryption with cipher `C`, with PKCS#7 padding removed or kept.
+fn cbc_decrypt<C>(key: &[u8], iv: &[u8], body: &[u8], padded: bool) -> Option<Vec<u8>>
+where
+    C: aes::cipher::BlockCipher + aes::cipher::BlockDecryptMut + aes::cipher::KeyInit,
+{
+    let d = cbc::Decryptor::<C>::new_from_slices(key, iv).ok()?;
+    if padded {
+        d.decrypt_padded_vec_mut::<Pkcs7>(body).ok()
+    } else {
+        d.decrypt_padded_vec_mut::<NoPadding>(body).ok()
+    }
+}
+
 /// AES-CBC decryption of `data` (IV first). Strings and streams end with PKCS#7 padding; a
 /// producer that got the padding wrong still gets its bytes, as other readers allow.
 fn aes_decrypt(key: &[u8], data: &[u8]) -> PdfResult<Vec<u8>> {
@@ -78,22 +91,8 @@ fn aes_decrypt(key: &[u8], data: &[u8]) -> PdfResult<Vec<u8>> {
     let (iv, body) = data.split_at(16);
     let run = |padded: bool| -> Option<Vec<u8>> {
         match key.len() {
-            16 => {
-                let d = cbc::Decryptor::<aes::Aes128>::new_from_slices(key, iv).ok()?;
-                if padded {
-                    d.decrypt_padded_vec_mut::<Pkcs7>(body).ok()
-                } else {
-                    d.decrypt_padded_vec_mut::<NoPadding>(body).ok()
-                }
-            }
-            32 => {
-                let d = cbc::Decryptor::<aes::Aes256>::new_from_slices(key, iv).ok()?;
-                if padded {
-                    d.decrypt_padded_vec_mut::<Pkcs7>(body).ok()
-                } else {
-                    d.decrypt_padded_vec_mut::<NoPadding>(body).ok()
-                }
-            }
+            16 => cbc_decrypt::<aes::Aes128>(key, iv, body, padded),
+            32 => cbc_decrypt::<aes::Aes256>(key, iv, body, padded),
             _ => None,
         }
     };

@@ -262,29 +262,16 @@ impl Service {
                     summary.already_registered += 1;
                     continue;
                 }
-                let (sub, path) = match match_candidate(tx, c)? {
+                // The matched official's or organisation's subscriber, made when there is none.
+                let (existing, input, path) = match match_candidate(tx, c)? {
                     Found::Person(p, path) => {
-                        let sub = match tx.subscriber_of_person(p.id)? {
-                            Some(s) => s,
-                            None => {
-                                summary.subscribers_created += 1;
-                                let input = SubscriberInput::Individual { citizen_id: p.citizen_id.to_string() };
-                                self.insert_subscriber(tx, actor, &input, None, now)?
-                            }
-                        };
-                        (sub, path)
+                        (tx.subscriber_of_person(p.id)?, SubscriberInput::Individual { citizen_id: p.citizen_id.to_string() }, path)
                     }
-                    Found::Organisation(a) => {
-                        let sub = match tx.subscriber_of_org(a.id)? {
-                            Some(s) => s,
-                            None => {
-                                summary.subscribers_created += 1;
-                                let input = SubscriberInput::Organisation { agency_code: a.code.to_string() };
-                                self.insert_subscriber(tx, actor, &input, None, now)?
-                            }
-                        };
-                        (sub, MatchPath::NameAndAgency)
-                    }
+                    Found::Organisation(a) => (
+                        tx.subscriber_of_org(a.id)?,
+                        SubscriberInput::Organisation { agency_code: a.code.to_string() },
+                        MatchPath::NameAndAgency,
+                    ),
                     Found::Review(reason) => {
                         tx.insert_review(
                             &c.serial,
@@ -299,6 +286,13 @@ impl Service {
                         )?;
                         summary.for_review += 1;
                         continue;
+                    }
+                };
+                let sub = match existing {
+                    Some(s) => s,
+                    None => {
+                        summary.subscribers_created += 1;
+                        self.insert_subscriber(tx, actor, &input, None, now)?
                     }
                 };
                 let rec = tx.insert_certificate(

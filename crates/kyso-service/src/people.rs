@@ -192,10 +192,9 @@ impl Service {
                 let certs: Vec<CertificateRecord> =
                     tx.certificates_under("/", &filter)?.into_iter().filter(|c| c.not_after > now).collect();
                 if let Some((kind, details)) = proposed_request(&facts) {
-                    let open = tx.proposals_under("/", Some("open"))?;
                     for c in certs {
                         // One open proposal per certificate, however many events are recorded.
-                        if open.iter().any(|o| o.certificate_id == c.id) {
+                        if tx.open_proposal_for(c.id)? {
                             continue;
                         }
                         // A device to return only when the certificate is on one.

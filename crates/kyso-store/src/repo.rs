@@ -574,6 +574,10 @@ impl Tx<'_> {
         )?
         .int(0)
     }
+    /// Whether a certificate already has an open proposal.
+    pub fn open_proposal_for(&mut self, certificate: CertificateId) -> StoreResult<bool> {
+        Ok(self.query_opt("SELECT id FROM proposals WHERE certificate_id = $1 AND state = 'open'", &[certificate.0.into()])?.is_some())
+    }
     pub fn proposal(&mut self, id: i64) -> StoreResult<Option<ProposalRow>> {
         self.query_opt(&format!("SELECT {PROPOSAL_COLS} FROM proposals WHERE id = $1"), &[id.into()])?.map(|r| proposal_row(&r)).transpose()
     }
