@@ -28,6 +28,7 @@ CREATE TABLE proposals (
     decided_by     TEXT
 );
 CREATE INDEX proposals_state ON proposals(state);
+CREATE INDEX proposals_certificate ON proposals(certificate_id);
 
 ALTER TABLE users ADD COLUMN disabled_at INTEGER;
 
