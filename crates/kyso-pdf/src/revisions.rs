@@ -769,13 +769,17 @@ pub fn diff(prev: &PdfDoc<'_>, cur: &PdfDoc<'_>, walked: &WalkCache) -> Vec<Chan
             out.push(Change::new(ChangeClass::Other, "thêm trường biểu mẫu mới"));
         }
     }
-    // Signing tools update the metadata as they sign or add validation data; alone it is an
-    // edit.
+    // Every writer updates the metadata (/ModDate, /Producer) as it saves: it goes with the
+    // signing, validation data, form filling or annotation saved alongside it; alone it is an
+    // edit. Whether it lands in the same second as the previous save is luck, so it must not
+    // decide the result.
     let signs = out.iter().any(|c| c.class == ChangeClass::Signing && c.signed);
-    let validates = out.iter().any(|c| c.class == ChangeClass::Validation);
+    let accompanied = [ChangeClass::FormFilling, ChangeClass::Annotation, ChangeClass::Validation]
+        .into_iter()
+        .find(|class| out.iter().any(|c| c.class == *class));
     for mut m in metadata {
-        if !signs && validates {
-            m.class = ChangeClass::Validation;
+        if let (false, Some(class)) = (signs, accompanied) {
+            m.class = class;
         } else if !signs {
             m.class = ChangeClass::Other;
             m.what = format!("{} mà không kèm chữ ký", m.what);
@@ -888,6 +892,8 @@ pub fn judge<'a>(changes: impl IntoIterator<Item = &'a Change>, docmdp: Option<i
             _ if docmdp == Some(1) => !(c.class == ChangeClass::Signing && (c.doc_timestamp || c.metadata) && !c.visible),
             // A new field that draws over a certified document (the sneaky signature attack).
             ChangeClass::Signing => docmdp.is_some() && c.visible && c.new_field,
+            // The metadata saved with a fill or an annotation is judged with it.
+            ChangeClass::FormFilling | ChangeClass::Annotation if c.metadata => false,
             ChangeClass::FormFilling => locked,
             // Approval signatures and P2 allow no annotations; P3 allows notes that draw nothing
             // over the page.

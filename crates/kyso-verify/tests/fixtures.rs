@@ -214,6 +214,11 @@ fn sign(pdf: &[u8], who: &(Vec<u8>, Arc<dyn Signer>), pki: &Pki, name: &str, at:
 
 /// Appends an incremental update (re)defining `objects`.
 fn append_update(pdf: &[u8], objects: &[(u32, String)]) -> Vec<u8> {
+    append_update_with_trailer(pdf, objects, "")
+}
+
+/// Like [`append_update`], with `extra` added to the trailer (such as `/Info 9 0 R`).
+fn append_update_with_trailer(pdf: &[u8], objects: &[(u32, String)], extra: &str) -> Vec<u8> {
     let doc = kyso_pdf::reader::PdfDoc::open(pdf).unwrap();
     let mut out = pdf.to_vec();
     let size = doc.size().max(objects.iter().map(|o| o.0 + 1).max().unwrap_or(0));
@@ -229,7 +234,7 @@ fn append_update(pdf: &[u8], objects: &[(u32, String)]) -> Vec<u8> {
     }
     let root = doc.root_ref().0;
     out.extend_from_slice(
-        format!("trailer\n<< /Size {size} /Root {root} 0 R /Prev {} >>\nstartxref\n{xref}\n%%EOF\n", doc.startxref).as_bytes(),
+        format!("trailer\n<< /Size {size} /Root {root} 0 R /Prev {} {extra}>>\nstartxref\n{xref}\n%%EOF\n", doc.startxref).as_bytes(),
     );
     out
 }
@@ -479,6 +484,25 @@ fn every_fixture_gets_its_indication_and_kyso_agrees_with_pyhanko() {
         f.insert(b"V".to_vec(), kyso_pdf::object::Obj::Str(b"900".to_vec()));
         append_update(&shadow, &[(7, obj_text(&kyso_pdf::object::Obj::Dict(f)))])
     };
+    // Regression (CI, stop 18): a form filled after an approval signature by a writer that also
+    // saves a new /ModDate. pyHanko's fixtures passed or failed on whether its two saves fell in
+    // the same second; the metadata saved with a fill is part of the fill.
+    let filled_with_info = {
+        let info = kyso_pdf::reader::PdfDoc::open(&base).unwrap().size();
+        let info_trailer = format!("/Info {info} 0 R ");
+        let with_info =
+            append_update_with_trailer(&base, &[(info, "<< /Producer (writer) /ModDate (D:20261201110000Z) >>".into())], &info_trailer);
+        let signed = sign(&with_info, &a, &pki, "Chữ ký", now, Some(now - Duration::minutes(5)));
+        let doc = kyso_pdf::reader::PdfDoc::open(&signed).unwrap();
+        let (_, field, _) = kyso_pdf::form::fields(&doc).unwrap().into_iter().find(|(n, _, _)| n == "ten").unwrap();
+        let mut f = doc.get(field).unwrap().as_dict().unwrap().clone();
+        f.insert(b"V".to_vec(), kyso_pdf::object::Obj::Str(b"Nguyen Van An".to_vec()));
+        append_update_with_trailer(
+            &signed,
+            &[(field.0, obj_text(&kyso_pdf::object::Obj::Dict(f))), (info, "<< /Producer (writer) /ModDate (D:20261201120000Z) >>".into())],
+            &info_trailer,
+        )
+    };
     // The value kept, only its appearance redrawn to show another amount.
     let replace_appearance = {
         let doc = kyso_pdf::reader::PdfDoc::open(&shadow).unwrap();
@@ -638,6 +662,7 @@ fn every_fixture_gets_its_indication_and_kyso_agrees_with_pyhanko() {
         ),
         ("untrusted-root.pdf", sign(&base, &stranger, &other, "Chữ ký", now, None), Indeterminate, Some(S::NoCertificateChainFound)),
         ("extra-signature-field-drawn.pdf", extra_field, TotalFailed, Some(S::SigConstraintsFailure)),
+        ("filled-with-info-update.pdf", filled_with_info, TotalPassed, None),
         ("shadow-hide.pdf", hide, TotalFailed, Some(S::SigConstraintsFailure)),
         ("shadow-replace.pdf", replace, Indeterminate, Some(S::SigConstraintsFailure)),
         ("shadow-hide-and-replace.pdf", hide_and_replace, TotalFailed, Some(S::SigConstraintsFailure)),
