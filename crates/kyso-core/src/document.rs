@@ -172,6 +172,109 @@ pub fn sender_matches(sender: &str, signer_names: &[&str]) -> bool {
     !sender.is_empty() && signer_names.iter().any(|n| norm(n) == sender)
 }
 
+/// The number and date a received document is registered with, from what the clerk gives and
+/// what kyso read from the file: the clerk's where given (with a warning when the file shows
+/// another), else the file's. Neither is an error that says what to give.
+pub fn header_values(
+    given: (Option<&str>, Option<NaiveDate>),
+    read: (Option<&str>, Option<NaiveDate>),
+) -> DomainResult<(String, NaiveDate, Vec<String>)> {
+    let mut warnings = Vec::new();
+    let squeeze = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+    let number = match (given.0, read.0) {
+        (Some(g), Some(r)) => {
+            if squeeze(g) != squeeze(r) {
+                warnings.push(format!("số, ký hiệu ghi vào sổ ({g}) khác số trên văn bản ({r})"));
+            }
+            g.to_string()
+        }
+        (Some(g), None) => g.to_string(),
+        (None, Some(r)) => r.to_string(),
+        (None, None) => {
+            return Err(DomainError::invalid(
+                "doc_number",
+                "không đọc được số, ký hiệu của văn bản từ tệp; hãy ghi số, ký hiệu như trên văn bản",
+            ))
+        }
+    };
+    let date = match (given.1, read.1) {
+        (Some(g), Some(r)) => {
+            if g != r {
+                warnings.push(format!(
+                    "ngày văn bản ghi vào sổ ({}) khác ngày trên văn bản ({})",
+                    g.format("%d/%m/%Y"),
+                    r.format("%d/%m/%Y")
+                ));
+            }
+            g
+        }
+        (Some(d), None) | (None, Some(d)) => d,
+        (None, None) => {
+            return Err(DomainError::invalid(
+                "doc_date",
+                "không đọc được ngày của văn bản từ tệp; hãy ghi ngày như trên văn bản (dd/mm/yyyy)",
+            ))
+        }
+    };
+    Ok((number, date, warnings))
+}
+
+/// How the names of Vietnamese state bodies begin (NĐ 30/2020 Appendix I, item 2): a
+/// certificate outside the registry whose CN begins so, with no title, is taken for an
+/// agency's certificate.
+pub const AGENCY_NAME_PREFIXES: &[&str] = &[
+    "ủy ban",
+    "uỷ ban",
+    "ubnd",
+    "hội đồng",
+    "hđnd",
+    "sở ",
+    "ban ",
+    "bộ ",
+    "cục ",
+    "chi cục",
+    "tổng cục",
+    "văn phòng",
+    "phòng ",
+    "trung tâm",
+    "thanh tra",
+    "kho bạc",
+    "chi nhánh",
+    "công an",
+    "tòa án",
+    "toà án",
+    "viện ",
+    "bệnh viện",
+    "trường ",
+    "đài ",
+    "báo ",
+    "tỉnh ủy",
+    "tỉnh uỷ",
+    "thành ủy",
+    "thành uỷ",
+    "đảng ủy",
+    "đảng uỷ",
+    "đoàn ",
+    "quỹ ",
+    "bảo hiểm xã hội",
+    "cơ quan",
+];
+
+/// Whether a signature was made with an agency's (organisation's) certificate rather than a
+/// person's. The registry decides for certificates it holds (`registered` is then whether its
+/// subscriber is an organisation); for others, a certificate with a title (T) is a person's,
+/// and one whose CN is the stated sender or reads like an agency's name is an agency's.
+pub fn is_agency_signature(registered: Option<bool>, common_name: &str, title: Option<&str>, sender: &str) -> bool {
+    if let Some(organisation) = registered {
+        return organisation;
+    }
+    if title.is_some_and(|t| !t.trim().is_empty()) {
+        return false;
+    }
+    let cn = crate::value::normalize_text(common_name).to_lowercase();
+    sender_matches(sender, &[common_name]) || AGENCY_NAME_PREFIXES.iter().any(|p| cn.starts_with(p))
+}
+
 /// A message to a sender, waiting for the document system that delivers it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Notification {
@@ -324,6 +427,62 @@ mod tests {
         ];
         for (sender, names, want) in cases {
             assert_eq!(sender_matches(sender, names), want, "{sender} {names:?}");
+        }
+    }
+
+    #[test]
+    fn a_received_document_is_registered_with_the_number_and_date_it_shows() {
+        let d = |m, day| NaiveDate::from_ymd_opt(2026, m, day).unwrap();
+        // (clerk, file, number, date, warnings, error field)
+        type Case<'a> = (
+            &'a str,
+            (Option<&'a str>, Option<NaiveDate>),
+            (Option<&'a str>, Option<NaiveDate>),
+            Result<(&'a str, NaiveDate, usize), &'a str>,
+        );
+        let cases: [Case<'_>; 6] = [
+            ("read from the file", (None, None), (Some("12/QĐ-UBND"), Some(d(3, 5))), Ok(("12/QĐ-UBND", d(3, 5), 0))),
+            ("given by the clerk", (Some("7/TB-VP"), Some(d(4, 1))), (None, None), Ok(("7/TB-VP", d(4, 1), 0))),
+            (
+                "both, the same but for spaces",
+                (Some("12 / QĐ-UBND"), Some(d(3, 5))),
+                (Some("12/QĐ-UBND"), Some(d(3, 5))),
+                Ok(("12 / QĐ-UBND", d(3, 5), 0)),
+            ),
+            (
+                "the clerk differs from the file",
+                (Some("13/QĐ-UBND"), Some(d(3, 6))),
+                (Some("12/QĐ-UBND"), Some(d(3, 5))),
+                Ok(("13/QĐ-UBND", d(3, 6), 2)),
+            ),
+            ("no number anywhere", (None, Some(d(3, 5))), (None, None), Err("doc_number")),
+            ("no date anywhere", (None, None), (Some("12/QĐ-UBND"), None), Err("doc_date")),
+        ];
+        for (case, given, read, want) in cases {
+            match (header_values(given, read), want) {
+                (Ok((n, date, w)), Ok((wn, wd, ww))) => assert_eq!((n.as_str(), date, w.len()), (wn, wd, ww), "{case}"),
+                (Err(DomainError::Invalid { field, .. }), Err(f)) => assert_eq!(field, f, "{case}"),
+                (got, _) => panic!("{case}: {got:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn agency_signatures_are_told_from_personal_ones() {
+        // (registry: organisation?, CN, title, sender, agency signature)
+        type Case<'a> = (Option<bool>, &'a str, Option<&'a str>, &'a str, bool);
+        let cases: [Case<'_>; 8] = [
+            (Some(true), "Nguyễn Văn An", None, "Sở Tư pháp", true),
+            (Some(false), "Sở Tư pháp", None, "Sở Tư pháp", false),
+            (None, "Sở Tư pháp", None, "UBND tỉnh", true),
+            (None, "ỦY BAN NHÂN DÂN XÃ TIÊN DU", None, "UBND xã Tiên Du", true),
+            (None, "Trung tâm Phục vụ hành chính công", None, "x", true),
+            (None, "Nguyễn Văn An", None, "Sở Tư pháp", false),
+            (None, "Sở Tư pháp", Some("Giám đốc"), "Sở Tư pháp", false),
+            (None, "Công ty ABC", None, "Công ty ABC", true),
+        ];
+        for (registered, cn, title, sender, want) in cases {
+            assert_eq!(is_agency_signature(registered, cn, title, sender), want, "{cn} {title:?} {sender}");
         }
     }
 

@@ -199,6 +199,70 @@ pub fn number_and_date_fills(number: u32, issued_on: NaiveDate, size: f64) -> Ve
     ]
 }
 
+/// The number and symbol and the date of issue a document shows in its header (NĐ 30/2020
+/// Appendix I, items 3 and 4), where they can be read.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Header {
+    /// "12/QĐ-UBND".
+    pub number: Option<String>,
+    pub date: Option<NaiveDate>,
+}
+
+/// Runs of page 1 searched for the header: it opens the document, and the body below may cite
+/// other documents' numbers and dates.
+const HEADER_RUNS: usize = 40;
+
+/// Reads the header of a received document from the text of page 1 and, for a document kyso
+/// issued, from the number, day and month the records clerk wrote into its fields.
+pub fn read_header(doc: &PdfDoc<'_>) -> PdfResult<Header> {
+    let runs = crate::text::page_runs(doc, 1)?;
+    let mut filled: [Option<String>; 3] = [None, None, None];
+    for (name, _, d) in crate::form::fields(doc).unwrap_or_default() {
+        let slot = [NUMBER_FIELD, DAY_FIELD, MONTH_FIELD].iter().position(|f| *f == name);
+        if let (Some(i), Some(crate::object::Obj::Str(v))) = (slot, crate::object::get(&d, "V")) {
+            filled[i] = Some(crate::verify::text_of(v));
+        }
+    }
+    Ok(parse_header(&runs, [filled[0].as_deref(), filled[1].as_deref(), filled[2].as_deref()]))
+}
+
+/// The header in `runs` (the text of page 1, top to bottom), with `filled` the number, day and
+/// month written into a kyso draft's blanks, which its text leaves empty.
+pub fn parse_header(runs: &[String], filled: [Option<&str>; 3]) -> Header {
+    let runs = &runs[..runs.len().min(HEADER_RUNS)];
+    let number = runs.iter().find_map(|r| {
+        let rest = r.strip_prefix("Số")?.trim_start().strip_prefix(':')?;
+        let rest: String = rest.chars().filter(|c| !c.is_whitespace()).collect();
+        let n = match (filled[0].map(str::trim), rest.starts_with('/')) {
+            (Some(f), true) if !f.is_empty() => format!("{f}{rest}"),
+            _ => rest,
+        };
+        n.starts_with(|c: char| c.is_ascii_digit()).then_some(n)
+    });
+    // The header's date line is "Place, ngày … tháng … năm …" (or begins with "ngày"); a
+    // document cited in the body ("Nghị định số 30/2020/NĐ-CP ngày 05 tháng 3 năm 2020") is
+    // not it. Only the first such line counts: a blank one gives no date.
+    let date_line = runs.iter().find(|r| {
+        r.split_once("ngày").is_some_and(|(before, after)| {
+            (before.trim().is_empty() || before.trim_end().ends_with(',')) && after.contains("tháng") && after.contains("năm")
+        })
+    });
+    let date = date_line.and_then(|r| {
+        let (_, after) = r.split_once("ngày")?;
+        let (day, after) = after.split_once("tháng")?;
+        let (month, after) = after.split_once("năm")?;
+        let digits = |s: &str| -> Option<u32> {
+            let d: String = s.trim().chars().take_while(char::is_ascii_digit).collect();
+            d.parse().ok()
+        };
+        let day = digits(day).or_else(|| filled[1].and_then(digits))?;
+        let month = digits(month).or_else(|| filled[2].and_then(digits))?;
+        let year = digits(after)?;
+        NaiveDate::from_ymd_opt(year as i32, month, day)
+    });
+    Header { number, date }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,5 +274,51 @@ mod tests {
         assert_eq!(iso_time(t), "2025-07-01T09:30:15+07:00");
         assert_eq!(CopyType::parse("sao lục"), Some(CopyType::SaoLuc));
         assert_eq!(CopyType::parse("trich_sao"), Some(CopyType::TrichSao));
+    }
+
+    #[test]
+    fn the_header_gives_the_number_and_date_where_it_shows_them() {
+        let d = |y, m, d| NaiveDate::from_ymd_opt(y, m, d);
+        // (case, runs of page 1, filled number/day/month, number, date)
+        type Case<'a> = (&'a str, &'a [&'a str], [Option<&'a str>; 3], Option<&'a str>, Option<NaiveDate>);
+        let cases: &[Case<'_>] = &[
+            (
+                "printed in full",
+                &["UBND TỈNH BẮC NINH", "Số: 123/QĐ-UBND", "Bắc Ninh, ngày 05 tháng 3 năm 2026"],
+                [None, None, None],
+                Some("123/QĐ-UBND"),
+                d(2026, 3, 5),
+            ),
+            (
+                "spaced colon and number",
+                &["Số : 45 / UBND-VP", "Hà Tĩnh, ngày 5 tháng 11 năm 2025"],
+                [None, None, None],
+                Some("45/UBND-VP"),
+                d(2025, 11, 5),
+            ),
+            (
+                "a kyso draft the clerk filled",
+                &["SỞ NỘI VỤ", "Số: /QĐ-SNV", "Bắc Giang, ngày tháng năm 2026"],
+                [Some("07"), Some("09"), Some("04")],
+                Some("07/QĐ-SNV"),
+                d(2026, 4, 9),
+            ),
+            ("a draft not yet numbered", &["Số: /QĐ-SNV", "Bắc Giang, ngày tháng năm 2026"], [None, None, None], None, None),
+            ("no such date", &["Số: 1/TB-UBND", "ngày 31 tháng 2 năm 2026"], [None, None, None], Some("1/TB-UBND"), None),
+            ("no header at all", &["Biên bản họp", "Nội dung"], [None, None, None], None, None),
+            (
+                "a blank date and a document cited in the body",
+                &["Số: /QĐ-SNV", "Bắc Giang, ngày tháng năm 2026", "Căn cứ Nghị định số 30/2020/NĐ-CP ngày 05 tháng 3 năm 2020;"],
+                [None, None, None],
+                None,
+                None,
+            ),
+        ];
+        for (case, runs, filled, number, date) in cases {
+            let runs: Vec<String> = runs.iter().map(|r| r.to_string()).collect();
+            let h = parse_header(&runs, *filled);
+            assert_eq!(h.number.as_deref(), *number, "{case}");
+            assert_eq!(h.date, *date, "{case}");
+        }
     }
 }

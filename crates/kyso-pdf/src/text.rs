@@ -449,6 +449,72 @@ fn glyphs(doc: &PdfDoc<'_>, page_ref: crate::object::Ref) -> PdfResult<Vec<Glyph
     Ok(it.glyphs)
 }
 
+/// The glyphs of page `page` (1-based).
+fn page_glyphs(doc: &PdfDoc<'_>, page: usize) -> PdfResult<Vec<Glyph>> {
+    let pages = doc.pages()?;
+    let page_ref = *pages
+        .get(page.wrapping_sub(1))
+        .ok_or_else(|| PdfError::Invalid(format!("tài liệu có {} trang, không có trang {page}", pages.len())))?;
+    glyphs(doc, page_ref)
+}
+
+/// Glyphs on (nearly) the same baseline, each line left to right, the lines top to bottom.
+fn lines_of(gs: &[Glyph]) -> Vec<Vec<&Glyph>> {
+    let mut lines: Vec<Vec<&Glyph>> = Vec::new();
+    for g in gs {
+        match lines.iter_mut().find(|l| (l[0].y - g.y).abs() <= l[0].size.max(g.size) * 0.3) {
+            Some(l) => l.push(g),
+            None => lines.push(vec![g]),
+        }
+    }
+    for l in &mut lines {
+        l.sort_by(|a, b| a.x0.total_cmp(&b.x0));
+    }
+    lines.sort_by(|a, b| b[0].y.total_cmp(&a[0].y));
+    lines
+}
+
+/// The text of page `page` (1-based) as runs, top to bottom and left to right: the pieces of a
+/// line whose glyphs stand less than twice the font size apart, so that the two columns of a
+/// Decree 30 header ("Số: 12/QĐ-UBND" and "Hà Nội, ngày …") come apart. Runs of white space
+/// become one space, and a space is put where glyphs stand apart by more than a fifth of the
+/// font size. NFC.
+pub fn page_runs(doc: &PdfDoc<'_>, page: usize) -> PdfResult<Vec<String>> {
+    let gs = page_glyphs(doc, page)?;
+    let mut runs = Vec::new();
+    for line in lines_of(&gs) {
+        let mut run = String::new();
+        let mut end: Option<f64> = None;
+        for g in line {
+            let text: String = g.text.nfc().collect();
+            let white = text.trim().is_empty();
+            if let Some(e) = end {
+                let gap = g.x0 - e;
+                if gap > 2.0 * g.size {
+                    if !run.trim().is_empty() {
+                        runs.push(std::mem::take(&mut run).trim().to_string());
+                    }
+                    run.clear();
+                } else if gap > g.size * 0.2 && !white && !run.ends_with(' ') {
+                    run.push(' ');
+                }
+            }
+            if white {
+                if !run.is_empty() && !run.ends_with(' ') {
+                    run.push(' ');
+                }
+            } else {
+                run.push_str(&text);
+            }
+            end = Some(g.x1);
+        }
+        if !run.trim().is_empty() {
+            runs.push(run.trim().to_string());
+        }
+    }
+    Ok(runs)
+}
+
 /// Every occurrence of `needle` on page `page` (1-based). Matching is exact after NFC,
 /// ignoring white space.
 pub fn find_on_page(doc: &PdfDoc<'_>, page: usize, needle: &str) -> PdfResult<Vec<TextHit>> {
@@ -456,22 +522,9 @@ pub fn find_on_page(doc: &PdfDoc<'_>, page: usize, needle: &str) -> PdfResult<Ve
     if want.is_empty() {
         return Err(PdfError::Invalid("văn bản neo (anchor) rỗng".into()));
     }
-    let pages = doc.pages()?;
-    let page_ref = *pages
-        .get(page.wrapping_sub(1))
-        .ok_or_else(|| PdfError::Invalid(format!("tài liệu có {} trang, không có trang {page}", pages.len())))?;
-    let gs = glyphs(doc, page_ref)?;
-    // Lines: glyphs on (nearly) the same baseline, left to right.
-    let mut lines: Vec<Vec<&Glyph>> = Vec::new();
-    for g in &gs {
-        match lines.iter_mut().find(|l| (l[0].y - g.y).abs() <= l[0].size.max(g.size) * 0.3) {
-            Some(l) => l.push(g),
-            None => lines.push(vec![g]),
-        }
-    }
+    let gs = page_glyphs(doc, page)?;
     let mut hits = Vec::new();
-    for mut line in lines {
-        line.sort_by(|a, b| a.x0.total_cmp(&b.x0));
+    for line in lines_of(&gs) {
         let chars: Vec<(char, usize)> = line
             .iter()
             .enumerate()

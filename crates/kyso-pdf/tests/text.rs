@@ -61,3 +61,20 @@ fn anchors_in_a_plain_type1_file() {
     let tj = find_text(&doc, "CHU TICH").unwrap().unwrap();
     assert!((tj.y - 690.0).abs() < 0.01 && (tj.x0 - 72.0).abs() < 0.01, "{tj:?}");
 }
+
+#[test]
+fn the_header_of_a_received_document_is_read_from_its_text() {
+    // A kyso draft: the two columns of the header come apart, and the blanks stay blank.
+    let pdf = draft().to_pdf().unwrap();
+    let doc = PdfDoc::open(&pdf).unwrap();
+    let runs = kyso_pdf::text::page_runs(&doc, 1).unwrap();
+    assert!(runs.iter().any(|r| r == "Số: /QĐ-SNV"), "{runs:?}");
+    assert!(runs.iter().any(|r| r == "Bắc Ninh, ngày tháng năm 2026"), "{runs:?}");
+    assert_eq!(kyso_pdf::decree30::read_header(&doc).unwrap(), kyso_pdf::decree30::Header::default());
+    // Another producer's header, number and date printed in full on one baseline.
+    let line = |text: &str, x: f64| kyso_pdf::appearance::Line { text: text.into(), x, y: 745.0, size: 13.0, color: [0.0; 3] };
+    let pdf = kyso_pdf::draft::text_pdf(&[vec![line("Số: 15/QĐ-UBND", 90.0), line("Hà Nội, ngày 02 tháng 12 năm 2026", 300.0)]]).unwrap();
+    let h = kyso_pdf::decree30::read_header(&PdfDoc::open(&pdf).unwrap()).unwrap();
+    assert_eq!(h.number.as_deref(), Some("15/QĐ-UBND"));
+    assert_eq!(h.date, chrono::NaiveDate::from_ymd_opt(2026, 12, 2));
+}

@@ -371,7 +371,7 @@ fn reply<T: Serialize>(r: Result<T, AgentError>) -> Response {
             let status = match e.error.as_str() {
                 "invalid" => StatusCode::BAD_REQUEST,
                 "forbidden" => StatusCode::FORBIDDEN,
-                "wrong_pin" | "locked" | "cancelled" => StatusCode::UNAUTHORIZED,
+                "wrong_pin" | "token_locked" | "cancelled" => StatusCode::UNAUTHORIZED,
                 _ => StatusCode::INTERNAL_SERVER_ERROR,
             };
             (status, Json(e)).into_response()

@@ -3,7 +3,7 @@
 //! with the CQQLTT's confirmation record and revocation requests are filed for it.
 
 use crate::*;
-use kyso_core::authz::Permission;
+use kyso_core::authz::{Permission, Role};
 use kyso_core::registry::*;
 use kyso_core::request::*;
 use kyso_core::rules::RevocationReason;
@@ -50,6 +50,34 @@ impl Service {
         let a = agency_by_id(tx, d.agency_id)?;
         require(actor, Permission::ManageDevices, &a)?;
         Ok((d, a))
+    }
+
+    /// Whether `person` holds, through an account that is not disabled, a role that manages
+    /// `device` of `agency`: over the agency, or as officer of the managing agency (CQQLTT) of
+    /// the certificate last issued onto it (Hà Tĩnh's provincial office manages departments
+    /// outside its own subtree).
+    fn manages_devices_of(&self, tx: &mut Tx<'_>, person: PersonId, device: &KeyDevice, agency: &Agency) -> ServiceResult<bool> {
+        let managing = match tx.last_certificate_on_device(device.id)? {
+            Some(c) => match tx.subscriber(c.subscriber_id)? {
+                Some(sub) => Some(agency_by_id(tx, sub.managing_agency_id)?.path),
+                None => None,
+            },
+            None => None,
+        };
+        let roles = Permission::ManageDevices.roles();
+        for (user, _) in tx.users_of_person(person)? {
+            if tx.user_disabled(user)? {
+                continue;
+            }
+            let over = |g: &kyso_core::authz::Grant, path: &str| path.starts_with(&g.agency_path);
+            if tx.grants(user)?.iter().any(|g| {
+                (roles.contains(&g.role) && over(g, &agency.path))
+                    || (g.role == Role::AgencyOfficer && managing.as_deref().is_some_and(|m| over(g, m)))
+            }) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     fn person_by_cid(&self, tx: &mut Tx<'_>, cid: &str) -> ServiceResult<Person> {
@@ -230,6 +258,18 @@ impl Service {
             let to = self.person_by_cid(tx, to_cid)?;
             if to.id == holder {
                 return Err(DomainError::invalid("to", "bên nhận lại thiết bị phải khác người đang giữ thiết bị").into());
+            }
+            // NĐ 130 Art. 71: the device goes back to those who manage it, not to a colleague.
+            let agency = agency_by_id(tx, d.agency_id)?;
+            if !self.manages_devices_of(tx, to.id, &d, &agency)? {
+                return Err(DomainError::rule(
+                    "device-return-receiver",
+                    format!(
+                        "{} không có quyền quản lý thiết bị của {}; thiết bị nộp lại cho cán bộ cơ quan quản lý trực tiếp, người quản lý thuê bao cấp tỉnh hoặc Trung tâm CNTT",
+                        to.full_name, agency.name
+                    ),
+                )
+                .into());
             }
             let from = tx.person(holder)?.ok_or_else(|| DomainError::not_found("cán bộ", holder))?;
             let record = HandoverRecord {

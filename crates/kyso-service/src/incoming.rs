@@ -97,6 +97,8 @@ impl Service {
         let policy = self.verify_policy(with, now)?;
         let mapped = kyso_pdf::file::Mapped::open(file)?;
         let report = kyso_verify::validate_pdf(&file_name, mapped.bytes(), &policy);
+        // The number and date the document shows; what cannot be read stays for the clerk.
+        let header = kyso_pdf::reader::PdfDoc::read(mapped.bytes()).and_then(|d| kyso_pdf::decree30::read_header(&d)).unwrap_or_default();
         let sha256 = report.sha256.clone();
         let size = mapped.bytes().len() as u64;
         drop(mapped);
@@ -137,7 +139,7 @@ impl Service {
             if !actor.has_role_at(Role::RecordsClerk, agency.id) {
                 require(actor, Permission::ManageDocuments, &agency)?;
             }
-            let warnings: Vec<String> = match &mismatch {
+            let mut warnings: Vec<String> = match &mismatch {
                 Some(w) if !inc.accept_sender_mismatch => {
                     return Err(DomainError::rule(
                         "incoming-sender",
@@ -150,6 +152,36 @@ impl Service {
             };
             let year = vn_date(now).format("%Y").to_string().parse::<i32>().unwrap_or(0);
             let passed = report.indication == Indication::TotalPassed;
+            // The number and date: read from the file where it shows them, else as the clerk
+            // gives them; a registered document has both, as the paper register does.
+            let (doc_number, doc_date) = if passed {
+                let (number, date, read) = kyso_core::document::header_values(
+                    (doc_number.as_deref(), doc_date),
+                    (header.number.as_deref(), header.date),
+                )?;
+                warnings.extend(read);
+                (Some(number), Some(date))
+            } else {
+                (doc_number.clone().or(header.number.clone()), doc_date.or(header.date))
+            };
+            // An issued document carries its agency's signature (NĐ 30/2020 Art. 8 and
+            // Appendix I); personal signatures alone are flagged.
+            if passed {
+                let mut agency_signed = false;
+                for c in report.signatures.iter().filter_map(|s| s.signer.as_ref()) {
+                    let registered = match tx.certificate_by_serial(&c.serial)? {
+                        Some(rec) => tx.subscriber(rec.subscriber_id)?.map(|s| s.kind != kyso_core::registry::SubscriberKind::Individual),
+                        None => None,
+                    };
+                    agency_signed |= kyso_core::document::is_agency_signature(registered, &c.common_name, c.title.as_deref(), &sender);
+                }
+                if !agency_signed && !signers.is_empty() {
+                    warnings.push(format!(
+                        "văn bản chỉ có chữ ký số cá nhân ({}), không có chữ ký số của cơ quan, tổ chức ban hành (Nghị định 30/2020/NĐ-CP)",
+                        signers.join("; ")
+                    ));
+                }
+            }
             let mut e = IncomingEntry {
                 id: 0,
                 agency_id: agency.id,
@@ -222,6 +254,48 @@ impl Service {
             require(actor, Permission::ManageDocuments, &a)?;
             Ok(tx.incoming_entries(&a.path, year)?)
         })
+    }
+
+    /// A notice to a sender as a document in the Decree 30/2020 layout (Thông báo), to print,
+    /// or to sign and send as an outgoing document. Its signer is the clerk who entered the
+    /// refused document.
+    pub fn notification_pdf(&self, actor: &Actor, id: i64) -> ServiceResult<(Notification, Vec<u8>)> {
+        let (n, agency, parent, clerk) = self.db().read(|tx| {
+            let n = tx.notification(id)?.ok_or_else(|| DomainError::not_found("thông báo", id.to_string()))?;
+            let agency = tx.agency(n.agency_id)?.ok_or_else(|| DomainError::not_found("cơ quan", n.agency_id.0.to_string()))?;
+            if !actor.has_role_at(Role::RecordsClerk, agency.id) {
+                require(actor, Permission::ManageDocuments, &agency)?;
+            }
+            let parent = agency.parent.map(|p| tx.agency(p)).transpose()?.flatten();
+            let mut clerk = None;
+            if let Some(e) = n.incoming_id.map(|i| tx.incoming_entry(i)).transpose()?.flatten() {
+                if let Some((_, Some(person))) = tx.user_by_login(&e.entered_by)? {
+                    clerk = tx.person(person)?.map(|p| p.full_name.to_string());
+                }
+            }
+            Ok::<_, ServiceError>((n, agency, parent, clerk))
+        })?;
+        let day = vn_date(n.created_at);
+        let mut body: Vec<String> = n.body.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect();
+        // The salutation goes in "Kính gửi" above the body in the layout, not in it.
+        if body.first().is_some_and(|l| l.starts_with("Kính gửi")) {
+            body.remove(0);
+        }
+        body.insert(0, format!("Kính gửi: {}.", n.recipient));
+        let draft = kyso_pdf::draft::Nd30Draft {
+            parent_agency: parent.map(|p| p.name.to_uppercase()).unwrap_or_default(),
+            agency: agency.name.to_uppercase(),
+            symbol: format!("TB-{}", agency.code),
+            place: self.profile_on(day).province.clone(),
+            year: chrono::Datelike::year(&day),
+            kind: "THÔNG BÁO".into(),
+            title: n.subject.clone(),
+            body,
+            signer_titles: vec!["VĂN THƯ CƠ QUAN".into()],
+            signer_name: clerk.unwrap_or_default(),
+            recipients: vec![n.recipient.clone(), "Lưu: VT".into()],
+        };
+        Ok((n, draft.to_pdf()?))
     }
 
     /// Notifications to senders waiting to be delivered (or all, with `all`).

@@ -45,6 +45,11 @@ pub struct PersonEventOutcome {
     pub proposals: Vec<ProposalRow>,
     /// Accounts disabled because the official left the service.
     pub disabled_accounts: Vec<String>,
+    /// Roles (login, role, agency code) taken back because a move took the official out of
+    /// their scope.
+    pub revoked_roles: Vec<(String, String, String)>,
+    /// Such roles the actor may not take back: for whoever manages accounts there.
+    pub roles_to_revoke: Vec<(String, String, String)>,
 }
 
 impl Service {
@@ -248,7 +253,33 @@ impl Service {
                     }
                 }
             }
-            Ok(PersonEventOutcome { event_id, person: p, proposals, disabled_accounts })
+            // A move ends the roles held over the old workplace only; a role whose scope also
+            // covers the new body (the province, say) stays.
+            let (mut revoked_roles, mut roles_to_revoke) = (Vec::new(), Vec::new());
+            if let Some(to) = &new_agency {
+                for (user, login) in tx.users_of_person(p.id)? {
+                    for g in tx.grants(user)? {
+                        if to.path.starts_with(&g.agency_path) {
+                            continue;
+                        }
+                        let at = agency_by_id(tx, g.agency_id)?;
+                        let row = (login.clone(), g.role.code().to_string(), at.code.to_string());
+                        if !actor.may(Permission::ManageUsers, &g.agency_path) || login == actor.login {
+                            roles_to_revoke.push(row);
+                            continue;
+                        }
+                        tx.delete_grant(user, g.role, g.agency_id)?;
+                        tx.append_audit(
+                            NewEvent::new(&actor.login, "user.role_revoked", format!("user:{login}"))
+                                .agency(at.id)
+                                .details(serde_json::json!({"role": g.role.code(), "agency": at.code.as_str(), "event": event_id})),
+                            now,
+                        )?;
+                        revoked_roles.push(row);
+                    }
+                }
+            }
+            Ok(PersonEventOutcome { event_id, person: p, proposals, disabled_accounts, revoked_roles, roles_to_revoke })
         })
     }
 

@@ -4,7 +4,7 @@
 
 mod support;
 
-use chrono::Duration;
+use chrono::{Datelike, Duration};
 use kyso_core::document::*;
 use kyso_pki::csr;
 use kyso_pki::name::DistinguishedName;
@@ -167,6 +167,30 @@ fn issued_document_checked_approved_then_numbered_and_sealed_by_the_clerk() {
         assert_eq!(checks.len(), 3);
         assert!(checks.iter().all(|c| c.is_intact()), "{:?}", checks.iter().map(|c| c.summary()).collect::<Vec<_>>());
         assert!(checks[2].covers_whole_file);
+        // Issue 10: received elsewhere, it is registered with the number and date its header
+        // shows (the clerk's fields), and its agency signature raises no warning.
+        w.svc.ca_crl("cntt", &*s._ca, false, t0()).unwrap();
+        let p = s.dir.path().join("received.pdf");
+        std::fs::write(&p, &bytes).unwrap();
+        let inc = Incoming {
+            agency_code: "SO-A".into(),
+            sender: "Cơ quan khác".into(),
+            source: "truc-lien-thong".into(),
+            title: "Quyết định thử nghiệm".into(),
+            accept_sender_mismatch: true,
+            ..Default::default()
+        };
+        let with = VerifyWith { anchors: vec![], intermediates: vec![], crls: vec![], fetch: None };
+        let r = w.svc.receive_document(&vt, &inc, &p, &with, t0() + Duration::hours(1)).unwrap();
+        let issued_on = d.issued_on.unwrap();
+        assert_eq!(
+            (r.entry.doc_number.as_deref(), r.entry.doc_date),
+            (Some("01/QĐ-SOA"), chrono::NaiveDate::from_ymd_opt(2026, issued_on.month(), issued_on.day())),
+            "{}: {:?}",
+            w.backend,
+            r.entry
+        );
+        assert!(!r.entry.warnings.iter().any(|x| x.contains("chữ ký số cá nhân")), "{:?}", r.entry.warnings);
         // The register and the report.
         let reg = w.svc.outgoing_register(&vt, "SO-A", 2026, "issued").unwrap();
         assert_eq!(reg.len(), 1);
@@ -403,6 +427,12 @@ fn received_documents_are_registered_when_valid_and_refused_with_a_notice_when_n
             (Some("12/UBND-VP"), Some("2026-03-02".into()))
         );
         assert!(r.entry.warnings[0].contains("UBND xã Tiên Du") && !r.entry.signers.is_empty(), "{:?}", r.entry);
+        // Issue 10: personal signatures only, no agency signature: flagged in the register.
+        assert!(r.entry.warnings[1].contains("không có chữ ký số của cơ quan"), "{:?}", r.entry.warnings);
+        // A valid document whose header cannot be read and whose number the clerk does not
+        // give is not registered; the error says what to give.
+        let unnumbered = Incoming { doc_number: None, ..inc("Văn bản hợp lệ") };
+        assert_eq!(err(w.svc.receive_document(&vt, &unnumbered, &p, &with, t0() + Duration::hours(1))), "invalid:doc_number");
         assert_eq!(
             (r.entry.status, r.entry.seq),
             (kyso_core::document::IncomingStatus::Registered, Some(1)),
@@ -418,6 +448,15 @@ fn received_documents_are_registered_when_valid_and_refused_with_a_notice_when_n
         let notices = w.svc.notifications(&vt, "SO-A", false).unwrap();
         assert_eq!(notices.len(), 2);
         assert!(notices[1].body.contains("nội dung đã bị thay đổi sau khi ký") && notices[1].recipient == "UBND xã Tiên Du");
+        // Issue 10: the refusal notice is kept and prints as a Decree 30 notice (Thông báo).
+        let (n, pdf) = w.svc.notification_pdf(&vt, notices[1].id).unwrap();
+        assert_eq!(n, notices[1]);
+        let runs = kyso_pdf::text::page_runs(&kyso_pdf::reader::PdfDoc::open(&pdf).unwrap(), 1).unwrap();
+        for want in ["THÔNG BÁO", "Kính gửi: UBND xã Tiên Du.", "Số: /TB-SO-A"] {
+            assert!(runs.iter().any(|r| r == want), "{want}: {runs:?}");
+        }
+        assert_eq!(err(w.svc.notification_pdf(&w.actor("cb.b"), notices[1].id)), "forbidden");
+        assert_eq!(err(w.svc.notification_pdf(&vt, 999_999)), "not_found");
         let reg = w.svc.incoming_register(&vt, "SO-A", t0().format("%Y").to_string().parse().unwrap()).unwrap();
         assert_eq!(reg.len(), 3);
         // Someone outside the agency cannot receive for it.

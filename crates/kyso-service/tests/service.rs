@@ -885,6 +885,12 @@ fn device_life_from_issuance_to_handover_return_and_overdue() {
         assert_eq!(err_code(w.svc.return_device(&cntt, "NEW-ORG", OFFICER, "Nộp lại", later)), "rule:device-lifecycle");
         assert_eq!(err_code(w.svc.set_device_status(&cntt, "NEW-IND", "returned", later)), "rule:device-lifecycle");
         assert_eq!(err_code(w.svc.return_device(&cntt, "NEW-IND", w.leader.citizen_id.as_str(), "Nộp lại", later)), "invalid:to");
+        // Regression (issue 10 review): the receiver was not checked; a colleague without any
+        // right over the agency's devices could sign for it.
+        assert_eq!(
+            err_code(w.svc.return_device(&cntt, "NEW-IND", w.specialist.citizen_id.as_str(), "Nộp lại", later)),
+            "rule:device-return-receiver"
+        );
         let r = w.svc.return_device(&cntt, "NEW-IND", OFFICER, "Nộp lại thiết bị sau khi thu hồi", later + Duration::days(2)).unwrap();
         assert_eq!(r.from_person, Some(w.leader.id));
         let d = w.svc.device(&cntt, "NEW-IND").unwrap();
@@ -1072,8 +1078,15 @@ fn life_events_propose_the_certificate_work_and_end_accounts() {
         assert_eq!(out.proposals.len(), 1);
         assert_eq!(out.proposals[0].kind, "revoke");
         // A move: a change of information naming the new body; the registry follows at once.
+        // Regression (issue 10 review): the moved official kept the roles of the old workplace.
+        w.svc.add_user(&admin, "binh", Some(w.specialist.citizen_id.as_str()), at).unwrap();
+        w.svc.grant(&admin, "binh", "subscriber", "SO-A-P1", at).unwrap();
+        w.svc.grant(&admin, "binh", "auditor", "UBND-T", at).unwrap();
         let moved =
             w.svc.record_person_event(&w.actor("cntt"), w.specialist.citizen_id.as_str(), &event("moved", Some("SO-B")), later).unwrap();
+        assert_eq!(moved.revoked_roles, vec![("binh".to_string(), "subscriber".to_string(), "SO-A-P1".to_string())]);
+        let kept: Vec<kyso_core::authz::Role> = w.actor("binh").grants.iter().map(|g| g.role).collect();
+        assert_eq!(kept, vec![kyso_core::authz::Role::Auditor], "a role over the whole province stays");
         let so_b = w.svc.agency(&admin, "SO-B").unwrap();
         assert_eq!(moved.person.agency_id, so_b.id);
         assert_eq!(moved.proposals[0].kind, "change_info");

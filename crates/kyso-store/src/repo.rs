@@ -1213,36 +1213,20 @@ impl Tx<'_> {
     }
     pub fn incoming_entries(&mut self, prefix: &str, year: i32) -> StoreResult<Vec<IncomingEntry>> {
         self.query(
-            "SELECT r.id, r.agency_id, r.year, r.seq, r.status, r.received_at, r.sender, r.source, r.title, r.file_name, r.sha256, r.size, r.indication, r.report, r.entered_by,
-                    r.doc_number, r.doc_date, r.signers, r.warnings
-             FROM incoming_register r JOIN agencies a ON a.id = r.agency_id WHERE a.path LIKE $1 AND r.year = $2 ORDER BY r.agency_id, r.id",
+            &format!(
+                "SELECT {INCOMING_COLS} FROM incoming_register r JOIN agencies a ON a.id = r.agency_id
+                 WHERE a.path LIKE $1 AND r.year = $2 ORDER BY r.agency_id, r.id"
+            ),
             &[under(prefix), i64::from(year).into()],
         )?
         .iter()
-        .map(|r| {
-            Ok(IncomingEntry {
-                id: r.int(0)?,
-                agency_id: AgencyId(r.int(1)?),
-                year: r.int(2)? as i32,
-                seq: r.opt_int(3)?.map(|x| x as u32),
-                status: coded(&r.text(4)?, IncomingStatus::parse, "incoming status")?,
-                received_at: from_secs(r.int(5)?)?,
-                sender: r.text(6)?,
-                source: r.text(7)?,
-                title: r.text(8)?,
-                file_name: r.text(9)?,
-                sha256: r.text(10)?,
-                size: r.int(11)? as u64,
-                indication: r.text(12)?,
-                report: r.text(13)?,
-                entered_by: r.text(14)?,
-                doc_number: r.opt_text(15)?,
-                doc_date: r.opt_text(16)?.and_then(|t| t.parse().ok()),
-                signers: r.text(17)?.lines().map(str::to_string).collect(),
-                warnings: r.text(18)?.lines().map(str::to_string).collect(),
-            })
-        })
+        .map(incoming_row)
         .collect()
+    }
+    pub fn incoming_entry(&mut self, id: i64) -> StoreResult<Option<IncomingEntry>> {
+        self.query_opt(&format!("SELECT {INCOMING_COLS} FROM incoming_register r WHERE r.id = $1"), &[id.into()])?
+            .map(|r| incoming_row(&r))
+            .transpose()
     }
     pub fn insert_notification(&mut self, n: &Notification) -> StoreResult<i64> {
         self.query_one(
@@ -1261,26 +1245,31 @@ impl Tx<'_> {
     }
     pub fn notifications(&mut self, prefix: &str, unsent_only: bool) -> StoreResult<Vec<Notification>> {
         self.query(
-            "SELECT n.id, n.agency_id, n.recipient, n.subject, n.body, n.incoming_id, n.created_at, n.sent_at FROM notifications n JOIN agencies a ON a.id = n.agency_id
-             WHERE a.path LIKE $1 AND ($2 = 0 OR n.sent_at IS NULL) ORDER BY n.id",
+            &format!(
+                "SELECT {NOTIFICATION_COLS} FROM notifications n JOIN agencies a ON a.id = n.agency_id
+                 WHERE a.path LIKE $1 AND ($2 = 0 OR n.sent_at IS NULL) ORDER BY n.id"
+            ),
             &[under(prefix), i64::from(unsent_only).into()],
         )?
         .iter()
-        .map(|r| {
-            Ok(Notification {
-                id: r.int(0)?,
-                agency_id: AgencyId(r.int(1)?),
-                recipient: r.text(2)?,
-                subject: r.text(3)?,
-                body: r.text(4)?,
-                incoming_id: r.opt_int(5)?,
-                created_at: from_secs(r.int(6)?)?,
-                sent_at: r.opt_int(7)?.map(from_secs).transpose()?,
-            })
-        })
+        .map(notification_row)
         .collect()
     }
+    pub fn notification(&mut self, id: i64) -> StoreResult<Option<Notification>> {
+        self.query_opt(&format!("SELECT {NOTIFICATION_COLS} FROM notifications n WHERE n.id = $1"), &[id.into()])?
+            .map(|r| notification_row(&r))
+            .transpose()
+    }
 
+    /// The certificate last issued onto a device, revoked or not.
+    pub fn last_certificate_on_device(&mut self, device: DeviceId) -> StoreResult<Option<CertificateRecord>> {
+        self.query_opt(
+            &format!("SELECT {CERT_COLS} FROM certificates c WHERE c.device_id = $1 ORDER BY c.id DESC LIMIT 1"),
+            &[device.0.into()],
+        )?
+        .map(|r| cert_row(&r))
+        .transpose()
+    }
     /// Valid (not revoked) certificates held on a device.
     pub fn certificates_on_device(&mut self, device: DeviceId) -> StoreResult<Vec<CertificateRecord>> {
         self.query(
@@ -1522,4 +1511,45 @@ impl Table {
             Table::Users => "users",
         }
     }
+}
+
+const NOTIFICATION_COLS: &str = "n.id, n.agency_id, n.recipient, n.subject, n.body, n.incoming_id, n.created_at, n.sent_at";
+
+fn notification_row(r: &Row) -> StoreResult<Notification> {
+    Ok(Notification {
+        id: r.int(0)?,
+        agency_id: AgencyId(r.int(1)?),
+        recipient: r.text(2)?,
+        subject: r.text(3)?,
+        body: r.text(4)?,
+        incoming_id: r.opt_int(5)?,
+        created_at: from_secs(r.int(6)?)?,
+        sent_at: r.opt_int(7)?.map(from_secs).transpose()?,
+    })
+}
+
+const INCOMING_COLS: &str = "r.id, r.agency_id, r.year, r.seq, r.status, r.received_at, r.sender, r.source, r.title, r.file_name, r.sha256, r.size, r.indication, r.report, r.entered_by, r.doc_number, r.doc_date, r.signers, r.warnings";
+
+fn incoming_row(r: &Row) -> StoreResult<IncomingEntry> {
+    Ok(IncomingEntry {
+        id: r.int(0)?,
+        agency_id: AgencyId(r.int(1)?),
+        year: r.int(2)? as i32,
+        seq: r.opt_int(3)?.map(|x| x as u32),
+        status: coded(&r.text(4)?, IncomingStatus::parse, "incoming status")?,
+        received_at: from_secs(r.int(5)?)?,
+        sender: r.text(6)?,
+        source: r.text(7)?,
+        title: r.text(8)?,
+        file_name: r.text(9)?,
+        sha256: r.text(10)?,
+        size: r.int(11)? as u64,
+        indication: r.text(12)?,
+        report: r.text(13)?,
+        entered_by: r.text(14)?,
+        doc_number: r.opt_text(15)?,
+        doc_date: r.opt_text(16)?.and_then(|t| t.parse().ok()),
+        signers: r.text(17)?.lines().map(str::to_string).collect(),
+        warnings: r.text(18)?.lines().map(str::to_string).collect(),
+    })
 }

@@ -181,10 +181,10 @@ pub enum DocCmd {
         /// Trích yếu, như ghi trên văn bản.
         #[arg(long)]
         title: String,
-        /// Số và ký hiệu của văn bản (ví dụ "12/QĐ-UBND").
+        /// Số và ký hiệu của văn bản (ví dụ "12/QĐ-UBND"); bỏ trống thì đọc từ phần đầu văn bản.
         #[arg(long)]
         number: Option<String>,
-        /// Ngày của văn bản (YYYY-MM-DD hoặc DD/MM/YYYY).
+        /// Ngày của văn bản (YYYY-MM-DD hoặc DD/MM/YYYY); bỏ trống thì đọc từ phần đầu văn bản.
         #[arg(long)]
         date: Option<String>,
         /// Vẫn vào sổ dù cơ quan của người ký không phải cơ quan gửi đã khai (cảnh báo vẫn được giữ).
@@ -217,6 +217,14 @@ pub enum DocCmd {
         /// Xem cả thông báo đã chuyển.
         #[arg(long)]
         all: bool,
+    },
+    /// In một thông báo gửi nơi gửi ra tệp PDF theo thể thức Nghị định 30/2020 (để in, hoặc ký số và gửi đi).
+    Notice {
+        /// Số của thông báo (cột đầu của `kyso doc notifications`).
+        id: i64,
+        /// Tệp PDF ghi ra.
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Lưu ảnh chữ ký tay của cán bộ (PNG, nét màu xanh trên nền trong suốt).
     SignatureImage {

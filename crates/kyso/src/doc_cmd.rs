@@ -232,6 +232,16 @@ pub fn doc(cli: &Cli, c: &DocCmd, now: DateTime<Utc>) -> Res<ExitCode> {
                 );
             }
         }
+        DocCmd::Notice { id, out } => {
+            let (n, pdf) = svc.notification_pdf(&actor, *id)?;
+            std::fs::write(out, pdf)
+                .map_err(|e| kyso_core::DomainError::invalid("out", format!("không ghi được {}: {e}", out.display())))?;
+            if cli.json {
+                json(&serde_json::json!({"notification": n, "file": out}));
+            } else {
+                println!("Đã ghi thông báo gửi {} ra {}.", n.recipient, out.display());
+            }
+        }
         DocCmd::Notifications { agency, all } => {
             let list = svc.notifications(&actor, agency, *all)?;
             if cli.json {
@@ -354,7 +364,7 @@ fn sign(cli: &Cli, svc: &Service, a: &DocSignArgs, now: DateTime<Utc>) -> Res<Ex
             };
             let cert = newest_valid(&certs, now)
                 .ok_or_else(|| fail("not_found", format!("tác tử {agent_id} không có chứng thư số nào còn hiệu lực")))?;
-            let o = options(a, cert)?;
+            let o = options(a, cert.clone())?;
             let prepared = svc.prepare_signature(&actor, a.id, &o, now)?;
             let req = SignRequest {
                 server,
@@ -372,8 +382,17 @@ fn sign(cli: &Cli, svc: &Service, a: &DocSignArgs, now: DateTime<Utc>) -> Res<Ex
             if !cli.json {
                 println!("Đã gửi yêu cầu ký tới tác tử {url}; người ký xác nhận và nhập PIN trên máy của mình…");
             }
-            let v = crate::http::post_json(&format!("{url}/sign"), &serde_json::to_value(&req).expect("serialisable"))
-                .map_err(|e| fail("agent", e))?;
+            let v =
+                crate::http::post_json_coded(&format!("{url}/sign"), &serde_json::to_value(&req).expect("serialisable")).map_err(|e| {
+                    // The agent saw the token lock: the registry learns it, as from kyso's own token
+                    // operations, so that the restore request can be filed.
+                    if e.code.as_deref() == Some("token_locked") {
+                        if let Ok((_, info)) = kyso_pki::cert::parse(&cert) {
+                            tokens::report_locked(cli, &info.serial_hex, now);
+                        }
+                    }
+                    fail("agent", e.message)
+                })?;
             let resp: kyso_server::agent::SignResponse = serde_json::from_value(v).map_err(|e| fail("agent", e.to_string()))?;
             let signature = unb64(&resp.signature)?;
             with_tsa(cli, svc, a.tsa.as_deref(), now, |tsa| Ok(svc.complete_signature(&actor, &prepared.session, &signature, tsa, now)?))?

@@ -257,6 +257,13 @@ pub(crate) fn person(cli: &Cli, c: &PersonCmd, now: DateTime<Utc>) -> CliResult<
                 for l in &o.disabled_accounts {
                     println!("  Đã khóa tài khoản '{l}'.");
                 }
+                let role = |r: &str| kyso_core::authz::Role::parse(r).map(|r| r.label_vi()).unwrap_or("");
+                for (login, r, agency) in &o.revoked_roles {
+                    println!("  Đã thu hồi quyền '{}' tại {agency} của tài khoản '{login}'.", role(r));
+                }
+                for (login, r, agency) in &o.roles_to_revoke {
+                    println!("  Cần thu hồi quyền '{}' tại {agency} của tài khoản '{login}' (người quản lý tài khoản thực hiện).", role(r));
+                }
             })
         }
     }

@@ -259,6 +259,41 @@ fn the_agent_signs_only_for_its_paired_server_and_asks_for_the_pin_locally() {
     let shown: serde_json::Value = serde_json::from_slice(&o2.stdout).unwrap();
     assert_eq!((shown["signatures"].as_array().unwrap().len(), shown["document"]["version"].as_i64()), (0, Some(1)), "{shown}");
     assert!(text(&o).contains("PIN"), "{}", text(&o));
+    // Issue 10: more wrong PINs lock the token; the lock the agent sees reaches the registry,
+    // so that the restore request can be filed at once.
+    let serial = checker["token"].as_str().unwrap();
+    let status = || {
+        let o = kyso(&["device", "show", serial, "--json", "--as", "cntt"], d.path(), &[]);
+        assert!(o.status.success(), "{}", text(&o));
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()["status"].as_str().unwrap_or_default().to_string()
+    };
+    assert_ne!(status(), "locked");
+    let mut locked = None;
+    for attempt in 0..12 {
+        let o = kyso(
+            &[
+                "doc",
+                "sign",
+                &id2,
+                "--step",
+                "check_content",
+                "--invisible",
+                "--agent",
+                &agent.url,
+                "--as",
+                checker["login"].as_str().unwrap(),
+            ],
+            d.path(),
+            &[],
+        );
+        assert!(!o.status.success(), "{}", text(&o));
+        if text(&o).contains("đã ghi nhận vào hệ thống") {
+            locked = Some(attempt);
+            break;
+        }
+    }
+    assert!(locked.is_some(), "the token locks within the retry limit");
+    assert_eq!(status(), "locked");
 }
 
 #[test]
