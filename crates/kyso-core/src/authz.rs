@@ -12,8 +12,14 @@ coded_enum!(
         RecordsClerk = "records_clerk" / "Văn thư",
         Subscriber = "subscriber" / "Thuê bao",
         Auditor = "auditor" / "Kiểm tra viên (chỉ xem)",
+        /// The system actor of the CA's own services; never granted to an account.
+        CaService = "ca_service" / "Dịch vụ của tổ chức chứng thực (hệ thống)",
     }
 );
+
+/// The login under which the CA's services (periodic CRLs, OCSP refresh, time-stamps served
+/// over HTTP) act and appear in the audit log.
+pub const CA_SERVICE_LOGIN: &str = "he-thong.dich-vu-ca";
 
 /// A role held over an agency and everything below it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -48,6 +54,8 @@ pub enum Permission {
     ViewAudit,
     /// Register drafts, read documents and the outgoing register.
     ManageDocuments,
+    /// Sign CRLs, refresh OCSP responses and issue time-stamps with the CA's keys.
+    OperateCaServices,
 }
 
 impl Permission {
@@ -64,6 +72,7 @@ impl Permission {
             Permission::ViewReports => &[ProvincialManager, ItStaff, AgencyOfficer, Auditor],
             Permission::ViewAudit => &[ProvincialManager, ItStaff, Auditor],
             Permission::ManageDocuments => &[RecordsClerk, AgencyOfficer, Subscriber, ItStaff],
+            Permission::OperateCaServices => &[ItStaff, CaService],
         }
     }
     pub fn label_vi(self) -> &'static str {
@@ -78,11 +87,22 @@ impl Permission {
             Permission::ViewReports => "xem báo cáo",
             Permission::ViewAudit => "xem nhật ký kiểm tra",
             Permission::ManageDocuments => "quản lý văn bản điện tử",
+            Permission::OperateCaServices => "vận hành CRL, OCSP và dấu thời gian của tổ chức chứng thực",
         }
     }
 }
 
 impl Actor {
+    /// The CA's services as an actor: only [`Permission::OperateCaServices`], over the whole
+    /// deployment, and no account behind it.
+    pub fn ca_service() -> Actor {
+        Actor {
+            user_id: UserId(0),
+            login: CA_SERVICE_LOGIN.to_string(),
+            person_id: None,
+            grants: vec![Grant { role: Role::CaService, agency_id: AgencyId(0), agency_path: "/".into() }],
+        }
+    }
     /// True when the actor holds `role` over the agency whose path is `target_path`.
     pub fn has_role_over(&self, role: Role, target_path: &str) -> bool {
         self.grants.iter().any(|g| g.role == role && target_path.starts_with(&g.agency_path))

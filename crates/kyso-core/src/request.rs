@@ -479,6 +479,32 @@ pub fn may_file_for(actor: &Actor, sub: &Subscriber, subscriber_agency_path: &st
     ))
 }
 
+/// Whether the device a request names belongs to it (issue 11, finding 1): the certificate's
+/// own device when the certificate is on one; otherwise a device the subscriber holds or that
+/// carried one of the subscriber's certificates (`carried_subscriber_certificate`). A new
+/// certificate may also go onto a device in stock, which no one holds yet.
+pub fn check_named_device(
+    kind: RequestKind,
+    device: &KeyDevice,
+    certificate: Option<&CertificateRecord>,
+    sub: &Subscriber,
+    carried_subscriber_certificate: bool,
+) -> DomainResult<()> {
+    let refuse = |why: String| Err(DomainError::rule("request-device", why));
+    if let Some(on) = certificate.and_then(|c| c.device_id) {
+        if on != device.id {
+            return refuse(format!("thiết bị {} không phải thiết bị lưu khóa của chứng thư số được nêu trong yêu cầu", device.serial));
+        }
+        return Ok(());
+    }
+    let holds = device.custodian.is_some() && device.custodian == sub.person_id;
+    let new_onto_stock = kind.is_new() && device.status == DeviceStatus::InStock && device.custodian.is_none();
+    if holds || carried_subscriber_certificate || new_onto_stock {
+        return Ok(());
+    }
+    refuse(format!("thiết bị {} không phải của thuê bao '{}'; chỉ nêu thiết bị của chính thuê bao", device.serial, sub.display_name))
+}
+
 /// Decides the next state of `req` when `actor` takes `action`, or says why not. This is the
 /// whole state machine: every persisted transition goes through it.
 pub fn next_state(req: &Request, action: Action, actor: &Actor, parties: &Parties<'_>) -> DomainResult<RequestState> {

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use base64::Engine;
+use kyso_service::Actor;
 use kyso_service::{OcspIndex, Service};
 use kyso_token::TokenSession;
 use std::sync::{Arc, RwLock};
@@ -155,7 +156,7 @@ async fn tsa(State(st): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -
         return problem(StatusCode::UNSUPPORTED_MEDIA_TYPE, "cần Content-Type: application/timestamp-query");
     }
     let r = tokio::task::spawn_blocking(move || match st.session.as_deref() {
-        Some(s) => st.svc.timestamp(&body, s, (st.clock)()).map_err(|e| e.to_string()),
+        Some(s) => st.svc.timestamp(&Actor::ca_service(), &body, s, (st.clock)()).map_err(|e| e.to_string()),
         None => Err("dịch vụ cấp dấu thời gian chưa được mở khóa (thiếu mã PIN của thiết bị CA)".to_string()),
     })
     .await;
@@ -179,7 +180,7 @@ pub async fn maintain(st: Arc<AppState>, every: Duration) {
             if let Some(s) = st2.session.as_deref() {
                 let hours = st2.svc.ca_certs().map(|c| c.config.crl_hours).unwrap_or(24);
                 if crl_due.is_none_or(|t| now - t >= chrono::Duration::hours(hours) / 2)
-                    && st2.svc.ca_crl(kyso_service::SYSTEM_LOGIN, s, false, now).is_ok()
+                    && st2.svc.ca_crl(&Actor::ca_service(), s, false, now).is_ok()
                 {
                     published = Some(now);
                 }
@@ -187,7 +188,7 @@ pub async fn maintain(st: Arc<AppState>, every: Duration) {
                 let stale =
                     st2.ocsp.read().map(|i| i.cache.values().any(|(next, _)| *next - now < chrono::Duration::hours(6))).unwrap_or(false);
                 if stale {
-                    let _ = st2.svc.ca_refresh_ocsp(kyso_service::SYSTEM_LOGIN, s, now);
+                    let _ = st2.svc.ca_refresh_ocsp(&Actor::ca_service(), s, now);
                 }
             }
             if let Ok(idx) = st2.svc.ocsp_index() {

@@ -506,8 +506,20 @@ impl Service {
         Ok(())
     }
 
+    /// Checks, before a CA token is opened, that `actor` may do `p` with the CA's keys, so that
+    /// an account without the right cannot use up the CA PIN's retries. Recorded as a denial
+    /// when refused.
+    pub fn check_ca_permission(&self, actor: &Actor, p: Permission, action: &str, now: DateTime<Utc>) -> ServiceResult<()> {
+        self.mutate(actor, action, "ca", now, |tx| {
+            let root = tx.root_agency()?.ok_or(ServiceError::NotInitialised)?;
+            require(actor, p, &root)
+        })
+    }
+
     /// Re-produces every OCSP response (run periodically, before `next_update`).
-    pub fn ca_refresh_ocsp(&self, actor_login: &str, session: &dyn TokenSession, now: DateTime<Utc>) -> ServiceResult<usize> {
+    pub fn ca_refresh_ocsp(&self, actor: &Actor, session: &dyn TokenSession, now: DateTime<Utc>) -> ServiceResult<usize> {
+        self.check_ca_permission(actor, Permission::OperateCaServices, "ca.ocsp_refresh", now)?;
+        let actor_login = actor.login.as_str();
         let certs = self.ca_certs()?;
         let ocsp_key = session.signer(OCSP_KEY)?;
         self.db().write(|tx| {
@@ -607,7 +619,9 @@ impl Service {
     }
 
     /// Signs a full CRL (or a delta CRL against the latest full one) and stores it.
-    pub fn ca_crl(&self, actor_login: &str, session: &dyn TokenSession, delta: bool, now: DateTime<Utc>) -> ServiceResult<Vec<u8>> {
+    pub fn ca_crl(&self, actor: &Actor, session: &dyn TokenSession, delta: bool, now: DateTime<Utc>) -> ServiceResult<Vec<u8>> {
+        self.check_ca_permission(actor, Permission::OperateCaServices, "ca.crl", now)?;
+        let actor_login = actor.login.as_str();
         let certs = self.ca_certs()?;
         let key = session.signer(ISSUING_KEY)?;
         let (_, ca) = cert::parse(&certs.issuing)?;
@@ -671,15 +685,27 @@ impl Service {
         self.db().read(|tx| tx.latest_crl(delta)?.map(|c| unb64(&c.der_b64)).transpose())
     }
 
-    /// Answers an RFC 3161 request with the TSA key.
-    pub fn timestamp(&self, req_der: &[u8], session: &dyn TokenSession, now: DateTime<Utc>) -> ServiceResult<Vec<u8>> {
+    /// Answers an RFC 3161 request with the TSA key, as `actor`; every time-stamp issued is an
+    /// audit event (its serial and the imprint it covers).
+    pub fn timestamp(&self, actor: &Actor, req_der: &[u8], session: &dyn TokenSession, now: DateTime<Utc>) -> ServiceResult<Vec<u8>> {
+        self.check_ca_permission(actor, Permission::OperateCaServices, "ts.stamp", now)?;
         let certs = self.ca_certs()?;
         let key = session.signer(TSA_KEY)?;
         let policy = const_oid::ObjectIdentifier::new(&certs.config.tsa_policy_oid)
             .map_err(|_| DomainError::invalid("tsa_policy_oid", "OID không hợp lệ"))?;
         let chain = vec![certs.issuing.clone()];
         let tsa = tsp::Tsa { cert: &certs.tsa, chain: &chain, signer: &*key, scheme: certs.config.key_algorithm.default_scheme(), policy };
-        Ok(tsp::respond(&tsa, req_der, &kyso_pki::random_serial(), now)?)
+        let serial = kyso_pki::random_serial();
+        let resp = tsp::respond(&tsa, req_der, &serial, now)?;
+        self.db().write(|tx| {
+            tx.append_audit(
+                NewEvent::new(&actor.login, "ts.issued", format!("timestamp:{}", serial_hex(&serial))).details(
+                    serde_json::json!({"request_sha256": hex::encode(kyso_token::HashAlg::Sha256.digest(req_der)), "gen_time": now}),
+                ),
+                now,
+            )
+        })?;
+        Ok(resp)
     }
 
     /// The DER of every certificate the built-in CA issued, oldest first.

@@ -17,6 +17,7 @@ mod reports;
 mod requests;
 
 pub use audit::{verify_chain, AuditVerification};
+pub use kyso_core::authz::Actor;
 /// A parsed OCSP request (for the server's hot path).
 pub use kyso_pki::ocsp::ParsedRequest as OcspRequest;
 
@@ -44,7 +45,7 @@ pub use requests::{CompletionInput, NewRequestInput, RequestView};
 
 use chrono::{DateTime, Utc};
 use kyso_core::audit::NewEvent;
-use kyso_core::authz::{Actor, Permission};
+use kyso_core::authz::Permission;
 use kyso_core::calendar::WorkCalendar;
 use kyso_core::profile::ProvinceProfile;
 use kyso_core::registry::Agency;

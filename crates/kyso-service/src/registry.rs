@@ -343,6 +343,13 @@ impl Service {
             let agency = agency_by_code(tx, agency_code)?;
             require(actor, Permission::ManageUsers, &agency)?;
             let (user, _) = tx.user_by_login(login)?.ok_or_else(|| DomainError::not_found("tài khoản", login))?;
+            if role == Role::CaService {
+                return Err(DomainError::invalid(
+                    "role",
+                    "vai trò của dịch vụ tổ chức chứng thực là vai trò hệ thống, không cấp cho tài khoản",
+                )
+                .into());
+            }
             if role == Role::AgencyOfficer && !agency.legal_entity {
                 return Err(DomainError::rule(
                     "TT185-Art3-CQQLTT",

@@ -44,6 +44,8 @@ pub struct RequestView {
     pub managing_agency: String,
     pub forms: Option<[String; 2]>,
     pub history: Vec<AuditRecord>,
+    /// The key device the request names, if any.
+    pub device: Option<KeyDevice>,
 }
 
 struct Loaded {
@@ -171,6 +173,22 @@ impl Service {
                 }
             }
             may_file_for(actor, &l.sub, &l.agency.path)?;
+            // A device named by the filer (not the certificate's own, taken above) must be the
+            // subscriber's and within the filer's scope (issue 11, finding 1).
+            if let (Some(d), Some(_)) = (&l.device, &input.device_serial) {
+                let device_agency = agency_by_id(tx, d.agency_id)?;
+                let holds = d.custodian.is_some() && actor.person_id == d.custodian;
+                if !holds && !actor.may(Permission::ReadRegistry, &device_agency.path) {
+                    return Err(DomainError::forbidden(format!(
+                        "thiết bị {} thuộc {} ({}), ngoài phạm vi của tài khoản '{}'",
+                        d.serial, device_agency.name, device_agency.code, actor.login
+                    ))
+                    .into());
+                }
+                let filter = kyso_store::CertificateFilter { subscriber: Some(l.sub.id), ..Default::default() };
+                let carried = tx.certificates_under("/", &filter)?.iter().any(|c| c.device_id == Some(d.id));
+                check_named_device(input.kind, d, l.cert.as_ref(), &l.sub, carried)?;
+            }
             if let Some(c) = cert {
                 if let Some(open) = tx.open_requests_for_certificate(c)?.first() {
                     return Err(DomainError::rule(
@@ -506,12 +524,14 @@ impl Service {
             let managing = agency_by_id(tx, q.managing_agency_id)?;
             let forms = self.regimes().on(vn_date(q.created_at)).ok().and_then(|r| r.forms_for(q.kind.code()).cloned());
             let history = tx.audit_for_object(&format!("request:{}", q.id))?;
+            let device = q.device_id.map(|d| tx.device(d)).transpose()?.flatten();
             Ok(RequestView {
                 request: q,
                 subscriber: l.sub,
                 managing_agency: format!("{} ({})", managing.name, managing.code),
                 forms,
                 history,
+                device,
             })
         })
     }

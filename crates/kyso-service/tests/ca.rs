@@ -161,7 +161,7 @@ fn issue_renew_revoke_and_status_services_on_the_built_in_ca() {
         // The superseded certificate is now revoked in OCSP and the CRL.
         let cache = w.svc.ocsp_cache().unwrap();
         assert!(cache.contains_key(&info2.serial_hex));
-        let crl = w.svc.ca_crl("cntt", &*ca.session, false, later + Duration::minutes(1)).unwrap();
+        let crl = w.svc.ca_crl(&w.actor("cntt"), &*ca.session, false, later + Duration::minutes(1)).unwrap();
         let (ok, out) = openssl(
             &[("crl.der", crl.clone()), ("ca.pem", pem("CERTIFICATE", &issuing).into_bytes())],
             &["crl", "-inform", "DER", "-in", "crl.der", "-CAfile", "ca.pem", "-noout", "-text"],
@@ -179,7 +179,7 @@ fn issue_renew_revoke_and_status_services_on_the_built_in_ca() {
             later + Duration::hours(1),
         );
         w.svc.ca_revoke(&cntt, q.id, &*ca.session, later + Duration::hours(1)).unwrap();
-        let delta = w.svc.ca_crl("cntt", &*ca.session, true, later + Duration::hours(2)).unwrap();
+        let delta = w.svc.ca_crl(&w.actor("cntt"), &*ca.session, true, later + Duration::hours(2)).unwrap();
         let (ok, out) = openssl(
             &[("crl.der", delta), ("ca.pem", pem("CERTIFICATE", &issuing).into_bytes())],
             &["crl", "-inform", "DER", "-in", "crl.der", "-CAfile", "ca.pem", "-noout", "-text"],
@@ -187,8 +187,51 @@ fn issue_renew_revoke_and_status_services_on_the_built_in_ca() {
         assert!(ok && out.contains("Delta CRL Indicator") && out.contains(&info2.serial_hex) && out.contains("Key Compromise"), "{out}");
         // A time-stamp from the TSA.
         let treq = kyso_pki::tsp::request(HashAlg::Sha256, &HashAlg::Sha256.digest(b"x"), None).unwrap();
-        let tresp = w.svc.timestamp(&treq, &*ca.session, later).unwrap();
+        let tresp = w.svc.timestamp(&w.actor("cntt"), &treq, &*ca.session, later).unwrap();
         assert!(kyso_pki::tsp::token_of(&tresp).is_ok());
+    }
+}
+
+/// Issue 11, finding 4: CRLs, OCSP refresh and time-stamps ran for any account. Now they need
+/// the right (IT staff) or are made by the CA's named system actor, which has no other right;
+/// every time-stamp is an audit event under the acting account; a refusal is a recorded denial.
+#[test]
+fn ca_services_run_only_for_those_allowed_and_as_a_named_system_actor() {
+    for b in backends() {
+        let w = world(b, "bac-ninh-2023");
+        let ca = setup(&w);
+        let treq = kyso_pki::tsp::request(HashAlg::Sha256, &HashAlg::Sha256.digest(b"x"), None).unwrap();
+        let code = |r: Result<Vec<u8>, ServiceError>| r.map(|_| "ok".to_string()).unwrap_or_else(|e| e.code().to_string());
+        let system = kyso_service::Actor::ca_service();
+        // (actor, CRL, time-stamp)
+        for (who, actor, want) in [
+            ("a subscriber", w.actor("self"), "forbidden"),
+            ("a CQQLTT officer", w.actor("cb.a"), "forbidden"),
+            ("the provincial manager", w.actor("qltb"), "forbidden"),
+            ("IT staff", w.actor("cntt"), "ok"),
+            ("the CA's system actor", system.clone(), "ok"),
+        ] {
+            assert_eq!(code(w.svc.ca_crl(&actor, &*ca.session, false, t0())), want, "{who}: CRL");
+            assert_eq!(code(w.svc.timestamp(&actor, &treq, &*ca.session, t0())), want, "{who}: time-stamp");
+            let n = w.svc.ca_refresh_ocsp(&actor, &*ca.session, t0()).map(|_| "ok").unwrap_or_else(|e| e.code());
+            assert_eq!(n, want, "{who}: OCSP");
+        }
+        // The system actor has nothing else: it cannot revoke, and its role is never granted.
+        assert_eq!(
+            w.svc.ca_revoke_serial(&system, "01", RevocationReason::KeyCompromise, &*ca.session, t0()).unwrap_err().code(),
+            "forbidden"
+        );
+        let admin = w.actor("admin");
+        assert!(matches!(
+            w.svc.grant(&admin, "cb.a", "ca_service", "UBND-T", t0()),
+            Err(ServiceError::Domain(kyso_core::DomainError::Invalid { .. }))
+        ));
+        // The audit log names who made each time-stamp, and the refusals.
+        let log = w.svc.audit_tail(&w.actor("kt"), 200).unwrap();
+        let stamps: Vec<&str> = log.iter().filter(|e| e.action == "ts.issued").map(|e| e.actor.as_str()).collect();
+        assert_eq!(stamps, vec!["cntt", kyso_core::authz::CA_SERVICE_LOGIN], "{}", w.backend);
+        assert!(log.iter().any(|e| e.action == "ts.stamp" && e.actor == "self" && e.outcome == "denied"), "{}", w.backend);
+        w.audit_ok();
     }
 }
 
@@ -458,7 +501,7 @@ fn the_ca_works_the_same_with_its_keys_on_softhsm2() {
         let req = csr::build(&DistinguishedName::parse("CN=Nguyễn Văn An,C=VN").unwrap(), &*key, SignatureScheme::EcdsaP256Sha256).unwrap();
         let q = w.to_ca(new_input(&w.individual, 36), t0());
         let (_, der) = w.svc.ca_issue(&w.actor("cntt"), q.id, &req, None, &*session, t0()).unwrap();
-        let crl = w.svc.ca_crl("cntt", &*session, false, t0()).unwrap();
+        let crl = w.svc.ca_crl(&w.actor("cntt"), &*session, false, t0()).unwrap();
         let certs = w.svc.ca_certs().unwrap();
         let chain = [pem("CERTIFICATE", &certs.root), pem("CERTIFICATE", &certs.issuing)].concat().into_bytes();
         if openssl_bin().is_some() {
@@ -483,7 +526,7 @@ fn the_ca_works_the_same_with_its_keys_on_softhsm2() {
             assert!(ok, "{out}");
         }
         let treq = kyso_pki::tsp::request(HashAlg::Sha256, &HashAlg::Sha256.digest(b"x"), None).unwrap();
-        kyso_pki::tsp::token_of(&w.svc.timestamp(&treq, &*session, t0()).unwrap()).unwrap();
+        kyso_pki::tsp::token_of(&w.svc.timestamp(&w.actor("cntt"), &treq, &*session, t0()).unwrap()).unwrap();
     }
 }
 

@@ -169,7 +169,7 @@ fn issued_document_checked_approved_then_numbered_and_sealed_by_the_clerk() {
         assert!(checks[2].covers_whole_file);
         // Issue 10: received elsewhere, it is registered with the number and date its header
         // shows (the clerk's fields), and its agency signature raises no warning.
-        w.svc.ca_crl("cntt", &*s._ca, false, t0()).unwrap();
+        w.svc.ca_crl(&w.actor("cntt"), &*s._ca, false, t0()).unwrap();
         let p = s.dir.path().join("received.pdf");
         std::fs::write(&p, &bytes).unwrap();
         let inc = Incoming {
@@ -401,7 +401,7 @@ fn received_documents_are_registered_when_valid_and_refused_with_a_notice_when_n
             )
             .unwrap();
         assert_eq!(r.entry.indication, "INDETERMINATE/TRY_LATER");
-        w.svc.ca_crl("cntt", &*s._ca, false, t0()).unwrap();
+        w.svc.ca_crl(&w.actor("cntt"), &*s._ca, false, t0()).unwrap();
         let inc = |title: &str| Incoming {
             agency_code: "SO-A".into(),
             sender: "UBND xã Tiên Du".into(),

@@ -901,6 +901,57 @@ fn device_life_from_issuance_to_handover_return_and_overdue() {
     });
 }
 
+/// Issue 11, finding 1: a CQQLTT officer named another agency's device in a revocation (device
+/// lost) or a restore, and the request went through; that agency's device was then marked lost.
+/// A device named in a request must be the certificate's, or the subscriber's, and in scope.
+#[test]
+fn a_request_naming_another_agency_s_device_is_refused() {
+    each("bac-ninh-2023", |w| {
+        let (admin, cntt) = (w.actor("admin"), w.actor("cntt"));
+        let at = t0();
+        w.issue(&w.individual, at, 36, "DV01");
+        for serial in ["TOKEN0", "TOKEN1", "TOKEN2"] {
+            w.svc.set_device_status(&cntt, serial, "locked", at).unwrap();
+        }
+        // SO-B's own official, filed for by SO-B's officer.
+        let so_b = w.svc.add_subscriber(&admin, &SubscriberInput::Individual { citizen_id: "027076000004".into() }, None, at).unwrap();
+        let restore = |sub: SubscriberId, device: &str| NewRequestInput {
+            kind: RequestKind::RestoreDevice,
+            subscriber: sub,
+            certificate_serial: None,
+            device_serial: Some(device.into()),
+            details: RequestDetails::RestoreDevice { contact_phone: None },
+        };
+        let revoke = |device: &str| NewRequestInput {
+            kind: RequestKind::Revoke,
+            subscriber: w.individual.id,
+            certificate_serial: Some("DV01".into()),
+            device_serial: Some(device.into()),
+            details: RequestDetails::Revoke {
+                reason: RevocationReason::DeviceLost,
+                device_return: false,
+                lost_device_record: Some("Biên bản số 3 ngày 02/3/2026".into()),
+            },
+        };
+        // (case, filer, request, expected)
+        let cases = [
+            ("restore of another agency's locked device", "cb.b", restore(so_b.id, "TOKEN0"), "forbidden"),
+            ("restore of a colleague's device in the same agency", "cb.a", restore(w.individual.id, "TOKEN2"), "rule:request-device"),
+            ("revocation naming a device that is not the certificate's", "cb.a", revoke("TOKEN1"), "rule:request-device"),
+        ];
+        for (case, login, input, want) in cases {
+            let before = w.snapshot();
+            assert_eq!(err_code(w.svc.create_request(&w.actor(login), &input, at + Duration::days(1))), want, "{case} ({})", w.backend);
+            assert_eq!(before.len(), w.snapshot().len(), "{case}");
+        }
+        // The subscriber's own device and the certificate's device are accepted.
+        w.svc.create_request(&w.actor("cb.a"), &restore(w.individual.id, "TOKEN0"), at + Duration::days(1)).unwrap();
+        w.svc.create_request(&w.actor("cb.a"), &revoke("TOKEN0"), at + Duration::days(2)).unwrap();
+        assert_eq!(w.svc.device(&cntt, "TOKEN1").unwrap().status, DeviceStatus::Locked, "another device untouched");
+        w.audit_ok();
+    });
+}
+
 /// Issue 10: a token that locked after too many wrong PINs was not marked locked, and the
 /// restore request was refused until someone changed the status by hand.
 #[test]

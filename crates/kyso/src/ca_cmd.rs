@@ -6,6 +6,7 @@ use crate::error::CliError;
 use crate::tokens::{self, token_err, TokenRef};
 use crate::{clock, config, output};
 use chrono::{DateTime, Utc};
+use kyso_core::authz::Permission;
 use kyso_core::registry::RequestId;
 use kyso_pki::pem;
 use kyso_service::CompletionInput;
@@ -151,11 +152,12 @@ pub fn ca(cli: &Cli, c: &CaCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
         CaCmd::Init { algorithm, base_url } => {
             let alg = KeyAlgorithm::parse(algorithm)
                 .ok_or_else(|| invalid("algorithm", format!("'{algorithm}' không hợp lệ; chọn ec-p256, rsa-2048 hoặc rsa-3072")))?;
+            svc.check_ca_permission(&actor, Permission::ManageCertificates, "ca.init", now)?;
             tokens::ensure_ca_token(&cli.data, &e.config, limit)?;
             let s = session()?;
             let cfg = CaConfig { key_algorithm: alg, ..CaConfig::demo(base_url) };
             let certs = svc.ca_init(&actor, &cfg, &*s, now)?;
-            svc.ca_crl(&actor.login, &*s, false, now)?;
+            svc.ca_crl(&actor, &*s, false, now)?;
             print(
                 serde_json::json!({"root": cfg.root_name, "issuing": cfg.issuing_name, "base_url": cfg.base_url}),
                 format!(
@@ -175,20 +177,23 @@ pub fn ca(cli: &Cli, c: &CaCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
         }
         CaCmd::Issue { request, csr, device, out } => {
             let bytes = std::fs::read(csr).map_err(|e| io(e, &csr.display().to_string()))?;
+            svc.check_ca_permission(&actor, Permission::ManageCertificates, "ca.issue", now)?;
             let s = session()?;
             let (_, der) = svc.ca_issue(&actor, RequestId(*request), &bytes, device.as_deref(), &*s, now)?;
             write_or_print(out, &pem("CERTIFICATE", &der))?;
             Ok(ExitCode::SUCCESS)
         }
         CaCmd::Revoke { request } => {
+            svc.check_ca_permission(&actor, Permission::ManageCertificates, "ca.revoke", now)?;
             let s = session()?;
             let q = svc.ca_revoke(&actor, RequestId(*request), &*s, now)?;
             print(serde_json::to_value(&q).expect("serialisable"), format!("Đã thu hồi theo yêu cầu số {}.", q.id))
         }
         CaCmd::Restore { request } => restore(cli, &svc, &actor, RequestId(*request), now),
         CaCmd::Crl { delta, out } => {
+            svc.check_ca_permission(&actor, Permission::OperateCaServices, "ca.crl", now)?;
             let s = session()?;
-            let der = svc.ca_crl(&actor.login, &*s, *delta, now)?;
+            let der = svc.ca_crl(&actor, &*s, *delta, now)?;
             let text = pem("X509 CRL", &der);
             match out {
                 Some(_) => write_or_print(out, &text)?,
@@ -198,8 +203,9 @@ pub fn ca(cli: &Cli, c: &CaCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         CaCmd::OcspRefresh => {
+            svc.check_ca_permission(&actor, Permission::OperateCaServices, "ca.ocsp_refresh", now)?;
             let s = session()?;
-            let n = svc.ca_refresh_ocsp(&actor.login, &*s, now)?;
+            let n = svc.ca_refresh_ocsp(&actor, &*s, now)?;
             print(serde_json::json!({"responses": n}), format!("Đã tạo lại {n} phản hồi OCSP."))
         }
         CaCmd::Export { out } => export(&svc, out, cli.json),
@@ -307,8 +313,9 @@ fn export(svc: &Service, out: &std::path::Path, json: bool) -> CliResult<ExitCod
 /// new user PIN, then the request is completed.
 fn restore(cli: &Cli, svc: &Service, actor: &kyso_core::authz::Actor, id: RequestId, now: DateTime<Utc>) -> CliResult<ExitCode> {
     let view = svc.request(actor, id)?;
-    let device = view.request.device_id.ok_or_else(|| invalid("device", "yêu cầu khôi phục không gắn thiết bị"))?;
-    let dev = svc.db().read(|tx| tx.device(device))?.ok_or_else(|| kyso_core::DomainError::not_found("thiết bị", device))?;
+    let dev = view.device.ok_or_else(|| invalid("device", "yêu cầu khôi phục không gắn thiết bị"))?;
+    // The right to complete it before any PIN is tried on the token.
+    svc.check_ca_permission(actor, Permission::ManageCertificates, "ca.restore", now)?;
     // A software token of the same serial is unlocked here; a physical token is unlocked by
     // the CA's own tool, and the operator records the result.
     if let Ok(t) = SoftToken::open(&tokens::tokens_dir(&cli.data), dev.serial.as_str()) {
@@ -344,8 +351,10 @@ pub fn ts(cli: &Cli, c: &TsCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
         None => {
             let e = env(cli)?;
             let svc = open_service(cli)?;
+            let actor = svc.actor(&cli.actor)?;
+            svc.check_ca_permission(&actor, Permission::OperateCaServices, "ts.stamp", now)?;
             let s = tokens::ca_session(&cli.data, &e.config, svc.profile().pin_retry_limit)?;
-            svc.timestamp(&req, &*s, now)?
+            svc.timestamp(&actor, &req, &*s, now)?
         }
     };
     kyso_pki::tsp::token_of(&resp).map_err(|e| invalid("response", e.to_string()))?;

@@ -207,7 +207,7 @@ pub fn run(cli: &Cli, now: DateTime<Utc>) -> Result<ExitCode, CliError> {
     eprintln!("Đang ký các văn bản mẫu…");
     let documents = crate::demo_docs::sample_documents(cli, &mut w, now)?;
     let t = w.at(10).max(now - Duration::minutes(1));
-    w.svc.ca_crl("cntt", &*w.ca, false, t)?;
+    w.svc.ca_crl(&w.svc.actor("cntt")?, &*w.ca, false, t)?;
     print_summary(cli, &w, &documents, now)
 }
 

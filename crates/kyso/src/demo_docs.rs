@@ -210,7 +210,9 @@ pub fn sample_documents(cli: &crate::cli::Cli, w: &mut DemoWorld, now: DateTime<
     };
     let ca = &w.ca;
     let svc = &w.svc;
-    let tsa = |req: &[u8]| svc.timestamp(req, &**ca, now).map_err(|e| e.to_string());
+    // The samples' time-stamps come from the built-in TSA, as the server gives them.
+    let ca_service = kyso_core::authz::Actor::ca_service();
+    let tsa = |req: &[u8]| svc.timestamp(&ca_service, req, &**ca, now).map_err(|e| e.to_string());
     let mut out = Vec::new();
     let write_draft = |name: &str, d: &Nd30Draft| -> Res<std::path::PathBuf> {
         let p = drafts.join(name);

@@ -332,8 +332,10 @@ fn with_tsa<T>(
         None => f(None),
         Some("builtin") => {
             let e = env(cli)?;
+            let actor = svc.actor(&cli.actor)?;
+            svc.check_ca_permission(&actor, kyso_core::authz::Permission::OperateCaServices, "ts.stamp", now)?;
             let session = tokens::ca_session(&cli.data, &e.config, svc.profile().pin_retry_limit)?;
-            let tsa = move |req: &[u8]| svc.timestamp(req, &*session, now).map_err(|e| e.to_string());
+            let tsa = move |req: &[u8]| svc.timestamp(&actor, req, &*session, now).map_err(|e| e.to_string());
             f(Some(&tsa))
         }
         Some(url) => {

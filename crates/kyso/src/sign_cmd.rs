@@ -164,9 +164,11 @@ pub fn sign(cli: &Cli, a: &SignArgs, now: DateTime<Utc>) -> Result<ExitCode, Cli
         Some("builtin") => {
             let e = env(cli)?;
             svc_for_tsa = open_service(cli)?;
+            let actor = svc_for_tsa.actor(&cli.actor)?;
+            svc_for_tsa.check_ca_permission(&actor, kyso_core::authz::Permission::OperateCaServices, "ts.stamp", now)?;
             ca_session = tokens::ca_session(&cli.data, &e.config, svc_for_tsa.profile().pin_retry_limit)?;
             let (svc, s) = (&svc_for_tsa, &ca_session);
-            Some(Box::new(move |req: &[u8]| svc.timestamp(req, &**s, now).map_err(|e| e.to_string())))
+            Some(Box::new(move |req: &[u8]| svc.timestamp(&actor, req, &**s, now).map_err(|e| e.to_string())))
         }
         Some(url) => {
             let url = url.to_string();

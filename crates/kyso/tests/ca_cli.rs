@@ -177,9 +177,23 @@ fn wrong_pins_and_locked_tokens_are_refused_with_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     assert!(kyso(&["demo"], d, &[]).status.success());
+    // Regression (issue 11, finding 4): CA commands opened the CA token before the role check,
+    // so any account could use up the CA PIN's retries. Now refused before any PIN is tried.
+    for args in [&["ca", "crl"][..], &["ca", "ocsp-refresh"], &["ca", "revoke", "1"], &["ca", "init"]] {
+        let mut args = args.to_vec();
+        args.extend(["--as", "vanthu.snv"]);
+        let o = kyso(&args, d, &[("KYSO_CA_PIN", "0000")]);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", text(&o));
+        assert!(text(&o).contains("không được") && !text(&o).contains("PIN"), "{args:?}: {}", text(&o));
+    }
+    let stamped = d.join("stamp-me.txt");
+    std::fs::write(&stamped, b"x").unwrap();
+    let o = kyso(&["ts", "stamp", stamped.to_str().unwrap(), "--as", "vanthu.snv"], d, &[("KYSO_CA_PIN", "0000")]);
+    assert!(!o.status.success() && text(&o).contains("không được"), "{}", text(&o));
+    // The first wrong PIN of an operator who may: the counter is untouched by the refusals.
     let o = kyso(&["ca", "crl"], d, &[("KYSO_CA_PIN", "0000")]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(text(&o).contains("sai mã PIN"), "{}", text(&o));
+    assert!(text(&o).contains("sai mã PIN; còn 9 lần"), "{}", text(&o));
     // Without a PIN and without a terminal, the CLI says how to give one.
     let o = kyso(&["ca", "crl"], d, &[]);
     assert_eq!(o.status.code(), Some(1));
