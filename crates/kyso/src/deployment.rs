@@ -15,7 +15,36 @@ pub(crate) struct Env {
     pub config: config::Config,
 }
 
+/// Refuses a data directory (or a file at its top: the database, the configuration) that
+/// others may read or enter: it holds the software tokens and personal data.
+pub(crate) fn check_private(dir: &std::path::Path) -> CliResult<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(meta) = std::fs::metadata(dir) else { return Ok(()) };
+    let mut open = vec![];
+    if meta.permissions().mode() & 0o077 != 0 {
+        open.push((dir.to_path_buf(), meta.permissions().mode() & 0o777));
+    }
+    if meta.is_dir() {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            if let Ok(m) = e.metadata() {
+                if m.permissions().mode() & 0o077 != 0 {
+                    open.push((e.path(), m.permissions().mode() & 0o777));
+                }
+            }
+        }
+    }
+    match open.first() {
+        None => Ok(()),
+        Some((p, mode)) => Err(env_err(format!(
+            "{} có quyền {mode:o}, người dùng khác đọc được; thư mục dữ liệu chứa khóa và dữ liệu cá nhân nên chỉ chủ sở hữu được truy cập: chạy 'chmod -R go-rwx {}' rồi thử lại",
+            p.display(),
+            dir.display()
+        ))),
+    }
+}
+
 pub(crate) fn env(cli: &Cli) -> CliResult<Env> {
+    check_private(&cli.data)?;
     let cfg = config::load(&cli.data).map_err(env_err)?;
     let db_url = config::db_url(&cli.data, cli.db.as_deref(), &cfg);
     Ok(Env { db_url, calendar: WorkCalendar::builtin().with_extra(cfg.holidays.clone()), config: cfg })

@@ -22,6 +22,9 @@ mod verify_cmd;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Everything kyso writes (the database, tokens, documents, configuration) is the
+    // operator's alone, whatever the caller's umask: directories 0700, files 0600.
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     // `println!` panics when the reader of a pipe has gone (`kyso person list | head -1`).
     // That is the reader's choice, not a failure: end quietly, as other command-line tools do.
     let default_hook = std::panic::take_hook();

@@ -363,3 +363,41 @@ fn a_closed_pipe_ends_the_command_quietly() {
         assert_eq!(o.status.code(), Some(0), "{args:?}: {err}");
     }
 }
+
+/// Issue 11, finding 7: `kyso.db`, the token files and the document files were created 0644.
+/// Now the data directory is 0700 and every file in it 0600 whatever the caller's umask (this
+/// test runs under the usual 022), and kyso refuses a data directory others can read.
+#[test]
+fn the_data_directory_is_private_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = tempfile::tempdir().unwrap();
+    let data = parent.path().join("data");
+    let o = kyso(&["demo"], &data);
+    assert!(o.status.success(), "{}", text(&o));
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700);
+    let mut files = 0;
+    let mut stack = vec![data.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                assert_eq!(mode(&p), 0o700, "{}", p.display());
+                stack.push(p);
+            } else {
+                assert_eq!(mode(&p), 0o600, "{}", p.display());
+                files += 1;
+            }
+        }
+    }
+    assert!(files > 10, "the database, tokens and documents were looked at ({files})");
+    // Opened up by someone: refused, with the fix; closed again: works.
+    for (path, open) in [(data.clone(), 0o755), (data.join("kyso.db"), 0o644)] {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(open)).unwrap();
+        let o = kyso(&["person", "list"], &data);
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        assert!(text(&o).contains("chmod -R go-rwx"), "{}", text(&o));
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(if open == 0o755 { 0o700 } else { 0o600 })).unwrap();
+    }
+    assert!(kyso(&["person", "list"], &data).status.success());
+}
