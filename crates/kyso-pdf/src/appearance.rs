@@ -167,8 +167,8 @@ pub fn text_width(text: &str, size: f64) -> PdfResult<f64> {
     let face = f.face()?;
     let mut w = 0.0;
     for ch in text.chars() {
-        let g = face.glyph_index(ch).ok_or_else(|| PdfError::Invalid(format!("phông chữ thiếu ký tự '{ch}'")))?;
-        w += f64::from(face.glyph_hor_advance(g).unwrap_or(0)) / f64::from(face.units_per_em());
+        let g = face.glyph(ch).ok_or_else(|| PdfError::Invalid(format!("phông chữ thiếu ký tự '{ch}'")))?;
+        w += face.advance(g) / face.upem();
     }
     Ok(w * size)
 }
@@ -184,13 +184,40 @@ struct UsedGlyphs<'a> {
     glyphs: BTreeMap<u16, (f64, String)>,
 }
 
+/// What layout needs of a font face: its character map, advances and global metrics, in font
+/// units (skrifa, the maintained successor of ttf-parser).
+struct Face<'a> {
+    charmap: skrifa::charmap::Charmap<'a>,
+    advances: skrifa::metrics::GlyphMetrics<'a>,
+    metrics: skrifa::metrics::Metrics,
+}
+
+impl Face<'_> {
+    fn glyph(&self, ch: char) -> Option<u16> {
+        self.charmap.map(ch).and_then(|g| u16::try_from(g.to_u32()).ok()).filter(|g| *g != 0)
+    }
+    fn advance(&self, glyph: u16) -> f64 {
+        f64::from(self.advances.advance_width(skrifa::GlyphId::new(u32::from(glyph))).unwrap_or(0.0))
+    }
+    fn upem(&self) -> f64 {
+        f64::from(self.metrics.units_per_em)
+    }
+}
+
 impl Font {
     fn new(data: &'static [u8]) -> PdfResult<Self> {
-        ttf_parser::Face::parse(data, 0).map_err(|e| PdfError::Invalid(format!("phông chữ hỏng: {e}")))?;
+        skrifa::FontRef::new(data).map_err(|e| PdfError::Invalid(format!("phông chữ hỏng: {e}")))?;
         Ok(Font { data })
     }
-    fn face(&self) -> PdfResult<ttf_parser::Face<'static>> {
-        ttf_parser::Face::parse(self.data, 0).map_err(|e| PdfError::Invalid(format!("phông chữ hỏng: {e}")))
+    fn face(&self) -> PdfResult<Face<'static>> {
+        use skrifa::instance::{LocationRef, Size};
+        use skrifa::MetadataProvider;
+        let f = skrifa::FontRef::new(self.data).map_err(|e| PdfError::Invalid(format!("phông chữ hỏng: {e}")))?;
+        Ok(Face {
+            charmap: f.charmap(),
+            advances: f.glyph_metrics(Size::unscaled(), LocationRef::default()),
+            metrics: f.metrics(Size::unscaled(), LocationRef::default()),
+        })
     }
     fn start(&self) -> UsedGlyphs<'_> {
         let mut remap = subsetter::GlyphRemapper::new();
@@ -203,12 +230,12 @@ impl UsedGlyphs<'_> {
     /// The hex string of 2-byte glyph ids (Identity-H) for `text`.
     fn encode(&mut self, text: &str) -> PdfResult<String> {
         let face = self.font.face()?;
-        let upem = f64::from(face.units_per_em());
+        let upem = face.upem();
         let mut out = String::new();
         for ch in text.chars() {
-            let g = face.glyph_index(ch).ok_or_else(|| PdfError::Invalid(format!("phông chữ thiếu ký tự '{ch}' (U+{:04X})", ch as u32)))?;
-            let new = self.remap.remap(g.0);
-            let adv = f64::from(face.glyph_hor_advance(g).unwrap_or(0)) * 1000.0 / upem;
+            let g = face.glyph(ch).ok_or_else(|| PdfError::Invalid(format!("phông chữ thiếu ký tự '{ch}' (U+{:04X})", ch as u32)))?;
+            let new = self.remap.remap(g);
+            let adv = face.advance(g) * 1000.0 / upem;
             self.glyphs.entry(new).or_insert((adv, ch.to_string()));
             out.push_str(&format!("{new:04X}"));
         }
@@ -219,8 +246,8 @@ impl UsedGlyphs<'_> {
     /// the (local) reference of the Type0 font.
     fn finish(self, objects: &mut Vec<Obj>) -> PdfResult<Obj> {
         let face = self.font.face()?;
-        let upem = f64::from(face.units_per_em());
-        let scale = |v: i16| f64::from(v) * 1000.0 / upem;
+        let upem = face.upem();
+        let scale = |v: f32| f64::from(v) * 1000.0 / upem;
         let subset = subsetter::subset(self.font.data, 0, &self.remap)
             .map_err(|e| PdfError::Invalid(format!("không tách được phông chữ: {e:?}")))?;
         let tag = "KYSOAA";
@@ -229,16 +256,17 @@ impl UsedGlyphs<'_> {
         ff.remove(b"Length".as_slice());
         objects.push(Obj::Stream(ff, flate(&subset)));
         let file = local(objects.len() - 1);
-        let bbox = face.global_bounding_box();
+        let m = &face.metrics;
+        let bbox = m.bounds.unwrap_or_default();
         objects.push(Obj::Dict(d(vec![
             ("Type", Obj::name("FontDescriptor")),
             ("FontName", Obj::Name(base.as_bytes().to_vec())),
             ("Flags", Obj::Int(34)),
             ("FontBBox", Obj::Array(vec![num(scale(bbox.x_min)), num(scale(bbox.y_min)), num(scale(bbox.x_max)), num(scale(bbox.y_max))])),
             ("ItalicAngle", Obj::Int(0)),
-            ("Ascent", num(scale(face.ascender()))),
-            ("Descent", num(scale(face.descender()))),
-            ("CapHeight", num(scale(face.capital_height().unwrap_or(face.ascender())))),
+            ("Ascent", num(scale(m.ascent))),
+            ("Descent", num(scale(m.descent))),
+            ("CapHeight", num(scale(m.cap_height.unwrap_or(m.ascent)))),
             ("StemV", Obj::Int(80)),
             ("FontFile2", file),
         ])));

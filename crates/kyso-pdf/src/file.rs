@@ -20,9 +20,30 @@ fn io_err(what: &str, p: &Path, e: std::io::Error) -> PdfError {
     PdfError::Invalid(format!("{what} {}: {e}", p.display()))
 }
 
+/// Opens `path` for reading if it is a regular file. A FIFO, a device or a directory is refused
+/// before it is opened: opening a FIFO blocks until someone writes to it.
+pub fn open_regular(path: &Path) -> std::io::Result<File> {
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "không phải tệp thông thường (có thể là thư mục, ống dẫn FIFO hay thiết bị); chỉ nhận tệp",
+        ));
+    }
+    File::open(path)
+}
+
+/// Reads a regular file whole (see [`open_regular`]).
+pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut f = open_regular(path)?;
+    let mut v = Vec::new();
+    std::io::Read::read_to_end(&mut f, &mut v)?;
+    Ok(v)
+}
+
 impl Mapped {
     pub fn open(path: &Path) -> PdfResult<Self> {
-        let f = File::open(path).map_err(|e| io_err("không mở được", path, e))?;
+        let f = open_regular(path).map_err(|e| io_err("không mở được", path, e))?;
         let len = f.metadata().map_err(|e| io_err("không đọc được", path, e))?.len();
         if len == 0 {
             return Ok(Mapped { map: None });

@@ -295,7 +295,7 @@ impl Service {
                 created_at: now,
             })?;
             let files = self.files()?;
-            let mut src = std::fs::File::open(source)
+            let mut src = kyso_pdf::file::open_regular(source)
                 .map_err(|e| DomainError::invalid("file", format!("không đọc được {}: {e}", source.display())))?;
             let mut tail: &[u8] = update.as_deref().unwrap_or_default();
             let (sha, size) = files.write(doc.id, 1, &mut [&mut src, &mut tail])?;

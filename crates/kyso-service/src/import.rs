@@ -24,9 +24,52 @@ pub const AGENCY_COLUMNS: &[&str] =
 pub const PERSON_COLUMNS: &[&str] =
     &["full_name", "citizen_id", "date_of_birth", "gender", "position", "position_kind", "title", "agency_code", "email", "phone"];
 
+/// A CSV file held in memory, so that a row's line is counted from its byte offset: the csv
+/// crate's own line count is one short per record when lines end in CRLF (Excel on Windows).
+pub(crate) struct CsvText {
+    pub data: Vec<u8>,
+    newlines: Vec<usize>,
+}
+
+/// CSV files larger than this are refused (a province's registry is a few MB).
+const MAX_CSV: u64 = 256 << 20;
+
+impl CsvText {
+    pub fn read(input: impl Read) -> Result<Self, RowError> {
+        let mut data = Vec::new();
+        input
+            .take(MAX_CSV + 1)
+            .read_to_end(&mut data)
+            .map_err(|e| RowError { line: 0, message: format!("không đọc được tệp CSV: {e}") })?;
+        if data.len() as u64 > MAX_CSV {
+            return Err(RowError { line: 0, message: format!("tệp CSV lớn hơn {} MB; hãy chia nhỏ", MAX_CSV >> 20) });
+        }
+        let newlines = newline_offsets(&data);
+        Ok(CsvText { data, newlines })
+    }
+    pub fn reader(&self) -> csv::Reader<&[u8]> {
+        csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(&self.data[..])
+    }
+    /// The 1-based line on which the record at `pos` begins. After a CRLF the csv crate puts
+    /// the next record's start on the LF, so line ends at the start are skipped.
+    pub fn line_of(&self, pos: Option<&csv::Position>) -> u64 {
+        let Some(p) = pos else { return 0 };
+        let mut at = p.byte() as usize;
+        while matches!(self.data.get(at), Some(b'\r' | b'\n')) {
+            at += 1;
+        }
+        1 + self.newlines.partition_point(|&n| n < at) as u64
+    }
+}
+
+fn newline_offsets(data: &[u8]) -> Vec<usize> {
+    data.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i).collect()
+}
+
 /// Reads the rows as maps from column name to value, checking the header.
 fn read_rows(input: impl Read, columns: &[&str]) -> Result<Vec<(u64, Vec<String>)>, Vec<RowError>> {
-    let mut r = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(input);
+    let text = CsvText::read(input).map_err(|e| vec![e])?;
+    let mut r = text.reader();
     let header: Vec<String> = match r.headers() {
         Ok(h) => h.iter().map(|s| s.trim_start_matches('\u{feff}').to_lowercase()).collect(),
         Err(e) => return Err(vec![RowError { line: 1, message: format!("không đọc được dòng tiêu đề: {e}") }]),
@@ -44,15 +87,13 @@ fn read_rows(input: impl Read, columns: &[&str]) -> Result<Vec<(u64, Vec<String>
     for rec in r.records() {
         match rec {
             Ok(rec) => {
-                let line = rec.position().map(|p| p.line()).unwrap_or(0);
+                let line = text.line_of(rec.position());
                 if rec.iter().all(|f| f.is_empty()) {
                     continue;
                 }
                 rows.push((line, idx.iter().map(|i| i.and_then(|i| rec.get(i)).unwrap_or("").to_string()).collect()));
             }
-            Err(e) => {
-                errors.push(RowError { line: e.position().map(|p| p.line()).unwrap_or(0), message: format!("dòng CSV hỏng: {e}") })
-            }
+            Err(e) => errors.push(RowError { line: text.line_of(e.position()), message: format!("dòng CSV hỏng: {e}") }),
         }
     }
     if errors.is_empty() {

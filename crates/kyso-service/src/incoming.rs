@@ -205,7 +205,7 @@ impl Service {
             };
             e.id = tx.insert_incoming(&e)?;
             if passed {
-                let mut src = std::fs::File::open(file).map_err(|err| DomainError::invalid("file", format!("không đọc được {}: {err}", file.display())))?;
+                let mut src = kyso_pdf::file::open_regular(file).map_err(|err| DomainError::invalid("file", format!("không đọc được {}: {err}", file.display())))?;
                 let (kept_sha, _) = files.write_incoming(e.id, &mut src)?;
                 if kept_sha != sha256 {
                     return Err(DomainError::conflict("tệp nhận", "tệp thay đổi trong khi kiểm tra; hãy nhận lại").into());

@@ -111,7 +111,14 @@ fn from_list(list: &CertificateList<'_>, out: &mut Vec<Candidate>, errors: &mut 
             errors.push(RowError { line: 1, message: format!("trường '{f}' không có; các trường: {}", LIST_FIELDS.join(", ")) });
         }
     }
-    let mut r = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(list.csv);
+    let text = match crate::import::CsvText::read(list.csv) {
+        Ok(t) => t,
+        Err(e) => {
+            errors.push(e);
+            return;
+        }
+    };
+    let mut r = text.reader();
     let header: Vec<String> = match r.headers() {
         Ok(h) => h.iter().map(|s| normalize_text(s.trim_start_matches('\u{feff}'))).collect(),
         Err(e) => {
@@ -141,11 +148,11 @@ fn from_list(list: &CertificateList<'_>, out: &mut Vec<Candidate>, errors: &mut 
         let rec = match rec {
             Ok(r) => r,
             Err(e) => {
-                errors.push(RowError { line: e.position().map(|p| p.line()).unwrap_or(0), message: format!("dòng CSV hỏng: {e}") });
+                errors.push(RowError { line: text.line_of(e.position()), message: format!("dòng CSV hỏng: {e}") });
                 continue;
             }
         };
-        let line = rec.position().map(|p| p.line()).unwrap_or(0);
+        let line = text.line_of(rec.position());
         if rec.iter().all(|f| f.is_empty()) {
             continue;
         }

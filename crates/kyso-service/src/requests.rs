@@ -178,7 +178,12 @@ impl Service {
             if let (Some(d), Some(_)) = (&l.device, &input.device_serial) {
                 let device_agency = agency_by_id(tx, d.agency_id)?;
                 let holds = d.custodian.is_some() && actor.person_id == d.custodian;
-                if !holds && !actor.may(Permission::ReadRegistry, &device_agency.path) {
+                // The filer acts for this subscriber (checked above), so the subscriber's own
+                // agency is in scope too: Hà Tĩnh's provincial office files for department heads.
+                let root_path = tx.root_agency()?.map(|r| r.path).unwrap_or_default();
+                let subscriber_side = device_agency.path != root_path
+                    && (device_agency.path.starts_with(&l.agency.path) || l.agency.path.starts_with(&device_agency.path));
+                if !holds && !subscriber_side && !actor.may(Permission::ReadRegistry, &device_agency.path) {
                     return Err(DomainError::forbidden(format!(
                         "thiết bị {} thuộc {} ({}), ngoài phạm vi của tài khoản '{}'",
                         d.serial, device_agency.name, device_agency.code, actor.login

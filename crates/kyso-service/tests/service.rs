@@ -386,6 +386,12 @@ fn csv_import_reports_bad_rows_by_line_and_imports_nothing() {
             other => panic!("{other:?}"),
         }
         assert_eq!(before, w.snapshot(), "nothing half-imported");
+        // Regression (issue 11, finding 10): with CRLF line endings (Excel on Windows) the rows
+        // were reported one line too low.
+        match w.svc.import_agencies(&admin, bad.replace('\n', "\r\n").as_bytes(), t0()) {
+            Err(ServiceError::Import(rows)) => assert_eq!(rows.iter().map(|r| r.line).collect::<Vec<_>>(), vec![4, 5, 6], "{rows:?}"),
+            other => panic!("{other:?}"),
+        }
         assert_eq!(w.svc.import_agencies(&admin, good.as_bytes(), t0()).unwrap().imported, 2);
         let persons = "full_name,citizen_id,date_of_birth,gender,position,position_kind,title,agency_code,email,phone\n\
                        Ngô Văn Hải,027081000011,1981-01-01,nam,Phó Giám đốc,deputy_leader,,SO-C,hai@bacninh.gov.vn,0912345678\n\

@@ -282,6 +282,18 @@ pub struct Report {
     pub sub_indication: Option<SubIndication>,
     pub signatures: Vec<SignatureReport>,
     pub notes: Vec<String>,
+    /// For a detached signature (`format` "cms"): the signed content file; `file`, `sha256`
+    /// and `size` are then the signature file's own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<ContentFile>,
+}
+
+/// A file as the report names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContentFile {
+    pub file: String,
+    pub sha256: String,
+    pub size: u64,
 }
 
 fn vn_time(t: DateTime<Utc>) -> String {
@@ -522,6 +534,7 @@ pub fn validate_pdf(name: &str, data: &[u8], policy: &Policy<'_>) -> Report {
         sub_indication: None,
         signatures: vec![],
         notes: vec![],
+        content: None,
     };
     let document = match kyso_pdf::verify::check_document(data) {
         Ok(d) => d,
@@ -834,22 +847,25 @@ fn named_change((revision, ch): &(usize, Change)) -> ForbiddenChange {
 /// Validates a detached CMS signature over content whose digest `digest_for` computes.
 pub fn validate_cms(
     name: &str,
-    cms_der: &[u8],
-    content_sha256: &str,
+    cms_file: &[u8],
+    content: ContentFile,
     digest_for: &dyn Fn(kyso_token::HashAlg) -> Vec<u8>,
     policy: &Policy<'_>,
 ) -> Report {
+    let cms_der = kyso_pki::der_or_pem(cms_file).unwrap_or_else(|_| cms_file.to_vec());
+    let cms_der = cms_der.as_slice();
     let mut report = Report {
         schema: REPORT_SCHEMA,
         format: "cms".into(),
         file: name.into(),
-        sha256: content_sha256.into(),
-        size: 0,
+        sha256: hex::encode(kyso_token::HashAlg::Sha256.digest(cms_file)),
+        size: cms_file.len() as u64,
         validation_time: policy.at,
         indication: Indication::TotalPassed,
         sub_indication: None,
         signatures: vec![],
         notes: vec![],
+        content: Some(content),
     };
     let mut c = SignatureCheck::empty("CMS");
     c.covers_whole_file = true;

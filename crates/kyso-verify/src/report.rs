@@ -44,7 +44,13 @@ pub fn lines(r: &Report) -> Vec<Line> {
     let mut out = Vec::new();
     let mut push = |level: u8, text: String| out.push(Line { level, text });
     push(0, "KẾT QUẢ KIỂM TRA CHỮ KÝ SỐ".into());
-    push(1, format!("Tệp: {} ({} byte; SHA-256 {})", r.file, r.size, r.sha256));
+    match &r.content {
+        Some(c) => {
+            push(1, format!("Tệp chữ ký: {} ({} byte; SHA-256 {})", r.file, r.size, r.sha256));
+            push(1, format!("Tệp được ký: {} ({} byte; SHA-256 {})", c.file, c.size, c.sha256));
+        }
+        None => push(1, format!("Tệp: {} ({} byte; SHA-256 {})", r.file, r.size, r.sha256)),
+    }
     push(1, format!("Thời điểm kiểm tra: {}", t(r.validation_time)));
     push(1, format!("Kết luận: {}", verdict(r.indication, r.sub_indication)));
     for n in &r.notes {

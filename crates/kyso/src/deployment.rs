@@ -15,21 +15,29 @@ pub(crate) struct Env {
     pub config: config::Config,
 }
 
-/// Refuses a data directory (or a file at its top: the database, the configuration) that
-/// others may read or enter: it holds the software tokens and personal data.
+/// What kyso keeps at the top of a data directory; a directory holding none of them is not a
+/// deployment yet.
+const DEPLOYMENT_ENTRIES: &[&str] = &["kyso.db", config::CONFIG_FILE, "tokens", "files"];
+
+/// Refuses a deployment's data directory (or a file at its top: the database, the
+/// configuration) that others may read or enter: it holds the software tokens and personal
+/// data. A directory that is not a deployment yet is left to `init` and `demo`.
 pub(crate) fn check_private(dir: &std::path::Path) -> CliResult<()> {
     use std::os::unix::fs::PermissionsExt;
     let Ok(meta) = std::fs::metadata(dir) else { return Ok(()) };
+    if !DEPLOYMENT_ENTRIES.iter().any(|e| dir.join(e).exists()) {
+        return Ok(());
+    }
     let mut open = vec![];
     if meta.permissions().mode() & 0o077 != 0 {
         open.push((dir.to_path_buf(), meta.permissions().mode() & 0o777));
     }
-    if meta.is_dir() {
-        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-            if let Ok(m) = e.metadata() {
-                if m.permissions().mode() & 0o077 != 0 {
-                    open.push((e.path(), m.permissions().mode() & 0o777));
-                }
+    // kyso's own files at the top; what the operator puts beside them is theirs, and the
+    // directory's 0700 already keeps others out of it.
+    for name in ["kyso.db", "kyso.db-wal", "kyso.db-shm", config::CONFIG_FILE] {
+        if let Ok(m) = std::fs::metadata(dir.join(name)) {
+            if m.permissions().mode() & 0o077 != 0 {
+                open.push((dir.join(name), m.permissions().mode() & 0o777));
             }
         }
     }
@@ -54,8 +62,13 @@ pub(crate) fn open_db(cli: &Cli, env: &Env, create: bool) -> CliResult<Db> {
     let is_pg = env.db_url.starts_with("postgres");
     if !is_pg {
         if create {
+            use std::os::unix::fs::PermissionsExt;
             std::fs::create_dir_all(&cli.data)
                 .map_err(|e| env_err(format!("không tạo được thư mục dữ liệu {}: {e}", cli.data.display())))?;
+            // A new deployment may be made in a directory the operator created (mkdir, a
+            // temporary directory): it becomes the owner's alone.
+            std::fs::set_permissions(&cli.data, std::fs::Permissions::from_mode(0o700))
+                .map_err(|e| env_err(format!("không đặt được quyền 0700 cho {}: {e}", cli.data.display())))?;
         } else if !std::path::Path::new(&env.db_url).exists() {
             return Err(env_err(format!(
                 "không có cơ sở dữ liệu tại {}; hãy chạy 'kyso init --data {}' hoặc 'kyso demo --data {}', hoặc chỉ đúng --data",

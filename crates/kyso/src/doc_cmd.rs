@@ -33,7 +33,7 @@ fn env_fail(message: String) -> CliError {
 }
 
 fn read(p: &std::path::Path) -> Res<Vec<u8>> {
-    std::fs::read(p).map_err(|e| env_fail(format!("không đọc được {}: {e}", p.display())))
+    kyso_pdf::file::read_regular(p).map_err(|e| env_fail(format!("không đọc được {}: {e}", p.display())))
 }
 
 pub fn doc(cli: &Cli, c: &DocCmd, now: DateTime<Utc>) -> Res<ExitCode> {

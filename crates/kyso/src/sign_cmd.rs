@@ -26,7 +26,7 @@ fn pdf_err(e: PdfError) -> CliError {
 }
 
 fn read(p: &std::path::Path) -> Result<Vec<u8>, CliError> {
-    std::fs::read(p).map_err(|e| fail("environment", format!("không đọc được {}: {e}", p.display()), 2))
+    kyso_pdf::file::read_regular(p).map_err(|e| fail("environment", format!("không đọc được {}: {e}", p.display()), 2))
 }
 
 fn token_ref(t: &TokenSel) -> TokenRef {

@@ -11,8 +11,16 @@ fn env_fail(message: String) -> CliError {
     CliError { code: "environment", message, rows: vec![], hint: None, exit: 2 }
 }
 
+/// A CMS SignedData (DER or PEM): its content type, id-signedData (1.2.840.113549.1.7.2),
+/// opens the structure.
+fn looks_like_cms(bytes: &[u8]) -> bool {
+    const SIGNED_DATA: &[u8] = &[0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02];
+    kyso_pki::der_or_pem(bytes)
+        .is_ok_and(|d| d.first() == Some(&0x30) && d[..d.len().min(24)].windows(SIGNED_DATA.len()).any(|w| w == SIGNED_DATA))
+}
+
 fn certs_in(p: &std::path::Path) -> Result<Vec<Vec<u8>>, CliError> {
-    let b = std::fs::read(p).map_err(|e| env_fail(format!("không đọc được {}: {e}", p.display())))?;
+    let b = kyso_pdf::file::read_regular(p).map_err(|e| env_fail(format!("không đọc được {}: {e}", p.display())))?;
     path::certificates_in(&b).map_err(|e| CliError::from(kyso_core::DomainError::invalid("cert", format!("{}: {e}", p.display()))))
 }
 
@@ -58,7 +66,7 @@ pub fn cert_verify(cli: &Cli, a: &CertVerifyArgs, now: DateTime<Utc>) -> Result<
         .transpose()?;
     let mut crls = Vec::new();
     for c in &a.crl {
-        let b = std::fs::read(c).map_err(|e| env_fail(format!("không đọc được {}: {e}", c.display())))?;
+        let b = kyso_pdf::file::read_regular(c).map_err(|e| env_fail(format!("không đọc được {}: {e}", c.display())))?;
         crls.push(kyso_pki::der_or_pem(&b).map_err(|e| CliError::from(kyso_core::DomainError::invalid("crl", e.to_string())))?);
     }
     // A path check holds the certificates to the strict RFC 5280 profile as well.
@@ -164,7 +172,7 @@ pub(crate) fn given_trust(cli: &Cli, files: &[Vec<u8>]) -> Result<(Certs, Certs)
 fn trust_material(cli: &Cli, a: &crate::cli::VerifyArgs) -> Result<TrustMaterial, CliError> {
     let mut files = Vec::new();
     for t in &a.trust {
-        files.push(std::fs::read(t).map_err(|e| env_fail(format!("không đọc được {}: {e}", t.display())))?);
+        files.push(kyso_pdf::file::read_regular(t).map_err(|e| env_fail(format!("không đọc được {}: {e}", t.display())))?);
     }
     let (mut anchors, mut intermediates) = given_trust(cli, &files)?;
     for c in &a.chain {
@@ -172,7 +180,7 @@ fn trust_material(cli: &Cli, a: &crate::cli::VerifyArgs) -> Result<TrustMaterial
     }
     let mut crls = Vec::new();
     for c in &a.crl {
-        let b = std::fs::read(c).map_err(|e| env_fail(format!("không đọc được {}: {e}", c.display())))?;
+        let b = kyso_pdf::file::read_regular(c).map_err(|e| env_fail(format!("không đọc được {}: {e}", c.display())))?;
         crls.push(kyso_pki::der_or_pem(&b).map_err(|e| CliError::from(kyso_core::DomainError::invalid("crl", e.to_string())))?);
     }
     if let Ok(svc) = open_service(cli) {
@@ -220,21 +228,30 @@ pub fn verify(cli: &Cli, a: &crate::cli::VerifyArgs, now: DateTime<Utc>) -> Resu
     let report = if bytes.starts_with(b"%PDF-") {
         kyso_verify::validate_pdf(&name, bytes, &policy)
     } else {
+        // Neither a PDF nor a detached signature: bad input (exit 1), not a broken environment.
+        if !looks_like_cms(bytes) {
+            return Err(kyso_core::DomainError::invalid(
+                "file",
+                format!("{name} không phải tệp PDF, cũng không phải chữ ký số tách rời (CMS/PKCS#7, .p7s)"),
+            )
+            .into());
+        }
         let content = a.content.clone().unwrap_or_else(|| a.file.with_extension(""));
         let mut h = kyso_pdf::sign::Hasher::new(kyso_token::HashAlg::Sha256);
-        let mut f = std::fs::File::open(&content)
+        let mut f = kyso_pdf::file::open_regular(&content)
             .map_err(|e| env_fail(format!("không mở được nội dung được ký {}: {e} (chỉ rõ --content)", content.display())))?;
+        let size = f.metadata().map(|m| m.len()).unwrap_or(0);
         h.update_from(&mut f).map_err(|e| env_fail(e.to_string()))?;
         let sha = hex::encode(h.finish());
         let digest_for = |alg: kyso_token::HashAlg| -> Vec<u8> {
             let mut h = kyso_pdf::sign::Hasher::new(alg);
-            if let Ok(mut f) = std::fs::File::open(&content) {
+            if let Ok(mut f) = kyso_pdf::file::open_regular(&content) {
                 let _ = h.update_from(&mut f);
             }
             h.finish()
         };
-        let der = kyso_pki::der_or_pem(bytes).unwrap_or_else(|_| bytes.to_vec());
-        kyso_verify::validate_cms(&name, &der, &sha, &digest_for, &policy)
+        let file = content.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        kyso_verify::validate_cms(&name, bytes, kyso_verify::ContentFile { file, sha256: sha, size }, &digest_for, &policy)
     };
     if let Some(p) = &a.html {
         std::fs::write(p, kyso_verify::report::html(&report)).map_err(|e| env_fail(format!("không ghi được {}: {e}", p.display())))?;

@@ -322,6 +322,18 @@ fn kyso_sign_signs_pdfs_and_files_on_a_demo_token_and_refuses_bad_input() {
         );
         assert!(ok, "{out}");
     }
+    // Regression (issue 11, finding 10): the detached signature's report showed the .p7s as
+    // "0 byte" with the content's hash. Now both files are named, each with its size and hash.
+    let o = kyso(&["verify", d.join("note.txt.p7s").to_str().unwrap(), "--offline", "--json"], d, &[]);
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+    let p7s = std::fs::read(d.join("note.txt.p7s")).unwrap();
+    assert_eq!(r["size"].as_u64(), Some(p7s.len() as u64), "{}", text(&o));
+    assert_eq!(r["sha256"].as_str(), Some(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&p7s)).as_str()));
+    assert_eq!((r["content"]["file"].as_str(), r["content"]["size"].as_u64()), (Some("note.txt"), Some("Giấy mời họp".len() as u64)));
+    assert_eq!(
+        r["content"]["sha256"].as_str(),
+        Some(hex::encode(<sha2::Sha256 as sha2::Digest>::digest("Giấy mời họp".as_bytes())).as_str())
+    );
     // Bad input: each refused with a clear message, the input untouched.
     let encrypted = String::from_utf8(tiny_pdf()).unwrap().replace("/Root 1 0 R", "/Root 1 0 R /Encrypt << /Filter /Standard >>");
     std::fs::write(d.join("enc.pdf"), &encrypted).unwrap();

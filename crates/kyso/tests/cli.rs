@@ -334,8 +334,10 @@ fn a_look_alike_government_root_is_refused_as_trust() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("không khớp"), "{}", text(&o));
     // With the real root trusted by the deployment, a file is judged (here: no signature).
-    std::fs::create_dir_all(&data).unwrap();
+    // (Made as the operator must: the directory and its configuration are the owner's alone.)
+    std::os::unix::fs::DirBuilderExt::mode(&mut std::fs::DirBuilder::new(), 0o700).create(&data).unwrap();
     std::fs::write(data.join("kyso.toml"), "trust_government_g2 = true\n").unwrap();
+    std::fs::set_permissions(data.join("kyso.toml"), std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let o = kyso(&["verify", d.join("doc.pdf").to_str().unwrap(), "--offline", "--json"], &data);
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("\"schema\":\"kyso.verify/1\"") || out.contains("\"schema\": \"kyso.verify/1\""), "{}", text(&o));

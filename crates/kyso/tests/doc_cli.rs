@@ -475,11 +475,44 @@ fn kyso_verify_reports_and_exits_by_indication() {
         let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         assert_eq!(r["sub_indication"], "NO_CERTIFICATE_CHAIN_FOUND", "{r}");
     }
-    // Not a PDF and no content beside it: an environment error, not a verdict.
+    // Regression (issue 11, finding 10): a file that is neither a PDF nor a detached signature
+    // exited 2 (an environment failure); it is bad input, exit 1, and the message says so.
     let junk = d.path().join("junk.p7s");
     std::fs::write(&junk, b"junk").unwrap();
     let o = kyso(&["verify", junk.to_str().unwrap(), "--offline"], d.path(), &[]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("không phải tệp PDF"), "{}", text(&o));
+    // Regression (issue 11, finding 10): `verify` and `doc add` blocked on a FIFO. Only regular
+    // files are opened; the refusal comes at once.
+    let fifo = d.path().join("pipe.pdf");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    for args in [
+        vec!["verify", fifo.to_str().unwrap(), "--offline"],
+        vec!["doc", "add", fifo.to_str().unwrap(), "--agency", "SNV", "--kind", "internal", "--title", "Ống", "--as", "vanthu.snv"],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kyso"))
+            .args(&args)
+            .arg("--data")
+            .arg(d.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            if started.elapsed() > std::time::Duration::from_secs(20) {
+                let _ = child.kill();
+                panic!("{args:?} blocked on a FIFO");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        let mut err = String::new();
+        std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+        assert!(!status.success() && err.contains("không phải tệp thông thường"), "{args:?}: {err}");
+    }
     let _ = docs;
 }
 
