@@ -53,6 +53,19 @@ impl CaConfig {
             ocsp_hours: 24,
         }
     }
+    /// The built-in CA of a production deployment: named for the province's own CA, with
+    /// nothing that reads as a test. (Production certificates normally come from the
+    /// government CA; the built-in one serves a self-contained deployment.)
+    pub fn production(base_url: &str, province: &str, owner: &str) -> Self {
+        let o = format!("O={owner},C=VN");
+        CaConfig {
+            root_name: format!("CN=Root CA nội bộ - {province},{o}"),
+            issuing_name: format!("CN=CA nội bộ cho cơ quan nhà nước - {province},{o}"),
+            ocsp_name: format!("CN=OCSP - CA nội bộ - {province},{o}"),
+            tsa_name: format!("CN=TSA - Dấu thời gian nội bộ - {province},{o}"),
+            ..CaConfig::demo(base_url)
+        }
+    }
     pub fn urls(&self) -> Urls {
         Urls {
             crl: Some(format!("{}/crl/issuing.crl", self.base_url)),
@@ -167,6 +180,15 @@ fn hex_bytes(s: &str) -> Vec<u8> {
 }
 
 impl Service {
+    /// The root of the agency tree (the province).
+    pub fn root_agency(&self, actor: &Actor) -> ServiceResult<Agency> {
+        self.db().read(|tx| {
+            let root = tx.root_agency()?.ok_or(ServiceError::NotInitialised)?;
+            require(actor, Permission::ReadRegistry, &root)?;
+            Ok(root)
+        })
+    }
+
     fn require_ca_admin(&self, tx: &mut Tx<'_>, actor: &Actor) -> ServiceResult<Agency> {
         let root = tx.root_agency()?.ok_or(ServiceError::NotInitialised)?;
         require(actor, Permission::ManageCertificates, &root)?;

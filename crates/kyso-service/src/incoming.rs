@@ -51,6 +51,9 @@ impl Service {
     /// The verification policy of this deployment at `at`: the built-in CA's root (trusted),
     /// issuing CA and latest CRLs, plus what `with` adds.
     pub fn verify_policy<'a>(&self, with: &VerifyWith<'a>, at: DateTime<Utc>) -> ServiceResult<kyso_verify::Policy<'a>> {
+        for a in &with.anchors {
+            self.check_trust_anchor(a)?;
+        }
         let mut anchors = with.anchors.clone();
         let mut intermediates = with.intermediates.clone();
         let mut crls = with.crls.clone();
@@ -76,6 +79,23 @@ impl Service {
             fetch: with.fetch,
             revocation: kyso_verify::RevocationMode::Require,
         })
+    }
+
+    /// Refuses, in a production deployment, to trust a training deployment's CA (its name
+    /// carries [`crate::TRAINING_CA_MARK`]): certificates from a training run are not real.
+    pub fn check_trust_anchor(&self, der: &[u8]) -> ServiceResult<()> {
+        if self.is_training() {
+            return Ok(());
+        }
+        let (_, info) = kyso_pki::cert::parse(der).map_err(|e| DomainError::invalid("trust", format!("chứng thư gốc hỏng: {e}")))?;
+        if info.subject.to_string().contains(crate::TRAINING_CA_MARK) {
+            return Err(DomainError::invalid(
+                "trust",
+                format!("'{}' là CA của một hệ thống đào tạo, thử nghiệm; hệ thống thật không tin cậy chứng thư của nó", info.subject),
+            )
+            .into());
+        }
+        Ok(())
     }
 
     /// Verifies a received PDF and enters it in the incoming register, or refuses it.

@@ -120,6 +120,8 @@ pub struct Service {
     calendar: WorkCalendar,
     /// Where document files and signature and seal images live (see `set_files`).
     files: Option<kyso_store::FileStore>,
+    /// A training deployment (see [`Bootstrap::training`]).
+    training: bool,
 }
 
 /// The first agency and account of a new deployment.
@@ -127,7 +129,17 @@ pub struct Bootstrap {
     pub profile_key: String,
     pub root: kyso_core::registry::AgencyInput,
     pub admin_login: String,
+    /// A training (or test) deployment, for good: only it may run on a fixed clock
+    /// (`KYSO_NOW`), and its built-in CA says in its names that it is not real.
+    pub training: bool,
 }
+
+/// The setting that marks a training deployment; written once, at initialisation.
+const TRAINING: &str = "deployment.training";
+
+/// What the names of a training deployment's CA carry; a production deployment never trusts
+/// a CA whose name carries it.
+pub const TRAINING_CA_MARK: &str = "thử nghiệm kyso";
 
 impl Service {
     /// Opens an initialised deployment.
@@ -137,7 +149,13 @@ impl Service {
         let profile = ProvinceProfile::builtin(&key).ok_or_else(|| DomainError::not_found("hồ sơ tỉnh", &key))?;
         let history = db.read(|tx| tx.setting(PROFILE_HISTORY))?.unwrap_or_default();
         let earlier_profiles = parse_profile_history(&history)?;
-        Ok(Service { db, profile, earlier_profiles, regimes: Regimes::builtin(), calendar, files: None })
+        let training = db.read(|tx| tx.setting(TRAINING))?.is_some_and(|v| v == "1");
+        Ok(Service { db, profile, earlier_profiles, regimes: Regimes::builtin(), calendar, files: None, training })
+    }
+
+    /// Whether this is a training deployment.
+    pub fn is_training(&self) -> bool {
+        self.training
     }
 
     /// True when the database already holds a deployment.
@@ -163,18 +181,21 @@ impl Service {
                 return Err(DomainError::conflict("hệ thống", "đã khởi tạo").into());
             }
             tx.set_setting("profile", &profile.key)?;
+            if b.training {
+                tx.set_setting(TRAINING, "1")?;
+            }
             let agency = tx.insert_agency(&root, None)?;
             let user = tx.insert_user(&b.admin_login, None, now)?;
             tx.insert_grant(user, kyso_core::authz::Role::ItStaff, agency.id)?;
             tx.append_audit(
                 NewEvent::new(SYSTEM_LOGIN, "system.initialised", format!("agency:{}", agency.id))
                     .agency(agency.id)
-                    .details(serde_json::json!({"profile": profile.key, "root": agency.code.as_str(), "admin": b.admin_login})),
+                    .details(serde_json::json!({"profile": profile.key, "root": agency.code.as_str(), "admin": b.admin_login, "training": b.training})),
                 now,
             )?;
             Ok(())
         })?;
-        Ok(Service { db, profile, earlier_profiles: vec![], regimes: Regimes::builtin(), calendar, files: None })
+        Ok(Service { db, profile, earlier_profiles: vec![], regimes: Regimes::builtin(), calendar, files: None, training: b.training })
     }
 
     /// The profile in force now.

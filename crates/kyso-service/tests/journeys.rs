@@ -76,6 +76,7 @@ fn journey(b: Backend, profile: &str) -> Journey {
         profile_key: profile.into(),
         root: AgencyInput { parent_code: None, ..agency_in("UBND-T", "", true, 1, &domain) },
         admin_login: "admin".into(),
+        training: true,
     };
     let start = t0() - Duration::days(10);
     let schema = b.schema;

@@ -155,7 +155,14 @@ pub fn ca(cli: &Cli, c: &CaCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
             svc.check_ca_permission(&actor, Permission::ManageCertificates, "ca.init", now)?;
             tokens::ensure_ca_token(&cli.data, &e.config, limit)?;
             let s = session()?;
-            let cfg = CaConfig { key_algorithm: alg, ..CaConfig::demo(base_url) };
+            // A training deployment's CA says so in its names; a production one is the province's.
+            let names = if svc.is_training() {
+                CaConfig::demo(base_url)
+            } else {
+                let root = svc.root_agency(&actor)?;
+                CaConfig::production(base_url, &svc.profile().province, &root.name)
+            };
+            let cfg = CaConfig { key_algorithm: alg, ..names };
             let certs = svc.ca_init(&actor, &cfg, &*s, now)?;
             svc.ca_crl(&actor, &*s, false, now)?;
             print(

@@ -563,6 +563,9 @@ pub struct InitArgs {
     /// Tên đăng nhập của tài khoản cán bộ Trung tâm CNTT đầu tiên.
     #[arg(long, default_value = "admin")]
     pub admin: String,
+    /// Hệ thống đào tạo, thử nghiệm (vĩnh viễn): CA tích hợp mang tên thử nghiệm, được cố định thời điểm bằng KYSO_NOW; hệ thống thật không tin cậy CA của nó.
+    #[arg(long)]
+    pub training: bool,
 }
 
 #[derive(Subcommand, Debug)]

@@ -1,7 +1,13 @@
 //! The only place that reads the system clock. `KYSO_NOW` (RFC 3339) fixes the time, for
-//! training runs and reproducible tests.
+//! training runs and reproducible tests; only a training deployment accepts it (a back-dated
+//! time-stamp or CRL from a real CA would be a forgery), see `deployment::open_service`.
 
 use chrono::{DateTime, Utc};
+
+/// Whether `KYSO_NOW` fixes the time (only a training deployment accepts that).
+pub fn fixed() -> bool {
+    std::env::var("KYSO_NOW").is_ok_and(|s| !s.is_empty())
+}
 
 pub fn now() -> anyhow_free::Result<DateTime<Utc>> {
     match std::env::var("KYSO_NOW") {

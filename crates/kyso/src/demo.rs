@@ -180,6 +180,7 @@ pub fn run(cli: &Cli, now: DateTime<Utc>) -> Result<ExitCode, CliError> {
             valid_from: Some("2025-07-01".into()),
         },
         admin_login: "admin".into(),
+        training: true,
     };
     let mut svc = Service::init(db, env.calendar, &bootstrap, start)?;
     svc.set_files(&cli.data.join("files"))?;

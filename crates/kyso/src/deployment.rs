@@ -81,10 +81,16 @@ pub(crate) fn open_db(cli: &Cli, env: &Env, create: bool) -> CliResult<Db> {
     Ok(Db::open(&env.db_url)?)
 }
 
+/// Why a production deployment refuses a fixed clock.
+pub(crate) const FIXED_CLOCK_REFUSED: &str = "KYSO_NOW cố định thời điểm, chỉ dùng được trên hệ thống đào tạo, thử nghiệm ('kyso init --training', 'kyso demo'); hệ thống thật luôn dùng đồng hồ của máy để không cấp dấu thời gian, CRL hay chữ ký lùi ngày: bỏ biến KYSO_NOW rồi chạy lại";
+
 pub(crate) fn open_service(cli: &Cli) -> CliResult<Service> {
     let env = env(cli)?;
     let db = open_db(cli, &env, false)?;
     let mut svc = Service::open(db, env.calendar)?;
+    if crate::clock::fixed() && !svc.is_training() {
+        return Err(env_err(FIXED_CLOCK_REFUSED));
+    }
     svc.set_files(&cli.data.join("files"))?;
     Ok(svc)
 }

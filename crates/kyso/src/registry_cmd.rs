@@ -3,7 +3,7 @@
 
 use crate::cli::*;
 use crate::config;
-use crate::deployment::{env, open_db, open_service, parse_time};
+use crate::deployment::{env, open_db, open_service, parse_time, FIXED_CLOCK_REFUSED};
 use crate::error::{env_err, CliError, CliResult};
 use crate::output::{json, opt, table};
 use chrono::{DateTime, Utc};
@@ -24,6 +24,9 @@ pub(crate) fn done(cli: &Cli, v: serde_json::Value, human: impl FnOnce()) -> Cli
 }
 
 pub(crate) fn init(cli: &Cli, a: &InitArgs, now: DateTime<Utc>) -> CliResult<ExitCode> {
+    if crate::clock::fixed() && !a.training {
+        return Err(env_err(FIXED_CLOCK_REFUSED));
+    }
     let env = env(cli)?;
     let db = open_db(cli, &env, true)?;
     if Service::is_initialised(&db)? {
@@ -43,11 +46,15 @@ pub(crate) fn init(cli: &Cli, a: &InitArgs, now: DateTime<Utc>) -> CliResult<Exi
             valid_from: None,
         },
         admin_login: a.admin.clone(),
+        training: a.training,
     };
     let svc = Service::init(db, env.calendar, &b, now)?;
     config::write_default(&cli.data).map_err(|e| env_err(e.to_string()))?;
     done(cli, serde_json::json!({"profile": svc.profile().key, "root": a.code, "admin": a.admin}), || {
         println!("Đã khởi tạo hệ thống theo hồ sơ '{}' ({}).", svc.profile().key, svc.profile().name);
+        if a.training {
+            println!("Đây là hệ thống đào tạo, thử nghiệm (vĩnh viễn): CA tích hợp mang tên thử nghiệm, được dùng KYSO_NOW.");
+        }
         println!("Cơ quan gốc: {} — tài khoản quản trị: {}", a.code, a.admin);
     })
 }

@@ -184,6 +184,9 @@ fn trust_material(cli: &Cli, a: &crate::cli::VerifyArgs) -> Result<TrustMaterial
         crls.push(kyso_pki::der_or_pem(&b).map_err(|e| CliError::from(kyso_core::DomainError::invalid("crl", e.to_string())))?);
     }
     if let Ok(svc) = open_service(cli) {
+        for a in &anchors {
+            svc.check_trust_anchor(a)?;
+        }
         if let Ok(certs) = svc.ca_certs() {
             if a.trust.is_empty() {
                 anchors.push(certs.root.clone());

@@ -369,3 +369,56 @@ fn kyso_sign_signs_pdfs_and_files_on_a_demo_token_and_refuses_bad_input() {
     let dev: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(dev["status"], "locked", "{}", text(&o));
 }
+
+/// Issue 11, finding 3: `KYSO_NOW=<a past date> kyso ts stamp` made a back-dated time-stamp
+/// that openssl accepts. Only a training deployment (`init --training`, `demo`) runs on a
+/// fixed clock; a production one refuses to start with it, names its built-in CA as the
+/// province's, and never trusts a training CA.
+#[test]
+fn a_fixed_clock_is_only_for_training_deployments() {
+    let dir = tempfile::tempdir().unwrap();
+    let (prod, train) = (dir.path().join("prod"), dir.path().join("train"));
+    let tax = (100_000_000u64..)
+        .map(|n| format!("{n:09}0"))
+        .find_map(|t| kyso_core::value::tax_check_digit(&t).map(|c| format!("{}{c}", &t[..9])))
+        .unwrap();
+    let init = ["init", "--profile", "bac-ninh-2023", "--code", "UBND-BN", "--name", "Ủy ban nhân dân tỉnh Bắc Ninh", "--tax-code", &tax];
+    let past = ("KYSO_NOW", "2020-01-01T09:00:00+07:00");
+    let pins = [("KYSO_CA_PIN", "12345678"), ("KYSO_CA_SO_PIN", "87654321")];
+    // Production: refused with a fixed clock before anything is made.
+    let o = kyso(&init, &prod, &[past]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("KYSO_NOW") && !prod.join("kyso.db").exists(), "{}", text(&o));
+    let o = kyso(&init, &prod, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = kyso(&["ca", "init"], &prod, &pins);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = kyso(&["ca", "show", "--json"], &prod, &[]);
+    let shown = text(&o);
+    assert!(shown.contains("Root CA nội bộ - Bắc Ninh") && !shown.contains("thử nghiệm"), "{shown}");
+    // The back-dated time-stamp of the finding, and any other command, on a fixed clock.
+    let file = dir.path().join("x.txt");
+    std::fs::write(&file, b"x").unwrap();
+    for args in [vec!["ts", "stamp", file.to_str().unwrap()], vec!["ca", "crl"], vec!["person", "list"]] {
+        let o = kyso(&args, &prod, &[past, pins[0]]);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
+        assert!(text(&o).contains("KYSO_NOW"), "{args:?}: {}", text(&o));
+    }
+    assert!(!file.with_extension("txt.tsr").exists());
+    // A training deployment accepts it, and its CA says it is a test.
+    let mut t = init.to_vec();
+    t.push("--training");
+    assert!(kyso(&t, &train, &[past]).status.success());
+    assert!(kyso(&["ca", "init"], &train, &[past, pins[0], pins[1]]).status.success());
+    let o = kyso(&["ts", "stamp", file.to_str().unwrap()], &train, &[past, pins[0]]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = kyso(&["ca", "export", "--out", dir.path().join("x").to_str().unwrap()], &train, &[past]);
+    assert!(o.status.success(), "{}", text(&o));
+    // The production deployment does not trust the training CA's root.
+    let root = dir.path().join("x").join("root.pem");
+    let pdf = dir.path().join("a.pdf");
+    std::fs::write(&pdf, tiny_pdf()).unwrap();
+    let o = kyso(&["verify", pdf.to_str().unwrap(), "--trust", root.to_str().unwrap(), "--offline"], &prod, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("đào tạo, thử nghiệm"), "{}", text(&o));
+}

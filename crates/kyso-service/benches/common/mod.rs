@@ -33,6 +33,7 @@ pub fn province(db: Db, at: DateTime<Utc>) -> Service {
             ..Default::default()
         },
         admin_login: "admin".into(),
+        training: true,
     };
     Service::init(db, WorkCalendar::builtin(), &boot, at).unwrap()
 }

@@ -145,6 +145,7 @@ pub fn world(b: Backend, profile: &str) -> World {
         profile_key: profile.into(),
         root: AgencyInput { parent_code: None, ..agency("UBND-T", "", true, 1) },
         admin_login: "admin".into(),
+        training: true,
     };
     let svc = Service::init(b.db, WorkCalendar::builtin(), &boot, t0() - Duration::days(1)).unwrap();
     let admin = svc.actor("admin").unwrap();
