@@ -189,6 +189,8 @@ pub enum TokenError {
     Locked,
     #[error("sai mã PIN quản trị (SO)")]
     WrongSoPin,
+    #[error("mã PIN quản trị (SO) đã bị khóa do nhập sai quá số lần cho phép; thiết bị không mở khóa được nữa, cần cấp thiết bị và chứng thư số mới")]
+    SoLocked,
     #[error("{0}")]
     BadPinForm(String),
     #[error("không tìm thấy khóa '{0}' trên thiết bị")]
@@ -213,6 +215,7 @@ impl TokenError {
             TokenError::WrongPin { .. } => "wrong_pin",
             TokenError::Locked => "token_locked",
             TokenError::WrongSoPin => "wrong_so_pin",
+            TokenError::SoLocked => "so_locked",
             TokenError::BadPinForm(_) => "bad_pin",
             TokenError::KeyNotFound(_) | TokenError::TokenNotFound(_) => "not_found",
             TokenError::KeyExists(_) => "conflict",

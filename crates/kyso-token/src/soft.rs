@@ -1,14 +1,19 @@
 //! The built-in software token: one JSON file per token under a directory.
 //!
 //! Keys are PKCS#8 documents sealed with AES-256-GCM under a random data key; the data key
-//! is sealed twice, under a key derived (PBKDF2-HMAC-SHA256) from the user PIN and from the SO
-//! PIN, so that the security officer can set a new user PIN without touching the keys. A
-//! wrong user PIN counts down a retry counter kept in the file; at zero the token locks.
-//! Every change is written to a temporary file and renamed, under an exclusive file lock.
+//! is sealed twice, under a key derived from the user PIN and from the SO PIN (Argon2id,
+//! 19 MiB and 2 passes as OWASP recommends; the parameters are recorded in the file, and a
+//! training token may use a lower cost), so that the security officer can set a new user PIN
+//! without touching the keys. A wrong user PIN counts down a retry counter kept in the file; at
+//! zero the token locks. A wrong SO PIN counts down a counter of its own; at zero the token
+//! can no longer be unlocked. Every change is written to a temporary file and renamed, under
+//! an exclusive file lock.
 //!
-//! Limits, stated plainly: whoever copies the file can try PINs offline, so the counter only
-//! binds this program. The software token is the embedded default for self-contained
-//! deployments, tests and training; production keys belong on PKCS#11 hardware.
+//! Limits, stated plainly: whoever can read the file can copy it and guess PINs offline (each
+//! guess costs one Argon2id derivation), and whoever can write it can reset both counters and
+//! the lock flag; the counters bind only this program. The software token is the embedded
+//! default for self-contained deployments, tests and training; production keys belong on
+//! PKCS#11 hardware, whose counters the chip enforces.
 
 use crate::*;
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
@@ -23,8 +28,58 @@ use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 
 const FORMAT: &str = "kyso-soft-token/1";
-/// PBKDF2 iterations for new tokens (about a tenth of a second on the reference machine).
-pub const DEFAULT_KDF_ITERATIONS: u32 = 210_000;
+
+/// How a PIN becomes the key that seals the data key; recorded in the token file.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(tag = "alg", rename_all = "kebab-case")]
+pub enum Kdf {
+    /// Argon2id with memory in KiB, passes and lanes.
+    Argon2id { m_kib: u32, t: u32, p: u32 },
+    /// PBKDF2-HMAC-SHA256 (tokens made before Argon2id, and tests).
+    Pbkdf2Sha256 { iterations: u32 },
+}
+
+impl Kdf {
+    /// OWASP's Argon2id minimum: 19 MiB, 2 passes, 1 lane.
+    pub const STANDARD: Kdf = Kdf::Argon2id { m_kib: 19 * 1024, t: 2, p: 1 };
+    /// For training deployments and tests: the same function at a cost that keeps them fast,
+    /// recorded in the file; weak against offline guessing, as a training token may be.
+    pub const TRAINING: Kdf = Kdf::Argon2id { m_kib: 64, t: 1, p: 1 };
+
+    /// Whether the cost meets the standard (Argon2id ≥ 19 MiB and 2 passes, or PBKDF2 ≥ 600,000
+    /// iterations).
+    pub fn meets_standard(self) -> bool {
+        match self {
+            Kdf::Argon2id { m_kib, t, .. } => m_kib >= 19 * 1024 && t >= 2,
+            Kdf::Pbkdf2Sha256 { iterations } => iterations >= 600_000,
+        }
+    }
+
+    fn derive(self, pin: &Pin, salt: &[u8]) -> Result<Zeroizing<[u8; 32]>, TokenError> {
+        let mut out = Zeroizing::new([0u8; 32]);
+        match self {
+            Kdf::Argon2id { m_kib, t, p } => {
+                let params = argon2::Params::new(m_kib, t, p, Some(32))
+                    .map_err(|e| TokenError::Device(format!("tham số Argon2id không hợp lệ: {e}")))?;
+                argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+                    .hash_password_into(pin.expose().as_bytes(), salt, &mut *out)
+                    .map_err(|e| TokenError::Device(format!("Argon2id: {e}")))?;
+            }
+            Kdf::Pbkdf2Sha256 { iterations } => {
+                let it = NonZeroU32::new(iterations.max(1)).expect("at least one iteration");
+                aws_lc_rs::pbkdf2::derive(aws_lc_rs::pbkdf2::PBKDF2_HMAC_SHA256, it, salt, pin.expose().as_bytes(), &mut *out);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Tests and old call sites name a PBKDF2 iteration count.
+impl From<u32> for Kdf {
+    fn from(iterations: u32) -> Self {
+        Kdf::Pbkdf2Sha256 { iterations }
+    }
+}
 
 #[derive(Serialize, Deserialize, Clone)]
 struct Sealed {
@@ -51,7 +106,15 @@ struct TokenFile {
     max_retries: u32,
     retries_left: u32,
     locked: bool,
+    /// The PBKDF2 iterations of a token made before `kdf` was recorded.
+    #[serde(default)]
     kdf_iterations: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kdf: Option<Kdf>,
+    /// Wrong SO PINs left before the token can no longer be unlocked (absent in older files:
+    /// the full count).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    so_retries_left: Option<u32>,
     user: Sealed,
     so: Sealed,
     keys: Vec<StoredKey>,
@@ -79,11 +142,10 @@ fn rng_bytes<const N: usize>() -> Result<[u8; N], TokenError> {
     Ok(b)
 }
 
-fn kek(pin: &Pin, salt: &[u8], iterations: u32) -> Zeroizing<[u8; 32]> {
-    let mut out = Zeroizing::new([0u8; 32]);
-    let it = NonZeroU32::new(iterations.max(1)).expect("at least one iteration");
-    aws_lc_rs::pbkdf2::derive(aws_lc_rs::pbkdf2::PBKDF2_HMAC_SHA256, it, salt, pin.expose().as_bytes(), &mut *out);
-    out
+impl TokenFile {
+    fn kdf(&self) -> Kdf {
+        self.kdf.unwrap_or(Kdf::Pbkdf2Sha256 { iterations: self.kdf_iterations })
+    }
 }
 
 fn seal(key: &[u8; 32], aad: &[u8], plain: &[u8]) -> Result<String, TokenError> {
@@ -111,15 +173,15 @@ fn open(key: &[u8; 32], aad: &[u8], sealed_b64: &str) -> Option<Zeroizing<Vec<u8
     Some(buf)
 }
 
-fn seal_dek(dek: &[u8; 32], pin: &Pin, iterations: u32) -> Result<Sealed, TokenError> {
+fn seal_dek(dek: &[u8; 32], pin: &Pin, kdf: Kdf) -> Result<Sealed, TokenError> {
     let salt = rng_bytes::<16>()?;
-    let k = kek(pin, &salt, iterations);
+    let k = kdf.derive(pin, &salt)?;
     Ok(Sealed { salt: B64.encode(salt), sealed: seal(&k, b"kyso-dek", dek)? })
 }
 
-fn open_dek(s: &Sealed, pin: &Pin, iterations: u32) -> Option<Zeroizing<[u8; 32]>> {
+fn open_dek(s: &Sealed, pin: &Pin, kdf: Kdf) -> Option<Zeroizing<[u8; 32]>> {
     let salt = B64.decode(&s.salt).ok()?;
-    let k = kek(pin, &salt, iterations);
+    let k = kdf.derive(pin, &salt).ok()?;
     let plain = open(&k, b"kyso-dek", &s.sealed)?;
     let mut dek = Zeroizing::new([0u8; 32]);
     if plain.len() != 32 {
@@ -148,8 +210,9 @@ impl SoftToken {
         user_pin: &Pin,
         so_pin: &Pin,
         max_retries: u32,
-        kdf_iterations: u32,
+        kdf: impl Into<Kdf>,
     ) -> Result<Self, TokenError> {
+        let kdf = kdf.into();
         valid_label(label)?;
         user_pin.check_form()?;
         so_pin.check_form()?;
@@ -166,9 +229,11 @@ impl SoftToken {
             max_retries: max_retries.max(1),
             retries_left: max_retries.max(1),
             locked: false,
-            kdf_iterations,
-            user: seal_dek(&dek, user_pin, kdf_iterations)?,
-            so: seal_dek(&dek, so_pin, kdf_iterations)?,
+            kdf_iterations: 0,
+            kdf: Some(kdf),
+            so_retries_left: Some(max_retries.max(1)),
+            user: seal_dek(&dek, user_pin, kdf)?,
+            so: seal_dek(&dek, so_pin, kdf)?,
             keys: vec![],
             certificates: vec![],
         };
@@ -233,7 +298,7 @@ impl SoftToken {
         if f.locked {
             return Err(TokenError::Locked);
         }
-        match open_dek(&f.user, pin, f.kdf_iterations) {
+        match open_dek(&f.user, pin, f.kdf()) {
             Some(dek) => {
                 if f.retries_left != f.max_retries {
                     f.retries_left = f.max_retries;
@@ -276,7 +341,7 @@ impl Token for SoftToken {
         let _g = self.lock()?;
         let mut f = self.read()?;
         let dek = self.check_user_pin(&mut f, old)?;
-        f.user = seal_dek(&dek, new, f.kdf_iterations)?;
+        f.user = seal_dek(&dek, new, f.kdf())?;
         self.write(&f)
     }
 
@@ -284,9 +349,18 @@ impl Token for SoftToken {
         new_user_pin.check_form()?;
         let _g = self.lock()?;
         let mut f = self.read()?;
-        let dek = open_dek(&f.so, so_pin, f.kdf_iterations).ok_or(TokenError::WrongSoPin)?;
-        f.user = seal_dek(&dek, new_user_pin, f.kdf_iterations)?;
+        let so_left = f.so_retries_left.unwrap_or(f.max_retries);
+        if so_left == 0 {
+            return Err(TokenError::SoLocked);
+        }
+        let Some(dek) = open_dek(&f.so, so_pin, f.kdf()) else {
+            f.so_retries_left = Some(so_left - 1);
+            self.write(&f)?;
+            return Err(if so_left == 1 { TokenError::SoLocked } else { TokenError::WrongSoPin });
+        };
+        f.user = seal_dek(&dek, new_user_pin, f.kdf())?;
         f.retries_left = f.max_retries;
+        f.so_retries_left = Some(f.max_retries);
         f.locked = false;
         self.write(&f)
     }

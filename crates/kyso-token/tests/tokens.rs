@@ -1,7 +1,7 @@
 //! The same suite against the software token and SoftHSM2.
 
 use kyso_token::pkcs11::{Pkcs11Token, SOFTHSM2_MODULE};
-use kyso_token::soft::SoftToken;
+use kyso_token::soft::{Kdf, SoftToken};
 use kyso_token::*;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -154,6 +154,49 @@ fn wrong_pins_count_down_lock_and_the_so_unlocks() {
         t.login(&Pin::new("24680")).unwrap();
         assert!(matches!(t.change_pin(&Pin::new("24680"), &Pin::new("1")), Err(TokenError::BadPinForm(_))));
     }
+}
+
+/// Issue 11, finding 8: the software token's SO PIN had no retry counter, so its PIN could be
+/// guessed through `unlock` without end; and the demo's tokens used 5,000 PBKDF2 iterations.
+/// Now the SO PIN has a counter of its own (a hardware token keeps its own), and a new token
+/// records Argon2id at OWASP's cost unless it is made for training.
+#[test]
+fn the_so_pin_has_its_own_counter_and_new_tokens_use_argon2id() {
+    let dir = workdir().join("so-counter");
+    let t = SoftToken::create(&dir, "so", &Pin::new("1234"), &Pin::new("87654321"), 3, Kdf::TRAINING).unwrap();
+    for want in ["wrong_so_pin", "wrong_so_pin", "so_locked"] {
+        assert_eq!(t.unlock(&Pin::new("00000000"), &Pin::new("5678")).unwrap_err().code(), want);
+    }
+    // Locked for good: the right SO PIN no longer unlocks; the user PIN still works.
+    assert_eq!(t.unlock(&Pin::new("87654321"), &Pin::new("5678")).unwrap_err().code(), "so_locked");
+    t.login(&Pin::new("1234")).unwrap();
+    // A right SO PIN before the end resets its counter.
+    let t = SoftToken::create(&dir, "so2", &Pin::new("1234"), &Pin::new("87654321"), 3, Kdf::TRAINING).unwrap();
+    for _ in 0..2 {
+        assert!(t.unlock(&Pin::new("00000000"), &Pin::new("5678")).is_err());
+    }
+    t.unlock(&Pin::new("87654321"), &Pin::new("5678")).unwrap();
+    for _ in 0..2 {
+        assert_eq!(t.unlock(&Pin::new("00000000"), &Pin::new("5678")).unwrap_err().code(), "wrong_so_pin");
+    }
+    // The costs: the standard meets OWASP's Argon2id minimum; training does not, and says so.
+    assert!(Kdf::STANDARD.meets_standard() && !Kdf::TRAINING.meets_standard());
+    assert!(Kdf::from(600_000).meets_standard() && !Kdf::from(5_000).meets_standard());
+    let t = SoftToken::create(&dir, "std", &Pin::new("1234"), &Pin::new("87654321"), 3, Kdf::STANDARD).unwrap();
+    t.login(&Pin::new("1234")).unwrap();
+    let text = std::fs::read_to_string(dir.join("std.token.json")).unwrap();
+    assert!(text.contains("\"alg\": \"argon2id\"") && text.contains("\"m_kib\": 19456"), "{text}");
+    // A token written before the KDF was recorded (PBKDF2, its iteration count) still opens.
+    let t = SoftToken::create(&dir, "old", &Pin::new("1234"), &Pin::new("87654321"), 3, 1000).unwrap();
+    let text = std::fs::read_to_string(dir.join("old.token.json")).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let o = v.as_object_mut().unwrap();
+    o.remove("kdf");
+    o.remove("so_retries_left");
+    o.insert("kdf_iterations".into(), 1000.into());
+    std::fs::write(dir.join("old.token.json"), serde_json::to_string(&v).unwrap()).unwrap();
+    t.login(&Pin::new("1234")).unwrap();
+    t.unlock(&Pin::new("87654321"), &Pin::new("5678")).unwrap();
 }
 
 #[test]

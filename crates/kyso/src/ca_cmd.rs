@@ -12,7 +12,7 @@ use kyso_pki::pem;
 use kyso_service::CompletionInput;
 use kyso_service::{CaConfig, Service};
 use kyso_token::pkcs11::Pkcs11Token;
-use kyso_token::soft::{SoftToken, DEFAULT_KDF_ITERATIONS};
+use kyso_token::soft::SoftToken;
 use kyso_token::{KeyAlgorithm, Token};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -37,6 +37,11 @@ fn token_ref(t: &TokenSel) -> TokenRef {
 /// The wrong-PIN limit: the deployment's profile when there is one, else 10.
 fn retry_limit(cli: &Cli) -> u32 {
     open_service(cli).map(|s| s.profile().pin_retry_limit).unwrap_or(10)
+}
+
+/// A token made beside a training deployment may use the training cost; any other the standard.
+fn token_kdf(cli: &Cli) -> kyso_token::soft::Kdf {
+    tokens::kdf_for(open_service(cli).is_ok_and(|s| s.is_training()))
 }
 
 fn write_or_print(out: &Option<std::path::PathBuf>, text: &str) -> CliResult<()> {
@@ -67,8 +72,7 @@ pub fn token(cli: &Cli, c: &TokenCmd) -> CliResult<ExitCode> {
             match &t.pkcs11 {
                 Some(m) => Pkcs11Token::init(m, &t.label, &so, &user).map_err(token_err)?,
                 None => {
-                    SoftToken::create(&tokens::tokens_dir(&cli.data), &t.label, &user, &so, limit, DEFAULT_KDF_ITERATIONS)
-                        .map_err(token_err)?;
+                    SoftToken::create(&tokens::tokens_dir(&cli.data), &t.label, &user, &so, limit, token_kdf(cli)).map_err(token_err)?;
                 }
             }
             done(
@@ -153,7 +157,7 @@ pub fn ca(cli: &Cli, c: &CaCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
             let alg = KeyAlgorithm::parse(algorithm)
                 .ok_or_else(|| invalid("algorithm", format!("'{algorithm}' không hợp lệ; chọn ec-p256, rsa-2048 hoặc rsa-3072")))?;
             svc.check_ca_permission(&actor, Permission::ManageCertificates, "ca.init", now)?;
-            tokens::ensure_ca_token(&cli.data, &e.config, limit)?;
+            tokens::ensure_ca_token(&cli.data, &e.config, limit, tokens::kdf_for(svc.is_training()))?;
             let s = session()?;
             // A training deployment's CA says so in its names; a production one is the province's.
             let names = if svc.is_training() {

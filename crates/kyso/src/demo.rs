@@ -13,7 +13,7 @@ use kyso_core::value::{ascii_fold, tax_check_digit};
 use kyso_service::CaConfig;
 use kyso_service::*;
 use kyso_store::{CertificateFilter, Table};
-use kyso_token::soft::{SoftToken, DEFAULT_KDF_ITERATIONS};
+use kyso_token::soft::{Kdf, SoftToken};
 use kyso_token::{KeyAlgorithm, Pin, Token, TokenSession};
 use std::collections::HashMap;
 use std::process::ExitCode;
@@ -49,8 +49,6 @@ pub const DEMO_SO_PIN: &str = "87654321";
 pub const DEMO_USER_PIN: &str = "123456";
 /// The demo's certificates point at a local `kyso serve --listen 127.0.0.1:8480`.
 pub const DEMO_BASE_URL: &str = "http://127.0.0.1:8480";
-/// PBKDF2 iterations for the demo's many device tokens (the CA token uses the default).
-const DEMO_KDF_ITERATIONS: u32 = 5_000;
 
 /// (code, name, parent, legal entity, leader's title)
 const AGENCIES: &[(&str, &str, &str, bool, &str)] = &[
@@ -194,9 +192,8 @@ pub fn run(cli: &Cli, now: DateTime<Utc>) -> Result<ExitCode, CliError> {
     // The built-in CA, on a software token with the training PIN (or KYSO_CA_PIN).
     let tokens = crate::tokens::tokens_dir(&cli.data);
     let ca_pin = Pin::new(std::env::var("KYSO_CA_PIN").unwrap_or_else(|_| DEMO_CA_PIN.into()));
-    let ca_token =
-        SoftToken::create(&tokens, "kyso-ca", &ca_pin, &Pin::new(DEMO_SO_PIN), svc.profile().pin_retry_limit, DEFAULT_KDF_ITERATIONS)
-            .map_err(crate::tokens::token_err)?;
+    let ca_token = SoftToken::create(&tokens, "kyso-ca", &ca_pin, &Pin::new(DEMO_SO_PIN), svc.profile().pin_retry_limit, Kdf::TRAINING)
+        .map_err(crate::tokens::token_err)?;
     let ca = ca_token.login(&ca_pin).map_err(crate::tokens::token_err)?;
     svc.ca_init(&svc.actor("admin")?, &CaConfig::demo(DEMO_BASE_URL), &*ca, start)?;
     let mut w =
@@ -626,7 +623,7 @@ pub(crate) fn device_token(w: &World, serial: &str) -> Res<SoftToken> {
             &Pin::new(DEMO_USER_PIN),
             &Pin::new(DEMO_SO_PIN),
             w.svc.profile().pin_retry_limit,
-            DEMO_KDF_ITERATIONS,
+            Kdf::TRAINING,
         )
         .map_err(crate::tokens::token_err),
     }

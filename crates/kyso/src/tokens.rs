@@ -4,7 +4,7 @@
 use crate::config::Config;
 use crate::error::CliError;
 use kyso_token::pkcs11::Pkcs11Token;
-use kyso_token::soft::{SoftToken, DEFAULT_KDF_ITERATIONS};
+use kyso_token::soft::{Kdf, SoftToken};
 use kyso_token::{Pin, Token, TokenError, TokenSession};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -102,12 +102,22 @@ pub fn ca_session(data: &Path, cfg: &Config, max_retries: u32) -> Result<Box<dyn
 }
 
 /// Creates the CA's software token if the configuration names one that does not exist yet.
-pub fn ensure_ca_token(data: &Path, cfg: &Config, max_retries: u32) -> Result<(), CliError> {
+/// The cost of a new software token's PIN derivation: the standard Argon2id, or the training
+/// cost in a training deployment (recorded in the token file).
+pub fn kdf_for(training: bool) -> Kdf {
+    if training {
+        Kdf::TRAINING
+    } else {
+        Kdf::STANDARD
+    }
+}
+
+pub fn ensure_ca_token(data: &Path, cfg: &Config, max_retries: u32, kdf: Kdf) -> Result<(), CliError> {
     if let TokenRef::Software { label } = cfg.ca_token.clone().unwrap_or_else(TokenRef::ca_default) {
         if SoftToken::open(&tokens_dir(data), &label).is_err() {
             let user = pin("KYSO_CA_PIN", "Mã PIN mới cho thiết bị CA")?;
             let so = pin("KYSO_CA_SO_PIN", "Mã PIN quản trị (SO) mới cho thiết bị CA")?;
-            SoftToken::create(&tokens_dir(data), &label, &user, &so, max_retries, DEFAULT_KDF_ITERATIONS).map_err(token_err)?;
+            SoftToken::create(&tokens_dir(data), &label, &user, &so, max_retries, kdf).map_err(token_err)?;
         }
     }
     Ok(())
