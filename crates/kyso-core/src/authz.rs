@@ -56,6 +56,8 @@ pub enum Permission {
     ManageDocuments,
     /// Sign CRLs, refresh OCSP responses and issue time-stamps with the CA's keys.
     OperateCaServices,
+    /// Keep the deployment's trust store.
+    ManageTrust,
 }
 
 impl Permission {
@@ -73,6 +75,7 @@ impl Permission {
             Permission::ViewAudit => &[ProvincialManager, ItStaff, Auditor],
             Permission::ManageDocuments => &[RecordsClerk, AgencyOfficer, Subscriber, ItStaff],
             Permission::OperateCaServices => &[ItStaff, CaService],
+            Permission::ManageTrust => &[ItStaff],
         }
     }
     pub fn label_vi(self) -> &'static str {
@@ -88,6 +91,7 @@ impl Permission {
             Permission::ViewAudit => "xem nhật ký kiểm tra",
             Permission::ManageDocuments => "quản lý văn bản điện tử",
             Permission::OperateCaServices => "vận hành CRL, OCSP và dấu thời gian của tổ chức chứng thực",
+            Permission::ManageTrust => "quản lý kho chứng thư tin cậy",
         }
     }
 }

@@ -169,10 +169,11 @@ impl Service {
         })
     }
 
-    /// Imports what the external CA returned: certificates (each verified against a CA
-    /// certificate in the same set and matched to a pending request by public key) and
-    /// CRLs (verified, their entries applied to the registry). All or nothing: one
-    /// certificate that matches no request, or one that does not verify, rejects the import.
+    /// Imports what the external CA returned: certificates (each chaining to the deployment's
+    /// trust store, through CA certificates of the same set if need be, and matched to a
+    /// pending request by public key) and CRLs (signed by a trusted CA, their entries applied
+    /// to that CA's certificates only). All or nothing: one certificate that matches no
+    /// request, or one that does not chain to the trust store, rejects the import.
     pub fn import_from_ca(&self, actor: &Actor, files: &[(String, Vec<u8>)], now: DateTime<Utc>) -> ServiceResult<ImportResult> {
         // Sort the blocks into certificates and CRLs.
         let mut certs: Vec<(String, Vec<u8>)> = Vec::new();
@@ -205,10 +206,18 @@ impl Service {
                 Err(e) => errors.push(row(0, format!("{name}: không đọc được chứng thư: {e}"))),
             }
         }
-        let ca_certs: Vec<_> = parsed.iter().filter(|p| p.3.is_ca).map(|p| p.3.clone()).collect();
         let leaves: Vec<_> = parsed.iter().filter(|p| !p.3.is_ca).collect();
         if !errors.is_empty() {
             return Err(ServiceError::Import(errors));
+        }
+        // A CA certificate in the set is only a step towards the trust store, never trust.
+        let anchors = self.trusted_anchors()?;
+        let intermediates: Vec<Vec<u8>> = parsed.iter().filter(|p| p.3.is_ca).map(|p| p.1.clone()).collect();
+        let mut signers: Vec<kyso_pki::cert::CertInfo> = Vec::new();
+        for der in anchors.iter().chain(intermediates.iter().filter(|i| self.chain_to_trust(i, &intermediates, &anchors, now).is_ok())) {
+            if let Ok((_, info)) = cert::parse(der) {
+                signers.push(info);
+            }
         }
         self.mutate(actor, "ca.import", "exchange", now, |tx| {
             let root = tx.root_agency()?.ok_or(ServiceError::NotInitialised)?;
@@ -216,18 +225,27 @@ impl Service {
             let pending = tx.pending_with_csr()?;
             let mut result = ImportResult::default();
             let mut errors = Vec::new();
-            for (i, (name, der, c, info)) in leaves.iter().enumerate() {
+            for (i, (name, der, _, info)) in leaves.iter().enumerate() {
                 let n = i as u64 + 1;
-                let Some(issuer) = ca_certs.iter().find(|ca| ca.subject == info.issuer && cert::verify_issued_by(c, &ca.spki_der).is_ok())
-                else {
-                    errors.push(row(
-                        n,
-                        format!(
-                            "{name}: chứng thư {} không xác minh được với chứng thư CA nào trong bộ nhập (cần kèm chứng thư của CA cấp)",
-                            info.serial_hex
-                        ),
-                    ));
-                    continue;
+                // Judged when it was issued: the CA it names must have been trusted and valid then.
+                let issuer = match self.chain_to_trust(der, &intermediates, &anchors, info.not_before) {
+                    Ok(chain) => match chain.get(1).map(|d| cert::parse(d)) {
+                        Some(Ok((_, i))) => i,
+                        _ => {
+                            errors.push(row(n, format!("{name}: chứng thư {} không có CA cấp trong chuỗi", info.serial_hex)));
+                            continue;
+                        }
+                    },
+                    Err(why) => {
+                        errors.push(row(
+                            n,
+                            format!(
+                                "{name}: chứng thư {} không dẫn tới CA nào trong kho tin cậy của hệ thống ({why}); nếu CA cấp là CA thật, thêm chứng thư của nó bằng 'kyso trust add'",
+                                info.serial_hex
+                            ),
+                        ));
+                        continue;
+                    }
                 };
                 let Some((q, _)) = pending.iter().find(|(_, csr_b64)| {
                     B64.decode(csr_b64).ok().and_then(|d| csr::check(&d).ok()).is_some_and(|k| k.spki_der == info.spki_der)
@@ -266,14 +284,19 @@ impl Service {
                 }
             }
             for (name, der) in &crls {
-                let Some(parsed) = ca_certs.iter().find_map(|ca| crl::parse_and_verify(der, &ca.spki_der).ok()) else {
-                    errors.push(row(0, format!("{name}: CRL không xác minh được với chứng thư CA nào trong bộ nhập")));
+                // Issued and signed by a trusted CA (the CRL names its issuer; the signature
+                // must be that CA's).
+                let Some(parsed) = signers.iter().find_map(|ca| crl::parse_and_verify(der, &ca.spki_der).ok().filter(|p| p.issuer == ca.subject))
+                else {
+                    errors.push(row(0, format!("{name}: CRL không do CA nào trong kho tin cậy của hệ thống phát hành và ký")));
                     continue;
                 };
+                let crl_issuer = parsed.issuer.to_string();
                 for e in &parsed.entries {
                     let serial: String = e.serial.iter().map(|b| format!("{b:02X}")).collect();
                     let Some(rec) = tx.certificate_by_serial(&serial)? else { continue };
-                    if rec.revoked_at.is_some() {
+                    // An entry revokes only the certificates of the CA that issued the CRL.
+                    if rec.revoked_at.is_some() || rec.issuer != crl_issuer {
                         continue;
                     }
                     // A revocation request waiting at the CA is completed by the CA's CRL.

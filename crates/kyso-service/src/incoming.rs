@@ -55,10 +55,11 @@ impl Service {
             self.check_trust_anchor(a)?;
         }
         let mut anchors = with.anchors.clone();
+        // The deployment's trust store, with the built-in CA's root.
+        anchors.extend(self.trusted_anchors()?);
         let mut intermediates = with.intermediates.clone();
         let mut crls = with.crls.clone();
         if let Ok(c) = self.ca_certs() {
-            anchors.push(c.root);
             intermediates.push(c.issuing);
             crls.extend(self.latest_crl(false)?);
             crls.extend(self.root_crl()?);

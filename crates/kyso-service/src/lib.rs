@@ -15,6 +15,7 @@ mod people;
 mod registry;
 mod reports;
 mod requests;
+mod trust;
 
 pub use audit::{verify_chain, AuditVerification};
 pub use kyso_core::authz::Actor;

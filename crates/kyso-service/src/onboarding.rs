@@ -60,7 +60,11 @@ fn parse_time(s: &str) -> Option<DateTime<Utc>> {
     ["%Y-%m-%d", "%d/%m/%Y"].iter().find_map(|f| chrono::NaiveDate::parse_from_str(t, f).ok()).map(kyso_core::value::vn_day_start)
 }
 
-fn from_files(files: &[(String, Vec<u8>)], out: &mut Vec<Candidate>, errors: &mut Vec<RowError>) {
+/// Whether a certificate chains to the trust store, given the CA certificates of the set.
+type ChainCheck<'a> = dyn Fn(&[u8], &[Vec<u8>], DateTime<Utc>) -> Result<(), String> + 'a;
+
+fn from_files(files: &[(String, Vec<u8>)], trusted: &ChainCheck<'_>, out: &mut Vec<Candidate>, errors: &mut Vec<RowError>) {
+    let mut read: Vec<(u64, String, Vec<u8>)> = Vec::new();
     for (i, (name, bytes)) in files.iter().enumerate() {
         let file = i as u64 + 1;
         let blocks = match kyso_pki::pem_blocks(bytes) {
@@ -81,27 +85,43 @@ fn from_files(files: &[(String, Vec<u8>)], out: &mut Vec<Candidate>, errors: &mu
                 ders.push(der);
             }
         }
-        for der in ders {
-            match kyso_pki::cert::parse(&der) {
-                // CA certificates in the set are the chain, not subscribers' certificates.
-                Ok((_, info)) if info.is_ca => {}
-                Ok((_, info)) => {
-                    let ids = [info.subject.get(Attr::SerialNumber), info.subject.get(Attr::Uid)];
-                    out.push(Candidate {
-                        source: name.clone(),
-                        serial: info.serial_hex.clone(),
-                        subject_text: info.subject.to_string(),
-                        issuer: info.issuer.to_string(),
-                        not_before: info.not_before,
-                        not_after: info.not_after,
-                        email: kyso_pki::cert::emails(&der).ok().and_then(|e| e.into_iter().next()),
-                        citizen_id: citizen_id_in(ids.into_iter().flatten()).map(|c| c.to_string()),
-                        subject: info.subject,
-                    });
-                }
-                Err(e) => errors.push(RowError { line: file, message: format!("{name}: không đọc được chứng thư: {e}") }),
+        read.extend(ders.into_iter().map(|d| (file, name.clone(), d)));
+    }
+    // CA certificates in the set are the chain, not subscribers' certificates, and never
+    // trust by themselves (issue 11, finding 2).
+    let intermediates: Vec<Vec<u8>> =
+        read.iter().filter(|(_, _, d)| kyso_pki::cert::parse(d).is_ok_and(|(_, i)| i.is_ca)).map(|(_, _, d)| d.clone()).collect();
+    for (file, name, der) in read {
+        let info = match kyso_pki::cert::parse(&der) {
+            Ok((_, info)) if info.is_ca => continue,
+            Ok((_, info)) => info,
+            Err(e) => {
+                errors.push(RowError { line: file, message: format!("{name}: không đọc được chứng thư: {e}") });
+                continue;
             }
+        };
+        if let Err(why) = trusted(&der, &intermediates, info.not_before) {
+            errors.push(RowError {
+                line: file,
+                message: format!(
+                    "{name}: chứng thư {} không dẫn tới CA nào trong kho tin cậy của hệ thống ({why}); thêm chứng thư CA bằng 'kyso trust add'",
+                    info.serial_hex
+                ),
+            });
+            continue;
         }
+        let ids = [info.subject.get(Attr::SerialNumber), info.subject.get(Attr::Uid)];
+        out.push(Candidate {
+            source: name.clone(),
+            serial: info.serial_hex.clone(),
+            subject_text: info.subject.to_string(),
+            issuer: info.issuer.to_string(),
+            not_before: info.not_before,
+            not_after: info.not_after,
+            email: kyso_pki::cert::emails(&der).ok().and_then(|e| e.into_iter().next()),
+            citizen_id: citizen_id_in(ids.into_iter().flatten()).map(|c| c.to_string()),
+            subject: info.subject,
+        });
     }
 }
 
@@ -244,7 +264,10 @@ impl Service {
     ) -> ServiceResult<OnboardingSummary> {
         let mut candidates = Vec::new();
         let mut errors = Vec::new();
-        from_files(files, &mut candidates, &mut errors);
+        let anchors = self.trusted_anchors()?;
+        let trusted =
+            |der: &[u8], intermediates: &[Vec<u8>], at: DateTime<Utc>| self.chain_to_trust(der, intermediates, &anchors, at).map(|_| ());
+        from_files(files, &trusted, &mut candidates, &mut errors);
         if let Some(l) = list {
             from_list(l, &mut candidates, &mut errors);
         }

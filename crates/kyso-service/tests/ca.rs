@@ -324,6 +324,12 @@ fn external_ca(dir: &std::path::Path) {
 
 fn external_sign(dir: &std::path::Path, csr_der: &[u8], out: &str, days: u32) {
     std::fs::write(dir.join("req.pem"), pem("CERTIFICATE REQUEST", csr_der)).unwrap();
+    // A v3 certificate, as a real CA issues (a v1 one has no key usage to check).
+    std::fs::write(
+        dir.join("leaf.ext"),
+        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation\nauthorityKeyIdentifier=keyid\n",
+    )
+    .unwrap();
     let o = openssl_command()
         .current_dir(dir)
         .args([
@@ -339,6 +345,8 @@ fn external_sign(dir: &std::path::Path, csr_der: &[u8], out: &str, days: u32) {
             "-days",
             &days.to_string(),
             "-sha256",
+            "-extfile",
+            "leaf.ext",
             "-out",
             out,
         ])
@@ -387,6 +395,22 @@ fn exchange_with_an_external_ca_by_files() {
         let stray = csr_for(&ca, "stray", "CN=Người lạ,C=VN", KeyAlgorithm::EcP256);
         external_sign(d, &stray, "stray.pem", 365);
         let read = |n: &str| std::fs::read(d.join(n)).unwrap();
+        // Regression (issue 11, finding 2): a CA certificate that came in the file set was
+        // trusted, so anyone's self-made CA could complete a request. Until IT staff put the
+        // external CA into the trust store, its certificates do not chain to anything.
+        let before = w.snapshot();
+        match w.svc.import_from_ca(&cntt, &[("ca.pem".into(), read("ca.pem")), ("c1.pem".into(), read("c1.pem"))], now) {
+            Err(ServiceError::Import(rows)) => assert!(rows.iter().any(|r| r.message.contains("kho tin cậy")), "{rows:?}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(before, w.snapshot(), "{}: nothing imported", w.backend);
+        assert_eq!(err(w.svc.trust_add(&officer, &read("ca.pem"), "CA ngoài", now)), "forbidden");
+        assert_eq!(err(w.svc.trust_add(&cntt, &read("c1.pem"), "không phải CA", now)), "invalid:cert");
+        let added = w.svc.trust_add(&cntt, &read("ca.pem"), "CA ngoài thử nghiệm (OpenSSL)", now).unwrap();
+        assert_eq!(err(w.svc.trust_add(&cntt, &read("ca.pem"), "lần nữa", now)), "conflict");
+        let listed = w.svc.trust_list(&cntt).unwrap();
+        assert_eq!(listed.len(), 2, "the built-in root and the external CA");
+        assert_eq!((listed[0].id, listed[1].id), (0, added.id));
         let before = w.snapshot();
         match w.svc.import_from_ca(
             &cntt,
@@ -397,8 +421,10 @@ fn exchange_with_an_external_ca_by_files() {
             other => panic!("{other:?}"),
         }
         assert_eq!(before, w.snapshot(), "{}: nothing imported", w.backend);
-        // Without the issuing CA's certificate nothing verifies.
-        assert_eq!(err(w.svc.import_from_ca(&cntt, &[("c1.pem".into(), read("c1.pem"))], now)), "import");
+        // The trusted CA's own certificate need not come along.
+        let before = w.snapshot();
+        assert_eq!(err(w.svc.import_from_ca(&cntt, &[("stray.pem".into(), read("stray.pem"))], now)), "import");
+        assert_eq!(before, w.snapshot());
         // c1 as PEM with the CA, c2 inside a PKCS#7 bundle.
         let o = openssl_command()
             .current_dir(d)
@@ -454,8 +480,40 @@ fn exchange_with_an_external_ca_by_files() {
             "cessationOfOperation",
         ]);
         run(&["ca", "-config", "ca.cnf", "-keyfile", "ca.key", "-cert", "ca.pem", "-gencrl", "-out", "crl.pem"]);
-        let r = w.svc.import_from_ca(&cntt, &[("ca.pem".into(), read("ca.pem")), ("crl.pem".into(), read("crl.pem"))], now).unwrap();
+        // Regression (issue 11, finding 2): a CRL of a CA outside the trust store, with a CA
+        // certificate made by anyone, revoked a certificate of the built-in CA.
+        let built_in = w.issue(&w.device_sub, now, 12, "0A0B0C");
+        let evil = d.join("evil");
+        std::fs::create_dir_all(&evil).unwrap();
+        external_ca(&evil);
+        std::fs::write(evil.join("index.txt"), format!("R\t300101000000Z\t260101000000Z\t{}\tunknown\t/CN=x\n", built_in.serial)).unwrap();
+        let runev = |args: &[&str]| assert!(openssl_command().current_dir(&evil).args(args).output().unwrap().status.success(), "{args:?}");
+        runev(&["ca", "-config", "ca.cnf", "-keyfile", "ca.key", "-cert", "ca.pem", "-gencrl", "-out", "crl.pem"]);
+        let before = w.snapshot();
+        let evil_read = |n: &str| std::fs::read(evil.join(n)).unwrap();
+        assert_eq!(
+            err(w.svc.import_from_ca(
+                &cntt,
+                &[("evil-ca.pem".into(), evil_read("ca.pem")), ("evil.crl".into(), evil_read("crl.pem"))],
+                now
+            )),
+            "import"
+        );
+        assert_eq!(before, w.snapshot(), "{}", w.backend);
+        // The trusted external CA's CRL listing that serial too: it revokes only its own.
+        std::fs::write(
+            d.join("index.txt"),
+            format!(
+                "{}R\t300101000000Z\t260101000000Z\t{}\tunknown\t/CN=x\n",
+                std::fs::read_to_string(d.join("index.txt")).unwrap(),
+                built_in.serial
+            ),
+        )
+        .unwrap();
+        run(&["ca", "-config", "ca.cnf", "-keyfile", "ca.key", "-cert", "ca.pem", "-gencrl", "-out", "crl.pem"]);
+        let r = w.svc.import_from_ca(&cntt, &[("crl.pem".into(), read("crl.pem"))], now).unwrap();
         assert_eq!(r.revoked, 2, "{}", w.backend);
+        assert!(w.svc.certificate(&cntt, built_in.serial.as_str()).unwrap().revoked_at.is_none(), "another CA's certificate untouched");
         assert_eq!(w.svc.request(&cntt, rq.id).unwrap().request.state, RequestState::Completed);
         let serial = &w.svc.export_batch(&cntt, batch).unwrap()[0];
         let _ = serial;

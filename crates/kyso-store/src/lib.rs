@@ -11,5 +11,5 @@ pub use files::FileStore;
 pub use migrate::latest_version;
 pub use repo::{
     micros, secs, CertificateFilter, HandoverRecord, PersonEventRow, ProposalRow, ReviewRow, RevokedRow, SigningSessionRow, StoredCrl,
-    Table, UserGrant,
+    Table, TrustAnchor, UserGrant,
 };

@@ -44,6 +44,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_person_events.sql"),
         postgres: include_str!("../migrations/postgres/0007_person_events.sql"),
     },
+    Migration {
+        version: 8,
+        sqlite: include_str!("../migrations/sqlite/0008_trust.sql"),
+        postgres: include_str!("../migrations/postgres/0008_trust.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

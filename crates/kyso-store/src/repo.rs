@@ -1513,6 +1513,55 @@ impl Table {
     }
 }
 
+/// A CA certificate of the deployment's trust store.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TrustAnchor {
+    pub id: i64,
+    pub sha256: String,
+    pub subject: String,
+    /// DER, base64.
+    pub der: String,
+    pub note: String,
+    pub added_by: String,
+    pub added_at: DateTime<Utc>,
+}
+
+impl Tx<'_> {
+    pub fn insert_trust_anchor(&mut self, a: &TrustAnchor) -> StoreResult<i64> {
+        self.query_one(
+            "INSERT INTO trust_anchors (sha256, subject, der, note, added_by, added_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            &[
+                a.sha256.as_str().into(),
+                a.subject.as_str().into(),
+                a.der.as_str().into(),
+                a.note.as_str().into(),
+                a.added_by.as_str().into(),
+                secs(a.added_at).into(),
+            ],
+        )?
+        .int(0)
+    }
+    pub fn trust_anchors(&mut self) -> StoreResult<Vec<TrustAnchor>> {
+        self.query("SELECT id, sha256, subject, der, note, added_by, added_at FROM trust_anchors ORDER BY id", &[])?
+            .iter()
+            .map(|r| {
+                Ok(TrustAnchor {
+                    id: r.int(0)?,
+                    sha256: r.text(1)?,
+                    subject: r.text(2)?,
+                    der: r.text(3)?,
+                    note: r.text(4)?,
+                    added_by: r.text(5)?,
+                    added_at: from_secs(r.int(6)?)?,
+                })
+            })
+            .collect()
+    }
+    pub fn delete_trust_anchor(&mut self, id: i64) -> StoreResult<u64> {
+        self.exec("DELETE FROM trust_anchors WHERE id = $1", &[id.into()])
+    }
+}
+
 const NOTIFICATION_COLS: &str = "n.id, n.agency_id, n.recipient, n.subject, n.body, n.incoming_id, n.created_at, n.sent_at";
 
 fn notification_row(r: &Row) -> StoreResult<Notification> {

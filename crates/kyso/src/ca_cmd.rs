@@ -343,6 +343,51 @@ fn restore(cli: &Cli, svc: &Service, actor: &kyso_core::authz::Actor, id: Reques
     Ok(ExitCode::SUCCESS)
 }
 
+pub fn trust(cli: &Cli, c: &TrustCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
+    let svc = open_service(cli)?;
+    let actor = svc.actor(&cli.actor)?;
+    match c {
+        TrustCmd::Add { file, note } => {
+            let bytes = kyso_pdf::file::read_regular(file).map_err(|e| io(e, &file.display().to_string()))?;
+            let a = svc.trust_add(&actor, &bytes, note, now)?;
+            if cli.json {
+                output::json(&a);
+            } else {
+                println!("Đã thêm vào kho tin cậy (số {}): {}\n  SHA-256 {}", a.id, a.subject, a.sha256);
+            }
+        }
+        TrustCmd::List => {
+            let list = svc.trust_list(&actor)?;
+            if cli.json {
+                output::json(&list);
+            } else {
+                let rows: Vec<Vec<String>> = list
+                    .iter()
+                    .map(|a| {
+                        vec![
+                            a.id.to_string(),
+                            a.subject.clone(),
+                            a.note.clone(),
+                            a.added_by.clone(),
+                            a.added_at.format("%d/%m/%Y").to_string(),
+                        ]
+                    })
+                    .collect();
+                output::table(&["Số", "Chứng thư CA", "Nguồn", "Người thêm", "Ngày thêm"], &rows);
+            }
+        }
+        TrustCmd::Remove { id } => {
+            svc.trust_remove(&actor, *id, now)?;
+            if cli.json {
+                output::json(&serde_json::json!({"removed": id}));
+            } else {
+                println!("Đã gỡ chứng thư số {id} khỏi kho tin cậy.");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn ts(cli: &Cli, c: &TsCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
     let TsCmd::Stamp { file, url, out } = c;
     let data = std::fs::read(file).map_err(|e| io(e, &file.display().to_string()))?;

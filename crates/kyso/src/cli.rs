@@ -75,6 +75,9 @@ pub enum Command {
     /// Dấu thời gian theo RFC 3161.
     #[command(subcommand)]
     Ts(TsCmd),
+    /// Kho chứng thư tin cậy của hệ thống: các CA mà chứng thư số, CRL và văn bản ký số phải dẫn tới.
+    #[command(subcommand)]
+    Trust(TrustCmd),
     /// Cung cấp CRL, OCSP và dịch vụ cấp dấu thời gian của CA qua HTTP.
     Serve(ServeArgs),
     /// Ký số tệp PDF (PAdES) hoặc, với --detached, mọi loại tệp (CAdES), bằng khóa trên token cục bộ.
@@ -509,6 +512,25 @@ pub enum CaCmd {
     Import {
         /// Các tệp cần nhập.
         files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TrustCmd {
+    /// Thêm chứng thư của một CA (PEM hoặc DER) vào kho tin cậy (cán bộ Trung tâm CNTT).
+    Add {
+        /// Tệp chứng thư CA.
+        file: PathBuf,
+        /// Nguồn của chứng thư (ví dụ "Root CA chuyên dùng Chính phủ G2, tải từ ca.gov.vn ngày …").
+        #[arg(long)]
+        note: String,
+    },
+    /// Liệt kê kho tin cậy (số 0 là chứng thư gốc của CA tích hợp).
+    List,
+    /// Gỡ một chứng thư khỏi kho tin cậy.
+    Remove {
+        /// Số của chứng thư trong kho (cột đầu của `kyso trust list`).
+        id: i64,
     },
 }
 

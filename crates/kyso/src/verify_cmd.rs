@@ -187,10 +187,12 @@ fn trust_material(cli: &Cli, a: &crate::cli::VerifyArgs) -> Result<TrustMaterial
         for a in &anchors {
             svc.check_trust_anchor(a)?;
         }
+        // The deployment's trust store (with the built-in CA's root), unless --trust names the
+        // roots to judge by for this one check.
+        if a.trust.is_empty() {
+            anchors.extend(svc.trusted_anchors()?);
+        }
         if let Ok(certs) = svc.ca_certs() {
-            if a.trust.is_empty() {
-                anchors.push(certs.root.clone());
-            }
             intermediates.push(certs.issuing.clone());
             if let Ok(Some(crl)) = svc.latest_crl(false) {
                 crls.push(crl);

@@ -422,3 +422,29 @@ fn a_fixed_clock_is_only_for_training_deployments() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("đào tạo, thử nghiệm"), "{}", text(&o));
 }
+
+/// Issue 11, finding 2: one trust store per deployment, kept by IT staff with `kyso trust
+/// add|list|remove`, each change audited.
+#[test]
+fn the_trust_store_is_kept_by_it_staff_and_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert!(kyso(&["demo"], d, &[]).status.success());
+    let x = d.join("x");
+    assert!(kyso(&["ca", "export", "--out", x.to_str().unwrap()], d, &[]).status.success());
+    let issuing = x.join("issuing-ca.pem");
+    let list = || -> serde_json::Value { serde_json::from_slice(&kyso(&["trust", "list", "--json"], d, &[]).stdout).unwrap() };
+    assert_eq!(list().as_array().unwrap().len(), 1, "the built-in root only");
+    let o = kyso(&["trust", "add", issuing.to_str().unwrap(), "--note", "thử", "--as", "vanthu.snv"], d, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let o = kyso(&["trust", "add", issuing.to_str().unwrap(), "--note", "CA cấp của hệ thống", "--json"], d, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let id = serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()["id"].as_i64().unwrap();
+    assert_eq!(list().as_array().unwrap().len(), 2);
+    assert_eq!(kyso(&["trust", "remove", "0"], d, &[]).status.code(), Some(1), "the built-in root stays");
+    assert!(kyso(&["trust", "remove", &id.to_string()], d, &[]).status.success());
+    assert_eq!(list().as_array().unwrap().len(), 1);
+    let o = kyso(&["audit", "tail", "--limit", "20", "--json", "--as", "admin"], d, &[]);
+    let log = text(&o);
+    assert!(log.contains("trust.added") && log.contains("trust.removed") && log.contains("trust.add"), "{log}");
+}
