@@ -411,11 +411,13 @@ pub async fn serve(agent: Arc<Agent>, listener: tokio::net::TcpListener) -> std:
     if !addr.ip().is_loopback() {
         return Err(std::io::Error::other(format!("tác tử chỉ được nghe trên 127.0.0.1 (không phải {addr})")));
     }
-    axum::serve(listener, router(agent))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
+    crate::listen::serve_limited(
+        listener,
+        router(agent),
+        crate::listen::Limits { max_connections: 64, ..Default::default() },
+        crate::shutdown_signal(),
+    )
+    .await
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! media types.
 
 pub mod agent;
+pub mod listen;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -204,12 +205,17 @@ pub async fn maintain(st: Arc<AppState>, every: Duration) {
     }
 }
 
-/// Serves until Ctrl-C.
+/// Serves until Ctrl-C or SIGTERM, within the default [`listen::Limits`].
 pub async fn serve(state: Arc<AppState>, listener: tokio::net::TcpListener, refresh: Duration) -> std::io::Result<()> {
     tokio::spawn(maintain(state.clone(), refresh));
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
+    listen::serve_limited(listener, router(state), listen::Limits::default(), shutdown_signal()).await
+}
+
+/// Ctrl-C, or the SIGTERM a service manager sends.
+pub async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
+    }
 }
