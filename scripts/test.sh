@@ -21,7 +21,8 @@ export KYSO_TEST_REQUIRE_PG=1
 # check their output with OpenSSL, qpdf, poppler and NSS, and find them through
 # crates/kyso-testkit, which makes a missing tool a failure when its flag is set.
 # faketime runs the time-dependent tests a year ahead (below).
-apt_install softhsm2 openssl qpdf poppler-utils libnss3-tools faketime
+# bsdutils: `script`, the pty through which the agent tests type PINs.
+apt_install softhsm2 openssl qpdf poppler-utils libnss3-tools faketime bsdutils
 export KYSO_TEST_REQUIRE_SOFTHSM=1
 export KYSO_TEST_REQUIRE_TOOLS=1
 

@@ -23,9 +23,13 @@ use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-/// How long a pairing code is valid, and how many wrong tries it takes.
+/// How long a pairing code is valid.
 pub const PAIRING_MINUTES: i64 = 10;
-const PAIRING_TRIES: u32 = 5;
+/// Wrong pairing codes one source may try before it must wait (the wait doubles with each
+/// further try, up to a minute); the code stays valid for the real user.
+const PAIRING_FREE_TRIES: u32 = 3;
+/// Wrong codes in all after which the code is replaced by a new one, shown on the console.
+const PAIRING_TRIES_PER_CODE: u32 = 20;
 /// Requests older or newer than this are refused (replay window).
 pub const MAX_SKEW_SECONDS: i64 = 300;
 
@@ -170,6 +174,22 @@ struct PairingCode {
     tries: u32,
 }
 
+/// Wrong pairing tries of one source (peer address and browser origin): how many, and when
+/// it may try again.
+#[derive(Default, Clone, Copy)]
+struct Backoff {
+    failures: u32,
+    until: Option<DateTime<Utc>>,
+}
+
+/// A signing session the holder opened explicitly (`kyso agent serve --session N,MINUTES`):
+/// the PIN was asked once, and up to `left` signatures until `until` need no PIN.
+struct SigningSession {
+    session: Box<dyn kyso_token::TokenSession>,
+    left: u32,
+    until: DateTime<Utc>,
+}
+
 /// Asks the holder for the PIN (on the agent's terminal); the prompt says what is signed.
 pub type AskPin = Arc<dyn Fn(&str) -> Result<Pin, String> + Send + Sync>;
 /// Shows a message to the holder.
@@ -184,6 +204,8 @@ pub struct Agent {
     state_file: PathBuf,
     state: Mutex<StateFile>,
     code: Mutex<Option<PairingCode>>,
+    backoff: Mutex<HashMap<String, Backoff>>,
+    signing_session: Mutex<Option<SigningSession>>,
     nonces: Mutex<VecDeque<(String, i64)>>,
     ask_pin: AskPin,
     show: Show,
@@ -217,6 +239,8 @@ impl Agent {
             state_file,
             state: Mutex::new(state),
             code: Mutex::new(None),
+            backoff: Mutex::new(HashMap::new()),
+            signing_session: Mutex::new(None),
             nonces: Mutex::new(VecDeque::new()),
             ask_pin,
             show,
@@ -260,7 +284,19 @@ impl Agent {
         }
     }
 
-    pub fn pair(&self, r: &PairRequest) -> Result<(), AgentError> {
+    /// Pairs with a server, for a request from `source` (its peer address and origin). Wrong
+    /// codes slow that source down without voiding the code for the real user; after
+    /// [`PAIRING_TRIES_PER_CODE`] wrong codes from anywhere, a new code is shown on the console.
+    pub fn pair(&self, r: &PairRequest, source: &str) -> Result<(), AgentError> {
+        let now = (self.clock)();
+        if let Some(until) = self.backoff.lock().unwrap_or_else(|p| p.into_inner()).get(source).and_then(|b| b.until) {
+            if now < until {
+                return Err(AgentError::new(
+                    "too_many_tries",
+                    format!("nhập sai mã ghép nối nhiều lần; thử lại sau {} giây", (until - now).num_seconds().max(1)),
+                ));
+            }
+        }
         let mut slot = self.code.lock().unwrap_or_else(|p| p.into_inner());
         let Some(c) = slot.as_mut() else {
             return Err(AgentError::denied("không có mã ghép nối đang hiệu lực; khởi động lại tác tử để có mã mới"));
@@ -276,8 +312,19 @@ impl Agent {
         );
         if !ok {
             c.tries += 1;
-            if c.tries >= PAIRING_TRIES {
-                *slot = None;
+            let renew = c.tries >= PAIRING_TRIES_PER_CODE;
+            drop(slot);
+            let mut all = self.backoff.lock().unwrap_or_else(|p| p.into_inner());
+            let b = all.entry(source.to_string()).or_default();
+            b.failures += 1;
+            if b.failures >= PAIRING_FREE_TRIES {
+                let wait = 1i64 << (b.failures - PAIRING_FREE_TRIES).min(6);
+                b.until = Some(now + chrono::Duration::seconds(wait));
+            }
+            drop(all);
+            if renew {
+                let code = self.new_pairing_code();
+                (self.show)(&format!("Có quá nhiều lần nhập sai mã ghép nối; mã mới (hiệu lực {PAIRING_MINUTES} phút): {code}"));
             }
             return Err(AgentError::denied("mã ghép nối không đúng"));
         }
@@ -287,6 +334,7 @@ impl Agent {
         }
         *slot = None;
         drop(slot);
+        self.backoff.lock().unwrap_or_else(|p| p.into_inner()).clear();
         self.state.lock().unwrap_or_else(|p| p.into_inner()).pairings.insert(r.server.clone(), (r.server_name.clone(), r.secret.clone()));
         self.save().map_err(|e| AgentError::new("environment", format!("không lưu được ghép nối: {e}")))?;
         (self.show)(&format!("Đã ghép nối với máy chủ '{}' ({}).", r.server_name, r.server));
@@ -354,14 +402,79 @@ impl Agent {
             hex::encode(&digest)
         );
         (self.show)(&summary);
-        let pin = (self.ask_pin)(&format!("Nhập mã PIN của thiết bị '{}' để ký văn bản '{}'", self.token_label, r.document_title))
-            .map_err(|e| AgentError::new("cancelled", format!("không ký: {e}")))?;
-        let session = self.token.login(&pin).map_err(|e| AgentError::new(e.code(), e.to_string()))?;
-        let signer = session.signer(&label).map_err(|e| AgentError::new(e.code(), e.to_string()))?;
-        let signature = signer.sign(scheme, &attrs).map_err(|e| AgentError::new(e.code(), e.to_string()))?;
-        (self.show)(&format!("Đã ký văn bản '{}'.", r.document_title));
+        let token_err = |e: kyso_token::TokenError| AgentError::new(e.code(), e.to_string());
+        // Within a session the holder opened, no PIN: the count and the time left are shown.
+        let mut open = self.signing_session.lock().unwrap_or_else(|p| p.into_inner());
+        let now = (self.clock)();
+        if open.as_ref().is_some_and(|s| s.left == 0 || now > s.until) {
+            *open = None;
+            (self.show)("Phiên ký đã hết (đủ số chữ ký hoặc hết thời gian); từ nay mỗi chữ ký lại hỏi mã PIN.");
+        }
+        let signature = match open.as_mut() {
+            Some(s) => {
+                let sig = s.session.signer(&label).and_then(|k| k.sign(scheme, &attrs)).map_err(token_err)?;
+                s.left -= 1;
+                (self.show)(&format!(
+                    "Đã ký văn bản '{}' trong phiên ký: còn {} chữ ký, đến {}.",
+                    r.document_title,
+                    s.left,
+                    s.until.with_timezone(&chrono::FixedOffset::east_opt(7 * 3600).expect("UTC+7")).format("%H:%M %d/%m/%Y")
+                ));
+                sig
+            }
+            None => {
+                drop(open);
+                let pin = (self.ask_pin)(&format!("Nhập mã PIN của thiết bị '{}' để ký văn bản '{}'", self.token_label, r.document_title))
+                    .map_err(|e| AgentError::new("cancelled", format!("không ký: {e}")))?;
+                let session = self.token.login(&pin).map_err(token_err)?;
+                let sig = session.signer(&label).and_then(|k| k.sign(scheme, &attrs)).map_err(token_err)?;
+                (self.show)(&format!("Đã ký văn bản '{}'.", r.document_title));
+                sig
+            }
+        };
         Ok(SignResponse { signature: b64(&signature), cert: b64(&der) })
     }
+
+    /// Opens a signing session the holder asked for: the PIN once, then at most `signatures`
+    /// signatures within `minutes` without it. Bounded: at most 100 signatures and 8 hours.
+    pub fn open_session(&self, signatures: u32, minutes: i64) -> Result<(u32, DateTime<Utc>), AgentError> {
+        if signatures == 0 || signatures > 100 || !(1..=480).contains(&minutes) {
+            return Err(AgentError::bad("phiên ký tối đa 100 chữ ký và 480 phút"));
+        }
+        let pin = (self.ask_pin)(&format!(
+            "Nhập mã PIN của thiết bị '{}' để mở phiên ký {signatures} chữ ký trong {minutes} phút",
+            self.token_label
+        ))
+        .map_err(|e| AgentError::new("cancelled", format!("không mở phiên ký: {e}")))?;
+        let session = self.token.login(&pin).map_err(|e| AgentError::new(e.code(), e.to_string()))?;
+        let until = (self.clock)() + chrono::Duration::minutes(minutes);
+        *self.signing_session.lock().unwrap_or_else(|p| p.into_inner()) = Some(SigningSession { session, left: signatures, until });
+        Ok((signatures, until))
+    }
+}
+
+/// Whether a request's Host names this PC (DNS rebinding: a page of another site that
+/// resolves its name to 127.0.0.1 still sends its own name as Host).
+fn loopback_host(headers: &axum::http::HeaderMap) -> bool {
+    let Some(host) = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()) else { return false };
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(n, port)| if port.chars().all(|c| c.is_ascii_digit()) { n } else { host }),
+    };
+    matches!(name.to_ascii_lowercase().as_str(), "127.0.0.1" | "localhost" | "::1")
+}
+
+async fn only_loopback_hosts(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    if !loopback_host(req.headers()) {
+        return reply::<()>(Err(AgentError::denied("tác tử chỉ nhận yêu cầu gửi tới 127.0.0.1 hoặc localhost")));
+    }
+    next.run(req).await
+}
+
+/// Who is trying to pair, for the backoff: the peer address and the page's origin.
+fn pairing_source(headers: &axum::http::HeaderMap, peer: Option<std::net::SocketAddr>) -> String {
+    let origin = headers.get(axum::http::header::ORIGIN).and_then(|o| o.to_str().ok()).unwrap_or("-");
+    format!("{}|{origin}", peer.map(|p| p.ip().to_string()).unwrap_or_default())
 }
 
 fn reply<T: Serialize>(r: Result<T, AgentError>) -> Response {
@@ -372,6 +485,7 @@ fn reply<T: Serialize>(r: Result<T, AgentError>) -> Response {
                 "invalid" => StatusCode::BAD_REQUEST,
                 "forbidden" => StatusCode::FORBIDDEN,
                 "wrong_pin" | "token_locked" | "cancelled" => StatusCode::UNAUTHORIZED,
+                "too_many_tries" => StatusCode::TOO_MANY_REQUESTS,
                 _ => StatusCode::INTERNAL_SERVER_ERROR,
             };
             (status, Json(e)).into_response()
@@ -384,8 +498,17 @@ pub fn router(agent: Arc<Agent>) -> Router {
         .route("/", get(|State(a): State<Arc<Agent>>| async move { Json(a.info()) }))
         .route(
             "/pair",
-            post(|State(a): State<Arc<Agent>>, Json(r): Json<PairRequest>| async move {
-                reply(a.pair(&r).map(|_| serde_json::json!({"paired": true})))
+            post(|State(a): State<Arc<Agent>>, req: axum::extract::Request| async move {
+                let peer = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0);
+                let source = pairing_source(req.headers(), peer);
+                let body = match axum::body::to_bytes(req.into_body(), 64 * 1024).await {
+                    Ok(b) => b,
+                    Err(_) => return reply::<()>(Err(AgentError::bad("yêu cầu ghép nối quá lớn"))),
+                };
+                match serde_json::from_slice::<PairRequest>(&body) {
+                    Ok(r) => reply(a.pair(&r, &source).map(|_| serde_json::json!({"paired": true}))),
+                    Err(e) => reply::<()>(Err(AgentError::bad(format!("yêu cầu ghép nối không hợp lệ: {e}")))),
+                }
             }),
         )
         .route(
@@ -402,6 +525,7 @@ pub fn router(agent: Arc<Agent>) -> Router {
             }),
         )
         .layer(axum::extract::DefaultBodyLimit::max(256 * 1024))
+        .layer(axum::middleware::from_fn(only_loopback_hosts))
         .with_state(agent)
 }
 
@@ -487,7 +611,7 @@ mod tests {
     fn pair(f: &Fixture) -> Vec<u8> {
         let code = f.agent.new_pairing_code();
         let secret = vec![7u8; 32];
-        f.agent.pair(&PairRequest { server: "srv".into(), server_name: "Sở TTTT".into(), code, secret: b64(&secret) }).unwrap();
+        f.agent.pair(&PairRequest { server: "srv".into(), server_name: "Sở TTTT".into(), code, secret: b64(&secret) }, "cli").unwrap();
         secret
     }
 
@@ -525,17 +649,78 @@ mod tests {
     fn pairing_codes_are_one_time_expiring_and_limited() {
         let f = fixture("123456");
         let req = |code: &str| PairRequest { server: "srv".into(), server_name: "x".into(), code: code.into(), secret: b64(&[7u8; 32]) };
-        assert_eq!(f.agent.pair(&req("123456")).unwrap_err().error, "forbidden", "no code shown yet");
-        let code = f.agent.new_pairing_code();
-        for _ in 0..PAIRING_TRIES {
-            assert!(f.agent.pair(&req("99999x")).is_err());
-        }
-        assert!(f.agent.pair(&req(&code)).is_err(), "too many wrong tries void the code");
+        assert_eq!(f.agent.pair(&req("123456"), "cli").unwrap_err().error, "forbidden", "no code shown yet");
         let code = f.agent.new_pairing_code();
         let short = PairRequest { secret: b64(&[1u8; 8]), ..req(&code) };
-        assert_eq!(f.agent.pair(&short).unwrap_err().error, "invalid");
-        f.agent.pair(&req(&code)).unwrap();
-        assert!(f.agent.pair(&req(&code)).is_err(), "a code pairs once");
+        assert_eq!(f.agent.pair(&short, "cli").unwrap_err().error, "invalid");
+        f.agent.pair(&req(&code), "cli").unwrap();
+        assert!(f.agent.pair(&req(&code), "cli").is_err(), "a code pairs once");
+    }
+
+    /// Regression (issue 11, finding 6): a page reached through DNS rebinding could void the
+    /// pairing code with five wrong tries. Wrong tries now slow down their own source only; the
+    /// real user still pairs with the code shown; after many wrong tries in all the console
+    /// shows a fresh code.
+    #[test]
+    fn wrong_pairing_codes_slow_their_source_without_voiding_the_code() {
+        let f = fixture("123456");
+        let req = |code: &str| PairRequest { server: "srv".into(), server_name: "x".into(), code: code.into(), secret: b64(&[7u8; 32]) };
+        let code = f.agent.new_pairing_code();
+        let codes: Vec<&str> = (0..PAIRING_FREE_TRIES + 2)
+            .map(|_| f.agent.pair(&req("99999x"), "127.0.0.1|http://evil.example").unwrap_err().error)
+            .map(|e| if e == "too_many_tries" { "wait" } else { "wrong" })
+            .collect();
+        assert_eq!(codes[..PAIRING_FREE_TRIES as usize], vec!["wrong"; PAIRING_FREE_TRIES as usize][..]);
+        assert_eq!(codes.last(), Some(&"wait"), "{codes:?}");
+        // Even the right code waits for that source; the real user's source pairs at once.
+        assert_eq!(f.agent.pair(&req(&code), "127.0.0.1|http://evil.example").unwrap_err().error, "too_many_tries");
+        f.agent.pair(&req(&code), "127.0.0.1|-").unwrap();
+        // Many wrong codes from many sources: a new code, shown on the console.
+        let old = f.agent.new_pairing_code();
+        for i in 0..PAIRING_TRIES_PER_CODE {
+            let _ = f.agent.pair(&req("99999x"), &format!("127.0.0.1|http://s{i}.example"));
+        }
+        assert!(f.agent.pair(&req(&old), "127.0.0.1|-").is_err(), "the old code is replaced");
+        let shown = f.shown.lock().unwrap().join("\n");
+        let new = shown.rsplit("): ").next().unwrap().trim().to_string();
+        assert_eq!(new.len(), 6, "{shown}");
+        f.agent.pair(&req(&new), "127.0.0.1|-").unwrap();
+    }
+
+    /// Regression (issue 11, finding 6): the agent accepted any Host, so a page of another site
+    /// resolving its name to 127.0.0.1 could talk to it.
+    #[test]
+    fn only_loopback_host_names_are_answered() {
+        let mut h = axum::http::HeaderMap::new();
+        for (host, ok) in [
+            ("127.0.0.1:8481", true),
+            ("localhost:8481", true),
+            ("LOCALHOST", true),
+            ("[::1]:8481", true),
+            ("evil.example:8481", false),
+            ("127.0.0.1.evil.example", false),
+            ("localhost.evil.example:80", false),
+        ] {
+            h.insert(axum::http::header::HOST, host.parse().unwrap());
+            assert_eq!(loopback_host(&h), ok, "{host}");
+        }
+        assert!(!loopback_host(&axum::http::HeaderMap::new()), "no Host at all");
+    }
+
+    /// Issue 11, finding 6: a session the holder opens explicitly: the PIN once, then a bounded
+    /// number of signatures in a bounded time, each shown.
+    #[test]
+    fn a_signing_session_is_bounded_in_count_and_time() {
+        let f = fixture("123456");
+        let secret = pair(&f);
+        assert_eq!(f.agent.open_session(0, 10).unwrap_err().error, "invalid");
+        assert_eq!(f.agent.open_session(101, 10).unwrap_err().error, "invalid");
+        f.agent.open_session(2, 30).unwrap();
+        for _ in 0..3 {
+            f.agent.sign(&request(&secret, &attrs(&f.cert))).unwrap();
+        }
+        let shown = f.shown.lock().unwrap().join("\n");
+        assert!(shown.contains("còn 1 chữ ký") && shown.contains("còn 0 chữ ký") && shown.contains("Phiên ký đã hết"), "{shown}");
     }
 
     #[test]

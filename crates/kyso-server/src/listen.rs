@@ -50,8 +50,8 @@ pub async fn serve_limited(listener: TcpListener, app: Router, limits: Limits, s
             _ = &mut shutdown => break,
             a = listener.accept() => a,
         };
-        let stream = match accepted {
-            Ok((s, _)) => s,
+        let (stream, peer) = match accepted {
+            Ok(a) => a,
             // Out of file descriptors or a connection reset before accept: wait a little
             // rather than spin, and go on serving the connections already open.
             Err(_) => {
@@ -69,7 +69,10 @@ pub async fn serve_limited(listener: TcpListener, app: Router, limits: Limits, s
             let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                 let app = app.clone();
                 async move {
-                    let answer = tokio::time::timeout(limits.request_timeout, app.oneshot(req.map(axum::body::Body::new))).await;
+                    // Handlers may ask who is on the other end (`ConnectInfo`).
+                    let mut req = req.map(axum::body::Body::new);
+                    req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+                    let answer = tokio::time::timeout(limits.request_timeout, app.oneshot(req)).await;
                     Ok::<_, std::convert::Infallible>(match answer {
                         Ok(Ok(r)) => r,
                         Ok(Err(never)) => match never {},

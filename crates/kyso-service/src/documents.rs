@@ -968,20 +968,61 @@ impl Service {
         })
     }
 
-    /// Records the secret shared with a local agent at pairing.
+    /// Sets the key that seals secrets kept in the database. The binary keeps it in the data
+    /// directory, so that a copy of the database alone (a dump, a backup) does not give them.
+    pub fn set_sealing_key(&mut self, key: [u8; 32]) {
+        self.sealing_key = Some(kyso_token::Zeroizing::new(key));
+    }
+
+    fn sealing_key(&self) -> ServiceResult<&[u8; 32]> {
+        self.sealing_key.as_deref().ok_or_else(|| {
+            ServiceError::Domain(DomainError::invalid(
+                "sealing_key",
+                "hệ thống chưa có khóa niêm phong bí mật (tệp khóa trong thư mục dữ liệu)",
+            ))
+        })
+    }
+
+    /// Checks, before the agent is asked, that `actor` may pair one: only for their own person,
+    /// whom it returns.
+    pub fn check_may_pair_agent(&self, actor: &Actor) -> ServiceResult<kyso_core::registry::PersonId> {
+        match actor.person_id {
+            Some(p) => Ok(p),
+            None => Err(DomainError::forbidden(format!(
+                "tài khoản '{}' không gắn với cán bộ nào; tác tử ký số chỉ ghép nối cho chính người ký",
+                actor.login
+            ))
+            .into()),
+        }
+    }
+
+    /// Records the secret shared with a local agent at pairing, sealed, for the actor's own
+    /// person: an official pairs the agent on their own PC, and only they sign through it.
     pub fn save_agent_pairing(&self, actor: &Actor, agent_id: &str, secret: &[u8], now: DateTime<Utc>) -> ServiceResult<()> {
         if agent_id.is_empty() || agent_id.len() > 64 || !agent_id.chars().all(|c| c.is_ascii_hexdigit()) {
             return Err(DomainError::invalid("agent_id", "mã tác tử không hợp lệ").into());
         }
-        self.db().write(|tx| {
-            tx.set_setting(&format!("agent.{agent_id}"), &b64(secret))?;
+        let sealed = kyso_token::soft::seal(self.sealing_key()?, format!("agent.{agent_id}").as_bytes(), secret)?;
+        self.mutate(actor, "agent.pair", &format!("agent:{agent_id}"), now, |tx| {
+            let person = self.check_may_pair_agent(actor)?;
+            let record = serde_json::json!({"person": person.0, "sealed": sealed});
+            tx.set_setting(&format!("agent.{agent_id}"), &record.to_string())?;
             tx.append_audit(NewEvent::new(&actor.login, "agent.paired", format!("agent:{agent_id}")), now)?;
             Ok(())
         })
     }
 
-    /// The secret shared with an agent, if paired.
-    pub fn agent_secret(&self, agent_id: &str) -> ServiceResult<Option<Vec<u8>>> {
-        self.db().read(|tx| tx.setting(&format!("agent.{agent_id}"))?.map(|s| unb64(&s)).transpose())
+    /// The secret shared with an agent, if it is paired for the actor's person.
+    pub fn agent_secret(&self, actor: &Actor, agent_id: &str) -> ServiceResult<Option<Vec<u8>>> {
+        let Some(text) = self.db().read(|tx| tx.setting(&format!("agent.{agent_id}")))? else { return Ok(None) };
+        // A pairing kept in clear by an older kyso is not used: the agent pairs again.
+        let Ok(record) = serde_json::from_str::<serde_json::Value>(&text) else { return Ok(None) };
+        let (Some(person), Some(sealed)) = (record["person"].as_i64(), record["sealed"].as_str()) else { return Ok(None) };
+        if actor.person_id.map(|p| p.0) != Some(person) {
+            return Err(DomainError::forbidden("tác tử này được ghép nối cho cán bộ khác").into());
+        }
+        let secret = kyso_token::soft::open(self.sealing_key()?, format!("agent.{agent_id}").as_bytes(), sealed)
+            .ok_or_else(|| DomainError::invalid("agent", "không mở được bí mật ghép nối (khóa niêm phong khác); hãy ghép nối lại"))?;
+        Ok(Some(secret.to_vec()))
     }
 }

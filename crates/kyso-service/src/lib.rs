@@ -123,6 +123,9 @@ pub struct Service {
     files: Option<kyso_store::FileStore>,
     /// A training deployment (see [`Bootstrap::training`]).
     training: bool,
+    /// The key that seals secrets kept in the database (agent pairings), held outside it
+    /// (see `set_sealing_key`).
+    sealing_key: Option<kyso_token::Zeroizing<[u8; 32]>>,
 }
 
 /// The first agency and account of a new deployment.
@@ -151,7 +154,7 @@ impl Service {
         let history = db.read(|tx| tx.setting(PROFILE_HISTORY))?.unwrap_or_default();
         let earlier_profiles = parse_profile_history(&history)?;
         let training = db.read(|tx| tx.setting(TRAINING))?.is_some_and(|v| v == "1");
-        Ok(Service { db, profile, earlier_profiles, regimes: Regimes::builtin(), calendar, files: None, training })
+        Ok(Service { db, profile, earlier_profiles, regimes: Regimes::builtin(), calendar, files: None, training, sealing_key: None })
     }
 
     /// Whether this is a training deployment.
@@ -196,7 +199,16 @@ impl Service {
             )?;
             Ok(())
         })?;
-        Ok(Service { db, profile, earlier_profiles: vec![], regimes: Regimes::builtin(), calendar, files: None, training: b.training })
+        Ok(Service {
+            db,
+            profile,
+            earlier_profiles: vec![],
+            regimes: Regimes::builtin(),
+            calendar,
+            files: None,
+            training: b.training,
+            sealing_key: None,
+        })
     }
 
     /// The profile in force now.

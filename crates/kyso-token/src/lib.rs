@@ -11,7 +11,7 @@ pub mod soft;
 
 use std::fmt;
 use std::sync::Arc;
-use zeroize::Zeroizing;
+pub use zeroize::Zeroizing;
 
 /// The key types kyso generates and uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

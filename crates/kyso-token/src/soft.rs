@@ -148,7 +148,9 @@ impl TokenFile {
     }
 }
 
-fn seal(key: &[u8; 32], aad: &[u8], plain: &[u8]) -> Result<String, TokenError> {
+/// Seals `plain` under `key` (AES-256-GCM, a random nonce, `aad` bound): base64 of nonce ‖
+/// ciphertext ‖ tag. Also used to keep other secrets sealed at rest (agent pairings).
+pub fn seal(key: &[u8; 32], aad: &[u8], plain: &[u8]) -> Result<String, TokenError> {
     let k = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).map_err(|_| TokenError::Device("khóa AES không hợp lệ".into()))?);
     let nonce_bytes = rng_bytes::<NONCE_LEN>()?;
     let mut buf = plain.to_vec();
@@ -160,7 +162,7 @@ fn seal(key: &[u8; 32], aad: &[u8], plain: &[u8]) -> Result<String, TokenError> 
 }
 
 /// Opens a sealed blob; `None` when the key is wrong or the blob was altered.
-fn open(key: &[u8; 32], aad: &[u8], sealed_b64: &str) -> Option<Zeroizing<Vec<u8>>> {
+pub fn open(key: &[u8; 32], aad: &[u8], sealed_b64: &str) -> Option<Zeroizing<Vec<u8>>> {
     let raw = B64.decode(sealed_b64).ok()?;
     if raw.len() < NONCE_LEN + 16 {
         return None;

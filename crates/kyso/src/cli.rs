@@ -329,13 +329,21 @@ pub struct DocSignArgs {
 #[derive(Subcommand, Debug)]
 pub enum AgentCmd {
     /// Chạy agent trên 127.0.0.1: agent in ra mã ghép nối, sau đó chỉ ký cho các máy chủ đã ghép nối,
-    /// hiển thị từng văn bản và người ký, và hỏi mã PIN tại đây (hoặc lấy từ KYSO_PIN).
+    /// hiển thị từng văn bản và người ký, và hỏi mã PIN tại cửa sổ dòng lệnh này (hoặc qua --pinentry)
+    /// cho từng chữ ký; agent không bao giờ lấy mã PIN từ biến môi trường.
     Serve {
         #[command(flatten)]
         token: TokenSel,
         /// Địa chỉ lắng nghe.
         #[arg(long, default_value = "127.0.0.1:8481")]
         listen: String,
+        /// Chương trình pinentry (giao thức Assuan của GnuPG) để hỏi mã PIN trong cửa sổ riêng.
+        #[arg(long)]
+        pinentry: Option<PathBuf>,
+        /// Mở một phiên ký ngay khi chạy: hỏi mã PIN một lần, rồi ký tối đa N chữ ký trong M phút
+        /// mà không hỏi lại, viết N,M (ví dụ 10,30; tối đa 100 chữ ký, 480 phút).
+        #[arg(long)]
+        session: Option<String>,
     },
     /// Ghép nối hệ thống này với một agent, dùng mã do agent hiển thị.
     Pair {

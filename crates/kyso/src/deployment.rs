@@ -34,7 +34,7 @@ pub(crate) fn check_private(dir: &std::path::Path) -> CliResult<()> {
     }
     // kyso's own files at the top; what the operator puts beside them is theirs, and the
     // directory's 0700 already keeps others out of it.
-    for name in ["kyso.db", "kyso.db-wal", "kyso.db-shm", config::CONFIG_FILE] {
+    for name in ["kyso.db", "kyso.db-wal", "kyso.db-shm", config::CONFIG_FILE, SEALING_KEY_FILE] {
         if let Ok(m) = std::fs::metadata(dir.join(name)) {
             if m.permissions().mode() & 0o077 != 0 {
                 open.push((dir.join(name), m.permissions().mode() & 0o777));
@@ -91,8 +91,28 @@ pub(crate) fn open_service(cli: &Cli) -> CliResult<Service> {
     if crate::clock::fixed() && !svc.is_training() {
         return Err(env_err(FIXED_CLOCK_REFUSED));
     }
+    svc.set_sealing_key(sealing_key(&cli.data)?);
     svc.set_files(&cli.data.join("files"))?;
     Ok(svc)
+}
+
+/// The key that seals secrets the database keeps (agent pairings): `kyso.key` in the data
+/// directory, 32 random bytes made on first use, owner-only like the rest. It stays out of the
+/// database, so that a dump of it alone does not give the secrets.
+const SEALING_KEY_FILE: &str = "kyso.key";
+
+fn sealing_key(dir: &std::path::Path) -> CliResult<[u8; 32]> {
+    let p = dir.join(SEALING_KEY_FILE);
+    match std::fs::read(&p) {
+        Ok(b) => b.try_into().map_err(|_| env_err(format!("{} hỏng (phải dài 32 byte); khôi phục từ bản sao lưu", p.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut k = [0u8; 32];
+            kyso_token::random_bytes(&mut k);
+            std::fs::write(&p, k).map_err(|e| env_err(format!("không ghi được {}: {e}", p.display())))?;
+            Ok(k)
+        }
+        Err(e) => Err(env_err(format!("không đọc được {}: {e}", p.display()))),
+    }
 }
 
 pub(crate) fn parse_time(field: &'static str, s: &str) -> CliResult<DateTime<Utc>> {

@@ -351,7 +351,7 @@ fn sign(cli: &Cli, svc: &Service, a: &DocSignArgs, now: DateTime<Utc>) -> Res<Ex
     let doc = match &a.agent {
         Some(url) => {
             let url = url.trim_end_matches('/');
-            let (agent_id, secret) = paired_agent(svc, url)?;
+            let (agent_id, secret) = paired_agent(svc, &actor, url)?;
             let server = svc.deployment_id(now)?;
             let certs = match &a.cert {
                 Some(p) => vec![("".to_string(), kyso_pki::der_or_pem(&read(p)?).map_err(|e| fail("pki", e.to_string()))?)],
@@ -474,10 +474,10 @@ fn sign(cli: &Cli, svc: &Service, a: &DocSignArgs, now: DateTime<Utc>) -> Res<Ex
 }
 
 /// The agent at `url` and the secret this deployment shares with it.
-fn paired_agent(svc: &Service, url: &str) -> Res<(String, Vec<u8>)> {
+fn paired_agent(svc: &Service, actor: &kyso_core::authz::Actor, url: &str) -> Res<(String, Vec<u8>)> {
     let info: AgentInfo = serde_json::from_value(crate::http::get_json(&format!("{url}/")).map_err(|e| fail("agent", e))?)
         .map_err(|e| fail("agent", e.to_string()))?;
-    let secret = svc.agent_secret(&info.agent_id)?.ok_or_else(|| CliError {
+    let secret = svc.agent_secret(actor, &info.agent_id)?.ok_or_else(|| CliError {
         code: "forbidden",
         message: format!("máy chủ chưa được ghép nối với tác tử {} tại {url}", info.agent_id),
         rows: vec![],
@@ -492,6 +492,8 @@ pub fn agent(cli: &Cli, c: &AgentCmd, now: DateTime<Utc>) -> Res<ExitCode> {
         AgentCmd::Pair { agent, code } => {
             let svc = open_service(cli)?;
             let actor = svc.actor(&cli.actor)?;
+            // Before the agent spends its one-time code.
+            svc.check_may_pair_agent(&actor)?;
             let url = agent.trim_end_matches('/');
             let info: AgentInfo = serde_json::from_value(crate::http::get_json(&format!("{url}/")).map_err(|e| fail("agent", e))?)
                 .map_err(|e| fail("agent", e.to_string()))?;
@@ -513,7 +515,7 @@ pub fn agent(cli: &Cli, c: &AgentCmd, now: DateTime<Utc>) -> Res<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        AgentCmd::Serve { token, listen } => {
+        AgentCmd::Serve { token, listen, pinentry, session } => {
             let r = match &token.pkcs11 {
                 Some(m) => TokenRef::Pkcs11 { module: m.clone(), label: token.label.clone() },
                 None => TokenRef::Software { label: token.label.clone() },
@@ -529,7 +531,13 @@ pub fn agent(cli: &Cli, c: &AgentCmd, now: DateTime<Utc>) -> Res<ExitCode> {
                     (l, der, subject)
                 })
                 .collect();
-            let ask: kyso_server::agent::AskPin = Arc::new(|prompt: &str| tokens::pin("KYSO_PIN", prompt).map_err(|e| e.message));
+            // The holder types the PIN here (or in a pinentry window), each time: never from the
+            // environment, where any program that starts the agent could put it.
+            let program = pinentry.clone();
+            let ask: kyso_server::agent::AskPin = Arc::new(move |prompt: &str| match &program {
+                Some(p) => tokens::pinentry(p, prompt),
+                None => tokens::terminal_pin(prompt),
+            });
             let show: kyso_server::agent::Show = Arc::new(|m: &str| println!("{m}"));
             let clock: kyso_server::Clock = Arc::new(move || crate::clock::now().unwrap_or(now));
             let agent = kyso_server::agent::Agent::new(
@@ -542,6 +550,16 @@ pub fn agent(cli: &Cli, c: &AgentCmd, now: DateTime<Utc>) -> Res<ExitCode> {
                 clock,
             )
             .map_err(|e| env_fail(e.to_string()))?;
+            if let Some(s) = session {
+                let bad = || env_fail(format!("--session '{s}' không hợp lệ; viết SỐ_CHỮ_KÝ,SỐ_PHÚT, ví dụ 10,30"));
+                let (n, m) = s.split_once(',').ok_or_else(bad)?;
+                let (n, m): (u32, i64) = (n.trim().parse().map_err(|_| bad())?, m.trim().parse().map_err(|_| bad())?);
+                let (left, until) = agent.open_session(n, m).map_err(|e| fail("agent", e.message))?;
+                println!(
+                    "Đã mở phiên ký: tối đa {left} chữ ký đến {} mà không hỏi lại mã PIN.",
+                    until.with_timezone(&chrono::FixedOffset::east_opt(7 * 3600).expect("UTC+7")).format("%H:%M %d/%m/%Y")
+                );
+            }
             let code = agent.new_pairing_code();
             let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| env_fail(e.to_string()))?;
             rt.block_on(async move {

@@ -93,6 +93,88 @@ pub fn pin(env_var: &str, prompt: &str) -> Result<Pin, CliError> {
     })
 }
 
+/// Asks the person at this terminal for a PIN; never the environment (the signing agent).
+pub fn terminal_pin(prompt: &str) -> Result<Pin, String> {
+    if !std::io::stdin().is_terminal() {
+        return Err("không có cửa sổ dòng lệnh để hỏi mã PIN; chạy tác tử trong cửa sổ dòng lệnh, hoặc dùng --pinentry".into());
+    }
+    rpassword::prompt_password(format!("{prompt}: ")).map(Pin::new).map_err(|e| e.to_string())
+}
+
+/// Asks for a PIN through a pinentry program (GnuPG's Assuan protocol): SETDESC, GETPIN, BYE.
+pub fn pinentry(program: &Path, description: &str) -> Result<Pin, String> {
+    use std::io::{BufRead, BufReader, Write};
+    let fail = |e: std::io::Error| format!("pinentry {}: {e}", program.display());
+    let mut child = std::process::Command::new(program)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(fail)?;
+    let (Some(mut to), Some(from)) = (child.stdin.take(), child.stdout.take()) else {
+        return Err("pinentry không mở được".into());
+    };
+    let mut from = BufReader::new(from);
+    let mut line = String::new();
+    // One reply: "D data" lines (percent-escaped) and then "OK", or "ERR …".
+    let mut reply = |to: &mut std::process::ChildStdin, cmd: Option<&str>| -> Result<Option<String>, String> {
+        if let Some(c) = cmd {
+            writeln!(to, "{c}").map_err(fail)?;
+            to.flush().map_err(fail)?;
+        }
+        let mut data = None;
+        loop {
+            line.clear();
+            if from.read_line(&mut line).map_err(fail)? == 0 {
+                return Err("pinentry đóng trước khi trả lời".into());
+            }
+            let l = line.trim_end_matches(['\r', '\n']);
+            if let Some(d) = l.strip_prefix("D ") {
+                data = Some(percent_decode(d));
+            } else if l.starts_with("OK") {
+                return Ok(data);
+            } else if l.starts_with("ERR") {
+                return Err(format!("người dùng không nhập mã PIN ({l})"));
+            }
+        }
+    };
+    reply(&mut to, None)?;
+    let escaped: String = description
+        .chars()
+        .map(|c| match c {
+            '%' => "%25".into(),
+            '\n' => "%0A".into(),
+            '\r' => "%0D".into(),
+            c => c.to_string(),
+        })
+        .collect();
+    reply(&mut to, Some(&format!("SETDESC {escaped}")))?;
+    reply(&mut to, Some("SETPROMPT PIN:"))?;
+    let pin = reply(&mut to, Some("GETPIN"))?.ok_or("pinentry không trả mã PIN")?;
+    let _ = reply(&mut to, Some("BYE"));
+    let _ = child.wait();
+    Ok(Pin::new(pin))
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Logs in to the CA token with KYSO_CA_PIN or a prompt.
 pub fn ca_session(data: &Path, cfg: &Config, max_retries: u32) -> Result<Box<dyn TokenSession>, CliError> {
     let r = cfg.ca_token.clone().unwrap_or_else(TokenRef::ca_default);

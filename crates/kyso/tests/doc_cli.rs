@@ -138,6 +138,8 @@ struct Agent {
     url: String,
     code: String,
     lines: std::sync::mpsc::Receiver<String>,
+    /// What the holder types at the agent's terminal (kept open: the terminal stays).
+    _keyboard: Option<std::process::ChildStdin>,
 }
 impl Drop for Agent {
     fn drop(&mut self) {
@@ -146,17 +148,44 @@ impl Drop for Agent {
     }
 }
 
-fn start_agent(data: &Path, label: &str, pin: &str) -> Agent {
+/// Starts `kyso agent serve` on a terminal of its own (a pty, through util-linux `script`), with
+/// `typed` the PINs its holder types, one per prompt. With `typed` None it has no terminal and
+/// KYSO_PIN in its environment, which it must ignore.
+fn start_agent(data: &Path, label: &str, typed: Option<&[&str]>, extra: &[&str]) -> Agent {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kyso"))
-        .args(["agent", "serve", "--label", label, "--listen", &format!("127.0.0.1:{port}"), "--data"])
-        .arg(data)
-        .env("KYSO_PIN", pin)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut args: Vec<String> =
+        ["agent", "serve", "--label", label, "--listen", &format!("127.0.0.1:{port}"), "--data"].iter().map(|a| a.to_string()).collect();
+    args.push(data.to_str().unwrap().to_string());
+    args.extend(extra.iter().map(|a| a.to_string()));
+    let mut child = match typed {
+        Some(_) => {
+            let line =
+                std::iter::once(env!("CARGO_BIN_EXE_kyso").to_string()).chain(args).map(|a| format!("'{a}'")).collect::<Vec<_>>().join(" ");
+            Command::new("script")
+                .args(["-qfec", &line, "/dev/null"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        }
+        None => Command::new(env!("CARGO_BIN_EXE_kyso"))
+            .args(&args)
+            .env("KYSO_PIN", "123456")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    };
+    let mut keyboard = child.stdin.take();
+    if let (Some(k), Some(pins)) = (keyboard.as_mut(), typed) {
+        use std::io::Write;
+        for p in pins {
+            writeln!(k, "{p}").unwrap();
+        }
+        k.flush().unwrap();
+    }
     let out = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -172,7 +201,7 @@ fn start_agent(data: &Path, label: &str, pin: &str) -> Agent {
         }
     }
     assert_eq!(code.len(), 6, "the agent shows a pairing code");
-    Agent { child, url: format!("http://127.0.0.1:{port}"), code, lines: rx }
+    Agent { child, url: format!("http://127.0.0.1:{port}"), code, lines: rx, _keyboard: keyboard }
 }
 
 #[test]
@@ -203,17 +232,42 @@ fn the_agent_signs_only_for_its_paired_server_and_asks_for_the_pin_locally() {
     );
     assert!(o.status.success(), "{}", text(&o));
     let id = serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()["id"].as_i64().unwrap().to_string();
-    let agent = start_agent(d.path(), token, "123456");
+    let agent = start_agent(d.path(), token, Some(&["123456"]), &[]);
     let sign = |url: &str| kyso(&["doc", "sign", &id, "--step", "approve", "--invisible", "--agent", url, "--as", login], d.path(), &[]);
     // Not paired yet: refused, nothing signed.
     let o = sign(&agent.url);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("chưa được ghép nối"), "{}", text(&o));
     // A wrong pairing code is refused; the right one pairs.
-    let o = kyso(&["agent", "pair", "--agent", &agent.url, "--code", "000000x"], d.path(), &[]);
+    let o = kyso(&["agent", "pair", "--agent", &agent.url, "--code", "000000x", "--as", login], d.path(), &[]);
     assert!(!o.status.success() && text(&o).contains("mã ghép nối không đúng"), "{}", text(&o));
-    let o = kyso(&["agent", "pair", "--agent", &agent.url, "--code", &agent.code], d.path(), &[]);
+    // Regression (issue 11, finding 6): `save_agent_pairing` checked no permission. An account
+    // pairs an agent only for its own person (IT staff's account has none).
+    let o = kyso(&["agent", "pair", "--agent", &agent.url, "--code", &agent.code, "--as", "admin"], d.path(), &[]);
+    assert!(!o.status.success() && text(&o).contains("chính người ký"), "{}", text(&o));
+    let o = kyso(&["agent", "pair", "--agent", &agent.url, "--code", &agent.code, "--as", login], d.path(), &[]);
     assert!(o.status.success(), "{}", text(&o));
+    // The pairing secret is kept sealed, not in clear, in the database.
+    let db = std::fs::read(d.path().join("kyso.db")).unwrap();
+    assert!(!String::from_utf8_lossy(&db).contains("BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc"));
+    // Another official cannot sign through this agent.
+    let o = kyso(
+        &[
+            "doc",
+            "sign",
+            &id,
+            "--step",
+            "approve",
+            "--invisible",
+            "--agent",
+            &agent.url,
+            "--as",
+            v["signers"][1]["login"].as_str().unwrap(),
+        ],
+        d.path(),
+        &[],
+    );
+    assert!(!o.status.success() && text(&o).contains("cán bộ khác"), "{}", text(&o));
     let o = sign(&agent.url);
     assert!(o.status.success(), "{}", text(&o));
     // The holder saw what was signed.
@@ -227,8 +281,9 @@ fn the_agent_signs_only_for_its_paired_server_and_asks_for_the_pin_locally() {
 
     // The specialist's agent, whose holder types a wrong PIN: refused, the document unchanged.
     let checker = &v["signers"][2];
-    let agent = start_agent(d.path(), checker["token"].as_str().unwrap(), "999999");
-    let o = kyso(&["agent", "pair", "--agent", &agent.url, "--code", &agent.code], d.path(), &[]);
+    let agent = start_agent(d.path(), checker["token"].as_str().unwrap(), Some(&["999999"; 14]), &[]);
+    let o =
+        kyso(&["agent", "pair", "--agent", &agent.url, "--code", &agent.code, "--as", checker["login"].as_str().unwrap()], d.path(), &[]);
     assert!(o.status.success(), "{}", text(&o));
     let o = kyso(
         &[
@@ -559,4 +614,58 @@ fn kyso_cert_verify_checks_paths_and_revocation() {
     let o = kyso(&["cert", "verify", good.to_str().unwrap(), "--eku", "1.3.6.1.5.5.7.3.3"], d.path(), &[]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("EKU"), "{}", text(&o));
+}
+
+/// Regression (issue 11, finding 6): an agent started with `KYSO_PIN` in its environment signed
+/// an arbitrary digest with no interaction. The agent asks its holder, on its terminal or
+/// through a pinentry program, and a session the holder opens is bounded.
+#[test]
+fn the_agent_never_takes_the_pin_from_its_environment() {
+    let (d, v) = demo();
+    let signer = &v["signers"][0];
+    let (login, token) = (signer["login"].as_str().unwrap(), signer["token"].as_str().unwrap());
+    let draft = d.path().join("bien-ban.pdf");
+    std::fs::write(&draft, kyso_pdf::draft::text_pdf(&[vec![]]).unwrap()).unwrap();
+    let add = || {
+        let args = [
+            "doc",
+            "add",
+            draft.to_str().unwrap(),
+            "--agency",
+            "SNV",
+            "--kind",
+            "internal",
+            "--title",
+            "Biên bản",
+            "--json",
+            "--as",
+            "vanthu.snv",
+        ];
+        let o = kyso(&args, d.path(), &[]);
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()["id"].as_i64().unwrap().to_string()
+    };
+    let sign =
+        |id: &str, url: &str| kyso(&["doc", "sign", id, "--step", "approve", "--invisible", "--agent", url, "--as", login], d.path(), &[]);
+    // KYSO_PIN set, no terminal: nothing is signed.
+    let agent = start_agent(d.path(), token, None, &[]);
+    assert!(kyso(&["agent", "pair", "--agent", &agent.url, "--code", &agent.code, "--as", login], d.path(), &[]).status.success());
+    let id = add();
+    let o = sign(&id, &agent.url);
+    assert!(!o.status.success() && text(&o).contains("không có cửa sổ dòng lệnh"), "{}", text(&o));
+    drop(agent);
+    // A pinentry program asked once for a session of one signature.
+    let tools = tempfile::tempdir().unwrap();
+    let fake = tools.path().join("pinentry");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\necho 'OK ready'\nwhile IFS= read -r line; do\n  case \"$line\" in\n    GETPIN*) echo 'D 123456'; echo OK;;\n    BYE*) echo OK; exit 0;;\n    *) echo OK;;\n  esac\ndone\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let agent = start_agent(d.path(), token, None, &["--pinentry", fake.to_str().unwrap(), "--session", "1,10"]);
+    assert!(kyso(&["agent", "pair", "--agent", &agent.url, "--code", &agent.code, "--as", login], d.path(), &[]).status.success());
+    let o = sign(&id, &agent.url);
+    assert!(o.status.success(), "{}", text(&o));
+    let seen: String = agent.lines.try_iter().collect::<Vec<_>>().join("\n");
+    assert!(seen.contains("trong phiên ký: còn 0 chữ ký"), "{seen}");
 }
