@@ -120,6 +120,11 @@ fn put_opt(h: &mut Sha256, s: Option<&str>) {
     }
 }
 
+/// What a checkpoint of the audit log time-stamps: the head's sequence and hash.
+pub fn checkpoint_message(seq: i64, hash: &str) -> String {
+    format!("kyso-audit-checkpoint/1\n{seq}\n{hash}")
+}
+
 /// The hash of an event given the previous hash: SHA-256 over every field, each
 /// length-prefixed so that no two different events encode alike.
 pub fn event_hash(prev_hash: &str, seq: i64, at_micros: i64, e: &NewEvent) -> String {

@@ -58,6 +58,8 @@ pub enum Permission {
     OperateCaServices,
     /// Keep the deployment's trust store.
     ManageTrust,
+    /// Time-stamp the head of the audit log (a checkpoint).
+    AnchorAudit,
 }
 
 impl Permission {
@@ -76,6 +78,7 @@ impl Permission {
             Permission::ManageDocuments => &[RecordsClerk, AgencyOfficer, Subscriber, ItStaff],
             Permission::OperateCaServices => &[ItStaff, CaService],
             Permission::ManageTrust => &[ItStaff],
+            Permission::AnchorAudit => &[ItStaff, Auditor, CaService],
         }
     }
     pub fn label_vi(self) -> &'static str {
@@ -92,6 +95,7 @@ impl Permission {
             Permission::ManageDocuments => "quản lý văn bản điện tử",
             Permission::OperateCaServices => "vận hành CRL, OCSP và dấu thời gian của tổ chức chứng thực",
             Permission::ManageTrust => "quản lý kho chứng thư tin cậy",
+            Permission::AnchorAudit => "neo nhật ký kiểm tra bằng dấu thời gian",
         }
     }
 }

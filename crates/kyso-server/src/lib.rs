@@ -168,16 +168,23 @@ async fn tsa(State(st): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -
     }
 }
 
+/// How often the server anchors the audit log with a time-stamp of its head.
+const CHECKPOINT_EVERY: chrono::Duration = chrono::Duration::hours(1);
+
 /// Keeps the OCSP index in step with the database (revocations made by the CLI or another
-/// server), and, with the CA session, refreshes responses and publishes CRLs on schedule.
+/// server), and, with the CA session, refreshes responses, publishes CRLs and anchors the audit
+/// log (a checkpoint, `kyso audit checkpoint` exports them) on schedule.
 pub async fn maintain(st: Arc<AppState>, every: Duration) {
     let mut last_crl: Option<chrono::DateTime<chrono::Utc>> = None;
+    let mut last_checkpoint: Option<chrono::DateTime<chrono::Utc>> = None;
     loop {
         let st2 = st.clone();
         let crl_due = last_crl;
+        let checkpoint_due = last_checkpoint.is_none_or(|t| (st.clock)() - t >= CHECKPOINT_EVERY);
         let r = tokio::task::spawn_blocking(move || {
             let now = (st2.clock)();
             let mut published = None;
+            let mut checkpointed = None;
             if let Some(s) = st2.session.as_deref() {
                 let hours = st2.svc.ca_certs().map(|c| c.config.crl_hours).unwrap_or(24);
                 if crl_due.is_none_or(|t| now - t >= chrono::Duration::hours(hours) / 2)
@@ -191,15 +198,21 @@ pub async fn maintain(st: Arc<AppState>, every: Duration) {
                 if stale {
                     let _ = st2.svc.ca_refresh_ocsp(&Actor::ca_service(), s, now);
                 }
+                if checkpoint_due {
+                    let system = Actor::ca_service();
+                    let stamp = |req: &[u8]| st2.svc.timestamp(&system, req, s, now).map_err(|e| e.to_string());
+                    checkpointed = st2.svc.audit_checkpoint(&system, &stamp, now).is_ok().then_some(now);
+                }
             }
             if let Ok(idx) = st2.svc.ocsp_index() {
                 *st2.ocsp.write().unwrap_or_else(|p| p.into_inner()) = idx;
             }
-            published
+            (published, checkpointed)
         })
         .await;
-        if let Ok(Some(t)) = r {
-            last_crl = Some(t);
+        if let Ok((crl, checkpoint)) = r {
+            last_crl = crl.or(last_crl);
+            last_checkpoint = checkpoint.or(last_checkpoint);
         }
         tokio::time::sleep(every).await;
     }

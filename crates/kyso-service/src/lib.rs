@@ -4,6 +4,7 @@
 
 mod audit;
 mod ca;
+mod checkpoints;
 mod connector;
 mod devices;
 mod documents;
@@ -18,6 +19,7 @@ mod requests;
 mod trust;
 
 pub use audit::{verify_chain, AuditVerification};
+pub use checkpoints::{AuditCheckpoint, CheckpointVerification};
 pub use kyso_core::authz::Actor;
 /// A parsed OCSP request (for the server's hot path).
 pub use kyso_pki::ocsp::ParsedRequest as OcspRequest;

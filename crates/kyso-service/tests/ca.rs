@@ -675,3 +675,65 @@ fn change_of_information_reaches_the_registry_and_the_certificate() {
         w.audit_ok();
     }
 }
+
+/// Issue 11, finding 9: whoever can rewrite the database can re-chain the audit log, and the
+/// chain check passes. A checkpoint (an RFC 3161 time-stamp of the head's sequence and hash),
+/// kept outside the database, shows the change; later events are reported as not anchored.
+#[test]
+fn a_changed_and_rechained_audit_log_is_caught_by_its_checkpoints() {
+    use kyso_core::audit::{AuditRecord, NewEvent, Outcome};
+    for b in backends() {
+        let w = world(b, "bac-ninh-2023");
+        let ca = setup(&w);
+        let cntt = w.actor("cntt");
+        let stamp = |req: &[u8]| w.svc.timestamp(&cntt, req, &*ca.session, t0()).map_err(|e| e.to_string());
+        // Who may: IT staff and auditors, not an agency officer.
+        assert_eq!(w.svc.audit_checkpoint(&w.actor("cb.a"), &stamp, t0()).unwrap_err().code(), "forbidden");
+        let cp = w.svc.audit_checkpoint(&cntt, &stamp, t0()).unwrap();
+        assert_eq!(w.svc.audit_checkpoint(&cntt, &stamp, t0()).unwrap().seq, cp.seq + 2, "a new head, a new checkpoint");
+        let files = w.svc.audit_checkpoints(&cntt).unwrap();
+        assert_eq!(files.len(), 2);
+        let v = w.svc.verify_audit_checkpoints(&cntt, &files).unwrap();
+        assert!(
+            v.is_valid() && v.anchored_seq == files[1].seq && v.not_anchored == 2,
+            "{v:?}: its own time-stamp and record come after it"
+        );
+        // The attack: an early event changed, every later hash recomputed, the head moved.
+        w.svc
+            .db()
+            .write(|tx| -> Result<(), kyso_store::StoreError> {
+                let records = tx.audit_page(0, 100_000)?;
+                let mut prev = records[0].prev_hash.clone();
+                for r in records {
+                    let details = if r.seq == 3 { r.details.replace('}', ",\"sua\":1}") } else { r.details.clone() };
+                    let e = NewEvent {
+                        actor: r.actor.clone(),
+                        action: r.action.clone(),
+                        object: r.object.clone(),
+                        agency_id: r.agency_id,
+                        outcome: Outcome::parse(&r.outcome).unwrap(),
+                        subject: r.subject.clone(),
+                        class: r.class.clone(),
+                        details,
+                    };
+                    let c = AuditRecord::chain(&prev, r.seq, r.at_micros, e);
+                    tx.exec(
+                        "UPDATE audit_events SET details = $1, prev_hash = $2, hash = $3 WHERE seq = $4",
+                        &[c.details.as_str().into(), c.prev_hash.as_str().into(), c.hash.as_str().into(), c.seq.into()],
+                    )?;
+                    prev = c.hash;
+                }
+                let (head, _) = tx.audit_head()?;
+                tx.exec("UPDATE audit_head SET hash = $1 WHERE id = 1 AND seq = $2", &[prev.as_str().into(), head.into()])?;
+                Ok(())
+            })
+            .unwrap();
+        assert!(w.svc.verify_audit(&cntt).unwrap().is_valid(), "{}: the re-chained log passes the chain check alone", w.backend);
+        let v = w.svc.verify_audit_checkpoints(&cntt, &files).unwrap();
+        assert!(!v.is_valid() && v.contradicted.len() == 2 && v.contradicted[0].1.contains("đã bị sửa"), "{}: {v:?}", w.backend);
+        // A checkpoint file whose token is for another head does not hold.
+        let forged = kyso_service::AuditCheckpoint { hash: "00".repeat(32), ..files[0].clone() };
+        let v = w.svc.verify_audit_checkpoints(&cntt, &[forged]).unwrap();
+        assert_eq!(v.invalid.len(), 1, "{v:?}");
+    }
+}

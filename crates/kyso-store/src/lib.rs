@@ -10,6 +10,6 @@ pub use db::{Db, Dialect, Row, StoreError, StoreResult, Tx, Value};
 pub use files::FileStore;
 pub use migrate::latest_version;
 pub use repo::{
-    micros, secs, CertificateFilter, HandoverRecord, PersonEventRow, ProposalRow, ReviewRow, RevokedRow, SigningSessionRow, StoredCrl,
-    Table, TrustAnchor, UserGrant,
+    micros, secs, AuditCheckpoint, CertificateFilter, HandoverRecord, PersonEventRow, ProposalRow, ReviewRow, RevokedRow,
+    SigningSessionRow, StoredCrl, Table, TrustAnchor, UserGrant,
 };

@@ -49,6 +49,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_trust.sql"),
         postgres: include_str!("../migrations/postgres/0008_trust.sql"),
     },
+    Migration {
+        version: 9,
+        sqlite: include_str!("../migrations/sqlite/0009_audit_checkpoints.sql"),
+        postgres: include_str!("../migrations/postgres/0009_audit_checkpoints.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

@@ -1562,6 +1562,36 @@ impl Tx<'_> {
     }
 }
 
+/// A time-stamped checkpoint of the audit head.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AuditCheckpoint {
+    pub seq: i64,
+    pub hash: String,
+    /// The RFC 3161 token (DER, base64).
+    pub token: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Tx<'_> {
+    pub fn insert_audit_checkpoint(&mut self, c: &AuditCheckpoint) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO audit_checkpoints (seq, hash, token, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            &[c.seq.into(), c.hash.as_str().into(), c.token.as_str().into(), secs(c.created_at).into()],
+        )?;
+        Ok(())
+    }
+    pub fn audit_checkpoints(&mut self) -> StoreResult<Vec<AuditCheckpoint>> {
+        self.query("SELECT seq, hash, token, created_at FROM audit_checkpoints ORDER BY seq", &[])?
+            .iter()
+            .map(|r| Ok(AuditCheckpoint { seq: r.int(0)?, hash: r.text(1)?, token: r.text(2)?, created_at: from_secs(r.int(3)?)? }))
+            .collect()
+    }
+    /// The stored hash of event `seq`.
+    pub fn audit_hash_at(&mut self, seq: i64) -> StoreResult<Option<String>> {
+        self.query_opt("SELECT hash FROM audit_events WHERE seq = $1", &[seq.into()])?.map(|r| r.text(0)).transpose()
+    }
+}
+
 const NOTIFICATION_COLS: &str = "n.id, n.agency_id, n.recipient, n.subject, n.body, n.incoming_id, n.created_at, n.sent_at";
 
 fn notification_row(r: &Row) -> StoreResult<Notification> {

@@ -1257,7 +1257,20 @@ pub struct ReportArgs {
 #[derive(Subcommand, Debug)]
 pub enum AuditCmd {
     /// Kiểm tra mọi mắt xích của chuỗi nhật ký; chỉ ra sự kiện đầu tiên bị phá vỡ.
-    Verify,
+    Verify {
+        /// Thư mục các điểm neo đã xuất (checkpoint-*.json): phát hiện nhật ký bị sửa rồi tính lại chuỗi.
+        #[arg(long)]
+        checkpoints: Option<PathBuf>,
+    },
+    /// Neo đầu chuỗi nhật ký bằng dấu thời gian RFC 3161 và xuất mọi điểm neo ra thư mục (ngoài cơ sở dữ liệu).
+    Checkpoint {
+        /// Thư mục ghi các tệp checkpoint-SỐ.json.
+        #[arg(long)]
+        out: PathBuf,
+        /// Dịch vụ dấu thời gian: builtin (CA tích hợp, cần KYSO_CA_PIN) hoặc địa chỉ http:// của một TSA.
+        #[arg(long, default_value = "builtin")]
+        tsa: String,
+    },
     /// Xem các sự kiện gần nhất.
     Tail {
         /// Số sự kiện.

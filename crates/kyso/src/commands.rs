@@ -21,7 +21,7 @@ pub fn run(cli: &Cli) -> CliResult<ExitCode> {
         Command::Cert(c) => r::cert(cli, c, now),
         Command::Request(c) => r::request(cli, c, now),
         Command::Report(a) => r::report(cli, a),
-        Command::Audit(c) => r::audit(cli, c),
+        Command::Audit(c) => r::audit(cli, c, now),
         Command::Token(c) => crate::ca_cmd::token(cli, c),
         Command::Ca(c) => crate::ca_cmd::ca(cli, c, now),
         Command::Ts(c) => crate::ca_cmd::ts(cli, c, now),

@@ -852,11 +852,72 @@ pub(crate) fn report(cli: &Cli, a: &ReportArgs) -> CliResult<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub(crate) fn audit(cli: &Cli, c: &AuditCmd) -> CliResult<ExitCode> {
+pub(crate) fn audit(cli: &Cli, c: &AuditCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
     let svc = open_service(cli)?;
     let actor = svc.actor(&cli.actor)?;
     match c {
-        AuditCmd::Verify => {
+        AuditCmd::Checkpoint { out, tsa } => {
+            svc.check_ca_permission(&actor, kyso_core::authz::Permission::AnchorAudit, "audit.checkpoint", now)?;
+            let cp = match tsa.as_str() {
+                "builtin" => {
+                    let e = env(cli)?;
+                    let session = crate::tokens::ca_session(&cli.data, &e.config, svc.profile().pin_retry_limit)?;
+                    let stamp = |req: &[u8]| svc.timestamp(&actor, req, &*session, now).map_err(|e| e.to_string());
+                    svc.audit_checkpoint(&actor, &stamp, now)?
+                }
+                url => svc.audit_checkpoint(&actor, &|req: &[u8]| crate::http::post(url, "application/timestamp-query", req), now)?,
+            };
+            std::fs::create_dir_all(out).map_err(|e| env_err(format!("không tạo được {}: {e}", out.display())))?;
+            let all = svc.audit_checkpoints(&actor)?;
+            for c in &all {
+                let p = out.join(format!("checkpoint-{:012}.json", c.seq));
+                std::fs::write(&p, serde_json::to_vec_pretty(c).expect("serialisable"))
+                    .map_err(|e| env_err(format!("không ghi được {}: {e}", p.display())))?;
+            }
+            done(cli, serde_json::json!({"checkpoint": cp, "exported": all.len()}), || {
+                println!("Đã neo nhật ký tại sự kiện số {} (SHA-256 {}).", cp.seq, cp.hash);
+                println!("Đã xuất {} điểm neo ra {}; hãy lưu thư mục này ngoài máy chủ cơ sở dữ liệu.", all.len(), out.display());
+            })
+        }
+        AuditCmd::Verify { checkpoints: Some(dir) } => {
+            let mut files = Vec::new();
+            for e in std::fs::read_dir(dir).map_err(|e| env_err(format!("không đọc được {}: {e}", dir.display())))?.flatten() {
+                let p = e.path();
+                if p.extension().is_some_and(|x| x == "json") {
+                    let b = kyso_pdf::file::read_regular(&p).map_err(|e| env_err(format!("không đọc được {}: {e}", p.display())))?;
+                    files.push(serde_json::from_slice::<kyso_service::AuditCheckpoint>(&b).map_err(|e| {
+                        CliError::from(kyso_core::DomainError::invalid(
+                            "checkpoint",
+                            format!("{}: không phải điểm neo nhật ký: {e}", p.display()),
+                        ))
+                    })?);
+                }
+            }
+            files.sort_by_key(|c| c.seq);
+            let v = svc.verify_audit_checkpoints(&actor, &files)?;
+            if cli.json {
+                json(&v);
+            } else {
+                match &v.chain.broken {
+                    Some(b) => println!("NHẬT KÝ BỊ THAY ĐỔI: chuỗi đứt tại sự kiện số {} — {}", b.seq, b.reason),
+                    None => println!("Chuỗi nhật ký liền mạch: {} sự kiện.", v.chain.checked),
+                }
+                for (_, why) in &v.contradicted {
+                    println!("NHẬT KÝ BỊ SỬA SAU KHI NEO: {why}");
+                }
+                for (seq, why) in &v.invalid {
+                    println!("Điểm neo số {seq} không dùng được: {why}");
+                }
+                println!(
+                    "Đã neo đến sự kiện số {} ({} điểm neo); {} sự kiện sau đó chưa được neo.",
+                    v.anchored_seq,
+                    files.len(),
+                    v.not_anchored
+                );
+            }
+            Ok(if v.is_valid() { ExitCode::SUCCESS } else { ExitCode::from(3) })
+        }
+        AuditCmd::Verify { checkpoints: None } => {
             let v = svc.verify_audit(&actor)?;
             if cli.json {
                 json(&v);

@@ -448,3 +448,25 @@ fn the_trust_store_is_kept_by_it_staff_and_audited() {
     let log = text(&o);
     assert!(log.contains("trust.added") && log.contains("trust.removed") && log.contains("trust.add"), "{log}");
 }
+
+/// Issue 11, finding 9: checkpoints of the audit head, made on demand and exported as files
+/// outside the database, are what `kyso audit verify --checkpoints` checks against.
+#[test]
+fn audit_checkpoints_are_exported_and_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert!(kyso(&["demo"], d, &[]).status.success());
+    let out = dir.path().join("neo");
+    let o = kyso(&["audit", "checkpoint", "--out", out.to_str().unwrap()], d, &[("KYSO_CA_PIN", "12345678")]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 1);
+    let o = kyso(&["audit", "verify", "--checkpoints", out.to_str().unwrap(), "--json"], d, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["anchored_seq"].as_i64().unwrap() > 100 && v["not_anchored"].as_i64() == Some(2), "{v}");
+    // A file that is not a checkpoint is refused with its name.
+    std::fs::write(out.join("x.json"), "{}").unwrap();
+    let o = kyso(&["audit", "verify", "--checkpoints", out.to_str().unwrap()], d, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("x.json"), "{}", text(&o));
+}

@@ -1,0 +1,8 @@
+-- Signed checkpoints of the audit head (issue 11, finding 9): an RFC 3161 time-stamp over the
+-- head's sequence and hash, kept here and exported as files outside the database.
+CREATE TABLE audit_checkpoints (
+    seq        INTEGER PRIMARY KEY,
+    hash       TEXT NOT NULL,
+    token      TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
