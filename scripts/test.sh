@@ -16,6 +16,13 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 ensure_postgres
 export KYSO_TEST_PG_URL="$PG_URL"
 export KYSO_TEST_REQUIRE_PG=1
+# The PostgreSQL backup test needs pg_dump and pg_restore of the server's version, which come
+# with the server; without them it says so and is skipped.
+if command -v pg_dump >/dev/null && command -v pg_restore >/dev/null && command -v psql >/dev/null; then
+  export KYSO_TEST_REQUIRE_PG_TOOLS=1
+else
+  echo "note: pg_dump/pg_restore not found; the PostgreSQL backup test is skipped"
+fi
 
 # SoftHSM2 stands in for USB tokens and HSMs; every token test runs on it too. The tests
 # check their output with OpenSSL, qpdf, poppler and NSS, and find them through

@@ -60,6 +60,8 @@ pub enum Permission {
     ManageTrust,
     /// Time-stamp the head of the audit log (a checkpoint).
     AnchorAudit,
+    /// Take a backup of the whole deployment.
+    Backup,
 }
 
 impl Permission {
@@ -79,6 +81,7 @@ impl Permission {
             Permission::OperateCaServices => &[ItStaff, CaService],
             Permission::ManageTrust => &[ItStaff],
             Permission::AnchorAudit => &[ItStaff, Auditor, CaService],
+            Permission::Backup => &[ItStaff],
         }
     }
     pub fn label_vi(self) -> &'static str {
@@ -96,6 +99,7 @@ impl Permission {
             Permission::OperateCaServices => "vận hành CRL, OCSP và dấu thời gian của tổ chức chứng thực",
             Permission::ManageTrust => "quản lý kho chứng thư tin cậy",
             Permission::AnchorAudit => "neo nhật ký kiểm tra bằng dấu thời gian",
+            Permission::Backup => "sao lưu toàn bộ hệ thống",
         }
     }
 }

@@ -30,6 +30,27 @@ impl Service {
         })
     }
 
+    /// Checks that `actor` may back the deployment up, and records that a backup is taken.
+    /// The snapshot itself is the database's (`Db::snapshot_sqlite`, pg_dump) and the data
+    /// directory's; this is the door it goes through.
+    pub fn record_backup(&self, actor: &Actor, what: serde_json::Value, now: DateTime<Utc>) -> ServiceResult<()> {
+        self.mutate(actor, "deployment.backup", "deployment", now, |tx| {
+            let root = tx.root_agency()?.ok_or(ServiceError::NotInitialised)?;
+            require(actor, Permission::Backup, &root)?;
+            tx.append_audit(NewEvent::new(&actor.login, "deployment.backed_up", "deployment".into()).details(what), now)?;
+            Ok(())
+        })
+    }
+
+    /// A consistent copy of a SQLite database to `path`, for a backup.
+    pub fn snapshot_database(&self, actor: &Actor, path: &std::path::Path) -> ServiceResult<()> {
+        self.db().read(|tx| {
+            let root = tx.root_agency()?.ok_or(ServiceError::NotInitialised)?;
+            require(actor, Permission::Backup, &root)
+        })?;
+        Ok(self.db().snapshot_sqlite(path)?)
+    }
+
     /// The last `limit` events, newest last.
     pub fn audit_tail(&self, actor: &Actor, limit: i64) -> ServiceResult<Vec<kyso_core::audit::AuditRecord>> {
         self.db().read(|tx| {

@@ -37,12 +37,7 @@ impl CheckpointVerification {
 impl Service {
     /// Time-stamps the audit head with `tsa` (an RFC 3161 request in, a response out) and
     /// keeps the checkpoint. Nothing to do when the head is already checkpointed.
-    pub fn audit_checkpoint(
-        &self,
-        actor: &Actor,
-        tsa: kyso_pdf::Tsa<'_>,
-        now: DateTime<Utc>,
-    ) -> ServiceResult<AuditCheckpoint> {
+    pub fn audit_checkpoint(&self, actor: &Actor, tsa: kyso_pdf::Tsa<'_>, now: DateTime<Utc>) -> ServiceResult<AuditCheckpoint> {
         let (seq, hash) = self.db().read(|tx| {
             let root = tx.root_agency()?.ok_or(ServiceError::NotInitialised)?;
             require(actor, Permission::AnchorAudit, &root)?;

@@ -450,6 +450,19 @@ impl Db {
         }
     }
 
+    /// Writes a consistent copy of a SQLite database to `path` (`VACUUM INTO`: one read
+    /// transaction, so writers may go on meanwhile). PostgreSQL is copied with pg_dump instead.
+    pub fn snapshot_sqlite(&self, path: &std::path::Path) -> StoreResult<()> {
+        match &self.backend {
+            Backend::Sqlite(m) => {
+                let target = path.to_str().ok_or_else(|| StoreError::Database("đường dẫn bản sao không phải UTF-8".into()))?;
+                m.lock().unwrap_or_else(|p| p.into_inner()).execute("VACUUM INTO ?1", [target])?;
+                Ok(())
+            }
+            Backend::Postgres(_) => Err(StoreError::Database("cơ sở dữ liệu PostgreSQL được sao lưu bằng pg_dump".into())),
+        }
+    }
+
     /// Runs a script of several statements outside the value layer (migrations, bench set-up).
     pub fn batch(&self, sql: &str) -> StoreResult<()> {
         match &self.backend {

@@ -55,7 +55,8 @@ impl Kdf {
         }
     }
 
-    fn derive(self, pin: &Pin, salt: &[u8]) -> Result<Zeroizing<[u8; 32]>, TokenError> {
+    /// The 32-byte key for `pin` and `salt` (also a backup's key from its passphrase).
+    pub fn derive(self, pin: &Pin, salt: &[u8]) -> Result<Zeroizing<[u8; 32]>, TokenError> {
         let mut out = Zeroizing::new([0u8; 32]);
         match self {
             Kdf::Argon2id { m_kib, t, p } => {

@@ -78,6 +78,17 @@ pub enum Command {
     /// Kho chứng thư tin cậy của hệ thống: các CA mà chứng thư số, CRL và văn bản ký số phải dẫn tới.
     #[command(subcommand)]
     Trust(TrustCmd),
+    /// Sao lưu toàn bộ hệ thống (cơ sở dữ liệu, cấu hình, token phần mềm, văn bản) ra một tệp mã hóa bằng mật khẩu (KYSO_BACKUP_PASSPHRASE hoặc hỏi), ngay cả khi máy chủ đang chạy.
+    Backup {
+        /// Tệp sao lưu ghi ra.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Khôi phục một bản sao lưu vào thư mục dữ liệu trống (--data) và, với PostgreSQL, một cơ sở dữ liệu trống (--db).
+    Restore {
+        /// Tệp sao lưu.
+        file: PathBuf,
+    },
     /// Cung cấp CRL, OCSP và dịch vụ cấp dấu thời gian của CA qua HTTP.
     Serve(ServeArgs),
     /// Ký số tệp PDF (PAdES) hoặc, với --detached, mọi loại tệp (CAdES), bằng khóa trên token cục bộ.

@@ -26,6 +26,8 @@ pub fn run(cli: &Cli) -> CliResult<ExitCode> {
         Command::Ca(c) => crate::ca_cmd::ca(cli, c, now),
         Command::Ts(c) => crate::ca_cmd::ts(cli, c, now),
         Command::Trust(c) => crate::ca_cmd::trust(cli, c, now),
+        Command::Backup { out } => crate::backup::backup(cli, out, now),
+        Command::Restore { file } => crate::backup::restore(cli, file),
         Command::Serve(a) => crate::ca_cmd::serve(cli, a),
         Command::Sign(a) => crate::sign_cmd::sign(cli, a, now),
         Command::Doc(c) => crate::doc_cmd::doc(cli, c, now),

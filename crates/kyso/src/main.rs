@@ -2,6 +2,7 @@
 //! and maps errors to exit codes: 0 success, 1 refused (bad input, rule, permission),
 //! 2 storage or environment failure, 3 audit chain broken.
 
+mod backup;
 mod ca_cmd;
 mod cli;
 mod clock;

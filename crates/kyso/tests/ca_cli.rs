@@ -470,3 +470,114 @@ fn audit_checkpoints_are_exported_and_checked() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("x.json"), "{}", text(&o));
 }
+
+/// Issue 11, finding 12: a backup taken while `kyso serve` runs, the original destroyed, the
+/// backup restored: the audit chain is whole, a signed document still verifies, the CA still
+/// signs and the server still answers OCSP.
+#[test]
+fn a_backup_taken_while_serving_restores_a_working_deployment() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("data");
+    assert!(kyso(&["demo"], &d, &[]).status.success());
+    let sample = std::fs::read_dir(d.join("documents"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "pdf"))
+        .unwrap();
+    std::fs::copy(&sample, dir.path().join("sample.pdf")).unwrap();
+    let backup = dir.path().join("tinh.kysobak");
+    let pass = ("KYSO_BACKUP_PASSPHRASE", "mật khẩu sao lưu 2026");
+    let (server, _) = serve(&d);
+    let o = kyso(&["backup", "--out", backup.to_str().unwrap()], &d, &[("KYSO_BACKUP_PASSPHRASE", "ngan")]);
+    assert_eq!(o.status.code(), Some(1), "a short passphrase: {}", text(&o));
+    let o = kyso(&["backup", "--out", backup.to_str().unwrap(), "--as", "vanthu.snv"], &d, &[pass]);
+    assert_eq!(o.status.code(), Some(1), "only IT staff: {}", text(&o));
+    let o = kyso(&["backup", "--out", backup.to_str().unwrap()], &d, &[pass]);
+    assert!(o.status.success(), "{}", text(&o));
+    drop(server);
+    // The disk is lost.
+    std::fs::remove_dir_all(&d).unwrap();
+    let o = kyso(&["restore", backup.to_str().unwrap()], &d, &[("KYSO_BACKUP_PASSPHRASE", "sai mật khẩu rồi")]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("sai mật khẩu") && !d.exists(), "{}", text(&o));
+    // A cut file is refused.
+    let bytes = std::fs::read(&backup).unwrap();
+    std::fs::write(dir.path().join("cut.kysobak"), &bytes[..bytes.len() - 100]).unwrap();
+    let cut = kyso(&["restore", dir.path().join("cut.kysobak").to_str().unwrap()], &dir.path().join("cut"), &[pass]);
+    assert!(!cut.status.success() && text(&cut).contains("cắt cụt"), "{}", text(&cut));
+    let o = kyso(&["restore", backup.to_str().unwrap()], &d, &[pass]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = kyso(&["restore", backup.to_str().unwrap()], &d, &[pass]);
+    assert!(!o.status.success() && text(&o).contains("không trống"), "not over a deployment: {}", text(&o));
+    // Whole, and working.
+    let o = kyso(&["audit", "verify"], &d, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = kyso(&["verify", dir.path().join("sample.pdf").to_str().unwrap(), "--offline"], &d, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = kyso(&["ca", "crl", "--out", dir.path().join("crl.pem").to_str().unwrap()], &d, &[("KYSO_CA_PIN", "12345678")]);
+    assert!(o.status.success(), "{}", text(&o));
+    let export = dir.path().join("x");
+    assert!(kyso(&["ca", "export", "--out", export.to_str().unwrap()], &d, &[]).status.success());
+    std::fs::write(
+        export.join("chain.pem"),
+        [std::fs::read(export.join("root.pem")).unwrap(), std::fs::read(export.join("issuing-ca.pem")).unwrap()].concat(),
+    )
+    .unwrap();
+    let (_server, url) = serve(&d);
+    let cert = std::fs::read_dir(&export)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .find(|n| n.starts_with("cert-"))
+        .unwrap();
+    let (ok, out) =
+        openssl(&export, &["ocsp", "-issuer", "issuing-ca.pem", "-cert", &cert, "-url", &format!("{url}/ocsp"), "-CAfile", "chain.pem"]);
+    assert!(ok && out.contains("Response verify OK"), "{out}");
+}
+
+/// Issue 11, finding 12, on PostgreSQL: the database goes through pg_dump into the backup and
+/// pg_restore into an empty database.
+#[test]
+fn a_postgres_deployment_is_backed_up_with_pg_dump_and_restored() {
+    let Some(base) = std::env::var("KYSO_TEST_PG_URL").ok().filter(|s| !s.is_empty()) else {
+        assert!(!kyso_testkit::require("KYSO_TEST_REQUIRE_PG"), "KYSO_TEST_REQUIRE_PG is set but KYSO_TEST_PG_URL is not");
+        return;
+    };
+    let (Some(_), Some(_), Some(psql)) =
+        (kyso_testkit::system_tool("pg_dump"), kyso_testkit::system_tool("pg_restore"), kyso_testkit::system_tool("psql"))
+    else {
+        assert!(!kyso_testkit::require("KYSO_TEST_REQUIRE_PG_TOOLS"), "pg_dump, pg_restore and psql are required");
+        return;
+    };
+    let db_url = |name: &str| format!("{}/{name}", base.rsplit_once('/').unwrap().0);
+    // A name of its own: the process id and a random tag (tests run in parallel).
+    let mut tag = [0u8; 4];
+    kyso_token::random_bytes(&mut tag);
+    let suffix = format!("{}_{}", std::process::id(), hex::encode(tag));
+    let (src, dst) = (format!("kyso_bak_src_{suffix}"), format!("kyso_bak_dst_{suffix}"));
+    for name in [&src, &dst] {
+        assert!(Command::new(&psql).arg(&base).args(["-qc", &format!("CREATE DATABASE {name}")]).status().unwrap().success());
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (d, r) = (dir.path().join("data"), dir.path().join("restored"));
+    let pass = ("KYSO_BACKUP_PASSPHRASE", "mật khẩu sao lưu 2026");
+    let o = kyso(&["demo", "--db", &db_url(&src)], &d, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let backup = dir.path().join("pg.kysobak");
+    let o = kyso(&["backup", "--out", backup.to_str().unwrap(), "--db", &db_url(&src)], &d, &[pass]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = kyso(&["restore", backup.to_str().unwrap(), "--db", &db_url(&dst)], &r, &[pass]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = kyso(&["audit", "verify", "--db", &db_url(&dst)], &r, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = kyso(
+        &["ca", "crl", "--db", &db_url(&dst), "--out", dir.path().join("crl.pem").to_str().unwrap()],
+        &r,
+        &[("KYSO_CA_PIN", "12345678")],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    for name in [&src, &dst] {
+        let _ = Command::new(&psql).arg(&base).args(["-qc", &format!("DROP DATABASE {name} WITH (FORCE)")]).status();
+    }
+}
