@@ -13,6 +13,9 @@ cargo fmt --all -- --check
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+# Licences, bans, sources and advisories (vendored snapshot), offline.
+bash scripts/deny.sh
+
 ensure_postgres
 export KYSO_TEST_PG_URL="$PG_URL"
 export KYSO_TEST_REQUIRE_PG=1
