@@ -198,6 +198,20 @@ impl Service {
     /// Creates the CA: four keys on the CA token (root, issuing CA, OCSP responder, TSA) and
     /// their certificates.
     pub fn ca_init(&self, actor: &Actor, cfg: &CaConfig, session: &dyn TokenSession, now: DateTime<Utc>) -> ServiceResult<CaCerts> {
+        self.ca_init_with_root(actor, cfg, session, None, now)
+    }
+
+    /// Like [`Service::ca_init`], with the root key on a token of its own (`root_session`),
+    /// which is taken offline once the issuing CA is made: it is needed again only to sign the
+    /// root's CRL ([`Service::ca_root_crl`]) or a new issuing CA.
+    pub fn ca_init_with_root(
+        &self,
+        actor: &Actor,
+        cfg: &CaConfig,
+        session: &dyn TokenSession,
+        root_session: Option<&dyn TokenSession>,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<CaCerts> {
         let (root_dn, issuing_dn, ocsp_dn, tsa_dn) = (dn(&cfg.root_name)?, dn(&cfg.issuing_name)?, dn(&cfg.ocsp_name)?, dn(&cfg.tsa_name)?);
         self.mutate(actor, "ca.init", "ca", now, |tx| {
             self.require_ca_admin(tx, actor)?;
@@ -206,7 +220,7 @@ impl Service {
             }
             let alg = cfg.key_algorithm;
             let scheme = alg.default_scheme();
-            let root_key = session.generate_key(ROOT_KEY, alg)?;
+            let root_key = root_session.unwrap_or(session).generate_key(ROOT_KEY, alg)?;
             let issuing_key = session.generate_key(ISSUING_KEY, alg)?;
             let ocsp_key = session.generate_key(OCSP_KEY, alg)?;
             let tsa_key = session.generate_key(TSA_KEY, alg)?;
@@ -238,7 +252,7 @@ impl Service {
             tx.set_setting("ca.config", &serde_json::to_string(cfg).expect("serialisable"))?;
             tx.set_setting("ca.root_crl", &b64(&root_crl(&root, &*root_key, scheme, 1, now)?))?;
             tx.append_audit(
-                NewEvent::new(&actor.login, "ca.initialised", "ca".into()).details(serde_json::json!({"root": cfg.root_name, "issuing": cfg.issuing_name, "algorithm": alg.code(), "base_url": cfg.base_url})),
+                NewEvent::new(&actor.login, "ca.initialised", "ca".into()).details(serde_json::json!({"root": cfg.root_name, "issuing": cfg.issuing_name, "algorithm": alg.code(), "base_url": cfg.base_url, "offline_root": root_session.is_some()})),
                 now,
             )?;
             Ok(CaCerts { config: cfg.clone(), root, issuing, ocsp, tsa })
@@ -691,6 +705,31 @@ impl Service {
             tx.append_audit(
                 NewEvent::new(actor_login, "ca.crl_published", format!("crl:{number}"))
                     .details(serde_json::json!({"number": number, "delta": delta, "entries": entries.len()})),
+                now,
+            )?;
+            Ok(der)
+        })
+    }
+
+    /// Signs a new root CRL (the ARL) with the root key on its own token, brought online for
+    /// the purpose (the key ceremony; once a year, before the last one's next update).
+    pub fn ca_root_crl(&self, actor: &Actor, root_session: &dyn TokenSession, now: DateTime<Utc>) -> ServiceResult<Vec<u8>> {
+        let certs = self.ca_certs()?;
+        let key = root_session
+            .signer(ROOT_KEY)
+            .map_err(|_| DomainError::invalid("root_token", "thiết bị này không chứa khóa của CA gốc; cắm đúng thiết bị của CA gốc"))?;
+        let (_, root) = cert::parse(&certs.root)?;
+        if key.public_key_spki() != root.spki_der.as_slice() {
+            return Err(DomainError::invalid("root_token", "khóa trên thiết bị không phải khóa của CA gốc này").into());
+        }
+        self.mutate(actor, "ca.root_crl", "ca", now, |tx| {
+            self.require_ca_admin(tx, actor)?;
+            let number = tx.next_crl_number()?;
+            let der = root_crl(&certs.root, &*key, certs.config.key_algorithm.default_scheme(), number as u64, now)?;
+            tx.set_setting("ca.root_crl", &b64(&der))?;
+            tx.append_audit(
+                NewEvent::new(&actor.login, "ca.root_crl_published", format!("crl:{number}"))
+                    .details(serde_json::json!({"number": number})),
                 now,
             )?;
             Ok(der)

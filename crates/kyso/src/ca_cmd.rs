@@ -153,7 +153,7 @@ pub fn ca(cli: &Cli, c: &CaCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
         Ok(ExitCode::SUCCESS)
     };
     match c {
-        CaCmd::Init { algorithm, base_url } => {
+        CaCmd::Init { algorithm, base_url, root_token, root_pkcs11 } => {
             let alg = KeyAlgorithm::parse(algorithm)
                 .ok_or_else(|| invalid("algorithm", format!("'{algorithm}' không hợp lệ; chọn ec-p256, rsa-2048 hoặc rsa-3072")))?;
             svc.check_ca_permission(&actor, Permission::ManageCertificates, "ca.init", now)?;
@@ -167,7 +167,14 @@ pub fn ca(cli: &Cli, c: &CaCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
                 CaConfig::production(base_url, &svc.profile().province, &root.name)
             };
             let cfg = CaConfig { key_algorithm: alg, ..names };
-            let certs = svc.ca_init(&actor, &cfg, &*s, now)?;
+            let root = match root_token {
+                Some(l) => {
+                    let r = token_ref(&TokenSel { label: l.clone(), pkcs11: root_pkcs11.clone() });
+                    Some(tokens::root_session(&cli.data, &r, limit, tokens::kdf_for(svc.is_training()), true)?)
+                }
+                None => None,
+            };
+            let certs = svc.ca_init_with_root(&actor, &cfg, &*s, root.as_deref(), now)?;
             svc.ca_crl(&actor, &*s, false, now)?;
             print(
                 serde_json::json!({"root": cfg.root_name, "issuing": cfg.issuing_name, "base_url": cfg.base_url}),
@@ -175,6 +182,16 @@ pub fn ca(cli: &Cli, c: &CaCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
                     "Đã khởi tạo tổ chức chứng thực:\n  {}\n  {}\nCRL, OCSP và dấu thời gian tại {} (chạy 'kyso serve').",
                     cfg.root_name, cfg.issuing_name, certs.config.base_url
                 ),
+            )
+        }
+        CaCmd::RootCrl { root_token, root_pkcs11 } => {
+            svc.check_ca_permission(&actor, Permission::ManageCertificates, "ca.root_crl", now)?;
+            let r = token_ref(&TokenSel { label: root_token.clone(), pkcs11: root_pkcs11.clone() });
+            let root = tokens::root_session(&cli.data, &r, limit, tokens::kdf_for(svc.is_training()), false)?;
+            let der = svc.ca_root_crl(&actor, &*root, now)?;
+            print(
+                serde_json::json!({"root_crl_bytes": der.len()}),
+                "Đã ký CRL mới của CA gốc (hiệu lực 365 ngày); cất thiết bị CA gốc ngoại tuyến.".into(),
             )
         }
         CaCmd::Show => {

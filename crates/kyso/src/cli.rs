@@ -470,6 +470,22 @@ pub enum CaCmd {
         /// Địa chỉ gốc của các URL ghi vào chứng thư số (nơi `kyso serve` phục vụ).
         #[arg(long, default_value = "http://127.0.0.1:8480")]
         base_url: String,
+        /// Đặt khóa của CA gốc trên thiết bị riêng (nhãn), cất ngoại tuyến sau khi khởi tạo; mã PIN KYSO_ROOT_PIN
+        /// (và KYSO_ROOT_SO_PIN khi token phần mềm được tạo tại đây).
+        #[arg(long)]
+        root_token: Option<String>,
+        /// Thư viện PKCS#11 của thiết bị CA gốc (mặc định: token phần mềm).
+        #[arg(long)]
+        root_pkcs11: Option<PathBuf>,
+    },
+    /// Ký CRL mới của CA gốc bằng thiết bị CA gốc đem ra cho việc này (mỗi năm một lần, trước khi CRL cũ hết hạn).
+    RootCrl {
+        /// Nhãn thiết bị của CA gốc.
+        #[arg(long)]
+        root_token: String,
+        /// Thư viện PKCS#11 của thiết bị (mặc định: token phần mềm).
+        #[arg(long)]
+        root_pkcs11: Option<PathBuf>,
     },
     /// Xem các chứng thư số và cấu hình của CA.
     Show,

@@ -183,7 +183,6 @@ pub fn ca_session(data: &Path, cfg: &Config, max_retries: u32) -> Result<Box<dyn
     t.login(&p).map_err(token_err)
 }
 
-/// Creates the CA's software token if the configuration names one that does not exist yet.
 /// The cost of a new software token's PIN derivation: the standard Argon2id, or the training
 /// cost in a training deployment (recorded in the token file).
 pub fn kdf_for(training: bool) -> Kdf {
@@ -194,6 +193,22 @@ pub fn kdf_for(training: bool) -> Kdf {
     }
 }
 
+/// The root CA's own token (`--root-token`, taken offline after `ca init`), logged in with
+/// KYSO_ROOT_PIN; a software one is created on first use (with KYSO_ROOT_SO_PIN).
+pub fn root_session(data: &Path, r: &TokenRef, max_retries: u32, kdf: Kdf, create: bool) -> Result<Box<dyn TokenSession>, CliError> {
+    if let (true, TokenRef::Software { label }) = (create, r) {
+        if SoftToken::open(&tokens_dir(data), label).is_err() {
+            let user = pin("KYSO_ROOT_PIN", "Mã PIN mới cho thiết bị của CA gốc")?;
+            let so = pin("KYSO_ROOT_SO_PIN", "Mã PIN quản trị (SO) mới cho thiết bị của CA gốc")?;
+            SoftToken::create(&tokens_dir(data), label, &user, &so, max_retries, kdf).map_err(token_err)?;
+        }
+    }
+    let t = open(data, r, max_retries)?;
+    let p = pin("KYSO_ROOT_PIN", &format!("Mã PIN của thiết bị CA gốc '{}'", r.label()))?;
+    t.login(&p).map_err(token_err)
+}
+
+/// Creates the CA's software token if the configuration names one that does not exist yet.
 pub fn ensure_ca_token(data: &Path, cfg: &Config, max_retries: u32, kdf: Kdf) -> Result<(), CliError> {
     if let TokenRef::Software { label } = cfg.ca_token.clone().unwrap_or_else(TokenRef::ca_default) {
         if SoftToken::open(&tokens_dir(data), &label).is_err() {

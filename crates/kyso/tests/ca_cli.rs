@@ -581,3 +581,48 @@ fn a_postgres_deployment_is_backed_up_with_pg_dump_and_restored() {
         let _ = Command::new(&psql).arg(&base).args(["-qc", &format!("DROP DATABASE {name} WITH (FORCE)")]).status();
     }
 }
+
+/// Issue 11, finding 12: `kyso ca init --root-token` puts the root key on a token of its own,
+/// taken offline once the issuing CA is made; it is needed again only for the root's CRL.
+#[test]
+fn the_root_key_lives_on_its_own_token_taken_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("data");
+    let tax = (100_000_000u64..)
+        .map(|n| format!("{n:09}0"))
+        .find_map(|t| kyso_core::value::tax_check_digit(&t).map(|c| format!("{}{c}", &t[..9])))
+        .unwrap();
+    let init = [
+        "init",
+        "--profile",
+        "bac-ninh-2023",
+        "--code",
+        "UBND-BN",
+        "--name",
+        "Ủy ban nhân dân tỉnh Bắc Ninh",
+        "--tax-code",
+        &tax,
+        "--training",
+    ];
+    assert!(kyso(&init, &d, &[]).status.success());
+    let pins =
+        [("KYSO_CA_PIN", "12345678"), ("KYSO_CA_SO_PIN", "87654321"), ("KYSO_ROOT_PIN", "24681357"), ("KYSO_ROOT_SO_PIN", "13572468")];
+    let o = kyso(&["ca", "init", "--root-token", "goc-ngoai-tuyen"], &d, &pins);
+    assert!(o.status.success(), "{}", text(&o));
+    let keys = |label: &str, pin: &str| text(&kyso(&["token", "keys", "--label", label], &d, &[("KYSO_PIN", pin)]));
+    let (ca, root) = (keys("kyso-ca", "12345678"), keys("goc-ngoai-tuyen", "24681357"));
+    assert!(!ca.contains("kyso-root") && ca.contains("kyso-issuing"), "{ca}");
+    assert!(root.contains("kyso-root") && !root.contains("kyso-issuing"), "{root}");
+    // Daily work needs only the CA token.
+    let o = kyso(&["ca", "crl", "--out", dir.path().join("crl.pem").to_str().unwrap()], &d, &pins[..1]);
+    assert!(o.status.success(), "{}", text(&o));
+    // The yearly root CRL: with the root token, not with another.
+    let o = kyso(&["ca", "root-crl", "--root-token", "kyso-ca"], &d, &[("KYSO_ROOT_PIN", "12345678")]);
+    assert!(!o.status.success() && text(&o).contains("CA gốc"), "{}", text(&o));
+    let o = kyso(&["ca", "root-crl", "--root-token", "goc-ngoai-tuyen"], &d, &pins[2..3]);
+    assert!(o.status.success(), "{}", text(&o));
+    let export = dir.path().join("x");
+    assert!(kyso(&["ca", "export", "--out", export.to_str().unwrap()], &d, &[]).status.success());
+    let (ok, out) = openssl(&export, &["verify", "-CAfile", "root.pem", "issuing-ca.pem"]);
+    assert!(ok && out.contains("OK"), "{out}");
+}
