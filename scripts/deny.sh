@@ -24,4 +24,4 @@ if [ "$(cat "$db.snapshot" 2>/dev/null || true)" != "$snapshot" ]; then
 fi
 step "cargo deny check (advisories as of ${snapshot#* })"
 cargo metadata --format-version 1 --locked > target/deny-metadata.json
-cargo deny --offline --metadata-path target/deny-metadata.json check
+cargo deny --offline --metadata-path target/deny-metadata.json check --hide-inclusion-graph

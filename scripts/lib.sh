@@ -68,3 +68,51 @@ ensure_venv() {
     .venv/bin/pip install -q "${missing[@]}"
   fi
 }
+
+# A private PostgreSQL that accepts TLS only (hostnossl rejected), for the TLS tests: a test CA
+# and a server certificate for "localhost" made with openssl. Sets KYSO_TEST_PG_TLS_URL (no
+# sslmode), KYSO_TEST_PG_TLS_CA and KYSO_TEST_REQUIRE_PG_TLS; stop_tls_postgres stops it.
+start_tls_postgres() {
+  local initdb
+  initdb=$(command -v initdb || ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -n1 || true)
+  if [ -z "$initdb" ]; then
+    echo "note: no initdb; the PostgreSQL TLS test is skipped"
+    return 0
+  fi
+  local bin; bin=$(dirname "$initdb")
+  local port=${KYSO_TLS_PG_PORT:-55433}
+  TLS_PG_DIR=$(mktemp -d /tmp/kyso-pg-tls.XXXXXX)
+  local d=$TLS_PG_DIR runas=()
+  local ext="subjectAltName=DNS:localhost
+basicConstraints=CA:FALSE
+keyUsage=critical,digitalSignature
+extendedKeyUsage=serverAuth"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$d/ca.key" -out "$d/ca.pem" \
+    -days 3650 -subj "/CN=kyso test PostgreSQL CA" 2>/dev/null
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$d/server.key" -out "$d/server.csr" \
+    -subj "/CN=localhost" 2>/dev/null
+  openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial -days 3650 \
+    -out "$d/server.crt" -extfile <(printf '%s\n' "$ext") 2>/dev/null
+  chmod 600 "$d/server.key"
+  if [ "$(id -u)" -eq 0 ]; then
+    id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
+    chown -R postgres "$d"
+    runas=(runuser -u postgres --)
+  fi
+  "${runas[@]}" "$bin/initdb" -D "$d/data" -A trust -U postgres >/dev/null
+  printf 'local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all 127.0.0.1/32 reject\n' > "$d/data/pg_hba.conf"
+  "${runas[@]}" "$bin/pg_ctl" -D "$d/data" -l "$d/log" -w -o "-c listen_addresses=127.0.0.1 -c port=$port \
+    -c unix_socket_directories=$d -c fsync=off -c ssl=on -c ssl_cert_file=$d/server.crt -c ssl_key_file=$d/server.key" \
+    start >/dev/null
+  TLS_PG_STOP=("${runas[@]}" "$bin/pg_ctl" -D "$d/data" -m fast stop)
+  export KYSO_TEST_PG_TLS_URL="postgres://postgres@localhost:$port/postgres"
+  export KYSO_TEST_PG_TLS_CA="$d/ca.pem"
+  export KYSO_TEST_REQUIRE_PG_TLS=1
+}
+
+stop_tls_postgres() {
+  if [ -n "${TLS_PG_DIR:-}" ]; then
+    "${TLS_PG_STOP[@]}" >/dev/null 2>&1 || true
+    rm -rf "$TLS_PG_DIR"
+  fi
+}

@@ -33,6 +33,9 @@ fi
 # faketime runs the time-dependent tests a year ahead (below).
 # bsdutils: `script`, the pty through which the agent tests type PINs.
 apt_install softhsm2 openssl qpdf poppler-utils libnss3-tools faketime bsdutils
+# A second, private PostgreSQL that accepts TLS only, for the sslmode tests (needs openssl).
+start_tls_postgres
+trap 'stop_tls_postgres; stop_private_postgres' EXIT
 export KYSO_TEST_REQUIRE_SOFTHSM=1
 export KYSO_TEST_REQUIRE_TOOLS=1
 
@@ -51,7 +54,7 @@ summarise() {
 step "cargo test (SQLite and PostgreSQL at $PG_URL)"
 # Library, binary and integration tests; benches are separate commands (see README).
 log=$(mktemp)
-trap 'rm -f "$log"; stop_private_postgres' EXIT
+trap 'rm -f "$log"; stop_tls_postgres; stop_private_postgres' EXIT
 status=0
 cargo test --workspace --locked --lib --bins --tests 2>&1 | tee "$log" || status=$?
 summarise "$log"
@@ -62,7 +65,7 @@ summarise "$log"
 # will expire fails CI a year before it does. crates/kyso/tests/architecture.rs keeps the
 # list complete. faketime runs the binaries cargo built above, not cargo: rustc hangs under
 # faketime, and FAKETIME_DONT_FAKE_MONOTONIC keeps sleeps and timeouts real.
-clock_tests=(kyso-pki:certs kyso-pki:cms_field kyso-pki:path kyso-pki:status kyso-pdf:sign kyso-service:ca kyso-verify:fixtures kyso:ca_cli kyso:doc_cli)
+clock_tests=(kyso-pki:certs kyso-pki:cms_field kyso-pki:path kyso-pki:status kyso-pdf:sign kyso-service:ca kyso-verify:fixtures kyso:ca_cli kyso:doc_cli kyso-store:pg_tls)
 step "time-dependent tests with the clock a year ahead"
 # The same cargo command as above, so nothing is rebuilt: "crate:test", binary, directory.
 bins=$(cargo test --workspace --locked --lib --bins --tests --no-run --message-format=json | python3 -c '

@@ -360,7 +360,11 @@ impl Db {
     /// Connects to PostgreSQL. With `schema`, creates it if needed and works inside it (the
     /// tests use one schema each).
     pub fn open_postgres(url: &str, schema: Option<&str>) -> StoreResult<Self> {
-        let mut client = postgres::Client::connect(url, postgres::NoTls)?;
+        let (url, mode, root) = crate::pg_tls::split(url)?;
+        let mut client = match mode {
+            crate::pg_tls::SslMode::Plain => postgres::Client::connect(&url, postgres::NoTls)?,
+            _ => postgres::Client::connect(&url, crate::pg_tls::connector(mode, root.as_deref())?)?,
+        };
         client.batch_execute("SET client_min_messages = WARNING")?;
         if let Some(s) = schema {
             if !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {

@@ -4,6 +4,7 @@
 mod db;
 mod files;
 mod migrate;
+mod pg_tls;
 mod repo;
 
 pub use db::{Db, Dialect, Row, StoreError, StoreResult, Tx, Value};
