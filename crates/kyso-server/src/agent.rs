@@ -30,6 +30,9 @@ pub const PAIRING_MINUTES: i64 = 10;
 const PAIRING_FREE_TRIES: u32 = 3;
 /// Wrong codes in all after which the code is replaced by a new one, shown on the console.
 const PAIRING_TRIES_PER_CODE: u32 = 20;
+/// How many times a code is replaced so; after that the agent shows none until restarted. A
+/// replaced code keeps the first one's expiry, so the pairing window never outlives it.
+const PAIRING_RENEWALS: u32 = 3;
 /// Requests older or newer than this are refused (replay window).
 pub const MAX_SKEW_SECONDS: i64 = 300;
 
@@ -118,6 +121,12 @@ impl std::fmt::Display for AgentError {
     }
 }
 
+fn fresh_code() -> String {
+    let mut b = [0u8; 4];
+    kyso_token::random_bytes(&mut b);
+    format!("{:06}", u32::from_be_bytes(b) % 1_000_000)
+}
+
 fn fresh_nonce() -> String {
     let mut n = [0u8; 16];
     kyso_token::random_bytes(&mut n);
@@ -172,6 +181,7 @@ struct PairingCode {
     code: String,
     expires: DateTime<Utc>,
     tries: u32,
+    renewals: u32,
 }
 
 /// Wrong pairing tries of one source (peer address and browser origin): how many, and when
@@ -267,11 +277,13 @@ impl Agent {
 
     /// A new one-time pairing code (six digits), valid for [`PAIRING_MINUTES`].
     pub fn new_pairing_code(&self) -> String {
-        let mut b = [0u8; 4];
-        kyso_token::random_bytes(&mut b);
-        let code = format!("{:06}", u32::from_be_bytes(b) % 1_000_000);
-        *self.code.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some(PairingCode { code: code.clone(), expires: (self.clock)() + chrono::Duration::minutes(PAIRING_MINUTES), tries: 0 });
+        let code = fresh_code();
+        *self.code.lock().unwrap_or_else(|p| p.into_inner()) = Some(PairingCode {
+            code: code.clone(),
+            expires: (self.clock)() + chrono::Duration::minutes(PAIRING_MINUTES),
+            tries: 0,
+            renewals: 0,
+        });
         code
     }
 
@@ -312,7 +324,20 @@ impl Agent {
         );
         if !ok {
             c.tries += 1;
-            let renew = c.tries >= PAIRING_TRIES_PER_CODE;
+            // Too many wrong codes: a new one (same expiry) for the real user, a few times; then none.
+            let mut renewed = None;
+            if c.tries >= PAIRING_TRIES_PER_CODE {
+                if c.renewals >= PAIRING_RENEWALS {
+                    *slot = None;
+                    drop(slot);
+                    (self.show)("Có quá nhiều lần nhập sai mã ghép nối; tác tử ngừng ghép nối. Khởi động lại tác tử để có mã mới.");
+                    return Err(AgentError::denied("mã ghép nối không đúng"));
+                }
+                c.code = fresh_code();
+                c.tries = 0;
+                c.renewals += 1;
+                renewed = Some(c.code.clone());
+            }
             drop(slot);
             let mut all = self.backoff.lock().unwrap_or_else(|p| p.into_inner());
             let b = all.entry(source.to_string()).or_default();
@@ -322,9 +347,8 @@ impl Agent {
                 b.until = Some(now + chrono::Duration::seconds(wait));
             }
             drop(all);
-            if renew {
-                let code = self.new_pairing_code();
-                (self.show)(&format!("Có quá nhiều lần nhập sai mã ghép nối; mã mới (hiệu lực {PAIRING_MINUTES} phút): {code}"));
+            if let Some(code) = renewed {
+                (self.show)(&format!("Có quá nhiều lần nhập sai mã ghép nối; mã mới (hết hạn cùng lúc mã cũ): {code}"));
             }
             return Err(AgentError::denied("mã ghép nối không đúng"));
         }
@@ -499,6 +523,21 @@ pub fn router(agent: Arc<Agent>) -> Router {
         .route(
             "/pair",
             post(|State(a): State<Arc<Agent>>, req: axum::extract::Request| async move {
+                // Pairing comes from `kyso agent pair`, never from a web page: a browser sends
+                // Origin or Sec-Fetch-* (and may post text/plain without a preflight).
+                let h = req.headers();
+                if h.contains_key(axum::http::header::ORIGIN) || h.keys().any(|k| k.as_str().starts_with("sec-fetch-")) {
+                    return reply::<()>(Err(AgentError::denied(
+                        "ghép nối chỉ thực hiện bằng lệnh 'kyso agent pair', không qua trình duyệt",
+                    )));
+                }
+                let json = h
+                    .get(axum::http::header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.starts_with("application/json"));
+                if !json {
+                    return reply::<()>(Err(AgentError::bad("yêu cầu ghép nối phải là JSON (Content-Type: application/json)")));
+                }
                 let peer = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0);
                 let source = pairing_source(req.headers(), peer);
                 let body = match axum::body::to_bytes(req.into_body(), 64 * 1024).await {
@@ -685,6 +724,41 @@ mod tests {
         let new = shown.rsplit("): ").next().unwrap().trim().to_string();
         assert_eq!(new.len(), 6, "{shown}");
         f.agent.pair(&req(&new), "127.0.0.1|-").unwrap();
+        // Review of issue 11: renewals were unbounded, so guessing never ended. After a few
+        // renewals the agent stops pairing until restarted.
+        f.agent.new_pairing_code();
+        for i in 0..(PAIRING_RENEWALS + 1) * PAIRING_TRIES_PER_CODE {
+            let _ = f.agent.pair(&req("99999x"), &format!("127.0.0.1|http://t{i}.example"));
+        }
+        assert!(f.shown.lock().unwrap().last().unwrap().contains("ngừng ghép nối"));
+        assert_eq!(f.agent.pair(&req("123456"), "127.0.0.1|-").unwrap_err().error, "forbidden");
+    }
+
+    /// Review of issue 11: a web page could post pairing attempts (text/plain needs no CORS
+    /// preflight). Pairing refuses anything a browser sends, and non-JSON bodies.
+    #[tokio::test]
+    async fn pairing_is_refused_from_a_browser() {
+        use tower::ServiceExt;
+        let f = fixture("123456");
+        let code = f.agent.new_pairing_code();
+        let app = router(Arc::new(f.agent));
+        let body = serde_json::json!({"server": "srv", "server_name": "x", "code": code, "secret": b64(&[7u8; 32])}).to_string();
+        // (case, extra header, content type, status)
+        type Case<'a> = (&'a str, Option<(&'a str, &'a str)>, &'a str, u16);
+        let cases: [Case<'_>; 4] = [
+            ("a page's Origin", Some(("origin", "http://evil.example")), "application/json", 403),
+            ("a fetch from a page", Some(("sec-fetch-site", "cross-site")), "application/json", 403),
+            ("a text/plain form post", None, "text/plain", 400),
+            ("the CLI", None, "application/json", 200),
+        ];
+        for (case, extra, ct, want) in cases {
+            let mut req = axum::http::Request::post("/pair").header("host", "127.0.0.1:8481").header("content-type", ct);
+            if let Some((k, v)) = extra {
+                req = req.header(k, v);
+            }
+            let resp = app.clone().oneshot(req.body(axum::body::Body::from(body.clone())).unwrap()).await.unwrap();
+            assert_eq!(resp.status().as_u16(), want, "{case}");
+        }
     }
 
     /// Regression (issue 11, finding 6): the agent accepted any Host, so a page of another site

@@ -76,9 +76,19 @@ impl Service {
     /// Checks the chain, then each checkpoint (from files kept outside the database): its
     /// token over (sequence, hash), its TSA chaining to the trust store, and the event of that
     /// sequence in the database still having that hash.
-    pub fn verify_audit_checkpoints(&self, actor: &Actor, checkpoints: &[AuditCheckpoint]) -> ServiceResult<CheckpointVerification> {
+    /// `tsa_roots`, when given, are the TSA roots to judge by, from outside the database: whoever
+    /// can rewrite the database can also add a CA of their own to its trust store.
+    pub fn verify_audit_checkpoints(
+        &self,
+        actor: &Actor,
+        checkpoints: &[AuditCheckpoint],
+        tsa_roots: Option<&[Vec<u8>]>,
+    ) -> ServiceResult<CheckpointVerification> {
         let chain = self.verify_audit(actor)?;
-        let anchors = self.trusted_anchors()?;
+        let anchors = match tsa_roots {
+            Some(r) => r.to_vec(),
+            None => self.trusted_anchors()?,
+        };
         let mut out = CheckpointVerification { chain, anchored_seq: 0, not_anchored: 0, contradicted: vec![], invalid: vec![] };
         for cp in checkpoints {
             let digest = HashAlg::Sha256.digest(checkpoint_message(cp.seq, &cp.hash).as_bytes());
@@ -96,7 +106,10 @@ impl Service {
                     continue;
                 }
             };
-            if let Err(why) = self.chain_to_trust(&verified.tsa_cert, &verified.certificates, &anchors, verified.gen_time) {
+            // A time-stamping certificate (the timeStamping purpose), not just any certificate of
+            // a trusted CA (an official's would otherwise do).
+            let usage = kyso_pki::path::LeafUsage::TimeStamping;
+            if let Err(why) = self.chain_to_trust_for(&verified.tsa_cert, &verified.certificates, &anchors, verified.gen_time, usage) {
                 out.invalid.push((cp.seq, format!("TSA không thuộc kho tin cậy: {why}")));
                 continue;
             }

@@ -1002,9 +1002,11 @@ impl Service {
         if agent_id.is_empty() || agent_id.len() > 64 || !agent_id.chars().all(|c| c.is_ascii_hexdigit()) {
             return Err(DomainError::invalid("agent_id", "mã tác tử không hợp lệ").into());
         }
-        let sealed = kyso_token::soft::seal(self.sealing_key()?, format!("agent.{agent_id}").as_bytes(), secret)?;
+        let person = self.check_may_pair_agent(actor)?;
+        // The person is bound into the seal: a pairing moved to someone else no longer opens.
+        let sealed = kyso_token::soft::seal(self.sealing_key()?, format!("agent.{agent_id}/{}", person.0).as_bytes(), secret)?;
         self.mutate(actor, "agent.pair", &format!("agent:{agent_id}"), now, |tx| {
-            let person = self.check_may_pair_agent(actor)?;
+            self.check_may_pair_agent(actor)?;
             let record = serde_json::json!({"person": person.0, "sealed": sealed});
             tx.set_setting(&format!("agent.{agent_id}"), &record.to_string())?;
             tx.append_audit(NewEvent::new(&actor.login, "agent.paired", format!("agent:{agent_id}")), now)?;
@@ -1021,7 +1023,7 @@ impl Service {
         if actor.person_id.map(|p| p.0) != Some(person) {
             return Err(DomainError::forbidden("tác tử này được ghép nối cho cán bộ khác").into());
         }
-        let secret = kyso_token::soft::open(self.sealing_key()?, format!("agent.{agent_id}").as_bytes(), sealed)
+        let secret = kyso_token::soft::open(self.sealing_key()?, format!("agent.{agent_id}/{person}").as_bytes(), sealed)
             .ok_or_else(|| DomainError::invalid("agent", "không mở được bí mật ghép nối (khóa niêm phong khác); hãy ghép nối lại"))?;
         Ok(Some(secret.to_vec()))
     }

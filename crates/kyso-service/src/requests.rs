@@ -180,9 +180,11 @@ impl Service {
                 let holds = d.custodian.is_some() && actor.person_id == d.custodian;
                 // The filer acts for this subscriber (checked above), so the subscriber's own
                 // agency is in scope too: Hà Tĩnh's provincial office files for department heads.
-                let root_path = tx.root_agency()?.map(|r| r.path).unwrap_or_default();
-                let subscriber_side = device_agency.path != root_path
-                    && (device_agency.path.starts_with(&l.agency.path) || l.agency.path.starts_with(&device_agency.path));
+                // The subscriber's own body (its nearest legal entity and what lies below it):
+                // a unit's official may take a token from the department's stock, but not one
+                // of a body above it.
+                let body = crate::registry::nearest_legal_entity(tx, l.agency.clone(), false)?;
+                let subscriber_side = device_agency.path.starts_with(&body.path);
                 if !holds && !subscriber_side && !actor.may(Permission::ReadRegistry, &device_agency.path) {
                     return Err(DomainError::forbidden(format!(
                         "thiết bị {} thuộc {} ({}), ngoài phạm vi của tài khoản '{}'",
@@ -190,8 +192,9 @@ impl Service {
                     ))
                     .into());
                 }
-                let filter = kyso_store::CertificateFilter { subscriber: Some(l.sub.id), ..Default::default() };
-                let carried = tx.certificates_under("/", &filter)?.iter().any(|c| c.device_id == Some(d.id));
+                // A certificate of the subscriber still valid on the device (one revoked long ago
+                // does not make a device now held by someone else theirs).
+                let carried = tx.certificates_on_device(d.id)?.iter().any(|c| c.subscriber_id == l.sub.id);
                 check_named_device(input.kind, d, l.cert.as_ref(), &l.sub, carried)?;
             }
             if let Some(c) = cert {

@@ -134,12 +134,24 @@ impl Service {
         anchors: &[Vec<u8>],
         at: DateTime<Utc>,
     ) -> Result<Vec<Vec<u8>>, String> {
+        self.chain_to_trust_for(cert, intermediates, anchors, at, kyso_pki::path::LeafUsage::Any)
+    }
+
+    /// Like [`Service::chain_to_trust`], for a leaf of a given use (a TSA's, say).
+    pub(crate) fn chain_to_trust_for(
+        &self,
+        cert: &[u8],
+        intermediates: &[Vec<u8>],
+        anchors: &[Vec<u8>],
+        at: DateTime<Utc>,
+        usage: kyso_pki::path::LeafUsage,
+    ) -> Result<Vec<Vec<u8>>, String> {
         if anchors.is_empty() {
             return Err("kho tin cậy của hệ thống chưa có chứng thư CA nào; thêm bằng 'kyso trust add'".into());
         }
         // An anchor may be an intermediate CA itself (the government's issuing CA): the path
         // then ends there.
-        let input = kyso_pki::path::PathInput { leaf: cert, intermediates, anchors, at, eku: None, usage: kyso_pki::path::LeafUsage::Any };
+        let input = kyso_pki::path::PathInput { leaf: cert, intermediates, anchors, at, eku: None, usage };
         kyso_pki::path::validate(&input).map(|p| p.chain).map_err(|e| e.message().to_string())
     }
 }

@@ -693,7 +693,7 @@ fn a_changed_and_rechained_audit_log_is_caught_by_its_checkpoints() {
         assert_eq!(w.svc.audit_checkpoint(&cntt, &stamp, t0()).unwrap().seq, cp.seq + 2, "a new head, a new checkpoint");
         let files = w.svc.audit_checkpoints(&cntt).unwrap();
         assert_eq!(files.len(), 2);
-        let v = w.svc.verify_audit_checkpoints(&cntt, &files).unwrap();
+        let v = w.svc.verify_audit_checkpoints(&cntt, &files, None).unwrap();
         assert!(
             v.is_valid() && v.anchored_seq == files[1].seq && v.not_anchored == 2,
             "{v:?}: its own time-stamp and record come after it"
@@ -729,11 +729,32 @@ fn a_changed_and_rechained_audit_log_is_caught_by_its_checkpoints() {
             })
             .unwrap();
         assert!(w.svc.verify_audit(&cntt).unwrap().is_valid(), "{}: the re-chained log passes the chain check alone", w.backend);
-        let v = w.svc.verify_audit_checkpoints(&cntt, &files).unwrap();
+        let v = w.svc.verify_audit_checkpoints(&cntt, &files, None).unwrap();
         assert!(!v.is_valid() && v.contradicted.len() == 2 && v.contradicted[0].1.contains("đã bị sửa"), "{}: {v:?}", w.backend);
         // A checkpoint file whose token is for another head does not hold.
         let forged = kyso_service::AuditCheckpoint { hash: "00".repeat(32), ..files[0].clone() };
-        let v = w.svc.verify_audit_checkpoints(&cntt, &[forged]).unwrap();
+        let v = w.svc.verify_audit_checkpoints(&cntt, &[forged], None).unwrap();
         assert_eq!(v.invalid.len(), 1, "{v:?}");
+        // Review of issue 11: any certificate of the trusted CA could sign a checkpoint. One
+        // time-stamped with the OCSP responder's key and certificate (no timeStamping purpose)
+        // does not hold.
+        let certs = w.svc.ca_certs().unwrap();
+        let ocsp_key = ca.session.signer(kyso_service::OCSP_KEY).unwrap();
+        let (seq, hash) = (files[0].seq, files[0].hash.clone());
+        let digest = HashAlg::Sha256.digest(kyso_core::audit::checkpoint_message(seq, &hash).as_bytes());
+        let req = kyso_pki::tsp::request(HashAlg::Sha256, &digest, None).unwrap();
+        let tsa = kyso_pki::tsp::Tsa {
+            cert: &certs.ocsp,
+            chain: std::slice::from_ref(&certs.issuing),
+            signer: &*ocsp_key,
+            scheme: certs.config.key_algorithm.default_scheme(),
+            policy: certs.config.tsa_policy_oid.parse().unwrap(),
+        };
+        let token = kyso_pki::tsp::token_of(&kyso_pki::tsp::respond(&tsa, &req, &[1, 2, 3], t0()).unwrap()).unwrap();
+        use base64::Engine;
+        let by_ocsp =
+            kyso_service::AuditCheckpoint { seq, hash, token: base64::engine::general_purpose::STANDARD.encode(token), created_at: t0() };
+        let v = w.svc.verify_audit_checkpoints(&cntt, &[by_ocsp], None).unwrap();
+        assert!(v.invalid.len() == 1 && v.invalid[0].1.contains("TSA"), "{v:?}");
     }
 }

@@ -165,10 +165,11 @@ pub fn backup(cli: &Cli, out: &Path, now: DateTime<Utc>) -> CliResult<ExitCode> 
         .map_err(|e| env_err(format!("không tạo được thư mục tạm cạnh {}: {e}", out.display())))?;
     let (db_entry, db_file) = if is_pg {
         let f = scratch.path().join("postgres.dump");
-        let st = std::process::Command::new("pg_dump")
+        let (mut c, url) = pg_command("pg_dump", &e.db_url);
+        let st = c
             .args(["--format=custom", "--no-owner", "--file"])
             .arg(&f)
-            .arg(&e.db_url)
+            .arg(&url)
             .status()
             .map_err(|err| env_err(format!("không chạy được pg_dump (cài gói postgresql-client cùng phiên bản máy chủ): {err}")))?;
         if !st.success() {
@@ -239,8 +240,40 @@ pub fn backup(cli: &Cli, out: &Path, now: DateTime<Utc>) -> CliResult<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
+/// The Argon2id cost a backup may ask for: more would only be a hostile file's way to exhaust
+/// memory or time once the passphrase is typed.
+fn kdf_within_bounds(k: Kdf) -> bool {
+    match k {
+        Kdf::Argon2id { m_kib, t, p } => (8..=1 << 20).contains(&m_kib) && (1..=10).contains(&t) && (1..=8).contains(&p),
+        Kdf::Pbkdf2Sha256 { iterations } => (1..=10_000_000).contains(&iterations),
+    }
+}
+
+/// A PostgreSQL URL without its password, and the password, for `PGPASSWORD`: a command line
+/// is visible to every user of the machine.
+fn without_password(url: &str) -> (String, Option<String>) {
+    let Some((scheme, rest)) = url.split_once("://") else { return (url.to_string(), None) };
+    let (auth, host) = match rest.split_once('@') {
+        Some(x) => x,
+        None => return (url.to_string(), None),
+    };
+    match auth.split_once(':') {
+        Some((user, pass)) => (format!("{scheme}://{user}@{host}"), Some(pass.to_string())),
+        None => (url.to_string(), None),
+    }
+}
+
+fn pg_command(tool: &str, url: &str) -> (std::process::Command, String) {
+    let (url, pass) = without_password(url);
+    let mut c = std::process::Command::new(tool);
+    if let Some(p) = pass {
+        c.env("PGPASSWORD", p);
+    }
+    (c, url)
+}
+
 pub fn restore(cli: &Cli, file: &Path) -> CliResult<ExitCode> {
-    // Only into a directory that holds no deployment.
+    // Only into a directory that holds nothing, and that is the owner's alone.
     if cli.data.exists() {
         let busy = std::fs::read_dir(&cli.data).map_err(|e| io("không đọc được", &cli.data, e))?.next().is_some();
         if busy {
@@ -258,7 +291,12 @@ pub fn restore(cli: &Cli, file: &Path) -> CliResult<ExitCode> {
     let mut env_json = vec![0u8; (u32::from_be_bytes(len) as usize).min(4096)];
     f.read_exact(&mut env_json).map_err(|_| env_err("bản sao lưu hỏng"))?;
     let envelope: Envelope = serde_json::from_slice(&env_json).map_err(|e| env_err(format!("bản sao lưu hỏng: {e}")))?;
+    if !kdf_within_bounds(envelope.kdf) {
+        return Err(kyso_core::DomainError::invalid("file", "bản sao lưu đòi tham số giải mã quá lớn; tệp không do kyso tạo").into());
+    }
     let salt = B64.decode(&envelope.salt).map_err(|_| env_err("bản sao lưu hỏng"))?;
+    // For PostgreSQL, the target database is checked before anything is written.
+    let db_url = env(cli)?.db_url;
     let pass = passphrase(false)?;
     let key = envelope.kdf.derive(&pass, &salt).map_err(crate::tokens::token_err)?;
     let mut r = Opener { input: f, key, plain: Vec::new(), at: 0, index: 0, done: false };
@@ -267,19 +305,42 @@ pub fn restore(cli: &Cli, file: &Path) -> CliResult<ExitCode> {
     let mut man = vec![0u8; (u32::from_be_bytes(len) as usize).min(64 << 20)];
     r.read_exact(&mut man).map_err(read_err)?;
     let manifest: Manifest = serde_json::from_slice(&man).map_err(|e| env_err(format!("bản sao lưu hỏng: {e}")))?;
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&cli.data).map_err(|e| io("không tạo được", &cli.data, e))?;
+    let mut names = std::collections::HashSet::new();
+    for (name, _) in &manifest.entries {
+        let rel = Path::new(name);
+        if rel.is_absolute() || rel.components().any(|c| !matches!(c, std::path::Component::Normal(_))) || !names.insert(name.as_str()) {
+            return Err(env_err(format!("bản sao lưu có đường dẫn không hợp lệ hoặc lặp lại '{name}'")));
+        }
+    }
+    let is_pg = manifest.database == "postgres";
+    if is_pg {
+        if !db_url.starts_with("postgres") {
+            return Err(env_err("bản sao lưu là của PostgreSQL: chỉ rõ cơ sở dữ liệu trống để khôi phục vào (--db postgres://…)"));
+        }
+        if kyso_service::Service::is_initialised(&kyso_store::Db::open(&db_url)?)? {
+            return Err(env_err(format!(
+                "cơ sở dữ liệu {} đã có dữ liệu; khôi phục vào một cơ sở dữ liệu trống",
+                without_password(&db_url).0
+            )));
+        }
+    }
+    // Everything goes into a fresh 0700 directory beside the target, renamed into place at the
+    // end: a refusal half-way leaves the target as it was, and no file is opened through a
+    // link someone planted.
+    let parent = cli.data.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(|e| io("không tạo được", parent, e))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".kyso-restore")
+        .tempdir_in(parent)
+        .map_err(|e| io("không tạo được thư mục tạm trong", parent, e))?;
     let mut pg_dump = None;
     for (name, size) in &manifest.entries {
-        let rel = Path::new(name);
-        if rel.is_absolute() || rel.components().any(|c| !matches!(c, std::path::Component::Normal(_))) {
-            return Err(env_err(format!("bản sao lưu có đường dẫn không hợp lệ '{name}'")));
-        }
-        let target = if name == "postgres.dump" { cli.data.join(".postgres.dump") } else { cli.data.join(rel) };
+        let target = if name == "postgres.dump" { staging.path().join(".postgres.dump") } else { staging.path().join(name) };
         if let Some(dir) = target.parent() {
             std::fs::create_dir_all(dir).map_err(|e| io("không tạo được", dir, e))?;
         }
-        let mut out = std::fs::File::create(&target).map_err(|e| io("không ghi được", &target, e))?;
+        let mut out =
+            std::fs::OpenOptions::new().write(true).create_new(true).open(&target).map_err(|e| io("không ghi được", &target, e))?;
         let copied = std::io::copy(&mut (&mut r).take(*size), &mut out).map_err(read_err)?;
         if copied != *size {
             return Err(env_err(format!("bản sao lưu bị cắt cụt ở {name}")));
@@ -288,28 +349,31 @@ pub fn restore(cli: &Cli, file: &Path) -> CliResult<ExitCode> {
             pg_dump = Some(target);
         }
     }
-    // The stream must end where the manifest says: a file cut after the last entry is refused too.
+    // The stream ends where the manifest says, and the file where the stream does.
     let mut rest = Vec::new();
     r.read_to_end(&mut rest).map_err(read_err)?;
-    if let Some(dump) = pg_dump {
-        let url = env(cli)?.db_url;
-        if !url.starts_with("postgres") {
-            return Err(env_err("bản sao lưu là của PostgreSQL: chỉ rõ cơ sở dữ liệu trống để khôi phục vào (--db postgres://…)"));
-        }
-        if kyso_service::Service::is_initialised(&kyso_store::Db::open(&url)?)? {
-            return Err(env_err(format!("cơ sở dữ liệu {url} đã có dữ liệu; khôi phục vào một cơ sở dữ liệu trống")));
-        }
-        let st = std::process::Command::new("pg_restore")
+    let mut tail = [0u8; 1];
+    if !rest.is_empty() || r.input.read(&mut tail).map_err(|e| io("không đọc được", file, e))? != 0 {
+        return Err(kyso_core::DomainError::invalid("file", "bản sao lưu có dữ liệu thừa sau phần cuối; tệp đã bị sửa").into());
+    }
+    if let Some(dump) = &pg_dump {
+        let (mut c, url) = pg_command("pg_restore", &db_url);
+        let st = c
             .args(["--no-owner", "--clean", "--if-exists", "--dbname"])
             .arg(&url)
-            .arg(&dump)
+            .arg(dump)
             .status()
             .map_err(|e| env_err(format!("không chạy được pg_restore: {e}")))?;
-        let _ = std::fs::remove_file(&dump);
         if !st.success() {
             return Err(env_err("pg_restore thất bại; xem thông báo ở trên"));
         }
+        let _ = std::fs::remove_file(dump);
     }
+    let staged = staging.keep();
+    if cli.data.exists() {
+        std::fs::remove_dir(&cli.data).map_err(|e| io("không thay được thư mục trống", &cli.data, e))?;
+    }
+    std::fs::rename(&staged, &cli.data).map_err(|e| io("không đưa được dữ liệu khôi phục vào", &cli.data, e))?;
     if cli.json {
         crate::output::json(
             &serde_json::json!({"restored": manifest.entries.len(), "created_at": manifest.created_at, "database": manifest.database}),

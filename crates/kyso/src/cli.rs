@@ -1288,6 +1288,9 @@ pub enum AuditCmd {
         /// Thư mục các điểm neo đã xuất (checkpoint-*.json): phát hiện nhật ký bị sửa rồi tính lại chuỗi.
         #[arg(long)]
         checkpoints: Option<PathBuf>,
+        /// Chứng thư gốc của TSA giữ ngoài cơ sở dữ liệu (PEM/DER), thay cho kho tin cậy trong cơ sở dữ liệu.
+        #[arg(long, requires = "checkpoints")]
+        tsa_root: Vec<PathBuf>,
     },
     /// Neo đầu chuỗi nhật ký bằng dấu thời gian RFC 3161 và xuất mọi điểm neo ra thư mục (ngoài cơ sở dữ liệu).
     Checkpoint {

@@ -106,10 +106,20 @@ fn sealing_key(dir: &std::path::Path) -> CliResult<[u8; 32]> {
     match std::fs::read(&p) {
         Ok(b) => b.try_into().map_err(|_| env_err(format!("{} hỏng (phải dài 32 byte); khôi phục từ bản sao lưu", p.display()))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // Written whole to a temporary file, then linked into place only if no other kyso
+            // process made one meanwhile (that one wins, and is read back).
+            use std::io::Write;
             let mut k = [0u8; 32];
             kyso_token::random_bytes(&mut k);
-            std::fs::write(&p, k).map_err(|e| env_err(format!("không ghi được {}: {e}", p.display())))?;
-            Ok(k)
+            let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| env_err(format!("không tạo được khóa niêm phong: {e}")))?;
+            tmp.write_all(&k)
+                .and_then(|_| tmp.as_file().sync_all())
+                .map_err(|e| env_err(format!("không ghi được khóa niêm phong: {e}")))?;
+            match tmp.persist_noclobber(&p) {
+                Ok(_) => Ok(k),
+                Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => sealing_key(dir),
+                Err(e) => Err(env_err(format!("không ghi được {}: {}", p.display(), e.error))),
+            }
         }
         Err(e) => Err(env_err(format!("không đọc được {}: {e}", p.display()))),
     }

@@ -879,7 +879,7 @@ pub(crate) fn audit(cli: &Cli, c: &AuditCmd, now: DateTime<Utc>) -> CliResult<Ex
                 println!("Đã xuất {} điểm neo ra {}; hãy lưu thư mục này ngoài máy chủ cơ sở dữ liệu.", all.len(), out.display());
             })
         }
-        AuditCmd::Verify { checkpoints: Some(dir) } => {
+        AuditCmd::Verify { checkpoints: Some(dir), tsa_root } => {
             let mut files = Vec::new();
             for e in std::fs::read_dir(dir).map_err(|e| env_err(format!("không đọc được {}: {e}", dir.display())))?.flatten() {
                 let p = e.path();
@@ -894,7 +894,14 @@ pub(crate) fn audit(cli: &Cli, c: &AuditCmd, now: DateTime<Utc>) -> CliResult<Ex
                 }
             }
             files.sort_by_key(|c| c.seq);
-            let v = svc.verify_audit_checkpoints(&actor, &files)?;
+            let roots = tsa_root
+                .iter()
+                .map(|p| {
+                    let b = kyso_pdf::file::read_regular(p).map_err(|e| env_err(format!("không đọc được {}: {e}", p.display())))?;
+                    kyso_pki::der_or_pem(&b).map_err(|e| CliError::from(kyso_core::DomainError::invalid("tsa_root", e.to_string())))
+                })
+                .collect::<CliResult<Vec<_>>>()?;
+            let v = svc.verify_audit_checkpoints(&actor, &files, (!roots.is_empty()).then_some(roots.as_slice()))?;
             if cli.json {
                 json(&v);
             } else {
@@ -917,7 +924,7 @@ pub(crate) fn audit(cli: &Cli, c: &AuditCmd, now: DateTime<Utc>) -> CliResult<Ex
             }
             Ok(if v.is_valid() { ExitCode::SUCCESS } else { ExitCode::from(3) })
         }
-        AuditCmd::Verify { checkpoints: None } => {
+        AuditCmd::Verify { checkpoints: None, .. } => {
             let v = svc.verify_audit(&actor)?;
             if cli.json {
                 json(&v);

@@ -506,8 +506,17 @@ fn a_backup_taken_while_serving_restores_a_working_deployment() {
     std::fs::write(dir.path().join("cut.kysobak"), &bytes[..bytes.len() - 100]).unwrap();
     let cut = kyso(&["restore", dir.path().join("cut.kysobak").to_str().unwrap()], &dir.path().join("cut"), &[pass]);
     assert!(!cut.status.success() && text(&cut).contains("cắt cụt"), "{}", text(&cut));
+    // Bytes after the end are refused too (review of issue 11), leaving nothing behind.
+    std::fs::write(dir.path().join("long.kysobak"), [&bytes[..], b"more"].concat()).unwrap();
+    let long = kyso(&["restore", dir.path().join("long.kysobak").to_str().unwrap()], &dir.path().join("long"), &[pass]);
+    assert!(!long.status.success() && text(&long).contains("dữ liệu thừa") && !dir.path().join("long").exists(), "{}", text(&long));
+    // Restored into an existing empty directory that others could read: it ends up 0700.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir(&d).unwrap();
+    std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755)).unwrap();
     let o = kyso(&["restore", backup.to_str().unwrap()], &d, &[pass]);
     assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(std::fs::metadata(&d).unwrap().permissions().mode() & 0o777, 0o700);
     let o = kyso(&["restore", backup.to_str().unwrap()], &d, &[pass]);
     assert!(!o.status.success() && text(&o).contains("không trống"), "not over a deployment: {}", text(&o));
     // Whole, and working.
