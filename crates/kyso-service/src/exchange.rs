@@ -286,7 +286,9 @@ impl Service {
             for (name, der) in &crls {
                 // Issued and signed by a trusted CA (the CRL names its issuer; the signature
                 // must be that CA's).
-                let Some(parsed) = signers.iter().find_map(|ca| crl::parse_and_verify(der, &ca.spki_der).ok().filter(|p| p.issuer == ca.subject))
+                let Some((signer, parsed)) = signers
+                    .iter()
+                    .find_map(|ca| crl::parse_and_verify(der, &ca.spki_der).ok().filter(|p| p.issuer == ca.subject).map(|p| (ca, p)))
                 else {
                     errors.push(row(0, format!("{name}: CRL không do CA nào trong kho tin cậy của hệ thống phát hành và ký")));
                     continue;
@@ -295,9 +297,16 @@ impl Service {
                 for e in &parsed.entries {
                     let serial: String = e.serial.iter().map(|b| format!("{b:02X}")).collect();
                     let Some(rec) = tx.certificate_by_serial(&serial)? else { continue };
-                    // An entry revokes only the certificates of the CA that issued the CRL.
+                    // An entry revokes only the certificates of the CA that issued the CRL: by
+                    // name, and by key where the certificate itself is kept (two trusted CAs
+                    // may share a name, as across a key rollover).
                     if rec.revoked_at.is_some() || rec.issuer != crl_issuer {
                         continue;
+                    }
+                    if let Some(d) = tx.certificate_der(&serial)?.and_then(|b| B64.decode(b).ok()) {
+                        if !cert::parse(&d).is_ok_and(|(c, _)| cert::verify_issued_by(&c, &signer.spki_der).is_ok()) {
+                            continue;
+                        }
                     }
                     // A revocation request waiting at the CA is completed by the CA's CRL.
                     let pending = tx

@@ -758,3 +758,63 @@ fn a_changed_and_rechained_audit_log_is_caught_by_its_checkpoints() {
         assert!(v.invalid.len() == 1 && v.invalid[0].1.contains("TSA"), "{v:?}");
     }
 }
+
+/// Review of issue 11: a CRL entry revoked a registry certificate of any trusted CA with the
+/// same name. A CA made to carry the built-in issuing CA's name (and trusted by mistake) signs a
+/// CRL listing a certificate the built-in CA issued: the name matches, the key does not, and the
+/// certificate stays valid.
+#[test]
+fn a_crl_of_a_look_alike_ca_does_not_revoke_the_real_ca_s_certificates() {
+    if openssl_bin().is_none() {
+        return;
+    }
+    let Some(b) = backends().into_iter().next() else { return };
+    let w = world(b, "bac-ninh-2023");
+    let ca = setup(&w);
+    let cntt = w.actor("cntt");
+    let q = w.to_ca(new_input(&w.individual, 24), t0());
+    let req = csr_for(&ca, "real", &format!("CN={},C=VN", w.individual.display_name), KeyAlgorithm::EcP256);
+    let (_, der) = w.svc.ca_issue(&cntt, q.id, &req, None, &*ca.session, t0()).unwrap();
+    let serial = kyso_pki::cert::parse(&der).unwrap().1.serial_hex;
+    // The look-alike: same subject, its own key; its CRL lists the real certificate's serial.
+    let issuing = kyso_pki::cert::parse(&w.svc.ca_certs().unwrap().issuing).unwrap().1.subject;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let subj: String = issuing.to_string().split(',').rev().map(|p| format!("/{p}")).collect();
+    let run = |args: &[&str]| {
+        let o = openssl_command().current_dir(d).args(args).output().unwrap();
+        assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-utf8",
+        "-subj",
+        &subj,
+        "-days",
+        "30",
+        "-out",
+        "ca.pem",
+    ]);
+    std::fs::write(
+        d.join("ca.cnf"),
+        "[ca]\ndefault_ca = x\n[x]\ndatabase = index.txt\ncrlnumber = crlnumber\ndefault_md = sha256\ndefault_crl_days = 7\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("index.txt"), format!("R\t300101000000Z\t260101000000Z\t{serial}\tunknown\t/CN=x\n")).unwrap();
+    std::fs::write(d.join("crlnumber"), "01\n").unwrap();
+    run(&["ca", "-config", "ca.cnf", "-keyfile", "ca.key", "-cert", "ca.pem", "-gencrl", "-out", "crl.pem"]);
+    let look_alike = std::fs::read(d.join("ca.pem")).unwrap();
+    assert_eq!(kyso_pki::cert::parse(&kyso_pki::der_or_pem(&look_alike).unwrap()).unwrap().1.subject, issuing, "the same name");
+    w.svc.trust_add(&cntt, &look_alike, "trusted by mistake", t0()).unwrap();
+    let r = w.svc.import_from_ca(&cntt, &[("crl.pem".into(), std::fs::read(d.join("crl.pem")).unwrap())], t0()).unwrap();
+    assert_eq!(r.revoked, 0);
+    assert!(w.svc.certificate(&cntt, &serial).unwrap().revoked_at.is_none());
+}
