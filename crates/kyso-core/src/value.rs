@@ -7,6 +7,26 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use unicode_normalization::UnicodeNormalization;
 
+/// Decodes `%XX` escapes (URL query values, the Assuan protocol); anything else stays as it is.
+pub fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Text in Unicode NFC with surrounding and repeated inner white space removed. Vietnamese
 /// input arrives in both NFC and NFD (macOS, some IMEs); storing NFC keeps search and
 /// comparison exact.
@@ -356,6 +376,19 @@ pub fn ascii_fold(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percent_escapes_decode() {
+        for (input, want) in [
+            ("%2Fetc%2Fkyso%2Fca.pem", "/etc/kyso/ca.pem"),
+            ("100%", "100%"),
+            ("%zz%4", "%zz%4"),
+            ("Ng%C6%B0%E1%BB%9Di", "Người"),
+            ("plain", "plain"),
+        ] {
+            assert_eq!(percent_decode(input), want, "{input}");
+        }
+    }
 
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()

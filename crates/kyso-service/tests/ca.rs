@@ -292,6 +292,11 @@ fn bad_csrs_and_unknown_serials_are_refused_and_change_nothing() {
 
 /// OpenSSL as the external CA: a key and self-signed CA certificate in `dir`.
 fn external_ca(dir: &std::path::Path) {
+    external_ca_named(dir, "/C=VN/O=Ban Co yeu Chinh phu/CN=CA ngoai (OpenSSL)");
+}
+
+/// An OpenSSL CA in `dir` with subject `subj` (ca.key, ca.pem, and what `openssl ca` needs).
+fn external_ca_named(dir: &std::path::Path, subj: &str) {
     let run = |args: &[&str]| {
         let o = openssl_command().current_dir(dir).args(args).output().unwrap();
         assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
@@ -306,8 +311,9 @@ fn external_ca(dir: &std::path::Path) {
         "-nodes",
         "-keyout",
         "ca.key",
+        "-utf8",
         "-subj",
-        "/C=VN/O=Ban Co yeu Chinh phu/CN=CA ngoai (OpenSSL)",
+        subj,
         "-days",
         "3650",
         "-out",
@@ -781,36 +787,14 @@ fn a_crl_of_a_look_alike_ca_does_not_revoke_the_real_ca_s_certificates() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let subj: String = issuing.to_string().split(',').rev().map(|p| format!("/{p}")).collect();
-    let run = |args: &[&str]| {
-        let o = openssl_command().current_dir(d).args(args).output().unwrap();
-        assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
-    };
-    run(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        "ca.key",
-        "-utf8",
-        "-subj",
-        &subj,
-        "-days",
-        "30",
-        "-out",
-        "ca.pem",
-    ]);
-    std::fs::write(
-        d.join("ca.cnf"),
-        "[ca]\ndefault_ca = x\n[x]\ndatabase = index.txt\ncrlnumber = crlnumber\ndefault_md = sha256\ndefault_crl_days = 7\n",
-    )
-    .unwrap();
+    external_ca_named(d, &subj);
     std::fs::write(d.join("index.txt"), format!("R\t300101000000Z\t260101000000Z\t{serial}\tunknown\t/CN=x\n")).unwrap();
-    std::fs::write(d.join("crlnumber"), "01\n").unwrap();
-    run(&["ca", "-config", "ca.cnf", "-keyfile", "ca.key", "-cert", "ca.pem", "-gencrl", "-out", "crl.pem"]);
+    let o = openssl_command()
+        .current_dir(d)
+        .args(["ca", "-config", "ca.cnf", "-keyfile", "ca.key", "-cert", "ca.pem", "-gencrl", "-out", "crl.pem"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let look_alike = std::fs::read(d.join("ca.pem")).unwrap();
     assert_eq!(kyso_pki::cert::parse(&kyso_pki::der_or_pem(&look_alike).unwrap()).unwrap().1.subject, issuing, "the same name");
     w.svc.trust_add(&cntt, &look_alike, "trusted by mistake", t0()).unwrap();

@@ -41,7 +41,7 @@ pub fn split(url: &str) -> StoreResult<(String, SslMode, Option<String>)> {
                     }
                 }
             }
-            "sslrootcert" => root = Some(percent_decode(v)),
+            "sslrootcert" => root = Some(kyso_core::value::percent_decode(v)),
             _ => kept.push(pair.to_string()),
         }
     }
@@ -50,25 +50,6 @@ pub fn split(url: &str) -> StoreResult<(String, SslMode, Option<String>)> {
     }
     let url = if kept.is_empty() { base.to_string() } else { format!("{base}?{}", kept.join("&")) };
     Ok((url, mode, root))
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = |c: u8| (c as char).to_digit(16);
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The connector for `mode`, trusting the CA certificates in `root` (PEM), or the system's.

@@ -130,7 +130,7 @@ pub fn pinentry(program: &Path, description: &str) -> Result<Pin, String> {
             }
             let l = line.trim_end_matches(['\r', '\n']);
             if let Some(d) = l.strip_prefix("D ") {
-                data = Some(percent_decode(d));
+                data = Some(kyso_core::value::percent_decode(d));
             } else if l.starts_with("OK") {
                 return Ok(data);
             } else if l.starts_with("ERR") {
@@ -154,25 +154,6 @@ pub fn pinentry(program: &Path, description: &str) -> Result<Pin, String> {
     let _ = reply(&mut to, Some("BYE"));
     let _ = child.wait();
     Ok(Pin::new(pin))
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = |c: u8| (c as char).to_digit(16);
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Logs in to the CA token with KYSO_CA_PIN or a prompt.
