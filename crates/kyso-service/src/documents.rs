@@ -1002,11 +1002,12 @@ impl Service {
         if agent_id.is_empty() || agent_id.len() > 64 || !agent_id.chars().all(|c| c.is_ascii_hexdigit()) {
             return Err(DomainError::invalid("agent_id", "mã tác tử không hợp lệ").into());
         }
-        let person = self.check_may_pair_agent(actor)?;
-        // The person is bound into the seal: a pairing moved to someone else no longer opens.
-        let sealed = kyso_token::soft::seal(self.sealing_key()?, format!("agent.{agent_id}/{}", person.0).as_bytes(), secret)?;
+        let key = self.sealing_key()?;
+        // Inside the transaction, so that a refusal is recorded as a denial.
         self.mutate(actor, "agent.pair", &format!("agent:{agent_id}"), now, |tx| {
-            self.check_may_pair_agent(actor)?;
+            let person = self.check_may_pair_agent(actor)?;
+            // The person is bound into the seal: a pairing moved to someone else no longer opens.
+            let sealed = kyso_token::soft::seal(key, format!("agent.{agent_id}/{}", person.0).as_bytes(), secret)?;
             let record = serde_json::json!({"person": person.0, "sealed": sealed});
             tx.set_setting(&format!("agent.{agent_id}"), &record.to_string())?;
             tx.append_audit(NewEvent::new(&actor.login, "agent.paired", format!("agent:{agent_id}")), now)?;

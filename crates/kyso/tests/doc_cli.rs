@@ -204,6 +204,15 @@ fn start_agent(data: &Path, label: &str, typed: Option<&[&str]>, extra: &[&str])
     Agent { child, url: format!("http://127.0.0.1:{port}"), code, lines: rx, _keyboard: keyboard }
 }
 
+/// Registers `draft` at SNV as an internal document titled `title`, as its records clerk; its id.
+fn add_internal(data: &Path, draft: &Path, title: &str) -> String {
+    let args =
+        ["doc", "add", draft.to_str().unwrap(), "--agency", "SNV", "--kind", "internal", "--title", title, "--json", "--as", "vanthu.snv"];
+    let o = kyso(&args, data, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()["id"].as_i64().unwrap().to_string()
+}
+
 #[test]
 fn the_agent_signs_only_for_its_paired_server_and_asks_for_the_pin_locally() {
     let (d, v) = demo();
@@ -212,26 +221,7 @@ fn the_agent_signs_only_for_its_paired_server_and_asks_for_the_pin_locally() {
     // A draft minutes, signed by the director through the agent.
     let draft = d.path().join("bien-ban.pdf");
     std::fs::write(&draft, kyso_pdf::draft::text_pdf(&[vec![]]).unwrap()).unwrap();
-    let o = kyso(
-        &[
-            "doc",
-            "add",
-            draft.to_str().unwrap(),
-            "--agency",
-            "SNV",
-            "--kind",
-            "internal",
-            "--title",
-            "Biên bản họp thử nghiệm",
-            "--json",
-            "--as",
-            "vanthu.snv",
-        ],
-        d.path(),
-        &[],
-    );
-    assert!(o.status.success(), "{}", text(&o));
-    let id = serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()["id"].as_i64().unwrap().to_string();
+    let id = add_internal(d.path(), &draft, "Biên bản họp thử nghiệm");
     let agent = start_agent(d.path(), token, Some(&["123456"]), &[]);
     let sign = |url: &str| kyso(&["doc", "sign", &id, "--step", "approve", "--invisible", "--agent", url, "--as", login], d.path(), &[]);
     // Not paired yet: refused, nothing signed.
@@ -285,25 +275,7 @@ fn the_agent_signs_only_for_its_paired_server_and_asks_for_the_pin_locally() {
     let o =
         kyso(&["agent", "pair", "--agent", &agent.url, "--code", &agent.code, "--as", checker["login"].as_str().unwrap()], d.path(), &[]);
     assert!(o.status.success(), "{}", text(&o));
-    let o = kyso(
-        &[
-            "doc",
-            "add",
-            draft.to_str().unwrap(),
-            "--agency",
-            "SNV",
-            "--kind",
-            "internal",
-            "--title",
-            "Biên bản thứ hai",
-            "--json",
-            "--as",
-            "vanthu.snv",
-        ],
-        d.path(),
-        &[],
-    );
-    let id2 = serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()["id"].as_i64().unwrap().to_string();
+    let id2 = add_internal(d.path(), &draft, "Biên bản thứ hai");
     let o = kyso(
         &["doc", "sign", &id2, "--step", "check_content", "--invisible", "--agent", &agent.url, "--as", checker["login"].as_str().unwrap()],
         d.path(),
@@ -626,30 +598,12 @@ fn the_agent_never_takes_the_pin_from_its_environment() {
     let (login, token) = (signer["login"].as_str().unwrap(), signer["token"].as_str().unwrap());
     let draft = d.path().join("bien-ban.pdf");
     std::fs::write(&draft, kyso_pdf::draft::text_pdf(&[vec![]]).unwrap()).unwrap();
-    let add = || {
-        let args = [
-            "doc",
-            "add",
-            draft.to_str().unwrap(),
-            "--agency",
-            "SNV",
-            "--kind",
-            "internal",
-            "--title",
-            "Biên bản",
-            "--json",
-            "--as",
-            "vanthu.snv",
-        ];
-        let o = kyso(&args, d.path(), &[]);
-        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()["id"].as_i64().unwrap().to_string()
-    };
     let sign =
         |id: &str, url: &str| kyso(&["doc", "sign", id, "--step", "approve", "--invisible", "--agent", url, "--as", login], d.path(), &[]);
     // KYSO_PIN set, no terminal: nothing is signed.
     let agent = start_agent(d.path(), token, None, &[]);
     assert!(kyso(&["agent", "pair", "--agent", &agent.url, "--code", &agent.code, "--as", login], d.path(), &[]).status.success());
-    let id = add();
+    let id = add_internal(d.path(), &draft, "Biên bản");
     let o = sign(&id, &agent.url);
     assert!(!o.status.success() && text(&o).contains("không có cửa sổ dòng lệnh"), "{}", text(&o));
     drop(agent);
