@@ -17,6 +17,35 @@ coded_enum!(
     }
 );
 
+coded_enum!(
+    /// How a principal proved who it is (shown by `/api/v1/me`, kept in the audit).
+    AuthMethod {
+        Password = "password" / "mật khẩu",
+        PasswordTotp = "password_totp" / "mật khẩu và mã TOTP",
+        RecoveryCode = "recovery_code" / "mật khẩu và mã khôi phục",
+        Certificate = "certificate" / "chứng thư số của cán bộ",
+        Oidc = "oidc" / "đăng nhập một lần (OpenID Connect)",
+        OidcMfa = "oidc_mfa" / "đăng nhập một lần, hai yếu tố tại nhà cung cấp",
+        OidcTotp = "oidc_totp" / "đăng nhập một lần và mã TOTP",
+        ApiToken = "api_token" / "mã truy cập API",
+        LocalOperator = "local_operator" / "người vận hành trên máy chủ (CLI)",
+        System = "system" / "tác vụ hệ thống",
+    }
+);
+
+impl AuthMethod {
+    /// Whether this way in proves two factors (what the roles that need a second factor ask).
+    /// A certificate login is the token and its PIN; an API token carries the factors of the
+    /// session that made it only through its own role subset, so it does not count; the local
+    /// operator is trusted by the file system.
+    pub fn is_two_factor(self) -> bool {
+        matches!(
+            self,
+            AuthMethod::PasswordTotp | AuthMethod::RecoveryCode | AuthMethod::Certificate | AuthMethod::OidcMfa | AuthMethod::OidcTotp
+        )
+    }
+}
+
 /// The login under which the CA's services (periodic CRLs, OCSP refresh, time-stamps served
 /// over HTTP) act and appear in the audit log.
 pub const CA_SERVICE_LOGIN: &str = "he-thong.dich-vu-ca";

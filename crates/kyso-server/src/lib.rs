@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use base64::Engine;
-use kyso_service::Actor;
+use kyso_service::Principal;
 use kyso_service::{OcspIndex, Service};
 use kyso_token::TokenSession;
 use std::sync::{Arc, RwLock};
@@ -157,7 +157,7 @@ async fn tsa(State(st): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -
         return problem(StatusCode::UNSUPPORTED_MEDIA_TYPE, "cần Content-Type: application/timestamp-query");
     }
     let r = tokio::task::spawn_blocking(move || match st.session.as_deref() {
-        Some(s) => st.svc.timestamp(&Actor::ca_service(), &body, s, (st.clock)()).map_err(|e| e.to_string()),
+        Some(s) => st.svc.timestamp(&Principal::ca_service(), &body, s, (st.clock)()).map_err(|e| e.to_string()),
         None => Err("dịch vụ cấp dấu thời gian chưa được mở khóa (thiếu mã PIN của thiết bị CA)".to_string()),
     })
     .await;
@@ -188,7 +188,7 @@ pub async fn maintain(st: Arc<AppState>, every: Duration) {
             if let Some(s) = st2.session.as_deref() {
                 let hours = st2.svc.ca_certs().map(|c| c.config.crl_hours).unwrap_or(24);
                 if crl_due.is_none_or(|t| now - t >= chrono::Duration::hours(hours) / 2)
-                    && st2.svc.ca_crl(&Actor::ca_service(), s, false, now).is_ok()
+                    && st2.svc.ca_crl(&Principal::ca_service(), s, false, now).is_ok()
                 {
                     published = Some(now);
                 }
@@ -196,10 +196,10 @@ pub async fn maintain(st: Arc<AppState>, every: Duration) {
                 let stale =
                     st2.ocsp.read().map(|i| i.cache.values().any(|(next, _)| *next - now < chrono::Duration::hours(6))).unwrap_or(false);
                 if stale {
-                    let _ = st2.svc.ca_refresh_ocsp(&Actor::ca_service(), s, now);
+                    let _ = st2.svc.ca_refresh_ocsp(&Principal::ca_service(), s, now);
                 }
                 if checkpoint_due {
-                    let system = Actor::ca_service();
+                    let system = Principal::ca_service();
                     let stamp = |req: &[u8]| st2.svc.timestamp(&system, req, s, now).map_err(|e| e.to_string());
                     checkpointed = st2.svc.audit_checkpoint(&system, &stamp, now).is_ok().then_some(now);
                 }

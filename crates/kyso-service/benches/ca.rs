@@ -24,7 +24,7 @@ fn setup(dir: &std::path::Path, n: usize, ca: &dyn TokenSession, alg: KeyAlgorit
     let now = Utc.with_ymd_and_hms(2026, 11, 21, 2, 0, 0).unwrap();
     let db = Db::open_sqlite(&dir.join("bench.db")).unwrap();
     let svc = common::province(db, now - Duration::days(1));
-    let admin = svc.actor("admin").unwrap();
+    let admin = svc.local_operator("admin").unwrap();
     svc.ca_init(&admin, &CaConfig { key_algorithm: alg, ..CaConfig::demo("http://127.0.0.1:8480") }, ca, now - Duration::hours(1)).unwrap();
     // The subscribers' keys: one P-256 key signs every CSR (the CSR checks are all made).
     let user_dir = dir.join("user");
@@ -87,7 +87,7 @@ fn issue_rate(label: &str, ca: &dyn TokenSession, alg: KeyAlgorithm, n: usize) {
         key.sign(alg.default_scheme(), &[0u8; 600]).unwrap();
     }
     let sign_us = t.elapsed().as_secs_f64() * 1e6 / n as f64;
-    let actor = svc.actor("admin").unwrap();
+    let actor = svc.local_operator("admin").unwrap();
     let now = Utc.with_ymd_and_hms(2026, 11, 21, 3, 0, 0).unwrap();
     let start = Instant::now();
     for chunk in pairs.chunks(200) {

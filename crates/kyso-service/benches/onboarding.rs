@@ -35,7 +35,7 @@ fn main() {
     let now = Utc.with_ymd_and_hms(2026, 11, 21, 2, 0, 0).unwrap();
     let db = Db::open_sqlite(&dir.path().join("kyso.db")).unwrap();
     let svc = common::province(db, now - Duration::days(30));
-    let admin = svc.actor("admin").unwrap();
+    let admin = svc.local_operator("admin").unwrap();
     for d in 0..20u64 {
         let a = AgencyInput {
             code: format!("SO{d:02}"),

@@ -42,7 +42,7 @@ fn load(db: Db, certs: usize, events: usize) -> (Service, Vec<f64>) {
     let now = Utc.with_ymd_and_hms(NOW_Y, 11, 21, 2, 0, 0).unwrap();
     let t0 = now - Duration::days(5 * 365);
     let svc = common::province(db, t0);
-    let admin = svc.actor("admin").unwrap();
+    let admin = svc.local_operator("admin").unwrap();
     let mut timings = Vec::new();
     let start = Instant::now();
     // 30 departments with 10 units each: 331 agencies.
@@ -191,7 +191,7 @@ fn main() {
     }
     for (name, db, schema) in backends {
         let (svc, load) = load(db, certs, events);
-        let actor = svc.actor("admin").unwrap();
+        let actor = svc.local_operator("admin").unwrap();
         let now = Utc.with_ymd_and_hms(NOW_Y, 11, 21, 2, 0, 0).unwrap();
         let (rb, rm, report) = time(5, || svc.report(&actor, &format!("{}", NOW_Y - 1), None).unwrap());
         let (eb, em, expiring) = time(5, || svc.expiring_certificates(&actor, None, 90, now, i64::MAX).unwrap());

@@ -22,8 +22,8 @@ const PAGE: i64 = 10_000;
 
 impl Service {
     /// Walks the whole chain in pages and reports the first broken link.
-    pub fn verify_audit(&self, actor: &Actor) -> ServiceResult<AuditVerification> {
-        self.db().read(|tx| {
+    pub fn verify_audit(&self, actor: &Principal) -> ServiceResult<AuditVerification> {
+        self.db.read(|tx| {
             let root = tx.root_agency()?.ok_or(ServiceError::NotInitialised)?;
             require(actor, Permission::ViewAudit, &root)?;
             verify_chain(tx)
@@ -33,7 +33,7 @@ impl Service {
     /// Checks that `actor` may back the deployment up, and records that a backup is taken.
     /// The snapshot itself is the database's (`Db::snapshot_sqlite`, pg_dump) and the data
     /// directory's; this is the door it goes through.
-    pub fn record_backup(&self, actor: &Actor, what: serde_json::Value, now: DateTime<Utc>) -> ServiceResult<()> {
+    pub fn record_backup(&self, actor: &Principal, what: serde_json::Value, now: DateTime<Utc>) -> ServiceResult<()> {
         self.mutate(actor, "deployment.backup", "deployment", now, |tx| {
             let root = tx.root_agency()?.ok_or(ServiceError::NotInitialised)?;
             require(actor, Permission::Backup, &root)?;
@@ -43,17 +43,17 @@ impl Service {
     }
 
     /// A consistent copy of a SQLite database to `path`, for a backup.
-    pub fn snapshot_database(&self, actor: &Actor, path: &std::path::Path) -> ServiceResult<()> {
-        self.db().read(|tx| {
+    pub fn snapshot_database(&self, actor: &Principal, path: &std::path::Path) -> ServiceResult<()> {
+        self.db.read(|tx| {
             let root = tx.root_agency()?.ok_or(ServiceError::NotInitialised)?;
             require(actor, Permission::Backup, &root)
         })?;
-        Ok(self.db().snapshot_sqlite(path)?)
+        Ok(self.db.snapshot_sqlite(path)?)
     }
 
     /// The last `limit` events, newest last.
-    pub fn audit_tail(&self, actor: &Actor, limit: i64) -> ServiceResult<Vec<kyso_core::audit::AuditRecord>> {
-        self.db().read(|tx| {
+    pub fn audit_tail(&self, actor: &Principal, limit: i64) -> ServiceResult<Vec<kyso_core::audit::AuditRecord>> {
+        self.db.read(|tx| {
             let root = tx.root_agency()?.ok_or(ServiceError::NotInitialised)?;
             require(actor, Permission::ViewAudit, &root)?;
             let (head, _) = tx.audit_head()?;

@@ -181,15 +181,15 @@ fn hex_bytes(s: &str) -> Vec<u8> {
 
 impl Service {
     /// The root of the agency tree (the province).
-    pub fn root_agency(&self, actor: &Actor) -> ServiceResult<Agency> {
-        self.db().read(|tx| {
+    pub fn root_agency(&self, actor: &Principal) -> ServiceResult<Agency> {
+        self.db.read(|tx| {
             let root = tx.root_agency()?.ok_or(ServiceError::NotInitialised)?;
             require(actor, Permission::ReadRegistry, &root)?;
             Ok(root)
         })
     }
 
-    fn require_ca_admin(&self, tx: &mut Tx<'_>, actor: &Actor) -> ServiceResult<Agency> {
+    fn require_ca_admin(&self, tx: &mut Tx<'_>, actor: &Principal) -> ServiceResult<Agency> {
         let root = tx.root_agency()?.ok_or(ServiceError::NotInitialised)?;
         require(actor, Permission::ManageCertificates, &root)?;
         Ok(root)
@@ -197,7 +197,7 @@ impl Service {
 
     /// Creates the CA: four keys on the CA token (root, issuing CA, OCSP responder, TSA) and
     /// their certificates.
-    pub fn ca_init(&self, actor: &Actor, cfg: &CaConfig, session: &dyn TokenSession, now: DateTime<Utc>) -> ServiceResult<CaCerts> {
+    pub fn ca_init(&self, actor: &Principal, cfg: &CaConfig, session: &dyn TokenSession, now: DateTime<Utc>) -> ServiceResult<CaCerts> {
         self.ca_init_with_root(actor, cfg, session, None, now)
     }
 
@@ -206,7 +206,7 @@ impl Service {
     /// root's CRL ([`Service::ca_root_crl`]) or a new issuing CA.
     pub fn ca_init_with_root(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         cfg: &CaConfig,
         session: &dyn TokenSession,
         root_session: Option<&dyn TokenSession>,
@@ -261,7 +261,7 @@ impl Service {
 
     /// The CA's certificates, or an error telling to run `kyso ca init`.
     pub fn ca_certs(&self) -> ServiceResult<CaCerts> {
-        self.db().read(|tx| {
+        self.db.read(|tx| {
             let cfg = tx
                 .setting("ca.config")?
                 .ok_or_else(|| DomainError::not_found("tổ chức chứng thực tích hợp", "chưa khởi tạo: chạy 'kyso ca init'"))?;
@@ -324,7 +324,7 @@ impl Service {
     /// subscriber's token, and completes the request, in one transaction.
     pub fn ca_issue(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         id: RequestId,
         csr_der: &[u8],
         device_serial: Option<&str>,
@@ -345,7 +345,7 @@ impl Service {
     /// Issues for many requests in one transaction (a batch back from the CA): all or none.
     pub fn ca_issue_batch(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         items: &[(RequestId, Vec<u8>)],
         session: &dyn TokenSession,
         now: DateTime<Utc>,
@@ -369,7 +369,7 @@ impl Service {
     fn issue_in(
         &self,
         tx: &mut Tx<'_>,
-        actor: &Actor,
+        actor: &Principal,
         id: RequestId,
         checked: &csr::CheckedCsr,
         device_serial: Option<&str>,
@@ -469,7 +469,7 @@ impl Service {
 
     /// Carries out a revocation request on the built-in CA: the certificate is revoked now,
     /// its OCSP response is re-produced at once.
-    pub fn ca_revoke(&self, actor: &Actor, id: RequestId, session: &dyn TokenSession, now: DateTime<Utc>) -> ServiceResult<Request> {
+    pub fn ca_revoke(&self, actor: &Principal, id: RequestId, session: &dyn TokenSession, now: DateTime<Utc>) -> ServiceResult<Request> {
         let certs = self.ca_certs()?;
         let ocsp_key = session.signer(OCSP_KEY)?;
         self.mutate(actor, "ca.revoke", &format!("request:{id}"), now, |tx| {
@@ -487,7 +487,7 @@ impl Service {
     /// CA's own responder, say). Unknown serials are refused.
     pub fn ca_revoke_serial(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         serial: &str,
         reason: kyso_core::rules::RevocationReason,
         session: &dyn TokenSession,
@@ -545,7 +545,7 @@ impl Service {
     /// Checks, before a CA token is opened, that `actor` may do `p` with the CA's keys, so that
     /// an account without the right cannot use up the CA PIN's retries. Recorded as a denial
     /// when refused.
-    pub fn check_ca_permission(&self, actor: &Actor, p: Permission, action: &str, now: DateTime<Utc>) -> ServiceResult<()> {
+    pub fn check_ca_permission(&self, actor: &Principal, p: Permission, action: &str, now: DateTime<Utc>) -> ServiceResult<()> {
         self.mutate(actor, action, "ca", now, |tx| {
             let root = tx.root_agency()?.ok_or(ServiceError::NotInitialised)?;
             require(actor, p, &root)
@@ -553,12 +553,12 @@ impl Service {
     }
 
     /// Re-produces every OCSP response (run periodically, before `next_update`).
-    pub fn ca_refresh_ocsp(&self, actor: &Actor, session: &dyn TokenSession, now: DateTime<Utc>) -> ServiceResult<usize> {
+    pub fn ca_refresh_ocsp(&self, actor: &Principal, session: &dyn TokenSession, now: DateTime<Utc>) -> ServiceResult<usize> {
         self.check_ca_permission(actor, Permission::OperateCaServices, "ca.ocsp_refresh", now)?;
         let actor_login = actor.login.as_str();
         let certs = self.ca_certs()?;
         let ocsp_key = session.signer(OCSP_KEY)?;
-        self.db().write(|tx| {
+        self.db.write(|tx| {
             let mut all = Vec::new();
             for serial in tx.issued_serials()? {
                 if let Some(d) = tx.certificate_der(&serial)? {
@@ -576,7 +576,7 @@ impl Service {
 
     /// All pre-produced responses by serial (the server keeps them in memory).
     pub fn ocsp_cache(&self) -> ServiceResult<OcspCache> {
-        self.db().read(|tx| tx.ocsp_responses()?.into_iter().map(|(s, next, d)| Ok((s, (next, unb64(&d)?)))).collect())
+        self.db.read(|tx| tx.ocsp_responses()?.into_iter().map(|(s, next, d)| Ok((s, (next, unb64(&d)?)))).collect())
     }
 
     /// Everything the OCSP hot path needs, in memory: the issuer's CertID hashes and the
@@ -632,7 +632,7 @@ impl Service {
     ) -> ServiceResult<Vec<u8>> {
         let key = session.signer(OCSP_KEY)?;
         let responder = Responder { cert: &certs.ocsp, signer: &*key, scheme: certs.config.key_algorithm.default_scheme() };
-        let answers = self.db().read(|tx| {
+        let answers = self.db.read(|tx| {
             req.asked
                 .iter()
                 .map(|a| {
@@ -655,13 +655,13 @@ impl Service {
     }
 
     /// Signs a full CRL (or a delta CRL against the latest full one) and stores it.
-    pub fn ca_crl(&self, actor: &Actor, session: &dyn TokenSession, delta: bool, now: DateTime<Utc>) -> ServiceResult<Vec<u8>> {
+    pub fn ca_crl(&self, actor: &Principal, session: &dyn TokenSession, delta: bool, now: DateTime<Utc>) -> ServiceResult<Vec<u8>> {
         self.check_ca_permission(actor, Permission::OperateCaServices, "ca.crl", now)?;
         let actor_login = actor.login.as_str();
         let certs = self.ca_certs()?;
         let key = session.signer(ISSUING_KEY)?;
         let (_, ca) = cert::parse(&certs.issuing)?;
-        self.db().write(|tx| {
+        self.db.write(|tx| {
             let number = tx.next_crl_number()?;
             let base = if delta {
                 Some(tx.latest_crl(false)?.ok_or_else(|| {
@@ -713,7 +713,7 @@ impl Service {
 
     /// Signs a new root CRL (the ARL) with the root key on its own token, brought online for
     /// the purpose (the key ceremony; once a year, before the last one's next update).
-    pub fn ca_root_crl(&self, actor: &Actor, root_session: &dyn TokenSession, now: DateTime<Utc>) -> ServiceResult<Vec<u8>> {
+    pub fn ca_root_crl(&self, actor: &Principal, root_session: &dyn TokenSession, now: DateTime<Utc>) -> ServiceResult<Vec<u8>> {
         let certs = self.ca_certs()?;
         let key = root_session
             .signer(ROOT_KEY)
@@ -739,16 +739,16 @@ impl Service {
     /// The newest stored CRL.
     /// The root's latest CRL (the ARL: the issuing CA is not revoked while kyso runs it).
     pub fn root_crl(&self) -> ServiceResult<Option<Vec<u8>>> {
-        self.db().read(|tx| tx.setting("ca.root_crl")?.map(|c| unb64(&c)).transpose())
+        self.db.read(|tx| tx.setting("ca.root_crl")?.map(|c| unb64(&c)).transpose())
     }
 
     pub fn latest_crl(&self, delta: bool) -> ServiceResult<Option<Vec<u8>>> {
-        self.db().read(|tx| tx.latest_crl(delta)?.map(|c| unb64(&c.der_b64)).transpose())
+        self.db.read(|tx| tx.latest_crl(delta)?.map(|c| unb64(&c.der_b64)).transpose())
     }
 
     /// Answers an RFC 3161 request with the TSA key, as `actor`; every time-stamp issued is an
     /// audit event (its serial and the imprint it covers).
-    pub fn timestamp(&self, actor: &Actor, req_der: &[u8], session: &dyn TokenSession, now: DateTime<Utc>) -> ServiceResult<Vec<u8>> {
+    pub fn timestamp(&self, actor: &Principal, req_der: &[u8], session: &dyn TokenSession, now: DateTime<Utc>) -> ServiceResult<Vec<u8>> {
         self.check_ca_permission(actor, Permission::OperateCaServices, "ts.stamp", now)?;
         let certs = self.ca_certs()?;
         let key = session.signer(TSA_KEY)?;
@@ -758,7 +758,7 @@ impl Service {
         let tsa = tsp::Tsa { cert: &certs.tsa, chain: &chain, signer: &*key, scheme: certs.config.key_algorithm.default_scheme(), policy };
         let serial = kyso_pki::random_serial();
         let resp = tsp::respond(&tsa, req_der, &serial, now)?;
-        self.db().write(|tx| {
+        self.db.write(|tx| {
             tx.append_audit(
                 NewEvent::new(&actor.login, "ts.issued", format!("timestamp:{}", serial_hex(&serial))).details(
                     serde_json::json!({"request_sha256": hex::encode(kyso_token::HashAlg::Sha256.digest(req_der)), "gen_time": now}),
@@ -771,7 +771,7 @@ impl Service {
 
     /// The DER of every certificate the built-in CA issued, oldest first.
     pub fn issued_certificates(&self) -> ServiceResult<Vec<Vec<u8>>> {
-        self.db().read(|tx| {
+        self.db.read(|tx| {
             let mut v = Vec::new();
             for s in tx.issued_serials()? {
                 if let Some(d) = tx.certificate_der(&s)? {
@@ -785,6 +785,6 @@ impl Service {
     /// The DER of a certificate issued by the built-in CA.
     pub fn certificate_der(&self, serial: &str) -> ServiceResult<Option<Vec<u8>>> {
         let s = Serial::parse("serial", serial)?;
-        self.db().read(|tx| tx.certificate_der(s.as_str())?.map(|d| unb64(&d)).transpose())
+        self.db.read(|tx| tx.certificate_der(s.as_str())?.map(|d| unb64(&d)).transpose())
     }
 }

@@ -37,13 +37,13 @@ impl CheckpointVerification {
 impl Service {
     /// Time-stamps the audit head with `tsa` (an RFC 3161 request in, a response out) and
     /// keeps the checkpoint. Nothing to do when the head is already checkpointed.
-    pub fn audit_checkpoint(&self, actor: &Actor, tsa: kyso_pdf::Tsa<'_>, now: DateTime<Utc>) -> ServiceResult<AuditCheckpoint> {
-        let (seq, hash) = self.db().read(|tx| {
+    pub fn audit_checkpoint(&self, actor: &Principal, tsa: kyso_pdf::Tsa<'_>, now: DateTime<Utc>) -> ServiceResult<AuditCheckpoint> {
+        let (seq, hash) = self.db.read(|tx| {
             let root = tx.root_agency()?.ok_or(ServiceError::NotInitialised)?;
             require(actor, Permission::AnchorAudit, &root)?;
             Ok::<_, ServiceError>(tx.audit_head()?)
         })?;
-        if let Some(last) = self.db().read(|tx| tx.audit_checkpoints())?.into_iter().last().filter(|c| c.seq == seq) {
+        if let Some(last) = self.db.read(|tx| tx.audit_checkpoints())?.into_iter().last().filter(|c| c.seq == seq) {
             return Ok(last);
         }
         let digest = HashAlg::Sha256.digest(checkpoint_message(seq, &hash).as_bytes());
@@ -65,8 +65,8 @@ impl Service {
     }
 
     /// The checkpoints kept in the database, oldest first.
-    pub fn audit_checkpoints(&self, actor: &Actor) -> ServiceResult<Vec<AuditCheckpoint>> {
-        self.db().read(|tx| {
+    pub fn audit_checkpoints(&self, actor: &Principal) -> ServiceResult<Vec<AuditCheckpoint>> {
+        self.db.read(|tx| {
             let root = tx.root_agency()?.ok_or(ServiceError::NotInitialised)?;
             require(actor, Permission::ViewAudit, &root)?;
             Ok(tx.audit_checkpoints()?)
@@ -80,7 +80,7 @@ impl Service {
     /// can rewrite the database can also add a CA of their own to its trust store.
     pub fn verify_audit_checkpoints(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         checkpoints: &[AuditCheckpoint],
         tsa_roots: Option<&[Vec<u8>]>,
     ) -> ServiceResult<CheckpointVerification> {
@@ -113,7 +113,7 @@ impl Service {
                 out.invalid.push((cp.seq, format!("TSA không thuộc kho tin cậy: {why}")));
                 continue;
             }
-            match self.db().read(|tx| tx.audit_hash_at(cp.seq))? {
+            match self.db.read(|tx| tx.audit_hash_at(cp.seq))? {
                 Some(h) if h == cp.hash => out.anchored_seq = out.anchored_seq.max(cp.seq),
                 Some(_) => out.contradicted.push((
                     cp.seq,

@@ -22,7 +22,7 @@ pub enum Submission {
 /// A certificate authority that receives batches of requests.
 pub trait CaConnector {
     fn name(&self) -> &'static str;
-    fn submit(&self, svc: &Service, actor: &Actor, batch: BatchId, now: DateTime<Utc>) -> ServiceResult<Submission>;
+    fn submit(&self, svc: &Service, actor: &Principal, batch: BatchId, now: DateTime<Utc>) -> ServiceResult<Submission>;
 }
 
 /// kyso's own CA, with its token session.
@@ -38,7 +38,7 @@ impl CaConnector for BuiltInCa<'_> {
         "built-in"
     }
 
-    fn submit(&self, svc: &Service, actor: &Actor, batch: BatchId, now: DateTime<Utc>) -> ServiceResult<Submission> {
+    fn submit(&self, svc: &Service, actor: &Principal, batch: BatchId, now: DateTime<Utc>) -> ServiceResult<Submission> {
         let items = svc.export_batch(actor, batch)?;
         let mut completed = Vec::new();
         let mut waiting = Vec::new();
@@ -76,7 +76,7 @@ impl CaConnector for FileExchangeCa {
         "files"
     }
 
-    fn submit(&self, svc: &Service, actor: &Actor, batch: BatchId, _now: DateTime<Utc>) -> ServiceResult<Submission> {
+    fn submit(&self, svc: &Service, actor: &Principal, batch: BatchId, _now: DateTime<Utc>) -> ServiceResult<Submission> {
         Ok(Submission::Package(svc.export_batch(actor, batch)?))
     }
 }

@@ -44,7 +44,7 @@ fn check_first_custodian(sub: &Subscriber, to: &Person, decision: Option<&str>) 
 }
 
 impl Service {
-    fn device_for_update(&self, tx: &mut Tx<'_>, actor: &Actor, serial: &str) -> ServiceResult<(KeyDevice, Agency)> {
+    fn device_for_update(&self, tx: &mut Tx<'_>, actor: &Principal, serial: &str) -> ServiceResult<(KeyDevice, Agency)> {
         let s = Serial::parse("serial", serial)?;
         let d = tx.device_by_serial(s.as_str())?.ok_or_else(|| DomainError::not_found("thiết bị", serial))?;
         let a = agency_by_id(tx, d.agency_id)?;
@@ -96,7 +96,7 @@ impl Service {
     /// its records clerk, and only by a written decision (Bắc Giang Art. 16; the seal rule).
     pub fn assign_device(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         serial: &str,
         custodian_cid: &str,
         organisation: bool,
@@ -145,7 +145,7 @@ impl Service {
 
     /// Hands an assigned device (or, for a change of custodian, one in use) over, with a
     /// handover record signed by both parties.
-    pub fn hand_over(&self, actor: &Actor, serial: &str, h: &Handover<'_>, now: DateTime<Utc>) -> ServiceResult<HandoverRecord> {
+    pub fn hand_over(&self, actor: &Principal, serial: &str, h: &Handover<'_>, now: DateTime<Utc>) -> ServiceResult<HandoverRecord> {
         let Handover { from_cid, to_cid, reason, decision } = *h;
         let reason = required_text("reason", reason, 300)?;
         self.mutate(actor, "device.handover", &format!("device:{serial}"), now, |tx| {
@@ -218,7 +218,7 @@ impl Service {
     /// parties, and it is no longer anyone's.
     pub fn return_device(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         serial: &str,
         to_cid: &str,
         reason: &str,
@@ -309,7 +309,7 @@ impl Service {
     /// registry has no such certificate or it is on no device in use.
     pub fn record_token_locked(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         certificate_serial: &str,
         seen_by: &str,
         now: DateTime<Utc>,
@@ -338,8 +338,8 @@ impl Service {
         })
     }
 
-    pub fn handover_records(&self, actor: &Actor, serial: &str) -> ServiceResult<Vec<HandoverRecord>> {
-        self.db().read(|tx| {
+    pub fn handover_records(&self, actor: &Principal, serial: &str) -> ServiceResult<Vec<HandoverRecord>> {
+        self.db.read(|tx| {
             let s = Serial::parse("serial", serial)?;
             let d = tx.device_by_serial(s.as_str())?.ok_or_else(|| DomainError::not_found("thiết bị", serial))?;
             require(actor, Permission::ReadRegistry, &agency_by_id(tx, d.agency_id)?)?;
@@ -349,7 +349,7 @@ impl Service {
 
     /// Records a lost device with the CQQLTT's confirmation record (Mẫu 15) and files a
     /// submitted revocation request for every valid certificate on it.
-    pub fn report_lost(&self, actor: &Actor, serial: &str, record_ref: &str, now: DateTime<Utc>) -> ServiceResult<Vec<Request>> {
+    pub fn report_lost(&self, actor: &Principal, serial: &str, record_ref: &str, now: DateTime<Utc>) -> ServiceResult<Vec<Request>> {
         let record_ref = required_text("record", record_ref, 200).map_err(|_| {
             DomainError::rule("TT185-Mau15", "thiết bị thất lạc phải có biên bản xác nhận của CQQLTT (ghi số, ngày biên bản)")
         })?;

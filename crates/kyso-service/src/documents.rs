@@ -178,7 +178,7 @@ impl Service {
     }
 
     /// Stores a person's handwritten-signature image (a PNG, blue on transparent).
-    pub fn set_signature_image(&self, actor: &Actor, citizen_id: &str, png: &[u8], now: DateTime<Utc>) -> ServiceResult<()> {
+    pub fn set_signature_image(&self, actor: &Principal, citizen_id: &str, png: &[u8], now: DateTime<Utc>) -> ServiceResult<()> {
         kyso_pdf::appearance::decode_png(png)?;
         self.mutate(actor, "person.signature_image", &format!("person:{citizen_id}"), now, |tx| {
             let p = tx.person_by_citizen_id(citizen_id.trim())?.ok_or_else(|| DomainError::not_found("cán bộ có số CCCD", citizen_id))?;
@@ -198,7 +198,14 @@ impl Service {
     }
 
     /// Stores an agency's seal image (a PNG, red on transparent) and its real diameter.
-    pub fn set_seal_image(&self, actor: &Actor, agency_code: &str, png: &[u8], diameter_mm: f64, now: DateTime<Utc>) -> ServiceResult<()> {
+    pub fn set_seal_image(
+        &self,
+        actor: &Principal,
+        agency_code: &str,
+        png: &[u8],
+        diameter_mm: f64,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<()> {
         kyso_pdf::appearance::decode_png(png)?;
         if !(20.0..=60.0).contains(&diameter_mm) {
             return Err(DomainError::invalid("diameter_mm", format!("đường kính con dấu {diameter_mm} mm không hợp lý (20–60 mm)")).into());
@@ -230,7 +237,7 @@ impl Service {
     /// Registers a draft from a PDF file. For an issued document, read-only fields are
     /// reserved over the blanks of the number and date, so that the records clerk can fill
     /// them in after the personal signatures.
-    pub fn create_document(&self, actor: &Actor, d: &NewDocument, source: &Path, now: DateTime<Utc>) -> ServiceResult<Document> {
+    pub fn create_document(&self, actor: &Principal, d: &NewDocument, source: &Path, now: DateTime<Utc>) -> ServiceResult<Document> {
         let kind = kyso_core::registry::parse_coded("kind", &d.kind, DocumentKind::parse, DocumentKind::ALL, DocumentKind::code)?;
         let title = required_text("title", &d.title, 500)?;
         let file_name = required_text("file_name", &d.file_name, 255)?;
@@ -315,8 +322,8 @@ impl Service {
     }
 
     /// A document with its signatures.
-    pub fn document(&self, actor: &Actor, id: i64) -> ServiceResult<(Document, Vec<SignatureEntry>)> {
-        self.db().read(|tx| {
+    pub fn document(&self, actor: &Principal, id: i64) -> ServiceResult<(Document, Vec<SignatureEntry>)> {
+        self.db.read(|tx| {
             let doc = tx.document(id)?.ok_or_else(|| DomainError::not_found("văn bản", id))?;
             self.require_document_reader(tx, actor, &doc)?;
             let sigs = tx.signatures(id)?;
@@ -324,7 +331,7 @@ impl Service {
         })
     }
 
-    fn require_document_reader(&self, tx: &mut Tx<'_>, actor: &Actor, doc: &Document) -> ServiceResult<()> {
+    fn require_document_reader(&self, tx: &mut Tx<'_>, actor: &Principal, doc: &Document) -> ServiceResult<()> {
         let agency = agency_by_id(tx, doc.agency_id)?;
         if actor.may(Permission::ManageDocuments, &agency.path) || actor.may(Permission::ReadRegistry, &agency.path) {
             return Ok(());
@@ -342,8 +349,8 @@ impl Service {
     }
 
     /// Documents of agencies under `agency_code` (default: all the actor may see), newest first.
-    pub fn list_documents(&self, actor: &Actor, agency_code: Option<&str>, limit: i64) -> ServiceResult<Vec<Document>> {
-        self.db().read(|tx| {
+    pub fn list_documents(&self, actor: &Principal, agency_code: Option<&str>, limit: i64) -> ServiceResult<Vec<Document>> {
+        self.db.read(|tx| {
             let scopes = match agency_code {
                 Some(c) => {
                     let a = agency_by_code(tx, c)?;
@@ -363,7 +370,7 @@ impl Service {
     }
 
     /// Copies the current file of a document to `out`.
-    pub fn export_document(&self, actor: &Actor, id: i64, out: &Path) -> ServiceResult<Document> {
+    pub fn export_document(&self, actor: &Principal, id: i64, out: &Path) -> ServiceResult<Document> {
         let (doc, _) = self.document(actor, id)?;
         let src = self.files()?.path(doc.id, doc.version);
         std::fs::copy(&src, out).map_err(|e| DomainError::invalid("out", format!("không ghi được {}: {e}", out.display())))?;
@@ -371,11 +378,11 @@ impl Service {
     }
 
     /// The outgoing register (or the copy register) of agencies under `agency_code` for a year.
-    pub fn outgoing_register(&self, actor: &Actor, agency_code: &str, year: i32, kind: &str) -> ServiceResult<Vec<RegisterEntry>> {
+    pub fn outgoing_register(&self, actor: &Principal, agency_code: &str, year: i32, kind: &str) -> ServiceResult<Vec<RegisterEntry>> {
         if kind != "issued" && kind != "copy" {
             return Err(DomainError::invalid("kind", "sổ 'issued' (văn bản đi) hoặc 'copy' (bản sao)").into());
         }
-        self.db().read(|tx| {
+        self.db.read(|tx| {
             let a = agency_by_code(tx, agency_code)?;
             require(actor, Permission::ManageDocuments, &a)?;
             Ok(tx.register_entries(&a.path, year, kind)?)
@@ -384,7 +391,13 @@ impl Service {
 
     /// Phase 1: checks who signs and in which order, builds the incremental update with the
     /// appearance, and returns the signed attributes for the token.
-    pub fn prepare_signature(&self, actor: &Actor, id: i64, o: &SignatureOptions, now: DateTime<Utc>) -> ServiceResult<PreparedSignature> {
+    pub fn prepare_signature(
+        &self,
+        actor: &Principal,
+        id: i64,
+        o: &SignatureOptions,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<PreparedSignature> {
         let (_, info) = kyso_pki::cert::parse(&o.certificate)?;
         let serial = Serial::parse("serial", &info.serial_hex)?;
         let files = self.files()?;
@@ -623,7 +636,7 @@ impl Service {
             created_at: now,
             expires_at,
         };
-        self.db().write(|tx| tx.insert_signing_session(&row))?;
+        self.db.write(|tx| tx.insert_signing_session(&row))?;
         Ok(PreparedSignature {
             session,
             document_id: doc.id,
@@ -649,7 +662,7 @@ impl Service {
             let Ok((_, info)) = kyso_pki::cert::parse(cert) else { continue };
             let when = c.timestamp.or(c.claimed_time);
             let serial = Serial::parse("serial", &info.serial_hex)?;
-            match self.db().read(|tx| tx.certificate_by_serial(serial.as_str()))? {
+            match self.db.read(|tx| tx.certificate_by_serial(serial.as_str()))? {
                 None => reasons.push(format!("chữ ký '{}': chứng thư số {} không có trong sổ đăng ký", c.field, serial.as_str())),
                 Some(rec) => {
                     if let (Some(r), Some(w)) = (rec.revoked_at, when) {
@@ -779,18 +792,18 @@ impl Service {
     /// report figures and the audit events in one transaction.
     pub fn complete_signature(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         session: &str,
         signature: &[u8],
         tsa: Option<kyso_pdf::Tsa<'_>>,
         now: DateTime<Utc>,
     ) -> ServiceResult<Document> {
-        let row = self.db().read(|tx| tx.signing_session(session))?.ok_or_else(|| DomainError::not_found("phiên ký", session))?;
+        let row = self.db.read(|tx| tx.signing_session(session))?.ok_or_else(|| DomainError::not_found("phiên ký", session))?;
         if row.created_by != actor.login {
             return Err(DomainError::forbidden("phiên ký này do tài khoản khác chuẩn bị").into());
         }
         if row.expires_at < now {
-            self.db().write(|tx| tx.delete_signing_session(session, now))?;
+            self.db.write(|tx| tx.delete_signing_session(session, now))?;
             return Err(DomainError::rule("session_expired", "phiên ký đã hết hạn; hãy chuẩn bị ký lại").into());
         }
         let p: SessionPayload = serde_json::from_str(&row.payload).map_err(|e| kyso_store::StoreError::Corrupt(e.to_string()))?;
@@ -806,7 +819,7 @@ impl Service {
         let prepared = kyso_pdf::Prepared { base_len: p.base_len, update: unb64(&p.update)?, contents: p.contents };
         let update = prepared.finish_update(&cms)?;
         let files = self.files()?;
-        let doc = self.db().read(|tx| tx.document(row.document_id))?.ok_or_else(|| DomainError::not_found("văn bản", row.document_id))?;
+        let doc = self.db.read(|tx| tx.document(row.document_id))?.ok_or_else(|| DomainError::not_found("văn bản", row.document_id))?;
         if doc.version != row.version {
             return Err(
                 DomainError::conflict("văn bản", format!("{} đã được ký thêm kể từ khi chuẩn bị; hãy chuẩn bị ký lại", doc.id)).into()
@@ -902,7 +915,7 @@ impl Service {
     /// Both phases with a signer at hand (the CLI with a local token, the demo).
     pub fn sign_document(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         id: i64,
         o: &SignatureOptions,
         signer: &dyn kyso_token::Signer,
@@ -955,7 +968,7 @@ use chrono::Datelike;
 impl Service {
     /// This deployment's id, which agents know it by (made on first use).
     pub fn deployment_id(&self, now: DateTime<Utc>) -> ServiceResult<String> {
-        self.db().write(|tx| {
+        self.db.write(|tx| {
             if let Some(id) = tx.setting("deployment.id")? {
                 return Ok(id);
             }
@@ -985,7 +998,7 @@ impl Service {
 
     /// Checks, before the agent is asked, that `actor` may pair one: only for their own person,
     /// whom it returns.
-    pub fn check_may_pair_agent(&self, actor: &Actor) -> ServiceResult<kyso_core::registry::PersonId> {
+    pub fn check_may_pair_agent(&self, actor: &Principal) -> ServiceResult<kyso_core::registry::PersonId> {
         match actor.person_id {
             Some(p) => Ok(p),
             None => Err(DomainError::forbidden(format!(
@@ -998,7 +1011,7 @@ impl Service {
 
     /// Records the secret shared with a local agent at pairing, sealed, for the actor's own
     /// person: an official pairs the agent on their own PC, and only they sign through it.
-    pub fn save_agent_pairing(&self, actor: &Actor, agent_id: &str, secret: &[u8], now: DateTime<Utc>) -> ServiceResult<()> {
+    pub fn save_agent_pairing(&self, actor: &Principal, agent_id: &str, secret: &[u8], now: DateTime<Utc>) -> ServiceResult<()> {
         if agent_id.is_empty() || agent_id.len() > 64 || !agent_id.chars().all(|c| c.is_ascii_hexdigit()) {
             return Err(DomainError::invalid("agent_id", "mã tác tử không hợp lệ").into());
         }
@@ -1016,8 +1029,8 @@ impl Service {
     }
 
     /// The secret shared with an agent, if it is paired for the actor's person.
-    pub fn agent_secret(&self, actor: &Actor, agent_id: &str) -> ServiceResult<Option<Vec<u8>>> {
-        let Some(text) = self.db().read(|tx| tx.setting(&format!("agent.{agent_id}")))? else { return Ok(None) };
+    pub fn agent_secret(&self, actor: &Principal, agent_id: &str) -> ServiceResult<Option<Vec<u8>>> {
+        let Some(text) = self.db.read(|tx| tx.setting(&format!("agent.{agent_id}")))? else { return Ok(None) };
         // A pairing kept in clear by an older kyso is not used: the agent pairs again.
         let Ok(record) = serde_json::from_str::<serde_json::Value>(&text) else { return Ok(None) };
         let (Some(person), Some(sealed)) = (record["person"].as_i64(), record["sealed"].as_str()) else { return Ok(None) };

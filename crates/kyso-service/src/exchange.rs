@@ -94,7 +94,7 @@ fn row(line: u64, message: String) -> RowError {
 impl Service {
     /// Attaches the CSR made on the subscriber's token to its request, after checking its
     /// signature and key. Allowed while the request has not reached the CA.
-    pub fn attach_csr(&self, actor: &Actor, id: RequestId, csr_input: &[u8], now: DateTime<Utc>) -> ServiceResult<()> {
+    pub fn attach_csr(&self, actor: &Principal, id: RequestId, csr_input: &[u8], now: DateTime<Utc>) -> ServiceResult<()> {
         let der = kyso_pki::der_or_pem(csr_input)?;
         let checked = csr::check(&der)?;
         self.mutate(actor, "request.csr", &format!("request:{id}"), now, |tx| {
@@ -128,8 +128,8 @@ impl Service {
     }
 
     /// The requests of a batch, with their CSRs, for the external CA.
-    pub fn export_batch(&self, actor: &Actor, batch: BatchId) -> ServiceResult<Vec<ExportItem>> {
-        self.db().read(|tx| {
+    pub fn export_batch(&self, actor: &Principal, batch: BatchId) -> ServiceResult<Vec<ExportItem>> {
+        self.db.read(|tx| {
             let root = tx.root_agency()?.ok_or(ServiceError::NotInitialised)?;
             let items = tx.requests_in_batch(batch)?;
             if items.is_empty() {
@@ -174,7 +174,7 @@ impl Service {
     /// pending request by public key) and CRLs (signed by a trusted CA, their entries applied
     /// to that CA's certificates only). All or nothing: one certificate that matches no
     /// request, or one that does not chain to the trust store, rejects the import.
-    pub fn import_from_ca(&self, actor: &Actor, files: &[(String, Vec<u8>)], now: DateTime<Utc>) -> ServiceResult<ImportResult> {
+    pub fn import_from_ca(&self, actor: &Principal, files: &[(String, Vec<u8>)], now: DateTime<Utc>) -> ServiceResult<ImportResult> {
         // Sort the blocks into certificates and CRLs.
         let mut certs: Vec<(String, Vec<u8>)> = Vec::new();
         let mut crls: Vec<(String, Vec<u8>)> = Vec::new();

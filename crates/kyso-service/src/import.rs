@@ -116,7 +116,7 @@ fn parse_bool(s: &str) -> Result<bool, String> {
 }
 
 impl Service {
-    pub fn import_agencies(&self, actor: &Actor, input: impl Read, now: DateTime<Utc>) -> ServiceResult<ImportSummary> {
+    pub fn import_agencies(&self, actor: &Principal, input: impl Read, now: DateTime<Utc>) -> ServiceResult<ImportSummary> {
         let rows = read_rows(input, AGENCY_COLUMNS).map_err(ServiceError::Import)?;
         let today = kyso_core::value::vn_date(now);
         self.mutate(actor, "agency.import", "agencies:csv", now, |tx| {
@@ -175,7 +175,7 @@ impl Service {
         })
     }
 
-    pub fn import_persons(&self, actor: &Actor, input: impl Read, now: DateTime<Utc>) -> ServiceResult<ImportSummary> {
+    pub fn import_persons(&self, actor: &Principal, input: impl Read, now: DateTime<Utc>) -> ServiceResult<ImportSummary> {
         let rows = read_rows(input, PERSON_COLUMNS).map_err(ServiceError::Import)?;
         let today = kyso_core::value::vn_date(now);
         self.mutate(actor, "person.import", "persons:csv", now, |tx| {

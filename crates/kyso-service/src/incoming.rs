@@ -102,7 +102,7 @@ impl Service {
     /// Verifies a received PDF and enters it in the incoming register, or refuses it.
     pub fn receive_document(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         inc: &Incoming,
         file: &Path,
         with: &VerifyWith<'_>,
@@ -269,8 +269,8 @@ impl Service {
     }
 
     /// The incoming register of agencies under `agency_code` for a year.
-    pub fn incoming_register(&self, actor: &Actor, agency_code: &str, year: i32) -> ServiceResult<Vec<IncomingEntry>> {
-        self.db().read(|tx| {
+    pub fn incoming_register(&self, actor: &Principal, agency_code: &str, year: i32) -> ServiceResult<Vec<IncomingEntry>> {
+        self.db.read(|tx| {
             let a = agency_by_code(tx, agency_code)?;
             require(actor, Permission::ManageDocuments, &a)?;
             Ok(tx.incoming_entries(&a.path, year)?)
@@ -280,8 +280,8 @@ impl Service {
     /// A notice to a sender as a document in the Decree 30/2020 layout (Thông báo), to print,
     /// or to sign and send as an outgoing document. Its signer is the clerk who entered the
     /// refused document.
-    pub fn notification_pdf(&self, actor: &Actor, id: i64) -> ServiceResult<(Notification, Vec<u8>)> {
-        let (n, agency, parent, clerk) = self.db().read(|tx| {
+    pub fn notification_pdf(&self, actor: &Principal, id: i64) -> ServiceResult<(Notification, Vec<u8>)> {
+        let (n, agency, parent, clerk) = self.db.read(|tx| {
             let n = tx.notification(id)?.ok_or_else(|| DomainError::not_found("thông báo", id.to_string()))?;
             let agency = tx.agency(n.agency_id)?.ok_or_else(|| DomainError::not_found("cơ quan", n.agency_id.0.to_string()))?;
             if !actor.has_role_at(Role::RecordsClerk, agency.id) {
@@ -320,8 +320,8 @@ impl Service {
     }
 
     /// Notifications to senders waiting to be delivered (or all, with `all`).
-    pub fn notifications(&self, actor: &Actor, agency_code: &str, all: bool) -> ServiceResult<Vec<Notification>> {
-        self.db().read(|tx| {
+    pub fn notifications(&self, actor: &Principal, agency_code: &str, all: bool) -> ServiceResult<Vec<Notification>> {
+        self.db.read(|tx| {
             let a = agency_by_code(tx, agency_code)?;
             require(actor, Permission::ManageDocuments, &a)?;
             Ok(tx.notifications(&a.path, !all)?)

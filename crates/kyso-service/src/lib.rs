@@ -3,6 +3,7 @@
 //! event, all in one transaction.
 
 mod audit;
+mod auth;
 mod ca;
 mod checkpoints;
 mod connector;
@@ -13,14 +14,16 @@ mod import;
 mod incoming;
 mod onboarding;
 mod people;
+mod reads;
 mod registry;
 mod reports;
 mod requests;
 mod trust;
 
 pub use audit::{verify_chain, AuditVerification};
+pub use auth::Principal;
 pub use checkpoints::{AuditCheckpoint, CheckpointVerification};
-pub use kyso_core::authz::Actor;
+pub use kyso_core::authz::{Actor, AuthMethod};
 /// A parsed OCSP request (for the server's hot path).
 pub use kyso_pki::ocsp::ParsedRequest as OcspRequest;
 
@@ -238,7 +241,7 @@ impl Service {
     /// reports and deadlines before that day keep the old profile.
     pub fn change_profile(
         &mut self,
-        actor: &Actor,
+        actor: &Principal,
         key: &str,
         effective: chrono::NaiveDate,
         basis: &str,
@@ -288,20 +291,17 @@ impl Service {
     pub fn calendar(&self) -> &WorkCalendar {
         &self.calendar
     }
+    /// The database, for tests and benchmarks only: everything else goes through use cases.
+    #[cfg(feature = "test-support")]
     pub fn db(&self) -> &Db {
         &self.db
-    }
-
-    /// Loads the actor for `login` with its grants.
-    pub fn actor(&self, login: &str) -> ServiceResult<Actor> {
-        self.db.read(|tx| load_actor(tx, login))
     }
 
     /// Runs a mutation. If the actor turns out not to be allowed, the transaction is rolled
     /// back and a `denied` event is chained in its own transaction, so attempts are on record.
     fn mutate<T>(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         action: &str,
         object: &str,
         now: DateTime<Utc>,
@@ -331,7 +331,7 @@ pub(crate) fn load_actor(tx: &mut Tx<'_>, login: &str) -> ServiceResult<Actor> {
     Ok(Actor { user_id, login: login.to_string(), person_id, grants })
 }
 
-pub(crate) fn require(actor: &Actor, p: Permission, agency: &Agency) -> ServiceResult<()> {
+pub(crate) fn require(actor: &Principal, p: Permission, agency: &Agency) -> ServiceResult<()> {
     if actor.may(p, &agency.path) {
         Ok(())
     } else {
@@ -356,7 +356,7 @@ pub(crate) fn agency_by_id(tx: &mut Tx<'_>, id: kyso_core::registry::AgencyId) -
 }
 
 /// The paths an actor may read, or the root when it holds a grant there.
-pub(crate) fn read_scopes(actor: &Actor, p: Permission) -> ServiceResult<Vec<String>> {
+pub(crate) fn read_scopes(actor: &Principal, p: Permission) -> ServiceResult<Vec<String>> {
     let mut v: Vec<String> = actor.scopes(p).into_iter().map(str::to_string).collect();
     v.sort();
     // Drop paths already covered by a shorter one.

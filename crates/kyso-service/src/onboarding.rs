@@ -257,7 +257,7 @@ impl Service {
     /// list. All or nothing for malformed input; unmatched certificates go to review.
     pub fn import_certificates(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         files: &[(String, Vec<u8>)],
         list: Option<&CertificateList<'_>>,
         now: DateTime<Utc>,
@@ -357,8 +357,8 @@ impl Service {
     }
 
     /// The certificates of bulk imports that wait for someone to say whose they are.
-    pub fn certificates_for_review(&self, actor: &Actor) -> ServiceResult<Vec<kyso_store::ReviewRow>> {
-        self.db().read(|tx| {
+    pub fn certificates_for_review(&self, actor: &Principal) -> ServiceResult<Vec<kyso_store::ReviewRow>> {
+        self.db.read(|tx| {
             let root = tx.root_agency()?.ok_or(ServiceError::NotInitialised)?;
             require(actor, Permission::ManageCertificates, &root)?;
             Ok(tx.reviews()?)

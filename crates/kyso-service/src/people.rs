@@ -53,7 +53,7 @@ pub struct PersonEventOutcome {
 }
 
 impl Service {
-    fn person_for_update(&self, tx: &mut Tx<'_>, actor: &Actor, cid: &str) -> ServiceResult<(Person, Agency)> {
+    fn person_for_update(&self, tx: &mut Tx<'_>, actor: &Principal, cid: &str) -> ServiceResult<(Person, Agency)> {
         let p = tx.person_by_citizen_id(cid.trim())?.ok_or_else(|| DomainError::not_found("cán bộ có số CCCD", cid))?;
         let a = agency_by_id(tx, p.agency_id)?;
         require(actor, Permission::ManagePersons, &a)?;
@@ -62,7 +62,7 @@ impl Service {
 
     /// Edits an official's name, position, title, e-mail or phone. The certificate keeps what
     /// it says until a change of information is filed for it.
-    pub fn update_person(&self, actor: &Actor, cid: &str, u: &PersonUpdate, now: DateTime<Utc>) -> ServiceResult<Person> {
+    pub fn update_person(&self, actor: &Principal, cid: &str, u: &PersonUpdate, now: DateTime<Utc>) -> ServiceResult<Person> {
         self.mutate(actor, "person.update", &format!("person:{cid}"), now, |tx| {
             let (mut p, a) = self.person_for_update(tx, actor, cid)?;
             let before = p.clone();
@@ -103,7 +103,7 @@ impl Service {
     /// certificate gets the request the law asks for, proposed to the CQQLTT.
     pub fn record_person_event(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         cid: &str,
         input: &PersonEventInput,
         now: DateTime<Utc>,
@@ -284,8 +284,8 @@ impl Service {
     }
 
     /// The open (or all) proposals of the actor's scope.
-    pub fn list_proposals(&self, actor: &Actor, only_open: bool) -> ServiceResult<Vec<ProposalRow>> {
-        self.db().read(|tx| {
+    pub fn list_proposals(&self, actor: &Principal, only_open: bool) -> ServiceResult<Vec<ProposalRow>> {
+        self.db.read(|tx| {
             let mut out = Vec::new();
             for prefix in self.scoped_prefixes(tx, actor, Permission::ReadRegistry, None)? {
                 out.extend(tx.proposals_under(&prefix, only_open.then_some("open"))?);
@@ -300,7 +300,7 @@ impl Service {
     /// action; dismissed, with a reason.
     pub fn decide_proposal(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         id: i64,
         accept: bool,
         reason: Option<&str>,
@@ -375,7 +375,7 @@ impl Service {
     }
 
     /// Disables an account: it can no longer act.
-    pub fn disable_user(&self, actor: &Actor, login: &str, now: DateTime<Utc>) -> ServiceResult<()> {
+    pub fn disable_user(&self, actor: &Principal, login: &str, now: DateTime<Utc>) -> ServiceResult<()> {
         self.mutate(actor, "user.disable", &format!("user:{login}"), now, |tx| {
             let (user, person) = tx.user_by_login(login)?.ok_or_else(|| DomainError::not_found("tài khoản", login))?;
             let scope = match person.map(|p| tx.person(p)).transpose()?.flatten() {
@@ -393,7 +393,7 @@ impl Service {
     }
 
     /// Takes a role back from an account.
-    pub fn revoke_role(&self, actor: &Actor, login: &str, role: &str, agency_code: &str, now: DateTime<Utc>) -> ServiceResult<()> {
+    pub fn revoke_role(&self, actor: &Principal, login: &str, role: &str, agency_code: &str, now: DateTime<Utc>) -> ServiceResult<()> {
         let role = parse_coded("role", role, Role::parse, Role::ALL, Role::code)?;
         self.mutate(actor, "user.revoke", &format!("user:{login}"), now, |tx| {
             let agency = agency_by_code(tx, agency_code)?;

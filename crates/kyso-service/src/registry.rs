@@ -102,12 +102,12 @@ impl Service {
     /// them (the others are left out, and the caller shows the id).
     pub fn display_names(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         subscribers: &[SubscriberId],
         agencies: &[AgencyId],
         persons: &[PersonId],
     ) -> ServiceResult<DisplayNames> {
-        self.db().read(|tx| {
+        self.db.read(|tx| {
             let mut out = DisplayNames::default();
             let mut agency_cache: HashMap<AgencyId, Agency> = HashMap::new();
             let mut visible = |tx: &mut Tx<'_>, id: AgencyId| -> ServiceResult<Option<Agency>> {
@@ -142,7 +142,7 @@ impl Service {
 
     /// Names the provincial Office (Văn phòng Đoàn ĐBQH, HĐND và UBND tỉnh), the CQQLTT of the
     /// bodies under the province and their leaders where the profile says so (Hà Tĩnh Art. 5.1).
-    pub fn set_provincial_office(&self, actor: &Actor, code: &str, now: DateTime<Utc>) -> ServiceResult<Agency> {
+    pub fn set_provincial_office(&self, actor: &Principal, code: &str, now: DateTime<Utc>) -> ServiceResult<Agency> {
         self.mutate(actor, "agency.provincial_office", &format!("agency:{code}"), now, |tx| {
             let root = tx.root_agency()?.ok_or(ServiceError::NotInitialised)?;
             require(actor, Permission::ManageAgencies, &root)?;
@@ -165,7 +165,7 @@ impl Service {
         })
     }
 
-    pub fn add_agency(&self, actor: &Actor, input: &AgencyInput, now: DateTime<Utc>) -> ServiceResult<Agency> {
+    pub fn add_agency(&self, actor: &Principal, input: &AgencyInput, now: DateTime<Utc>) -> ServiceResult<Agency> {
         let n = NewAgency::parse(input, vn_date(now))?;
         self.mutate(actor, "agency.create", &format!("agency:{}", n.code), now, |tx| {
             let parent = match &n.parent_code {
@@ -188,7 +188,7 @@ impl Service {
     }
 
     /// Ends an agency's effective period (dissolved, merged).
-    pub fn close_agency(&self, actor: &Actor, code: &str, valid_to: NaiveDate, now: DateTime<Utc>) -> ServiceResult<Agency> {
+    pub fn close_agency(&self, actor: &Principal, code: &str, valid_to: NaiveDate, now: DateTime<Utc>) -> ServiceResult<Agency> {
         self.mutate(actor, "agency.close", &format!("agency:{code}"), now, |tx| {
             let a = agency_by_code(tx, code)?;
             require(actor, Permission::ManageAgencies, &a)?;
@@ -208,8 +208,8 @@ impl Service {
         })
     }
 
-    pub fn agency(&self, actor: &Actor, code: &str) -> ServiceResult<Agency> {
-        self.db().read(|tx| {
+    pub fn agency(&self, actor: &Principal, code: &str) -> ServiceResult<Agency> {
+        self.db.read(|tx| {
             let a = agency_by_code(tx, code)?;
             require(actor, Permission::ReadRegistry, &a)?;
             Ok(a)
@@ -217,8 +217,8 @@ impl Service {
     }
 
     /// Agencies the actor may see, optionally only under `under`.
-    pub fn list_agencies(&self, actor: &Actor, under: Option<&str>) -> ServiceResult<Vec<Agency>> {
-        self.db().read(|tx| {
+    pub fn list_agencies(&self, actor: &Principal, under: Option<&str>) -> ServiceResult<Vec<Agency>> {
+        self.db.read(|tx| {
             let mut out = Vec::new();
             for prefix in self.scoped_prefixes(tx, actor, Permission::ReadRegistry, under)? {
                 out.extend(tx.agencies_under(&prefix)?);
@@ -231,7 +231,7 @@ impl Service {
     pub(crate) fn scoped_prefixes(
         &self,
         tx: &mut kyso_store::Tx<'_>,
-        actor: &Actor,
+        actor: &Principal,
         p: Permission,
         under: Option<&str>,
     ) -> ServiceResult<Vec<String>> {
@@ -246,7 +246,7 @@ impl Service {
         }
     }
 
-    pub fn add_person(&self, actor: &Actor, input: &PersonInput, now: DateTime<Utc>) -> ServiceResult<Person> {
+    pub fn add_person(&self, actor: &Principal, input: &PersonInput, now: DateTime<Utc>) -> ServiceResult<Person> {
         let n = NewPerson::parse(input, vn_date(now))?;
         self.mutate(actor, "person.create", &format!("person:{}", n.citizen_id), now, |tx| self.insert_person(tx, actor, &n, now))
     }
@@ -254,7 +254,7 @@ impl Service {
     pub(crate) fn insert_person(
         &self,
         tx: &mut kyso_store::Tx<'_>,
-        actor: &Actor,
+        actor: &Principal,
         n: &NewPerson,
         now: DateTime<Utc>,
     ) -> ServiceResult<Person> {
@@ -286,8 +286,8 @@ impl Service {
         Ok(p)
     }
 
-    pub fn person(&self, actor: &Actor, citizen_id: &str) -> ServiceResult<Person> {
-        self.db().read(|tx| {
+    pub fn person(&self, actor: &Principal, citizen_id: &str) -> ServiceResult<Person> {
+        self.db.read(|tx| {
             let p = tx.person_by_citizen_id(citizen_id.trim())?.ok_or_else(|| DomainError::not_found("cán bộ có số CCCD", citizen_id))?;
             let a = agency_by_id(tx, p.agency_id)?;
             require(actor, Permission::ReadRegistry, &a)?;
@@ -295,8 +295,8 @@ impl Service {
         })
     }
 
-    pub fn list_persons(&self, actor: &Actor, under: Option<&str>, limit: i64) -> ServiceResult<Vec<Person>> {
-        self.db().read(|tx| {
+    pub fn list_persons(&self, actor: &Principal, under: Option<&str>, limit: i64) -> ServiceResult<Vec<Person>> {
+        self.db.read(|tx| {
             let mut out = Vec::new();
             for prefix in self.scoped_prefixes(tx, actor, Permission::ReadRegistry, under)? {
                 out.extend(tx.persons_under(&prefix, limit)?);
@@ -306,7 +306,7 @@ impl Service {
     }
 
     /// Creates an account, optionally tied to a person (by citizen ID).
-    pub fn add_user(&self, actor: &Actor, login: &str, citizen_id: Option<&str>, now: DateTime<Utc>) -> ServiceResult<()> {
+    pub fn add_user(&self, actor: &Principal, login: &str, citizen_id: Option<&str>, now: DateTime<Utc>) -> ServiceResult<()> {
         let login = required_text("login", login, 64)?;
         if !login.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
             return Err(DomainError::invalid("login", "tên đăng nhập chỉ gồm chữ cái không dấu, chữ số, '.', '_' và '-'").into());
@@ -337,7 +337,7 @@ impl Service {
     }
 
     /// Gives `login` a role over an agency and its subtree.
-    pub fn grant(&self, actor: &Actor, login: &str, role: &str, agency_code: &str, now: DateTime<Utc>) -> ServiceResult<()> {
+    pub fn grant(&self, actor: &Principal, login: &str, role: &str, agency_code: &str, now: DateTime<Utc>) -> ServiceResult<()> {
         let role = parse_coded("role", role, Role::parse, Role::ALL, Role::code)?;
         self.mutate(actor, "user.grant", &format!("user:{login}"), now, |tx| {
             let agency = agency_by_code(tx, agency_code)?;
@@ -368,8 +368,8 @@ impl Service {
         })
     }
 
-    pub fn list_users(&self, actor: &Actor) -> ServiceResult<Vec<kyso_store::UserGrant>> {
-        self.db().read(|tx| {
+    pub fn list_users(&self, actor: &Principal) -> ServiceResult<Vec<kyso_store::UserGrant>> {
+        self.db.read(|tx| {
             let root = tx.root_agency()?.ok_or(ServiceError::NotInitialised)?;
             require(actor, Permission::ManageUsers, &root)?;
             Ok(tx.users_with_grants()?)
@@ -378,7 +378,7 @@ impl Service {
 
     pub fn add_subscriber(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         input: &SubscriberInput,
         managing_code: Option<&str>,
         now: DateTime<Utc>,
@@ -389,7 +389,7 @@ impl Service {
     pub(crate) fn insert_subscriber(
         &self,
         tx: &mut kyso_store::Tx<'_>,
-        actor: &Actor,
+        actor: &Principal,
         input: &SubscriberInput,
         managing_code: Option<&str>,
         now: DateTime<Utc>,
@@ -474,8 +474,8 @@ impl Service {
         Ok(s)
     }
 
-    pub fn list_subscribers(&self, actor: &Actor, under: Option<&str>, limit: i64) -> ServiceResult<Vec<Subscriber>> {
-        self.db().read(|tx| {
+    pub fn list_subscribers(&self, actor: &Principal, under: Option<&str>, limit: i64) -> ServiceResult<Vec<Subscriber>> {
+        self.db.read(|tx| {
             let mut out = Vec::new();
             for prefix in self.scoped_prefixes(tx, actor, Permission::ReadRegistry, under)? {
                 out.extend(tx.subscribers_under(&prefix, limit)?);
@@ -484,7 +484,7 @@ impl Service {
         })
     }
 
-    pub fn add_device(&self, actor: &Actor, input: &DeviceInput, now: DateTime<Utc>) -> ServiceResult<KeyDevice> {
+    pub fn add_device(&self, actor: &Principal, input: &DeviceInput, now: DateTime<Utc>) -> ServiceResult<KeyDevice> {
         let serial = Serial::parse("serial", &input.serial)?;
         let kind = parse_coded("kind", &input.kind, DeviceKind::parse, DeviceKind::ALL, DeviceKind::code)?;
         let model = required_text("model", &input.model, 100)?;
@@ -514,8 +514,8 @@ impl Service {
         })
     }
 
-    pub fn device(&self, actor: &Actor, serial: &str) -> ServiceResult<KeyDevice> {
-        self.db().read(|tx| {
+    pub fn device(&self, actor: &Principal, serial: &str) -> ServiceResult<KeyDevice> {
+        self.db.read(|tx| {
             let s = Serial::parse("serial", serial)?;
             let v = tx.device_by_serial(s.as_str())?.ok_or_else(|| DomainError::not_found("thiết bị", serial))?;
             require(actor, Permission::ReadRegistry, &agency_by_id(tx, v.agency_id)?)?;
@@ -523,8 +523,8 @@ impl Service {
         })
     }
 
-    pub fn list_devices(&self, actor: &Actor, under: Option<&str>, limit: i64) -> ServiceResult<Vec<KeyDevice>> {
-        self.db().read(|tx| {
+    pub fn list_devices(&self, actor: &Principal, under: Option<&str>, limit: i64) -> ServiceResult<Vec<KeyDevice>> {
+        self.db.read(|tx| {
             let mut out = Vec::new();
             for prefix in self.scoped_prefixes(tx, actor, Permission::ReadRegistry, under)? {
                 out.extend(tx.devices_under(&prefix, limit)?);
@@ -536,7 +536,7 @@ impl Service {
     /// Records a device event that is not part of a request: wrong PINs locked it, it was
     /// damaged or lost, or it came back to the CA. Loss is reported to the CQQLTT, which
     /// then files a revocation with the confirmation record.
-    pub fn set_device_status(&self, actor: &Actor, serial: &str, status: &str, now: DateTime<Utc>) -> ServiceResult<KeyDevice> {
+    pub fn set_device_status(&self, actor: &Principal, serial: &str, status: &str, now: DateTime<Utc>) -> ServiceResult<KeyDevice> {
         let status = parse_coded("status", status, DeviceStatus::parse, DeviceStatus::ALL, DeviceStatus::code)?;
         let s = Serial::parse("serial", serial)?;
         self.mutate(actor, "device.status", &format!("device:{s}"), now, |tx| {
@@ -582,8 +582,8 @@ impl Service {
         })
     }
 
-    pub fn certificate(&self, actor: &Actor, serial: &str) -> ServiceResult<CertificateRecord> {
-        self.db().read(|tx| {
+    pub fn certificate(&self, actor: &Principal, serial: &str) -> ServiceResult<CertificateRecord> {
+        self.db.read(|tx| {
             let s = Serial::parse("serial", serial)?;
             let c = tx.certificate_by_serial(s.as_str())?.ok_or_else(|| DomainError::not_found("chứng thư số", serial))?;
             let sub = tx.subscriber(c.subscriber_id)?.ok_or_else(|| DomainError::not_found("thuê bao", c.subscriber_id))?;
@@ -594,11 +594,11 @@ impl Service {
 
     pub fn list_certificates(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         under: Option<&str>,
         filter: &CertificateFilter,
     ) -> ServiceResult<Vec<CertificateRecord>> {
-        self.db().read(|tx| {
+        self.db.read(|tx| {
             let mut out = Vec::new();
             for prefix in self.scoped_prefixes(tx, actor, Permission::ReadRegistry, under)? {
                 out.extend(tx.certificates_under(&prefix, filter)?);
@@ -610,7 +610,7 @@ impl Service {
     /// Certificates that expire within `days` from `now`, soonest first (not revoked).
     pub fn expiring_certificates(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         under: Option<&str>,
         days: i64,
         now: DateTime<Utc>,
@@ -641,7 +641,7 @@ pub struct ExistingCertificate {
 }
 
 impl Service {
-    pub fn register_certificate(&self, actor: &Actor, c: &ExistingCertificate, now: DateTime<Utc>) -> ServiceResult<CertificateRecord> {
+    pub fn register_certificate(&self, actor: &Principal, c: &ExistingCertificate, now: DateTime<Utc>) -> ServiceResult<CertificateRecord> {
         let serial = Serial::parse("serial", &c.serial)?;
         let subject = required_text("subject", &c.subject, 500)?;
         let issuer = required_text("issuer", &c.issuer, 500)?;

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 impl Service {
     /// The province profile's figures for `period` over `agency_code`'s subtree (default:
     /// the whole province, or the actor's own scope when they report for one agency).
-    pub fn report(&self, actor: &Actor, period: &str, agency_code: Option<&str>) -> ServiceResult<Report> {
+    pub fn report(&self, actor: &Principal, period: &str, agency_code: Option<&str>) -> ServiceResult<Report> {
         self.report_with_inputs(actor, period, agency_code, &BTreeMap::new())
     }
 
@@ -18,7 +18,7 @@ impl Service {
     /// as the number of public services that use digital signatures.
     pub fn report_with_inputs(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         period: &str,
         agency_code: Option<&str>,
         inputs: &BTreeMap<String, u64>,
@@ -39,7 +39,7 @@ impl Service {
                 .into());
             }
         }
-        self.db().read(|tx| {
+        self.db.read(|tx| {
             let root = tx.root_agency()?.ok_or(ServiceError::NotInitialised)?;
             let agency = match agency_code {
                 Some(c) => agency_by_code(tx, c)?,

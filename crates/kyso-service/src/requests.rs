@@ -134,19 +134,25 @@ impl Service {
         Ok(Some(changed))
     }
 
-    fn event(&self, actor: &Actor, action: &str, q: &Request, l: &Loaded) -> NewEvent {
+    fn event(&self, actor: &Principal, action: &str, q: &Request, l: &Loaded) -> NewEvent {
         NewEvent::new(&actor.login, action, format!("request:{}", q.id))
             .agency(l.agency.id)
             .figure(q.kind.code(), l.sub.kind.report_class().code())
     }
 
     /// Creates a draft request after checking the actor and the rules.
-    pub fn create_request(&self, actor: &Actor, input: &NewRequestInput, now: DateTime<Utc>) -> ServiceResult<Request> {
+    pub fn create_request(&self, actor: &Principal, input: &NewRequestInput, now: DateTime<Utc>) -> ServiceResult<Request> {
         self.mutate(actor, "request.create", &format!("subscriber:{}", input.subscriber), now, |tx| self.create_in(tx, actor, input, now))
     }
 
     /// Creates a draft request inside the caller's transaction.
-    pub(crate) fn create_in(&self, tx: &mut Tx<'_>, actor: &Actor, input: &NewRequestInput, now: DateTime<Utc>) -> ServiceResult<Request> {
+    pub(crate) fn create_in(
+        &self,
+        tx: &mut Tx<'_>,
+        actor: &Principal,
+        input: &NewRequestInput,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<Request> {
         {
             let cert = match &input.certificate_serial {
                 Some(s) => {
@@ -233,7 +239,7 @@ impl Service {
     /// request to the CA). Completion goes through [`Service::complete_request`].
     pub fn transition(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         id: RequestId,
         action: Action,
         reason: Option<&str>,
@@ -258,7 +264,7 @@ impl Service {
     pub(crate) fn step(
         &self,
         tx: &mut Tx<'_>,
-        actor: &Actor,
+        actor: &Principal,
         id: RequestId,
         action: Action,
         reason: Option<&str>,
@@ -307,7 +313,7 @@ impl Service {
 
     /// Sends confirmed (direct route) or checked (via the manager) requests to the CA as one
     /// batch. All or none: if one cannot go, none goes.
-    pub fn send_to_ca(&self, actor: &Actor, ids: &[RequestId], now: DateTime<Utc>) -> ServiceResult<(BatchId, Vec<Request>)> {
+    pub fn send_to_ca(&self, actor: &Principal, ids: &[RequestId], now: DateTime<Utc>) -> ServiceResult<(BatchId, Vec<Request>)> {
         if ids.is_empty() {
             return Err(DomainError::invalid("requests", "lô gửi phải có ít nhất một yêu cầu").into());
         }
@@ -323,7 +329,13 @@ impl Service {
 
     /// Records the CA's result and applies it to the registry: a new certificate record, a
     /// revocation with the device-return deadline, or an unlocked device.
-    pub fn complete_request(&self, actor: &Actor, id: RequestId, input: &CompletionInput, now: DateTime<Utc>) -> ServiceResult<Request> {
+    pub fn complete_request(
+        &self,
+        actor: &Principal,
+        id: RequestId,
+        input: &CompletionInput,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<Request> {
         self.mutate(actor, "request.complete", &format!("request:{id}"), now, |tx| self.complete_in(tx, actor, id, input, now))
     }
 
@@ -332,7 +344,7 @@ impl Service {
     pub(crate) fn complete_in(
         &self,
         tx: &mut Tx<'_>,
-        actor: &Actor,
+        actor: &Principal,
         id: RequestId,
         input: &CompletionInput,
         now: DateTime<Utc>,
@@ -377,7 +389,7 @@ impl Service {
     fn apply_completion(
         &self,
         tx: &mut Tx<'_>,
-        actor: &Actor,
+        actor: &Principal,
         q: &Request,
         l: &Loaded,
         c: &Completion,
@@ -521,8 +533,8 @@ impl Service {
         Ok(())
     }
 
-    pub fn request(&self, actor: &Actor, id: RequestId) -> ServiceResult<RequestView> {
-        self.db().read(|tx| {
+    pub fn request(&self, actor: &Principal, id: RequestId) -> ServiceResult<RequestView> {
+        self.db.read(|tx| {
             let q = tx.request(id)?.ok_or_else(|| DomainError::not_found("yêu cầu", id))?;
             let l = self.load_parties(tx, q.subscriber_id, None, None)?;
             let is_self = l.sub.person_id.is_some() && actor.person_id == l.sub.person_id;
@@ -546,12 +558,12 @@ impl Service {
 
     pub fn list_requests(
         &self,
-        actor: &Actor,
+        actor: &Principal,
         under: Option<&str>,
         state: Option<RequestState>,
         limit: i64,
     ) -> ServiceResult<Vec<Request>> {
-        self.db().read(|tx| {
+        self.db.read(|tx| {
             let mut out = Vec::new();
             for prefix in self.scoped_prefixes(tx, actor, Permission::ReadRegistry, under)? {
                 out.extend(tx.requests_under(&prefix, state, limit)?);

@@ -14,13 +14,13 @@ use kyso_store::TrustAnchor;
 pub const BUILT_IN_ROOT_ID: i64 = 0;
 
 impl Service {
-    fn require_trust_admin(&self, tx: &mut Tx<'_>, actor: &Actor, p: Permission) -> ServiceResult<()> {
+    fn require_trust_admin(&self, tx: &mut Tx<'_>, actor: &Principal, p: Permission) -> ServiceResult<()> {
         let root = tx.root_agency()?.ok_or(ServiceError::NotInitialised)?;
         require(actor, p, &root)
     }
 
     /// Adds a CA certificate (DER or PEM) to the trust store.
-    pub fn trust_add(&self, actor: &Actor, cert_input: &[u8], note: &str, now: DateTime<Utc>) -> ServiceResult<TrustAnchor> {
+    pub fn trust_add(&self, actor: &Principal, cert_input: &[u8], note: &str, now: DateTime<Utc>) -> ServiceResult<TrustAnchor> {
         let der = kyso_pki::der_or_pem(cert_input).map_err(|e| DomainError::invalid("cert", format!("không đọc được chứng thư: {e}")))?;
         let (_, info) = kyso_pki::cert::parse(&der).map_err(|e| DomainError::invalid("cert", format!("không đọc được chứng thư: {e}")))?;
         if !info.is_ca {
@@ -63,8 +63,8 @@ impl Service {
     }
 
     /// The trust store, the built-in CA's root first (id 0) when there is one.
-    pub fn trust_list(&self, actor: &Actor) -> ServiceResult<Vec<TrustAnchor>> {
-        let mut out = self.db().read(|tx| {
+    pub fn trust_list(&self, actor: &Principal) -> ServiceResult<Vec<TrustAnchor>> {
+        let mut out = self.db.read(|tx| {
             self.require_trust_admin(tx, actor, Permission::ReadRegistry)?;
             Ok::<_, ServiceError>(tx.trust_anchors()?)
         })?;
@@ -87,7 +87,7 @@ impl Service {
     }
 
     /// Removes an entry of the trust store. The built-in CA's root stays while the CA exists.
-    pub fn trust_remove(&self, actor: &Actor, id: i64, now: DateTime<Utc>) -> ServiceResult<()> {
+    pub fn trust_remove(&self, actor: &Principal, id: i64, now: DateTime<Utc>) -> ServiceResult<()> {
         if id == BUILT_IN_ROOT_ID {
             return Err(DomainError::invalid("id", "chứng thư gốc của CA tích hợp luôn được tin cậy, không gỡ khỏi kho").into());
         }
@@ -119,7 +119,7 @@ impl Service {
     /// The DER of every trusted CA certificate: the store and the built-in CA's root.
     pub fn trusted_anchors(&self) -> ServiceResult<Vec<Vec<u8>>> {
         let mut out: Vec<Vec<u8>> = self.built_in_root()?.into_iter().collect();
-        for a in self.db().read(|tx| tx.trust_anchors())? {
+        for a in self.db.read(|tx| tx.trust_anchors())? {
             out.push(B64.decode(&a.der).map_err(|e| kyso_store::StoreError::Corrupt(format!("trust_anchors: {e}")))?);
         }
         Ok(out)

@@ -202,7 +202,7 @@ fn ca_services_run_only_for_those_allowed_and_as_a_named_system_actor() {
         let ca = setup(&w);
         let treq = kyso_pki::tsp::request(HashAlg::Sha256, &HashAlg::Sha256.digest(b"x"), None).unwrap();
         let code = |r: Result<Vec<u8>, ServiceError>| r.map(|_| "ok".to_string()).unwrap_or_else(|e| e.code().to_string());
-        let system = kyso_service::Actor::ca_service();
+        let system = kyso_service::Principal::ca_service();
         // (actor, CRL, time-stamp)
         for (who, actor, want) in [
             ("a subscriber", w.actor("self"), "forbidden"),

@@ -42,8 +42,8 @@ struct Journey {
 }
 
 impl Journey {
-    fn actor(&self, login: &str) -> kyso_core::authz::Actor {
-        self.svc.actor(login).unwrap()
+    fn actor(&self, login: &str) -> kyso_service::Principal {
+        self.svc.local_operator(login).unwrap()
     }
 
     /// Files a request as the CQQLTT officer and takes it along the profile's route to the CA.
@@ -81,7 +81,7 @@ fn journey(b: Backend, profile: &str) -> Journey {
     let start = t0() - Duration::days(10);
     let schema = b.schema;
     let svc = Service::init(b.db, WorkCalendar::builtin(), &boot, start).unwrap();
-    let admin = svc.actor("admin").unwrap();
+    let admin = svc.local_operator("admin").unwrap();
     // The province's agencies and officials, from CSV.
     let agencies = AGENCIES.replace("{d}", &domain).replace("{tax2}", &tax(2)).replace("{tax3}", &tax(3));
     svc.import_agencies(&admin, agencies.as_bytes(), start).unwrap();
@@ -112,7 +112,7 @@ fn journey(b: Backend, profile: &str) -> Journey {
     let dir = tempfile::tempdir().unwrap();
     let ca = SoftToken::create(dir.path(), "ca", &Pin::new("ca-pin-1"), &Pin::new("ca-so-pin-1"), 5, 1000).unwrap();
     let session = ca.login(&Pin::new("ca-pin-1")).unwrap();
-    svc.ca_init(&svc.actor("cntt").unwrap(), &CaConfig::demo("http://127.0.0.1:8480"), &*session, start).unwrap();
+    svc.ca_init(&svc.local_operator("cntt").unwrap(), &CaConfig::demo("http://127.0.0.1:8480"), &*session, start).unwrap();
     let u = SoftToken::create(dir.path(), "TK1", &Pin::new("1234"), &Pin::new("12345678"), 5, 1000).unwrap();
     let user = u.login(&Pin::new("1234")).unwrap();
     Journey { svc, session, user, officer, _dir: dir, _schema: schema }

@@ -1132,7 +1132,7 @@ fn life_events_propose_the_certificate_work_and_end_accounts() {
         // Recorded by IT staff, who manage accounts (a CQQLTT officer alone does not disable them).
         let out = w.svc.record_person_event(&w.actor("cntt"), w.leader.citizen_id.as_str(), &event("retired", None), later).unwrap();
         assert_eq!(out.disabled_accounts, vec!["self".to_string()], "{}", w.backend);
-        assert_eq!(err_code(w.svc.actor("self")), "forbidden");
+        assert_eq!(err_code(w.svc.local_operator("self")), "forbidden");
         assert_eq!(out.proposals.len(), 1);
         assert_eq!(out.proposals[0].kind, "revoke");
         // A move: a change of information naming the new body; the registry follows at once.
@@ -1168,7 +1168,7 @@ fn life_events_propose_the_certificate_work_and_end_accounts() {
         assert!(w.actor("cb.b").grants.is_empty());
         assert_eq!(err_code(w.svc.revoke_role(&admin, "cb.b", "agency_officer", "SO-B", later)), "not_found");
         w.svc.disable_user(&admin, "vt.a", later).unwrap();
-        assert_eq!(err_code(w.svc.actor("vt.a")), "forbidden");
+        assert_eq!(err_code(w.svc.local_operator("vt.a")), "forbidden");
     });
 }
 
@@ -1270,7 +1270,7 @@ fn proposals_are_decided_by_the_cqqltt_and_events_stay_within_the_actor_s_rights
         assert_eq!(err_code(w.svc.record_person_event(&officer, cid, &event("moved", None, Some("SO-B")), later)), "forbidden");
         // A retirement recorded by the CQQLTT officer disables no account; IT staff's does.
         let officer_event = w.svc.record_person_event(&officer, cid, &event("retired", None, None), later).unwrap();
-        assert!(officer_event.disabled_accounts.is_empty() && w.svc.actor("self").is_ok());
+        assert!(officer_event.disabled_accounts.is_empty() && w.svc.local_operator("self").is_ok());
         w.svc.decide_proposal(&officer, id, true, None, later).unwrap();
         // A certificate brought in without a device: revoked without a device return.
         let admin = w.actor("admin");

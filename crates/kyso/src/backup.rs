@@ -154,7 +154,7 @@ fn files_under(root: &Path, rel: &Path, out: &mut Vec<PathBuf>) -> CliResult<()>
 pub fn backup(cli: &Cli, out: &Path, now: DateTime<Utc>) -> CliResult<ExitCode> {
     let e = env(cli)?;
     let svc = open_service(cli)?;
-    let actor = svc.actor(&cli.actor)?;
+    let actor = svc.local_operator(&cli.actor)?;
     let pass = passphrase(true)?;
     let is_pg = e.db_url.starts_with("postgres");
     // The right first, recorded in the log the backup then carries.

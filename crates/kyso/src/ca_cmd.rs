@@ -140,7 +140,7 @@ pub fn token(cli: &Cli, c: &TokenCmd) -> CliResult<ExitCode> {
 pub fn ca(cli: &Cli, c: &CaCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
     let e = env(cli)?;
     let svc = open_service(cli)?;
-    let actor = svc.actor(&cli.actor)?;
+    let actor = svc.local_operator(&cli.actor)?;
     let limit = svc.profile().pin_retry_limit;
     let session_fn = || tokens::ca_session(&cli.data, &e.config, limit);
     let session = session_fn;
@@ -339,7 +339,7 @@ fn export(svc: &Service, out: &std::path::Path, json: bool) -> CliResult<ExitCod
 
 /// Restores a locked device: the CA's SO unlocks the device's software token and sets the
 /// new user PIN, then the request is completed.
-fn restore(cli: &Cli, svc: &Service, actor: &kyso_core::authz::Actor, id: RequestId, now: DateTime<Utc>) -> CliResult<ExitCode> {
+fn restore(cli: &Cli, svc: &Service, actor: &kyso_service::Principal, id: RequestId, now: DateTime<Utc>) -> CliResult<ExitCode> {
     let view = svc.request(actor, id)?;
     let dev = view.device.ok_or_else(|| invalid("device", "yêu cầu khôi phục không gắn thiết bị"))?;
     // The right to complete it before any PIN is tried on the token.
@@ -362,7 +362,7 @@ fn restore(cli: &Cli, svc: &Service, actor: &kyso_core::authz::Actor, id: Reques
 
 pub fn trust(cli: &Cli, c: &TrustCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
     let svc = open_service(cli)?;
-    let actor = svc.actor(&cli.actor)?;
+    let actor = svc.local_operator(&cli.actor)?;
     match c {
         TrustCmd::Add { file, note } => {
             let bytes = kyso_pdf::file::read_regular(file).map_err(|e| io(e, &file.display().to_string()))?;
@@ -424,7 +424,7 @@ pub fn ts(cli: &Cli, c: &TsCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
         None => {
             let e = env(cli)?;
             let svc = open_service(cli)?;
-            let actor = svc.actor(&cli.actor)?;
+            let actor = svc.local_operator(&cli.actor)?;
             svc.check_ca_permission(&actor, Permission::OperateCaServices, "ts.stamp", now)?;
             let s = tokens::ca_session(&cli.data, &e.config, svc.profile().pin_retry_limit)?;
             svc.timestamp(&actor, &req, &*s, now)?

@@ -12,7 +12,7 @@ use kyso_core::rules::{ChangeField, RevocationReason};
 use kyso_core::value::{ascii_fold, tax_check_digit};
 use kyso_service::CaConfig;
 use kyso_service::*;
-use kyso_store::{CertificateFilter, Table};
+use kyso_store::CertificateFilter;
 use kyso_token::soft::{Kdf, SoftToken};
 use kyso_token::{KeyAlgorithm, Pin, Token, TokenSession};
 use std::collections::HashMap;
@@ -126,8 +126,8 @@ impl World {
         self.t += Duration::minutes(minutes);
         self.t
     }
-    pub(crate) fn actor(&self, login: &str) -> Res<kyso_core::authz::Actor> {
-        Ok(self.svc.actor(login)?)
+    pub(crate) fn actor(&self, login: &str) -> Res<kyso_service::Principal> {
+        Ok(self.svc.local_operator(login)?)
     }
     fn serial(&mut self) -> String {
         self.serial_seq += 1;
@@ -152,14 +152,7 @@ pub fn run(cli: &Cli, now: DateTime<Utc>) -> Result<ExitCode, CliError> {
     let db = open_db(cli, &env, true)?;
     if Service::is_initialised(&db)? {
         let svc = Service::open(db, env.calendar)?;
-        let (a, p, q) = svc.db().read(|tx| {
-            Ok::<_, kyso_store::StoreError>((tx.count(Table::Agencies)?, tx.count(Table::Persons)?, tx.count(Table::Requests)?))
-        })?;
-        println!(
-            "Thư mục {} đã có dữ liệu (hồ sơ '{}': {a} cơ quan, {p} cán bộ, {q} yêu cầu); không tạo lại để tránh trùng lặp.",
-            cli.data.display(),
-            svc.profile().key
-        );
+        println!("Thư mục {} đã có dữ liệu (hồ sơ '{}'); không tạo lại để tránh trùng lặp.", cli.data.display(), svc.profile().key);
         println!("Muốn tạo mới, hãy chọn một thư mục trống khác cho --data.");
         return Ok(ExitCode::SUCCESS);
     }
@@ -195,7 +188,7 @@ pub fn run(cli: &Cli, now: DateTime<Utc>) -> Result<ExitCode, CliError> {
     let ca_token = SoftToken::create(&tokens, "kyso-ca", &ca_pin, &Pin::new(DEMO_SO_PIN), svc.profile().pin_retry_limit, Kdf::TRAINING)
         .map_err(crate::tokens::token_err)?;
     let ca = ca_token.login(&ca_pin).map_err(crate::tokens::token_err)?;
-    svc.ca_init(&svc.actor("admin")?, &CaConfig::demo(DEMO_BASE_URL), &*ca, start)?;
+    svc.ca_init(&svc.local_operator("admin")?, &CaConfig::demo(DEMO_BASE_URL), &*ca, start)?;
     let mut w =
         World { svc, ca, tokens, rng: Rng(0x6b79_736f), t: start, officer_of: HashMap::new(), stats: HashMap::new(), serial_seq: 0 };
     eprintln!("Đang tạo tỉnh mẫu (Bắc Ninh) và một năm lịch sử…");
@@ -205,7 +198,7 @@ pub fn run(cli: &Cli, now: DateTime<Utc>) -> Result<ExitCode, CliError> {
     eprintln!("Đang ký các văn bản mẫu…");
     let documents = crate::demo_docs::sample_documents(cli, &mut w, now)?;
     let t = w.at(10).max(now - Duration::minutes(1));
-    w.svc.ca_crl(&w.svc.actor("cntt")?, &*w.ca, false, t)?;
+    w.svc.ca_crl(&w.svc.local_operator("cntt")?, &*w.ca, false, t)?;
     print_summary(cli, &w, &documents, now)
 }
 
@@ -469,7 +462,7 @@ fn plan_week(w: &mut World, subs: &[Subscriber], at: DateTime<Utc>, now: DateTim
                     plans.push(Plan::Revoke(s, c, reason));
                 } else if w.rng.chance(4) {
                     if let Some(d) = c.device_id {
-                        let dev = w.svc.db().read(|tx| tx.device(d))?.filter(|d| d.status == DeviceStatus::InUse);
+                        let dev = Some(w.svc.device_by_id(&w.actor("admin")?, d)?).filter(|d| d.status == DeviceStatus::InUse);
                         if let Some(dev) = dev {
                             plans.push(Plan::Restore(s, dev));
                         }
@@ -568,7 +561,16 @@ pub(crate) fn create(w: &mut World, plan: &Plan) -> Res<Request> {
     Ok(w.svc.transition(&officer, q.id, Action::Submit, None, t)?)
 }
 
-pub(crate) fn officer_for(w: &World, q: &Request) -> Res<kyso_core::authz::Actor> {
+/// The device with this serial, if the registry has one.
+fn device_by_serial(w: &World, serial: &str) -> Res<Option<KeyDevice>> {
+    match w.svc.device(&w.actor("admin")?, serial) {
+        Ok(d) => Ok(Some(d)),
+        Err(e) if e.code() == "not_found" => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub(crate) fn officer_for(w: &World, q: &Request) -> Res<kyso_service::Principal> {
     w.actor(&w.officer_of[&q.managing_agency_id].clone())
 }
 
@@ -640,19 +642,19 @@ fn usable_device(w: &mut World, sub: &Subscriber, t: DateTime<Utc>) -> Res<Strin
     let base = device_serial_of(sub);
     let mut serial = base.clone();
     for n in 2.. {
-        let Some(dev) = w.svc.db().read(|tx| tx.device_by_serial(&serial))? else { break };
+        let Some(dev) = device_by_serial(w, &serial)? else { break };
         if matches!(dev.status, DeviceStatus::InUse | DeviceStatus::HandedOver | DeviceStatus::Assigned) {
             return Ok(serial);
         }
         let holder = match dev.custodian {
-            Some(p) => w.svc.db().read(|tx| tx.person(p))?.map(|p| p.citizen_id.to_string()),
+            Some(p) => Some(w.svc.person_by_id(&w.actor("admin")?, p)?.citizen_id.to_string()),
             None => None,
         };
         serial = format!("{base}-{n}");
-        if w.svc.db().read(|tx| tx.device_by_serial(&serial))?.is_some() {
+        if device_by_serial(w, &serial)?.is_some() {
             continue;
         }
-        let agency = w.svc.db().read(|tx| tx.agency(dev.agency_id))?.expect("agency exists");
+        let agency = w.svc.agency_by_id(&admin, dev.agency_id)?;
         w.svc.add_device(
             &admin,
             &DeviceInput {
@@ -682,7 +684,7 @@ fn usable_device(w: &mut World, sub: &Subscriber, t: DateTime<Utc>) -> Res<Strin
 
 pub(crate) fn complete(w: &mut World, q: &Request) -> Res<()> {
     let cntt = w.actor("cntt")?;
-    let sub = w.svc.db().read(|tx| tx.subscriber(q.subscriber_id))?.expect("subscriber exists");
+    let sub = w.svc.subscriber(&cntt, q.subscriber_id)?;
     let t = w.at(17);
     match &q.details {
         RequestDetails::New { .. } | RequestDetails::Renew { .. } | RequestDetails::ChangeInfo { .. } => {
@@ -706,13 +708,10 @@ pub(crate) fn complete(w: &mut World, q: &Request) -> Res<()> {
         }
         RequestDetails::Revoke { .. } => {
             let issued_here = match q.certificate_id {
-                Some(c) => w.svc.db().read(|tx| -> Result<bool, kyso_store::StoreError> {
-                    let cert = tx.certificate(c)?;
-                    Ok(match cert {
-                        Some(cert) => tx.certificate_der(cert.serial.as_str())?.is_some(),
-                        None => false,
-                    })
-                })?,
+                Some(c) => {
+                    let cert = w.svc.certificate_by_id(&cntt, c)?;
+                    w.svc.certificate_der(cert.serial.as_str())?.is_some()
+                }
                 None => false,
             };
             if issued_here {
@@ -724,7 +723,7 @@ pub(crate) fn complete(w: &mut World, q: &Request) -> Res<()> {
         }
         RequestDetails::RestoreDevice { .. } => {
             if let Some(d) = q.device_id {
-                let dev = w.svc.db().read(|tx| tx.device(d))?.expect("device exists");
+                let dev = w.svc.device_by_id(&cntt, d)?;
                 if let Ok(token) = SoftToken::open(&w.tokens, dev.serial.as_str()) {
                     token.unlock(&Pin::new(DEMO_SO_PIN), &Pin::new(DEMO_USER_PIN)).map_err(crate::tokens::token_err)?;
                 }
@@ -736,11 +735,11 @@ pub(crate) fn complete(w: &mut World, q: &Request) -> Res<()> {
     // Revoked devices come back to the CA within the deadline.
     if let RequestDetails::Revoke { device_return: true, .. } = q.details {
         if let Some(d) = q.device_id {
-            let dev = w.svc.db().read(|tx| tx.device(d))?.expect("device exists");
+            let dev = w.svc.device_by_id(&cntt, d)?;
             // Its holder gives it to the CQQLTT officer, with a handover record.
             let officer = officer_for(w, q)?;
             let receiver = match officer.person_id {
-                Some(p) => w.svc.db().read(|tx| tx.person(p))?,
+                Some(p) => Some(w.svc.person_by_id(&cntt, p)?),
                 None => None,
             };
             if let (Some(_), Some(r)) = (dev.custodian, receiver.filter(|r| Some(r.id) != dev.custodian)) {
@@ -852,7 +851,7 @@ fn leave_open_requests(w: &mut World, agencies: &HashMap<AgencyId, Agency>, subs
         }
     }
     if let Some((s, c)) = with_cert.first() {
-        let dev = w.svc.db().read(|tx| tx.device(c.device_id.expect("checked")))?.expect("device exists");
+        let dev = w.svc.device_by_id(&w.actor("admin")?, c.device_id.expect("checked"))?;
         let q = create(w, &Plan::Restore(s.clone(), dev))?;
         let t = w.at(30);
         w.svc.transition(&officer_for(w, &q)?, q.id, Action::Confirm, None, t)?;
@@ -860,7 +859,7 @@ fn leave_open_requests(w: &mut World, agencies: &HashMap<AgencyId, Agency>, subs
         w.svc.transition(&w.actor("qltb")?, q.id, Action::Check, None, t)?;
     }
     if let Some((_, c)) = with_cert.get(1) {
-        let dev = w.svc.db().read(|tx| tx.device(c.device_id.expect("checked")))?.expect("device exists");
+        let dev = w.svc.device_by_id(&w.actor("admin")?, c.device_id.expect("checked"))?;
         let t = w.at(30);
         w.svc.report_lost(
             &w.actor("cntt")?,
@@ -875,22 +874,7 @@ fn leave_open_requests(w: &mut World, agencies: &HashMap<AgencyId, Agency>, subs
 fn print_summary(cli: &Cli, w: &World, samples: &crate::demo_docs::Samples, now: DateTime<Utc>) -> Result<ExitCode, CliError> {
     let documents = &samples.documents;
     let admin = w.actor("admin")?;
-    let counts = w.svc.db().read(|tx| {
-        let mut v = Vec::new();
-        for (label, t) in [
-            ("cơ quan", Table::Agencies),
-            ("cán bộ", Table::Persons),
-            ("tài khoản", Table::Users),
-            ("thuê bao", Table::Subscribers),
-            ("thiết bị lưu khóa", Table::Devices),
-            ("chứng thư số", Table::Certificates),
-            ("yêu cầu chứng thực", Table::Requests),
-            ("sự kiện nhật ký", Table::AuditEvents),
-        ] {
-            v.push((label, tx.count(t)?));
-        }
-        Ok::<_, kyso_store::StoreError>(v)
-    })?;
+    let counts = w.svc.registry_counts(&admin)?;
     let mut by_state: Vec<(String, usize)> = Vec::new();
     let reqs = w.svc.list_requests(&admin, None, None, 1_000_000)?;
     for s in RequestState::ALL {

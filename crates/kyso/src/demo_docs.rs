@@ -45,7 +45,7 @@ fn ensure_certificate(w: &mut DemoWorld, s: &Subscriber, now: DateTime<Utc>) -> 
         )?;
         for c in certs.iter().filter(|c| c.status_at(now) == CertificateStatus::Valid) {
             if let (Some(der), Some(dev)) = (w.svc.certificate_der(c.serial.as_str())?, c.device_id) {
-                let dev = w.svc.db().read(|tx| tx.device(dev))?.expect("device exists");
+                let dev = w.svc.device_by_id(&admin, dev)?;
                 if matches!(dev.status, DeviceStatus::InUse | DeviceStatus::HandedOver) {
                     return Ok(Some((der, dev.serial.to_string())));
                 }
@@ -95,8 +95,8 @@ fn ensure_certificate(w: &mut DemoWorld, s: &Subscriber, now: DateTime<Utc>) -> 
 
 fn holder(w: &mut DemoWorld, s: &Subscriber, login: &str, person: Option<&Person>, role: &str, now: DateTime<Utc>) -> Res<Holder> {
     let (cert, device) = ensure_certificate(w, s, now)?;
-    if w.svc.db().read(|tx| tx.user_by_login(login))?.is_none() {
-        let admin = w.actor("admin")?;
+    let admin = w.actor("admin")?;
+    if !w.svc.list_users(&admin)?.iter().any(|u| u.0 == login) {
         let t = w.at(1);
         w.svc.add_user(&admin, login, person.map(|p| p.citizen_id.as_str()), t)?;
         w.svc.grant(&admin, login, role, AGENCY, t)?;
@@ -143,9 +143,8 @@ pub struct Samples {
 
 pub fn sample_documents(cli: &crate::cli::Cli, w: &mut DemoWorld, now: DateTime<Utc>) -> Res<Samples> {
     let admin = w.actor("admin")?;
-    let agency = w.svc.db().read(|tx| tx.agency_by_code(AGENCY))?.expect("demo agency");
-    let staff: Vec<Person> =
-        w.svc.db().read(|tx| tx.persons_under(&agency.path, 1000))?.into_iter().filter(|p| p.agency_id == agency.id).collect();
+    let agency = w.svc.agency(&admin, AGENCY)?;
+    let staff: Vec<Person> = w.svc.list_persons(&admin, Some(AGENCY), 1000)?.into_iter().filter(|p| p.agency_id == agency.id).collect();
     let by_kind = |k: PositionKind| staff.iter().find(|p| p.position_kind == k).cloned();
     let (leader, deputy, clerk) = (by_kind(PositionKind::Leader), by_kind(PositionKind::DeputyLeader), by_kind(PositionKind::RecordsClerk));
     let specialist = staff.iter().find(|p| p.position_kind == PositionKind::Specialist).cloned();
@@ -153,7 +152,7 @@ pub fn sample_documents(cli: &crate::cli::Cli, w: &mut DemoWorld, now: DateTime<
         return Ok(Samples { documents: vec![], signers: vec![] });
     };
     let sub_of = |w: &mut DemoWorld, p: &Person| -> Res<Subscriber> {
-        match w.svc.db().read(|tx| tx.subscriber_of_person(p.id))? {
+        match w.svc.subscriber_of_person(&admin, p.id)? {
             Some(s) => Ok(s),
             None => {
                 let t = w.at(1);
@@ -188,7 +187,7 @@ pub fn sample_documents(cli: &crate::cli::Cli, w: &mut DemoWorld, now: DateTime<
         }
     };
     let (s_leader, s_deputy, s_spec) = (sub_of(w, &leader)?, sub_of(w, &deputy)?, sub_of(w, &specialist)?);
-    let s_org = w.svc.db().read(|tx| tx.subscriber_of_org(agency.id))?.expect("demo organisation subscriber");
+    let s_org = w.svc.subscriber_of_agency(&admin, AGENCY)?.expect("demo organisation subscriber");
     let gd = holder(w, &s_leader, "giamdoc.snv", Some(&leader), "subscriber", now)?;
     let pgd = holder(w, &s_deputy, "phogiamdoc.snv", Some(&deputy), "subscriber", now)?;
     let cv = holder(w, &s_spec, "chuyenvien.snv", Some(&specialist), "subscriber", now)?;
@@ -211,7 +210,7 @@ pub fn sample_documents(cli: &crate::cli::Cli, w: &mut DemoWorld, now: DateTime<
     let ca = &w.ca;
     let svc = &w.svc;
     // The samples' time-stamps come from the built-in TSA, as the server gives them.
-    let ca_service = kyso_core::authz::Actor::ca_service();
+    let ca_service = kyso_service::Principal::ca_service();
     let tsa = |req: &[u8]| svc.timestamp(&ca_service, req, &**ca, now).map_err(|e| e.to_string());
     let mut out = Vec::new();
     let write_draft = |name: &str, d: &Nd30Draft| -> Res<std::path::PathBuf> {
@@ -221,7 +220,7 @@ pub fn sample_documents(cli: &crate::cli::Cli, w: &mut DemoWorld, now: DateTime<
     };
     let add = |kind: &str, title: &str, competent: Option<&Person>, parent: Option<i64>, file: &Path, at: DateTime<Utc>| -> Res<Document> {
         Ok(svc.create_document(
-            &svc.actor("vanthu.snv")?,
+            &svc.local_operator("vanthu.snv")?,
             &NewDocument {
                 agency_code: AGENCY.into(),
                 kind: kind.into(),
@@ -237,12 +236,12 @@ pub fn sample_documents(cli: &crate::cli::Cli, w: &mut DemoWorld, now: DateTime<
     };
     let sign = |h: &Holder, id: i64, o: SignatureOptions, at: DateTime<Utc>, with_tsa: bool| -> Res<Document> {
         let t: Option<kyso_pdf::Tsa<'_>> = if with_tsa { Some(&tsa) } else { None };
-        Ok(svc.sign_document(&svc.actor(&h.login)?, id, &o, &*h.key, t, at)?)
+        Ok(svc.sign_document(&svc.local_operator(&h.login)?, id, &o, &*h.key, t, at)?)
     };
     let personal = |h: &Holder, s: PersonalStep| SignatureOptions::new(Some(s), h.cert.clone());
     let seal = |h: &Holder| SignatureOptions::new(None, h.cert.clone());
     let mut export = |d: &Document, name: &str, what: &str| -> Res<()> {
-        svc.export_document(&svc.actor("vanthu.snv")?, d.id, &dir.join(name))?;
+        svc.export_document(&svc.local_operator("vanthu.snv")?, d.id, &dir.join(name))?;
         out.push((name.to_string(), what.to_string()));
         Ok(())
     };

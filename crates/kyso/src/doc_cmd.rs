@@ -38,7 +38,7 @@ fn read(p: &std::path::Path) -> Res<Vec<u8>> {
 
 pub fn doc(cli: &Cli, c: &DocCmd, now: DateTime<Utc>) -> Res<ExitCode> {
     let svc = open_service(cli)?;
-    let actor = svc.actor(&cli.actor)?;
+    let actor = svc.local_operator(&cli.actor)?;
     match c {
         DocCmd::Add(a) => {
             let d = svc.create_document(
@@ -332,7 +332,7 @@ fn with_tsa<T>(
         None => f(None),
         Some("builtin") => {
             let e = env(cli)?;
-            let actor = svc.actor(&cli.actor)?;
+            let actor = svc.local_operator(&cli.actor)?;
             svc.check_ca_permission(&actor, kyso_core::authz::Permission::OperateCaServices, "ts.stamp", now)?;
             let session = tokens::ca_session(&cli.data, &e.config, svc.profile().pin_retry_limit)?;
             let tsa = move |req: &[u8]| svc.timestamp(&actor, req, &*session, now).map_err(|e| e.to_string());
@@ -347,7 +347,7 @@ fn with_tsa<T>(
 }
 
 fn sign(cli: &Cli, svc: &Service, a: &DocSignArgs, now: DateTime<Utc>) -> Res<ExitCode> {
-    let actor = svc.actor(&cli.actor)?;
+    let actor = svc.local_operator(&cli.actor)?;
     let doc = match &a.agent {
         Some(url) => {
             let url = url.trim_end_matches('/');
@@ -474,7 +474,7 @@ fn sign(cli: &Cli, svc: &Service, a: &DocSignArgs, now: DateTime<Utc>) -> Res<Ex
 }
 
 /// The agent at `url` and the secret this deployment shares with it.
-fn paired_agent(svc: &Service, actor: &kyso_core::authz::Actor, url: &str) -> Res<(String, Vec<u8>)> {
+fn paired_agent(svc: &Service, actor: &kyso_service::Principal, url: &str) -> Res<(String, Vec<u8>)> {
     let info: AgentInfo = serde_json::from_value(crate::http::get_json(&format!("{url}/")).map_err(|e| fail("agent", e))?)
         .map_err(|e| fail("agent", e.to_string()))?;
     let secret = svc.agent_secret(actor, &info.agent_id)?.ok_or_else(|| CliError {
@@ -491,7 +491,7 @@ pub fn agent(cli: &Cli, c: &AgentCmd, now: DateTime<Utc>) -> Res<ExitCode> {
     match c {
         AgentCmd::Pair { agent, code } => {
             let svc = open_service(cli)?;
-            let actor = svc.actor(&cli.actor)?;
+            let actor = svc.local_operator(&cli.actor)?;
             // Before the agent spends its one-time code.
             svc.check_may_pair_agent(&actor)?;
             let url = agent.trim_end_matches('/');

@@ -63,7 +63,7 @@ pub(crate) fn profile(cli: &Cli, c: &ProfileCmd, now: DateTime<Utc>) -> CliResul
     match c {
         ProfileCmd::Change { key, on, basis } => {
             let mut svc = open_service(cli)?;
-            let actor = svc.actor(&cli.actor)?;
+            let actor = svc.local_operator(&cli.actor)?;
             let day = kyso_core::value::parse_date("on", on)?;
             let old = svc.profile().key.clone();
             svc.change_profile(&actor, key, day, basis, now)?;
@@ -119,7 +119,7 @@ pub(crate) fn profile(cli: &Cli, c: &ProfileCmd, now: DateTime<Utc>) -> CliResul
 
 pub(crate) fn agency(cli: &Cli, c: &AgencyCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
     let svc = open_service(cli)?;
-    let actor = svc.actor(&cli.actor)?;
+    let actor = svc.local_operator(&cli.actor)?;
     let show = |v: &[Agency]| {
         table(
             &["Mã", "Tên cơ quan", "Cấp", "Pháp nhân", "Mã số thuế", "Hiệu lực"],
@@ -184,7 +184,7 @@ pub(crate) fn agency(cli: &Cli, c: &AgencyCmd, now: DateTime<Utc>) -> CliResult<
 
 pub(crate) fn person(cli: &Cli, c: &PersonCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
     let svc = open_service(cli)?;
-    let actor = svc.actor(&cli.actor)?;
+    let actor = svc.local_operator(&cli.actor)?;
     let show = |v: &[Person]| {
         table(
             &["Id", "Họ và tên", "Số CCCD", "Ngày sinh", "Chức vụ", "Thư điện tử"],
@@ -278,7 +278,7 @@ pub(crate) fn person(cli: &Cli, c: &PersonCmd, now: DateTime<Utc>) -> CliResult<
 
 pub(crate) fn proposal(cli: &Cli, c: &ProposalCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
     let svc = open_service(cli)?;
-    let actor = svc.actor(&cli.actor)?;
+    let actor = svc.local_operator(&cli.actor)?;
     match c {
         ProposalCmd::List { all } => {
             let v = svc.list_proposals(&actor, !*all)?;
@@ -329,7 +329,7 @@ pub(crate) fn proposal(cli: &Cli, c: &ProposalCmd, now: DateTime<Utc>) -> CliRes
 
 pub(crate) fn user(cli: &Cli, c: &UserCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
     let svc = open_service(cli)?;
-    let actor = svc.actor(&cli.actor)?;
+    let actor = svc.local_operator(&cli.actor)?;
     match c {
         UserCmd::Add { login, citizen_id } => {
             svc.add_user(&actor, login, citizen_id.as_deref(), now)?;
@@ -366,7 +366,7 @@ pub(crate) fn user(cli: &Cli, c: &UserCmd, now: DateTime<Utc>) -> CliResult<Exit
 
 pub(crate) fn subscriber(cli: &Cli, c: &SubscriberCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
     let svc = open_service(cli)?;
-    let actor = svc.actor(&cli.actor)?;
+    let actor = svc.local_operator(&cli.actor)?;
     let (input, managing) = match c {
         SubscriberCmd::Individual { citizen_id, managing } => (SubscriberInput::Individual { citizen_id: citizen_id.clone() }, managing),
         SubscriberCmd::Organisation { agency, managing } => (SubscriberInput::Organisation { agency_code: agency.clone() }, managing),
@@ -406,7 +406,7 @@ pub(crate) fn subscriber(cli: &Cli, c: &SubscriberCmd, now: DateTime<Utc>) -> Cl
 
 pub(crate) fn device(cli: &Cli, c: &DeviceCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
     let svc = open_service(cli)?;
-    let actor = svc.actor(&cli.actor)?;
+    let actor = svc.local_operator(&cli.actor)?;
     let today = kyso_core::value::vn_date(now);
     let show = |v: &[KeyDevice]| {
         table(
@@ -520,7 +520,7 @@ pub(crate) fn cert(cli: &Cli, c: &CertCmd, now: DateTime<Utc>) -> CliResult<Exit
         return crate::verify_cmd::cert_verify(cli, a, now);
     }
     let svc = open_service(cli)?;
-    let actor = svc.actor(&cli.actor)?;
+    let actor = svc.local_operator(&cli.actor)?;
     let show = |v: &[CertificateRecord]| {
         table(
             &["Số hiệu", "Chủ thể", "Hiệu lực từ", "Đến", "Còn (ngày)", "Trạng thái"],
@@ -669,17 +669,14 @@ fn print_request(q: &Request) {
 
 pub(crate) fn request(cli: &Cli, c: &RequestCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
     let svc = open_service(cli)?;
-    let actor = svc.actor(&cli.actor)?;
+    let actor = svc.local_operator(&cli.actor)?;
     let step = |id: i64, action: Action, reason: Option<&str>| -> CliResult<ExitCode> {
         let q = svc.transition(&actor, RequestId(id), action, reason, now)?;
         done(cli, serde_json::to_value(&q).expect("serialisable"), || print_request(&q))
     };
     match c {
         RequestCmd::New(a) => {
-            let sub = svc
-                .db()
-                .read(|tx| tx.subscriber(SubscriberId(a.subscriber)))?
-                .ok_or_else(|| kyso_core::DomainError::not_found("thuê bao", a.subscriber))?;
+            let sub = svc.subscriber(&actor, SubscriberId(a.subscriber))?;
             let kind = match a.kind.as_str() {
                 "new" => RequestKind::new_for(sub.kind),
                 "renew" => RequestKind::Renew,
@@ -797,7 +794,7 @@ pub(crate) fn request(cli: &Cli, c: &RequestCmd, now: DateTime<Utc>) -> CliResul
 
 pub(crate) fn report(cli: &Cli, a: &ReportArgs) -> CliResult<ExitCode> {
     let svc = open_service(cli)?;
-    let actor = svc.actor(&cli.actor)?;
+    let actor = svc.local_operator(&cli.actor)?;
     let period = match (&a.period, &a.from, &a.to) {
         (Some(p), _, _) => p.clone(),
         (None, Some(from), Some(to)) => format!("{from}..{to}"),
@@ -854,7 +851,7 @@ pub(crate) fn report(cli: &Cli, a: &ReportArgs) -> CliResult<ExitCode> {
 
 pub(crate) fn audit(cli: &Cli, c: &AuditCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
     let svc = open_service(cli)?;
-    let actor = svc.actor(&cli.actor)?;
+    let actor = svc.local_operator(&cli.actor)?;
     match c {
         AuditCmd::Checkpoint { out, tsa } => {
             svc.check_ca_permission(&actor, kyso_core::authz::Permission::AnchorAudit, "audit.checkpoint", now)?;

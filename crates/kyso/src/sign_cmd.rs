@@ -119,7 +119,7 @@ pub fn sign(cli: &Cli, a: &SignArgs, now: DateTime<Utc>) -> Result<ExitCode, Cli
     // A certificate that the registry knows to be revoked cannot sign.
     let (_, info) = kyso_pki::cert::parse(&cert).map_err(|e| fail("pki", e.to_string(), 1))?;
     if let Ok(svc) = open_service(cli) {
-        if let Ok(actor) = svc.actor(&cli.actor) {
+        if let Ok(actor) = svc.local_operator(&cli.actor) {
             if let Ok(rec) = svc.certificate(&actor, &info.serial_hex) {
                 if rec.revoked_at.is_some_and(|t| t <= now) {
                     return Err(fail("revoked", format!("chứng thư số {} đã bị thu hồi; không được dùng để ký", info.serial_hex), 1));
@@ -164,7 +164,7 @@ pub fn sign(cli: &Cli, a: &SignArgs, now: DateTime<Utc>) -> Result<ExitCode, Cli
         Some("builtin") => {
             let e = env(cli)?;
             svc_for_tsa = open_service(cli)?;
-            let actor = svc_for_tsa.actor(&cli.actor)?;
+            let actor = svc_for_tsa.local_operator(&cli.actor)?;
             svc_for_tsa.check_ca_permission(&actor, kyso_core::authz::Permission::OperateCaServices, "ts.stamp", now)?;
             ca_session = tokens::ca_session(&cli.data, &e.config, svc_for_tsa.profile().pin_retry_limit)?;
             let (svc, s) = (&svc_for_tsa, &ca_session);

@@ -56,7 +56,7 @@ pub fn open(data: &Path, r: &TokenRef, max_retries: u32) -> Result<Box<dyn Token
 /// refusal the user sees is the token's own.
 pub fn report_locked(cli: &crate::cli::Cli, serial: &str, now: chrono::DateTime<chrono::Utc>) {
     if let Ok(svc) = crate::deployment::open_service(cli) {
-        if let Ok(actor) = svc.actor(&cli.actor) {
+        if let Ok(actor) = svc.local_operator(&cli.actor) {
             if let Ok(Some(d)) = svc.record_token_locked(&actor, serial, "kyso", now) {
                 eprintln!(
                     "Thiết bị {} đã bị khóa do nhập sai mã PIN quá số lần cho phép; đã ghi nhận vào hệ thống, hãy lập yêu cầu khôi phục.",

@@ -127,3 +127,20 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     v
 }
+
+/// The service is the only door: outside the service's own tests and benchmarks nothing opens
+/// its database, and only the CLI takes the local-operator path that makes a principal from a
+/// bare login (the server makes principals only by logging in or checking a session).
+#[test]
+fn only_the_cli_acts_as_the_local_operator() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for krate in ["kyso-server", "kyso"] {
+        for entry in walk(&root.join(krate).join("src")) {
+            let text = std::fs::read_to_string(&entry).unwrap();
+            assert!(!text.contains(".db()"), "{} opens the service's database", entry.display());
+            if krate == "kyso-server" {
+                assert!(!text.contains("local_operator("), "{} acts as the local operator", entry.display());
+            }
+        }
+    }
+}

@@ -3,10 +3,10 @@
 #![allow(dead_code)]
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use kyso_core::authz::Actor;
 use kyso_core::calendar::WorkCalendar;
 use kyso_core::registry::*;
 use kyso_core::request::*;
+use kyso_service::Principal;
 use kyso_service::*;
 use kyso_store::{Db, Table};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -148,7 +148,7 @@ pub fn world(b: Backend, profile: &str) -> World {
         training: true,
     };
     let svc = Service::init(b.db, WorkCalendar::builtin(), &boot, t0() - Duration::days(1)).unwrap();
-    let admin = svc.actor("admin").unwrap();
+    let admin = svc.local_operator("admin").unwrap();
     let t = t0() - Duration::hours(20);
     svc.add_agency(&admin, &agency("SO-A", "UBND-T", true, 2), t).unwrap();
     svc.add_agency(&admin, &agency("SO-B", "UBND-T", true, 3), t).unwrap();
@@ -212,8 +212,8 @@ pub fn world(b: Backend, profile: &str) -> World {
 }
 
 impl World {
-    pub fn actor(&self, login: &str) -> Actor {
-        self.svc.actor(login).unwrap()
+    pub fn actor(&self, login: &str) -> Principal {
+        self.svc.local_operator(login).unwrap()
     }
 
     /// The row counts of every data table and the audit head, to prove nothing was written.
