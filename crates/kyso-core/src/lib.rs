@@ -6,6 +6,7 @@ pub mod authz;
 pub mod calendar;
 pub mod document;
 pub mod error;
+pub mod identity;
 pub mod onboarding;
 pub mod person_event;
 pub mod profile;

@@ -987,7 +987,7 @@ impl Service {
         self.sealing_key = Some(kyso_token::Zeroizing::new(key));
     }
 
-    fn sealing_key(&self) -> ServiceResult<&[u8; 32]> {
+    pub(crate) fn sealing_key(&self) -> ServiceResult<&[u8; 32]> {
         self.sealing_key.as_deref().ok_or_else(|| {
             ServiceError::Domain(DomainError::invalid(
                 "sealing_key",

@@ -21,7 +21,10 @@ mod requests;
 mod trust;
 
 pub use audit::{verify_chain, AuditVerification};
-pub use auth::Principal;
+pub use auth::{
+    totp_code, ApiTokenView, AuthFailure, ClientInfo, LoginOutcome, MeView, NewApiToken, NewSession, PasswordLogin, Pending, Principal,
+    Session, TotpEnrolment,
+};
 pub use checkpoints::{AuditCheckpoint, CheckpointVerification};
 pub use kyso_core::authz::{Actor, AuthMethod};
 /// A parsed OCSP request (for the server's hot path).
@@ -71,6 +74,9 @@ pub enum ServiceError {
     Import(Vec<RowError>),
     #[error("chưa khởi tạo hệ thống: hãy chạy 'kyso init' hoặc 'kyso demo' trước")]
     NotInitialised,
+    /// A login, session or API token did not let someone in.
+    #[error("{0}")]
+    Auth(auth::AuthFailure),
     /// The key token refused (wrong PIN, locked) or failed.
     #[error("{0}")]
     Token(kyso_token::TokenError),
@@ -85,6 +91,7 @@ impl ServiceError {
             ServiceError::Import(_) => "import",
             ServiceError::NotInitialised => "not_initialised",
             ServiceError::Token(t) => t.code(),
+            ServiceError::Auth(a) => a.code(),
         }
     }
 }
@@ -131,6 +138,8 @@ pub struct Service {
     /// The key that seals secrets kept in the database (agent pairings), held outside it
     /// (see `set_sealing_key`).
     sealing_key: Option<kyso_token::Zeroizing<[u8; 32]>>,
+    /// What an unknown login's password is checked against (see `auth::password`).
+    dummy_hash: std::sync::OnceLock<String>,
 }
 
 /// The first agency and account of a new deployment.
@@ -159,7 +168,17 @@ impl Service {
         let history = db.read(|tx| tx.setting(PROFILE_HISTORY))?.unwrap_or_default();
         let earlier_profiles = parse_profile_history(&history)?;
         let training = db.read(|tx| tx.setting(TRAINING))?.is_some_and(|v| v == "1");
-        Ok(Service { db, profile, earlier_profiles, regimes: Regimes::builtin(), calendar, files: None, training, sealing_key: None })
+        Ok(Service {
+            db,
+            profile,
+            earlier_profiles,
+            regimes: Regimes::builtin(),
+            calendar,
+            files: None,
+            training,
+            sealing_key: None,
+            dummy_hash: Default::default(),
+        })
     }
 
     /// Whether this is a training deployment.
@@ -213,6 +232,7 @@ impl Service {
             files: None,
             training: b.training,
             sealing_key: None,
+            dummy_hash: Default::default(),
         })
     }
 

@@ -244,6 +244,8 @@ impl Service {
                 for (user, login) in tx.users_of_person(p.id)? {
                     if may && login != actor.login && !tx.user_disabled(user)? {
                         tx.disable_user(user, now)?;
+                        // Its sessions end with it (its API tokens stop working too: they check the account).
+                        tx.end_sessions_of(user, now)?;
                         tx.append_audit(
                             NewEvent::new(&actor.login, "user.disabled", format!("user:{login}"))
                                 .details(serde_json::json!({"reason": event.code(), "event": event_id})),
@@ -387,6 +389,8 @@ impl Service {
                 return Err(DomainError::invalid("login", "không tự khóa tài khoản của chính mình").into());
             }
             tx.disable_user(user, now)?;
+            // Its sessions end with it (its API tokens stop working too: they check the account).
+            tx.end_sessions_of(user, now)?;
             tx.append_audit(NewEvent::new(&actor.login, "user.disabled", format!("user:{login}")), now)?;
             Ok(())
         })

@@ -341,8 +341,22 @@ impl Service {
         let role = parse_coded("role", role, Role::parse, Role::ALL, Role::code)?;
         self.mutate(actor, "user.grant", &format!("user:{login}"), now, |tx| {
             let agency = agency_by_code(tx, agency_code)?;
-            require(actor, Permission::ManageUsers, &agency)?;
             let (user, _) = tx.user_by_login(login)?.ok_or_else(|| DomainError::not_found("tài khoản", login))?;
+            // Separation of duties: nobody grants themself a role, and the provincial manager
+            // is made by the local operator (the first) or by a manager, never by IT staff.
+            if user == actor.user_id {
+                return Err(DomainError::forbidden("không tự cấp vai trò cho chính mình").into());
+            }
+            if role == Role::ProvincialManager && actor.method() != kyso_core::authz::AuthMethod::LocalOperator {
+                if !actor.has_role_over(Role::ProvincialManager, &agency.path) {
+                    return Err(DomainError::forbidden(
+                        "chỉ người quản lý thuê bao cấp tỉnh (hoặc người vận hành trên máy chủ) mới cấp vai trò người quản lý cấp tỉnh",
+                    )
+                    .into());
+                }
+            } else {
+                require(actor, Permission::ManageUsers, &agency)?;
+            }
             if role == Role::CaService {
                 return Err(DomainError::invalid(
                     "role",

@@ -54,6 +54,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0009_audit_checkpoints.sql"),
         postgres: include_str!("../migrations/postgres/0009_audit_checkpoints.sql"),
     },
+    Migration {
+        version: 10,
+        sqlite: include_str!("../migrations/sqlite/0010_accounts.sql"),
+        postgres: include_str!("../migrations/postgres/0010_accounts.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

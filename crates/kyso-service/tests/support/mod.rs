@@ -147,7 +147,9 @@ pub fn world(b: Backend, profile: &str) -> World {
         admin_login: "admin".into(),
         training: true,
     };
-    let svc = Service::init(b.db, WorkCalendar::builtin(), &boot, t0() - Duration::days(1)).unwrap();
+    let mut svc = Service::init(b.db, WorkCalendar::builtin(), &boot, t0() - Duration::days(1)).unwrap();
+    // The key that seals TOTP secrets and agent pairings (the binary keeps it in kyso.key).
+    svc.set_sealing_key([7u8; 32]);
     let admin = svc.local_operator("admin").unwrap();
     let t = t0() - Duration::hours(20);
     svc.add_agency(&admin, &agency("SO-A", "UBND-T", true, 2), t).unwrap();

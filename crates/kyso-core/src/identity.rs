@@ -1,0 +1,113 @@
+//! Identity rules as data and pure functions: what a password must be, which roles need a
+//! second factor, how long sessions live, and how failed logins slow down (issue 12).
+
+use crate::authz::Role;
+use crate::{DomainError, DomainResult};
+use chrono::Duration;
+
+/// The shortest password accepted, in characters.
+pub const MIN_PASSWORD_CHARS: usize = 12;
+/// The longest, so that hashing a submitted password has a bounded cost.
+pub const MAX_PASSWORD_CHARS: usize = 256;
+
+/// Checks a new password: 12 to 256 characters, and neither the login nor the citizen ID in it
+/// (compared without case).
+pub fn check_password(password: &str, login: &str, citizen_id: Option<&str>) -> DomainResult<()> {
+    let n = password.chars().count();
+    if n < MIN_PASSWORD_CHARS {
+        return Err(DomainError::invalid("password", format!("mật khẩu phải có ít nhất {MIN_PASSWORD_CHARS} ký tự (mật khẩu này có {n})")));
+    }
+    if n > MAX_PASSWORD_CHARS {
+        return Err(DomainError::invalid("password", format!("mật khẩu không được dài quá {MAX_PASSWORD_CHARS} ký tự")));
+    }
+    let lower = password.to_lowercase();
+    if !login.trim().is_empty() && lower.contains(&login.trim().to_lowercase()) {
+        return Err(DomainError::invalid("password", "mật khẩu không được chứa tên đăng nhập"));
+    }
+    if let Some(cid) = citizen_id.map(str::trim).filter(|c| !c.is_empty()) {
+        if password.contains(cid) {
+            return Err(DomainError::invalid("password", "mật khẩu không được chứa số căn cước công dân"));
+        }
+    }
+    if password.chars().all(|c| password.starts_with(c)) {
+        return Err(DomainError::invalid("password", "mật khẩu không được chỉ gồm một ký tự lặp lại"));
+    }
+    Ok(())
+}
+
+/// The roles whose holders must log in with two factors: they can change the registry of the
+/// whole province or read all of it.
+pub const SECOND_FACTOR_ROLES: &[Role] = &[Role::ProvincialManager, Role::ItStaff, Role::Auditor];
+
+pub fn needs_second_factor(roles: impl IntoIterator<Item = Role>) -> bool {
+    roles.into_iter().any(|r| SECOND_FACTOR_ROLES.contains(&r))
+}
+
+/// How long sessions and API tokens live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionPolicy {
+    /// A session not used for this long ends.
+    pub idle: Duration,
+    /// A session ends this long after login, used or not.
+    pub absolute: Duration,
+    /// The longest an API token may be made for.
+    pub max_token: Duration,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        SessionPolicy { idle: Duration::minutes(30), absolute: Duration::hours(12), max_token: Duration::days(365) }
+    }
+}
+
+/// Failed logins allowed before each further attempt must wait.
+pub const FREE_FAILURES: i64 = 5;
+/// The longest wait between attempts.
+pub const MAX_LOGIN_DELAY_SECS: i64 = 15 * 60;
+
+/// How long after the last failure the next attempt must wait, given the failures so far:
+/// none for the first five, then 2, 4, 8, … seconds up to 15 minutes. A wait, not a lock, so
+/// that nobody can lock the manager out by guessing.
+pub fn login_delay(failures: i64) -> Duration {
+    if failures < FREE_FAILURES {
+        return Duration::zero();
+    }
+    let exp = (failures - FREE_FAILURES + 1).min(20) as u32;
+    Duration::seconds((1i64 << exp).min(MAX_LOGIN_DELAY_SECS))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_rules() {
+        let cases = [
+            ("ngắn quá", "nva", None, false),
+            ("Mùa thu Hà Nội 2026", "nva", None, true),
+            ("nguyenvana-2026-ok", "nguyenvana", None, false),
+            ("NguyenVanA-2026-ok", "nguyenvana", None, false),
+            ("mk-001234567890-x", "nva", Some("001234567890"), false),
+            ("aaaaaaaaaaaaaaaa", "nva", None, false),
+            ("mười hai ký tự", "nva", None, true),
+        ];
+        for (pw, login, cid, ok) in cases {
+            assert_eq!(check_password(pw, login, cid).is_ok(), ok, "{pw}");
+        }
+        assert!(check_password(&"x1".repeat(200), "nva", None).is_err());
+    }
+
+    #[test]
+    fn logins_slow_down_after_five_failures_up_to_fifteen_minutes() {
+        let cases = [(0, 0), (4, 0), (5, 2), (6, 4), (9, 32), (14, 900), (1000, 900)];
+        for (n, secs) in cases {
+            assert_eq!(login_delay(n).num_seconds(), secs, "{n} failures");
+        }
+    }
+
+    #[test]
+    fn second_factor_roles() {
+        assert!(needs_second_factor([Role::Subscriber, Role::ItStaff]));
+        assert!(!needs_second_factor([Role::Subscriber, Role::RecordsClerk, Role::AgencyOfficer]));
+    }
+}

@@ -1,0 +1,312 @@
+//! Password logins: Argon2id (parameters in the PHC string, so a training deployment's cheap
+//! hashes and a production deployment's costly ones verify alike), a growing delay after five
+//! failures per account and per client address, and the second factor for the roles that
+//! need one.
+
+use super::totp::{matching_step, normalise_recovery_code};
+use super::*;
+use crate::{DomainError, ServiceError};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Argon2, Params};
+use chrono::{DateTime, Duration, Utc};
+use kyso_core::audit::NewEvent;
+use kyso_core::authz::Role;
+use kyso_core::identity::{check_password, login_delay, needs_second_factor};
+
+/// What a password login gives.
+#[derive(Debug, Clone, Copy)]
+pub struct PasswordLogin<'a> {
+    pub login: &'a str,
+    pub password: &'a str,
+    /// A TOTP code or a recovery code.
+    pub second_factor: Option<&'a str>,
+    pub client: &'a ClientInfo,
+}
+
+/// Argon2id at the OWASP minimum (19 MiB, 2 passes); a training deployment uses 64 KiB and
+/// one pass so that the demo and the tests stay fast.
+fn argon2(training: bool) -> Argon2<'static> {
+    let params = if training { Params::new(64, 1, 1, None) } else { Params::new(19 * 1024, 2, 1, None) };
+    Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params.expect("valid Argon2 parameters"))
+}
+
+pub(crate) fn hash_password(password: &str, training: bool) -> ServiceResult<String> {
+    let mut salt = [0u8; 16];
+    kyso_token::random_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt).map_err(|e| DomainError::invalid("password", e.to_string()))?;
+    Ok(argon2(training)
+        .hash_password(password.as_bytes(), &salt)
+        .map_err(|e| DomainError::invalid("password", format!("không băm được mật khẩu: {e}")))?
+        .to_string())
+}
+
+/// Checks a password against a PHC string, with the parameters the string names.
+fn verify_password(password: &str, phc: &str) -> bool {
+    match PasswordHash::new(phc) {
+        Ok(h) => Argon2::default().verify_password(password.as_bytes(), &h).is_ok(),
+        Err(_) => false,
+    }
+}
+
+fn throttle_keys(login: &str, client: &ClientInfo) -> [String; 2] {
+    [format!("login:{}", login.to_lowercase()), format!("addr:{}", client.address)]
+}
+
+impl Service {
+    /// A hash to verify against when the login is unknown, so that answering takes as long as
+    /// for a wrong password.
+    fn dummy_hash(&self) -> &str {
+        self.dummy_hash.get_or_init(|| hash_password("kyso: tài khoản không tồn tại", self.training).unwrap_or_default())
+    }
+
+    /// Logs in with a login, a password and, where the account has one, a second factor.
+    /// Success opens a session (possibly pending a password change or TOTP enrolment); a
+    /// failure counts towards the delay and says nothing about whether the login exists.
+    pub fn login_with_password(&self, l: &PasswordLogin<'_>, now: DateTime<Utc>) -> ServiceResult<LoginOutcome> {
+        let login: String = l.login.trim().chars().take(64).collect();
+        let keys = throttle_keys(&login, l.client);
+        self.check_throttle(&login, &keys, l.client, now)?;
+        let creds = self.db.read(|tx| tx.credentials(&login))?;
+        let password_ok = match creds.as_ref().and_then(|c| c.password_hash.as_deref()) {
+            Some(phc) => verify_password(l.password, phc),
+            None => {
+                verify_password(l.password, self.dummy_hash());
+                false
+            }
+        };
+        let creds = match creds {
+            Some(c) if password_ok && !c.disabled => c,
+            _ => return Err(self.login_failed(&login, &keys, l.client, "password", now)),
+        };
+        let grants = self.db.read(|tx| tx.grants(creds.user_id))?;
+        let roles: Vec<Role> = grants.iter().map(|g| g.role).collect();
+        let mut method = AuthMethod::Password;
+        let mut used_step = None;
+        let mut used_recovery = None;
+        if creds.totp_confirmed {
+            let Some(code) = l.second_factor.map(str::trim).filter(|c| !c.is_empty()) else {
+                self.db.write(|tx| {
+                    tx.append_audit(
+                        NewEvent::new(&login, "auth.second_factor_required", format!("user:{}", creds.user_id))
+                            .details(serde_json::json!({"client": l.client.describe()})),
+                        now,
+                    )
+                })?;
+                return Err(ServiceError::Auth(AuthFailure::SecondFactorRequired));
+            };
+            let secret = self.totp_secret(creds.user_id, creds.totp_sealed.as_deref().unwrap_or(""))?;
+            if let Some(step) = matching_step(&secret, code, now)? {
+                used_step = Some(step);
+                method = AuthMethod::PasswordTotp;
+            } else if let Some(rc) = normalise_recovery_code(code) {
+                used_recovery = Some(secret_hash(&rc));
+                method = AuthMethod::RecoveryCode;
+            } else {
+                return Err(self.login_failed(&login, &keys, l.client, "second_factor", now));
+            }
+        }
+        let pending = if creds.password_temporary {
+            Some(Pending::ChangePassword)
+        } else if needs_second_factor(roles.iter().copied()) && !creds.totp_confirmed {
+            Some(Pending::EnrolTotp)
+        } else {
+            None
+        };
+        let opened = self.db.write(|tx| -> ServiceResult<Option<NewSession>> {
+            // A code is spent inside the transaction that opens the session: a replay or a
+            // code used twice at once finds it spent.
+            if let Some(step) = used_step {
+                if !tx.use_totp_step(creds.user_id, step)? {
+                    return Ok(None);
+                }
+            }
+            if let Some(h) = &used_recovery {
+                if !tx.use_recovery_code(creds.user_id, h, now)? {
+                    return Ok(None);
+                }
+            }
+            for k in &keys {
+                tx.clear_login_failures(k)?;
+            }
+            let session = self.open_session(tx, creds.user_id, method, pending, l.client, now)?;
+            tx.append_audit(
+                NewEvent::new(&login, "auth.login", format!("user:{}", creds.user_id)).details(serde_json::json!({
+                    "method": method.code(),
+                    "pending": pending,
+                    "client": l.client.describe(),
+                })),
+                now,
+            )?;
+            Ok(Some(session))
+        })?;
+        let Some(session) = opened else {
+            return Err(self.login_failed(&login, &keys, l.client, "second_factor", now));
+        };
+        let principal = match pending {
+            None => Some(self.session(&session.id, now)?.principal()?.clone()),
+            Some(_) => None,
+        };
+        Ok(LoginOutcome { session, pending, principal })
+    }
+
+    /// Refuses an attempt that comes before the delay its failures so far call for.
+    fn check_throttle(&self, login: &str, keys: &[String], client: &ClientInfo, now: DateTime<Utc>) -> ServiceResult<()> {
+        let mut wait = Duration::zero();
+        for k in keys {
+            if let Some((n, last)) = self.db.read(|tx| tx.login_failures(k))? {
+                let until = last + login_delay(n);
+                if until > now {
+                    wait = wait.max(until - now);
+                }
+            }
+        }
+        if wait > Duration::zero() {
+            let retry_after_secs = wait.num_seconds().max(1);
+            self.db.write(|tx| {
+                tx.append_audit(
+                    NewEvent::new(login, "auth.throttled", format!("login:{login}"))
+                        .denied()
+                        .details(serde_json::json!({"client": client.describe(), "retry_after": retry_after_secs})),
+                    now,
+                )
+            })?;
+            return Err(ServiceError::Auth(AuthFailure::Throttled { retry_after_secs }));
+        }
+        Ok(())
+    }
+
+    /// Counts a failure for the account and the address, audits it, and gives the error.
+    fn login_failed(&self, login: &str, keys: &[String], client: &ClientInfo, what: &str, now: DateTime<Utc>) -> ServiceError {
+        let r = self.db.write(|tx| -> ServiceResult<()> {
+            tx.prune_login_failures(now - Duration::days(1))?;
+            for k in keys {
+                tx.record_login_failure(k, now)?;
+            }
+            tx.append_audit(
+                NewEvent::new(login, "auth.login_failed", format!("login:{login}"))
+                    .denied()
+                    .details(serde_json::json!({"client": client.describe(), "factor": what})),
+                now,
+            )?;
+            Ok(())
+        });
+        match (r, what) {
+            (Err(e), _) => e,
+            (Ok(()), "second_factor") => ServiceError::Auth(AuthFailure::BadSecondFactor),
+            (Ok(()), _) => ServiceError::Auth(AuthFailure::BadCredentials),
+        }
+    }
+
+    /// Changes the session's own password (the old one is asked again). A temporary password
+    /// must be changed this way before the session can act.
+    pub fn change_password(&self, s: &Session, old: &str, new: &str, now: DateTime<Utc>) -> ServiceResult<()> {
+        let (creds, cid, roles) = self.db.read(|tx| -> ServiceResult<_> {
+            let c = tx.credentials_of(s.user_id)?.ok_or(ServiceError::Domain(DomainError::not_found("tài khoản", s.user_id)))?;
+            let cid = match c.person_id {
+                Some(p) => tx.person(p)?.map(|p| p.citizen_id.to_string()),
+                None => None,
+            };
+            let roles: Vec<Role> = tx.grants(s.user_id)?.iter().map(|g| g.role).collect();
+            Ok((c, cid, roles))
+        })?;
+        if !creds.password_hash.as_deref().is_some_and(|h| verify_password(old, h)) {
+            return Err(DomainError::invalid("old_password", "mật khẩu hiện tại không đúng").into());
+        }
+        check_password(new, &creds.login, cid.as_deref())?;
+        if old == new {
+            return Err(DomainError::invalid("password", "mật khẩu mới phải khác mật khẩu cũ").into());
+        }
+        let phc = hash_password(new, self.training)?;
+        self.db.write(|tx| -> ServiceResult<()> {
+            tx.set_password_hash(s.user_id, &phc, false, now)?;
+            if s.pending == Some(Pending::ChangePassword) {
+                let next = (needs_second_factor(roles.iter().copied()) && !creds.totp_confirmed).then_some("totp");
+                tx.clear_session_pending(&s.hash, next)?;
+            }
+            tx.append_audit(NewEvent::new(&s.login, "auth.password_changed", format!("user:{}", s.user_id)), now)?;
+            Ok(())
+        })
+    }
+
+    /// Sets a password for another account (IT staff, for an official who has none or forgot
+    /// it). It is temporary: the official must change it at the first login. Only the local
+    /// operator may set a lasting one (the demo's training accounts). An account that holds
+    /// `provincial_manager` is reset only by a provincial manager or the local operator, so
+    /// that IT staff cannot take the manager's account over.
+    pub fn set_password(&self, actor: &Principal, login: &str, password: &str, temporary: bool, now: DateTime<Utc>) -> ServiceResult<()> {
+        if !temporary && actor.method() != AuthMethod::LocalOperator {
+            return Err(DomainError::forbidden("chỉ người vận hành trên máy chủ đặt được mật khẩu không phải đổi").into());
+        }
+        let phc_for = |cid: Option<&str>| -> ServiceResult<String> {
+            check_password(password, login, cid)?;
+            hash_password(password, self.training)
+        };
+        let (creds, cid) = self.db.read(|tx| -> ServiceResult<_> {
+            let c = tx.credentials(login)?.ok_or_else(|| ServiceError::Domain(DomainError::not_found("tài khoản", login)))?;
+            let cid = match c.person_id {
+                Some(p) => tx.person(p)?.map(|p| p.citizen_id.to_string()),
+                None => None,
+            };
+            Ok((c, cid))
+        })?;
+        let phc = phc_for(cid.as_deref())?;
+        self.mutate(actor, "auth.password_set", &format!("user:{}", creds.user_id), now, |tx| {
+            self.require_credential_admin(tx, actor, &creds)?;
+            tx.set_password_hash(creds.user_id, &phc, temporary, now)?;
+            // A reset password ends the sessions the old one opened.
+            tx.end_sessions_of(creds.user_id, now)?;
+            tx.append_audit(
+                NewEvent::new(&actor.login, "auth.password_set", format!("user:{}", creds.user_id))
+                    .details(serde_json::json!({"login": login, "temporary": temporary})),
+                now,
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Clears another account's TOTP and recovery codes (a lost phone): at the next login it
+    /// enrols again. The same people as for a password reset may do it.
+    pub fn reset_second_factor(&self, actor: &Principal, login: &str, now: DateTime<Utc>) -> ServiceResult<()> {
+        let creds = self.db.read(|tx| tx.credentials(login))?.ok_or_else(|| DomainError::not_found("tài khoản", login))?;
+        self.mutate(actor, "auth.second_factor_reset", &format!("user:{}", creds.user_id), now, |tx| {
+            self.require_credential_admin(tx, actor, &creds)?;
+            tx.clear_totp(creds.user_id)?;
+            tx.replace_recovery_codes(creds.user_id, &[])?;
+            tx.end_sessions_of(creds.user_id, now)?;
+            tx.append_audit(
+                NewEvent::new(&actor.login, "auth.second_factor_reset", format!("user:{}", creds.user_id))
+                    .details(serde_json::json!({"login": login})),
+                now,
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Who may reset another account's credentials: `ManageUsers` over the account's agency
+    /// (the root for an account without a person), never one's own, and for an account that
+    /// holds `provincial_manager` only a provincial manager or the local operator.
+    fn require_credential_admin(&self, tx: &mut kyso_store::Tx<'_>, actor: &Principal, c: &kyso_store::Credentials) -> ServiceResult<()> {
+        if actor.user_id == c.user_id {
+            return Err(DomainError::forbidden(
+                "không tự đặt lại mật khẩu hay yếu tố xác thực của chính mình; hãy dùng chức năng đổi mật khẩu",
+            )
+            .into());
+        }
+        let scope = match c.person_id.map(|p| tx.person(p)).transpose()?.flatten() {
+            Some(p) => crate::agency_by_id(tx, p.agency_id)?,
+            None => tx.root_agency()?.ok_or(ServiceError::NotInitialised)?,
+        };
+        let target_is_manager = tx.grants(c.user_id)?.iter().any(|g| g.role == Role::ProvincialManager);
+        if target_is_manager && actor.method() != AuthMethod::LocalOperator {
+            if !actor.has_role_over(Role::ProvincialManager, &scope.path) {
+                return Err(DomainError::forbidden(format!(
+                    "tài khoản '{}' là người quản lý thuê bao cấp tỉnh; chỉ người quản lý cấp tỉnh đặt lại được",
+                    c.login
+                ))
+                .into());
+            }
+            return Ok(());
+        }
+        crate::require(actor, kyso_core::authz::Permission::ManageUsers, &scope)
+    }
+}

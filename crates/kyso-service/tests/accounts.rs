@@ -1,0 +1,224 @@
+//! Accounts, logins, sessions and API tokens through the service, on SQLite and PostgreSQL.
+
+mod support;
+
+use chrono::Duration;
+use kyso_core::authz::{AuthMethod, Role};
+use kyso_service::*;
+use support::*;
+
+fn each(f: impl Fn(&World)) {
+    for b in backends() {
+        let w = world(b, "bac-ninh-2023");
+        f(&w);
+        w.audit_ok();
+    }
+}
+
+fn client() -> ClientInfo {
+    ClientInfo { address: "203.0.113.7".into(), user_agent: Some("test".into()) }
+}
+
+fn auth_code<T: std::fmt::Debug>(r: ServiceResult<T>) -> String {
+    match r {
+        Err(e) => e.code().to_string(),
+        Ok(v) => panic!("expected a refusal, got {v:?}"),
+    }
+}
+
+const PW: &str = "Mật khẩu tạm thời 2026";
+const NEW_PW: &str = "Hoa sen nở giữa hồ 2026";
+
+fn login<'a>(
+    w: &World,
+    login: &'a str,
+    password: &'a str,
+    second: Option<&'a str>,
+    c: &'a ClientInfo,
+    at: chrono::DateTime<chrono::Utc>,
+) -> ServiceResult<LoginOutcome> {
+    w.svc.login_with_password(&PasswordLogin { login, password, second_factor: second, client: c }, at)
+}
+
+/// A subscriber with a lasting password logs in with it alone; the session acts as them.
+#[test]
+fn a_password_login_opens_a_session_that_acts_as_the_account() {
+    each(|w| {
+        let op = w.actor("admin");
+        w.svc.set_password(&op, "self", PW, false, t0()).unwrap();
+        let c = client();
+        let out = login(w, "self", PW, None, &c, t0()).unwrap();
+        assert_eq!(out.pending, None);
+        let s = w.svc.session(&out.session.id, t0() + Duration::minutes(1)).unwrap();
+        let p = s.principal().unwrap();
+        assert_eq!(p.login, "self");
+        assert_eq!(p.method(), AuthMethod::Password);
+        assert_eq!(w.svc.me(p).unwrap().login, "self");
+        // Idle for 30 minutes ends it; so does logout.
+        assert_eq!(auth_code(w.svc.session(&out.session.id, t0() + Duration::minutes(32))), "session_ended");
+        let out2 = login(w, "self", PW, None, &c, t0() + Duration::hours(1)).unwrap();
+        assert_ne!(out2.session.id, out.session.id, "a new id at every login");
+        let s2 = w.svc.session(&out2.session.id, t0() + Duration::hours(1)).unwrap();
+        w.svc.logout(&s2, t0() + Duration::hours(1)).unwrap();
+        assert_eq!(auth_code(w.svc.session(&out2.session.id, t0() + Duration::hours(1))), "session_ended");
+    });
+}
+
+#[test]
+fn wrong_passwords_and_unknown_logins_look_alike_and_slow_down_after_five() {
+    each(|w| {
+        let op = w.actor("admin");
+        w.svc.set_password(&op, "self", PW, false, t0()).unwrap();
+        let c = client();
+        let unknown = auth_code(login(w, "khong-co", PW, None, &c, t0()));
+        let wrong = auth_code(login(w, "self", "sai mật khẩu rồi nhé", None, &c, t0()));
+        assert_eq!(unknown, "bad_credentials");
+        assert_eq!(wrong, "bad_credentials");
+        let other = ClientInfo { address: "198.51.100.9".into(), user_agent: None };
+        for _ in 0..4 {
+            assert_eq!(auth_code(login(w, "self", "sai mật khẩu rồi nhé", None, &other, t0())), "bad_credentials");
+        }
+        // Five failures for the account: the next attempt waits, even with the right password
+        // and from another address.
+        let third = ClientInfo { address: "192.0.2.1".into(), user_agent: None };
+        assert_eq!(auth_code(login(w, "self", PW, None, &third, t0())), "throttled");
+        // After the delay the right password works and clears the count.
+        assert!(login(w, "self", PW, None, &third, t0() + Duration::seconds(3)).is_ok());
+        assert!(login(w, "self", PW, None, &third, t0() + Duration::seconds(4)).is_ok());
+    });
+}
+
+#[test]
+fn the_manager_must_change_a_temporary_password_then_enrol_totp_then_use_it() {
+    each(|w| {
+        let op = w.actor("admin");
+        w.svc.set_password(&op, "qltb", PW, true, t0()).unwrap();
+        let c = client();
+        let out = login(w, "qltb", PW, None, &c, t0()).unwrap();
+        assert_eq!(out.pending, Some(Pending::ChangePassword));
+        assert!(out.principal.is_none());
+        let s = w.svc.session(&out.session.id, t0()).unwrap();
+        assert_eq!(auth_code(s.principal()), "password_change_required");
+        // The new password is checked against the rules.
+        for (bad, code) in [("ngắn", "invalid"), ("qltb-mat-khau-dai", "invalid")] {
+            assert_eq!(auth_code(w.svc.change_password(&s, PW, bad, t0())), code, "{bad}");
+        }
+        assert_eq!(auth_code(w.svc.change_password(&s, "không phải mật khẩu cũ", NEW_PW, t0())), "invalid");
+        w.svc.change_password(&s, PW, NEW_PW, t0()).unwrap();
+        let s = w.svc.session(&out.session.id, t0()).unwrap();
+        assert_eq!(s.pending, Some(Pending::EnrolTotp));
+        assert_eq!(auth_code(s.principal()), "totp_enrolment_required");
+        let e = w.svc.begin_totp(&s, t0()).unwrap();
+        assert!(e.uri.starts_with("otpauth://totp/kyso:qltb?secret="));
+        assert_eq!(auth_code(w.svc.confirm_totp(&s, "000000", t0())), "bad_second_factor");
+        let codes = w.svc.confirm_totp(&s, &totp_code(&e.secret_base32, t0()).unwrap(), t0()).unwrap();
+        assert_eq!(codes.len(), 10);
+        let s = w.svc.session(&out.session.id, t0()).unwrap();
+        assert_eq!(s.principal().unwrap().login, "qltb");
+
+        // Later logins need the code; the same code twice is a replay.
+        let t1 = t0() + Duration::minutes(5);
+        assert_eq!(auth_code(login(w, "qltb", NEW_PW, None, &c, t1)), "second_factor_required");
+        let code = totp_code(&e.secret_base32, t1).unwrap();
+        let ok = login(w, "qltb", NEW_PW, Some(&code), &c, t1).unwrap();
+        assert_eq!(ok.principal.unwrap().method(), AuthMethod::PasswordTotp);
+        assert_eq!(auth_code(login(w, "qltb", NEW_PW, Some(&code), &c, t1)), "bad_second_factor");
+        // A recovery code works once.
+        let rc = login(w, "qltb", NEW_PW, Some(&codes[0]), &c, t1).unwrap();
+        assert_eq!(rc.principal.unwrap().method(), AuthMethod::RecoveryCode);
+        assert_eq!(auth_code(login(w, "qltb", NEW_PW, Some(&codes[0]), &c, t1)), "bad_second_factor");
+    });
+}
+
+#[test]
+fn who_may_reset_credentials_and_grant_the_manager_role() {
+    each(|w| {
+        let op = w.actor("admin");
+        for login in ["cntt", "qltb", "self", "cb.a"] {
+            w.svc.set_password(&op, login, PW, false, t0()).unwrap();
+        }
+        // IT staff as a logged-in user (not the local operator): through a real session.
+        let cntt = {
+            let s = login(w, "cntt", PW, None, &client(), t0()).unwrap();
+            assert_eq!(s.pending, Some(Pending::EnrolTotp));
+            let s = w.svc.session(&s.session.id, t0()).unwrap();
+            let e = w.svc.begin_totp(&s, t0()).unwrap();
+            w.svc.confirm_totp(&s, &totp_code(&e.secret_base32, t0()).unwrap(), t0()).unwrap();
+            login(
+                w,
+                "cntt",
+                PW,
+                Some(&totp_code(&e.secret_base32, t0() + Duration::minutes(1)).unwrap()),
+                &client(),
+                t0() + Duration::minutes(1),
+            )
+            .unwrap()
+            .principal
+            .unwrap()
+        };
+        let t = t0() + Duration::minutes(2);
+        let cases: Vec<(&str, ServiceResult<()>, &str)> = vec![
+            ("IT staff resets an official's password", w.svc.set_password(&cntt, "self", NEW_PW, true, t), "ok"),
+            ("IT staff resets the manager's password", w.svc.set_password(&cntt, "qltb", NEW_PW, true, t), "forbidden"),
+            ("IT staff sets a lasting password", w.svc.set_password(&cntt, "cb.a", NEW_PW, false, t), "forbidden"),
+            ("IT staff resets their own", w.svc.set_password(&cntt, "cntt", NEW_PW, true, t), "forbidden"),
+            ("IT staff grants the manager role", w.svc.grant(&cntt, "cb.a", "provincial_manager", "UBND-T", t), "forbidden"),
+            ("IT staff grants themself a role", w.svc.grant(&cntt, "cntt", "auditor", "UBND-T", t), "forbidden"),
+            ("IT staff grants an auditor", w.svc.grant(&cntt, "cb.a", "auditor", "UBND-T", t), "ok"),
+            ("the local operator makes a manager", w.svc.grant(&op, "cb.b", "provincial_manager", "UBND-T", t), "ok"),
+        ];
+        for (what, r, want) in cases {
+            let got = match r {
+                Ok(()) => "ok".to_string(),
+                Err(e) => e.code().to_string(),
+            };
+            assert_eq!(got, want, "{what}");
+        }
+    });
+}
+
+#[test]
+fn api_tokens_carry_only_their_roles_and_stop_when_revoked() {
+    each(|w| {
+        let op = w.actor("admin");
+        w.svc.grant(&op, "cb.a", "records_clerk", "SO-A", t0()).unwrap();
+        w.svc.set_password(&op, "cb.a", PW, false, t0()).unwrap();
+        let p = login(w, "cb.a", PW, None, &client(), t0()).unwrap().principal.unwrap();
+        let t = t0() + Duration::minutes(1);
+        assert_eq!(auth_code(w.svc.create_api_token(&p, "x", &[Role::ItStaff], t + Duration::days(1), t)), "forbidden");
+        assert_eq!(auth_code(w.svc.create_api_token(&p, "x", &[Role::RecordsClerk], t + Duration::days(400), t)), "invalid");
+        let tok = w.svc.create_api_token(&p, "kịch bản văn thư", &[Role::RecordsClerk], t + Duration::days(30), t).unwrap();
+        assert!(tok.secret.starts_with(&format!("kyso_{}_", tok.id)));
+        let tp = w.svc.api_token_principal(&tok.secret, t).unwrap();
+        assert_eq!(tp.method(), AuthMethod::ApiToken);
+        assert!(tp.grants.iter().all(|g| g.role == Role::RecordsClerk));
+        // The officer's own role is not in the token: reading persons is refused through it.
+        assert!(w.svc.list_persons(&p, Some("SO-A"), 10).is_ok());
+        assert_eq!(
+            auth_code(w.svc.add_person(&tp, &person("Người Mới", "027099000099", "1999-01-01", "nam", "specialist", "SO-A"), t)),
+            "forbidden"
+        );
+        assert_eq!(auth_code(w.svc.create_api_token(&tp, "y", &[Role::RecordsClerk], t + Duration::days(1), t)), "forbidden");
+        assert_eq!(auth_code(w.svc.api_token_principal("kyso_1_khong-phai", t)), "bad_token");
+        w.svc.revoke_api_token(&p, tok.id, t).unwrap();
+        assert_eq!(auth_code(w.svc.api_token_principal(&tok.secret, t)), "bad_token");
+        assert!(w.svc.api_tokens(&p).unwrap()[0].revoked);
+    });
+}
+
+#[test]
+fn disabling_an_account_and_logging_out_everywhere_end_its_sessions() {
+    each(|w| {
+        let op = w.actor("admin");
+        w.svc.set_password(&op, "self", PW, false, t0()).unwrap();
+        let a = login(w, "self", PW, None, &client(), t0()).unwrap();
+        let b = login(w, "self", PW, None, &client(), t0()).unwrap();
+        let n = w.svc.logout_everywhere(a.principal.as_ref().unwrap(), t0()).unwrap();
+        assert_eq!(n, 2);
+        assert_eq!(auth_code(w.svc.session(&b.session.id, t0())), "session_ended");
+        let c = login(w, "self", PW, None, &client(), t0()).unwrap();
+        w.svc.disable_user(&op, "self", t0()).unwrap();
+        assert_eq!(auth_code(w.svc.session(&c.session.id, t0())), "session_ended");
+        assert_eq!(auth_code(login(w, "self", PW, None, &client(), t0())), "bad_credentials");
+    });
+}
