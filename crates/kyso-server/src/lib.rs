@@ -5,6 +5,7 @@
 
 pub mod agent;
 pub mod listen;
+pub mod web;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -29,6 +30,10 @@ pub struct AppState {
     pub session: Option<Box<dyn TokenSession>>,
     pub ocsp: RwLock<OcspIndex>,
     pub clock: Clock,
+    /// Cookies, trusted proxies (see [`web::WebConfig`]).
+    pub web: web::WebConfig,
+    /// Whether this server speaks TLS itself (the origin browsers see is https).
+    pub tls: bool,
 }
 
 /// Request bodies larger than this are refused (OCSP and TSA requests are small).
@@ -42,8 +47,32 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/ocsp", post(ocsp_post))
         .route("/ocsp/{*req}", get(ocsp_get))
         .route("/tsa", post(tsa))
+        .merge(web::routes())
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn(log_request))
         .with_state(state)
+}
+
+static REQUEST_SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// One log line per request, under a span with its id (also sent back as `X-Request-Id`, so
+/// that a user's report can be matched to the log). Only the method, the path (never the
+/// query, which may carry a code), the status and the time are logged: no header, no body.
+async fn log_request(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    use tracing::Instrument;
+    let id = format!("{:x}-{}", std::process::id(), REQUEST_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    let method = req.method().clone();
+    let path = req.uri().path().chars().take(200).collect::<String>();
+    let span = tracing::info_span!("request", id = %id);
+    let started = std::time::Instant::now();
+    let mut r = next.run(req).instrument(span.clone()).await;
+    span.in_scope(|| {
+        tracing::info!(%method, %path, status = r.status().as_u16(), ms = started.elapsed().as_millis() as u64, "served");
+    });
+    if let Ok(v) = axum::http::HeaderValue::from_str(&id) {
+        r.headers_mut().insert("x-request-id", v);
+    }
+    r
 }
 
 fn bytes(ct: &'static str, body: Vec<u8>) -> Response {

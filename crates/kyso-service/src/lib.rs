@@ -26,7 +26,7 @@ pub use auth::{
     Session, TotpEnrolment,
 };
 pub use checkpoints::{AuditCheckpoint, CheckpointVerification};
-pub use kyso_core::authz::{Actor, AuthMethod};
+pub use kyso_core::authz::{Actor, AuthMethod, Role};
 /// A parsed OCSP request (for the server's hot path).
 pub use kyso_pki::ocsp::ParsedRequest as OcspRequest;
 

@@ -443,6 +443,27 @@ pub fn ts(cli: &Cli, c: &TsCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Logs go to stderr, or to `file` (appended, owner-only), as `tracing` lines with the
+/// request id; `KYSO_LOG` (an env-filter such as `info` or `kyso_server=debug`) sets the level.
+fn init_logging(file: Option<&std::path::Path>) -> CliResult<()> {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KYSO_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let r = match file {
+        Some(p) => {
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .map_err(|e| io(e, &format!("không mở được tệp nhật ký {}", p.display())))?;
+            builder.with_ansi(false).with_writer(std::sync::Mutex::new(f)).try_init()
+        }
+        None => builder.with_writer(std::io::stderr).try_init(),
+    };
+    // Already set (a second server in one process, as in tests): keep the first.
+    let _ = r;
+    Ok(())
+}
+
 pub fn serve(cli: &Cli, a: &ServeArgs) -> CliResult<ExitCode> {
     let e = env(cli)?;
     let svc = open_service(cli)?;
@@ -450,9 +471,16 @@ pub fn serve(cli: &Cli, a: &ServeArgs) -> CliResult<ExitCode> {
     let index = svc.ocsp_index()?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| io(e, "tokio"))?;
     let clock: kyso_server::Clock = Arc::new(|| clock::now().unwrap_or_default());
-    let state = Arc::new(kyso_server::AppState { svc, session, ocsp: std::sync::RwLock::new(index), clock });
+    init_logging(a.log_file.as_deref())?;
+    let web = kyso_server::web::WebConfig { secure_cookies: true, trusted_proxies: a.trusted_proxies.clone() };
+    let mut state = kyso_server::AppState { svc, session, ocsp: std::sync::RwLock::new(index), clock, web, tls: false };
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind(&a.listen).await.map_err(|e| io(e, &format!("không mở được cổng {}", a.listen)))?;
+        // A development server on loopback speaks plain HTTP, where a Secure cookie would not
+        // come back; anywhere else TLS is in front (a proxy) and the cookie is Secure.
+        let loopback = listener.local_addr().is_ok_and(|l| l.ip().is_loopback());
+        state.web.secure_cookies = !loopback;
+        let state = Arc::new(state);
         eprintln!("kyso serve: {} (CRL /crl/issuing.crl, OCSP /ocsp, TSA /tsa, chứng thư CA /ca/root.crt, /ca/issuing.crt)", a.listen);
         kyso_server::serve(state, listener, std::time::Duration::from_secs(a.refresh_secs)).await.map_err(|e| io(e, "máy chủ"))
     })?;

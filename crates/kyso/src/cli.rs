@@ -595,6 +595,12 @@ pub struct ServeArgs {
     /// Chạy mà không dùng token của CA (không cấp dấu thời gian, không tạo phản hồi OCSP theo yêu cầu, không phát hành CRL mới).
     #[arg(long)]
     pub no_ca_token: bool,
+    /// Địa chỉ IP của reverse proxy được tin cậy (lặp lại được): chỉ từ đó mới tin X-Forwarded-For và X-Forwarded-Proto.
+    #[arg(long = "trusted-proxy")]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Ghi nhật ký vận hành vào tệp này thay vì stderr (không bao giờ ghi mật khẩu, mã PIN, TOTP, mã truy cập hay mã phiên).
+    #[arg(long)]
+    pub log_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -887,6 +893,19 @@ pub enum UserCmd {
         /// Mã cơ quan.
         #[arg(long)]
         agency: String,
+    },
+    /// Đặt mật khẩu tạm cho một tài khoản (người dùng phải đổi ở lần đăng nhập đầu). Mật khẩu lấy từ biến KYSO_NEW_PASSWORD hoặc được hỏi trên cửa sổ dòng lệnh; ít nhất 12 ký tự, không chứa tên đăng nhập hay số CCCD. Các phiên đang mở của tài khoản kết thúc.
+    Password {
+        /// Tên đăng nhập.
+        login: String,
+        /// Mật khẩu dùng lâu dài, không phải đổi (chỉ người vận hành trên máy chủ).
+        #[arg(long)]
+        lasting: bool,
+    },
+    /// Xóa TOTP và mã khôi phục của một tài khoản (mất điện thoại): lần đăng nhập sau phải đăng ký lại.
+    Reset2fa {
+        /// Tên đăng nhập.
+        login: String,
     },
 }
 

@@ -175,6 +175,7 @@ pub fn run(cli: &Cli, now: DateTime<Utc>) -> Result<ExitCode, CliError> {
     };
     let mut svc = Service::init(db, env.calendar, &bootstrap, start)?;
     svc.set_files(&cli.data.join("files"))?;
+    svc.set_sealing_key(crate::deployment::sealing_key(&cli.data)?);
     crate::config::write_default(&cli.data).map_err(|e| CliError {
         code: "environment",
         message: e.to_string(),
@@ -199,7 +200,38 @@ pub fn run(cli: &Cli, now: DateTime<Utc>) -> Result<ExitCode, CliError> {
     let documents = crate::demo_docs::sample_documents(cli, &mut w, now)?;
     let t = w.at(10).max(now - Duration::minutes(1));
     w.svc.ca_crl(&w.svc.local_operator("cntt")?, &*w.ca, false, t)?;
-    print_summary(cli, &w, &documents, now)
+    let logins = demo_logins(&w, now)?;
+    print_summary(cli, &w, &documents, &logins, now)
+}
+
+/// The training password of every demo account (one for all: it is a classroom).
+pub const DEMO_PASSWORD: &str = "Tập huấn chữ ký số 2026";
+
+/// What the demo prints so that one can log in.
+pub(crate) struct DemoLogins {
+    pub accounts: Vec<String>,
+    /// The provincial manager's TOTP secret (base32), enrolled through the real login flow.
+    pub manager_totp: String,
+}
+
+/// Gives every demo account the training password, and enrols TOTP for the provincial
+/// manager through the same login the web uses. IT staff and the auditor enrol at their first
+/// login, as in production.
+fn demo_logins(w: &World, now: DateTime<Utc>) -> Res<DemoLogins> {
+    let admin = w.actor("admin")?;
+    let mut accounts: Vec<String> = w.svc.list_users(&admin)?.into_iter().map(|u| u.0).collect();
+    accounts.dedup();
+    for login in &accounts {
+        w.svc.set_password(&admin, login, DEMO_PASSWORD, false, now)?;
+    }
+    let client = ClientInfo { address: "demo".into(), user_agent: None };
+    let out =
+        w.svc.login_with_password(&PasswordLogin { login: "qltb", password: DEMO_PASSWORD, second_factor: None, client: &client }, now)?;
+    let session = w.svc.session(&out.session.id, now)?;
+    let e = w.svc.begin_totp(&session, now)?;
+    w.svc.confirm_totp(&session, &totp_code(&e.secret_base32, now)?, now)?;
+    w.svc.logout(&session, now)?;
+    Ok(DemoLogins { accounts, manager_totp: e.secret_base32 })
 }
 
 fn setup_registry(w: &mut World) -> Res<(HashMap<AgencyId, Agency>, Vec<Subscriber>)> {
@@ -871,7 +903,13 @@ fn leave_open_requests(w: &mut World, agencies: &HashMap<AgencyId, Agency>, subs
     Ok(())
 }
 
-fn print_summary(cli: &Cli, w: &World, samples: &crate::demo_docs::Samples, now: DateTime<Utc>) -> Result<ExitCode, CliError> {
+fn print_summary(
+    cli: &Cli,
+    w: &World,
+    samples: &crate::demo_docs::Samples,
+    logins: &DemoLogins,
+    now: DateTime<Utc>,
+) -> Result<ExitCode, CliError> {
     let documents = &samples.documents;
     let admin = w.actor("admin")?;
     let counts = w.svc.registry_counts(&admin)?;
@@ -897,6 +935,10 @@ fn print_summary(cli: &Cli, w: &World, samples: &crate::demo_docs::Samples, now:
             "report_period": period,
             "documents": documents.iter().map(|(f, what)| serde_json::json!({"file": cli.data.join("documents").join(f), "what": what})).collect::<Vec<_>>(),
             "signers": samples.signers.iter().map(|(login, token, who)| serde_json::json!({"login": login, "token": token, "who": who})).collect::<Vec<_>>(),
+            "accounts": logins.accounts,
+            "password": DEMO_PASSWORD,
+            "manager_totp_secret": logins.manager_totp,
+            "url": DEMO_BASE_URL,
         }));
         return Ok(ExitCode::SUCCESS);
     }
@@ -913,6 +955,9 @@ fn print_summary(cli: &Cli, w: &World, samples: &crate::demo_docs::Samples, now:
     println!();
     println!("Tài khoản mẫu: admin (CNTT), qltb (người quản lý thuê bao), cntt (Trung tâm CNTT), kiemtra (kiểm tra),");
     println!("               cqqltt.<mã cơ quan> (cán bộ CQQLTT), vanthu.<mã cơ quan> (văn thư), ví dụ cqqltt.skhcn");
+    println!("  {} tài khoản, mật khẩu đào tạo chung: {DEMO_PASSWORD}", logins.accounts.len());
+    println!("  qltb dùng thêm mã TOTP; bí mật TOTP (nhập vào ứng dụng xác thực): {}", logins.manager_totp);
+    println!("  admin, cntt, kiemtra đăng ký TOTP ở lần đăng nhập đầu (vai trò cần xác thực hai yếu tố).");
     println!();
     let issued = w.svc.issued_certificates()?.len();
     println!("Tổ chức chứng thực tích hợp (thử nghiệm): {issued} chứng thư số do CA cấp, trên thiết bị lưu khóa mềm trong {d}/tokens.");
@@ -934,7 +979,9 @@ fn print_summary(cli: &Cli, w: &World, samples: &crate::demo_docs::Samples, now:
     println!("  kyso cert list --data {d} --expiring-within 90");
     println!("  kyso agency list --data {d}");
     println!("  kyso audit verify --data {d}");
-    println!("  KYSO_CA_PIN={DEMO_CA_PIN} kyso serve --data {d}            # CRL, OCSP, TSA tại {DEMO_BASE_URL}");
+    println!("  KYSO_CA_PIN={DEMO_CA_PIN} kyso serve --data {d}            # đăng nhập, API, CRL, OCSP, TSA tại {DEMO_BASE_URL}");
+    println!("  curl -c /tmp/kyso.cookies -H 'Content-Type: application/json' -d '{{\"login\":\"giamdoc.snv\",\"password\":\"{DEMO_PASSWORD}\"}}' {DEMO_BASE_URL}/auth/login");
+    println!("  curl -b /tmp/kyso.cookies {DEMO_BASE_URL}/api/v1/me");
     println!("  kyso ca export --data {d} --out {d}/export");
     println!("  kyso doc list --data {d} --as vanthu.snv");
     println!("  kyso doc register --data {d} --as vanthu.snv --agency SNV --year {year}");

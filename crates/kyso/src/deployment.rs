@@ -101,7 +101,7 @@ pub(crate) fn open_service(cli: &Cli) -> CliResult<Service> {
 /// database, so that a dump of it alone does not give the secrets.
 const SEALING_KEY_FILE: &str = "kyso.key";
 
-fn sealing_key(dir: &std::path::Path) -> CliResult<[u8; 32]> {
+pub(crate) fn sealing_key(dir: &std::path::Path) -> CliResult<[u8; 32]> {
     let p = dir.join(SEALING_KEY_FILE);
     match std::fs::read(&p) {
         Ok(b) => b.try_into().map_err(|_| env_err(format!("{} hỏng (phải dài 32 byte); khôi phục từ bản sao lưu", p.display()))),

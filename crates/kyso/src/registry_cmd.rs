@@ -351,6 +351,23 @@ pub(crate) fn user(cli: &Cli, c: &UserCmd, now: DateTime<Utc>) -> CliResult<Exit
                 println!("Đã thu hồi vai trò '{role}' tại {agency} của tài khoản '{login}'.")
             })
         }
+        UserCmd::Password { login, lasting } => {
+            let pw = crate::tokens::pin("KYSO_NEW_PASSWORD", &format!("Mật khẩu mới cho {login}"))?;
+            svc.set_password(&actor, login, pw.expose(), !lasting, now)?;
+            done(cli, serde_json::json!({"login": login, "temporary": !lasting}), || {
+                if *lasting {
+                    println!("Đã đặt mật khẩu cho '{login}'.")
+                } else {
+                    println!("Đã đặt mật khẩu tạm cho '{login}'; người dùng phải đổi ở lần đăng nhập đầu.")
+                }
+            })
+        }
+        UserCmd::Reset2fa { login } => {
+            svc.reset_second_factor(&actor, login, now)?;
+            done(cli, serde_json::json!({"login": login, "second_factor": "reset"}), || {
+                println!("Đã xóa TOTP và mã khôi phục của '{login}'; lần đăng nhập sau phải đăng ký lại.")
+            })
+        }
         UserCmd::List => {
             let v = svc.list_users(&actor)?;
             let rows: Vec<serde_json::Value> = v.iter().map(|(l, r, a)| serde_json::json!({"login": l, "role": r, "agency": a})).collect();

@@ -286,7 +286,7 @@ impl Service {
     /// (the root for an account without a person), never one's own, and for an account that
     /// holds `provincial_manager` only a provincial manager or the local operator.
     fn require_credential_admin(&self, tx: &mut kyso_store::Tx<'_>, actor: &Principal, c: &kyso_store::Credentials) -> ServiceResult<()> {
-        if actor.user_id == c.user_id {
+        if actor.user_id == c.user_id && actor.method() != AuthMethod::LocalOperator {
             return Err(DomainError::forbidden(
                 "không tự đặt lại mật khẩu hay yếu tố xác thực của chính mình; hãy dùng chức năng đổi mật khẩu",
             )
