@@ -65,7 +65,7 @@ summarise "$log"
 # will expire fails CI a year before it does. crates/kyso/tests/architecture.rs keeps the
 # list complete. faketime runs the binaries cargo built above, not cargo: rustc hangs under
 # faketime, and FAKETIME_DONT_FAKE_MONOTONIC keeps sleeps and timeouts real.
-clock_tests=(kyso-pki:certs kyso-pki:cms_field kyso-pki:path kyso-pki:status kyso-pdf:sign kyso-service:ca kyso-verify:fixtures kyso:ca_cli kyso:doc_cli kyso-store:pg_tls)
+clock_tests=(kyso-pki:certs kyso-pki:cms_field kyso-pki:path kyso-pki:status kyso-pdf:sign kyso-service:ca kyso-verify:fixtures kyso:ca_cli kyso:doc_cli kyso-store:pg_tls kyso:web_cli)
 step "time-dependent tests with the clock a year ahead"
 # The same cargo command as above, so nothing is rebuilt: "crate:test", binary, directory.
 bins=$(cargo test --workspace --locked --lib --bins --tests --no-run --message-format=json | python3 -c '

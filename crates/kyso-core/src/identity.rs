@@ -60,8 +60,11 @@ impl Default for SessionPolicy {
     }
 }
 
-/// Failed logins allowed before each further attempt must wait.
+/// Failed logins allowed for one account before each further attempt must wait.
 pub const FREE_FAILURES: i64 = 5;
+/// Failed logins allowed from one client address before its attempts must wait: more than for
+/// an account, because an agency's whole office may reach the server through one NAT address.
+pub const FREE_FAILURES_PER_ADDRESS: i64 = 20;
 /// The longest wait between attempts.
 pub const MAX_LOGIN_DELAY_SECS: i64 = 15 * 60;
 
@@ -69,10 +72,19 @@ pub const MAX_LOGIN_DELAY_SECS: i64 = 15 * 60;
 /// none for the first five, then 2, 4, 8, … seconds up to 15 minutes. A wait, not a lock, so
 /// that nobody can lock the manager out by guessing.
 pub fn login_delay(failures: i64) -> Duration {
-    if failures < FREE_FAILURES {
+    delay_after(failures, FREE_FAILURES)
+}
+
+/// The same for a client address, after [`FREE_FAILURES_PER_ADDRESS`].
+pub fn address_delay(failures: i64) -> Duration {
+    delay_after(failures, FREE_FAILURES_PER_ADDRESS)
+}
+
+fn delay_after(failures: i64, free: i64) -> Duration {
+    if failures < free {
         return Duration::zero();
     }
-    let exp = (failures - FREE_FAILURES + 1).min(20) as u32;
+    let exp = (failures - free + 1).min(20) as u32;
     Duration::seconds((1i64 << exp).min(MAX_LOGIN_DELAY_SECS))
 }
 
@@ -103,6 +115,8 @@ mod tests {
         for (n, secs) in cases {
             assert_eq!(login_delay(n).num_seconds(), secs, "{n} failures");
         }
+        assert_eq!(address_delay(19).num_seconds(), 0);
+        assert_eq!(address_delay(20).num_seconds(), 2);
     }
 
     #[test]

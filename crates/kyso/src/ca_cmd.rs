@@ -474,16 +474,26 @@ pub fn serve(cli: &Cli, a: &ServeArgs) -> CliResult<ExitCode> {
     init_logging(a.log_file.as_deref())?;
     let web = kyso_server::web::WebConfig { secure_cookies: true, trusted_proxies: a.trusted_proxies.clone() };
     let mut state = kyso_server::AppState { svc, session, ocsp: std::sync::RwLock::new(index), clock, web, tls: false };
-    rt.block_on(async {
+    let r = rt.block_on(async {
         let listener = tokio::net::TcpListener::bind(&a.listen).await.map_err(|e| io(e, &format!("không mở được cổng {}", a.listen)))?;
         // A development server on loopback speaks plain HTTP, where a Secure cookie would not
         // come back; anywhere else TLS is in front (a proxy) and the cookie is Secure.
         let loopback = listener.local_addr().is_ok_and(|l| l.ip().is_loopback());
         state.web.secure_cookies = !loopback;
         let state = Arc::new(state);
-        eprintln!("kyso serve: {} (CRL /crl/issuing.crl, OCSP /ocsp, TSA /tsa, chứng thư CA /ca/root.crt, /ca/issuing.crt)", a.listen);
-        kyso_server::serve(state, listener, std::time::Duration::from_secs(a.refresh_secs)).await.map_err(|e| io(e, "máy chủ"))
+        eprintln!(
+            "kyso serve: http://{} (đăng nhập /auth/login, API /api/v1/me; CRL /crl/issuing.crl, OCSP /ocsp, TSA /tsa, chứng thư CA /ca/root.crt)",
+            a.listen
+        );
+        let served = kyso_server::serve(state.clone(), listener, std::time::Duration::from_secs(a.refresh_secs)).await;
+        Ok::<_, CliError>((served, state))
     })?;
+    let (served, state) = r;
+    // The runtime goes first, so that the last reference to the service (and its PostgreSQL
+    // connection, whose drop blocks) is dropped here, outside it.
+    drop(rt);
+    drop(state);
+    served.map_err(|e| io(e, "máy chủ"))?;
     let _ = config::CONFIG_FILE;
     Ok(ExitCode::SUCCESS)
 }

@@ -11,7 +11,7 @@ use argon2::{Argon2, Params};
 use chrono::{DateTime, Duration, Utc};
 use kyso_core::audit::NewEvent;
 use kyso_core::authz::Role;
-use kyso_core::identity::{check_password, login_delay, needs_second_factor};
+use kyso_core::identity::{address_delay, check_password, login_delay, needs_second_factor};
 
 /// What a password login gives.
 #[derive(Debug, Clone, Copy)]
@@ -154,7 +154,8 @@ impl Service {
         let mut wait = Duration::zero();
         for k in keys {
             if let Some((n, last)) = self.db.read(|tx| tx.login_failures(k))? {
-                let until = last + login_delay(n);
+                let delay = if k.starts_with("addr:") { address_delay(n) } else { login_delay(n) };
+                let until = last + delay;
                 if until > now {
                     wait = wait.max(until - now);
                 }

@@ -1,0 +1,365 @@
+//! Logins, sessions and API tokens against a running `kyso serve` on a demo province: what a
+//! browser and a script see over HTTP (issue 12).
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+
+const PASSWORD: &str = "Tập huấn chữ ký số 2026";
+
+fn kyso(args: &[&str], data: &Path) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kyso"));
+    c.args(args).arg("--data").arg(data).env_remove("KYSO_DB").env_remove("KYSO_USER").env_remove("KYSO_NOW");
+    c.stdin(Stdio::null()).output().expect("kyso runs")
+}
+
+struct Server(Child);
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(data: &Path, listen_ip: &str, extra: &[&str]) -> (Server, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let errors = data.join(format!("serve-{port}.err"));
+    let child = Command::new(env!("CARGO_BIN_EXE_kyso"))
+        .args(["serve", "--listen", &format!("{listen_ip}:{port}"), "--no-ca-token", "--data"])
+        .arg(data)
+        .args(extra)
+        .env_remove("KYSO_NOW")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&errors).unwrap())
+        .spawn()
+        .unwrap();
+    let server = Server(child);
+    let addr = format!("127.0.0.1:{port}");
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(&addr).is_ok() {
+            return (server, addr);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("kyso serve did not start on {addr}: {}", std::fs::read_to_string(&errors).unwrap_or_default());
+}
+
+/// One demo province for the tests of this file (the demo takes a few seconds), and the
+/// manager's TOTP secret it printed.
+fn demo() -> &'static (tempfile::TempDir, String) {
+    static DEMO: OnceLock<(tempfile::TempDir, String)> = OnceLock::new();
+    DEMO.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let o = kyso(&["demo", "--json"], dir.path());
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["password"], PASSWORD);
+        (dir, v["manager_totp_secret"].as_str().unwrap().to_string())
+    })
+}
+
+struct Reply {
+    status: u16,
+    headers: HashMap<String, Vec<String>>,
+    body: String,
+}
+
+impl Reply {
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|_| panic!("not JSON: {}", self.body))
+    }
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.first()).map(String::as_str)
+    }
+    /// The session cookie this reply sets, with its attributes.
+    fn set_cookie(&self) -> Option<&str> {
+        self.headers.get("set-cookie")?.iter().find(|c| c.starts_with("kyso_session=")).map(String::as_str)
+    }
+    fn session(&self) -> String {
+        let c = self.set_cookie().expect("a session cookie");
+        c.split(';').next().unwrap().trim_start_matches("kyso_session=").to_string()
+    }
+}
+
+/// A plain HTTP/1.1 request, so that the test controls every header a browser would send.
+fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Reply {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    s.write_all(req.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let mut headers: HashMap<String, Vec<String>> = HashMap::new();
+    for l in lines {
+        if let Some((k, v)) = l.split_once(':') {
+            headers.entry(k.trim().to_lowercase()).or_default().push(v.trim().to_string());
+        }
+    }
+    Reply { status, headers, body: body.to_string() }
+}
+
+const JSON: (&str, &str) = ("Content-Type", "application/json");
+
+fn login(addr: &str, login: &str, password: &str, totp: Option<&str>) -> Reply {
+    let body = match totp {
+        Some(t) => serde_json::json!({"login": login, "password": password, "totp": t}),
+        None => serde_json::json!({"login": login, "password": password}),
+    };
+    http(addr, "POST", "/auth/login", &[JSON], &body.to_string())
+}
+
+fn cookie(id: &str) -> String {
+    format!("kyso_session={id}")
+}
+
+fn me(addr: &str, id: &str) -> Reply {
+    http(addr, "GET", "/api/v1/me", &[("Cookie", &cookie(id))], "")
+}
+
+/// The code an authenticator app shows now (the server reads the same clock).
+#[allow(clippy::disallowed_methods)]
+fn totp_now(secret: &str) -> String {
+    kyso_service::totp_code(secret, chrono::Utc::now()).unwrap()
+}
+
+/// The code of the next 30-second step, which the server also accepts (one step of drift):
+/// the demo may have used the current step's code to enrol, and a code works once.
+#[allow(clippy::disallowed_methods)]
+fn totp_next(secret: &str) -> String {
+    kyso_service::totp_code(secret, chrono::Utc::now() + chrono::Duration::seconds(30)).unwrap()
+}
+
+#[test]
+fn password_logins_cookies_delays_and_the_second_factor() {
+    let (dir, manager_totp) = demo();
+    let (_s, addr) = serve(dir.path(), "127.0.0.1", &[]);
+
+    // A subscriber logs in; the cookie is HttpOnly and SameSite=Strict (not Secure on loopback).
+    let ok = login(&addr, "giamdoc.snv", PASSWORD, None);
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    let c = ok.set_cookie().unwrap();
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(c.contains(attr), "{c}");
+    }
+    assert!(!c.contains("Secure"), "a loopback development server: {c}");
+    let m = me(&addr, &ok.session()).json();
+    assert_eq!(m["login"], "giamdoc.snv");
+    assert_eq!(m["method"], "password");
+    assert_eq!(m["roles"][0]["role"], "subscriber");
+
+    // A new session id at every login, whatever cookie the browser had.
+    let again = http(
+        &addr,
+        "POST",
+        "/auth/login",
+        &[JSON, ("Cookie", &cookie(&ok.session()))],
+        &format!(r#"{{"login":"giamdoc.snv","password":"{PASSWORD}"}}"#),
+    );
+    assert_eq!(again.status, 200);
+    assert_ne!(again.session(), ok.session());
+
+    // A wrong password and an unknown login get the same 401 problem.
+    let wrong = login(&addr, "giamdoc.snv", "không phải mật khẩu", None);
+    let unknown = login(&addr, "khong-co-tai-khoan", PASSWORD, None);
+    for r in [&wrong, &unknown] {
+        assert_eq!(r.status, 401);
+        assert_eq!(r.header("content-type"), Some("application/problem+json"));
+        assert_eq!(r.json()["code"], "bad_credentials");
+        assert_eq!(r.json()["detail"], "tên đăng nhập hoặc mật khẩu không đúng");
+    }
+
+    // Five failures, then a growing delay answered with 429 and Retry-After.
+    for _ in 0..5 {
+        assert_eq!(login(&addr, "phogiamdoc.snv", "sai mật khẩu lần nữa", None).status, 401);
+    }
+    let slowed = login(&addr, "phogiamdoc.snv", PASSWORD, None);
+    assert_eq!(slowed.status, 429, "{}", slowed.body);
+    assert!(slowed.header("retry-after").is_some_and(|s| s.parse::<i64>().unwrap() >= 1));
+
+    // The provincial manager needs the TOTP code.
+    let no_code = login(&addr, "qltb", PASSWORD, None);
+    assert_eq!((no_code.status, no_code.json()["code"].as_str()), (401, Some("second_factor_required")));
+    let with_code = login(&addr, "qltb", PASSWORD, Some(&totp_next(manager_totp)));
+    assert_eq!(with_code.status, 200, "{}", with_code.body);
+    assert_eq!(me(&addr, &with_code.session()).json()["method"], "password_totp");
+
+    // The auditor has no TOTP yet: the session may only enrol it, then it may act.
+    let aud = login(&addr, "kiemtra", PASSWORD, None);
+    assert_eq!(aud.json()["pending"], "enrol_totp");
+    let id = aud.session();
+    let csrf = aud.json()["csrf"].as_str().unwrap().to_string();
+    let blocked = me(&addr, &id);
+    assert_eq!((blocked.status, blocked.json()["code"].as_str()), (403, Some("totp_enrolment_required")));
+    let h = [JSON, ("Cookie", &cookie(&id)), ("X-CSRF-Token", &csrf)];
+    let begun = http(&addr, "POST", "/auth/totp", &h, "{}").json();
+    let secret = begun["secret"].as_str().unwrap().to_string();
+    let confirmed = http(&addr, "POST", "/auth/totp", &h, &format!(r#"{{"code":"{}"}}"#, totp_now(&secret)));
+    assert_eq!(confirmed.status, 200, "{}", confirmed.body);
+    assert_eq!(confirmed.json()["recovery_codes"].as_array().unwrap().len(), 10);
+    assert_eq!(me(&addr, &id).json()["login"], "kiemtra");
+}
+
+#[test]
+fn a_non_loopback_server_marks_the_cookie_secure() {
+    let (dir, _) = demo();
+    let (_s, addr) = serve(dir.path(), "0.0.0.0", &[]);
+    let ok = login(&addr, "chuyenvien.snv", PASSWORD, None);
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert!(ok.set_cookie().unwrap().contains("; Secure"), "{:?}", ok.set_cookie());
+}
+
+#[test]
+fn cross_origin_posts_are_refused_and_logout_everywhere_ends_every_session() {
+    let (dir, _) = demo();
+    let (_s, addr) = serve(dir.path(), "127.0.0.1", &[]);
+    let a = login(&addr, "vanthu.snv", PASSWORD, None);
+    let b = login(&addr, "vanthu.snv", PASSWORD, None);
+    let (id, csrf) = (a.session(), a.json()["csrf"].as_str().unwrap().to_string());
+    let own = format!("http://{addr}");
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], u16, &'a str);
+    let cases: &[Case<'_>] = &[
+        ("another site's Origin", &[("Origin", "http://evil.example"), ("X-CSRF-Token", &csrf)], 403, "cross_origin"),
+        ("a cross-site fetch without Origin", &[("Sec-Fetch-Site", "cross-site"), ("X-CSRF-Token", &csrf)], 403, "cross_origin"),
+        ("this origin but no CSRF token", &[("Origin", &own)], 403, "csrf"),
+        ("this origin and a wrong CSRF token", &[("Origin", &own), ("X-CSRF-Token", "sai")], 403, "csrf"),
+    ];
+    let session_cookie = cookie(&id);
+    for (what, extra, status, code) in cases {
+        let mut h = vec![JSON, ("Cookie", session_cookie.as_str())];
+        h.extend_from_slice(extra);
+        let r = http(&addr, "POST", "/auth/logout", &h, r#"{"everywhere":true}"#);
+        assert_eq!((r.status, r.json()["code"].as_str().unwrap().to_string()), (*status, code.to_string()), "{what}");
+    }
+    // A login posted from another site is refused too (login CSRF).
+    let r = http(
+        &addr,
+        "POST",
+        "/auth/login",
+        &[JSON, ("Origin", "http://evil.example")],
+        &format!(r#"{{"login":"vanthu.snv","password":"{PASSWORD}"}}"#),
+    );
+    assert_eq!(r.status, 403);
+    // The same request from this origin, as an HTML form with the token in `_csrf`.
+    let form = format!("everywhere=true&_csrf={csrf}");
+    let r = http(
+        &addr,
+        "POST",
+        "/auth/logout",
+        &[("Content-Type", "application/x-www-form-urlencoded"), ("Cookie", &cookie(&id)), ("Origin", &own)],
+        &form,
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["ended"], 2);
+    assert!(r.set_cookie().unwrap().contains("Max-Age=0"));
+    for s in [a.session(), b.session()] {
+        assert_eq!(me(&addr, &s).status, 401);
+    }
+}
+
+#[test]
+fn an_api_token_carries_only_its_roles_and_stops_when_revoked() {
+    let (dir, _) = demo();
+    let (_s, addr) = serve(dir.path(), "127.0.0.1", &[]);
+    let l = login(&addr, "cqqltt.snv", PASSWORD, None);
+    assert_eq!(l.status, 200, "{}", l.body);
+    let (id, csrf) = (l.session(), l.json()["csrf"].as_str().unwrap().to_string());
+    let held: Vec<String> =
+        me(&addr, &id).json()["roles"].as_array().unwrap().iter().map(|r| r["role"].as_str().unwrap().to_string()).collect();
+    assert!(held.contains(&"agency_officer".to_string()), "{held:?}");
+    let h = [JSON, ("Cookie", &cookie(&id) as &str), ("X-CSRF-Token", &csrf)];
+    let refused = http(&addr, "POST", "/api/v1/tokens", &h, r#"{"name":"x","roles":["it_staff"],"days":30}"#);
+    assert_eq!((refused.status, refused.json()["code"].as_str()), (403, Some("forbidden")));
+    let made = http(&addr, "POST", "/api/v1/tokens", &h, r#"{"name":"báo cáo hằng tuần","roles":["agency_officer"],"days":30}"#);
+    assert_eq!(made.status, 201, "{}", made.body);
+    let secret = made.json()["secret"].as_str().unwrap().to_string();
+    let tid = made.json()["id"].as_i64().unwrap();
+    let bearer = format!("Bearer {secret}");
+    let via_token = http(&addr, "GET", "/api/v1/me", &[("Authorization", &bearer)], "").json();
+    assert_eq!(via_token["method"], "api_token");
+    let roles: Vec<&str> = via_token["roles"].as_array().unwrap().iter().map(|r| r["role"].as_str().unwrap()).collect();
+    assert!(roles.iter().all(|r| *r == "agency_officer"), "{roles:?}");
+    // A token cannot make tokens; it may revoke itself, and is refused after.
+    let r =
+        http(&addr, "POST", "/api/v1/tokens", &[JSON, ("Authorization", &bearer)], r#"{"name":"y","roles":["agency_officer"],"days":1}"#);
+    assert_eq!(r.status, 403);
+    let r = http(&addr, "DELETE", &format!("/api/v1/tokens/{tid}"), &[("Authorization", &bearer)], "");
+    assert_eq!(r.status, 204, "{}", r.body);
+    let r = http(&addr, "GET", "/api/v1/me", &[("Authorization", &bearer)], "");
+    assert_eq!((r.status, r.json()["code"].as_str()), (401, Some("bad_token")));
+}
+
+/// No password, TOTP secret or code, recovery code, API token, session id or CSRF token
+/// reaches the log.
+#[test]
+fn the_log_has_request_ids_and_no_secrets() {
+    let (dir, _) = demo();
+    let log = dir.path().join(format!("serve-{}.log", std::process::id()));
+    let (s, addr) = serve(dir.path(), "127.0.0.1", &["--log-file", log.to_str().unwrap()]);
+    let mut secrets = vec![PASSWORD.to_string(), "sai-mật-khẩu-bí-mật".to_string()];
+    let _ = login(&addr, "chuyenvien.snv", "sai-mật-khẩu-bí-mật", None);
+    // IT staff: enrol TOTP at the first login, then make a token.
+    let l = login(&addr, "cntt", PASSWORD, None);
+    assert_eq!(l.json()["pending"], "enrol_totp", "{}", l.body);
+    let (id, csrf) = (l.session(), l.json()["csrf"].as_str().unwrap().to_string());
+    let h = [JSON, ("Cookie", &cookie(&id) as &str), ("X-CSRF-Token", &csrf)];
+    let secret = http(&addr, "POST", "/auth/totp", &h, "{}").json()["secret"].as_str().unwrap().to_string();
+    let code = totp_now(&secret);
+    let confirmed = http(&addr, "POST", "/auth/totp", &h, &format!(r#"{{"code":"{code}"}}"#)).json();
+    let t = http(&addr, "POST", "/api/v1/tokens", &h, r#"{"name":"t","roles":["it_staff"],"days":1}"#);
+    assert_eq!(t.status, 201, "{}", t.body);
+    let codes = http(&addr, "POST", "/auth/recovery-codes", &h, "{}").json();
+    secrets.extend([secret, code, id.clone(), csrf.clone(), t.json()["secret"].as_str().unwrap().to_string()]);
+    for list in [&confirmed["recovery_codes"], &codes["recovery_codes"]] {
+        secrets.extend(list.as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()));
+    }
+    drop(s);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("path=/auth/login") && text.contains("request{id="), "{text}");
+    for secret in &secrets {
+        assert!(!text.contains(secret.as_str()), "the log holds a secret: {secret}");
+    }
+}
+
+/// Sessions live in the database: two servers on one PostgreSQL accept the same cookie, and a
+/// logout on one ends it on the other.
+#[test]
+fn two_servers_on_one_postgres_share_sessions() {
+    let Some(base) = std::env::var("KYSO_TEST_PG_URL").ok().filter(|s| !s.is_empty()) else {
+        assert!(!kyso_testkit::require("KYSO_TEST_REQUIRE_PG"), "KYSO_TEST_REQUIRE_PG is set but KYSO_TEST_PG_URL is not");
+        return;
+    };
+    let Some(psql) = kyso_testkit::system_tool("psql") else {
+        assert!(!kyso_testkit::require("KYSO_TEST_REQUIRE_PG_TOOLS"), "psql is required");
+        return;
+    };
+    let mut tag = [0u8; 4];
+    kyso_token::random_bytes(&mut tag);
+    let name = format!("kyso_web_{}_{}", std::process::id(), hex::encode(tag));
+    assert!(Command::new(&psql).arg(&base).args(["-qc", &format!("CREATE DATABASE {name}")]).status().unwrap().success());
+    let url = format!("{}/{name}", base.rsplit_once('/').unwrap().0);
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let o = kyso(&["demo", "--db", &url], &data);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (_a, addr_a) = serve(&data, "127.0.0.1", &["--db", &url]);
+    let (_b, addr_b) = serve(&data, "127.0.0.1", &["--db", &url]);
+    let l = login(&addr_a, "giamdoc.snv", PASSWORD, None);
+    assert_eq!(l.status, 200, "{}", l.body);
+    let (id, csrf) = (l.session(), l.json()["csrf"].as_str().unwrap().to_string());
+    assert_eq!(me(&addr_b, &id).json()["login"], "giamdoc.snv");
+    let r = http(&addr_b, "POST", "/auth/logout", &[JSON, ("Cookie", &cookie(&id)), ("X-CSRF-Token", &csrf)], "{}");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(me(&addr_a, &id).status, 401);
+    drop((_a, _b));
+    let _ = Command::new(&psql).arg(&base).args(["-qc", &format!("DROP DATABASE {name} WITH (FORCE)")]).status();
+}
