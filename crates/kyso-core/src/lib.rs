@@ -5,6 +5,7 @@ pub mod audit;
 pub mod authz;
 pub mod calendar;
 pub mod document;
+pub mod duties;
 pub mod error;
 pub mod identity;
 pub mod onboarding;

@@ -167,6 +167,12 @@ pub struct ProvinceProfile {
     /// certificate information a change request can alter, so the default is yes.
     #[serde(default = "yes")]
     pub certificate_title: bool,
+    /// Where an agency has a single CQQLTT officer, may that officer confirm a request they
+    /// filed themself? Only ever when the request then goes through the provincial manager's
+    /// check (the four eyes come from the manager). Not in the regulations read so far
+    /// (UNVERIFIED): a review of separation of duties, issue 12; default yes.
+    #[serde(default = "yes")]
+    pub sole_officer_may_confirm_own_filing: bool,
     /// Wrong PINs before a token locks (NĐ 130 Art. 73; the CA's count is UNVERIFIED).
     pub pin_retry_limit: u32,
     #[serde(default)]

@@ -235,6 +235,26 @@ impl Service {
         }
     }
 
+    /// Separation of duties (`kyso_core::duties`): who filed, confirmed and checked the
+    /// request, from its audit events, against who acts now. The system's CA service and the
+    /// local operator are held to it like anyone: the rule is about people.
+    fn check_duties(&self, tx: &mut Tx<'_>, action: Action, actor: &Principal, q: &Request, parties: &Parties<'_>) -> ServiceResult<()> {
+        if !matches!(action, Action::Confirm | Action::Check | Action::Complete) {
+            return Ok(());
+        }
+        let steps = tx.request_step_actors(q.id.0)?;
+        let sole_officer = tx.role_holders_at(kyso_core::authz::Role::AgencyOfficer.code(), q.managing_agency_id.0)? == 1;
+        let facts = kyso_core::duties::DutyFacts {
+            actor_login: &actor.login,
+            actor_person: actor.person_id,
+            subscriber_person: parties.subscriber_person,
+            route: parties.route,
+            sole_officer,
+            sole_officer_may_confirm_own_filing: self.profile_on(vn_date(q.created_at)).sole_officer_may_confirm_own_filing,
+        };
+        Ok(kyso_core::duties::check_separation(action, &steps, &facts)?)
+    }
+
     /// Moves a request one step (submit, confirm, check, reject, cancel, or send a single
     /// request to the CA). Completion goes through [`Service::complete_request`].
     pub fn transition(
@@ -281,6 +301,7 @@ impl Service {
             route: self.profile_on(vn_date(q.created_at)).routing.route_for(q.kind),
         };
         let to = next_state(&q, action, actor, &parties)?;
+        self.check_duties(tx, action, actor, &q, &parties)?;
         // The law's conditions hold when the subscriber asks and when the CQQLTT vouches.
         if matches!(action, Action::Submit | Action::Confirm) {
             self.check_rules(q.kind, &q.details, &l, now)?;
@@ -359,6 +380,7 @@ impl Service {
             route: self.profile_on(vn_date(q.created_at)).routing.route_for(q.kind),
         };
         next_state(&q, Action::Complete, actor, &parties)?;
+        self.check_duties(tx, Action::Complete, actor, &q, &parties)?;
         let completion = match input {
             CompletionInput::Issued { serial, subject, issuer, not_before, not_after, device_serial } => {
                 let device_id = match device_serial {

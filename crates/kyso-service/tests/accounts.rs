@@ -222,3 +222,58 @@ fn disabling_an_account_and_logging_out_everywhere_end_its_sessions() {
         assert_eq!(auth_code(login(w, "self", PW, None, &client(), t0())), "bad_credentials");
     });
 }
+
+fn new_request(sub: &kyso_core::registry::Subscriber) -> NewRequestInput {
+    NewRequestInput {
+        kind: kyso_core::request::RequestKind::new_for(sub.kind),
+        subscriber: sub.id,
+        certificate_serial: None,
+        device_serial: None,
+        details: kyso_core::request::RequestDetails::New { validity_months: 36 },
+    }
+}
+
+/// Separation of duties on requests: the filer does not confirm, the confirmer neither checks
+/// nor issues, and nobody confirms, checks or issues for their own certificate.
+#[test]
+fn one_person_does_not_file_confirm_and_issue_the_same_request() {
+    use kyso_core::request::Action;
+    each(|w| {
+        let op = w.actor("admin");
+        // cb.a2 also holds IT staff's role, and the leader ("self") is made an officer too,
+        // so that only the duty rules stand between them and the step.
+        w.svc.grant(&op, "cb.a2", "it_staff", "UBND-T", t0()).unwrap();
+        w.svc.grant(&op, "self", "agency_officer", "SO-A", t0()).unwrap();
+        let (a, a2, me) = (w.actor("cb.a"), w.actor("cb.a2"), w.actor("self"));
+        let q = w.svc.create_request(&a, &new_request(&w.organisation), t0()).unwrap();
+        w.svc.transition(&a, q.id, Action::Submit, None, t0()).unwrap();
+        let own = w.svc.create_request(&me, &new_request(&w.individual), t0()).unwrap();
+        w.svc.transition(&me, own.id, Action::Submit, None, t0()).unwrap();
+        let code = |r: ServiceResult<kyso_core::request::Request>| r.map(|_| "ok".to_string()).unwrap_or_else(|e| e.code().to_string());
+        let issued = CompletionInput::Issued {
+            serial: "SOD1".into(),
+            subject: "CN=Sở A,C=VN".into(),
+            issuer: "CN=Test CA".into(),
+            not_before: t0(),
+            not_after: t0() + Duration::days(700),
+            device_serial: None,
+        };
+        let cases: Vec<(&str, String, &str)> = vec![
+            ("the filer confirms", code(w.svc.transition(&a, q.id, Action::Confirm, None, t0())), "forbidden"),
+            (
+                "one confirms a request for their own certificate",
+                code(w.svc.transition(&me, own.id, Action::Confirm, None, t0())),
+                "forbidden",
+            ),
+            ("another officer confirms", code(w.svc.transition(&a2, q.id, Action::Confirm, None, t0())), "ok"),
+            ("another officer confirms the leader's", code(w.svc.transition(&a, own.id, Action::Confirm, None, t0())), "ok"),
+        ];
+        for (what, got, want) in &cases {
+            assert_eq!(got, want, "{what}");
+        }
+        // Bắc Ninh sends directly; then the confirmer (also IT staff) may not issue.
+        w.svc.send_to_ca(&a, &[q.id], t0()).unwrap();
+        assert_eq!(code(w.svc.complete_request(&a2, q.id, &issued, t0())), "forbidden", "the confirmer issues");
+        assert_eq!(code(w.svc.complete_request(&w.actor("cntt"), q.id, &issued, t0())), "ok", "IT staff issue");
+    });
+}

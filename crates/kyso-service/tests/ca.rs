@@ -378,7 +378,7 @@ fn exchange_with_an_external_ca_by_files() {
             let c = csr_for(&ca, label, &format!("CN={},C=VN", sub.display_name), KeyAlgorithm::EcP256);
             w.svc.attach_csr(&officer, q.id, &c, now).unwrap();
             w.svc.transition(&officer, q.id, Action::Submit, None, now).unwrap();
-            w.svc.transition(&officer, q.id, Action::Confirm, None, now).unwrap();
+            w.svc.transition(&w.actor("cb.a2"), q.id, Action::Confirm, None, now).unwrap();
             (q, c)
         };
         let (q1, c1) = mk(&w.individual, "e1");
@@ -469,7 +469,7 @@ fn exchange_with_an_external_ca_by_files() {
             )
             .unwrap();
         w.svc.transition(&officer, rq.id, Action::Submit, None, now).unwrap();
-        w.svc.transition(&officer, rq.id, Action::Confirm, None, now).unwrap();
+        w.svc.transition(&w.actor("cb.a2"), rq.id, Action::Confirm, None, now).unwrap();
         w.svc.send_to_ca(&officer, &[rq.id], now).unwrap();
         run(&["ca", "-config", "ca.cnf", "-keyfile", "ca.key", "-cert", "ca.pem", "-revoke", "c1.pem", "-crl_reason", "keyCompromise"]);
         run(&[
@@ -608,7 +608,7 @@ fn the_connectors_take_a_batch_built_in_at_once_external_as_a_package() {
         let q2 = w.svc.create_request(&officer, &new_input(&w.organisation, 24), at).unwrap(); // no CSR
         for q in [&q1, &q2] {
             w.svc.transition(&officer, q.id, Action::Submit, None, at).unwrap();
-            w.svc.transition(&officer, q.id, Action::Confirm, None, at).unwrap();
+            w.svc.transition(&w.actor("cb.a2"), q.id, Action::Confirm, None, at).unwrap();
         }
         let (batch, _) = w.svc.send_to_ca(&officer, &[q1.id, q2.id], at).unwrap();
         match FileExchangeCa.submit(&w.svc, &cntt, batch, at).unwrap() {

@@ -46,11 +46,13 @@ impl Journey {
         self.svc.local_operator(login).unwrap()
     }
 
-    /// Files a request as the CQQLTT officer and takes it along the profile's route to the CA.
+    /// The official files their own request; the CQQLTT officer confirms it and it goes along
+    /// the profile's route to the CA.
     fn to_ca(&self, input: NewRequestInput, at: DateTime<Utc>) -> Request {
         let officer = self.actor(&self.officer);
-        let q = self.svc.create_request(&officer, &input, at).unwrap();
-        self.svc.transition(&officer, q.id, Action::Submit, None, at).unwrap();
+        let me = self.actor("an");
+        let q = self.svc.create_request(&me, &input, at).unwrap();
+        self.svc.transition(&me, q.id, Action::Submit, None, at).unwrap();
         self.svc.transition(&officer, q.id, Action::Confirm, None, at).unwrap();
         if self.svc.profile().routing.route_for(q.kind) == Route::ViaManager {
             self.svc.transition(&self.actor("qltb"), q.id, Action::Check, None, at).unwrap();

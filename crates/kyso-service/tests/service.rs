@@ -999,7 +999,7 @@ fn dossier_for_the_external_ca_has_every_field_of_the_form() {
         let officer = w.actor("cb.a");
         let filed = w.svc.report_lost(&officer, "TOKEN0", "Biên bản số 3/BB-SOA ngày 20/3/2026", later).unwrap();
         let q = &filed[0];
-        w.svc.transition(&officer, q.id, Action::Confirm, None, later).unwrap();
+        w.svc.transition(&w.actor("cb.a2"), q.id, Action::Confirm, None, later).unwrap();
         // Bắc Ninh: revocations go from the CQQLTT straight to the CA.
         let (batch, _) = w.svc.send_to_ca(&officer, &[q.id], later).unwrap();
         let items = w.svc.export_batch(&w.actor("cntt"), batch).unwrap();
@@ -1319,12 +1319,12 @@ fn a_profile_change_keeps_the_old_profile_before_its_day() {
         assert_eq!(w.svc.profile().key, "national-nd68");
         // Filed under Thái Bình (via the provincial manager): still checked by the manager.
         w.svc.transition(&officer, before.id, Action::Submit, None, now).unwrap();
-        w.svc.transition(&officer, before.id, Action::Confirm, None, now).unwrap();
+        w.svc.transition(&w.actor("cb.a2"), before.id, Action::Confirm, None, now).unwrap();
         w.svc.transition(&w.actor("qltb"), before.id, Action::Check, None, now).unwrap();
         // Filed after: the national profile's direct route.
         let after = w.svc.create_request(&officer, &new_input(&w.organisation, 24), now).unwrap();
         w.svc.transition(&officer, after.id, Action::Submit, None, now).unwrap();
-        w.svc.transition(&officer, after.id, Action::Confirm, None, now).unwrap();
+        w.svc.transition(&w.actor("cb.a2"), after.id, Action::Confirm, None, now).unwrap();
         assert_eq!(err_code(w.svc.transition(&w.actor("qltb"), after.id, Action::Check, None, now)), "transition");
         // Reports: 2025 ended under Thái Bình (its rows, its cut-off), 2026 under the national profile.
         let r2025 = w.svc.report(&w.actor("qltb"), "2025", None).unwrap();

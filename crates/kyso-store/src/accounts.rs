@@ -227,6 +227,29 @@ impl Tx<'_> {
         self.exec("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL", &[secs(now).into(), id.into()])
     }
 
+    // ---- separation of duties ----
+    /// Who filed, confirmed and checked a request, from its audit events (the last of each).
+    pub fn request_step_actors(&mut self, request: i64) -> StoreResult<kyso_core::duties::StepActors> {
+        let rows = self.query(
+            "SELECT actor, action FROM audit_events WHERE object = $1 AND outcome = 'ok' AND action IN ('request.created', 'request.confirmed', 'request.checked') ORDER BY seq",
+            &[format!("request:{request}").into()],
+        )?;
+        let mut s = kyso_core::duties::StepActors::default();
+        for r in rows {
+            let actor = Some(r.text(0)?);
+            match r.text(1)?.as_str() {
+                "request.created" => s.filed_by = actor,
+                "request.confirmed" => s.confirmed_by = actor,
+                _ => s.checked_by = actor,
+            }
+        }
+        Ok(s)
+    }
+    /// How many accounts hold `role` at exactly this agency.
+    pub fn role_holders_at(&mut self, role: &str, agency: i64) -> StoreResult<i64> {
+        self.query_one("SELECT COUNT(*) FROM grants WHERE role = $1 AND agency_id = $2", &[role.into(), agency.into()])?.int(0)
+    }
+
     // ---- login failures ----
     /// (failures, time of the last) for a throttling key (`login:…` or `addr:…`).
     pub fn login_failures(&mut self, key: &str) -> StoreResult<Option<(i64, DateTime<Utc>)>> {

@@ -114,6 +114,10 @@ pub(crate) struct World {
     t: DateTime<Utc>,
     /// Subscriber id → (CQQLTT officer login, agency code).
     officer_of: HashMap<AgencyId, String>,
+    /// A second CQQLTT officer of the agency, who files what the first confirms (one person
+    /// does not both file and confirm a request), and the person behind each officer login.
+    second_officer_of: HashMap<AgencyId, String>,
+    person_of: HashMap<String, PersonId>,
     stats: HashMap<&'static str, u64>,
     serial_seq: u64,
 }
@@ -190,8 +194,18 @@ pub fn run(cli: &Cli, now: DateTime<Utc>) -> Result<ExitCode, CliError> {
         .map_err(crate::tokens::token_err)?;
     let ca = ca_token.login(&ca_pin).map_err(crate::tokens::token_err)?;
     svc.ca_init(&svc.local_operator("admin")?, &CaConfig::demo(DEMO_BASE_URL), &*ca, start)?;
-    let mut w =
-        World { svc, ca, tokens, rng: Rng(0x6b79_736f), t: start, officer_of: HashMap::new(), stats: HashMap::new(), serial_seq: 0 };
+    let mut w = World {
+        svc,
+        ca,
+        tokens,
+        rng: Rng(0x6b79_736f),
+        t: start,
+        officer_of: HashMap::new(),
+        second_officer_of: HashMap::new(),
+        person_of: HashMap::new(),
+        stats: HashMap::new(),
+        serial_seq: 0,
+    };
     eprintln!("Đang tạo tỉnh mẫu (Bắc Ninh) và một năm lịch sử…");
     let (agencies, subscribers) = setup_registry(&mut w)?;
     simulate_year(&mut w, &subscribers, now)?;
@@ -322,7 +336,16 @@ fn setup_registry(w: &mut World) -> Res<(HashMap<AgencyId, Agency>, Vec<Subscrib
             let t = w.at(1);
             w.svc.add_user(&admin, &login, Some(p.citizen_id.as_str()), t)?;
             w.svc.grant(&admin, &login, "agency_officer", a.code.as_str(), t)?;
+            w.person_of.insert(login.clone(), p.id);
             w.officer_of.insert(a.id, login);
+            let second = staff.iter().find(|s| s.id != p.id && Some(s.id) != clerk.map(|c| c.id)).copied();
+            if let Some(q) = second {
+                let login = format!("cqqltt2.{code}");
+                w.svc.add_user(&admin, &login, Some(q.citizen_id.as_str()), t)?;
+                w.svc.grant(&admin, &login, "agency_officer", a.code.as_str(), t)?;
+                w.person_of.insert(login.clone(), q.id);
+                w.second_officer_of.insert(a.id, login);
+            }
         }
         if let Some(p) = clerk {
             let login = format!("vanthu.{code}");
@@ -586,11 +609,33 @@ pub(crate) fn create(w: &mut World, plan: &Plan) -> Res<Request> {
             )
         }
     };
-    let officer = w.actor(&w.officer_of[&s.managing_agency_id].clone())?;
+    let officer = w.actor(&filer_for(w, s))?;
     let t = w.at(7);
     let q = w.svc.create_request(&officer, &input, t)?;
     let t = w.at(3);
     Ok(w.svc.transition(&officer, q.id, Action::Submit, None, t)?)
+}
+
+/// Who confirms requests for `s`: the agency's CQQLTT officer, or the second officer when the
+/// certificate is the first's own.
+fn confirmer_login(w: &World, s_agency: AgencyId, s_person: Option<PersonId>) -> String {
+    let first = w.officer_of[&s_agency].clone();
+    match w.second_officer_of.get(&s_agency) {
+        Some(second) if s_person.is_some() && w.person_of.get(&first).copied() == s_person => second.clone(),
+        _ => first,
+    }
+}
+
+/// Who files requests for `s`: whichever officer does not confirm them (the provincial
+/// manager where the agency has only one).
+pub(crate) fn filer_for(w: &World, s: &Subscriber) -> String {
+    let confirmer = confirmer_login(w, s.managing_agency_id, s.person_id);
+    let first = &w.officer_of[&s.managing_agency_id];
+    match w.second_officer_of.get(&s.managing_agency_id) {
+        Some(second) if confirmer == *first => second.clone(),
+        Some(_) => first.clone(),
+        None => "qltb".to_string(),
+    }
 }
 
 /// The device with this serial, if the registry has one.
@@ -602,8 +647,10 @@ fn device_by_serial(w: &World, serial: &str) -> Res<Option<KeyDevice>> {
     }
 }
 
+/// The officer who confirms `q` (see [`confirmer_login`]).
 pub(crate) fn officer_for(w: &World, q: &Request) -> Res<kyso_service::Principal> {
-    w.actor(&w.officer_of[&q.managing_agency_id].clone())
+    let person = w.svc.subscriber(&w.actor("admin")?, q.subscriber_id)?.person_id;
+    w.actor(&confirmer_login(w, q.managing_agency_id, person))
 }
 
 /// Confirms, checks and sends the week's requests; a few are rejected on the way.
@@ -843,7 +890,7 @@ fn leave_open_requests(w: &mut World, agencies: &HashMap<AgencyId, Agency>, subs
     let mut take = |n: usize| -> Vec<Subscriber> { fresh.drain(..n.min(fresh.len())).collect() };
     // Drafts.
     for s in take(2) {
-        let officer = w.actor(&w.officer_of[&s.managing_agency_id].clone())?;
+        let officer = w.actor(&filer_for(w, &s))?;
         let t = w.at(9);
         w.svc.create_request(
             &officer,

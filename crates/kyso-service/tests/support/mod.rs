@@ -168,11 +168,14 @@ pub fn world(b: Backend, profile: &str) -> World {
     let officer_b =
         svc.add_person(&admin, &person("Phạm Văn Dũng", "027076000004", "1976-02-03", "nam", "chief_of_office", "SO-B"), t).unwrap();
     let clerk = svc.add_person(&admin, &person("Hoàng Thị Giang", "027185000005", "1985-02-03", "nữ", "records_clerk", "SO-A"), t).unwrap();
+    // A second CQQLTT officer at SO-A: one person does not both file and confirm a request.
+    let officer_a2 = svc.add_person(&admin, &person("Đỗ Văn Em", "027077000006", "1977-04-05", "nam", "deputy_leader", "SO-A"), t).unwrap();
     for (login, cid, role, ag) in [
         ("qltb", None, "provincial_manager", "UBND-T"),
         ("cntt", None, "it_staff", "UBND-T"),
         ("kt", None, "auditor", "UBND-T"),
         ("cb.a", Some(officer_a.citizen_id.as_str()), "agency_officer", "SO-A"),
+        ("cb.a2", Some(officer_a2.citizen_id.as_str()), "agency_officer", "SO-A"),
         ("cb.b", Some(officer_b.citizen_id.as_str()), "agency_officer", "SO-B"),
         ("vt.a", Some(clerk.citizen_id.as_str()), "records_clerk", "SO-A"),
         ("self", Some(leader.citizen_id.as_str()), "subscriber", "SO-A-P1"),
@@ -252,7 +255,7 @@ impl World {
         let officer = self.actor("cb.a");
         let q = self.svc.create_request(&officer, &input, at).unwrap();
         self.svc.transition(&officer, q.id, Action::Submit, None, at).unwrap();
-        self.svc.transition(&officer, q.id, Action::Confirm, None, at).unwrap();
+        self.svc.transition(&self.actor("cb.a2"), q.id, Action::Confirm, None, at).unwrap();
         if self.svc.profile().routing.route_for(q.kind) == kyso_core::profile::Route::ViaManager {
             self.svc.transition(&self.actor("qltb"), q.id, Action::Check, None, at).unwrap();
             self.svc.send_to_ca(&self.actor("qltb"), &[q.id], at).unwrap().1.remove(0)
