@@ -125,3 +125,78 @@ mod tests {
         assert!(!needs_second_factor([Role::Subscriber, Role::RecordsClerk, Role::AgencyOfficer]));
     }
 }
+
+/// Personal data (Decree 13/2023/NĐ-CP): the citizen ID, date of birth and phone of an
+/// official, shown in full only to those who need them for certificate work, masked for
+/// everyone else who reads the registry.
+pub mod personal {
+    use crate::authz::{Actor, Permission};
+    use crate::registry::{AgencyId, Person, PersonId, PositionKind};
+    use crate::value::Gender;
+    use serde::Serialize;
+
+    /// A person as one reader sees them.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+    pub struct PersonRecord {
+        pub id: PersonId,
+        pub full_name: String,
+        pub citizen_id: String,
+        pub date_of_birth: String,
+        pub gender: Gender,
+        pub position: String,
+        pub position_kind: PositionKind,
+        pub title: String,
+        pub agency_id: AgencyId,
+        pub email: String,
+        pub phone: Option<String>,
+        /// True when the citizen ID, date of birth and phone are masked for this reader.
+        pub masked: bool,
+    }
+
+    /// Whether `actor` sees `person`'s personal data in full: the person themself, and those
+    /// who manage persons over the person's agency (the provincial manager, IT staff, the
+    /// CQQLTT officer), who need the citizen ID for dossiers and certificate subjects.
+    /// Records clerks and auditors read the registry masked.
+    pub fn sees_in_full(actor: &Actor, person: &Person, agency_path: &str) -> bool {
+        actor.person_id == Some(person.id) || actor.may(Permission::ManagePersons, agency_path)
+    }
+
+    /// Keeps the first and the last three characters.
+    fn mask(s: &str) -> String {
+        let c: Vec<char> = s.chars().collect();
+        if c.len() <= 6 {
+            return "*".repeat(c.len());
+        }
+        let keep = 3;
+        c[..keep].iter().chain(std::iter::repeat_n(&'*', c.len() - 2 * keep)).chain(&c[c.len() - keep..]).collect()
+    }
+
+    pub fn record(person: &Person, full: bool) -> PersonRecord {
+        let dob = person.date_of_birth.format("%Y-%m-%d").to_string();
+        PersonRecord {
+            id: person.id,
+            full_name: person.full_name.to_string(),
+            citizen_id: if full { person.citizen_id.to_string() } else { mask(person.citizen_id.as_str()) },
+            // Masked, only the year stays (enough to tell two namesakes apart).
+            date_of_birth: if full { dob } else { format!("{}-**-**", &dob[..4]) },
+            gender: person.gender,
+            position: person.position.clone(),
+            position_kind: person.position_kind,
+            title: person.title.clone(),
+            agency_id: person.agency_id,
+            email: person.email.to_string(),
+            phone: person.phone.as_ref().map(|p| if full { p.to_string() } else { mask(p.as_str()) }),
+            masked: !full,
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn masks_keep_three_each_side() {
+            assert_eq!(super::mask("027080000001"), "027******001");
+            assert_eq!(super::mask("0912345678"), "091****678");
+            assert_eq!(super::mask("12345"), "*****");
+        }
+    }
+}

@@ -4,6 +4,7 @@
 use crate::*;
 use chrono::NaiveDate;
 use kyso_core::authz::{Permission, Role};
+use kyso_core::identity::personal::{self, PersonRecord};
 use kyso_core::registry::*;
 use kyso_core::value::*;
 use kyso_store::CertificateFilter;
@@ -286,23 +287,59 @@ impl Service {
         Ok(p)
     }
 
-    pub fn person(&self, actor: &Principal, citizen_id: &str) -> ServiceResult<Person> {
-        self.db.read(|tx| {
+    /// One official's record. Personal data (Decree 13/2023) is masked unless the reader needs
+    /// it (`identity::personal::sees_in_full`); a full read of someone else's record is audited.
+    pub fn person(&self, actor: &Principal, citizen_id: &str, now: DateTime<Utc>) -> ServiceResult<PersonRecord> {
+        let (p, full) = self.db.read(|tx| -> ServiceResult<_> {
             let p = tx.person_by_citizen_id(citizen_id.trim())?.ok_or_else(|| DomainError::not_found("cán bộ có số CCCD", citizen_id))?;
             let a = agency_by_id(tx, p.agency_id)?;
-            require(actor, Permission::ReadRegistry, &a)?;
-            Ok(p)
-        })
+            // Everyone may read their own record (Decree 13: the data subject's right).
+            if actor.person_id != Some(p.id) {
+                require(actor, Permission::ReadRegistry, &a)?;
+            }
+            let full = personal::sees_in_full(actor, &p, &a.path);
+            Ok((p, full))
+        })?;
+        self.audit_full_read(actor, &p, full, now)?;
+        Ok(personal::record(&p, full))
     }
 
-    pub fn list_persons(&self, actor: &Principal, under: Option<&str>, limit: i64) -> ServiceResult<Vec<Person>> {
-        self.db.read(|tx| {
+    /// Records who read a person's full record (not the person themself).
+    pub(crate) fn audit_full_read(&self, actor: &Principal, p: &Person, full: bool, now: DateTime<Utc>) -> ServiceResult<()> {
+        if !full || actor.person_id == Some(p.id) {
+            return Ok(());
+        }
+        self.db.write(|tx| {
+            tx.append_audit(NewEvent::new(&actor.login, "person.read_full", format!("person:{}", p.id)).agency(p.agency_id), now)
+        })?;
+        Ok(())
+    }
+
+    /// Officials the actor may see; personal data masked as for [`Service::person`], and one
+    /// audit event for a list read in full.
+    pub fn list_persons(&self, actor: &Principal, under: Option<&str>, limit: i64, now: DateTime<Utc>) -> ServiceResult<Vec<PersonRecord>> {
+        let rows = self.db.read(|tx| -> ServiceResult<_> {
             let mut out = Vec::new();
             for prefix in self.scoped_prefixes(tx, actor, Permission::ReadRegistry, under)? {
-                out.extend(tx.persons_under(&prefix, limit)?);
+                for p in tx.persons_under(&prefix, limit)? {
+                    let path = agency_by_id(tx, p.agency_id)?.path;
+                    let full = personal::sees_in_full(actor, &p, &path);
+                    out.push(personal::record(&p, full));
+                }
             }
             Ok(out)
-        })
+        })?;
+        let full = rows.iter().filter(|r| !r.masked).count();
+        if full > 0 {
+            self.db.write(|tx| {
+                tx.append_audit(
+                    NewEvent::new(&actor.login, "person.list_full", format!("agency:{}", under.unwrap_or("*")))
+                        .details(serde_json::json!({"full_records": full})),
+                    now,
+                )
+            })?;
+        }
+        Ok(rows)
     }
 
     /// Creates an account, optionally tied to a person (by citizen ID).

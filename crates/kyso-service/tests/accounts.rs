@@ -193,7 +193,7 @@ fn api_tokens_carry_only_their_roles_and_stop_when_revoked() {
         assert_eq!(tp.method(), AuthMethod::ApiToken);
         assert!(tp.grants.iter().all(|g| g.role == Role::RecordsClerk));
         // The officer's own role is not in the token: reading persons is refused through it.
-        assert!(w.svc.list_persons(&p, Some("SO-A"), 10).is_ok());
+        assert!(w.svc.list_persons(&p, Some("SO-A"), 10, t).is_ok());
         assert_eq!(
             auth_code(w.svc.add_person(&tp, &person("Người Mới", "027099000099", "1999-01-01", "nam", "specialist", "SO-A"), t)),
             "forbidden"
@@ -275,5 +275,31 @@ fn one_person_does_not_file_confirm_and_issue_the_same_request() {
         w.svc.send_to_ca(&a, &[q.id], t0()).unwrap();
         assert_eq!(code(w.svc.complete_request(&a2, q.id, &issued, t0())), "forbidden", "the confirmer issues");
         assert_eq!(code(w.svc.complete_request(&w.actor("cntt"), q.id, &issued, t0())), "ok", "IT staff issue");
+    });
+}
+
+/// Decree 13/2023: the citizen ID, birth date and phone are shown in full only to those who
+/// manage persons there and to the person themself; a full read of another's record is audited.
+#[test]
+fn personal_data_is_masked_for_readers_who_do_not_need_it() {
+    each(|w| {
+        let cid = w.leader.citizen_id.to_string();
+        let cases = [("vt.a", true, false), ("kt", true, false), ("cb.a", false, true), ("qltb", false, true), ("self", false, false)];
+        for (login, masked, audited) in cases {
+            let before = w.svc.audit_tail(&w.actor("kt"), 1).unwrap()[0].seq;
+            let r = w.svc.person(&w.actor(login), &cid, t0()).unwrap();
+            assert_eq!(r.masked, masked, "{login}");
+            if masked {
+                assert_eq!(r.citizen_id, format!("{}******{}", &cid[..3], &cid[9..]), "{login}");
+                assert!(r.date_of_birth.ends_with("-**-**"), "{login}: {}", r.date_of_birth);
+            } else {
+                assert_eq!(r.citizen_id, cid, "{login}");
+            }
+            let tail = w.svc.audit_tail(&w.actor("kt"), 1).unwrap();
+            let logged = tail[0].seq > before && tail[0].action == "person.read_full" && tail[0].actor == login;
+            assert_eq!(logged, audited, "{login}: audited");
+        }
+        let listed = w.svc.list_persons(&w.actor("vt.a"), Some("SO-A"), 100, t0()).unwrap();
+        assert!(listed.iter().all(|p| p.masked || p.citizen_id == w.svc.me(&w.actor("vt.a")).unwrap().person.unwrap().citizen_id));
     });
 }

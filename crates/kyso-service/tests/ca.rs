@@ -667,7 +667,7 @@ fn change_of_information_reaches_the_registry_and_the_certificate() {
         assert_eq!(new.not_after, old.not_after, "the change keeps the old expiry");
         // The registry: the person's title and agency, the subscriber's agency and its
         // managing agency (CQQLTT) follow.
-        let person = w.svc.person(&cntt, w.leader.citizen_id.as_str()).unwrap();
+        let person = w.svc.person(&cntt, w.leader.citizen_id.as_str(), t0()).unwrap();
         let so_b = w.svc.agency(&cntt, "SO-B").unwrap();
         assert_eq!((person.title.as_str(), person.agency_id), ("Chuyên viên chính", so_b.id));
         let sub = w.svc.list_subscribers(&cntt, None, 100).unwrap().into_iter().find(|s| s.id == w.individual.id).unwrap();

@@ -207,7 +207,7 @@ fn each_seed_profile_end_to_end() {
             let changed = j.issue(&q, "k3", None, change_at);
             assert!(changed.subject.to_string().contains("T=Chuyên viên cao cấp"), "{profile}: {}", changed.subject);
             assert_eq!(changed.not_after, renewed.not_after, "{profile}: the change keeps the expiry");
-            assert_eq!(j.svc.person(&cntt, "027080000001").unwrap().title, "Chuyên viên cao cấp");
+            assert_eq!(j.svc.person(&cntt, "027080000001", change_at).unwrap().title, "Chuyên viên cao cấp");
             // 4. The token locks; the registry learns it; the restore request goes through.
             let lock_at = step(&mut at, 5);
             j.svc.record_token_locked(&j.actor("an"), &changed.serial_hex, "kyso", lock_at).unwrap().unwrap();

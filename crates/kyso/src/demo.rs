@@ -726,7 +726,7 @@ fn usable_device(w: &mut World, sub: &Subscriber, t: DateTime<Utc>) -> Res<Strin
             return Ok(serial);
         }
         let holder = match dev.custodian {
-            Some(p) => Some(w.svc.person_by_id(&w.actor("admin")?, p)?.citizen_id.to_string()),
+            Some(p) => Some(w.svc.person_by_id(&w.actor("admin")?, p, t)?.citizen_id.to_string()),
             None => None,
         };
         serial = format!("{base}-{n}");
@@ -818,7 +818,7 @@ pub(crate) fn complete(w: &mut World, q: &Request) -> Res<()> {
             // Its holder gives it to the CQQLTT officer, with a handover record.
             let officer = officer_for(w, q)?;
             let receiver = match officer.person_id {
-                Some(p) => Some(w.svc.person_by_id(&cntt, p)?),
+                Some(p) => Some(w.svc.person_by_id(&cntt, p, w.t)?),
                 None => None,
             };
             if let (Some(_), Some(r)) = (dev.custodian, receiver.filter(|r| Some(r.id) != dev.custodian)) {

@@ -6,6 +6,7 @@ use super::demo::{device_token, officer_for, DemoWorld, Res, DEMO_USER_PIN};
 use crate::error::CliError;
 use chrono::{DateTime, Duration, Utc};
 use kyso_core::document::{Document, PersonalStep};
+use kyso_core::identity::personal::PersonRecord;
 use kyso_core::registry::*;
 use kyso_core::request::*;
 use kyso_pdf::draft::Nd30Draft;
@@ -93,7 +94,7 @@ fn ensure_certificate(w: &mut DemoWorld, s: &Subscriber, now: DateTime<Utc>) -> 
     })
 }
 
-fn holder(w: &mut DemoWorld, s: &Subscriber, login: &str, person: Option<&Person>, role: &str, now: DateTime<Utc>) -> Res<Holder> {
+fn holder(w: &mut DemoWorld, s: &Subscriber, login: &str, person: Option<&PersonRecord>, role: &str, now: DateTime<Utc>) -> Res<Holder> {
     let (cert, device) = ensure_certificate(w, s, now)?;
     let admin = w.actor("admin")?;
     if !w.svc.list_users(&admin)?.iter().any(|u| u.0 == login) {
@@ -144,14 +145,15 @@ pub struct Samples {
 pub fn sample_documents(cli: &crate::cli::Cli, w: &mut DemoWorld, now: DateTime<Utc>) -> Res<Samples> {
     let admin = w.actor("admin")?;
     let agency = w.svc.agency(&admin, AGENCY)?;
-    let staff: Vec<Person> = w.svc.list_persons(&admin, Some(AGENCY), 1000)?.into_iter().filter(|p| p.agency_id == agency.id).collect();
+    let staff: Vec<PersonRecord> =
+        w.svc.list_persons(&admin, Some(AGENCY), 1000, now)?.into_iter().filter(|p| p.agency_id == agency.id).collect();
     let by_kind = |k: PositionKind| staff.iter().find(|p| p.position_kind == k).cloned();
     let (leader, deputy, clerk) = (by_kind(PositionKind::Leader), by_kind(PositionKind::DeputyLeader), by_kind(PositionKind::RecordsClerk));
     let specialist = staff.iter().find(|p| p.position_kind == PositionKind::Specialist).cloned();
     let (Some(leader), Some(deputy), Some(clerk), Some(specialist)) = (leader, deputy, clerk, specialist) else {
         return Ok(Samples { documents: vec![], signers: vec![] });
     };
-    let sub_of = |w: &mut DemoWorld, p: &Person| -> Res<Subscriber> {
+    let sub_of = |w: &mut DemoWorld, p: &PersonRecord| -> Res<Subscriber> {
         match w.svc.subscriber_of_person(&admin, p.id)? {
             Some(s) => Ok(s),
             None => {
@@ -218,22 +220,23 @@ pub fn sample_documents(cli: &crate::cli::Cli, w: &mut DemoWorld, now: DateTime<
         std::fs::write(&p, d.to_pdf().map_err(pdf_err)?).map_err(io_err)?;
         Ok(p)
     };
-    let add = |kind: &str, title: &str, competent: Option<&Person>, parent: Option<i64>, file: &Path, at: DateTime<Utc>| -> Res<Document> {
-        Ok(svc.create_document(
-            &svc.local_operator("vanthu.snv")?,
-            &NewDocument {
-                agency_code: AGENCY.into(),
-                kind: kind.into(),
-                title: title.into(),
-                file_name: file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-                symbol: (kind == "issued").then(|| "QĐ-SNV".into()),
-                competent_cid: competent.map(|p| p.citizen_id.to_string()),
-                parent_id: parent,
-            },
-            file,
-            at,
-        )?)
-    };
+    let add =
+        |kind: &str, title: &str, competent: Option<&PersonRecord>, parent: Option<i64>, file: &Path, at: DateTime<Utc>| -> Res<Document> {
+            Ok(svc.create_document(
+                &svc.local_operator("vanthu.snv")?,
+                &NewDocument {
+                    agency_code: AGENCY.into(),
+                    kind: kind.into(),
+                    title: title.into(),
+                    file_name: file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+                    symbol: (kind == "issued").then(|| "QĐ-SNV".into()),
+                    competent_cid: competent.map(|p| p.citizen_id.to_string()),
+                    parent_id: parent,
+                },
+                file,
+                at,
+            )?)
+        };
     let sign = |h: &Holder, id: i64, o: SignatureOptions, at: DateTime<Utc>, with_tsa: bool| -> Res<Document> {
         let t: Option<kyso_pdf::Tsa<'_>> = if with_tsa { Some(&tsa) } else { None };
         Ok(svc.sign_document(&svc.local_operator(&h.login)?, id, &o, &*h.key, t, at)?)

@@ -185,16 +185,17 @@ pub(crate) fn agency(cli: &Cli, c: &AgencyCmd, now: DateTime<Utc>) -> CliResult<
 pub(crate) fn person(cli: &Cli, c: &PersonCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
     let svc = open_service(cli)?;
     let actor = svc.local_operator(&cli.actor)?;
-    let show = |v: &[Person]| {
+    // Citizen IDs, birth dates and phones come masked for readers who do not need them.
+    let show = |v: &[kyso_core::identity::personal::PersonRecord]| {
         table(
             &["Id", "Họ và tên", "Số CCCD", "Ngày sinh", "Chức vụ", "Thư điện tử"],
             &v.iter()
                 .map(|p| {
                     vec![
                         p.id.to_string(),
-                        p.full_name.to_string(),
-                        p.citizen_id.to_string(),
-                        p.date_of_birth.format("%d/%m/%Y").to_string(),
+                        p.full_name.clone(),
+                        p.citizen_id.clone(),
+                        p.date_of_birth.clone(),
                         p.position.clone(),
                         p.email.to_string(),
                     ]
@@ -220,11 +221,11 @@ pub(crate) fn person(cli: &Cli, c: &PersonCmd, now: DateTime<Utc>) -> CliResult<
             done(cli, serde_json::to_value(&p).expect("serialisable"), || println!("Đã thêm cán bộ {} (id {}).", p.full_name, p.id))
         }
         PersonCmd::List { under, limit } => {
-            let v = svc.list_persons(&actor, under.as_deref(), *limit)?;
+            let v = svc.list_persons(&actor, under.as_deref(), *limit, now)?;
             done(cli, serde_json::to_value(&v).expect("serialisable"), || show(&v))
         }
         PersonCmd::Show { citizen_id } => {
-            let p = svc.person(&actor, citizen_id)?;
+            let p = svc.person(&actor, citizen_id, now)?;
             done(cli, serde_json::to_value(&p).expect("serialisable"), || show(std::slice::from_ref(&p)))
         }
         PersonCmd::Import { file } => {
