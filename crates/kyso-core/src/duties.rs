@@ -7,12 +7,21 @@ use crate::registry::PersonId;
 use crate::request::Action;
 use crate::{DomainError, DomainResult};
 
-/// Who did a request's earlier steps (logins, from its audit events).
+/// An account that did a step, and the person behind it (compared too: one person's two
+/// accounts are one person).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepActor {
+    pub login: String,
+    pub person: Option<PersonId>,
+}
+
+/// Who did a request's earlier steps (from its audit events). Whoever drafted it and whoever
+/// submitted it both count as filing it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StepActors {
-    pub filed_by: Option<String>,
-    pub confirmed_by: Option<String>,
-    pub checked_by: Option<String>,
+    pub filed_by: Vec<StepActor>,
+    pub confirmed_by: Option<StepActor>,
+    pub checked_by: Option<StepActor>,
 }
 
 /// The facts the check needs besides the history.
@@ -36,7 +45,7 @@ pub struct DutyFacts<'a> {
 ///   through the provincial manager's check and the profile allows it;
 /// - the confirmer neither checks nor issues.
 pub fn check_separation(action: Action, steps: &StepActors, f: &DutyFacts<'_>) -> DomainResult<()> {
-    let me = Some(f.actor_login.to_string());
+    let is_me = |a: &StepActor| a.login == f.actor_login || (a.person.is_some() && a.person == f.actor_person);
     let refuse = |m: &str| Err(DomainError::forbidden(format!("phân tách nhiệm vụ: {m}")));
     if matches!(action, Action::Confirm | Action::Check | Action::Complete)
         && f.actor_person.is_some()
@@ -45,7 +54,7 @@ pub fn check_separation(action: Action, steps: &StepActors, f: &DutyFacts<'_>) -
         return refuse("không xác nhận, kiểm tra hay cấp chứng thư cho yêu cầu về chứng thư số của chính mình");
     }
     match action {
-        Action::Confirm if steps.filed_by == me => {
+        Action::Confirm if steps.filed_by.iter().any(is_me) => {
             let allowed = f.sole_officer && f.route == Route::ViaManager && f.sole_officer_may_confirm_own_filing;
             if !allowed {
                 return refuse(
@@ -53,8 +62,10 @@ pub fn check_separation(action: Action, steps: &StepActors, f: &DutyFacts<'_>) -
                 );
             }
         }
-        Action::Check if steps.confirmed_by == me => return refuse("người đã xác nhận yêu cầu không tự kiểm tra"),
-        Action::Complete if steps.confirmed_by == me => return refuse("người đã xác nhận yêu cầu không tự cấp chứng thư số"),
+        Action::Check if steps.confirmed_by.as_ref().is_some_and(is_me) => return refuse("người đã xác nhận yêu cầu không tự kiểm tra"),
+        Action::Complete if steps.confirmed_by.as_ref().is_some_and(is_me) => {
+            return refuse("người đã xác nhận yêu cầu không tự cấp chứng thư số")
+        }
         _ => {}
     }
     Ok(())
@@ -66,7 +77,8 @@ mod tests {
 
     #[test]
     fn the_duties_stay_apart() {
-        let steps = StepActors { filed_by: Some("a".into()), confirmed_by: Some("b".into()), checked_by: None };
+        let who = |l: &str, p: Option<i64>| StepActor { login: l.into(), person: p.map(PersonId) };
+        let steps = StepActors { filed_by: vec![who("a", Some(1))], confirmed_by: Some(who("b", Some(2))), checked_by: None };
         let facts = |login: &'static str, person: Option<i64>, route: Route, sole: bool| DutyFacts {
             actor_login: login,
             actor_person: person.map(PersonId),
@@ -89,6 +101,8 @@ mod tests {
             ("one checks their own certificate", Action::Check, facts("m", Some(9), ViaManager, false), false),
             ("one issues their own certificate", Action::Complete, facts("it", Some(9), Direct, false), false),
             ("one files their own request", Action::Submit, facts("a", Some(9), Direct, false), true),
+            ("the filer's second account confirms", Action::Confirm, facts("a2", Some(1), Direct, false), false),
+            ("the confirmer's second account issues", Action::Complete, facts("b2", Some(2), Direct, false), false),
         ];
         for (what, action, f, ok) in cases {
             assert_eq!(check_separation(action, &steps, &f).is_ok(), ok, "{what}");

@@ -60,8 +60,13 @@ impl Default for SessionPolicy {
     }
 }
 
-/// Failed logins allowed for one account before each further attempt must wait.
+/// Failed logins allowed for one account from one address before each further attempt there
+/// must wait.
 pub const FREE_FAILURES: i64 = 5;
+/// Failed logins allowed for one account from all addresses together: a guesser spread over
+/// many addresses is slowed too, while one attacker elsewhere cannot keep the account's owner
+/// waiting with a failure every quarter of an hour.
+pub const FREE_FAILURES_PER_ACCOUNT: i64 = 50;
 /// Failed logins allowed from one client address before its attempts must wait: more than for
 /// an account, because an agency's whole office may reach the server through one NAT address.
 pub const FREE_FAILURES_PER_ADDRESS: i64 = 20;
@@ -80,7 +85,8 @@ pub fn address_delay(failures: i64) -> Duration {
     delay_after(failures, FREE_FAILURES_PER_ADDRESS)
 }
 
-fn delay_after(failures: i64, free: i64) -> Duration {
+/// The wait after `failures` when `free` are allowed: none, then 2 s doubling to 15 minutes.
+pub fn delay_after(failures: i64, free: i64) -> Duration {
     if failures < free {
         return Duration::zero();
     }

@@ -272,8 +272,12 @@ fn form_csrf(h: &HeaderMap, body: &Bytes) -> Option<String> {
     serde_urlencoded_from::<C>(body).ok().and_then(|c| c.csrf)
 }
 
-fn session_cookie(st: &AppState, id: &str, max_age: i64) -> HeaderValue {
-    let secure = if st.web.secure_cookies { "; Secure" } else { "" };
+/// The session cookie. `Secure` unless this is a development server on loopback, and even
+/// then when a trusted proxy says the browser came over https.
+fn session_cookie(st: &AppState, peer: Option<SocketAddr>, h: &HeaderMap, id: &str, max_age: i64) -> HeaderValue {
+    let via_https_proxy = peer.is_some_and(|p| st.web.trusted_proxies.contains(&p.ip()))
+        && h.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https");
+    let secure = if st.web.secure_cookies || via_https_proxy { "; Secure" } else { "" };
     let v = format!("{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
     HeaderValue::from_str(&v).expect("cookie characters are base64url")
 }
@@ -318,7 +322,7 @@ async fn login(
             "login": out.principal.as_ref().map(|p| p.login.clone()),
         }),
     );
-    r.headers_mut().insert(header::SET_COOKIE, session_cookie(&st, &out.session.id, max_age));
+    r.headers_mut().insert(header::SET_COOKIE, session_cookie(&st, peer, &h, &out.session.id, max_age));
     Ok(r)
 }
 
@@ -428,7 +432,7 @@ async fn logout(
     })
     .await?;
     let mut r = json(StatusCode::OK, serde_json::json!({"ended": ended}));
-    r.headers_mut().insert(header::SET_COOKIE, session_cookie(&st, "", 0));
+    r.headers_mut().insert(header::SET_COOKIE, session_cookie(&st, Some(ci), &h, "", 0));
     Ok(r)
 }
 

@@ -3,7 +3,7 @@
 //! reads by code or serial in `registry.rs`.
 
 use crate::*;
-use kyso_core::identity::personal::{self, PersonRecord};
+use kyso_core::identity::personal::PersonRecord;
 use kyso_core::registry::*;
 use kyso_store::Table;
 
@@ -26,17 +26,8 @@ impl Service {
 
     /// An official by id, masked and audited as [`Service::person`].
     pub fn person_by_id(&self, actor: &Principal, id: PersonId, now: DateTime<Utc>) -> ServiceResult<PersonRecord> {
-        let (p, full) = self.db.read(|tx| -> ServiceResult<_> {
-            let p = tx.person(id)?.ok_or_else(|| DomainError::not_found("cán bộ", id))?;
-            let a = agency_by_id(tx, p.agency_id)?;
-            if actor.person_id != Some(p.id) {
-                require(actor, Permission::ReadRegistry, &a)?;
-            }
-            let full = personal::sees_in_full(actor, &p, &a.path);
-            Ok((p, full))
-        })?;
-        self.audit_full_read(actor, &p, full, now)?;
-        Ok(personal::record(&p, full))
+        let p = self.db.read(|tx| tx.person(id))?.ok_or_else(|| DomainError::not_found("cán bộ", id))?;
+        self.read_person(actor, p, now)
     }
 
     /// A subscriber: for those who read the registry there, and for the official it is.

@@ -290,15 +290,21 @@ impl Service {
     /// One official's record. Personal data (Decree 13/2023) is masked unless the reader needs
     /// it (`identity::personal::sees_in_full`); a full read of someone else's record is audited.
     pub fn person(&self, actor: &Principal, citizen_id: &str, now: DateTime<Utc>) -> ServiceResult<PersonRecord> {
-        let (p, full) = self.db.read(|tx| -> ServiceResult<_> {
-            let p = tx.person_by_citizen_id(citizen_id.trim())?.ok_or_else(|| DomainError::not_found("cán bộ có số CCCD", citizen_id))?;
+        let p = self.db.read(|tx| tx.person_by_citizen_id(citizen_id.trim()))?;
+        let p = p.ok_or_else(|| DomainError::not_found("cán bộ có số CCCD", citizen_id))?;
+        self.read_person(actor, p, now)
+    }
+
+    /// A person's record as `actor` may read it: everyone their own (Decree 13: the data
+    /// subject's right), others with `ReadRegistry` there, masked unless they need it, a full
+    /// read of someone else audited.
+    pub(crate) fn read_person(&self, actor: &Principal, p: Person, now: DateTime<Utc>) -> ServiceResult<PersonRecord> {
+        let full = self.db.read(|tx| -> ServiceResult<bool> {
             let a = agency_by_id(tx, p.agency_id)?;
-            // Everyone may read their own record (Decree 13: the data subject's right).
             if actor.person_id != Some(p.id) {
                 require(actor, Permission::ReadRegistry, &a)?;
             }
-            let full = personal::sees_in_full(actor, &p, &a.path);
-            Ok((p, full))
+            Ok(personal::sees_in_full(actor, &p, &a.path))
         })?;
         self.audit_full_read(actor, &p, full, now)?;
         Ok(personal::record(&p, full))
@@ -378,10 +384,11 @@ impl Service {
         let role = parse_coded("role", role, Role::parse, Role::ALL, Role::code)?;
         self.mutate(actor, "user.grant", &format!("user:{login}"), now, |tx| {
             let agency = agency_by_code(tx, agency_code)?;
-            let (user, _) = tx.user_by_login(login)?.ok_or_else(|| DomainError::not_found("tài khoản", login))?;
-            // Separation of duties: nobody grants themself a role, and the provincial manager
-            // is made by the local operator (the first) or by a manager, never by IT staff.
-            if user == actor.user_id {
+            let (user, person) = tx.user_by_login(login)?.ok_or_else(|| DomainError::not_found("tài khoản", login))?;
+            // Separation of duties: nobody grants themself a role (nor to another account of
+            // their own person), and the provincial manager is made by the local operator (the
+            // first) or by a manager, never by IT staff.
+            if user == actor.user_id || (person.is_some() && person == actor.person_id) {
                 return Err(DomainError::forbidden("không tự cấp vai trò cho chính mình").into());
             }
             if role == Role::ProvincialManager && actor.method() != kyso_core::authz::AuthMethod::LocalOperator {

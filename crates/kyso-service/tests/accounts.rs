@@ -75,16 +75,52 @@ fn wrong_passwords_and_unknown_logins_look_alike_and_slow_down_after_five() {
         assert_eq!(unknown, "bad_credentials");
         assert_eq!(wrong, "bad_credentials");
         let other = ClientInfo { address: "198.51.100.9".into(), user_agent: None };
-        for _ in 0..4 {
+        for _ in 0..5 {
             assert_eq!(auth_code(login(w, "self", "sai mật khẩu rồi nhé", None, &other, t0())), "bad_credentials");
         }
-        // Five failures for the account: the next attempt waits, even with the right password
-        // and from another address.
-        let third = ClientInfo { address: "192.0.2.1".into(), user_agent: None };
-        assert_eq!(auth_code(login(w, "self", PW, None, &third, t0())), "throttled");
-        // After the delay the right password works and clears the count.
-        assert!(login(w, "self", PW, None, &third, t0() + Duration::seconds(3)).is_ok());
-        assert!(login(w, "self", PW, None, &third, t0() + Duration::seconds(4)).is_ok());
+        // Five failures for the account from that address: the next attempt there waits, even
+        // with the right password, and is not counted.
+        assert_eq!(auth_code(login(w, "self", PW, None, &other, t0())), "throttled");
+        assert_eq!(auth_code(login(w, "self", PW, None, &other, t0() + Duration::seconds(1))), "throttled");
+        // The owner elsewhere is not kept waiting by it (regression: a victim locked out).
+        let owner = ClientInfo { address: "192.0.2.1".into(), user_agent: None };
+        assert!(login(w, "self", PW, None, &owner, t0()).is_ok());
+        // After the delay the right password works there too and clears the count.
+        assert!(login(w, "self", PW, None, &other, t0() + Duration::seconds(3)).is_ok());
+        assert!(login(w, "self", PW, None, &other, t0() + Duration::seconds(3)).is_ok());
+    });
+}
+
+/// Regression (review of issue 12): a success did not clear the address count for others, so
+/// a password sprayer logging into their own account now and then was never slowed.
+#[test]
+fn a_success_does_not_clear_the_address_count() {
+    each(|w| {
+        let op = w.actor("admin");
+        for login in ["self", "cb.a"] {
+            w.svc.set_password(&op, login, PW, false, t0()).unwrap();
+        }
+        let c = client();
+        let mut refused = false;
+        for i in 0..30 {
+            // A guess at a different account each time (spraying, so no account's own count
+            // grows), then the sprayer's own successful login.
+            let r = login(w, &format!("nv{i}"), "đoán mật khẩu phổ biến", None, &c, t0());
+            if auth_code(r) == "throttled" {
+                refused = true;
+                assert!(i >= 20, "slowed after {i} failures");
+                break;
+            }
+            match login(w, "self", PW, None, &c, t0()) {
+                Ok(_) => {}
+                Err(e) => {
+                    assert_eq!((e.code(), i >= 19), ("throttled", true), "after {i} failures");
+                    refused = true;
+                    break;
+                }
+            }
+        }
+        assert!(refused, "the address was never slowed");
     });
 }
 
@@ -301,5 +337,80 @@ fn personal_data_is_masked_for_readers_who_do_not_need_it() {
         }
         let listed = w.svc.list_persons(&w.actor("vt.a"), Some("SO-A"), 100, t0()).unwrap();
         assert!(listed.iter().all(|p| p.masked || p.citizen_id == w.svc.me(&w.actor("vt.a")).unwrap().person.unwrap().citizen_id));
+    });
+}
+
+/// Regression (review of issue 12): starting a new TOTP enrolment switched the TOTP in force
+/// off until confirmation, so the password alone logged in; and a password-only session could
+/// replace the TOTP.
+#[test]
+fn the_totp_in_force_stays_until_a_new_one_is_confirmed() {
+    each(|w| {
+        let op = w.actor("admin");
+        w.svc.set_password(&op, "self", PW, false, t0()).unwrap();
+        let c = client();
+        let first = login(w, "self", PW, None, &c, t0()).unwrap();
+        let s = w.svc.session(&first.session.id, t0()).unwrap();
+        let e = w.svc.begin_totp(&s, t0()).unwrap();
+        w.svc.confirm_totp(&s, &totp_code(&e.secret_base32, t0()).unwrap(), t0()).unwrap();
+        // A password-only login is now impossible, so no password-only session can begin again.
+        let t1 = t0() + Duration::minutes(2);
+        assert_eq!(auth_code(login(w, "self", PW, None, &c, t1)), "second_factor_required");
+        // The enrolment session itself proved the code; it may start a replacement, and the old
+        // TOTP stays in force until the new one is confirmed.
+        let s = w.svc.session(&first.session.id, t1).unwrap();
+        let _new = w.svc.begin_totp(&s, t1).unwrap();
+        assert_eq!(auth_code(login(w, "self", PW, None, &c, t1)), "second_factor_required");
+        assert!(login(w, "self", PW, Some(&totp_code(&e.secret_base32, t1).unwrap()), &c, t1).is_ok());
+    });
+}
+
+/// Regression (review of issue 12): credentials changed, but other sessions and API tokens
+/// went on working.
+#[test]
+fn changing_or_resetting_credentials_ends_other_sessions_and_tokens() {
+    each(|w| {
+        let op = w.actor("admin");
+        w.svc.set_password(&op, "cb.a", PW, false, t0()).unwrap();
+        let c = client();
+        let a = login(w, "cb.a", PW, None, &c, t0()).unwrap();
+        let b = login(w, "cb.a", PW, None, &c, t0()).unwrap();
+        let p = a.principal.clone().unwrap();
+        let tok = w.svc.create_api_token(&p, "t", &[Role::AgencyOfficer], t0() + Duration::days(1), t0()).unwrap();
+        let sa = w.svc.session(&a.session.id, t0()).unwrap();
+        w.svc.change_password(&sa, PW, NEW_PW, t0()).unwrap();
+        assert!(w.svc.session(&a.session.id, t0()).is_ok(), "the session that changed it goes on");
+        assert_eq!(auth_code(w.svc.session(&b.session.id, t0())), "session_ended");
+        w.svc.set_password(&op, "cb.a", PW, true, t0()).unwrap();
+        assert_eq!(auth_code(w.svc.api_token_principal(&tok.secret, t0())), "bad_token");
+    });
+}
+
+/// Regression (review of issue 12): duties compared logins, so one person's second account
+/// could confirm what their first filed, and a token grew with the account's later grants.
+#[test]
+fn one_person_s_two_accounts_are_one_person() {
+    use kyso_core::request::Action;
+    each(|w| {
+        let op = w.actor("admin");
+        let cid = w.svc.me(&w.actor("cb.a")).unwrap().person.unwrap().citizen_id;
+        w.svc.add_user(&op, "cb.a.second", Some(&cid), t0()).unwrap();
+        w.svc.grant(&op, "cb.a.second", "agency_officer", "SO-A", t0()).unwrap();
+        let a = w.actor("cb.a");
+        // Nor may one grant a role to one's own second account.
+        w.svc.grant(&op, "cb.a", "it_staff", "UBND-T", t0()).unwrap();
+        let a = w.svc.local_operator("cb.a").unwrap_or(a);
+        assert_eq!(w.svc.grant(&a, "cb.a.second", "records_clerk", "SO-A", t0()).map_err(|e| e.code()).err(), Some("forbidden"));
+        let q = w.svc.create_request(&a, &new_request(&w.organisation), t0()).unwrap();
+        w.svc.transition(&a, q.id, Action::Submit, None, t0()).unwrap();
+        let r = w.svc.transition(&w.actor("cb.a.second"), q.id, Action::Confirm, None, t0());
+        assert_eq!(r.map_err(|e| e.code()).err(), Some("forbidden"));
+        // A token keeps the grants it was made with.
+        w.svc.set_password(&op, "vt.a", PW, false, t0()).unwrap();
+        let p = login(w, "vt.a", PW, None, &client(), t0()).unwrap().principal.unwrap();
+        let tok = w.svc.create_api_token(&p, "t", &[Role::RecordsClerk], t0() + Duration::days(1), t0()).unwrap();
+        w.svc.grant(&op, "vt.a", "records_clerk", "SO-B", t0()).unwrap();
+        let tp = w.svc.api_token_principal(&tok.secret, t0()).unwrap();
+        assert_eq!(tp.grants.len(), 1, "{:?}", tp.grants);
     });
 }

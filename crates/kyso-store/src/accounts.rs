@@ -52,6 +52,7 @@ pub struct ApiTokenRow {
     pub revoked: bool,
 }
 
+const TOKEN_COLS: &str = "id, user_id, name, roles, created_at, expires_at, revoked_at";
 const CRED_COLS: &str =
     "id, login, person_id, disabled_at, password_hash, password_temporary, totp_sealed, totp_confirmed_at, totp_last_step";
 
@@ -71,21 +72,28 @@ impl Tx<'_> {
         )?;
         Ok(())
     }
-    /// Keeps a new TOTP secret (sealed) until it is confirmed with a code.
+    /// Keeps a new TOTP secret (sealed) until a code from it confirms it; the current one
+    /// stays in force meanwhile.
     pub fn set_totp_pending(&mut self, user: UserId, sealed: &str) -> StoreResult<()> {
+        self.exec("UPDATE users SET totp_pending = $1 WHERE id = $2", &[sealed.into(), user.0.into()])?;
+        Ok(())
+    }
+    /// The secret waiting for confirmation.
+    pub fn totp_pending(&mut self, user: UserId) -> StoreResult<Option<String>> {
+        self.query_one("SELECT totp_pending FROM users WHERE id = $1", &[user.0.into()])?.opt_text(0)
+    }
+    pub fn clear_totp(&mut self, user: UserId) -> StoreResult<()> {
         self.exec(
-            "UPDATE users SET totp_sealed = $1, totp_confirmed_at = NULL, totp_last_step = NULL WHERE id = $2",
-            &[sealed.into(), user.0.into()],
+            "UPDATE users SET totp_sealed = NULL, totp_pending = NULL, totp_confirmed_at = NULL, totp_last_step = NULL WHERE id = $1",
+            &[user.0.into()],
         )?;
         Ok(())
     }
-    pub fn clear_totp(&mut self, user: UserId) -> StoreResult<()> {
-        self.exec("UPDATE users SET totp_sealed = NULL, totp_confirmed_at = NULL, totp_last_step = NULL WHERE id = $1", &[user.0.into()])?;
-        Ok(())
-    }
+    /// Puts the pending secret in force.
     pub fn confirm_totp(&mut self, user: UserId, step: i64, now: DateTime<Utc>) -> StoreResult<()> {
         self.exec(
-            "UPDATE users SET totp_confirmed_at = $1, totp_last_step = $2 WHERE id = $3",
+            "UPDATE users SET totp_sealed = totp_pending, totp_pending = NULL, totp_confirmed_at = $1, totp_last_step = $2 \
+             WHERE id = $3 AND totp_pending IS NOT NULL",
             &[secs(now).into(), step.into(), user.0.into()],
         )?;
         Ok(())
@@ -177,6 +185,17 @@ impl Tx<'_> {
     pub fn end_sessions_of(&mut self, user: UserId, now: DateTime<Utc>) -> StoreResult<u64> {
         self.exec("UPDATE sessions SET ended_at = $1 WHERE user_id = $2 AND ended_at IS NULL", &[secs(now).into(), user.0.into()])
     }
+    /// Ends every open session of the account but one (the one that changed its credentials).
+    pub fn end_other_sessions(&mut self, user: UserId, keep_hash: &str, now: DateTime<Utc>) -> StoreResult<u64> {
+        self.exec(
+            "UPDATE sessions SET ended_at = $1 WHERE user_id = $2 AND ended_at IS NULL AND id_hash <> $3",
+            &[secs(now).into(), user.0.into(), keep_hash.into()],
+        )
+    }
+    /// Revokes every API token of the account.
+    pub fn revoke_api_tokens_of(&mut self, user: UserId, now: DateTime<Utc>) -> StoreResult<u64> {
+        self.exec("UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL", &[secs(now).into(), user.0.into()])
+    }
     /// Forgets sessions that ended or expired before `before` (they no longer open anything).
     pub fn prune_sessions(&mut self, before: DateTime<Utc>) -> StoreResult<u64> {
         self.exec("DELETE FROM sessions WHERE expires_at < $1 OR ended_at < $1", &[secs(before).into()])
@@ -203,44 +222,40 @@ impl Tx<'_> {
         Ok(())
     }
     pub fn api_token_by_hash(&mut self, secret_hash: &str) -> StoreResult<Option<ApiTokenRow>> {
-        let r = self.query_opt(
-            "SELECT id, user_id, name, roles, created_at, expires_at, revoked_at FROM api_tokens WHERE secret_hash = $1",
-            &[secret_hash.into()],
-        )?;
+        let r = self.query_opt(&format!("SELECT {TOKEN_COLS} FROM api_tokens WHERE secret_hash = $1"), &[secret_hash.into()])?;
         r.map(|r| token_row(&r)).transpose()
     }
     pub fn api_token(&mut self, id: i64) -> StoreResult<Option<ApiTokenRow>> {
-        let r = self
-            .query_opt("SELECT id, user_id, name, roles, created_at, expires_at, revoked_at FROM api_tokens WHERE id = $1", &[id.into()])?;
+        let r = self.query_opt(&format!("SELECT {TOKEN_COLS} FROM api_tokens WHERE id = $1"), &[id.into()])?;
         r.map(|r| token_row(&r)).transpose()
     }
     pub fn api_tokens_of(&mut self, user: UserId) -> StoreResult<Vec<ApiTokenRow>> {
-        self.query(
-            "SELECT id, user_id, name, roles, created_at, expires_at, revoked_at FROM api_tokens WHERE user_id = $1 ORDER BY id",
-            &[user.0.into()],
-        )?
-        .iter()
-        .map(token_row)
-        .collect()
+        self.query(&format!("SELECT {TOKEN_COLS} FROM api_tokens WHERE user_id = $1 ORDER BY id"), &[user.0.into()])?
+            .iter()
+            .map(token_row)
+            .collect()
     }
     pub fn revoke_api_token(&mut self, id: i64, now: DateTime<Utc>) -> StoreResult<u64> {
         self.exec("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL", &[secs(now).into(), id.into()])
     }
 
     // ---- separation of duties ----
-    /// Who filed, confirmed and checked a request, from its audit events (the last of each).
+    /// Who filed (drafted or submitted), confirmed and checked a request, from its audit
+    /// events, with the person behind each account.
     pub fn request_step_actors(&mut self, request: i64) -> StoreResult<kyso_core::duties::StepActors> {
         let rows = self.query(
-            "SELECT actor, action FROM audit_events WHERE object = $1 AND outcome = 'ok' AND action IN ('request.created', 'request.confirmed', 'request.checked') ORDER BY seq",
+            "SELECT e.actor, e.action, u.person_id FROM audit_events e LEFT JOIN users u ON u.login = e.actor \
+             WHERE e.object = $1 AND e.outcome = 'ok' AND e.action IN ('request.created', 'request.submitted', 'request.confirmed', 'request.checked') \
+             ORDER BY e.seq",
             &[format!("request:{request}").into()],
         )?;
         let mut s = kyso_core::duties::StepActors::default();
         for r in rows {
-            let actor = Some(r.text(0)?);
+            let actor = kyso_core::duties::StepActor { login: r.text(0)?, person: r.opt_int(2)?.map(PersonId) };
             match r.text(1)?.as_str() {
-                "request.created" => s.filed_by = actor,
-                "request.confirmed" => s.confirmed_by = actor,
-                _ => s.checked_by = actor,
+                "request.created" | "request.submitted" => s.filed_by.push(actor),
+                "request.confirmed" => s.confirmed_by = Some(actor),
+                _ => s.checked_by = Some(actor),
             }
         }
         Ok(s)
@@ -252,17 +267,25 @@ impl Tx<'_> {
 
     // ---- login failures ----
     /// (failures, time of the last) for a throttling key (`login:…` or `addr:…`).
-    pub fn login_failures(&mut self, key: &str) -> StoreResult<Option<(i64, DateTime<Utc>)>> {
-        let r = self.query_opt("SELECT failures, last_failure FROM login_failures WHERE key = $1", &[key.into()])?;
-        r.map(|r| Ok((r.int(0)?, at(r.int(1)?)?))).transpose()
-    }
-    pub fn record_login_failure(&mut self, key: &str, now: DateTime<Utc>) -> StoreResult<i64> {
-        self.query_one(
-            "INSERT INTO login_failures (key, failures, last_failure) VALUES ($1, 1, $2) \
-             ON CONFLICT (key) DO UPDATE SET failures = login_failures.failures + 1, last_failure = $2 RETURNING failures",
+    /// Counts an attempt for a throttling key before the password is checked (so parallel
+    /// attempts cannot all pass one check): the attempts so far, this one included, and the
+    /// time before which attempts are refused. The row stays locked until the transaction ends.
+    pub fn count_login_attempt(&mut self, key: &str, now: DateTime<Utc>) -> StoreResult<(i64, DateTime<Utc>)> {
+        let r = self.query_one(
+            "INSERT INTO login_failures (key, failures, last_failure, not_before) VALUES ($1, 1, $2, 0) \
+             ON CONFLICT (key) DO UPDATE SET failures = login_failures.failures + 1, last_failure = $2 RETURNING failures, not_before",
             &[key.into(), secs(now).into()],
-        )?
-        .int(0)
+        )?;
+        Ok((r.int(0)?, at(r.int(1)?)?))
+    }
+    pub fn set_login_not_before(&mut self, key: &str, not_before: DateTime<Utc>) -> StoreResult<()> {
+        self.exec("UPDATE login_failures SET not_before = $1 WHERE key = $2", &[secs(not_before).into(), key.into()])?;
+        Ok(())
+    }
+    /// Takes back the count of an attempt that succeeded, for a key that success does not clear.
+    pub fn uncount_login_attempt(&mut self, key: &str) -> StoreResult<()> {
+        self.exec("UPDATE login_failures SET failures = failures - 1 WHERE key = $1 AND failures > 0", &[key.into()])?;
+        Ok(())
     }
     pub fn clear_login_failures(&mut self, key: &str) -> StoreResult<()> {
         self.exec("DELETE FROM login_failures WHERE key = $1", &[key.into()])?;

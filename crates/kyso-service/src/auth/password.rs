@@ -11,7 +11,9 @@ use argon2::{Argon2, Params};
 use chrono::{DateTime, Duration, Utc};
 use kyso_core::audit::NewEvent;
 use kyso_core::authz::Role;
-use kyso_core::identity::{address_delay, check_password, login_delay, needs_second_factor};
+use kyso_core::identity::{
+    check_password, delay_after, needs_second_factor, FREE_FAILURES, FREE_FAILURES_PER_ACCOUNT, FREE_FAILURES_PER_ADDRESS,
+};
 
 /// What a password login gives.
 #[derive(Debug, Clone, Copy)]
@@ -49,8 +51,22 @@ fn verify_password(password: &str, phc: &str) -> bool {
     }
 }
 
-fn throttle_keys(login: &str, client: &ClientInfo) -> [String; 2] {
-    [format!("login:{}", login.to_lowercase()), format!("addr:{}", client.address)]
+/// The throttling keys of an attempt with the failures each allows before waits begin: the
+/// account from this address, the address (an office behind one NAT), and the account from
+/// anywhere. The first two are cleared by a success, the address only loses this attempt.
+fn throttle_keys(login: &str, client: &ClientInfo) -> Vec<(String, i64)> {
+    let l = login.to_lowercase();
+    vec![
+        (format!("login:{l}|addr:{}", client.address), FREE_FAILURES),
+        (format!("addr:{}", client.address), FREE_FAILURES_PER_ADDRESS),
+        (format!("login:{l}"), FREE_FAILURES_PER_ACCOUNT),
+    ]
+}
+
+/// An attempt as counted: the key, and when attempts were refused until before it.
+struct Counted {
+    key: String,
+    before: DateTime<Utc>,
 }
 
 impl Service {
@@ -66,7 +82,7 @@ impl Service {
     pub fn login_with_password(&self, l: &PasswordLogin<'_>, now: DateTime<Utc>) -> ServiceResult<LoginOutcome> {
         let login: String = l.login.trim().chars().take(64).collect();
         let keys = throttle_keys(&login, l.client);
-        self.check_throttle(&login, &keys, l.client, now)?;
+        let counted = self.count_attempt(&login, &keys, l.client, now)?;
         let creds = self.db.read(|tx| tx.credentials(&login))?;
         let password_ok = match creds.as_ref().and_then(|c| c.password_hash.as_deref()) {
             Some(phc) => verify_password(l.password, phc),
@@ -77,7 +93,7 @@ impl Service {
         };
         let creds = match creds {
             Some(c) if password_ok && !c.disabled => c,
-            _ => return Err(self.login_failed(&login, &keys, l.client, "password", now)),
+            _ => return Err(self.login_failed(&login, l.client, "password", now)),
         };
         let grants = self.db.read(|tx| tx.grants(creds.user_id))?;
         let roles: Vec<Role> = grants.iter().map(|g| g.role).collect();
@@ -86,12 +102,19 @@ impl Service {
         let mut used_recovery = None;
         if creds.totp_confirmed {
             let Some(code) = l.second_factor.map(str::trim).filter(|c| !c.is_empty()) else {
-                self.db.write(|tx| {
+                // The first half of a two-step login: this attempt does not count, but the
+                // wait earlier failures set stays (a code guesser gains nothing by it).
+                self.db.write(|tx| -> ServiceResult<()> {
+                    for c in &counted {
+                        tx.uncount_login_attempt(&c.key)?;
+                        tx.set_login_not_before(&c.key, c.before)?;
+                    }
                     tx.append_audit(
                         NewEvent::new(&login, "auth.second_factor_required", format!("user:{}", creds.user_id))
                             .details(serde_json::json!({"client": l.client.describe()})),
                         now,
-                    )
+                    )?;
+                    Ok(())
                 })?;
                 return Err(ServiceError::Auth(AuthFailure::SecondFactorRequired));
             };
@@ -103,7 +126,7 @@ impl Service {
                 used_recovery = Some(secret_hash(&rc));
                 method = AuthMethod::RecoveryCode;
             } else {
-                return Err(self.login_failed(&login, &keys, l.client, "second_factor", now));
+                return Err(self.login_failed(&login, l.client, "second_factor", now));
             }
         }
         let pending = if creds.password_temporary {
@@ -126,8 +149,14 @@ impl Service {
                     return Ok(None);
                 }
             }
-            for k in &keys {
-                tx.clear_login_failures(k)?;
+            for (i, c) in counted.iter().enumerate() {
+                if i == 1 {
+                    // The address: only this attempt is taken back.
+                    tx.uncount_login_attempt(&c.key)?;
+                    tx.set_login_not_before(&c.key, c.before)?;
+                } else {
+                    tx.clear_login_failures(&c.key)?;
+                }
             }
             let session = self.open_session(tx, creds.user_id, method, pending, l.client, now)?;
             tx.append_audit(
@@ -141,7 +170,7 @@ impl Service {
             Ok(Some(session))
         })?;
         let Some(session) = opened else {
-            return Err(self.login_failed(&login, &keys, l.client, "second_factor", now));
+            return Err(self.login_failed(&login, l.client, "second_factor", now));
         };
         let principal = match pending {
             None => Some(self.session(&session.id, now)?.principal()?.clone()),
@@ -150,52 +179,57 @@ impl Service {
         Ok(LoginOutcome { session, pending, principal })
     }
 
-    /// Refuses an attempt that comes before the delay its failures so far call for.
-    fn check_throttle(&self, login: &str, keys: &[String], client: &ClientInfo, now: DateTime<Utc>) -> ServiceResult<()> {
-        let mut wait = Duration::zero();
-        for k in keys {
-            if let Some((n, last)) = self.db.read(|tx| tx.login_failures(k))? {
-                let delay = if k.starts_with("addr:") { address_delay(n) } else { login_delay(n) };
-                let until = last + delay;
-                if until > now {
-                    wait = wait.max(until - now);
-                }
+    /// Counts the attempt on every key before the password is checked, in one transaction
+    /// (so parallel attempts cannot all pass one check), and refuses it, taking the count back,
+    /// when a key is still waiting. Otherwise each key waits, should this attempt fail, as long
+    /// as its count calls for.
+    fn count_attempt(&self, login: &str, keys: &[(String, i64)], client: &ClientInfo, now: DateTime<Utc>) -> ServiceResult<Vec<Counted>> {
+        let outcome = self.db.write(|tx| -> ServiceResult<Result<Vec<Counted>, i64>> {
+            tx.prune_login_failures(now - Duration::days(1))?;
+            let mut counted = Vec::new();
+            let mut wait = Duration::zero();
+            for (key, free) in keys {
+                let (n, before) = tx.count_login_attempt(key, now)?;
+                wait = wait.max(before - now);
+                counted.push((key.clone(), n, *free, before));
             }
-        }
-        if wait > Duration::zero() {
-            let retry_after_secs = wait.num_seconds().max(1);
-            self.db.write(|tx| {
+            if wait > Duration::zero() {
+                for (key, _, _, _) in &counted {
+                    tx.uncount_login_attempt(key)?;
+                }
+                let retry_after_secs = wait.num_seconds().max(1);
                 tx.append_audit(
                     NewEvent::new(login, "auth.throttled", format!("login:{login}"))
                         .denied()
                         .details(serde_json::json!({"client": client.describe(), "retry_after": retry_after_secs})),
                     now,
-                )
-            })?;
-            return Err(ServiceError::Auth(AuthFailure::Throttled { retry_after_secs }));
-        }
-        Ok(())
+                )?;
+                return Ok(Err(retry_after_secs));
+            }
+            let mut out = Vec::new();
+            for (key, n, free, before) in counted {
+                tx.set_login_not_before(&key, now + delay_after(n, free))?;
+                out.push(Counted { key, before });
+            }
+            Ok(Ok(out))
+        })?;
+        outcome.map_err(|retry_after_secs| ServiceError::Auth(AuthFailure::Throttled { retry_after_secs }))
     }
 
-    /// Counts a failure for the account and the address, audits it, and gives the error.
-    fn login_failed(&self, login: &str, keys: &[String], client: &ClientInfo, what: &str, now: DateTime<Utc>) -> ServiceError {
-        let r = self.db.write(|tx| -> ServiceResult<()> {
-            tx.prune_login_failures(now - Duration::days(1))?;
-            for k in keys {
-                tx.record_login_failure(k, now)?;
-            }
+    /// Audits a failed attempt (already counted) and gives the error.
+    fn login_failed(&self, login: &str, client: &ClientInfo, what: &str, now: DateTime<Utc>) -> ServiceError {
+        let r = self.db.write(|tx| {
             tx.append_audit(
                 NewEvent::new(login, "auth.login_failed", format!("login:{login}"))
                     .denied()
                     .details(serde_json::json!({"client": client.describe(), "factor": what})),
                 now,
-            )?;
-            Ok(())
+            )
         });
         match (r, what) {
-            (Err(e), _) => e,
-            (Ok(()), "second_factor") => ServiceError::Auth(AuthFailure::BadSecondFactor),
-            (Ok(()), _) => ServiceError::Auth(AuthFailure::BadCredentials),
+            (Err(e), _) => e.into(),
+            (Ok(_), "second_factor") => ServiceError::Auth(AuthFailure::BadSecondFactor),
+            (Ok(_), _) => ServiceError::Auth(AuthFailure::BadCredentials),
         }
     }
 
@@ -221,6 +255,8 @@ impl Service {
         let phc = hash_password(new, self.training)?;
         self.db.write(|tx| -> ServiceResult<()> {
             tx.set_password_hash(s.user_id, &phc, false, now)?;
+            // Other sessions opened with the old password end; this one goes on.
+            tx.end_other_sessions(s.user_id, &s.hash, now)?;
             if s.pending == Some(Pending::ChangePassword) {
                 let next = (needs_second_factor(roles.iter().copied()) && !creds.totp_confirmed).then_some("totp");
                 tx.clear_session_pending(&s.hash, next)?;
@@ -255,8 +291,9 @@ impl Service {
         self.mutate(actor, "auth.password_set", &format!("user:{}", creds.user_id), now, |tx| {
             self.require_credential_admin(tx, actor, &creds)?;
             tx.set_password_hash(creds.user_id, &phc, temporary, now)?;
-            // A reset password ends the sessions the old one opened.
+            // A reset password ends the sessions the old one opened, and the API tokens.
             tx.end_sessions_of(creds.user_id, now)?;
+            tx.revoke_api_tokens_of(creds.user_id, now)?;
             tx.append_audit(
                 NewEvent::new(&actor.login, "auth.password_set", format!("user:{}", creds.user_id))
                     .details(serde_json::json!({"login": login, "temporary": temporary})),
@@ -275,6 +312,7 @@ impl Service {
             tx.clear_totp(creds.user_id)?;
             tx.replace_recovery_codes(creds.user_id, &[])?;
             tx.end_sessions_of(creds.user_id, now)?;
+            tx.revoke_api_tokens_of(creds.user_id, now)?;
             tx.append_audit(
                 NewEvent::new(&actor.login, "auth.second_factor_reset", format!("user:{}", creds.user_id))
                     .details(serde_json::json!({"login": login})),

@@ -29,8 +29,23 @@ pub struct ApiTokenView {
 /// The secret's prefix, so that a leaked token is recognisable (and secret scanners find it).
 const PREFIX: &str = "kyso_";
 
-fn parse_roles(codes: &str) -> Vec<Role> {
-    codes.split(',').filter_map(Role::parse).collect()
+/// The grants a token carries, as stored: `role@agency_id`, comma-separated. Fixed when the
+/// token is made, so that a grant the account gets later (or gets back) does not widen it.
+fn parse_grants(codes: &str) -> Vec<(Role, i64)> {
+    codes
+        .split(',')
+        .filter_map(|c| {
+            let (r, a) = c.split_once('@')?;
+            Some((Role::parse(r)?, a.parse().ok()?))
+        })
+        .collect()
+}
+
+fn roles_of(grants: &[(Role, i64)]) -> Vec<Role> {
+    let mut v: Vec<Role> = grants.iter().map(|(r, _)| *r).collect();
+    v.sort();
+    v.dedup();
+    v
 }
 
 impl Service {
@@ -62,10 +77,11 @@ impl Service {
         if expires_at > now + self.session_policy().max_token {
             return Err(DomainError::invalid("expires_at", "mã truy cập có hạn tối đa một năm").into());
         }
-        let mut codes: Vec<&str> = roles.iter().map(|r| r.code()).collect();
-        codes.sort();
-        codes.dedup();
-        let codes = codes.join(",");
+        let mut pairs: Vec<String> =
+            p.grants.iter().filter(|g| roles.contains(&g.role)).map(|g| format!("{}@{}", g.role.code(), g.agency_id.0)).collect();
+        pairs.sort();
+        pairs.dedup();
+        let codes = pairs.join(",");
         let random = random_secret(32);
         self.db.write(|tx| -> ServiceResult<NewApiToken> {
             // The id is part of the secret, so the row is made first with a placeholder hash.
@@ -102,8 +118,9 @@ impl Service {
         if row.revoked || creds.disabled || now >= row.expires_at {
             return Err(bad());
         }
-        let roles = parse_roles(&row.roles);
-        let grants = grants.into_iter().filter(|g| roles.contains(&g.role)).collect();
+        // The grants the token was made with that the account still holds.
+        let carried = parse_grants(&row.roles);
+        let grants = grants.into_iter().filter(|g| carried.contains(&(g.role, g.agency_id.0))).collect();
         let actor = kyso_core::authz::Actor { user_id: creds.user_id, login: creds.login, person_id: creds.person_id, grants };
         let mut principal = Principal::new(actor, AuthMethod::ApiToken);
         principal.token = Some(row.id);
@@ -118,7 +135,7 @@ impl Service {
             .map(|r| ApiTokenView {
                 id: r.id,
                 name: r.name,
-                roles: parse_roles(&r.roles),
+                roles: roles_of(&parse_grants(&r.roles)),
                 created_at: r.created_at,
                 expires_at: r.expires_at,
                 revoked: r.revoked,

@@ -69,6 +69,13 @@ fn recovery_code() -> String {
     format!("{}-{}", &s[..5], &s[5..])
 }
 
+/// A new set of recovery codes, and their hashes to keep.
+fn recovery_codes() -> (Vec<String>, Vec<String>) {
+    let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| recovery_code()).collect();
+    let hashes = codes.iter().map(|c| secret_hash(c)).collect();
+    (codes, hashes)
+}
+
 pub(crate) fn normalise_recovery_code(code: &str) -> Option<String> {
     let c: String = code.trim().to_lowercase().chars().filter(|c| *c != '-' && *c != ' ').collect();
     (c.len() == 10 && c.chars().all(|c| c.is_ascii_alphanumeric())).then(|| format!("{}-{}", &c[..5], &c[5..]))
@@ -101,8 +108,12 @@ impl Service {
         let sealed = kyso_token::soft::seal(key, &Self::totp_aad(s.user_id), &secret)?;
         self.db.write(|tx| -> ServiceResult<()> {
             let c = tx.credentials_of(s.user_id)?.ok_or(ServiceError::Domain(DomainError::not_found("tài khoản", s.user_id)))?;
-            if c.totp_confirmed && s.pending.is_some() {
-                return Err(DomainError::forbidden("tài khoản đã có TOTP; đăng nhập đầy đủ để thay").into());
+            // Replacing a TOTP in force takes a session that proved it (or a recovery code):
+            // the password alone, or a stolen one-factor session, must not swap it.
+            if c.totp_confirmed && (s.pending.is_some() || !s.method.is_two_factor()) {
+                return Err(
+                    DomainError::forbidden("tài khoản đã có TOTP; đăng nhập bằng mật khẩu và mã TOTP (hoặc mã khôi phục) để thay").into()
+                );
             }
             tx.set_totp_pending(s.user_id, &sealed)?;
             tx.append_audit(NewEvent::new(&s.login, "auth.totp_started", format!("user:{}", s.user_id)), now)?;
@@ -119,27 +130,25 @@ impl Service {
     /// Confirms TOTP enrolment with a code from the new secret; returns the recovery codes,
     /// shown once. A session waiting for enrolment becomes a full one.
     pub fn confirm_totp(&self, s: &Session, code: &str, now: DateTime<Utc>) -> ServiceResult<Vec<String>> {
-        let c = self.db.read(|tx| tx.credentials_of(s.user_id))?.ok_or(DomainError::not_found("tài khoản", s.user_id))?;
-        let sealed = c.totp_sealed.ok_or_else(|| DomainError::invalid("totp", "chưa bắt đầu đăng ký TOTP"))?;
-        if c.totp_confirmed {
-            return Err(DomainError::invalid("totp", "TOTP đã được xác nhận").into());
-        }
+        let sealed =
+            self.db.read(|tx| tx.totp_pending(s.user_id))?.ok_or_else(|| DomainError::invalid("totp", "chưa bắt đầu đăng ký TOTP"))?;
         let secret = self.totp_secret(s.user_id, &sealed)?;
         let Some(step) = matching_step(&secret, code, now)? else {
             return Err(ServiceError::Auth(AuthFailure::BadSecondFactor));
         };
-        let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| recovery_code()).collect();
-        let hashes: Vec<String> = codes.iter().map(|c| secret_hash(c)).collect();
+        let (codes, hashes) = recovery_codes();
         self.db.write(|tx| -> ServiceResult<()> {
             tx.confirm_totp(s.user_id, step, now)?;
             tx.replace_recovery_codes(s.user_id, &hashes)?;
             if s.pending == Some(Pending::EnrolTotp) {
                 tx.clear_session_pending(&s.hash, None)?;
             }
-            // The code just given proves the second factor for this session too.
+            // The code just given proves the second factor for this session too; every other
+            // session of the account ends (one opened before the change must log in again).
             if s.method == AuthMethod::Password {
                 tx.set_session_method(&s.hash, AuthMethod::PasswordTotp.code())?;
             }
+            tx.end_other_sessions(s.user_id, &s.hash, now)?;
             tx.append_audit(
                 NewEvent::new(&s.login, "auth.totp_enrolled", format!("user:{}", s.user_id))
                     .details(serde_json::json!({"recovery_codes": RECOVERY_CODES})),
@@ -152,11 +161,10 @@ impl Service {
 
     /// New recovery codes for the principal's own account (the old ones stop working).
     pub fn new_recovery_codes(&self, p: &Principal, now: DateTime<Utc>) -> ServiceResult<Vec<String>> {
-        if p.method() == AuthMethod::ApiToken {
-            return Err(DomainError::forbidden("mã truy cập API không quản lý được yếu tố xác thực").into());
+        if !p.method().is_two_factor() {
+            return Err(DomainError::forbidden("mã khôi phục mới chỉ cấp cho phiên đã xác thực hai yếu tố").into());
         }
-        let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| recovery_code()).collect();
-        let hashes: Vec<String> = codes.iter().map(|c| secret_hash(c)).collect();
+        let (codes, hashes) = recovery_codes();
         self.db.write(|tx| -> ServiceResult<()> {
             let c = tx.credentials_of(p.user_id)?.ok_or(ServiceError::Domain(DomainError::not_found("tài khoản", p.user_id)))?;
             if !c.totp_confirmed {

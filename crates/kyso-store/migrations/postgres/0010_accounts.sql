@@ -8,6 +8,8 @@ ALTER TABLE users ADD COLUMN password_changed_at BIGINT;
 ALTER TABLE users ADD COLUMN totp_sealed TEXT;
 ALTER TABLE users ADD COLUMN totp_confirmed_at BIGINT;
 ALTER TABLE users ADD COLUMN totp_last_step BIGINT;
+-- A new TOTP secret waits here until a code from it confirms it; the old one stays in force.
+ALTER TABLE users ADD COLUMN totp_pending TEXT;
 
 CREATE TABLE recovery_codes (
     user_id   BIGINT NOT NULL REFERENCES users(id),
@@ -43,8 +45,10 @@ CREATE TABLE api_tokens (
 );
 CREATE INDEX api_tokens_user ON api_tokens(user_id);
 
+-- Attempts are counted before the password is checked, and refused until not_before.
 CREATE TABLE login_failures (
     key          TEXT PRIMARY KEY,
     failures     BIGINT NOT NULL,
-    last_failure BIGINT NOT NULL
+    last_failure BIGINT NOT NULL,
+    not_before   BIGINT NOT NULL DEFAULT 0
 );

@@ -8,6 +8,8 @@ ALTER TABLE users ADD COLUMN password_changed_at INTEGER;
 ALTER TABLE users ADD COLUMN totp_sealed TEXT;
 ALTER TABLE users ADD COLUMN totp_confirmed_at INTEGER;
 ALTER TABLE users ADD COLUMN totp_last_step INTEGER;
+-- A new TOTP secret waits here until a code from it confirms it; the old one stays in force.
+ALTER TABLE users ADD COLUMN totp_pending TEXT;
 
 CREATE TABLE recovery_codes (
     user_id   INTEGER NOT NULL REFERENCES users(id),
@@ -43,8 +45,10 @@ CREATE TABLE api_tokens (
 );
 CREATE INDEX api_tokens_user ON api_tokens(user_id);
 
+-- Attempts are counted before the password is checked, and refused until not_before.
 CREATE TABLE login_failures (
     key          TEXT PRIMARY KEY,
     failures     INTEGER NOT NULL,
-    last_failure INTEGER NOT NULL
+    last_failure INTEGER NOT NULL,
+    not_before   INTEGER NOT NULL DEFAULT 0
 );
