@@ -236,6 +236,22 @@ async fn caller(
     Ok(Caller::Session(s))
 }
 
+/// The caller of an endpoint that only a browser session may use (its own credentials and
+/// logout), with the body's `_csrf` for forms; an API token is refused with `refusal`.
+async fn session_caller(
+    st: &Arc<AppState>,
+    method: &Method,
+    peer: SocketAddr,
+    h: &HeaderMap,
+    body: &Bytes,
+    refusal: &str,
+) -> WebResult<Session> {
+    match caller(st, method, Some(peer), h, form_csrf(h, body).as_deref()).await? {
+        Caller::Session(s) => Ok(s),
+        Caller::Token(_) => Err(Problem::new(StatusCode::FORBIDDEN, "forbidden", refusal)),
+    }
+}
+
 fn constant_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
@@ -339,10 +355,7 @@ async fn change_password(
     h: HeaderMap,
     body: Bytes,
 ) -> WebResult<Response> {
-    let c = caller(&st, &method, Some(ci), &h, form_csrf(&h, &body).as_deref()).await?;
-    let Caller::Session(s) = c else {
-        return Err(Problem::new(StatusCode::FORBIDDEN, "forbidden", "mã truy cập API không đổi được mật khẩu"));
-    };
+    let s = session_caller(&st, &method, ci, &h, &body, "mã truy cập API không đổi được mật khẩu").await?;
     let b: PasswordBody = parse_body(&h, &body)?;
     let now = (st.clock)();
     let st2 = st.clone();
@@ -364,10 +377,7 @@ async fn totp(
     h: HeaderMap,
     body: Bytes,
 ) -> WebResult<Response> {
-    let c = caller(&st, &method, Some(ci), &h, form_csrf(&h, &body).as_deref()).await?;
-    let Caller::Session(s) = c else {
-        return Err(Problem::new(StatusCode::FORBIDDEN, "forbidden", "mã truy cập API không đăng ký được TOTP"));
-    };
+    let s = session_caller(&st, &method, ci, &h, &body, "mã truy cập API không đăng ký được TOTP").await?;
     let b: TotpBody = parse_body(&h, &body)?;
     let now = (st.clock)();
     let st2 = st.clone();
@@ -411,14 +421,7 @@ async fn logout(
     h: HeaderMap,
     body: Bytes,
 ) -> WebResult<Response> {
-    let c = caller(&st, &method, Some(ci), &h, form_csrf(&h, &body).as_deref()).await?;
-    let Caller::Session(s) = c else {
-        return Err(Problem::new(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            "đăng xuất dùng cho phiên đăng nhập; mã truy cập API thì thu hồi",
-        ));
-    };
+    let s = session_caller(&st, &method, ci, &h, &body, "đăng xuất dùng cho phiên đăng nhập; mã truy cập API thì thu hồi").await?;
     let b: LogoutBody = parse_body(&h, &body)?;
     let now = (st.clock)();
     let st2 = st.clone();
