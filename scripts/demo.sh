@@ -24,7 +24,7 @@ url=http://127.0.0.1:8480
 echo
 echo "Máy chủ: $url (Ctrl-C để dừng)"
 echo "  Đăng nhập: POST $url/auth/login với login và password (mật khẩu đào tạo chung: Tập huấn chữ ký số 2026)"
-echo "  Tài khoản: giamdoc.snv, vanthu.snv, cqqltt.snv (không cần TOTP); qltb (cần TOTP, bí mật in ở trên);"
+echo "  Tài khoản: giamdoc.snv, vanthu.snv, cqqltt.snv (không cần TOTP); qltb (cần TOTP: bí mật in khi tạo tỉnh mẫu);"
 echo "             admin, cntt, kiemtra (đăng ký TOTP ở lần đăng nhập đầu)"
 echo "  Ví dụ: curl -c /tmp/kyso.cookies -H 'Content-Type: application/json' \\"
 echo "           -d '{\"login\":\"giamdoc.snv\",\"password\":\"Tập huấn chữ ký số 2026\"}' $url/auth/login"

@@ -64,8 +64,8 @@ impl Default for SessionPolicy {
 /// must wait.
 pub const FREE_FAILURES: i64 = 5;
 /// Failed logins allowed for one account from all addresses together: a guesser spread over
-/// many addresses is slowed too, while one attacker elsewhere cannot keep the account's owner
-/// waiting with a failure every quarter of an hour.
+/// many addresses is slowed too. Until it is spent, failures from one address slow only that
+/// address; past it every address waits.
 pub const FREE_FAILURES_PER_ACCOUNT: i64 = 50;
 /// Failed logins allowed from one client address before its attempts must wait: more than for
 /// an account, because an agency's whole office may reach the server through one NAT address.

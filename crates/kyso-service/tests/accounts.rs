@@ -227,7 +227,10 @@ fn api_tokens_carry_only_their_roles_and_stop_when_revoked() {
         assert!(tok.secret.starts_with(&format!("kyso_{}_", tok.id)));
         let tp = w.svc.api_token_principal(&tok.secret, t).unwrap();
         assert_eq!(tp.method(), AuthMethod::ApiToken);
-        assert!(tp.grants.iter().all(|g| g.role == Role::RecordsClerk));
+        let carried: Vec<Role> = tp.grants.iter().map(|g| g.role).collect();
+        assert_eq!(carried, vec![Role::RecordsClerk]);
+        // What the role allows works through the token.
+        assert!(w.svc.list_documents(&tp, Some("SO-A"), 10).is_ok());
         // The officer's own role is not in the token: reading persons is refused through it.
         assert!(w.svc.list_persons(&p, Some("SO-A"), 10, t).is_ok());
         assert_eq!(
@@ -269,8 +272,9 @@ fn new_request(sub: &kyso_core::registry::Subscriber) -> NewRequestInput {
     }
 }
 
-/// Separation of duties on requests: the filer does not confirm, the confirmer neither checks
-/// nor issues, and nobody confirms, checks or issues for their own certificate.
+/// Separation of duties on requests through the service: the filer does not confirm, nobody
+/// confirms for their own certificate, and the confirmer does not issue (the check step's
+/// rules are in `kyso_core::duties`' table test).
 #[test]
 fn one_person_does_not_file_confirm_and_issue_the_same_request() {
     use kyso_core::request::Action;
@@ -359,9 +363,15 @@ fn the_totp_in_force_stays_until_a_new_one_is_confirmed() {
         // The enrolment session itself proved the code; it may start a replacement, and the old
         // TOTP stays in force until the new one is confirmed.
         let s = w.svc.session(&first.session.id, t1).unwrap();
-        let _new = w.svc.begin_totp(&s, t1).unwrap();
+        let new = w.svc.begin_totp(&s, t1).unwrap();
         assert_eq!(auth_code(login(w, "self", PW, None, &c, t1)), "second_factor_required");
         assert!(login(w, "self", PW, Some(&totp_code(&e.secret_base32, t1).unwrap()), &c, t1).is_ok());
+        // Confirming the new one retires the old.
+        let t2 = t1 + Duration::minutes(2);
+        w.svc.confirm_totp(&s, &totp_code(&new.secret_base32, t2).unwrap(), t2).unwrap();
+        let t3 = t2 + Duration::minutes(2);
+        assert_eq!(auth_code(login(w, "self", PW, Some(&totp_code(&e.secret_base32, t3).unwrap()), &c, t3)), "bad_second_factor");
+        assert!(login(w, "self", PW, Some(&totp_code(&new.secret_base32, t3).unwrap()), &c, t3).is_ok());
     });
 }
 

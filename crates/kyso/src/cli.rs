@@ -595,7 +595,7 @@ pub struct ServeArgs {
     /// Chạy mà không dùng token của CA (không cấp dấu thời gian, không tạo phản hồi OCSP theo yêu cầu, không phát hành CRL mới).
     #[arg(long)]
     pub no_ca_token: bool,
-    /// Địa chỉ IP của reverse proxy được tin cậy (lặp lại được): chỉ từ đó mới tin X-Forwarded-For và X-Forwarded-Proto.
+    /// Địa chỉ IP của reverse proxy được tin cậy (lặp lại được): chỉ từ đó mới tin X-Forwarded-For và X-Forwarded-Proto (proxy báo https thì cookie phiên có cờ Secure).
     #[arg(long = "trusted-proxy")]
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Ghi nhật ký vận hành vào tệp này thay vì stderr (không bao giờ ghi mật khẩu, mã PIN, TOTP, mã truy cập hay mã phiên).
@@ -894,7 +894,7 @@ pub enum UserCmd {
         #[arg(long)]
         agency: String,
     },
-    /// Đặt mật khẩu tạm cho một tài khoản (người dùng phải đổi ở lần đăng nhập đầu). Mật khẩu lấy từ biến KYSO_NEW_PASSWORD hoặc được hỏi trên cửa sổ dòng lệnh; ít nhất 12 ký tự, không chứa tên đăng nhập hay số CCCD. Các phiên đang mở của tài khoản kết thúc.
+    /// Đặt mật khẩu cho một tài khoản: mật khẩu tạm, người dùng phải đổi ở lần đăng nhập đầu (trừ khi có --lasting). Mật khẩu lấy từ biến KYSO_NEW_PASSWORD hoặc được hỏi trên cửa sổ dòng lệnh; ít nhất 12 ký tự, không chứa tên đăng nhập hay số CCCD. Các phiên đang mở của tài khoản kết thúc và các mã truy cập API của nó bị thu hồi.
     Password {
         /// Tên đăng nhập.
         login: String,
@@ -902,7 +902,7 @@ pub enum UserCmd {
         #[arg(long)]
         lasting: bool,
     },
-    /// Xóa TOTP và mã khôi phục của một tài khoản (mất điện thoại): lần đăng nhập sau phải đăng ký lại.
+    /// Xóa TOTP và mã khôi phục của một tài khoản (mất điện thoại): các phiên đang mở kết thúc, mã truy cập API bị thu hồi; tài khoản có vai trò cần xác thực hai yếu tố phải đăng ký lại ở lần đăng nhập sau.
     Reset2fa {
         /// Tên đăng nhập.
         login: String,

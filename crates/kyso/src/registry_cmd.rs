@@ -353,7 +353,7 @@ pub(crate) fn user(cli: &Cli, c: &UserCmd, now: DateTime<Utc>) -> CliResult<Exit
             })
         }
         UserCmd::Password { login, lasting } => {
-            let pw = crate::tokens::pin("KYSO_NEW_PASSWORD", &format!("Mật khẩu mới cho {login}"))?;
+            let pw = crate::tokens::new_password("KYSO_NEW_PASSWORD", &format!("Mật khẩu mới cho {login}"))?;
             svc.set_password(&actor, login, pw.expose(), !lasting, now)?;
             done(cli, serde_json::json!({"login": login, "temporary": !lasting}), || {
                 if *lasting {

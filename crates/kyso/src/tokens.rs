@@ -93,6 +93,30 @@ pub fn pin(env_var: &str, prompt: &str) -> Result<Pin, CliError> {
     })
 }
 
+/// Reads a new account password from `env_var`, or asks for it twice on the terminal.
+pub fn new_password(env_var: &str, prompt: &str) -> Result<Pin, CliError> {
+    let err = |code: &'static str, message: String, hint: Option<String>| CliError { code, message, rows: vec![], hint, exit: 1 };
+    if let Ok(v) = std::env::var(env_var) {
+        if !v.is_empty() {
+            return Ok(Pin::new(v));
+        }
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(err(
+            "password_required",
+            format!("cần mật khẩu ({prompt}) nhưng không có cửa sổ dòng lệnh để nhập"),
+            Some(format!("đặt biến môi trường {env_var} cho lần chạy này")),
+        ));
+    }
+    let ask = |p: &str| rpassword::prompt_password(format!("{p}: ")).map_err(|e| err("environment", e.to_string(), None));
+    let first = Pin::new(ask(prompt)?);
+    let again = Pin::new(ask("Nhập lại mật khẩu")?);
+    if first.expose() != again.expose() {
+        return Err(err("password_mismatch", "hai lần nhập mật khẩu không khớp".into(), Some("chạy lại lệnh và nhập cẩn thận".into())));
+    }
+    Ok(first)
+}
+
 /// Asks the person at this terminal for a PIN; never the environment (the signing agent).
 pub fn terminal_pin(prompt: &str) -> Result<Pin, String> {
     if !std::io::stdin().is_terminal() {

@@ -287,7 +287,7 @@ fn an_api_token_carries_only_its_roles_and_stops_when_revoked() {
     let via_token = http(&addr, "GET", "/api/v1/me", &[("Authorization", &bearer)], "").json();
     assert_eq!(via_token["method"], "api_token");
     let roles: Vec<&str> = via_token["roles"].as_array().unwrap().iter().map(|r| r["role"].as_str().unwrap()).collect();
-    assert!(roles.iter().all(|r| *r == "agency_officer"), "{roles:?}");
+    assert_eq!(roles, vec!["agency_officer"], "{roles:?}");
     // A token cannot make tokens; it may revoke itself, and is refused after.
     let r =
         http(&addr, "POST", "/api/v1/tokens", &[JSON, ("Authorization", &bearer)], r#"{"name":"y","roles":["agency_officer"],"days":1}"#);
