@@ -959,10 +959,6 @@ fn step_reason(step: Step) -> &'static str {
     }
 }
 
-fn hex_sha256(b: &[u8]) -> String {
-    hex::encode(kyso_token::HashAlg::Sha256.digest(b))
-}
-
 use chrono::Datelike;
 
 impl Service {

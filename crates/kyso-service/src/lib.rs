@@ -366,6 +366,33 @@ pub(crate) fn require(actor: &Principal, p: Permission, agency: &Agency) -> Serv
     }
 }
 
+/// IT staff do not reset, disable or take roles from a provincial manager's account: only a
+/// manager over `scope` (or the local operator, who made the first) does. True when the target
+/// is a manager and a manager acts (who then needs no `ManageUsers`).
+pub(crate) fn guard_manager_account(
+    tx: &mut Tx<'_>,
+    actor: &Principal,
+    user: kyso_core::registry::UserId,
+    scope: &Agency,
+) -> ServiceResult<bool> {
+    use kyso_core::authz::{AuthMethod, Role};
+    let target_is_manager = tx.grants(user)?.iter().any(|g| g.role == Role::ProvincialManager);
+    if !target_is_manager || actor.method() == AuthMethod::LocalOperator {
+        return Ok(false);
+    }
+    if !actor.has_role_over(Role::ProvincialManager, &scope.path) {
+        return Err(
+            DomainError::forbidden("tài khoản này là người quản lý thuê bao cấp tỉnh; chỉ người quản lý cấp tỉnh thay đổi được").into()
+        );
+    }
+    Ok(true)
+}
+
+/// SHA-256 in hex.
+pub(crate) fn hex_sha256(b: &[u8]) -> String {
+    hex::encode(kyso_token::HashAlg::Sha256.digest(b))
+}
+
 pub(crate) fn agency_by_code(tx: &mut Tx<'_>, code: &str) -> ServiceResult<Agency> {
     let c = kyso_core::value::AgencyCode::parse(code).map_err(|_| DomainError::not_found("cơ quan", code))?;
     Ok(tx.agency_by_code(c.as_str())?.ok_or_else(|| DomainError::not_found("cơ quan", code))?)

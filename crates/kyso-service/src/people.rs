@@ -388,7 +388,7 @@ impl Service {
             if actor.login == login {
                 return Err(DomainError::invalid("login", "không tự khóa tài khoản của chính mình").into());
             }
-            require_manager_for_manager(tx, actor, user, &scope)?;
+            guard_manager_account(tx, actor, user, &scope)?;
             tx.disable_user(user, now)?;
             // Its sessions end with it (its API tokens stop working too: they check the account).
             tx.end_sessions_of(user, now)?;
@@ -404,7 +404,7 @@ impl Service {
             let agency = agency_by_code(tx, agency_code)?;
             require(actor, Permission::ManageUsers, &agency)?;
             let (user, _) = tx.user_by_login(login)?.ok_or_else(|| DomainError::not_found("tài khoản", login))?;
-            require_manager_for_manager(tx, actor, user, &agency)?;
+            guard_manager_account(tx, actor, user, &agency)?;
             if tx.delete_grant(user, role, agency.id)? == 0 {
                 return Err(DomainError::not_found("quyền", format!("{} tại {} của {login}", role.label_vi(), agency.code)).into());
             }
@@ -417,19 +417,4 @@ impl Service {
             Ok(())
         })
     }
-}
-
-/// IT staff do not disable a provincial manager's account nor take its roles away: only a
-/// manager (or the local operator) does, as only they make one.
-fn require_manager_for_manager(tx: &mut Tx<'_>, actor: &Principal, user: kyso_core::registry::UserId, scope: &Agency) -> ServiceResult<()> {
-    let target_is_manager = tx.grants(user)?.iter().any(|g| g.role == Role::ProvincialManager);
-    if target_is_manager
-        && actor.method() != kyso_core::authz::AuthMethod::LocalOperator
-        && !actor.has_role_over(Role::ProvincialManager, &scope.path)
-    {
-        return Err(
-            DomainError::forbidden("tài khoản này là người quản lý thuê bao cấp tỉnh; chỉ người quản lý cấp tỉnh thay đổi được").into()
-        );
-    }
-    Ok(())
 }

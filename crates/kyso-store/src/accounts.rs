@@ -3,14 +3,10 @@
 //! recovery codes, session ids and API token secrets as the SHA-256 the service computed, the
 //! TOTP secret sealed by the service with the deployment's key.
 
-use crate::db::{StoreError, StoreResult, Tx};
-use crate::repo::secs;
-use chrono::{DateTime, TimeZone, Utc};
+use crate::db::{StoreResult, Tx};
+use crate::repo::{from_secs as at, secs};
+use chrono::{DateTime, Utc};
 use kyso_core::registry::{PersonId, UserId};
-
-fn at(s: i64) -> StoreResult<DateTime<Utc>> {
-    Utc.timestamp_opt(s, 0).single().ok_or_else(|| StoreError::Corrupt(format!("bad timestamp {s}")))
-}
 
 /// What a login checks about an account.
 #[derive(Debug, Clone)]

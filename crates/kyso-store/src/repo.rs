@@ -21,7 +21,7 @@ pub fn secs(t: DateTime<Utc>) -> i64 {
 pub fn micros(t: DateTime<Utc>) -> i64 {
     t.timestamp_micros()
 }
-fn from_secs(s: i64) -> StoreResult<DateTime<Utc>> {
+pub(crate) fn from_secs(s: i64) -> StoreResult<DateTime<Utc>> {
     Utc.timestamp_opt(s, 0).single().ok_or_else(|| StoreError::Corrupt(format!("bad timestamp {s}")))
 }
 fn date(s: &str) -> StoreResult<NaiveDate> {

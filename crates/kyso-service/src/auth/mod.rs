@@ -129,7 +129,7 @@ impl Service {
 /// SHA-256 in hex, for secrets that are random enough not to need a slow hash (session ids,
 /// API tokens, recovery codes of 50 bits and more).
 fn secret_hash(secret: &str) -> String {
-    hex::encode(kyso_token::HashAlg::Sha256.digest(secret.as_bytes()))
+    crate::hex_sha256(secret.as_bytes())
 }
 
 /// A random secret of `n` bytes, base64url without padding.

@@ -336,15 +336,7 @@ impl Service {
             Some(p) => crate::agency_by_id(tx, p.agency_id)?,
             None => tx.root_agency()?.ok_or(ServiceError::NotInitialised)?,
         };
-        let target_is_manager = tx.grants(c.user_id)?.iter().any(|g| g.role == Role::ProvincialManager);
-        if target_is_manager && actor.method() != AuthMethod::LocalOperator {
-            if !actor.has_role_over(Role::ProvincialManager, &scope.path) {
-                return Err(DomainError::forbidden(format!(
-                    "tài khoản '{}' là người quản lý thuê bao cấp tỉnh; chỉ người quản lý cấp tỉnh đặt lại được",
-                    c.login
-                ))
-                .into());
-            }
+        if crate::guard_manager_account(tx, actor, c.user_id, &scope)? {
             return Ok(());
         }
         crate::require(actor, kyso_core::authz::Permission::ManageUsers, &scope)
