@@ -124,6 +124,33 @@ fn a_success_does_not_clear_the_address_count() {
     });
 }
 
+/// Regression (CI, a loaded machine): each HTTP login reads the clock before it waits for the
+/// database, so attempts reach the counter out of order. A failure whose count calls for no
+/// wait must not make an attempt whose clock was read a moment earlier look throttled.
+#[test]
+fn attempts_counted_out_of_clock_order_are_not_throttled() {
+    each(|w| {
+        let op = w.actor("admin");
+        w.svc.set_password(&op, "self", PW, false, t0()).unwrap();
+        let c = client();
+        let later = t0() + Duration::milliseconds(1500);
+        let cases: &[(&str, &str, chrono::DateTime<chrono::Utc>, &str)] = &[
+            ("a failure read late", "sai mật khẩu rồi nhé", later, "bad_credentials"),
+            ("a success read late", PW, later, "ok"),
+            ("a success read earlier", PW, t0(), "ok"),
+            ("a failure read earlier", "sai mật khẩu rồi nhé", t0(), "bad_credentials"),
+            ("a success read earliest", PW, t0() - Duration::milliseconds(900), "ok"),
+        ];
+        for (what, password, at, want) in cases {
+            let got = match login(w, "self", password, None, &c, *at) {
+                Ok(_) => "ok".to_string(),
+                Err(e) => e.code().to_string(),
+            };
+            assert_eq!(&got, want, "{what}");
+        }
+    });
+}
+
 #[test]
 fn the_manager_must_change_a_temporary_password_then_enrol_totp_then_use_it() {
     each(|w| {

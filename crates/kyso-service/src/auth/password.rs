@@ -208,7 +208,12 @@ impl Service {
             }
             let mut out = Vec::new();
             for (key, n, free, before) in counted {
-                tx.set_login_not_before(&key, now + delay_after(n, free))?;
+                // Only a wait the count calls for is written: writing `now` itself would
+                // throttle a parallel attempt whose clock was read a moment earlier.
+                let delay = delay_after(n, free);
+                if delay > Duration::zero() {
+                    tx.set_login_not_before(&key, now + delay)?;
+                }
                 out.push(Counted { key, before });
             }
             Ok(Ok(out))
