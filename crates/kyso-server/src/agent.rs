@@ -91,6 +91,22 @@ pub struct SignRequest {
     pub mac: String,
 }
 
+/// A login page's request to sign its challenge (`POST /login/sign`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginSignRequest {
+    pub text: String,
+    /// The certificate to use (SHA-256 of its DER, hex); the token's first one otherwise.
+    #[serde(default)]
+    pub cert_sha256: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginSignResponse {
+    /// Base64 of the detached CMS SignedData over the challenge's text.
+    pub signature: String,
+    pub cert: String,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SignResponse {
     pub signature: String,
@@ -175,6 +191,10 @@ struct StateFile {
     agent_id: String,
     /// server id → (server name, base64 secret)
     pairings: HashMap<String, (String, String)>,
+    /// The web origins whose login page may ask for a login signature (each still shown to
+    /// the holder and signed only with the PIN).
+    #[serde(default)]
+    login_origins: Vec<String>,
 }
 
 struct PairingCode {
@@ -300,6 +320,80 @@ impl Agent {
     /// codes slow that source down without voiding the code for the real user; after
     /// [`PAIRING_TRIES_PER_CODE`] wrong codes from anywhere, a new code is shown on the console.
     pub fn pair(&self, r: &PairRequest, source: &str) -> Result<(), AgentError> {
+        self.take_code(&r.code, source)?;
+        let secret = unb64(&r.secret)?;
+        if secret.len() < 32 || r.server.is_empty() {
+            return Err(AgentError::bad("khóa ghép nối phải dài ít nhất 32 byte"));
+        }
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).pairings.insert(r.server.clone(), (r.server_name.clone(), r.secret.clone()));
+        self.save().map_err(|e| AgentError::new("environment", format!("không lưu được ghép nối: {e}")))?;
+        (self.show)(&format!("Đã ghép nối với máy chủ '{}' ({}).", r.server_name, r.server));
+        Ok(())
+    }
+
+    /// Pairs the login page of `origin` (the browser's `Origin`, which a page cannot forge)
+    /// with the code the holder typed into it. It lets that page ask for login signatures,
+    /// nothing more: each one is shown here and needs the PIN.
+    pub fn pair_login(&self, code: &str, origin: &str, source: &str) -> Result<(), AgentError> {
+        if !valid_origin(origin) {
+            return Err(AgentError::bad("ghép nối đăng nhập phải đến từ trang đăng nhập của máy chủ (thiếu Origin)"));
+        }
+        self.take_code(code, source)?;
+        {
+            let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            if !st.login_origins.iter().any(|o| o == origin) {
+                st.login_origins.push(origin.to_string());
+            }
+        }
+        self.save().map_err(|e| AgentError::new("environment", format!("không lưu được ghép nối: {e}")))?;
+        (self.show)(&format!("Đã ghép nối để đăng nhập vào {origin}. Mỗi lần đăng nhập, tác tử vẫn hiện nội dung và hỏi mã PIN."));
+        Ok(())
+    }
+
+    /// Whether the login page of `origin` is paired.
+    pub fn login_paired(&self, origin: &str) -> bool {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).login_origins.iter().any(|o| o == origin)
+    }
+
+    /// Signs a login challenge for the paired page of `origin`: the challenge must name that
+    /// origin on its first line; it is shown to the holder, who types the PIN. Returns a
+    /// detached CMS signature (base64) over the challenge's text. Blocking (the PIN prompt).
+    pub fn sign_login(&self, origin: &str, r: &LoginSignRequest) -> Result<LoginSignResponse, AgentError> {
+        if !self.login_paired(origin) {
+            return Err(AgentError::new("not_paired", format!("trang {origin} chưa được ghép nối để đăng nhập bằng tác tử này")));
+        }
+        if r.text.len() > 1000 || r.text.lines().next() != Some(kyso_service::challenge_first_line(origin).as_str()) {
+            return Err(AgentError::denied(format!("nội dung cần ký không phải lời đăng nhập vào {origin}; tác tử không ký")));
+        }
+        let (label, der, subject) = match r.cert_sha256.as_deref() {
+            Some(h) => self.certificates.iter().find(|(_, d, _)| hex::encode(HashAlg::Sha256.digest(d)).eq_ignore_ascii_case(h)),
+            None => self.certificates.first(),
+        }
+        .cloned()
+        .ok_or_else(|| AgentError::bad("không có chứng thư số phù hợp trên thiết bị"))?;
+        (self.show)(&format!("Yêu cầu đăng nhập bằng chứng thư số '{subject}':\n{}", r.text));
+        let pin = (self.ask_pin)(&format!("Nhập mã PIN của thiết bị '{}' để đăng nhập vào {origin}", self.token_label))
+            .map_err(|e| AgentError::new("cancelled", format!("không đăng nhập: {e}")))?;
+        let token_err = |e: kyso_token::TokenError| AgentError::new(e.code(), e.to_string());
+        let session = self.token.login(&pin).map_err(token_err)?;
+        let key = session.signer(&label).map_err(token_err)?;
+        let request = kyso_pki::cms::SignRequest {
+            content_type: kyso_pki::oids::CT_DATA,
+            econtent: None,
+            content_digest: HashAlg::Sha256.digest(r.text.as_bytes()),
+            digest: HashAlg::Sha256,
+            signer_cert: &der,
+            chain: &[],
+            extra_signed: vec![],
+        };
+        let cms = kyso_pki::cms::sign(&request, &*key, key.key_algorithm().default_scheme())
+            .map_err(|e| AgentError::new("internal", format!("không tạo được chữ ký: {e}")))?;
+        (self.show)(&format!("Đã ký lời đăng nhập vào {origin}."));
+        Ok(LoginSignResponse { signature: b64(&cms), cert: b64(&der) })
+    }
+
+    /// Checks a pairing code and spends it. Wrong codes slow `source` down; see [`Agent::pair`].
+    fn take_code(&self, code: &str, source: &str) -> Result<(), AgentError> {
         let now = (self.clock)();
         if let Some(until) = self.backoff.lock().unwrap_or_else(|p| p.into_inner()).get(source).and_then(|b| b.until) {
             if now < until {
@@ -317,11 +411,8 @@ impl Agent {
             *slot = None;
             return Err(AgentError::denied("mã ghép nối đã hết hạn; khởi động lại tác tử để có mã mới"));
         }
-        let ok = kyso_token::hmac_sha256_verify(
-            b"kyso-pair",
-            r.code.trim().as_bytes(),
-            &kyso_token::hmac_sha256(b"kyso-pair", c.code.as_bytes()),
-        );
+        let ok =
+            kyso_token::hmac_sha256_verify(b"kyso-pair", code.trim().as_bytes(), &kyso_token::hmac_sha256(b"kyso-pair", c.code.as_bytes()));
         if !ok {
             c.tries += 1;
             // Too many wrong codes: a new one (same expiry) for the real user, a few times; then none.
@@ -352,16 +443,9 @@ impl Agent {
             }
             return Err(AgentError::denied("mã ghép nối không đúng"));
         }
-        let secret = unb64(&r.secret)?;
-        if secret.len() < 32 || r.server.is_empty() {
-            return Err(AgentError::bad("khóa ghép nối phải dài ít nhất 32 byte"));
-        }
         *slot = None;
         drop(slot);
         self.backoff.lock().unwrap_or_else(|p| p.into_inner()).clear();
-        self.state.lock().unwrap_or_else(|p| p.into_inner()).pairings.insert(r.server.clone(), (r.server_name.clone(), r.secret.clone()));
-        self.save().map_err(|e| AgentError::new("environment", format!("không lưu được ghép nối: {e}")))?;
-        (self.show)(&format!("Đã ghép nối với máy chủ '{}' ({}).", r.server_name, r.server));
         Ok(())
     }
 
@@ -507,7 +591,7 @@ fn reply<T: Serialize>(r: Result<T, AgentError>) -> Response {
         Err(e) => {
             let status = match e.error.as_str() {
                 "invalid" => StatusCode::BAD_REQUEST,
-                "forbidden" => StatusCode::FORBIDDEN,
+                "forbidden" | "not_paired" => StatusCode::FORBIDDEN,
                 "wrong_pin" | "token_locked" | "cancelled" => StatusCode::UNAUTHORIZED,
                 "too_many_tries" => StatusCode::TOO_MANY_REQUESTS,
                 _ => StatusCode::INTERNAL_SERVER_ERROR,
@@ -563,9 +647,72 @@ pub fn router(agent: Arc<Agent>) -> Router {
                 }
             }),
         )
+        .route("/login/pair", post(login_pair).options(login_preflight))
+        .route("/login/sign", post(login_sign).options(login_preflight))
         .layer(axum::extract::DefaultBodyLimit::max(256 * 1024))
         .layer(axum::middleware::from_fn(only_loopback_hosts))
         .with_state(agent)
+}
+
+/// An origin as a browser sends it (`https://host[:port]`).
+fn valid_origin(o: &str) -> bool {
+    let rest = o.strip_prefix("https://").or_else(|| o.strip_prefix("http://"));
+    o.len() <= 200
+        && rest.is_some_and(|r| !r.is_empty() && r.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']')))
+}
+
+fn origin_of(h: &axum::http::HeaderMap) -> String {
+    h.get(axum::http::header::ORIGIN).and_then(|o| o.to_str().ok()).unwrap_or("").to_string()
+}
+
+/// What lets the login page of `origin` read the answer (CORS), and reach a loopback
+/// address from a public site (Chromium's private network access).
+fn cors(mut r: Response, origin: &str) -> Response {
+    if let Ok(v) = axum::http::HeaderValue::from_str(origin) {
+        let h = r.headers_mut();
+        h.insert("access-control-allow-origin", v);
+        h.insert("vary", axum::http::HeaderValue::from_static("Origin"));
+        h.insert("access-control-allow-methods", axum::http::HeaderValue::from_static("POST"));
+        h.insert("access-control-allow-headers", axum::http::HeaderValue::from_static("content-type"));
+        h.insert("access-control-allow-private-network", axum::http::HeaderValue::from_static("true"));
+    }
+    r
+}
+
+/// The browser's preflight of a login page's request: allowed for any well-formed origin
+/// (the request itself is then judged: pairing needs the code, signing a paired origin).
+async fn login_preflight(h: axum::http::HeaderMap) -> Response {
+    let origin = origin_of(&h);
+    if !valid_origin(&origin) {
+        return StatusCode::FORBIDDEN.into_response();
+    }
+    cors(StatusCode::NO_CONTENT.into_response(), &origin)
+}
+
+#[derive(Deserialize)]
+struct LoginPairBody {
+    code: String,
+}
+
+async fn login_pair(
+    State(a): State<Arc<Agent>>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    h: axum::http::HeaderMap,
+    Json(b): Json<LoginPairBody>,
+) -> Response {
+    let origin = origin_of(&h);
+    let source = pairing_source(&h, Some(peer));
+    cors(reply(a.pair_login(&b.code, &origin, &source).map(|_| serde_json::json!({"paired": true, "origin": origin}))), &origin)
+}
+
+async fn login_sign(State(a): State<Arc<Agent>>, h: axum::http::HeaderMap, Json(r): Json<LoginSignRequest>) -> Response {
+    let origin = origin_of(&h);
+    let o2 = origin.clone();
+    let answer = match tokio::task::spawn_blocking(move || a.sign_login(&o2, &r)).await {
+        Ok(r) => reply(r),
+        Err(_) => reply::<LoginSignResponse>(Err(AgentError::new("internal", "lỗi nội bộ của tác tử"))),
+    };
+    cors(answer, &origin)
 }
 
 /// Serves the agent. Only loopback addresses are accepted: the agent is for this PC.

@@ -247,10 +247,16 @@ pub async fn maintain(st: Arc<AppState>, every: Duration) {
     }
 }
 
-/// Serves until Ctrl-C or SIGTERM, within the default [`listen::Limits`].
-pub async fn serve(state: Arc<AppState>, listener: tokio::net::TcpListener, refresh: Duration) -> std::io::Result<()> {
+/// Serves until Ctrl-C or SIGTERM, within the default [`listen::Limits`], over TLS when
+/// `tls` is given ([`listen::tls_config`]).
+pub async fn serve(
+    state: Arc<AppState>,
+    listener: tokio::net::TcpListener,
+    refresh: Duration,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) -> std::io::Result<()> {
     tokio::spawn(maintain(state.clone(), refresh));
-    listen::serve_limited(listener, router(state), listen::Limits::default(), shutdown_signal()).await
+    listen::serve_limited_tls(listener, router(state), listen::Limits::default(), tls, shutdown_signal()).await
 }
 
 /// Ctrl-C, or the SIGTERM a service manager sends.

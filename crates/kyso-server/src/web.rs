@@ -16,7 +16,9 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::Router;
-use kyso_service::{AuthFailure, ClientInfo, PasswordLogin, Principal, Role, ServiceError, Session};
+use kyso_service::{
+    AuthFailure, CertificateLogin, CertificateProof, ClientInfo, LoginOutcome, PasswordLogin, Principal, Role, ServiceError, Session,
+};
 use serde::Deserialize;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -37,6 +39,8 @@ pub struct WebConfig {
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/auth/login", post(login))
+        .route("/auth/challenge", post(challenge))
+        .route("/auth/certificate", post(certificate_login))
         .route("/auth/password", post(change_password))
         .route("/auth/totp", post(totp))
         .route("/auth/recovery-codes", post(recovery_codes))
@@ -328,6 +332,12 @@ async fn login(
         )
     })
     .await?;
+    Ok(logged_in(&st, peer, &h, &out, now))
+}
+
+/// The answer to a successful login of any kind: the session cookie, the CSRF token and what
+/// is still pending.
+fn logged_in(st: &AppState, peer: Option<SocketAddr>, h: &HeaderMap, out: &LoginOutcome, now: chrono::DateTime<chrono::Utc>) -> Response {
     let max_age = (out.session.expires_at - now).num_seconds().max(0);
     let mut r = json(
         StatusCode::OK,
@@ -338,8 +348,108 @@ async fn login(
             "login": out.principal.as_ref().map(|p| p.login.clone()),
         }),
     );
-    r.headers_mut().insert(header::SET_COOKIE, session_cookie(&st, peer, &h, &out.session.id, max_age));
-    Ok(r)
+    r.headers_mut().insert(header::SET_COOKIE, session_cookie(st, peer, h, &out.session.id, max_age));
+    r
+}
+
+/// A one-time challenge for a certificate login: the text the official's token signs, which
+/// names this server's origin.
+async fn challenge(State(st): State<Arc<AppState>>, ConnectInfo(ci): ConnectInfo<SocketAddr>, h: HeaderMap) -> WebResult<Response> {
+    let peer = Some(ci);
+    check_origin(&st, peer, &h)?;
+    let origin = own_origin(&st, peer, &h).ok_or_else(|| Problem::new(StatusCode::BAD_REQUEST, "bad_request", "yêu cầu thiếu Host"))?;
+    let now = (st.clock)();
+    let st2 = st.clone();
+    let c = blocking(move || {
+        let name = format!("{} ({})", st2.svc.profile().name, st2.svc.profile().province);
+        st2.svc.new_login_challenge(&origin, &name, now)
+    })
+    .await?;
+    Ok(json(StatusCode::OK, serde_json::json!({"id": c.id, "text": c.text, "expires_at": c.expires_at})))
+}
+
+#[derive(Deserialize)]
+struct CertificateBody {
+    /// The challenge's id and the agent's detached CMS over its text (base64); without them,
+    /// the TLS client certificate is used.
+    #[serde(default)]
+    challenge: Option<String>,
+    #[serde(default)]
+    signature: Option<String>,
+    #[serde(default)]
+    login: Option<String>,
+}
+
+/// Logs in with the official's certificate: an answered challenge, or the TLS client
+/// certificate of this connection (or the one a trusted proxy forwards, RFC 9440).
+async fn certificate_login(
+    State(st): State<Arc<AppState>>,
+    ConnectInfo(ci): ConnectInfo<SocketAddr>,
+    tls_chain: Option<axum::Extension<crate::listen::ClientCertChain>>,
+    h: HeaderMap,
+    body: Bytes,
+) -> WebResult<Response> {
+    use base64::Engine;
+    let peer = Some(ci);
+    check_origin(&st, peer, &h)?;
+    let b: CertificateBody = parse_body(&h, &body)?;
+    let origin = own_origin(&st, peer, &h).ok_or_else(|| Problem::new(StatusCode::BAD_REQUEST, "bad_request", "yêu cầu thiếu Host"))?;
+    let signed = match (b.challenge, b.signature) {
+        (Some(c), Some(sig)) => {
+            let cms = base64::engine::general_purpose::STANDARD
+                .decode(sig.trim())
+                .map_err(|_| Problem::new(StatusCode::BAD_REQUEST, "bad_request", "chữ ký không phải base64"))?;
+            Some((c, cms))
+        }
+        (None, None) => None,
+        _ => return Err(Problem::new(StatusCode::BAD_REQUEST, "bad_request", "cần cả mã thử thách (challenge) và chữ ký (signature)")),
+    };
+    let chain = match &signed {
+        Some(_) => vec![],
+        None => {
+            let from_proxy = st.web.trusted_proxies.contains(&ci.ip()).then(|| forwarded_client_cert(&h)).flatten();
+            match tls_chain.map(|e| e.0 .0).filter(|c| !c.is_empty()).or(from_proxy) {
+                Some(c) => c,
+                None => {
+                    return Err(Problem::new(
+                        StatusCode::UNAUTHORIZED,
+                        "no_client_certificate",
+                        "không có chứng thư số: hãy ký mã thử thách bằng tác tử ký số, hoặc chọn chứng thư khi trình duyệt hỏi",
+                    ))
+                }
+            }
+        }
+    };
+    let client = client_info(&st, peer, &h);
+    let now = (st.clock)();
+    let st2 = st.clone();
+    let out = blocking(move || {
+        let proof = match &signed {
+            Some((id, cms)) => CertificateProof::SignedChallenge { challenge_id: id, cms },
+            None => CertificateProof::TlsClient { chain },
+        };
+        st2.svc.login_with_certificate(&CertificateLogin { proof, origin: &origin, login: b.login.as_deref(), client: &client }, now)
+    })
+    .await?;
+    Ok(logged_in(&st, peer, &h, &out, now))
+}
+
+/// The client certificate a trusted proxy forwards (RFC 9440): `Client-Cert` is a structured
+/// byte sequence (`:base64:`), `Client-Cert-Chain` a list of them.
+fn forwarded_client_cert(h: &HeaderMap) -> Option<Vec<Vec<u8>>> {
+    use base64::Engine;
+    let item = |s: &str| -> Option<Vec<u8>> {
+        let inner = s.trim().strip_prefix(':')?.strip_suffix(':')?;
+        base64::engine::general_purpose::STANDARD.decode(inner).ok().filter(|d| !d.is_empty() && d.len() <= 16 * 1024)
+    };
+    let leaf = item(h.get("client-cert")?.to_str().ok()?)?;
+    let mut chain = vec![leaf];
+    for v in h.get_all("client-cert-chain") {
+        for part in v.to_str().ok()?.split(',').take(8) {
+            chain.push(item(part)?);
+        }
+    }
+    Some(chain)
 }
 
 #[derive(Deserialize)]

@@ -22,8 +22,8 @@ mod trust;
 
 pub use audit::{verify_chain, AuditVerification};
 pub use auth::{
-    totp_code, ApiTokenView, AuthFailure, ClientInfo, LoginOutcome, MeView, NewApiToken, NewSession, PasswordLogin, Pending, Principal,
-    Session, TotpEnrolment,
+    challenge_first_line, totp_code, ApiTokenView, AuthFailure, CertificateLogin, CertificateProof, ClientInfo, LoginChallenge,
+    LoginOutcome, MeView, NewApiToken, NewSession, PasswordLogin, Pending, Principal, Session, TotpEnrolment, CHALLENGE_MINUTES,
 };
 pub use checkpoints::{AuditCheckpoint, CheckpointVerification};
 pub use kyso_core::authz::{Actor, AuthMethod, Role};

@@ -802,3 +802,107 @@ fn a_crl_of_a_look_alike_ca_does_not_revoke_the_real_ca_s_certificates() {
     assert_eq!(r.revoked, 0);
     assert!(w.svc.certificate(&cntt, &serial).unwrap().revoked_at.is_none());
 }
+
+/// A certificate login (issue 12): the token signs a one-time challenge that names the
+/// server's origin; the certificate must chain to the deployment's trust, not be revoked, be
+/// in the registry and valid, and belong to the person of an account. Each refusal says why.
+#[test]
+fn certificate_login_checks_the_proof_the_path_revocation_and_the_registry() {
+    const ORIGIN: &str = "https://kyso.tinh.gov.vn";
+    for b in backends() {
+        let w = world(b, "bac-ninh-2023");
+        let ca = setup(&w);
+        let cntt = w.actor("cntt");
+        let der = issue_individual(&w, &ca, t0());
+        w.svc.ca_crl(&Principal::ca_service(), &*ca.session, false, t0()).unwrap();
+        let key = ca.user_session.signer("an").unwrap();
+        let sign = |text: &str, cert: &[u8]| {
+            let r = kyso_pki::cms::SignRequest {
+                content_type: kyso_pki::oids::CT_DATA,
+                econtent: None,
+                content_digest: HashAlg::Sha256.digest(text.as_bytes()),
+                digest: HashAlg::Sha256,
+                signer_cert: cert,
+                chain: &[],
+                extra_signed: vec![],
+            };
+            kyso_pki::cms::sign(&r, &*key, key.key_algorithm().default_scheme()).unwrap()
+        };
+        let client = ClientInfo { address: "198.51.100.20".into(), user_agent: None };
+        let at = t0() + Duration::hours(1);
+        let challenge = |origin: &str| w.svc.new_login_challenge(origin, "Sở Nội vụ (thử nghiệm)", at).unwrap();
+        let login = |proof: CertificateProof<'_>, origin: &str, when| {
+            w.svc.login_with_certificate(&CertificateLogin { proof, origin, login: None, client: &client }, when)
+        };
+        let why = |r: ServiceResult<LoginOutcome>| match r {
+            Ok(o) => {
+                let p = o.principal.unwrap();
+                format!("ok:{}:{}", p.login, p.method().code())
+            }
+            Err(ServiceError::Auth(AuthFailure::BadCertificate(m))) => m,
+            Err(e) => format!("{}: {e}", e.code()),
+        };
+
+        // A valid certificate logs into its person's account, as two factors.
+        let c = challenge(ORIGIN);
+        assert!(c.text.starts_with(&challenge_first_line(ORIGIN)), "{}", c.text);
+        let cms = sign(&c.text, &der);
+        assert_eq!(why(login(CertificateProof::SignedChallenge { challenge_id: &c.id, cms: &cms }, ORIGIN, at)), "ok:self:certificate");
+
+        let c2 = challenge(ORIGIN);
+        let other_site = challenge("https://trang-khac.example");
+        let c4 = challenge(ORIGIN);
+        let c5 = challenge(ORIGIN);
+        let issuing = w.svc.ca_certs().unwrap().issuing;
+        let (other_text, other_site_sig, late_sig) =
+            (sign("kyso: đăng nhập vào https://kyso.tinh.gov.vn\nkhác", &der), sign(&other_site.text, &der), sign(&c4.text, &der));
+        let cases: Vec<(&str, CertificateProof<'_>, &str, chrono::DateTime<chrono::Utc>, &str)> = vec![
+            ("the same answer again", CertificateProof::SignedChallenge { challenge_id: &c.id, cms: &cms }, ORIGIN, at, "đã dùng"),
+            (
+                "a signature over another text",
+                CertificateProof::SignedChallenge { challenge_id: &c2.id, cms: &other_text },
+                ORIGIN,
+                at,
+                "chữ ký trên mã thử thách không hợp lệ",
+            ),
+            (
+                "a challenge another site was given",
+                CertificateProof::SignedChallenge { challenge_id: &other_site.id, cms: &other_site_sig },
+                ORIGIN,
+                at,
+                "được cấp cho https://trang-khac.example",
+            ),
+            (
+                "an answer after the challenge expired",
+                CertificateProof::SignedChallenge { challenge_id: &c4.id, cms: &late_sig },
+                ORIGIN,
+                at + Duration::minutes(CHALLENGE_MINUTES + 1),
+                "hết hạn",
+            ),
+            (
+                "a certificate not in the registry",
+                CertificateProof::TlsClient { chain: vec![issuing.clone()] },
+                ORIGIN,
+                at,
+                "không có trong sổ đăng ký",
+            ),
+            (
+                "an expired certificate",
+                CertificateProof::TlsClient { chain: vec![der.clone()] },
+                ORIGIN,
+                t0() + Duration::days(40 * 31),
+                "đã hết hạn",
+            ),
+        ];
+        for (what, proof, origin, when, want) in cases {
+            let got = why(login(proof, origin, when));
+            assert!(got.contains(want), "{what} ({}): {got}", w.backend);
+        }
+        // Revoked: the registry knows at once, the CRL after it is published.
+        let serial = kyso_pki::cert::parse(&der).unwrap().1.serial_hex;
+        w.svc.ca_revoke_serial(&cntt, &serial, RevocationReason::KeyCompromise, &*ca.session, at).unwrap();
+        let got = why(login(CertificateProof::SignedChallenge { challenge_id: &c5.id, cms: &sign(&c5.text, &der) }, ORIGIN, at));
+        assert!(got.contains("đã bị thu hồi"), "{got}");
+        w.audit_ok();
+    }
+}

@@ -287,6 +287,32 @@ impl Tx<'_> {
         self.exec("DELETE FROM login_failures WHERE key = $1", &[key.into()])?;
         Ok(())
     }
+    /// Keeps a certificate-login challenge (by the hash of its id) until `expires`.
+    pub fn insert_login_challenge(
+        &mut self,
+        id_hash: &str,
+        text: &str,
+        origin: &str,
+        now: DateTime<Utc>,
+        expires: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.exec("DELETE FROM login_challenges WHERE expires_at < $1", &[secs(now).into()])?;
+        self.exec(
+            "INSERT INTO login_challenges (id_hash, text, origin, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+            &[id_hash.into(), text.into(), origin.into(), secs(now).into(), secs(expires).into()],
+        )?;
+        Ok(())
+    }
+    /// Takes a challenge once: its (text, origin) if it exists and has not expired; it is
+    /// deleted either way, so that no answer is accepted twice.
+    pub fn take_login_challenge(&mut self, id_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<(String, String)>> {
+        let row =
+            self.query_opt("DELETE FROM login_challenges WHERE id_hash = $1 RETURNING text, origin, expires_at", &[id_hash.into()])?;
+        match row {
+            Some(r) if r.int(2)? >= secs(now) => Ok(Some((r.text(0)?, r.text(1)?))),
+            _ => Ok(None),
+        }
+    }
     /// Forgets counters quiet since `before` (so that guessing random logins cannot grow the
     /// table without bound).
     pub fn prune_login_failures(&mut self, before: DateTime<Utc>) -> StoreResult<u64> {

@@ -59,6 +59,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0010_accounts.sql"),
         postgres: include_str!("../migrations/postgres/0010_accounts.sql"),
     },
+    Migration {
+        version: 11,
+        sqlite: include_str!("../migrations/sqlite/0011_login_challenges.sql"),
+        postgres: include_str!("../migrations/postgres/0011_login_challenges.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

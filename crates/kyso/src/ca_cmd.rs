@@ -473,19 +473,27 @@ pub fn serve(cli: &Cli, a: &ServeArgs) -> CliResult<ExitCode> {
     let clock: kyso_server::Clock = Arc::new(|| clock::now().unwrap_or_default());
     init_logging(a.log_file.as_deref())?;
     let web = kyso_server::web::WebConfig { secure_cookies: true, trusted_proxies: a.trusted_proxies.clone() };
-    let mut state = kyso_server::AppState { svc, session, ocsp: std::sync::RwLock::new(index), clock, web, tls: false };
+    let tls = match (&a.tls_cert, &a.tls_key) {
+        (Some(c), Some(k)) => {
+            let read = |p: &std::path::Path| std::fs::read(p).map_err(|e| io(e, &p.display().to_string()));
+            Some(kyso_server::listen::tls_config(&read(c)?, &read(k)?).map_err(|m| invalid("tls", m))?)
+        }
+        _ => None,
+    };
+    let mut state = kyso_server::AppState { svc, session, ocsp: std::sync::RwLock::new(index), clock, web, tls: tls.is_some() };
     let r = rt.block_on(async {
         let listener = tokio::net::TcpListener::bind(&a.listen).await.map_err(|e| io(e, &format!("không mở được cổng {}", a.listen)))?;
         // A development server on loopback speaks plain HTTP, where a Secure cookie would not
         // come back; anywhere else TLS is in front (a proxy) and the cookie is Secure.
         let loopback = listener.local_addr().is_ok_and(|l| l.ip().is_loopback());
-        state.web.secure_cookies = !loopback;
+        state.web.secure_cookies = !loopback || tls.is_some();
         let state = Arc::new(state);
         eprintln!(
-            "kyso serve: http://{} (đăng nhập /auth/login, API /api/v1/me; CRL /crl/issuing.crl, OCSP /ocsp, TSA /tsa, chứng thư CA /ca/root.crt)",
+            "kyso serve: {}://{} (đăng nhập /auth/login, API /api/v1/me; CRL /crl/issuing.crl, OCSP /ocsp, TSA /tsa, chứng thư CA /ca/root.crt)",
+            if tls.is_some() { "https" } else { "http" },
             a.listen
         );
-        let served = kyso_server::serve(state.clone(), listener, std::time::Duration::from_secs(a.refresh_secs)).await;
+        let served = kyso_server::serve(state.clone(), listener, std::time::Duration::from_secs(a.refresh_secs), tls).await;
         Ok::<_, CliError>((served, state))
     })?;
     let (served, state) = r;

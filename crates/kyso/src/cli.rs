@@ -601,6 +601,12 @@ pub struct ServeArgs {
     /// Ghi nhật ký vận hành vào tệp này thay vì stderr (không bao giờ ghi mật khẩu, mã PIN, TOTP, mã truy cập hay mã phiên).
     #[arg(long)]
     pub log_file: Option<std::path::PathBuf>,
+    /// Tự phục vụ HTTPS (rustls) với chuỗi chứng thư máy chủ này (PEM); cần cả --tls-key. Khi có TLS, máy chủ hỏi chứng thư số của người dùng để đăng nhập bằng chứng thư số (không bắt buộc).
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// Khóa riêng của chứng thư TLS (PEM, PKCS#8, PKCS#1 hoặc SEC1).
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -3,11 +3,13 @@
 //! token, by the CLI's local-operator path, or as a named system job. Every use case takes one,
 //! so a handler cannot act for a login string it was merely given.
 
+mod certificate;
 mod password;
 mod session;
 mod tokens;
 mod totp;
 
+pub use certificate::{challenge_first_line, CertificateLogin, CertificateProof, LoginChallenge, CHALLENGE_MINUTES};
 pub use password::PasswordLogin;
 pub use session::{LoginOutcome, NewSession, Pending, Session};
 pub use tokens::{ApiTokenView, NewApiToken};
@@ -98,6 +100,9 @@ pub enum AuthFailure {
     SessionEnded,
     #[error("mã truy cập API không hợp lệ, đã hết hạn hoặc đã bị thu hồi")]
     BadToken,
+    /// A certificate login refused: what is wrong with the certificate or its proof.
+    #[error("không đăng nhập được bằng chứng thư số: {0}")]
+    BadCertificate(String),
 }
 
 impl AuthFailure {
@@ -111,6 +116,7 @@ impl AuthFailure {
             AuthFailure::TotpEnrolmentRequired => "totp_enrolment_required",
             AuthFailure::SessionEnded => "session_ended",
             AuthFailure::BadToken => "bad_token",
+            AuthFailure::BadCertificate(_) => "bad_certificate",
         }
     }
 }

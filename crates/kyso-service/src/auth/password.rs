@@ -64,9 +64,9 @@ fn throttle_keys(login: &str, client: &ClientInfo) -> Vec<(String, i64)> {
 }
 
 /// An attempt as counted: the key, and when attempts were refused until before it.
-struct Counted {
-    key: String,
-    before: DateTime<Utc>,
+pub(super) struct Counted {
+    pub(super) key: String,
+    pub(super) before: DateTime<Utc>,
 }
 
 impl Service {
@@ -183,7 +183,13 @@ impl Service {
     /// (so parallel attempts cannot all pass one check), and refuses it, taking the count back,
     /// when a key is still waiting. Otherwise each key waits, should this attempt fail, as long
     /// as its count calls for.
-    fn count_attempt(&self, login: &str, keys: &[(String, i64)], client: &ClientInfo, now: DateTime<Utc>) -> ServiceResult<Vec<Counted>> {
+    pub(super) fn count_attempt(
+        &self,
+        login: &str,
+        keys: &[(String, i64)],
+        client: &ClientInfo,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<Vec<Counted>> {
         let outcome = self.db.write(|tx| -> ServiceResult<Result<Vec<Counted>, i64>> {
             tx.prune_login_failures(now - Duration::days(1))?;
             let mut counted = Vec::new();

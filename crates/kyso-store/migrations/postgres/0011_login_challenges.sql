@@ -1,0 +1,10 @@
+-- Issue 12: one-time challenges of a certificate login. The server says what the token signs
+-- (the origin it logs into, a nonce); a challenge is taken once, before it expires, and kept
+-- as the SHA-256 of its id so that a database reader cannot answer one.
+CREATE TABLE login_challenges (
+    id_hash    TEXT PRIMARY KEY,
+    text       TEXT NOT NULL,
+    origin     TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
