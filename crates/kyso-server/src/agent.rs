@@ -320,11 +320,12 @@ impl Agent {
     /// codes slow that source down without voiding the code for the real user; after
     /// [`PAIRING_TRIES_PER_CODE`] wrong codes from anywhere, a new code is shown on the console.
     pub fn pair(&self, r: &PairRequest, source: &str) -> Result<(), AgentError> {
-        self.take_code(&r.code, source)?;
+        // A malformed request spends no code.
         let secret = unb64(&r.secret)?;
         if secret.len() < 32 || r.server.is_empty() {
             return Err(AgentError::bad("khóa ghép nối phải dài ít nhất 32 byte"));
         }
+        self.take_code(&r.code, source)?;
         self.state.lock().unwrap_or_else(|p| p.into_inner()).pairings.insert(r.server.clone(), (r.server_name.clone(), r.secret.clone()));
         self.save().map_err(|e| AgentError::new("environment", format!("không lưu được ghép nối: {e}")))?;
         (self.show)(&format!("Đã ghép nối với máy chủ '{}' ({}).", r.server_name, r.server));

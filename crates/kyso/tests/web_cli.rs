@@ -7,6 +7,8 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 
+mod common;
+
 const PASSWORD: &str = "Tập huấn chữ ký số 2026";
 
 fn kyso(args: &[&str], data: &Path) -> Output {
@@ -46,17 +48,17 @@ fn serve(data: &Path, listen_ip: &str, extra: &[&str]) -> (Server, String) {
     panic!("kyso serve did not start on {addr}: {}", std::fs::read_to_string(&errors).unwrap_or_default());
 }
 
-/// One demo province for the tests of this file (the demo takes a few seconds), and the
-/// manager's TOTP secret it printed.
-fn demo() -> &'static (tempfile::TempDir, String) {
-    static DEMO: OnceLock<(tempfile::TempDir, String)> = OnceLock::new();
+/// One demo province for the tests of this file (the demo takes a few seconds), the
+/// manager's TOTP secret it printed, and all it printed.
+fn demo() -> &'static (tempfile::TempDir, String, serde_json::Value) {
+    static DEMO: OnceLock<(tempfile::TempDir, String, serde_json::Value)> = OnceLock::new();
     DEMO.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         let o = kyso(&["demo", "--json"], dir.path());
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         assert_eq!(v["password"], PASSWORD);
-        (dir, v["manager_totp_secret"].as_str().unwrap().to_string())
+        (dir, v["manager_totp_secret"].as_str().unwrap().to_string(), v)
     })
 }
 
@@ -141,7 +143,7 @@ fn totp_next(secret: &str) -> String {
 
 #[test]
 fn password_logins_cookies_delays_and_the_second_factor() {
-    let (dir, manager_totp) = demo();
+    let (dir, manager_totp, _) = demo();
     let (_s, addr) = serve(dir.path(), "127.0.0.1", &[]);
 
     // A subscriber logs in; the cookie is HttpOnly and SameSite=Strict (not Secure on loopback).
@@ -211,7 +213,7 @@ fn password_logins_cookies_delays_and_the_second_factor() {
 
 #[test]
 fn a_non_loopback_server_marks_the_cookie_secure() {
-    let (dir, _) = demo();
+    let (dir, _, _) = demo();
     let (_s, addr) = serve(dir.path(), "0.0.0.0", &[]);
     let ok = login(&addr, "chuyenvien.snv", PASSWORD, None);
     assert_eq!(ok.status, 200, "{}", ok.body);
@@ -220,7 +222,7 @@ fn a_non_loopback_server_marks_the_cookie_secure() {
 
 #[test]
 fn cross_origin_posts_are_refused_and_logout_everywhere_ends_every_session() {
-    let (dir, _) = demo();
+    let (dir, _, _) = demo();
     let (_s, addr) = serve(dir.path(), "127.0.0.1", &[]);
     let a = login(&addr, "vanthu.snv", PASSWORD, None);
     let b = login(&addr, "vanthu.snv", PASSWORD, None);
@@ -268,7 +270,7 @@ fn cross_origin_posts_are_refused_and_logout_everywhere_ends_every_session() {
 
 #[test]
 fn an_api_token_carries_only_its_roles_and_stops_when_revoked() {
-    let (dir, _) = demo();
+    let (dir, _, _) = demo();
     let (_s, addr) = serve(dir.path(), "127.0.0.1", &[]);
     let l = login(&addr, "cqqltt.snv", PASSWORD, None);
     assert_eq!(l.status, 200, "{}", l.body);
@@ -302,7 +304,7 @@ fn an_api_token_carries_only_its_roles_and_stops_when_revoked() {
 /// reaches the log.
 #[test]
 fn the_log_has_request_ids_and_no_secrets() {
-    let (dir, _) = demo();
+    let (dir, _, _) = demo();
     let log = dir.path().join(format!("serve-{}.log", std::process::id()));
     let (s, addr) = serve(dir.path(), "127.0.0.1", &["--log-file", log.to_str().unwrap()]);
     let mut secrets = vec![PASSWORD.to_string(), "sai-mật-khẩu-bí-mật".to_string()];
@@ -362,4 +364,114 @@ fn two_servers_on_one_postgres_share_sessions() {
     assert_eq!(me(&addr_a, &id).status, 401);
     drop((_a, _b));
     let _ = Command::new(&psql).arg(&base).args(["-qc", &format!("DROP DATABASE {name} WITH (FORCE)")]).status();
+}
+
+/// Certificate login (issue 12). The holder pairs the agent with the login page (the code the
+/// agent shows, typed into the page), the page gets a challenge naming this server's origin,
+/// the agent shows it and signs with the PIN, and the server checks the signature, the path,
+/// revocation and the registry. The agent signs nothing for a page it was not paired with, nor
+/// a challenge that names another origin. A trusted proxy may forward a client certificate
+/// (RFC 9440); from anyone else the header is ignored.
+#[test]
+fn certificate_login_through_the_agent_and_a_trusted_proxy() {
+    let (dir, _, v) = demo();
+    let (_s, addr) = serve(dir.path(), "127.0.0.1", &[]);
+    let origin = format!("http://{addr}");
+    let signer = &v["signers"][0];
+    let (login, token) = (signer["login"].as_str().unwrap(), signer["token"].as_str().unwrap());
+    let agent = common::start_agent(dir.path(), token, Some(&["123456"]), &[]);
+    let agent_addr = agent.url.trim_start_matches("http://").to_string();
+    fn from_page(o: &str) -> Vec<(&str, &str)> {
+        vec![JSON, ("Origin", o)]
+    }
+    let own = from_page(&origin);
+
+    // Before pairing, the agent signs nothing for the page.
+    let c = http(&addr, "POST", "/auth/challenge", &own, "").json();
+    let text = c["text"].as_str().unwrap().to_string();
+    assert!(text.starts_with(&format!("kyso: đăng nhập vào {origin}\n")), "{text}");
+    let ask = |o: &str, t: &str| http(&agent_addr, "POST", "/login/sign", &from_page(o), &serde_json::json!({"text": t}).to_string());
+    let r = ask(&origin, &text);
+    assert_eq!((r.status, r.json()["error"].as_str()), (403, Some("not_paired")), "{}", r.body);
+    // A wrong code, then the code the agent shows; the preflight lets the page read answers.
+    let pair = |code: &str| http(&agent_addr, "POST", "/login/pair", &own, &serde_json::json!({"code": code}).to_string());
+    assert_eq!(pair("000000x").status, 403);
+    let pre = http(&agent_addr, "OPTIONS", "/login/sign", &[("Origin", &origin), ("Access-Control-Request-Method", "POST")], "");
+    assert_eq!((pre.status, pre.header("access-control-allow-origin")), (204, Some(origin.as_str())));
+    let r = pair(&agent.code);
+    assert_eq!(r.status, 200, "{}", r.body);
+    // Paired: a challenge naming another origin is still refused.
+    let r = ask(&origin, &text.replacen(&origin, "https://trang-khac.example", 1));
+    assert_eq!(r.status, 403, "{}", r.body);
+    let signed = ask(&origin, &text);
+    assert_eq!(signed.status, 200, "{}", signed.body);
+    assert_eq!(signed.header("access-control-allow-origin"), Some(origin.as_str()));
+    let (sig, cert) = (signed.json()["signature"].as_str().unwrap().to_string(), signed.json()["cert"].as_str().unwrap().to_string());
+    // This official has two accounts: the page sends the login with the certificate.
+    let body = serde_json::json!({"challenge": c["id"], "signature": sig, "login": login}).to_string();
+    let ok = http(&addr, "POST", "/auth/certificate", &own, &body);
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    let m = me(&addr, &ok.session()).json();
+    assert_eq!((m["login"].as_str(), m["method"].as_str()), (Some(login), Some("certificate")), "{m}");
+    // The same answer twice is refused; so is a login posted from another site.
+    let again = http(&addr, "POST", "/auth/certificate", &own, &body);
+    assert_eq!((again.status, again.json()["code"].as_str()), (401, Some("bad_certificate")), "{}", again.body);
+    assert_eq!(http(&addr, "POST", "/auth/certificate", &from_page("http://evil.example"), &body).status, 403);
+    let seen: Vec<String> = agent.lines.try_iter().collect();
+    assert!(seen.iter().any(|l| l.contains("Yêu cầu đăng nhập bằng chứng thư số")), "the agent shows what it signs: {seen:?}");
+
+    // The certificate as a proxy forwards it: ignored from this client, believed from a
+    // trusted proxy.
+    let forwarded = format!(":{cert}:");
+    let h = [JSON, ("Client-Cert", forwarded.as_str())];
+    let with_login = serde_json::json!({ "login": login }).to_string();
+    let r = http(&addr, "POST", "/auth/certificate", &h, &with_login);
+    assert_eq!((r.status, r.json()["code"].as_str()), (401, Some("no_client_certificate")), "{}", r.body);
+    let (_p, proxied) = serve(dir.path(), "127.0.0.1", &["--trusted-proxy", "127.0.0.1"]);
+    let r = http(&proxied, "POST", "/auth/certificate", &h, &with_login);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(me(&proxied, &r.session()).json()["method"], "certificate");
+}
+
+/// `kyso serve --tls-cert --tls-key` speaks HTTPS, sets a Secure cookie, and asks for a client
+/// certificate without requiring one; a client certificate that is not in the registry cannot
+/// log in.
+#[test]
+fn tls_serves_https_and_refuses_a_client_certificate_outside_the_registry() {
+    let (Some(openssl), Some(curl)) = (kyso_testkit::system_tool("openssl"), kyso_testkit::system_tool("curl")) else { return };
+    let (dir, _, _) = demo();
+    let tls = tempfile::tempdir().unwrap();
+    let t = tls.path();
+    let run = |prog: &Path, args: &[&str]| {
+        let o = Command::new(prog).current_dir(t).args(args).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let self_signed = |name: &str, subject: &str, ext: &str| {
+        let args = ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "3650"];
+        let mut a: Vec<&str> = args.to_vec();
+        let (key, crt) = (format!("{name}.key"), format!("{name}.crt"));
+        a.extend(["-keyout", &key, "-out", &crt, "-subj", subject, "-addext", ext]);
+        run(&openssl, &a);
+    };
+    self_signed("server", "/CN=127.0.0.1", "subjectAltName=IP:127.0.0.1");
+    self_signed("client", "/CN=Người ngoài sổ đăng ký/C=VN", "keyUsage=digitalSignature");
+    let (cert, key) = (t.join("server.crt"), t.join("server.key"));
+    let (_s, addr) = serve(dir.path(), "127.0.0.1", &["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()]);
+    let url = format!("https://{addr}");
+    let post = |path: &str, client: bool, body: &str| {
+        let mut a = vec!["-s", "-i", "--cacert", "server.crt", "-X", "POST", "-H", "Content-Type: application/json", "--data", body];
+        if client {
+            a.extend(["--cert", "client.crt", "--key", "client.key"]);
+        }
+        let full = format!("{url}{path}");
+        a.push(&full);
+        run(&curl, &a)
+    };
+    let r = post("/auth/login", false, &format!(r#"{{"login":"chuyenvien.snv","password":"{PASSWORD}"}}"#));
+    assert!(r.starts_with("HTTP/1.1 200") && r.contains("; Secure"), "{r}");
+    let r = post("/auth/certificate", false, "{}");
+    assert!(r.contains("no_client_certificate"), "{r}");
+    let r = post("/auth/certificate", true, "{}");
+    assert!(r.starts_with("HTTP/1.1 401") && r.contains("không có trong sổ đăng ký"), "{r}");
 }
