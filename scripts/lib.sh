@@ -116,3 +116,22 @@ stop_tls_postgres() {
     rm -rf "$TLS_PG_DIR"
   fi
 }
+
+# Installs the test OpenID Connect provider's npm packages (scripts/oidc, pinned by its
+# package-lock.json) when node_modules is missing or older than the lock; quiet otherwise.
+ensure_oidc_provider() {
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    echo "error: the test OIDC provider needs node (>= 18) and npm on PATH (Debian: apt-get install nodejs npm)" >&2
+    return 1
+  fi
+  local dir
+  dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/oidc"
+  local stamp="$dir/node_modules/.package-lock.json"
+  [ -f "$stamp" ] && [ ! "$dir/package-lock.json" -nt "$stamp" ] && return 0
+  step "npm ci in scripts/oidc (oidc-provider)"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || {
+    echo "error: npm ci failed in $dir" >&2
+    return 1
+  }
+  touch "$stamp"
+}
