@@ -236,6 +236,7 @@ pub struct Agent {
     code: Mutex<Option<PairingCode>>,
     backoff: Mutex<HashMap<String, Backoff>>,
     signing_session: Mutex<Option<SigningSession>>,
+    login_prompt: Mutex<()>,
     nonces: Mutex<VecDeque<(String, i64)>>,
     ask_pin: AskPin,
     show: Show,
@@ -271,6 +272,7 @@ impl Agent {
             code: Mutex::new(None),
             backoff: Mutex::new(HashMap::new()),
             signing_session: Mutex::new(None),
+            login_prompt: Mutex::new(()),
             nonces: Mutex::new(VecDeque::new()),
             ask_pin,
             show,
@@ -363,6 +365,10 @@ impl Agent {
         if !self.login_paired(origin) {
             return Err(AgentError::new("not_paired", format!("trang {origin} chưa được ghép nối để đăng nhập bằng tác tử này")));
         }
+        // Shown on the holder's terminal: no control characters that could rewrite the prompt.
+        if r.text.chars().any(|c| c.is_control() && c != '\n') {
+            return Err(AgentError::denied("nội dung cần ký có ký tự điều khiển; tác tử không ký"));
+        }
         if r.text.len() > 1000 || r.text.lines().next() != Some(kyso_service::challenge_first_line(origin).as_str()) {
             return Err(AgentError::denied(format!("nội dung cần ký không phải lời đăng nhập vào {origin}; tác tử không ký")));
         }
@@ -372,6 +378,8 @@ impl Agent {
         }
         .cloned()
         .ok_or_else(|| AgentError::bad("không có chứng thư số phù hợp trên thiết bị"))?;
+        // One login prompt at a time on the holder's terminal.
+        let _one_at_a_time = self.login_prompt.lock().unwrap_or_else(|p| p.into_inner());
         (self.show)(&format!("Yêu cầu đăng nhập bằng chứng thư số '{subject}':\n{}", r.text));
         let pin = (self.ask_pin)(&format!("Nhập mã PIN của thiết bị '{}' để đăng nhập vào {origin}", self.token_label))
             .map_err(|e| AgentError::new("cancelled", format!("không đăng nhập: {e}")))?;
@@ -655,11 +663,26 @@ pub fn router(agent: Arc<Agent>) -> Router {
         .with_state(agent)
 }
 
-/// An origin as a browser sends it (`https://host[:port]`).
+/// An origin as a browser sends it: `https://host[:port]`, or `http://` only for a server on
+/// this PC (a development server); a login page served over plain HTTP elsewhere could be
+/// changed on the way.
 fn valid_origin(o: &str) -> bool {
-    let rest = o.strip_prefix("https://").or_else(|| o.strip_prefix("http://"));
+    let host_ok = |r: &str| !r.is_empty() && r.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    let loopback = |r: &str| {
+        let host = r.rsplit_once(':').map_or(r, |(h, _)| h);
+        matches!(host, "127.0.0.1" | "localhost" | "[::1]")
+    };
     o.len() <= 200
-        && rest.is_some_and(|r| !r.is_empty() && r.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']')))
+        && match (o.strip_prefix("https://"), o.strip_prefix("http://")) {
+            (Some(r), _) => host_ok(r),
+            (_, Some(r)) => host_ok(r) && loopback(r),
+            _ => false,
+        }
+}
+
+/// A JSON body, or a refusal in Vietnamese (axum's own rejection is English and has no CORS).
+fn json_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, AgentError> {
+    serde_json::from_slice(body).map_err(|e| AgentError::bad(format!("yêu cầu không phải JSON hợp lệ: {e}")))
 }
 
 fn origin_of(h: &axum::http::HeaderMap) -> String {
@@ -699,15 +722,22 @@ async fn login_pair(
     State(a): State<Arc<Agent>>,
     axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
     h: axum::http::HeaderMap,
-    Json(b): Json<LoginPairBody>,
+    body: axum::body::Bytes,
 ) -> Response {
     let origin = origin_of(&h);
-    let source = pairing_source(&h, Some(peer));
-    cors(reply(a.pair_login(&b.code, &origin, &source).map(|_| serde_json::json!({"paired": true, "origin": origin}))), &origin)
+    // Every page of the browser reaches the agent from this PC: wrong codes are counted for
+    // all of them together, so that many sites cannot each take their own tries.
+    let source = format!("{}|login-page", peer.ip());
+    let paired = json_body::<LoginPairBody>(&body).and_then(|b| a.pair_login(&b.code, &origin, &source));
+    cors(reply(paired.map(|_| serde_json::json!({"paired": true, "origin": origin}))), &origin)
 }
 
-async fn login_sign(State(a): State<Arc<Agent>>, h: axum::http::HeaderMap, Json(r): Json<LoginSignRequest>) -> Response {
+async fn login_sign(State(a): State<Arc<Agent>>, h: axum::http::HeaderMap, body: axum::body::Bytes) -> Response {
     let origin = origin_of(&h);
+    let r: LoginSignRequest = match json_body(&body) {
+        Ok(r) => r,
+        Err(e) => return cors(reply::<LoginSignResponse>(Err(e)), &origin),
+    };
     let o2 = origin.clone();
     let answer = match tokio::task::spawn_blocking(move || a.sign_login(&o2, &r)).await {
         Ok(r) => reply(r),

@@ -34,6 +34,10 @@ pub struct WebConfig {
     /// Proxies whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed; from anywhere else
     /// those headers are ignored.
     pub trusted_proxies: Vec<IpAddr>,
+    /// The origins this server is reached at (`--public-origin`; on loopback, its own
+    /// addresses). What a login names (a certificate challenge, the single sign-on's return
+    /// address) must be one of them: the Host header is the client's to choose.
+    pub public_origins: Vec<String>,
 }
 
 pub fn routes() -> Router<Arc<AppState>> {
@@ -179,6 +183,19 @@ fn own_origin(st: &AppState, peer: Option<SocketAddr>, h: &HeaderMap) -> Option<
         _ => "http",
     };
     Some(format!("{scheme}://{host}"))
+}
+
+/// This server's origin for what a login names, from the request, if the operator listed it.
+fn public_origin(st: &AppState, peer: Option<SocketAddr>, h: &HeaderMap) -> WebResult<String> {
+    let o = own_origin(st, peer, h).ok_or_else(|| Problem::new(StatusCode::BAD_REQUEST, "bad_request", "yêu cầu thiếu Host"))?;
+    if st.web.public_origins.iter().any(|p| p == &o) {
+        return Ok(o);
+    }
+    Err(Problem::new(
+        StatusCode::MISDIRECTED_REQUEST,
+        "unknown_origin",
+        format!("máy chủ không nhận địa chỉ {o}; người quản trị khai báo địa chỉ công khai của máy chủ bằng 'kyso serve --public-origin'"),
+    ))
 }
 
 /// A state-changing request that a browser could have sent from another site is refused:
@@ -357,12 +374,13 @@ fn logged_in(st: &AppState, peer: Option<SocketAddr>, h: &HeaderMap, out: &Login
 async fn challenge(State(st): State<Arc<AppState>>, ConnectInfo(ci): ConnectInfo<SocketAddr>, h: HeaderMap) -> WebResult<Response> {
     let peer = Some(ci);
     check_origin(&st, peer, &h)?;
-    let origin = own_origin(&st, peer, &h).ok_or_else(|| Problem::new(StatusCode::BAD_REQUEST, "bad_request", "yêu cầu thiếu Host"))?;
+    let origin = public_origin(&st, peer, &h)?;
+    let client = client_info(&st, peer, &h);
     let now = (st.clock)();
     let st2 = st.clone();
     let c = blocking(move || {
         let name = format!("{} ({})", st2.svc.profile().name, st2.svc.profile().province);
-        st2.svc.new_login_challenge(&origin, &name, now)
+        st2.svc.new_login_challenge(&origin, &name, &client, now)
     })
     .await?;
     Ok(json(StatusCode::OK, serde_json::json!({"id": c.id, "text": c.text, "expires_at": c.expires_at})))
@@ -393,7 +411,7 @@ async fn certificate_login(
     let peer = Some(ci);
     check_origin(&st, peer, &h)?;
     let b: CertificateBody = parse_body(&h, &body)?;
-    let origin = own_origin(&st, peer, &h).ok_or_else(|| Problem::new(StatusCode::BAD_REQUEST, "bad_request", "yêu cầu thiếu Host"))?;
+    let origin = public_origin(&st, peer, &h)?;
     let signed = match (b.challenge, b.signature) {
         (Some(c), Some(sig)) => {
             let cms = base64::engine::general_purpose::STANDARD

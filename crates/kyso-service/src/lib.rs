@@ -23,7 +23,8 @@ mod trust;
 pub use audit::{verify_chain, AuditVerification};
 pub use auth::{
     challenge_first_line, totp_code, ApiTokenView, AuthFailure, CertificateLogin, CertificateProof, ClientInfo, LoginChallenge,
-    LoginOutcome, MeView, NewApiToken, NewSession, PasswordLogin, Pending, Principal, Session, TotpEnrolment, CHALLENGE_MINUTES,
+    LoginOutcome, MeView, NewApiToken, NewSession, OidcConfig, OidcHttp, PasswordLogin, Pending, Principal, Session, TotpEnrolment,
+    CHALLENGE_MINUTES,
 };
 pub use checkpoints::{AuditCheckpoint, CheckpointVerification};
 pub use kyso_core::authz::{Actor, AuthMethod, Role};
@@ -140,7 +141,19 @@ pub struct Service {
     sealing_key: Option<kyso_token::Zeroizing<[u8; 32]>>,
     /// What an unknown login's password is checked against (see `auth::password`).
     dummy_hash: std::sync::OnceLock<String>,
+    /// The OpenID Connect provider of single sign-on, if any (see `set_oidc`).
+    oidc: Option<std::sync::Arc<auth::Oidc>>,
+    /// Fetches a CRL distribution point where the deployment may reach the network (see
+    /// `set_revocation_fetch`), with what it fetched lately.
+    revocation_fetch: Option<RevocationFetch>,
+    fetched_crls: std::sync::Mutex<FetchedCrls>,
 }
+
+/// CRLs fetched lately, by URL, with when.
+type FetchedCrls = std::collections::HashMap<String, (chrono::DateTime<chrono::Utc>, Vec<u8>)>;
+
+/// Fetches a URL's body (a CRL), or None when it cannot.
+pub type RevocationFetch = std::sync::Arc<dyn Fn(&str) -> Option<Vec<u8>> + Send + Sync>;
 
 /// The first agency and account of a new deployment.
 pub struct Bootstrap {
@@ -178,6 +191,9 @@ impl Service {
             training,
             sealing_key: None,
             dummy_hash: Default::default(),
+            oidc: None,
+            revocation_fetch: None,
+            fetched_crls: Default::default(),
         })
     }
 
@@ -233,6 +249,9 @@ impl Service {
             training: b.training,
             sealing_key: None,
             dummy_hash: Default::default(),
+            oidc: None,
+            revocation_fetch: None,
+            fetched_crls: Default::default(),
         })
     }
 

@@ -333,7 +333,7 @@ fn external_sign(dir: &std::path::Path, csr_der: &[u8], out: &str, days: u32) {
     // A v3 certificate, as a real CA issues (a v1 one has no key usage to check).
     std::fs::write(
         dir.join("leaf.ext"),
-        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation\nauthorityKeyIdentifier=keyid\n",
+        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation\nauthorityKeyIdentifier=keyid\ncrlDistributionPoints=URI:http://crl.ca-ngoai.test/ca.crl\n",
     )
     .unwrap();
     let o = openssl_command()
@@ -809,8 +809,23 @@ fn a_crl_of_a_look_alike_ca_does_not_revoke_the_real_ca_s_certificates() {
 #[test]
 fn certificate_login_checks_the_proof_the_path_revocation_and_the_registry() {
     const ORIGIN: &str = "https://kyso.tinh.gov.vn";
+    // Another CA (the government CA, in production) that the trust store names, whose CRL
+    // is fetched from the distribution point its certificates carry.
+    let ext = tempfile::tempdir().unwrap();
+    let ext_crl = openssl_bin().map(|_| {
+        external_ca(ext.path());
+        let run = |args: &[&str]| assert!(openssl_command().current_dir(ext.path()).args(args).status().unwrap().success(), "{args:?}");
+        run(&["ca", "-gencrl", "-config", "ca.cnf", "-keyfile", "ca.key", "-cert", "ca.pem", "-out", "crl.pem"]);
+        run(&["crl", "-in", "crl.pem", "-outform", "DER", "-out", "crl.der"]);
+        std::fs::read(ext.path().join("crl.der")).unwrap()
+    });
     for b in backends() {
-        let w = world(b, "bac-ninh-2023");
+        let mut w = world(b, "bac-ninh-2023");
+        if let Some(crl) = ext_crl.clone() {
+            w.svc.set_revocation_fetch(std::sync::Arc::new(move |url: &str| {
+                (url == "http://crl.ca-ngoai.test/ca.crl").then(|| crl.clone())
+            }));
+        }
         let ca = setup(&w);
         let cntt = w.actor("cntt");
         let der = issue_individual(&w, &ca, t0());
@@ -830,7 +845,7 @@ fn certificate_login_checks_the_proof_the_path_revocation_and_the_registry() {
         };
         let client = ClientInfo { address: "198.51.100.20".into(), user_agent: None };
         let at = t0() + Duration::hours(1);
-        let challenge = |origin: &str| w.svc.new_login_challenge(origin, "Sở Nội vụ (thử nghiệm)", at).unwrap();
+        let challenge = |origin: &str| w.svc.new_login_challenge(origin, "Sở Nội vụ (thử nghiệm)", &client, at).unwrap();
         let login = |proof: CertificateProof<'_>, origin: &str, when| {
             w.svc.login_with_certificate(&CertificateLogin { proof, origin, login: None, client: &client }, when)
         };
@@ -879,13 +894,7 @@ fn certificate_login_checks_the_proof_the_path_revocation_and_the_registry() {
                 at + Duration::minutes(CHALLENGE_MINUTES + 1),
                 "hết hạn",
             ),
-            (
-                "a certificate not in the registry",
-                CertificateProof::TlsClient { chain: vec![issuing.clone()] },
-                ORIGIN,
-                at,
-                "không có trong sổ đăng ký",
-            ),
+            ("a CA certificate", CertificateProof::TlsClient { chain: vec![issuing.clone()] }, ORIGIN, at, "là chứng thư của CA"),
             (
                 "an expired certificate",
                 CertificateProof::TlsClient { chain: vec![der.clone()] },
@@ -897,6 +906,22 @@ fn certificate_login_checks_the_proof_the_path_revocation_and_the_registry() {
         for (what, proof, origin, when, want) in cases {
             let got = why(login(proof, origin, when));
             assert!(got.contains(want), "{what} ({}): {got}", w.backend);
+        }
+        // One address cannot fill the table with challenges.
+        let flood = ClientInfo { address: "192.0.2.99".into(), user_agent: None };
+        let made = (0..40).take_while(|_| w.svc.new_login_challenge(ORIGIN, "x", &flood, at).is_ok()).count();
+        assert_eq!(made, 30, "live challenges one address may hold");
+        // A certificate of a trusted CA, not revoked, but not in the registry.
+        if ext_crl.is_some() {
+            w.svc.trust_add(&cntt, &std::fs::read(ext.path().join("ca.pem")).unwrap(), "CA ngoài (thử nghiệm)", at).unwrap();
+            let csr = csr_for(&ca, "ngoai", "CN=Người ngoài sổ,C=VN", KeyAlgorithm::EcP256);
+            external_sign(ext.path(), &csr, "outsider.pem", 365);
+            let outsider = kyso_pki::der_or_pem(&std::fs::read(ext.path().join("outsider.pem")).unwrap()).unwrap();
+            // OpenSSL issued it on the wall clock.
+            #[allow(clippy::disallowed_methods)]
+            let wall = chrono::Utc::now();
+            let got = why(login(CertificateProof::TlsClient { chain: vec![outsider] }, ORIGIN, wall));
+            assert!(got.contains("không có trong sổ đăng ký"), "{got}");
         }
         // Revoked: the registry knows at once, the CRL after it is published.
         let serial = kyso_pki::cert::parse(&der).unwrap().1.serial_hex;

@@ -287,21 +287,30 @@ impl Tx<'_> {
         self.exec("DELETE FROM login_failures WHERE key = $1", &[key.into()])?;
         Ok(())
     }
-    /// Keeps a certificate-login challenge (by the hash of its id) until `expires`.
+    /// Keeps a login challenge (by the hash of its id) until `expires`, for `address`, unless
+    /// that address already holds `per_address` live ones or the table `total`: then false.
+    #[allow(clippy::too_many_arguments)]
     pub fn insert_login_challenge(
         &mut self,
         id_hash: &str,
         text: &str,
         origin: &str,
+        address: &str,
         now: DateTime<Utc>,
         expires: DateTime<Utc>,
-    ) -> StoreResult<()> {
+        (per_address, total): (i64, i64),
+    ) -> StoreResult<bool> {
         self.exec("DELETE FROM login_challenges WHERE expires_at < $1", &[secs(now).into()])?;
+        let mine = self.query_one("SELECT COUNT(*) FROM login_challenges WHERE address = $1", &[address.into()])?.int(0)?;
+        let all = self.query_one("SELECT COUNT(*) FROM login_challenges", &[])?.int(0)?;
+        if mine >= per_address || all >= total {
+            return Ok(false);
+        }
         self.exec(
-            "INSERT INTO login_challenges (id_hash, text, origin, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
-            &[id_hash.into(), text.into(), origin.into(), secs(now).into(), secs(expires).into()],
+            "INSERT INTO login_challenges (id_hash, text, origin, address, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[id_hash.into(), text.into(), origin.into(), address.into(), secs(now).into(), secs(expires).into()],
         )?;
-        Ok(())
+        Ok(true)
     }
     /// Takes a challenge once: its (text, origin) if it exists and has not expired; it is
     /// deleted either way, so that no answer is accepted twice.

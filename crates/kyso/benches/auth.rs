@@ -88,7 +88,7 @@ fn main() {
         session: None,
         ocsp: std::sync::RwLock::new(index),
         clock,
-        web: kyso_server::web::WebConfig { secure_cookies: false, trusted_proxies: vec![] },
+        web: kyso_server::web::WebConfig { secure_cookies: false, trusted_proxies: vec![], public_origins: vec![] },
         tls: false,
     });
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();

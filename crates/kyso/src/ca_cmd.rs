@@ -472,7 +472,11 @@ pub fn serve(cli: &Cli, a: &ServeArgs) -> CliResult<ExitCode> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| io(e, "tokio"))?;
     let clock: kyso_server::Clock = Arc::new(|| clock::now().unwrap_or_default());
     init_logging(a.log_file.as_deref())?;
-    let web = kyso_server::web::WebConfig { secure_cookies: true, trusted_proxies: a.trusted_proxies.clone() };
+    let web = kyso_server::web::WebConfig {
+        secure_cookies: true,
+        trusted_proxies: a.trusted_proxies.clone(),
+        public_origins: a.public_origins.iter().map(|o| o.trim_end_matches('/').to_string()).collect(),
+    };
     let tls = match (&a.tls_cert, &a.tls_key) {
         (Some(c), Some(k)) => {
             let read = |p: &std::path::Path| std::fs::read(p).map_err(|e| io(e, &p.display().to_string()));
@@ -487,6 +491,17 @@ pub fn serve(cli: &Cli, a: &ServeArgs) -> CliResult<ExitCode> {
         // come back; anywhere else TLS is in front (a proxy) and the cookie is Secure.
         let loopback = listener.local_addr().is_ok_and(|l| l.ip().is_loopback());
         state.web.secure_cookies = !loopback || tls.is_some();
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        if state.web.public_origins.is_empty() {
+            match listener.local_addr() {
+                Ok(l) if loopback => {
+                    state.web.public_origins = vec![format!("{scheme}://127.0.0.1:{}", l.port()), format!("{scheme}://localhost:{}", l.port())]
+                }
+                _ => eprintln!(
+                    "kyso serve: chưa khai báo --public-origin; đăng nhập bằng chứng thư số và đăng nhập một lần sẽ bị từ chối cho đến khi khai báo"
+                ),
+            }
+        }
         let state = Arc::new(state);
         eprintln!(
             "kyso serve: {}://{} (đăng nhập /auth/login, API /api/v1/me; CRL /crl/issuing.crl, OCSP /ocsp, TSA /tsa, chứng thư CA /ca/root.crt)",

@@ -601,6 +601,9 @@ pub struct ServeArgs {
     /// Ghi nhật ký vận hành vào tệp này thay vì stderr (không bao giờ ghi mật khẩu, mã PIN, TOTP, mã truy cập hay mã phiên).
     #[arg(long)]
     pub log_file: Option<std::path::PathBuf>,
+    /// Địa chỉ công khai của máy chủ như trình duyệt thấy, ví dụ https://kyso.bacninh.gov.vn (lặp lại được): đăng nhập bằng chứng thư số và đăng nhập một lần chỉ dùng các địa chỉ này. Mặc định, khi nghe trên 127.0.0.1: http(s)://127.0.0.1:CỔNG và http(s)://localhost:CỔNG.
+    #[arg(long = "public-origin")]
+    pub public_origins: Vec<String>,
     /// Tự phục vụ HTTPS (rustls) với chuỗi chứng thư máy chủ này (PEM); cần cả --tls-key. Khi có TLS, máy chủ hỏi chứng thư số của người dùng để đăng nhập bằng chứng thư số (không bắt buộc).
     #[arg(long, requires = "tls_key")]
     pub tls_cert: Option<std::path::PathBuf>,

@@ -24,6 +24,15 @@ fn vn_time(t: DateTime<Utc>) -> String {
 
 /// How long a challenge may be answered.
 pub const CHALLENGE_MINUTES: i64 = 5;
+/// Live challenges (certificate logins and single sign-ons under way) one address may hold,
+/// and all addresses together: asking for more is answered "try later", so that nobody can
+/// fill the table.
+pub(super) const LIVE_CHALLENGES: (i64, i64) = (30, 50_000);
+
+/// The refusal when the limits above are reached.
+pub(super) fn too_many_challenges() -> ServiceError {
+    ServiceError::Auth(AuthFailure::Throttled { retry_after_secs: 60 })
+}
 
 /// What the token signs, as the agent shows it. The first line names the origin: the agent
 /// refuses a challenge whose origin is not the page that asks, and the server one that names
@@ -77,14 +86,25 @@ fn check_origin(origin: &str) -> ServiceResult<()> {
 impl Service {
     /// A one-time challenge for a certificate login at `origin` (this server, as the browser
     /// reaches it), named `server_name` for the agent to show.
-    pub fn new_login_challenge(&self, origin: &str, server_name: &str, now: DateTime<Utc>) -> ServiceResult<LoginChallenge> {
+    pub fn new_login_challenge(
+        &self,
+        origin: &str,
+        server_name: &str,
+        client: &ClientInfo,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<LoginChallenge> {
         check_origin(origin)?;
         let id = random_secret(24);
         let name: String = server_name.chars().filter(|c| !c.is_control()).take(120).collect();
         let text =
             format!("{}\nMáy chủ: {name}\nLúc: {} (giờ Việt Nam)\nMã: {}", challenge_first_line(origin), vn_time(now), random_secret(12));
         let expires_at = now + Duration::minutes(CHALLENGE_MINUTES);
-        self.db.write(|tx| tx.insert_login_challenge(&secret_hash(&id), &text, origin, now, expires_at))?;
+        let kept = self
+            .db
+            .write(|tx| tx.insert_login_challenge(&secret_hash(&id), &text, origin, &client.address, now, expires_at, LIVE_CHALLENGES))?;
+        if !kept {
+            return Err(too_many_challenges());
+        }
         Ok(LoginChallenge { id, text, expires_at })
     }
 
@@ -95,22 +115,27 @@ impl Service {
         let address_key = vec![(format!("addr:{}", l.client.address), FREE_FAILURES_PER_ADDRESS)];
         let counted = self.count_attempt("(chứng thư số)", &address_key, l.client, now)?;
         match self.certificate_account(l, now) {
-            Ok((user, serial)) => {
-                let cert_key = format!("cert:{serial}");
+            Ok((user, serial, fingerprint)) => {
+                let cert_key = format!("cert:{fingerprint}");
                 self.open_certificate_session(user, &serial, &counted, &cert_key, l.client, now)
             }
-            Err((serial, e)) => {
-                let what = serial.as_deref().map_or_else(|| "certificate".to_string(), |s| format!("certificate:{s}"));
-                // The certificate's own count, so that one stolen certificate is slowed down
-                // wherever it is tried from.
-                if let Some(s) = &serial {
-                    let _ = self.count_attempt("(chứng thư số)", &[(format!("cert:{s}"), FREE_FAILURES)], l.client, now);
-                }
+            Err((validated, e)) => {
+                // A certificate whose path validated gets its own count, so that one stolen
+                // certificate is slowed down wherever it is tried from. Not before: anyone can
+                // make a look-alike of a certificate, and must not slow the real one down.
+                let what = match &validated {
+                    Some(fp) => {
+                        let _ = self.count_attempt("(chứng thư số)", &[(format!("cert:{fp}"), FREE_FAILURES)], l.client, now);
+                        format!("certificate:{fp}")
+                    }
+                    None => "certificate".to_string(),
+                };
+                let why: String = e.to_string().chars().take(300).collect();
                 self.db.write(|tx| {
                     tx.append_audit(
                         NewEvent::new("(chứng thư số)", "auth.login_failed", what)
                             .denied()
-                            .details(serde_json::json!({"client": l.client.describe(), "factor": "certificate", "why": e.to_string()})),
+                            .details(serde_json::json!({"client": l.client.describe(), "factor": "certificate", "why": why})),
                         now,
                     )
                 })?;
@@ -152,13 +177,15 @@ impl Service {
         Ok(LoginOutcome { session, pending: None, principal })
     }
 
-    /// The account the proven certificate logs into, with the certificate's serial; or why
-    /// not (with the serial when the certificate could be read).
+    /// The account the proven certificate logs into, with the certificate's serial and
+    /// SHA-256; or why not, with the SHA-256 once the path has validated. The path and
+    /// revocation come first, so that nothing of the registry is told about a certificate
+    /// that no trusted CA issued.
     fn certificate_account(
         &self,
         l: &CertificateLogin<'_>,
         now: DateTime<Utc>,
-    ) -> Result<(UserId, String), (Option<String>, ServiceError)> {
+    ) -> Result<(UserId, String, String), (Option<String>, ServiceError)> {
         let (leaf, mut chain) = match &l.proof {
             CertificateProof::SignedChallenge { challenge_id, cms } => {
                 let taken = self
@@ -174,6 +201,11 @@ impl Service {
                 let digest = |alg: kyso_token::HashAlg| alg.digest(text.as_bytes());
                 let v = kyso_pki::cms::verify(cms, Some(&digest))
                     .map_err(|e| (None, refused(format!("chữ ký trên mã thử thách không hợp lệ: {e}"))))?;
+                if let Some((what, since)) = kyso_verify::algorithms::weakness(&v.facts) {
+                    if since <= now {
+                        return Err((None, refused(format!("chữ ký dùng thuật toán không còn được chấp nhận ({what})"))));
+                    }
+                }
                 (v.signer_cert.clone(), v.certificates)
             }
             CertificateProof::TlsClient { chain } => match chain.split_first() {
@@ -183,11 +215,11 @@ impl Service {
         };
         let info = kyso_pki::cert::parse(&leaf).map_err(|e| (None, refused(format!("chứng thư số không đọc được: {e}"))))?.1;
         let serial = info.serial_hex.clone();
-        let fail = |e: ServiceError| (Some(serial.clone()), e);
-        let user = self.registry_account(&leaf, &info, l.login, now).map_err(fail)?;
         // The path and revocation, with kyso's own validator and the deployment's trust.
-        let policy =
-            self.verify_policy(&VerifyWith { anchors: vec![], intermediates: vec![], crls: vec![], fetch: None }, now).map_err(fail)?;
+        let unvalidated = |e: ServiceError| (None, e);
+        let policy = self
+            .verify_policy(&VerifyWith { anchors: vec![], intermediates: vec![], crls: vec![], fetch: None }, now)
+            .map_err(unvalidated)?;
         chain.extend(policy.intermediates.iter().cloned());
         let input = kyso_pki::path::PathInput {
             leaf: &leaf,
@@ -197,9 +229,26 @@ impl Service {
             eku: None,
             usage: kyso_pki::path::LeafUsage::Signing,
         };
-        let path = kyso_pki::path::validate(&input).map_err(|p| fail(refused(format!("chứng thư số không hợp lệ: {}", p.message()))))?;
+        let path =
+            kyso_pki::path::validate(&input).map_err(|p| unvalidated(refused(format!("chứng thư số không hợp lệ: {}", p.message()))))?;
+        let fingerprint = hex::encode(kyso_token::HashAlg::Sha256.digest(&leaf));
+        let fail = |e: ServiceError| (Some(fingerprint.clone()), e);
         let issuer = path.chain.get(1).cloned().unwrap_or_else(|| leaf.clone());
-        match kyso_pki::path::revocation(&leaf, &issuer, &policy.crls, &policy.ocsps) {
+        let mut status = kyso_pki::path::revocation(&leaf, &issuer, &policy.crls, &policy.ocsps);
+        if status == kyso_pki::path::Revocation::Unknown {
+            // Another CA's certificate (the government CA's): its CRL distribution points.
+            let fetched = self.fetch_crls(&leaf, now);
+            if !fetched.is_empty() {
+                status = kyso_pki::path::revocation(&leaf, &issuer, &fetched, &[]);
+            }
+        }
+        match status {
+            kyso_pki::path::Revocation::Good { valid_until: Some(until), .. } if until < now => {
+                return Err(fail(refused(format!(
+                    "thông tin thu hồi của nơi cấp chứng thư số {serial} đã quá hạn (đến {}); hãy báo cán bộ CNTT phát hành CRL mới",
+                    vn_time(until)
+                ))))
+            }
             kyso_pki::path::Revocation::Good { .. } => {}
             kyso_pki::path::Revocation::Revoked { at, .. } => {
                 return Err(fail(refused(format!("chứng thư số {serial} đã bị thu hồi từ {}", vn_time(at)))))
@@ -210,7 +259,32 @@ impl Service {
                 ))))
             }
         }
-        Ok((user, serial))
+        let user = self.registry_account(&leaf, &info, l.login, now).map_err(fail)?;
+        Ok((user, serial, fingerprint))
+    }
+
+    /// Where the binary gave a way to reach the network: the CRLs at the certificate's
+    /// distribution points (kept an hour, so that logins do not fetch a CRL each time).
+    pub fn set_revocation_fetch(&mut self, fetch: crate::RevocationFetch) {
+        self.revocation_fetch = Some(fetch);
+    }
+
+    fn fetch_crls(&self, leaf: &[u8], now: DateTime<Utc>) -> Vec<Vec<u8>> {
+        let Some(fetch) = &self.revocation_fetch else { return vec![] };
+        let mut out = Vec::new();
+        for url in kyso_pki::cert::crl_urls(leaf).unwrap_or_default().into_iter().take(3) {
+            let cached = self.fetched_crls.lock().unwrap_or_else(|p| p.into_inner()).get(&url).cloned();
+            match cached {
+                Some((at, crl)) if now >= at && now - at < Duration::hours(1) => out.push(crl),
+                _ => {
+                    if let Some(crl) = fetch(&url).filter(|c| c.len() <= 32 << 20) {
+                        self.fetched_crls.lock().unwrap_or_else(|p| p.into_inner()).insert(url, (now, crl.clone()));
+                        out.push(crl);
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// The registry's side: the certificate is there (the same one, not a namesake from

@@ -4,12 +4,15 @@
 //! so a handler cannot act for a login string it was merely given.
 
 mod certificate;
+mod oidc;
 mod password;
 mod session;
 mod tokens;
 mod totp;
 
 pub use certificate::{challenge_first_line, CertificateLogin, CertificateProof, LoginChallenge, CHALLENGE_MINUTES};
+pub(crate) use oidc::Oidc;
+pub use oidc::{OidcConfig, OidcHttp};
 pub use password::PasswordLogin;
 pub use session::{LoginOutcome, NewSession, Pending, Session};
 pub use tokens::{ApiTokenView, NewApiToken};
@@ -103,6 +106,9 @@ pub enum AuthFailure {
     /// A certificate login refused: what is wrong with the certificate or its proof.
     #[error("không đăng nhập được bằng chứng thư số: {0}")]
     BadCertificate(String),
+    /// A single sign-on refused: what went wrong with the provider's answer or the account.
+    #[error("không đăng nhập một lần được: {0}")]
+    Oidc(String),
 }
 
 impl AuthFailure {
@@ -117,6 +123,7 @@ impl AuthFailure {
             AuthFailure::SessionEnded => "session_ended",
             AuthFailure::BadToken => "bad_token",
             AuthFailure::BadCertificate(_) => "bad_certificate",
+            AuthFailure::Oidc(_) => "oidc_failed",
         }
     }
 }

@@ -18,6 +18,9 @@ pub enum Pending {
     ChangePassword,
     /// The account's roles need a second factor and it has none: enrol TOTP.
     EnrolTotp,
+    /// A single sign-on without a second factor at the provider, for roles that need one:
+    /// give the account's TOTP (or a recovery code).
+    VerifyTotp,
 }
 
 impl Pending {
@@ -25,12 +28,14 @@ impl Pending {
         match self {
             Pending::ChangePassword => "password",
             Pending::EnrolTotp => "totp",
+            Pending::VerifyTotp => "totp_code",
         }
     }
     fn parse(s: &str) -> Option<Pending> {
         match s {
             "password" => Some(Pending::ChangePassword),
             "totp" => Some(Pending::EnrolTotp),
+            "totp_code" => Some(Pending::VerifyTotp),
             _ => None,
         }
     }
@@ -38,6 +43,7 @@ impl Pending {
         match self {
             Pending::ChangePassword => AuthFailure::PasswordChangeRequired,
             Pending::EnrolTotp => AuthFailure::TotpEnrolmentRequired,
+            Pending::VerifyTotp => AuthFailure::SecondFactorRequired,
         }
     }
 }

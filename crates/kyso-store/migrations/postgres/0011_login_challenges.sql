@@ -5,6 +5,10 @@ CREATE TABLE login_challenges (
     id_hash    TEXT PRIMARY KEY,
     text       TEXT NOT NULL,
     origin     TEXT NOT NULL,
+    -- Who asked, so that one address cannot fill the table.
+    address    TEXT NOT NULL,
     created_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL
 );
+CREATE INDEX login_challenges_expiry ON login_challenges(expires_at);
+CREATE INDEX login_challenges_address ON login_challenges(address);
