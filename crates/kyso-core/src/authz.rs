@@ -91,6 +91,10 @@ pub enum Permission {
     AnchorAudit,
     /// Take a backup of the whole deployment.
     Backup,
+    /// Run the built-in CA with its keys: create it, issue and revoke with it, sign the
+    /// offline root's CRL. The province IT Centre's alone: the manager, who files and checks
+    /// requests, does not also issue them.
+    AdministerCa,
 }
 
 impl Permission {
@@ -111,6 +115,7 @@ impl Permission {
             Permission::ManageTrust => &[ItStaff],
             Permission::AnchorAudit => &[ItStaff, Auditor, CaService],
             Permission::Backup => &[ItStaff],
+            Permission::AdministerCa => &[ItStaff],
         }
     }
     pub fn label_vi(self) -> &'static str {
@@ -129,6 +134,7 @@ impl Permission {
             Permission::ManageTrust => "quản lý kho chứng thư tin cậy",
             Permission::AnchorAudit => "neo nhật ký kiểm tra bằng dấu thời gian",
             Permission::Backup => "sao lưu toàn bộ hệ thống",
+            Permission::AdministerCa => "vận hành tổ chức chứng thực tích hợp (khởi tạo, cấp và thu hồi chứng thư số bằng khóa của CA)",
         }
     }
 }

@@ -191,7 +191,7 @@ impl Service {
 
     fn require_ca_admin(&self, tx: &mut Tx<'_>, actor: &Principal) -> ServiceResult<Agency> {
         let root = tx.root_agency()?.ok_or(ServiceError::NotInitialised)?;
-        require(actor, Permission::ManageCertificates, &root)?;
+        require(actor, Permission::AdministerCa, &root)?;
         Ok(root)
     }
 
@@ -336,6 +336,7 @@ impl Service {
         let issuing_key = session.signer(ISSUING_KEY)?;
         let ocsp_key = session.signer(OCSP_KEY)?;
         self.mutate(actor, "ca.issue", &format!("request:{id}"), now, |tx| {
+            self.require_ca_admin(tx, actor)?;
             let (q, der) = self.issue_in(tx, actor, id, &checked, device_serial, &certs, &*issuing_key, now)?;
             self.preproduce(tx, &certs, &*ocsp_key, std::slice::from_ref(&der), now)?;
             Ok((q, der))
@@ -356,6 +357,7 @@ impl Service {
         let checked: Vec<_> =
             items.iter().map(|(id, c)| Ok((*id, csr::check(&kyso_pki::der_or_pem(c)?)?))).collect::<ServiceResult<_>>()?;
         self.mutate(actor, "ca.issue", "batch", now, |tx| {
+            self.require_ca_admin(tx, actor)?;
             let mut out = Vec::with_capacity(checked.len());
             for (id, c) in &checked {
                 out.push(self.issue_in(tx, actor, *id, c, None, &certs, &*issuing_key, now)?.1);
@@ -473,6 +475,7 @@ impl Service {
         let certs = self.ca_certs()?;
         let ocsp_key = session.signer(OCSP_KEY)?;
         self.mutate(actor, "ca.revoke", &format!("request:{id}"), now, |tx| {
+            self.require_ca_admin(tx, actor)?;
             let q = self.complete_in(tx, actor, id, &CompletionInput::Revoked { at: now }, now)?;
             if let Some(c) = q.certificate_id.and_then(|c| tx.certificate(c).ok().flatten()) {
                 if let Some(d) = tx.certificate_der(c.serial.as_str())? {

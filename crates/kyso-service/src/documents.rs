@@ -212,8 +212,9 @@ impl Service {
         }
         self.mutate(actor, "agency.seal_image", &format!("agency:{agency_code}"), now, |tx| {
             let agency = agency_by_code(tx, agency_code)?;
+            // The seal is in the custody of the body's records clerk (NĐ 30/2020 Điều 32).
             if !actor.has_role_at(Role::RecordsClerk, agency.id) {
-                require(actor, Permission::ManageAgencies, &agency)?;
+                return Err(DomainError::forbidden(format!("chỉ văn thư của '{}' được đặt hình con dấu của cơ quan", agency.name)).into());
             }
             if !agency.legal_entity {
                 return Err(DomainError::rule(

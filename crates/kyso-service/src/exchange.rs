@@ -130,7 +130,6 @@ impl Service {
     /// The requests of a batch, with their CSRs, for the external CA.
     pub fn export_batch(&self, actor: &Principal, batch: BatchId) -> ServiceResult<Vec<ExportItem>> {
         self.db.read(|tx| {
-            let root = tx.root_agency()?.ok_or(ServiceError::NotInitialised)?;
             let items = tx.requests_in_batch(batch)?;
             if items.is_empty() {
                 return Err(DomainError::not_found("lô gửi", batch).into());
@@ -139,7 +138,10 @@ impl Service {
             for q in items {
                 let sub = tx.subscriber(q.subscriber_id)?.ok_or_else(|| DomainError::not_found("thuê bao", q.subscriber_id))?;
                 let agency = agency_by_id(tx, sub.agency_id)?;
-                if !actor.may(Permission::ReadRegistry, &agency.path) && !actor.may(Permission::ReadRegistry, &root.path) {
+                // The dossier carries unmasked personal data for the CA: those who send or
+                // follow requests read it (the CQQLTT of the request, the manager, IT staff).
+                if !actor.may(Permission::ManageCertificates, &agency.path) && !actor.has_role_at(Role::AgencyOfficer, q.managing_agency_id)
+                {
                     return Err(DomainError::forbidden(format!("tài khoản '{}' không xem được lô {batch}", actor.login)).into());
                 }
                 let csr_der =

@@ -80,21 +80,7 @@ fn setup(b: Backend) -> Signing {
 }
 
 fn draft(dir: &Path, name: &str) -> PathBuf {
-    let pdf = kyso_pdf::draft::Nd30Draft {
-        parent_agency: "UBND TỈNH".into(),
-        agency: "CƠ QUAN SO-A".into(),
-        symbol: "QĐ-SOA".into(),
-        place: "Bắc Ninh".into(),
-        year: 2026,
-        kind: "QUYẾT ĐỊNH".into(),
-        title: "Về việc thử nghiệm ký số".into(),
-        body: vec!["Điều 1. Thử nghiệm.".into()],
-        signer_titles: vec!["GIÁM ĐỐC".into()],
-        signer_name: "Nguyễn Văn An".into(),
-        recipients: vec!["Lưu: VT".into()],
-    }
-    .to_pdf()
-    .unwrap();
+    let pdf = nd30_draft_pdf("Về việc thử nghiệm ký số");
     let p = dir.join(name);
     std::fs::write(&p, pdf).unwrap();
     p

@@ -704,8 +704,12 @@ fn device_lifecycle_with_handover_records_and_loss() {
         // Loss needs the confirmation record and files the revocation of what is on it.
         let cert = w.issue(&w.individual, t, 36, "LL01");
         assert!(cert.device_id.is_some());
-        assert_eq!(err_code(w.svc.report_lost(&admin, "TOKEN0", " ", t)), "rule:TT185-Mau15");
-        let filed = w.svc.report_lost(&admin, "TOKEN0", "Biên bản số 3/BB-XN ngày 05/3/2026", t + Duration::days(3)).unwrap();
+        // The loss record is the CQQLTT's (the authorisation matrix, TT 185 Art. 15): IT staff
+        // may not file the revocations it brings.
+        let officer_a2 = w.actor("cb.a2");
+        assert_eq!(err_code(w.svc.report_lost(&officer_a2, "TOKEN0", " ", t)), "rule:TT185-Mau15");
+        assert_eq!(err_code(w.svc.report_lost(&admin, "TOKEN0", "Biên bản số 3/BB-XN ngày 05/3/2026", t)), "forbidden");
+        let filed = w.svc.report_lost(&officer_a2, "TOKEN0", "Biên bản số 3/BB-XN ngày 05/3/2026", t + Duration::days(3)).unwrap();
         assert_eq!(filed.len(), 1);
         assert_eq!(filed[0].state, RequestState::Submitted);
         assert_eq!(w.svc.device(&admin, "TOKEN0").unwrap().status, DeviceStatus::Lost);

@@ -937,11 +937,12 @@ fn leave_open_requests(w: &mut World, agencies: &HashMap<AgencyId, Agency>, subs
         let t = w.at(30);
         w.svc.transition(&w.actor("qltb")?, q.id, Action::Check, None, t)?;
     }
-    if let Some((_, c)) = with_cert.get(1) {
+    if let Some((s, c)) = with_cert.get(1) {
         let dev = w.svc.device_by_id(&w.actor("admin")?, c.device_id.expect("checked"))?;
         let t = w.at(30);
+        // The CQQLTT makes the loss record (Mẫu 15) and files the revocation.
         w.svc.report_lost(
-            &w.actor("cntt")?,
+            &w.actor(&filer_for(w, s))?,
             dev.serial.as_str(),
             &format!("Biên bản xác nhận số 07/BB-XN ngày {}", t.format("%d/%m/%Y")),
             t,

@@ -300,3 +300,22 @@ pub fn new_input(sub: &Subscriber, months: u32) -> NewRequestInput {
         details: RequestDetails::New { validity_months: months },
     }
 }
+
+/// A Decree 30 draft decision of SO-A, titled `title`, as a PDF.
+pub fn nd30_draft_pdf(title: &str) -> Vec<u8> {
+    kyso_pdf::draft::Nd30Draft {
+        parent_agency: "UBND TỈNH".into(),
+        agency: "CƠ QUAN SO-A".into(),
+        symbol: "QĐ-SOA".into(),
+        place: "Bắc Ninh".into(),
+        year: 2026,
+        kind: "QUYẾT ĐỊNH".into(),
+        title: title.into(),
+        body: vec!["Điều 1. Thử nghiệm.".into()],
+        signer_titles: vec!["GIÁM ĐỐC".into()],
+        signer_name: "Nguyễn Văn An".into(),
+        recipients: vec!["Lưu: VT".into()],
+    }
+    .to_pdf()
+    .expect("bản thảo PDF")
+}
