@@ -121,6 +121,9 @@ stop_tls_postgres() {
 # package-lock.json) when node_modules is missing or older than the lock; quiet otherwise.
 ensure_oidc_provider() {
   if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    apt_install nodejs npm
+  fi
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     echo "error: the test OIDC provider needs node (>= 18) and npm on PATH (Debian: apt-get install nodejs npm)" >&2
     return 1
   fi

@@ -44,6 +44,10 @@ ensure_venv pkilint pyhanko pyhanko-cli
 export KYSO_TEST_REQUIRE_PKILINT=1
 export KYSO_TEST_REQUIRE_PYHANKO=1
 
+# A real OpenID provider (npm oidc-provider, pinned in scripts/oidc) for the single sign-on test.
+ensure_oidc_provider
+export KYSO_TEST_REQUIRE_OIDC=1
+
 # The closing line of a test step: the counts over every "test result:" line of its log.
 summarise() {
   echo

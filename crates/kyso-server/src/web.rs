@@ -45,6 +45,9 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/auth/login", post(login))
         .route("/auth/challenge", post(challenge))
         .route("/auth/certificate", post(certificate_login))
+        .route("/auth/oidc/start", get(oidc_start))
+        .route("/auth/oidc/callback", get(oidc_callback))
+        .route("/auth/second-factor", post(second_factor))
         .route("/auth/password", post(change_password))
         .route("/auth/totp", post(totp))
         .route("/auth/recovery-codes", post(recovery_codes))
@@ -519,6 +522,101 @@ async fn totp(
             Ok(json(StatusCode::OK, serde_json::json!({"enrolled": true, "recovery_codes": codes})))
         }
     }
+}
+
+/// Single sign-on: sends the browser to the province's OpenID provider.
+async fn oidc_start(State(st): State<Arc<AppState>>, ConnectInfo(ci): ConnectInfo<SocketAddr>, h: HeaderMap) -> WebResult<Response> {
+    let peer = Some(ci);
+    if !st.svc.oidc_enabled() {
+        return Err(Problem::new(
+            StatusCode::NOT_FOUND,
+            "oidc_not_configured",
+            "hệ thống chưa cấu hình đăng nhập một lần (OpenID Connect)",
+        ));
+    }
+    let callback = format!("{}/auth/oidc/callback", public_origin(&st, peer, &h)?);
+    let client = client_info(&st, peer, &h);
+    let now = (st.clock)();
+    let st2 = st.clone();
+    let url = blocking(move || st2.svc.oidc_start(&callback, &client, now)).await?;
+    let mut r = StatusCode::SEE_OTHER.into_response();
+    let location = HeaderValue::from_str(&url)
+        .map_err(|_| Problem::new(StatusCode::BAD_GATEWAY, "oidc_failed", "địa chỉ của nhà cung cấp không hợp lệ"))?;
+    r.headers_mut().insert(header::LOCATION, location);
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
+}
+
+#[derive(Deserialize)]
+struct OidcCallback {
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    state: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    error_description: Option<String>,
+}
+
+/// Where the provider sends the browser back. A page, not a redirect: the session cookie is
+/// SameSite=Strict, and a redirect at the end of a navigation that began at the provider
+/// would not carry it. The page holds the CSRF token for what is still pending.
+async fn oidc_callback(
+    State(st): State<Arc<AppState>>,
+    ConnectInfo(ci): ConnectInfo<SocketAddr>,
+    h: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<OidcCallback>,
+) -> WebResult<Response> {
+    let peer = Some(ci);
+    if let Some(e) = q.error {
+        let why: String = q.error_description.unwrap_or(e).chars().filter(|c| !c.is_control()).take(200).collect();
+        return Err(Problem::new(StatusCode::UNAUTHORIZED, "oidc_failed", format!("nhà cung cấp từ chối đăng nhập: {why}")));
+    }
+    let (Some(code), Some(state)) = (q.code, q.state) else {
+        return Err(Problem::new(StatusCode::BAD_REQUEST, "bad_request", "thiếu mã (code) hoặc trạng thái (state) từ nhà cung cấp"));
+    };
+    let client = client_info(&st, peer, &h);
+    let now = (st.clock)();
+    let st2 = st.clone();
+    let out = blocking(move || st2.svc.oidc_callback(&state, &code, &client, now)).await?;
+    let max_age = (out.session.expires_at - now).num_seconds().max(0);
+    let (next, note) = match out.pending {
+        Some(kyso_service::Pending::VerifyTotp) => ("totp", "Hãy nhập mã TOTP để hoàn tất đăng nhập."),
+        Some(kyso_service::Pending::EnrolTotp) => ("enrol_totp", "Vai trò của tài khoản cần xác thực hai yếu tố: hãy đăng ký TOTP."),
+        Some(kyso_service::Pending::ChangePassword) => ("change_password", "Hãy đổi mật khẩu tạm."),
+        None => ("", "Đã đăng nhập."),
+    };
+    let page = format!(
+        "<!doctype html><html lang=\"vi\"><head><meta charset=\"utf-8\"><meta name=\"csrf-token\" content=\"{}\"><meta name=\"kyso-pending\" content=\"{next}\"><meta http-equiv=\"refresh\" content=\"0;url=/\"><title>Đăng nhập một lần</title></head><body><p>{note} <a href=\"/\">Tiếp tục</a></p></body></html>",
+        out.session.csrf
+    );
+    let mut r = (StatusCode::OK, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response();
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r.headers_mut().insert(header::SET_COOKIE, session_cookie(&st, peer, &h, &out.session.id, max_age));
+    Ok(r)
+}
+
+#[derive(Deserialize)]
+struct SecondFactorBody {
+    code: String,
+}
+
+/// The TOTP code after a single sign-on that had no second factor at the provider.
+async fn second_factor(
+    State(st): State<Arc<AppState>>,
+    ConnectInfo(ci): ConnectInfo<SocketAddr>,
+    method: Method,
+    h: HeaderMap,
+    body: Bytes,
+) -> WebResult<Response> {
+    let s = session_caller(&st, &method, ci, &h, &body, "mã truy cập API không dùng cho bước này").await?;
+    let b: SecondFactorBody = parse_body(&h, &body)?;
+    let client = client_info(&st, Some(ci), &h);
+    let now = (st.clock)();
+    let st2 = st.clone();
+    blocking(move || st2.svc.verify_session_totp(&s, &b.code, &client, now)).await?;
+    Ok(json(StatusCode::OK, serde_json::json!({"pending": null})))
 }
 
 async fn recovery_codes(

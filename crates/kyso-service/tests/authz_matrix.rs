@@ -1191,6 +1191,13 @@ static CASES: &[(&str, Target, Case)] = &[
         fx.set_totp(&p.login, e.secret_base32);
         Ok(())
     }),
+    ("verify_session_totp", Target::Own, |fx: &mut Fx, p: &Principal| -> ServiceResult<()> {
+        // The account's own session; it is not waiting for a code after a single sign-on,
+        // which the use case says after letting the account in.
+        let (s, at) = fx.session_of(&p.login);
+        let client = ClientInfo { address: "192.0.2.50".into(), user_agent: None };
+        fx.svc().verify_session_totp(&s, "000000", &client, at)
+    }),
     ("new_recovery_codes", Target::Own, |fx: &mut Fx, p: &Principal| -> ServiceResult<()> {
         fx.svc().new_recovery_codes(p, t0()).map(drop)
     }),

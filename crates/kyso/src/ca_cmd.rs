@@ -466,7 +466,17 @@ fn init_logging(file: Option<&std::path::Path>) -> CliResult<()> {
 
 pub fn serve(cli: &Cli, a: &ServeArgs) -> CliResult<ExitCode> {
     let e = env(cli)?;
-    let svc = open_service(cli)?;
+    let mut svc = open_service(cli)?;
+    if let (Some(issuer), Some(client_id)) = (&a.oidc_issuer, &a.oidc_client_id) {
+        let secret = std::env::var("KYSO_OIDC_CLIENT_SECRET").ok().filter(|s| !s.is_empty());
+        let mut config = kyso_service::OidcConfig::new(issuer, client_id, secret);
+        config.citizen_id_claim = a.oidc_citizen_id_claim.clone();
+        config.mfa_acr = a.oidc_mfa_acr.clone();
+        svc.set_oidc(config, crate::http::oidc_client(a.oidc_ca_file.as_deref()).map_err(|m| invalid("oidc", m))?);
+    }
+    // Certificates of other CAs (the government CA's) are checked against the CRLs at their
+    // distribution points.
+    svc.set_revocation_fetch(std::sync::Arc::new(crate::http::fetch_crl));
     let session = if a.no_ca_token { None } else { Some(tokens::ca_session(&cli.data, &e.config, svc.profile().pin_retry_limit)?) };
     let index = svc.ocsp_index()?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| io(e, "tokio"))?;

@@ -604,6 +604,21 @@ pub struct ServeArgs {
     /// Địa chỉ công khai của máy chủ như trình duyệt thấy, ví dụ https://kyso.bacninh.gov.vn (lặp lại được): đăng nhập bằng chứng thư số và đăng nhập một lần chỉ dùng các địa chỉ này. Mặc định, khi nghe trên 127.0.0.1: http(s)://127.0.0.1:CỔNG và http(s)://localhost:CỔNG.
     #[arg(long = "public-origin")]
     pub public_origins: Vec<String>,
+    /// Đăng nhập một lần (OpenID Connect): địa chỉ nhà cung cấp định danh của tỉnh (issuer). Bí mật của ứng dụng lấy từ biến môi trường KYSO_OIDC_CLIENT_SECRET.
+    #[arg(long, requires = "oidc_client_id")]
+    pub oidc_issuer: Option<String>,
+    /// Mã ứng dụng (client_id) của kyso tại nhà cung cấp định danh.
+    #[arg(long, requires = "oidc_issuer")]
+    pub oidc_client_id: Option<String>,
+    /// Tên trường (claim) chứa số định danh cá nhân trong ID token.
+    #[arg(long, default_value = "citizen_id")]
+    pub oidc_citizen_id_claim: String,
+    /// Giá trị acr cho biết nhà cung cấp đã xác thực hai yếu tố (lặp lại được); ngoài ra các giá trị amr của RFC 8176 như otp, hwk, mfa được chấp nhận.
+    #[arg(long = "oidc-mfa-acr")]
+    pub oidc_mfa_acr: Vec<String>,
+    /// Tệp PEM các chứng thư CA tin cậy khi kết nối tới nhà cung cấp định danh (mặc định: kho của hệ điều hành).
+    #[arg(long)]
+    pub oidc_ca_file: Option<std::path::PathBuf>,
     /// Tự phục vụ HTTPS (rustls) với chuỗi chứng thư máy chủ này (PEM); cần cả --tls-key. Khi có TLS, máy chủ hỏi chứng thư số của người dùng để đăng nhập bằng chứng thư số (không bắt buộc).
     #[arg(long, requires = "tls_key")]
     pub tls_cert: Option<std::path::PathBuf>,

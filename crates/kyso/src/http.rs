@@ -64,3 +64,49 @@ pub fn get(url: &str) -> Result<Vec<u8>, String> {
     let mut resp = ureq::get(url).call().map_err(|e| format!("không tải được {url}: {e}"))?;
     resp.body_mut().with_config().limit(64 << 20).read_to_vec().map_err(|e| format!("không đọc được phản hồi từ {url}: {e}"))
 }
+
+/// The HTTP client of single sign-on: talks to the OpenID provider, follows no redirect (the
+/// `openidconnect` crate's advice against SSRF), trusts the CA certificates of `ca_file` (PEM;
+/// by default the system's bundle) over rustls, and reads at most 1 MiB.
+pub fn oidc_client(ca_file: Option<&std::path::Path>) -> Result<kyso_service::OidcHttp, String> {
+    use ureq::tls::{PemItem, RootCerts, TlsConfig, TlsProvider};
+    let path = ca_file.unwrap_or(std::path::Path::new("/etc/ssl/certs/ca-certificates.crt"));
+    let pem = std::fs::read(path).map_err(|e| format!("không đọc được tệp chứng thư CA {}: {e}", path.display()))?;
+    let roots: Vec<_> = ureq::tls::parse_pem(&pem)
+        .filter_map(|i| match i {
+            Ok(PemItem::Certificate(c)) => Some(c),
+            _ => None,
+        })
+        .collect();
+    let tls = TlsConfig::builder()
+        .provider(TlsProvider::Rustls)
+        .root_certs(RootCerts::Specific(std::sync::Arc::new(roots)))
+        .unversioned_rustls_crypto_provider(std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+        .build();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .tls_config(tls)
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .timeout_global(Some(std::time::Duration::from_secs(15)))
+        .build()
+        .into();
+    Ok(std::sync::Arc::new(move |req: http::Request<Vec<u8>>| {
+        let url = req.uri().to_string();
+        let resp = agent.run(req).map_err(|e| format!("không kết nối được {url}: {e}"))?;
+        let (parts, mut body) = resp.into_parts();
+        let bytes = body.with_config().limit(1 << 20).read_to_vec().map_err(|e| format!("không đọc được phản hồi từ {url}: {e}"))?;
+        Ok(http::Response::from_parts(parts, bytes))
+    }))
+}
+
+/// Fetches a CRL from a distribution point (`http://` only, as CRLs are published; at most
+/// 32 MiB), for the certificate login of certificates from another CA.
+pub fn fetch_crl(url: &str) -> Option<Vec<u8>> {
+    if !url.starts_with("http://") {
+        return None;
+    }
+    let agent: ureq::Agent =
+        ureq::Agent::config_builder().max_redirects(0).timeout_global(Some(std::time::Duration::from_secs(15))).build().into();
+    let mut resp = agent.get(url).call().ok()?;
+    resp.body_mut().with_config().limit(32 << 20).read_to_vec().ok()
+}

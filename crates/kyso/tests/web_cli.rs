@@ -25,13 +25,21 @@ impl Drop for Server {
     }
 }
 
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
 fn serve(data: &Path, listen_ip: &str, extra: &[&str]) -> (Server, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    serve_at(data, listen_ip, free_port(), extra, &[])
+}
+
+fn serve_at(data: &Path, listen_ip: &str, port: u16, extra: &[&str], envs: &[(&str, &str)]) -> (Server, String) {
     let errors = data.join(format!("serve-{port}.err"));
     let child = Command::new(env!("CARGO_BIN_EXE_kyso"))
         .args(["serve", "--listen", &format!("{listen_ip}:{port}"), "--no-ca-token", "--data"])
         .arg(data)
         .args(extra)
+        .envs(envs.iter().copied())
         .env_remove("KYSO_NOW")
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&errors).unwrap())
@@ -483,4 +491,172 @@ fn tls_serves_https_and_refuses_an_untrusted_client_certificate() {
     // A certificate no trusted CA issued is refused before the registry is even asked.
     let r = post("/auth/certificate", true, "{}");
     assert!(r.starts_with("HTTP/1.1 401") && r.contains("bad_certificate") && r.contains("không hợp lệ"), "{r}");
+}
+
+/// The test OpenID provider (npm `oidc-provider`, scripts/oidc) on a free port, for
+/// `redirect_uri`, with these accounts; its address. None when its packages are not
+/// installed (scripts/test.sh installs them and sets KYSO_TEST_REQUIRE_OIDC).
+fn oidc_provider(dir: &Path, redirect_uri: &str, accounts: &serde_json::Value) -> Option<(Server, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/oidc");
+    if !root.join("node_modules/oidc-provider").is_dir() {
+        assert!(!kyso_testkit::require("KYSO_TEST_REQUIRE_OIDC"), "KYSO_TEST_REQUIRE_OIDC is set but scripts/oidc is not installed");
+        return None;
+    }
+    let file = dir.join(format!("oidc-accounts-{}.json", std::process::id()));
+    std::fs::write(&file, accounts.to_string()).unwrap();
+    let mut child = Command::new("node")
+        .arg(root.join("provider.mjs"))
+        .envs([
+            ("OIDC_PORT", "0"),
+            ("OIDC_CLIENT_ID", "kyso"),
+            ("OIDC_CLIENT_SECRET", "kyso-test-client-secret-2026"),
+            ("OIDC_REDIRECT_URI", redirect_uri),
+            ("OIDC_ACCOUNTS", file.to_str().unwrap()),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("node runs");
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
+    let addr = line.trim().strip_prefix("listening http://").unwrap_or_else(|| panic!("the provider said {line:?}")).to_string();
+    Some((Server(child), addr))
+}
+
+/// What a browser does between `/auth/oidc/start` and the callback: follows kyso to the
+/// provider, logs in there as `sub` (with a second factor or not), keeps the provider's
+/// cookies, and comes back; the callback's reply.
+fn single_sign_on(kyso_addr: &str, provider: &str, sub: &str, mfa: bool) -> Reply {
+    let start = http(kyso_addr, "GET", "/auth/oidc/start", &[], "");
+    assert_eq!(start.status, 303, "{}", start.body);
+    let mut location = start.header("location").unwrap().to_string();
+    let mut jar: Vec<String> = Vec::new();
+    let mut form = Some(format!("login={sub}{}", if mfa { "&mfa=1" } else { "" }));
+    for _ in 0..6 {
+        let path_of = |url: &str| url.strip_prefix(&format!("http://{provider}")).unwrap_or(url).to_string();
+        if let Some(rest) = location.strip_prefix(&format!("http://{kyso_addr}")) {
+            return http(kyso_addr, "GET", rest, &[], "");
+        }
+        let path = path_of(&location);
+        let cookies = jar.join("; ");
+        let mut h = vec![("Cookie", cookies.as_str())];
+        let r = if path.starts_with("/interaction/") && form.is_some() {
+            h.push(("Content-Type", "application/x-www-form-urlencoded"));
+            http(provider, "POST", &format!("{path}/login"), &h, &form.take().unwrap())
+        } else {
+            http(provider, "GET", &path, &h, "")
+        };
+        for c in r.headers.get("set-cookie").into_iter().flatten() {
+            let pair = c.split(';').next().unwrap().to_string();
+            let name = pair.split('=').next().unwrap().to_string();
+            jar.retain(|p| !p.starts_with(&format!("{name}=")));
+            jar.push(pair);
+        }
+        if r.status != 303 {
+            return r;
+        }
+        location = r.header("location").unwrap().to_string();
+    }
+    panic!("the provider never sent the browser back to kyso");
+}
+
+/// Single sign-on (issue 12) against a real OpenID provider: the claims name an account by
+/// citizen ID, else by e-mail; an unknown person gets none; a manager whose provider did not
+/// use a second factor must still give the account's TOTP; a callback works once.
+#[test]
+fn single_sign_on_with_a_real_openid_provider() {
+    let (dir, _, _) = demo();
+    let d = dir.path();
+    let port = free_port();
+    let redirect = format!("http://127.0.0.1:{port}/auth/oidc/callback");
+    let accounts = serde_json::json!([
+        {"sub": "ha", "email": "le.thi.ha.sso@bacninh.gov.vn", "citizen_id": "027190000101", "name": "Lê Thị Hà", "mfa": true},
+        {"sub": "son", "email": "tran.van.son.sso@bacninh.gov.vn", "name": "Trần Văn Sơn", "mfa": false},
+        {"sub": "la", "email": "nguoi.la@example.com", "citizen_id": "099999999999", "name": "Người Lạ", "mfa": false},
+    ]);
+    let Some((_p, provider)) = oidc_provider(d, &redirect, &accounts) else { return };
+    // Two officials with accounts: a provincial manager (known by citizen ID) and a
+    // subscriber (known by e-mail only).
+    for (name, cid, born, gender, email, login, role, agency) in [
+        ("Lê Thị Hà", "027190000101", "1990-01-01", "nữ", "le.thi.ha.sso@bacninh.gov.vn", "sso.quanly", "provincial_manager", "UBND-BN"),
+        ("Trần Văn Sơn", "027088000102", "1988-01-01", "nam", "tran.van.son.sso@bacninh.gov.vn", "sso.chuyenvien", "subscriber", "SNV"),
+    ] {
+        let steps: [&[&str]; 3] = [
+            &[
+                "person",
+                "add",
+                "--name",
+                name,
+                "--citizen-id",
+                cid,
+                "--born",
+                born,
+                "--gender",
+                gender,
+                "--position",
+                "Chuyên viên",
+                "--agency",
+                agency,
+                "--email",
+                email,
+            ],
+            &["user", "add", login, "--citizen-id", cid],
+            &["user", "grant", login, "--role", role, "--agency", agency],
+        ];
+        for args in steps {
+            let o = kyso(args, d);
+            assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        }
+    }
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kyso"));
+    c.args(["user", "password", "sso.quanly", "--lasting", "--data"]).arg(d).env("KYSO_NEW_PASSWORD", PASSWORD).stdin(Stdio::null());
+    assert!(c.output().unwrap().status.success());
+    let issuer = format!("http://{provider}");
+    let (_s, addr) = serve_at(
+        d,
+        "127.0.0.1",
+        port,
+        &["--oidc-issuer", &issuer, "--oidc-client-id", "kyso"],
+        &[("KYSO_OIDC_CLIENT_SECRET", "kyso-test-client-secret-2026")],
+    );
+    // The manager enrols TOTP with the password first (the roles need it).
+    let l = login(&addr, "sso.quanly", PASSWORD, None);
+    assert_eq!(l.json()["pending"], "enrol_totp", "{}", l.body);
+    let (id, csrf) = (l.session(), l.json()["csrf"].as_str().unwrap().to_string());
+    let h = [JSON, ("Cookie", &cookie(&id) as &str), ("X-CSRF-Token", &csrf)];
+    let secret = http(&addr, "POST", "/auth/totp", &h, "{}").json()["secret"].as_str().unwrap().to_string();
+    assert_eq!(http(&addr, "POST", "/auth/totp", &h, &format!(r#"{{"code":"{}"}}"#, totp_now(&secret))).status, 200);
+
+    // With a second factor at the provider: in at once.
+    let r = single_sign_on(&addr, &provider, "ha", true);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let m = me(&addr, &r.session()).json();
+    assert_eq!((m["login"].as_str(), m["method"].as_str()), (Some("sso.quanly"), Some("oidc_mfa")), "{m}");
+    // Without one: the session waits for the account's TOTP code.
+    let r = single_sign_on(&addr, &provider, "ha", false);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let sid = r.session();
+    let csrf = r.body.split("name=\"csrf-token\" content=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    assert!(r.body.contains("content=\"totp\""), "{}", r.body);
+    let waiting = me(&addr, &sid);
+    assert_eq!((waiting.status, waiting.json()["code"].as_str()), (401, Some("second_factor_required")), "{}", waiting.body);
+    let h = [JSON, ("Cookie", &cookie(&sid) as &str), ("X-CSRF-Token", &csrf)];
+    let wrong = http(&addr, "POST", "/auth/second-factor", &h, r#"{"code":"000000"}"#);
+    assert_eq!(wrong.status, 401, "{}", wrong.body);
+    let ok = http(&addr, "POST", "/auth/second-factor", &h, &format!(r#"{{"code":"{}"}}"#, totp_next(&secret)));
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert_eq!(me(&addr, &sid).json()["method"], "oidc_totp");
+    // Known by e-mail; a role without a second factor.
+    let r = single_sign_on(&addr, &provider, "son", false);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let m = me(&addr, &r.session()).json();
+    assert_eq!((m["login"].as_str(), m["method"].as_str()), (Some("sso.chuyenvien"), Some("oidc")), "{m}");
+    // A person the registry does not know gets no account.
+    let r = single_sign_on(&addr, &provider, "la", false);
+    assert_eq!((r.status, r.json()["code"].as_str()), (401, Some("oidc_failed")), "{}", r.body);
+    assert!(r.json()["detail"].as_str().unwrap().contains("không ứng với tài khoản nào"), "{}", r.body);
+    assert!(r.set_cookie().is_none());
+    // A forged or replayed state is refused.
+    let r = http(&addr, "GET", "/auth/oidc/callback?code=abc&state=gia-mao", &[], "");
+    assert_eq!((r.status, r.json()["code"].as_str()), (401, Some("oidc_failed")), "{}", r.body);
 }

@@ -6,13 +6,14 @@
 
 use super::certificate::{too_many_challenges, LIVE_CHALLENGES};
 use super::password::Counted;
-use super::session::{LoginOutcome, Pending};
+use super::session::{LoginOutcome, Pending, Session};
+use super::totp::{matching_step, normalise_recovery_code};
 use super::{secret_hash, AuthFailure, ClientInfo};
-use crate::{Service, ServiceError, ServiceResult};
+use crate::{DomainError, Service, ServiceError, ServiceResult};
 use chrono::{DateTime, Duration, Utc};
 use kyso_core::audit::NewEvent;
 use kyso_core::authz::{AuthMethod, Role};
-use kyso_core::identity::{needs_second_factor, FREE_FAILURES_PER_ADDRESS};
+use kyso_core::identity::{needs_second_factor, FREE_FAILURES, FREE_FAILURES_PER_ACCOUNT, FREE_FAILURES_PER_ADDRESS};
 use kyso_core::registry::UserId;
 use openidconnect::core::{
     CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreErrorResponseType, CoreGenderClaim, CoreJsonWebKey,
@@ -335,5 +336,56 @@ impl Service {
             Some(_) => None,
         };
         Ok(LoginOutcome { session, pending, principal })
+    }
+}
+
+impl Service {
+    /// The second half of a single sign-on that the provider made without a second factor,
+    /// for an account whose roles need one: its TOTP code (or a recovery code). The session
+    /// then acts, as `oidc_totp`. Wrong codes count like wrong passwords.
+    pub fn verify_session_totp(&self, s: &Session, code: &str, client: &ClientInfo, now: DateTime<Utc>) -> ServiceResult<()> {
+        if s.pending != Some(Pending::VerifyTotp) {
+            return Err(DomainError::invalid("code", "phiên này không chờ mã xác thực thứ hai").into());
+        }
+        let login = s.login.to_lowercase();
+        let keys =
+            [(format!("login:{login}|addr:{}", client.address), FREE_FAILURES), (format!("login:{login}"), FREE_FAILURES_PER_ACCOUNT)];
+        let counted = self.count_attempt(&s.login, &keys, client, now)?;
+        let creds = self.db.read(|tx| tx.credentials_of(s.user_id))?.ok_or(ServiceError::Auth(AuthFailure::SessionEnded))?;
+        let secret = self.totp_secret(s.user_id, creds.totp_sealed.as_deref().unwrap_or(""))?;
+        let step = matching_step(&secret, code, now)?;
+        let recovery = if step.is_none() { normalise_recovery_code(code).map(|rc| secret_hash(&rc)) } else { None };
+        let accepted = self.db.write(|tx| -> ServiceResult<bool> {
+            let ok = match (step, &recovery) {
+                (Some(st), _) => tx.use_totp_step(s.user_id, st)?,
+                (None, Some(h)) => tx.use_recovery_code(s.user_id, h, now)?,
+                (None, None) => false,
+            };
+            if ok {
+                for c in &counted {
+                    tx.clear_login_failures(&c.key)?;
+                }
+                tx.set_session_method(&s.hash, AuthMethod::OidcTotp.code())?;
+                tx.clear_session_pending(&s.hash, None)?;
+                tx.append_audit(
+                    NewEvent::new(&s.login, "auth.second_factor", format!("user:{}", s.user_id))
+                        .details(serde_json::json!({"method": AuthMethod::OidcTotp.code(), "client": client.describe()})),
+                    now,
+                )?;
+            } else {
+                tx.append_audit(
+                    NewEvent::new(&s.login, "auth.login_failed", format!("user:{}", s.user_id))
+                        .denied()
+                        .details(serde_json::json!({"client": client.describe(), "factor": "second_factor"})),
+                    now,
+                )?;
+            }
+            Ok(ok)
+        })?;
+        if accepted {
+            Ok(())
+        } else {
+            Err(ServiceError::Auth(AuthFailure::BadSecondFactor))
+        }
     }
 }
