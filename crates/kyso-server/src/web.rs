@@ -538,13 +538,28 @@ async fn oidc_start(State(st): State<Arc<AppState>>, ConnectInfo(ci): ConnectInf
     let client = client_info(&st, peer, &h);
     let now = (st.clock)();
     let st2 = st.clone();
-    let url = blocking(move || st2.svc.oidc_start(&callback, &client, now)).await?;
+    let started = blocking(move || st2.svc.oidc_start(&callback, &client, now)).await?;
     let mut r = StatusCode::SEE_OTHER.into_response();
-    let location = HeaderValue::from_str(&url)
+    let location = HeaderValue::from_str(&started.url)
         .map_err(|_| Problem::new(StatusCode::BAD_GATEWAY, "oidc_failed", "địa chỉ của nhà cung cấp không hợp lệ"))?;
     r.headers_mut().insert(header::LOCATION, location);
+    // The browser that starts keeps a secret the callback must show (SameSite=Lax: the
+    // callback is a navigation from the provider's site).
+    r.headers_mut().insert(header::SET_COOKIE, oidc_cookie(&st, peer, &h, &started.browser_secret, 600));
     r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(r)
+}
+
+/// The cookie that binds a single sign-on to the browser that started it.
+const OIDC_COOKIE: &str = "kyso_oidc";
+
+fn oidc_cookie(st: &AppState, peer: Option<SocketAddr>, h: &HeaderMap, secret: &str, max_age: i64) -> HeaderValue {
+    let secure = session_cookie(st, peer, h, "", 0).to_str().is_ok_and(|c| c.ends_with("; Secure"));
+    let v = format!(
+        "{OIDC_COOKIE}={secret}; Path=/auth/oidc/; HttpOnly; SameSite=Lax; Max-Age={max_age}{}",
+        if secure { "; Secure" } else { "" }
+    );
+    HeaderValue::from_str(&v).expect("cookie characters are base64url")
 }
 
 #[derive(Deserialize)]
@@ -577,9 +592,10 @@ async fn oidc_callback(
         return Err(Problem::new(StatusCode::BAD_REQUEST, "bad_request", "thiếu mã (code) hoặc trạng thái (state) từ nhà cung cấp"));
     };
     let client = client_info(&st, peer, &h);
+    let browser = cookie(&h, OIDC_COOKIE).unwrap_or_default();
     let now = (st.clock)();
     let st2 = st.clone();
-    let out = blocking(move || st2.svc.oidc_callback(&state, &code, &client, now)).await?;
+    let out = blocking(move || st2.svc.oidc_callback(&state, &code, &browser, &client, now)).await?;
     let max_age = (out.session.expires_at - now).num_seconds().max(0);
     let (next, note) = match out.pending {
         Some(kyso_service::Pending::VerifyTotp) => ("totp", "Hãy nhập mã TOTP để hoàn tất đăng nhập."),
@@ -594,6 +610,7 @@ async fn oidc_callback(
     let mut r = (StatusCode::OK, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response();
     r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r.headers_mut().insert(header::SET_COOKIE, session_cookie(&st, peer, &h, &out.session.id, max_age));
+    r.headers_mut().append(header::SET_COOKIE, oidc_cookie(&st, peer, &h, "", 0));
     Ok(r)
 }
 

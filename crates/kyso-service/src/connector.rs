@@ -63,6 +63,8 @@ impl CaConnector for BuiltInCa<'_> {
             };
             match r {
                 Ok(q) => completed.push(q),
+                // A refusal is the caller's, not the request's: it is not "waiting".
+                Err(e @ ServiceError::Domain(kyso_core::DomainError::Forbidden { .. })) => return Err(e),
                 Err(ServiceError::Domain(e)) => waiting.push((it.request, e.to_string())),
                 Err(e) => return Err(e),
             }

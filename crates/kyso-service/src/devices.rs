@@ -355,6 +355,25 @@ impl Service {
         })?;
         self.mutate(actor, "device.lost", &format!("device:{serial}"), now, |tx| {
             let (mut d, _) = self.device_for_update(tx, actor, serial)?;
+            // The loss record (Mẫu 15) and the revocations it files are the CQQLTT's (or the
+            // manager's): whoever may file for every certificate on the device; for a device
+            // without one, for its body. Asked before anything about the device is told.
+            let certificates = tx.certificates_on_device(d.id)?;
+            if certificates.is_empty() {
+                let device_agency = agency_by_id(tx, d.agency_id)?;
+                let body = crate::registry::nearest_legal_entity(tx, device_agency.clone(), false)?;
+                if !actor.has_role_at(Role::AgencyOfficer, body.id) && !actor.has_role_over(Role::ProvincialManager, &device_agency.path) {
+                    return Err(DomainError::forbidden(format!(
+                        "chỉ CQQLTT của '{}' hoặc người quản lý thuê bao cấp tỉnh lập biên bản thất lạc thiết bị",
+                        body.name
+                    ))
+                    .into());
+                }
+            }
+            for c in &certificates {
+                let sub = tx.subscriber(c.subscriber_id)?.ok_or_else(|| DomainError::not_found("thuê bao", c.subscriber_id))?;
+                kyso_core::request::may_file_for(actor, &sub, &agency_by_id(tx, sub.agency_id)?.path)?;
+            }
             if matches!(d.status, DeviceStatus::Lost | DeviceStatus::Returned) {
                 return Err(DomainError::rule("device-lifecycle", format!("thiết bị {} đang '{}'", d.serial, d.status.label_vi())).into());
             }
@@ -367,17 +386,6 @@ impl Service {
                     .details(serde_json::json!({"from": from.code(), "record": record_ref})),
                 now,
             )?;
-            // The loss record (Mẫu 15) and the revocations it files are the CQQLTT's (or the
-            // manager's): who may file for the device's body, and for each certificate on it.
-            let device_agency = agency_by_id(tx, d.agency_id)?;
-            let body = crate::registry::nearest_legal_entity(tx, device_agency.clone(), false)?;
-            if !actor.has_role_at(Role::AgencyOfficer, body.id) && !actor.has_role_over(Role::ProvincialManager, &device_agency.path) {
-                return Err(DomainError::forbidden(format!(
-                    "chỉ CQQLTT của '{}' hoặc người quản lý thuê bao cấp tỉnh lập biên bản thất lạc thiết bị",
-                    body.name
-                ))
-                .into());
-            }
             let mut filed = Vec::new();
             for c in tx.certificates_on_device(d.id)? {
                 if tx.open_requests_for_certificate(c.id)?.iter().any(|q| q.kind == RequestKind::Revoke) {
@@ -385,7 +393,6 @@ impl Service {
                 }
                 let sub = tx.subscriber(c.subscriber_id)?.ok_or_else(|| DomainError::not_found("thuê bao", c.subscriber_id))?;
                 let sub_agency = agency_by_id(tx, sub.agency_id)?;
-                kyso_core::request::may_file_for(actor, &sub, &sub_agency.path)?;
                 let q = tx.insert_request(&Request {
                     id: RequestId(0),
                     kind: RequestKind::Revoke,

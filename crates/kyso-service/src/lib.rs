@@ -23,8 +23,8 @@ mod trust;
 pub use audit::{verify_chain, AuditVerification};
 pub use auth::{
     challenge_first_line, totp_code, ApiTokenView, AuthFailure, CertificateLogin, CertificateProof, ClientInfo, LoginChallenge,
-    LoginOutcome, MeView, NewApiToken, NewSession, OidcConfig, OidcHttp, PasswordLogin, Pending, Principal, Session, TotpEnrolment,
-    CHALLENGE_MINUTES,
+    LoginOutcome, MeView, NewApiToken, NewSession, OidcConfig, OidcHttp, OidcStart, PasswordLogin, Pending, Principal, Session,
+    TotpEnrolment, CHALLENGE_MINUTES,
 };
 pub use checkpoints::{AuditCheckpoint, CheckpointVerification};
 pub use kyso_core::authz::{Actor, AuthMethod, Role};
@@ -151,6 +151,11 @@ pub struct Service {
 
 /// CRLs fetched lately, by URL, with when.
 type FetchedCrls = std::collections::HashMap<String, (chrono::DateTime<chrono::Utc>, Vec<u8>)>;
+
+/// Compares two secrets in constant time (every byte, whatever the first difference).
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
 
 /// Fetches a URL's body (a CRL), or None when it cannot.
 pub type RevocationFetch = std::sync::Arc<dyn Fn(&str) -> Option<Vec<u8>> + Send + Sync>;

@@ -156,7 +156,7 @@ pub fn ca(cli: &Cli, c: &CaCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
         CaCmd::Init { algorithm, base_url, root_token, root_pkcs11 } => {
             let alg = KeyAlgorithm::parse(algorithm)
                 .ok_or_else(|| invalid("algorithm", format!("'{algorithm}' không hợp lệ; chọn ec-p256, rsa-2048 hoặc rsa-3072")))?;
-            svc.check_ca_permission(&actor, Permission::ManageCertificates, "ca.init", now)?;
+            svc.check_ca_permission(&actor, Permission::AdministerCa, "ca.init", now)?;
             tokens::ensure_ca_token(&cli.data, &e.config, limit, tokens::kdf_for(svc.is_training()))?;
             let s = session()?;
             // A training deployment's CA says so in its names; a production one is the province's.
@@ -185,7 +185,7 @@ pub fn ca(cli: &Cli, c: &CaCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
             )
         }
         CaCmd::RootCrl { root_token, root_pkcs11 } => {
-            svc.check_ca_permission(&actor, Permission::ManageCertificates, "ca.root_crl", now)?;
+            svc.check_ca_permission(&actor, Permission::AdministerCa, "ca.root_crl", now)?;
             let r = token_ref(&TokenSel { label: root_token.clone(), pkcs11: root_pkcs11.clone() });
             let root = tokens::root_session(&cli.data, &r, limit, tokens::kdf_for(svc.is_training()), false)?;
             let der = svc.ca_root_crl(&actor, &*root, now)?;
@@ -205,14 +205,14 @@ pub fn ca(cli: &Cli, c: &CaCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
         }
         CaCmd::Issue { request, csr, device, out } => {
             let bytes = std::fs::read(csr).map_err(|e| io(e, &csr.display().to_string()))?;
-            svc.check_ca_permission(&actor, Permission::ManageCertificates, "ca.issue", now)?;
+            svc.check_ca_permission(&actor, Permission::AdministerCa, "ca.issue", now)?;
             let s = session()?;
             let (_, der) = svc.ca_issue(&actor, RequestId(*request), &bytes, device.as_deref(), &*s, now)?;
             write_or_print(out, &pem("CERTIFICATE", &der))?;
             Ok(ExitCode::SUCCESS)
         }
         CaCmd::Revoke { request } => {
-            svc.check_ca_permission(&actor, Permission::ManageCertificates, "ca.revoke", now)?;
+            svc.check_ca_permission(&actor, Permission::AdministerCa, "ca.revoke", now)?;
             let s = session()?;
             let q = svc.ca_revoke(&actor, RequestId(*request), &*s, now)?;
             print(serde_json::to_value(&q).expect("serialisable"), format!("Đã thu hồi theo yêu cầu số {}.", q.id))
@@ -243,6 +243,8 @@ pub fn ca(cli: &Cli, c: &CaCmd, now: DateTime<Utc>) -> CliResult<ExitCode> {
             let connector: Box<dyn kyso_service::CaConnector + '_> = if *external {
                 Box::new(kyso_service::FileExchangeCa)
             } else {
+                // Refused before the CA's PIN is asked, so that nobody else spends its tries.
+                svc.check_ca_permission(&actor, Permission::AdministerCa, "ca.submit", now)?;
                 session = session_fn()?;
                 Box::new(kyso_service::BuiltInCa { session: &*session })
             };
@@ -472,7 +474,7 @@ pub fn serve(cli: &Cli, a: &ServeArgs) -> CliResult<ExitCode> {
         let mut config = kyso_service::OidcConfig::new(issuer, client_id, secret);
         config.citizen_id_claim = a.oidc_citizen_id_claim.clone();
         config.mfa_acr = a.oidc_mfa_acr.clone();
-        svc.set_oidc(config, crate::http::oidc_client(a.oidc_ca_file.as_deref()).map_err(|m| invalid("oidc", m))?);
+        svc.set_oidc(config, crate::http::oidc_client(a.oidc_ca_file.as_deref()).map_err(|m| invalid("oidc", m))?)?;
     }
     // Certificates of other CAs (the government CA's) are checked against the CRLs at their
     // distribution points.

@@ -179,9 +179,21 @@ fn wrong_pins_and_locked_tokens_are_refused_with_clear_errors() {
     assert!(kyso(&["demo"], d, &[]).status.success());
     // Regression (issue 11, finding 4): CA commands opened the CA token before the role check,
     // so any account could use up the CA PIN's retries. Now refused before any PIN is tried.
-    for args in [&["ca", "crl"][..], &["ca", "ocsp-refresh"], &["ca", "revoke", "1"], &["ca", "init"]] {
+    // Regression (issue 12 review): after only the IT Centre could run the built-in CA, the
+    // CLI still let a provincial manager reach the PIN prompt of `ca init`, `ca issue`,
+    // `ca revoke`; `ca submit` asked for it with no check at all.
+    let cases: &[(&[&str], &str)] = &[
+        (&["ca", "crl"], "vanthu.snv"),
+        (&["ca", "ocsp-refresh"], "vanthu.snv"),
+        (&["ca", "revoke", "1"], "vanthu.snv"),
+        (&["ca", "init"], "vanthu.snv"),
+        (&["ca", "init"], "qltb"),
+        (&["ca", "revoke", "1"], "qltb"),
+        (&["ca", "submit", "--batch", "1"], "qltb"),
+    ];
+    for (args, login) in cases {
         let mut args = args.to_vec();
-        args.extend(["--as", "vanthu.snv"]);
+        args.extend(["--as", login]);
         let o = kyso(&args, d, &[("KYSO_CA_PIN", "0000")]);
         assert_eq!(o.status.code(), Some(1), "{args:?}: {}", text(&o));
         assert!(text(&o).contains("không được") && !text(&o).contains("PIN"), "{args:?}: {}", text(&o));

@@ -527,15 +527,25 @@ fn oidc_provider(dir: &Path, redirect_uri: &str, accounts: &serde_json::Value) -
 /// provider, logs in there as `sub` (with a second factor or not), keeps the provider's
 /// cookies, and comes back; the callback's reply.
 fn single_sign_on(kyso_addr: &str, provider: &str, sub: &str, mfa: bool) -> Reply {
+    single_sign_on_in(kyso_addr, provider, sub, mfa, true)
+}
+
+/// [`single_sign_on`], where the callback may come from another browser (without the cookie
+/// that `/auth/oidc/start` set).
+fn single_sign_on_in(kyso_addr: &str, provider: &str, sub: &str, mfa: bool, same_browser: bool) -> Reply {
     let start = http(kyso_addr, "GET", "/auth/oidc/start", &[], "");
     assert_eq!(start.status, 303, "{}", start.body);
+    let binding = start.headers["set-cookie"].iter().find(|c| c.starts_with("kyso_oidc=")).expect("the browser's cookie").clone();
+    assert!(binding.contains("HttpOnly") && binding.contains("SameSite=Lax") && binding.contains("Path=/auth/oidc/"), "{binding}");
+    let binding = binding.split(';').next().unwrap().to_string();
     let mut location = start.header("location").unwrap().to_string();
     let mut jar: Vec<String> = Vec::new();
     let mut form = Some(format!("login={sub}{}", if mfa { "&mfa=1" } else { "" }));
     for _ in 0..6 {
         let path_of = |url: &str| url.strip_prefix(&format!("http://{provider}")).unwrap_or(url).to_string();
         if let Some(rest) = location.strip_prefix(&format!("http://{kyso_addr}")) {
-            return http(kyso_addr, "GET", rest, &[], "");
+            let h: &[(&str, &str)] = if same_browser { &[("Cookie", binding.as_str())] } else { &[] };
+            return http(kyso_addr, "GET", rest, h, "");
         }
         let path = path_of(&location);
         let cookies = jar.join("; ");
@@ -641,6 +651,9 @@ fn single_sign_on_with_a_real_openid_provider() {
     let waiting = me(&addr, &sid);
     assert_eq!((waiting.status, waiting.json()["code"].as_str()), (401, Some("second_factor_required")), "{}", waiting.body);
     let h = [JSON, ("Cookie", &cookie(&sid) as &str), ("X-CSRF-Token", &csrf)];
+    // Regression (issue 12 review): one factor was enough to guess the kyso password here.
+    let guess = http(&addr, "POST", "/auth/password", &h, r#"{"old_password":"đoán thử","new_password":"Mật khẩu mới dài đủ 2026"}"#);
+    assert_eq!((guess.status, guess.json()["code"].as_str()), (401, Some("second_factor_required")), "{}", guess.body);
     let wrong = http(&addr, "POST", "/auth/second-factor", &h, r#"{"code":"000000"}"#);
     assert_eq!(wrong.status, 401, "{}", wrong.body);
     let ok = http(&addr, "POST", "/auth/second-factor", &h, &format!(r#"{{"code":"{}"}}"#, totp_next(&secret)));
@@ -656,6 +669,10 @@ fn single_sign_on_with_a_real_openid_provider() {
     assert_eq!((r.status, r.json()["code"].as_str()), (401, Some("oidc_failed")), "{}", r.body);
     assert!(r.json()["detail"].as_str().unwrap().contains("không ứng với tài khoản nào"), "{}", r.body);
     assert!(r.set_cookie().is_none());
+    // A callback opened in another browser (a victim sent the attacker's link) is refused.
+    let r = single_sign_on_in(&addr, &provider, "son", false, false);
+    assert_eq!((r.status, r.json()["code"].as_str()), (401, Some("oidc_failed")), "{}", r.body);
+    assert!(r.json()["detail"].as_str().unwrap().contains("trình duyệt"), "{}", r.body);
     // A forged or replayed state is refused.
     let r = http(&addr, "GET", "/auth/oidc/callback?code=abc&state=gia-mao", &[], "");
     assert_eq!((r.status, r.json()["code"].as_str()), (401, Some("oidc_failed")), "{}", r.body);

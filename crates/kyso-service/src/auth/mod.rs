@@ -12,7 +12,7 @@ mod totp;
 
 pub use certificate::{challenge_first_line, CertificateLogin, CertificateProof, LoginChallenge, CHALLENGE_MINUTES};
 pub(crate) use oidc::Oidc;
-pub use oidc::{OidcConfig, OidcHttp};
+pub use oidc::{OidcConfig, OidcHttp, OidcStart};
 pub use password::PasswordLogin;
 pub use session::{LoginOutcome, NewSession, Pending, Session};
 pub use tokens::{ApiTokenView, NewApiToken};

@@ -8,7 +8,7 @@ use super::certificate::{too_many_challenges, LIVE_CHALLENGES};
 use super::password::Counted;
 use super::session::{LoginOutcome, Pending, Session};
 use super::totp::{matching_step, normalise_recovery_code};
-use super::{secret_hash, AuthFailure, ClientInfo};
+use super::{random_secret, secret_hash, AuthFailure, ClientInfo};
 use crate::{DomainError, Service, ServiceError, ServiceResult};
 use chrono::{DateTime, Duration, Utc};
 use kyso_core::audit::NewEvent;
@@ -44,7 +44,8 @@ pub struct OidcConfig {
     pub client_secret: Option<String>,
     /// The ID-token claim that carries the citizen ID (số định danh cá nhân).
     pub citizen_id_claim: String,
-    /// `amr` values (RFC 8176) that show a second factor was used.
+    /// `amr` values (RFC 8176) that by themselves show a second factor was used (`mfa`);
+    /// besides them, methods of two different kinds (something known, held, or one is) do.
     pub mfa_amr: Vec<String>,
     /// `acr` values that show a second factor was used.
     pub mfa_acr: Vec<String>,
@@ -58,10 +59,7 @@ impl OidcConfig {
             client_id: client_id.to_string(),
             client_secret,
             citizen_id_claim: "citizen_id".into(),
-            mfa_amr: ["mfa", "otp", "hwk", "swk", "sc", "pop", "fpt", "face", "iris", "retina", "vbm"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
+            mfa_amr: vec!["mfa".into()],
             mfa_acr: vec![],
         }
     }
@@ -123,6 +121,35 @@ struct Flow {
     verifier: String,
     nonce: String,
     redirect_uri: String,
+    /// The SHA-256 of the secret the starting browser keeps in a cookie: a callback from
+    /// another browser (a victim sent an attacker's link) is refused.
+    browser: String,
+}
+
+/// A single sign-on started: where to send the browser, and the secret it must keep (in a
+/// cookie) and show again at the callback.
+#[derive(Debug, Clone)]
+pub struct OidcStart {
+    pub url: String,
+    pub browser_secret: String,
+}
+
+/// How many different kinds of factor (RFC 8176 methods: something one knows, holds, or is)
+/// the provider's `amr` names. One kind alone, however strong, is one factor.
+fn factor_kinds(amr: &[String]) -> usize {
+    let kind = |m: &str| match m {
+        "pwd" | "pin" | "kba" => Some(0),
+        "otp" | "hwk" | "swk" | "sc" | "sms" | "tel" | "pop" => Some(1),
+        "fpt" | "face" | "iris" | "retina" | "vbm" | "bio" | "geo" => Some(2),
+        _ => None,
+    };
+    let mut seen = [false; 3];
+    for m in amr {
+        if let Some(k) = kind(m) {
+            seen[k] = true;
+        }
+    }
+    seen.iter().filter(|s| **s).count()
 }
 
 /// The origin under which flows are kept in `login_challenges`.
@@ -134,8 +161,17 @@ fn failed(m: impl Into<String>) -> ServiceError {
 
 impl Service {
     /// Turns single sign-on on with this provider; `http` talks to it.
-    pub fn set_oidc(&mut self, config: OidcConfig, http: OidcHttp) {
+    pub fn set_oidc(&mut self, config: OidcConfig, http: OidcHttp) -> ServiceResult<()> {
+        let loopback = ["http://127.0.0.1:", "http://localhost:", "http://[::1]:"].iter().any(|p| config.issuer.starts_with(p));
+        if !config.issuer.starts_with("https://") && !loopback {
+            return Err(DomainError::invalid(
+                "oidc_issuer",
+                "nhà cung cấp định danh phải dùng https:// (http:// chỉ cho máy chủ thử nghiệm trên chính máy này)",
+            )
+            .into());
+        }
         self.oidc = Some(Arc::new(Oidc { config, http, metadata: Mutex::new(None) }));
+        Ok(())
     }
 
     /// Whether single sign-on is configured.
@@ -174,7 +210,7 @@ impl Service {
 
     /// Starts a single sign-on: the provider's URL to send the browser to. `redirect_uri` is
     /// this server's callback, as the browser reaches it.
-    pub fn oidc_start(&self, redirect_uri: &str, client_info: &ClientInfo, now: DateTime<Utc>) -> ServiceResult<String> {
+    pub fn oidc_start(&self, redirect_uri: &str, client_info: &ClientInfo, now: DateTime<Utc>) -> ServiceResult<OidcStart> {
         let o = self.oidc()?;
         let client = self.oidc_client(o, redirect_uri, now)?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
@@ -184,7 +220,13 @@ impl Service {
             .add_scope(Scope::new("profile".into()))
             .set_pkce_challenge(challenge)
             .url();
-        let flow = Flow { verifier: verifier.secret().clone(), nonce: nonce.secret().clone(), redirect_uri: redirect_uri.to_string() };
+        let browser_secret = random_secret(24);
+        let flow = Flow {
+            verifier: verifier.secret().clone(),
+            nonce: nonce.secret().clone(),
+            redirect_uri: redirect_uri.to_string(),
+            browser: secret_hash(&browser_secret),
+        };
         let text = serde_json::to_string(&flow).map_err(|e| failed(e.to_string()))?;
         let expires = now + Duration::minutes(FLOW_MINUTES);
         let kept = self.db.write(|tx| {
@@ -193,16 +235,23 @@ impl Service {
         if !kept {
             return Err(too_many_challenges());
         }
-        Ok(url.to_string())
+        Ok(OidcStart { url: url.to_string(), browser_secret })
     }
 
     /// Finishes a single sign-on with what the provider sent back: exchanges the code (with
     /// the PKCE verifier), checks the ID token (signature, issuer, audience, expiry, nonce,
     /// access-token hash), and opens a session for the account its claims name.
-    pub fn oidc_callback(&self, state: &str, code: &str, client: &ClientInfo, now: DateTime<Utc>) -> ServiceResult<LoginOutcome> {
+    pub fn oidc_callback(
+        &self,
+        state: &str,
+        code: &str,
+        browser_secret: &str,
+        client: &ClientInfo,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<LoginOutcome> {
         let counted =
             self.count_attempt("(đăng nhập một lần)", &[(format!("addr:{}", client.address), FREE_FAILURES_PER_ADDRESS)], client, now)?;
-        match self.oidc_account(state, code, now) {
+        match self.oidc_account(state, code, browser_secret, now) {
             Ok((user, two_factor_at_provider, subject)) => {
                 self.open_oidc_session(user, two_factor_at_provider, &subject, &counted, client, now)
             }
@@ -222,13 +271,16 @@ impl Service {
 
     /// The account the provider's answer names, whether the provider says a second factor
     /// was used, and the subject (for the audit).
-    fn oidc_account(&self, state: &str, code: &str, now: DateTime<Utc>) -> ServiceResult<(UserId, bool, String)> {
+    fn oidc_account(&self, state: &str, code: &str, browser_secret: &str, now: DateTime<Utc>) -> ServiceResult<(UserId, bool, String)> {
         let o = self.oidc()?;
         let taken = self.db.write(|tx| tx.take_login_challenge(&secret_hash(state), now))?;
         let flow: Flow = match taken {
             Some((text, origin)) if origin == FLOW_ORIGIN => serde_json::from_str(&text).map_err(|e| failed(e.to_string()))?,
             _ => return Err(failed("phiên đăng nhập một lần không đúng, đã dùng hoặc đã hết hạn; hãy đăng nhập lại từ đầu")),
         };
+        if !crate::constant_time_eq(secret_hash(browser_secret).as_bytes(), flow.browser.as_bytes()) {
+            return Err(failed("lượt đăng nhập một lần này không bắt đầu từ trình duyệt này; hãy đăng nhập lại từ đầu"));
+        }
         let client = self.oidc_client(o, &flow.redirect_uri, now)?;
         let caller = |r: http::Request<Vec<u8>>| (o.http)(r).map_err(HttpError);
         let token = client
@@ -251,9 +303,12 @@ impl Service {
         let subject = claims.subject().to_string();
         let amr: Vec<String> = claims.auth_method_refs().map(|v| v.iter().map(|a| a.to_string()).collect()).unwrap_or_default();
         let acr = claims.auth_context_ref().map(|a| a.to_string());
-        let two_factor = amr.iter().any(|a| o.config.mfa_amr.contains(a)) || acr.as_ref().is_some_and(|a| o.config.mfa_acr.contains(a));
+        let two_factor = amr.iter().any(|a| o.config.mfa_amr.contains(a))
+            || factor_kinds(&amr) >= 2
+            || acr.as_ref().is_some_and(|a| o.config.mfa_acr.contains(a));
         let citizen_id = claims.additional_claims().other.get(&o.config.citizen_id_claim).and_then(|v| v.as_str()).map(str::to_string);
-        let email = claims.email().filter(|_| claims.email_verified() != Some(false)).map(|e| e.to_string());
+        // Only an address the provider says it verified names a person.
+        let email = claims.email().filter(|_| claims.email_verified() == Some(true)).map(|e| e.to_string());
         let user = self.oidc_user(citizen_id.as_deref(), email.as_deref(), &subject)?;
         Ok((user, two_factor, subject))
     }
@@ -262,8 +317,10 @@ impl Service {
     fn oidc_user(&self, citizen_id: Option<&str>, email: Option<&str>, subject: &str) -> ServiceResult<UserId> {
         let accounts = self.db.read(|tx| -> ServiceResult<Vec<UserId>> {
             let person = match (citizen_id, email) {
-                (Some(cid), _) if tx.person_by_citizen_id(cid.trim())?.is_some() => tx.person_by_citizen_id(cid.trim())?,
-                (_, Some(e)) => {
+                // A citizen ID names the person, or nobody: never fall back to an e-mail that
+                // could belong to someone else.
+                (Some(cid), _) => tx.person_by_citizen_id(cid.trim())?,
+                (None, Some(e)) => {
                     let mut found = tx.persons_by_email(e.trim())?;
                     if found.len() == 1 {
                         found.pop()
@@ -386,6 +443,31 @@ impl Service {
             Ok(())
         } else {
             Err(ServiceError::Auth(AuthFailure::BadSecondFactor))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::factor_kinds;
+
+    /// One kind of factor, however strong, is one factor; `mfa` is handled by the config.
+    #[test]
+    fn second_factor_needs_methods_of_two_kinds() {
+        let cases: &[(&[&str], usize)] = &[
+            (&["pwd"], 1),
+            (&["otp"], 1),
+            (&["hwk", "swk", "sc"], 1),
+            (&["face"], 1),
+            (&["pwd", "otp"], 2),
+            (&["pin", "hwk"], 2),
+            (&["pwd", "otp", "fpt"], 3),
+            (&["mfa"], 0),
+            (&["unknown", "x"], 0),
+        ];
+        for (amr, kinds) in cases {
+            let amr: Vec<String> = amr.iter().map(|s| s.to_string()).collect();
+            assert_eq!(factor_kinds(&amr), *kinds, "{amr:?}");
         }
     }
 }

@@ -247,6 +247,10 @@ impl Service {
     /// Changes the session's own password (the old one is asked again). A temporary password
     /// must be changed this way before the session can act.
     pub fn change_password(&self, s: &Session, old: &str, new: &str, now: DateTime<Utc>) -> ServiceResult<()> {
+        // A single sign-on still waiting for its TOTP code has proved one factor only.
+        if s.pending == Some(Pending::VerifyTotp) {
+            return Err(ServiceError::Auth(AuthFailure::SecondFactorRequired));
+        }
         let (creds, cid, roles) = self.db.read(|tx| -> ServiceResult<_> {
             let c = tx.credentials_of(s.user_id)?.ok_or(ServiceError::Domain(DomainError::not_found("tài khoản", s.user_id)))?;
             let cid = match c.person_id {

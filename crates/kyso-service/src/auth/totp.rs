@@ -145,8 +145,10 @@ impl Service {
             }
             // The code just given proves the second factor for this session too; every other
             // session of the account ends (one opened before the change must log in again).
-            if s.method == AuthMethod::Password {
-                tx.set_session_method(&s.hash, AuthMethod::PasswordTotp.code())?;
+            match s.method {
+                AuthMethod::Password => tx.set_session_method(&s.hash, AuthMethod::PasswordTotp.code())?,
+                AuthMethod::Oidc => tx.set_session_method(&s.hash, AuthMethod::OidcTotp.code())?,
+                _ => {}
             }
             tx.end_other_sessions(s.user_id, &s.hash, now)?;
             tx.append_audit(
