@@ -690,8 +690,9 @@ async fn me(
 ) -> WebResult<Response> {
     let c = caller(&st, &method, Some(ci), &h, None).await?;
     let p = c.principal()?.clone();
+    let now = (st.clock)();
     let st2 = st.clone();
-    let view = blocking(move || st2.svc.me(&p)).await?;
+    let view = blocking(move || st2.svc.me(&p, now)).await?;
     Ok(json(StatusCode::OK, serde_json::to_value(view).unwrap_or_default()))
 }
 

@@ -147,6 +147,8 @@ pub struct Service {
     /// `set_revocation_fetch`), with what it fetched lately.
     revocation_fetch: Option<RevocationFetch>,
     fetched_crls: std::sync::Mutex<FetchedCrls>,
+    /// Sessions and `me` answers checked lately (see `auth::session`).
+    session_cache: auth::SessionCache,
 }
 
 /// CRLs fetched lately, by URL, with when.
@@ -199,6 +201,7 @@ impl Service {
             oidc: None,
             revocation_fetch: None,
             fetched_crls: Default::default(),
+            session_cache: Default::default(),
         })
     }
 
@@ -257,6 +260,7 @@ impl Service {
             oidc: None,
             revocation_fetch: None,
             fetched_crls: Default::default(),
+            session_cache: Default::default(),
         })
     }
 

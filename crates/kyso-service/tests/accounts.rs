@@ -53,7 +53,7 @@ fn a_password_login_opens_a_session_that_acts_as_the_account() {
         let p = s.principal().unwrap();
         assert_eq!(p.login, "self");
         assert_eq!(p.method(), AuthMethod::Password);
-        assert_eq!(w.svc.me(p).unwrap().login, "self");
+        assert_eq!(w.svc.me(p, t0()).unwrap().login, "self");
         // Idle for 30 minutes ends it; so does logout.
         assert_eq!(auth_code(w.svc.session(&out.session.id, t0() + Duration::minutes(32))), "session_ended");
         let out2 = login(w, "self", PW, None, &c, t0() + Duration::hours(1)).unwrap();
@@ -367,7 +367,7 @@ fn personal_data_is_masked_for_readers_who_do_not_need_it() {
             assert_eq!(logged, audited, "{login}: audited");
         }
         let listed = w.svc.list_persons(&w.actor("vt.a"), Some("SO-A"), 100, t0()).unwrap();
-        assert!(listed.iter().all(|p| p.masked || p.citizen_id == w.svc.me(&w.actor("vt.a")).unwrap().person.unwrap().citizen_id));
+        assert!(listed.iter().all(|p| p.masked || p.citizen_id == w.svc.me(&w.actor("vt.a"), t0()).unwrap().person.unwrap().citizen_id));
     });
 }
 
@@ -430,7 +430,7 @@ fn one_person_s_two_accounts_are_one_person() {
     use kyso_core::request::Action;
     each(|w| {
         let op = w.actor("admin");
-        let cid = w.svc.me(&w.actor("cb.a")).unwrap().person.unwrap().citizen_id;
+        let cid = w.svc.me(&w.actor("cb.a"), t0()).unwrap().person.unwrap().citizen_id;
         w.svc.add_user(&op, "cb.a.second", Some(&cid), t0()).unwrap();
         w.svc.grant(&op, "cb.a.second", "agency_officer", "SO-A", t0()).unwrap();
         let a = w.actor("cb.a");
@@ -449,5 +449,37 @@ fn one_person_s_two_accounts_are_one_person() {
         w.svc.grant(&op, "vt.a", "records_clerk", "SO-B", t0()).unwrap();
         let tp = w.svc.api_token_principal(&tok.secret, t0()).unwrap();
         assert_eq!(tp.grants.len(), 1, "{:?}", tp.grants);
+    });
+}
+
+/// The session cache (a checked session reused for a second) never hides a change made in
+/// this process: a logout, a disabled account, a role taken back are seen at once.
+#[test]
+fn the_session_cache_never_hides_a_local_change() {
+    each(|w| {
+        let op = w.actor("admin");
+        for login in ["self", "cb.a2"] {
+            w.svc.set_password(&op, login, PW, false, t0()).unwrap();
+        }
+        let c = client();
+        let ms = |n| t0() + Duration::milliseconds(n);
+        // Logout.
+        let out = login(w, "self", PW, None, &c, t0()).unwrap();
+        let s = w.svc.session(&out.session.id, ms(100)).unwrap();
+        assert!(w.svc.session(&out.session.id, ms(200)).is_ok(), "reused within the second");
+        w.svc.logout(&s, ms(300)).unwrap();
+        assert_eq!(auth_code(w.svc.session(&out.session.id, ms(400))), "session_ended", "logout");
+        // A disabled account.
+        let out = login(w, "self", PW, None, &c, ms(500)).unwrap();
+        w.svc.session(&out.session.id, ms(600)).unwrap();
+        w.svc.disable_user(&op, "self", ms(700)).unwrap();
+        assert_eq!(auth_code(w.svc.session(&out.session.id, ms(800))), "session_ended", "disabled");
+        // A role taken back.
+        let out = login(w, "cb.a2", PW, None, &c, ms(900)).unwrap();
+        let before = w.svc.session(&out.session.id, ms(1000)).unwrap();
+        assert_eq!(before.principal().unwrap().grants.len(), 1);
+        w.svc.revoke_role(&op, "cb.a2", "agency_officer", "SO-A", ms(1100)).unwrap();
+        let after = w.svc.session(&out.session.id, ms(1200)).unwrap();
+        assert!(after.principal().unwrap().grants.is_empty(), "the role is gone at once");
     });
 }

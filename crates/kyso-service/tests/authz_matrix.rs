@@ -1151,7 +1151,7 @@ static CASES: &[(&str, Target, Case)] = &[
         fx.svc().sign_document(p, d.id, &fx.seal_opts(), &*fx.org_key, None, t0()).map(drop)
     }),
     // ---- self-service ----
-    ("me", Target::Own, |fx: &mut Fx, p: &Principal| -> ServiceResult<()> { fx.svc().me(p).map(drop) }),
+    ("me", Target::Own, |fx: &mut Fx, p: &Principal| -> ServiceResult<()> { fx.svc().me(p, t0()).map(drop) }),
     ("change_password", Target::Own, |fx: &mut Fx, p: &Principal| -> ServiceResult<()> {
         let (s, at) = fx.session_of(&p.login);
         fx.svc().change_password(&s, PW, PW2, at)?;

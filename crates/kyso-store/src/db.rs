@@ -176,6 +176,9 @@ enum Backend {
 /// mutex; a server runs several `Db`s or processes for parallelism.
 pub struct Db {
     backend: Backend,
+    /// Committed write transactions of this process, so that a cache of reads can tell that
+    /// nothing changed here since it read.
+    writes: std::sync::atomic::AtomicU64,
     #[cfg(feature = "fault-injection")]
     fault_after: std::sync::atomic::AtomicUsize,
 }
@@ -328,6 +331,7 @@ impl Db {
     fn from_backend(backend: Backend) -> Self {
         Db {
             backend,
+            writes: std::sync::atomic::AtomicU64::new(0),
             #[cfg(feature = "fault-injection")]
             fault_after: std::sync::atomic::AtomicUsize::new(0),
         }
@@ -421,6 +425,7 @@ impl Db {
                 let mut t = Tx { inner: TxInner::Sqlite(tx), statements: 0, fault_after };
                 let v = f(&mut t)?;
                 t.commit()?;
+                self.writes.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 Ok(v)
             }
             Backend::Postgres(m) => {
@@ -430,9 +435,15 @@ impl Db {
                 let mut t = Tx { inner: TxInner::Pg(tx, statements), statements: 0, fault_after };
                 let v = f(&mut t)?;
                 t.commit()?;
+                self.writes.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 Ok(v)
             }
         }
+    }
+
+    /// How many write transactions this process has committed.
+    pub fn write_count(&self) -> u64 {
+        self.writes.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Runs `f` in a transaction that is always rolled back (reads).

@@ -14,6 +14,7 @@ pub use certificate::{challenge_first_line, CertificateLogin, CertificateProof, 
 pub(crate) use oidc::Oidc;
 pub use oidc::{OidcConfig, OidcHttp, OidcStart};
 pub use password::PasswordLogin;
+pub(crate) use session::SessionCache;
 pub use session::{LoginOutcome, NewSession, Pending, Session};
 pub use tokens::{ApiTokenView, NewApiToken};
 
@@ -184,7 +185,18 @@ pub struct MeRole {
 }
 
 impl Service {
-    pub fn me(&self, p: &Principal) -> ServiceResult<MeView> {
+    pub fn me(&self, p: &Principal, now: chrono::DateTime<chrono::Utc>) -> ServiceResult<MeView> {
+        let key = (p.user_id.0, p.method(), p.token);
+        if let Some(v) = self.session_cache.me(&key, self.db.write_count(), now) {
+            return Ok(v);
+        }
+        let writes = self.db.write_count();
+        let v = self.me_uncached(p)?;
+        self.session_cache.keep_me(key, writes, now, v.clone());
+        Ok(v)
+    }
+
+    fn me_uncached(&self, p: &Principal) -> ServiceResult<MeView> {
         self.db.read(|tx| {
             let person = match p.person_id {
                 Some(id) => match tx.person(id)? {

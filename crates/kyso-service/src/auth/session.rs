@@ -88,6 +88,79 @@ impl Session {
     }
 }
 
+/// Sessions and `me` answers read lately, kept for [`SessionCache::ttl`] (1 s by default) and
+/// only while this process has written nothing since: a logout, a disabled account or a
+/// changed grant here is seen at once, one made by another `kyso serve` on the same database
+/// within the TTL. A page of the web UI asks several times in a burst; this spares the
+/// database those repeats.
+pub(crate) struct SessionCache {
+    ttl: std::sync::RwLock<Duration>,
+    sessions: std::sync::Mutex<std::collections::HashMap<String, CachedSession>>,
+    me: std::sync::Mutex<std::collections::HashMap<MeKey, CachedMe>>,
+}
+
+type MeKey = (i64, AuthMethod, Option<i64>);
+/// A `me` answer: when it was read (the service's clock), the writes done then, the answer.
+type CachedMe = (DateTime<Utc>, u64, MeView);
+
+#[derive(Clone)]
+struct CachedSession {
+    /// The time of the request that read it (the service's clock, not the machine's).
+    read_at: DateTime<Utc>,
+    writes: u64,
+    expires_at: DateTime<Utc>,
+    session: Session,
+}
+
+/// Entries kept at most; past it the cache starts again (a flood of sessions cannot grow it).
+const CACHE_ENTRIES: usize = 10_000;
+
+impl Default for SessionCache {
+    fn default() -> Self {
+        SessionCache { ttl: std::sync::RwLock::new(Duration::seconds(1)), sessions: Default::default(), me: Default::default() }
+    }
+}
+
+impl SessionCache {
+    fn ttl(&self) -> Duration {
+        *self.ttl.read().unwrap_or_else(|p| p.into_inner())
+    }
+    /// Read at `read_at` with `writes` done; still good at `now` with `now_writes` done.
+    fn fresh(&self, read_at: DateTime<Utc>, writes: u64, now: DateTime<Utc>, now_writes: u64) -> bool {
+        writes == now_writes && now >= read_at && now - read_at < self.ttl()
+    }
+    fn session(&self, hash: &str, writes: u64, now: DateTime<Utc>) -> Option<Session> {
+        let all = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        let c = all.get(hash)?;
+        (self.fresh(c.read_at, c.writes, now, writes) && now < c.expires_at).then(|| c.session.clone())
+    }
+    fn keep_session(&self, hash: String, writes: u64, read_at: DateTime<Utc>, expires_at: DateTime<Utc>, session: Session) {
+        if self.ttl() <= Duration::zero() {
+            return;
+        }
+        let mut all = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        if all.len() >= CACHE_ENTRIES {
+            all.clear();
+        }
+        all.insert(hash, CachedSession { read_at, writes, expires_at, session });
+    }
+    pub(crate) fn me(&self, key: &MeKey, writes: u64, now: DateTime<Utc>) -> Option<MeView> {
+        let all = self.me.lock().unwrap_or_else(|p| p.into_inner());
+        let (at, w, v) = all.get(key)?;
+        self.fresh(*at, *w, now, writes).then(|| v.clone())
+    }
+    pub(crate) fn keep_me(&self, key: MeKey, writes: u64, now: DateTime<Utc>, v: MeView) {
+        if self.ttl() <= Duration::zero() {
+            return;
+        }
+        let mut all = self.me.lock().unwrap_or_else(|p| p.into_inner());
+        if all.len() >= CACHE_ENTRIES {
+            all.clear();
+        }
+        all.insert(key, (now, writes, v));
+    }
+}
+
 /// Sessions are touched in the database at most this often (the idle timeout is coarse by
 /// this much), so that reading a page does not write a row.
 const TOUCH_EVERY: i64 = 60;
@@ -125,6 +198,10 @@ impl Service {
             return Err(ended());
         }
         let hash = secret_hash(id);
+        let writes = self.db.write_count();
+        if let Some(s) = self.session_cache.session(&hash, writes, now) {
+            return Ok(s);
+        }
         let policy = self.session_policy();
         let found = self.db.read(|tx| -> ServiceResult<_> {
             let Some(row) = tx.session(&hash)? else { return Ok(None) };
@@ -152,8 +229,8 @@ impl Service {
         let actor = kyso_core::authz::Actor { user_id: c.user_id, login: c.login.clone(), person_id: c.person_id, grants };
         let mut principal = Principal::new(actor, method);
         principal.session = Some(hash.clone());
-        Ok(Session {
-            hash,
+        let session = Session {
+            hash: hash.clone(),
             user_id: c.user_id,
             login: c.login,
             person_id: c.person_id,
@@ -161,7 +238,16 @@ impl Service {
             csrf: row.csrf,
             method,
             principal: Some(principal),
-        })
+        };
+        // The count read before the database: a write since then makes the entry stale.
+        self.session_cache.keep_session(hash, writes, now, row.expires_at, session.clone());
+        Ok(session)
+    }
+
+    /// How long a checked session (and a `me` answer) is reused without the database; zero
+    /// turns the cache off (the benchmark compares both).
+    pub fn set_session_cache(&self, ttl: Duration) {
+        *self.session_cache.ttl.write().unwrap_or_else(|p| p.into_inner()) = ttl;
     }
 
     /// Ends this session (logout).
