@@ -680,3 +680,117 @@ fn single_sign_on_with_a_real_openid_provider() {
     let r = http(&addr, "GET", "/auth/oidc/callback?code=abc&state=gia-mao", &[], "");
     assert_eq!((r.status, r.json()["code"].as_str()), (401, Some("oidc_failed")), "{}", r.body);
 }
+
+/// Certificates of another trusted CA (the government CA, in production) over HTTP, through a
+/// trusted proxy's `Client-Cert`: the server fetches the CA's CRL from the distribution point
+/// the certificate names; a revoked one is refused, and one that is not revoked but not in the
+/// registry is refused too.
+#[test]
+fn certificate_login_refuses_a_revoked_certificate_and_one_outside_the_registry() {
+    let Some(openssl) = kyso_testkit::system_tool("openssl") else { return };
+    let (dir, _, _) = demo();
+    let ca = tempfile::tempdir().unwrap();
+    let c = ca.path();
+    let run = |args: &[&str]| {
+        let o = Command::new(&openssl).current_dir(c).args(args).output().unwrap();
+        assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    };
+    // A CRL distribution point on loopback.
+    let crl_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let crl_url = format!("http://{}/ca.crl", crl_listener.local_addr().unwrap());
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "3650",
+        "-utf8",
+        "-subj",
+        "/C=VN/O=Ban Cơ yếu Chính phủ (thử)/CN=CA ngoài (OpenSSL)",
+    ]);
+    std::fs::write(
+        c.join("ca.cnf"),
+        "[ca]\ndefault_ca = x\n[x]\ndatabase = index.txt\ncrlnumber = crlnumber\ndefault_md = sha256\ndefault_crl_days = 7\n",
+    )
+    .unwrap();
+    std::fs::write(c.join("index.txt"), "").unwrap();
+    std::fs::write(c.join("crlnumber"), "01\n").unwrap();
+    std::fs::write(
+        c.join("leaf.ext"),
+        format!("basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation\nauthorityKeyIdentifier=keyid\ncrlDistributionPoints=URI:{crl_url}\n"),
+    )
+    .unwrap();
+    for name in ["outsider", "revoked"] {
+        let (key, csr, crt) = (format!("{name}.key"), format!("{name}.csr"), format!("{name}.pem"));
+        run(&[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            &key,
+            "-out",
+            &csr,
+            "-utf8",
+            "-subj",
+            &format!("/C=VN/CN={name}"),
+        ]);
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "365",
+            "-sha256",
+            "-extfile",
+            "leaf.ext",
+            "-out",
+            &crt,
+        ]);
+    }
+    run(&["ca", "-config", "ca.cnf", "-keyfile", "ca.key", "-cert", "ca.pem", "-revoke", "revoked.pem", "-crl_reason", "keyCompromise"]);
+    run(&["ca", "-gencrl", "-config", "ca.cnf", "-keyfile", "ca.key", "-cert", "ca.pem", "-out", "crl.pem"]);
+    run(&["crl", "-in", "crl.pem", "-outform", "DER", "-out", "crl.der"]);
+    let crl = std::fs::read(c.join("crl.der")).unwrap();
+    std::thread::spawn(move || {
+        for mut s in crl_listener.incoming().map_while(Result::ok) {
+            let mut buf = [0u8; 2048];
+            let _ = s.read(&mut buf);
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/pkix-crl\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                crl.len()
+            );
+            let _ = s.write_all(head.as_bytes()).and_then(|_| s.write_all(&crl));
+        }
+    });
+    let o = kyso(&["trust", "add", c.join("ca.pem").to_str().unwrap(), "--note", "CA ngoài (thử nghiệm)"], dir.path());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (_p, proxied) = serve(dir.path(), "127.0.0.1", &["--trusted-proxy", "127.0.0.1"]);
+    let der_b64 = |name: &str| {
+        let pem = std::fs::read_to_string(c.join(format!("{name}.pem"))).unwrap();
+        pem.lines().filter(|l| !l.starts_with("-----")).collect::<String>()
+    };
+    let cases = [("revoked", "đã bị thu hồi"), ("outsider", "không có trong sổ đăng ký")];
+    for (name, want) in cases {
+        let forwarded = format!(":{}:", der_b64(name));
+        let r = http(&proxied, "POST", "/auth/certificate", &[JSON, ("Client-Cert", forwarded.as_str())], "{}");
+        assert_eq!((r.status, r.json()["code"].as_str()), (401, Some("bad_certificate")), "{name}: {}", r.body);
+        assert!(r.json()["detail"].as_str().unwrap().contains(want), "{name}: {}", r.body);
+    }
+}
