@@ -253,7 +253,7 @@ async fn caller(
     if method != Method::GET && method != Method::HEAD {
         check_origin(st, peer, h)?;
         let sent = h.get("x-csrf-token").and_then(|v| v.to_str().ok()).or(form_csrf);
-        if !sent.is_some_and(|t| constant_eq(t.as_bytes(), s.csrf.as_bytes())) {
+        if !sent.is_some_and(|t| kyso_service::constant_time_eq(t.as_bytes(), s.csrf.as_bytes())) {
             return Err(Problem::new(StatusCode::FORBIDDEN, "csrf", "thiếu hoặc sai mã chống giả mạo yêu cầu (CSRF); hãy tải lại trang"));
         }
     }
@@ -274,10 +274,6 @@ async fn session_caller(
         Caller::Session(s) => Ok(s),
         Caller::Token(_) => Err(Problem::new(StatusCode::FORBIDDEN, "forbidden", refusal)),
     }
-}
-
-fn constant_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 // ---- bodies: JSON or an HTML form ----

@@ -155,7 +155,7 @@ pub struct Service {
 type FetchedCrls = std::collections::HashMap<String, (chrono::DateTime<chrono::Utc>, Vec<u8>)>;
 
 /// Compares two secrets in constant time (every byte, whatever the first difference).
-pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

@@ -42,8 +42,7 @@ pub(crate) fn matching_step(secret: &[u8], code: &str, now: DateTime<Utc>) -> Se
     let mut found = None;
     for step in [here - 1, here, here + 1] {
         let expected = t.generate((step.max(0) as u64) * STEP);
-        // Constant time: every byte compared whatever the first difference.
-        let same = expected.len() == code.len() && expected.bytes().zip(code.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
+        let same = crate::constant_time_eq(expected.as_bytes(), code.as_bytes());
         if same && found.is_none() {
             found = Some(step);
         }
