@@ -32,7 +32,8 @@ fi
 # crates/kyso-testkit, which makes a missing tool a failure when its flag is set.
 # faketime runs the time-dependent tests a year ahead (below).
 # bsdutils: `script`, the pty through which the agent tests type PINs.
-apt_install softhsm2 openssl qpdf poppler-utils libnss3-tools faketime bsdutils
+# curl: the HTTPS client of the TLS test.
+apt_install softhsm2 openssl qpdf poppler-utils libnss3-tools faketime bsdutils curl
 # A second, private PostgreSQL that accepts TLS only, for the sslmode tests (needs openssl).
 start_tls_postgres
 trap 'stop_tls_postgres; stop_private_postgres' EXIT

@@ -667,17 +667,11 @@ pub fn router(agent: Arc<Agent>) -> Router {
 /// this PC (a development server); a login page served over plain HTTP elsewhere could be
 /// changed on the way.
 fn valid_origin(o: &str) -> bool {
-    let host_ok = |r: &str| !r.is_empty() && r.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
     let loopback = |r: &str| {
         let host = r.rsplit_once(':').map_or(r, |(h, _)| h);
         matches!(host, "127.0.0.1" | "localhost" | "[::1]")
     };
-    o.len() <= 200
-        && match (o.strip_prefix("https://"), o.strip_prefix("http://")) {
-            (Some(r), _) => host_ok(r),
-            (_, Some(r)) => host_ok(r) && loopback(r),
-            _ => false,
-        }
+    kyso_service::is_web_origin(o) && (o.starts_with("https://") || o.strip_prefix("http://").is_some_and(loopback))
 }
 
 /// A JSON body, or a refusal in Vietnamese (axum's own rejection is English and has no CORS).

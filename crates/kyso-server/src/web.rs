@@ -308,12 +308,17 @@ fn form_csrf(h: &HeaderMap, body: &Bytes) -> Option<String> {
     serde_urlencoded_from::<C>(body).ok().and_then(|c| c.csrf)
 }
 
+/// Whether this answer's cookies are `Secure`.
+fn cookies_secure(st: &AppState, peer: Option<SocketAddr>, h: &HeaderMap) -> bool {
+    let via_https_proxy = peer.is_some_and(|p| st.web.trusted_proxies.contains(&p.ip()))
+        && h.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https");
+    st.web.secure_cookies || via_https_proxy
+}
+
 /// The session cookie. `Secure` unless this is a development server on loopback, and even
 /// then when a trusted proxy says the browser came over https.
 fn session_cookie(st: &AppState, peer: Option<SocketAddr>, h: &HeaderMap, id: &str, max_age: i64) -> HeaderValue {
-    let via_https_proxy = peer.is_some_and(|p| st.web.trusted_proxies.contains(&p.ip()))
-        && h.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https");
-    let secure = if st.web.secure_cookies || via_https_proxy { "; Secure" } else { "" };
+    let secure = if cookies_secure(st, peer, h) { "; Secure" } else { "" };
     let v = format!("{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
     HeaderValue::from_str(&v).expect("cookie characters are base64url")
 }
@@ -550,7 +555,7 @@ async fn oidc_start(State(st): State<Arc<AppState>>, ConnectInfo(ci): ConnectInf
 const OIDC_COOKIE: &str = "kyso_oidc";
 
 fn oidc_cookie(st: &AppState, peer: Option<SocketAddr>, h: &HeaderMap, secret: &str, max_age: i64) -> HeaderValue {
-    let secure = session_cookie(st, peer, h, "", 0).to_str().is_ok_and(|c| c.ends_with("; Secure"));
+    let secure = cookies_secure(st, peer, h);
     let v = format!(
         "{OIDC_COOKIE}={secret}; Path=/auth/oidc/; HttpOnly; SameSite=Lax; Max-Age={max_age}{}",
         if secure { "; Secure" } else { "" }

@@ -22,9 +22,9 @@ mod trust;
 
 pub use audit::{verify_chain, AuditVerification};
 pub use auth::{
-    challenge_first_line, totp_code, ApiTokenView, AuthFailure, CertificateLogin, CertificateProof, ClientInfo, LoginChallenge,
-    LoginOutcome, MeView, NewApiToken, NewSession, OidcConfig, OidcHttp, OidcStart, PasswordLogin, Pending, Principal, Session,
-    TotpEnrolment, CHALLENGE_MINUTES,
+    challenge_first_line, is_web_origin, totp_code, ApiTokenView, AuthFailure, CertificateLogin, CertificateProof, ClientInfo,
+    LoginChallenge, LoginOutcome, MeView, NewApiToken, NewSession, OidcConfig, OidcHttp, OidcStart, PasswordLogin, Pending, Principal,
+    Session, TotpEnrolment, CHALLENGE_MINUTES,
 };
 pub use checkpoints::{AuditCheckpoint, CheckpointVerification};
 pub use kyso_core::authz::{Actor, AuthMethod, Role};

@@ -72,11 +72,14 @@ fn refused(m: impl Into<String>) -> ServiceError {
 }
 
 /// An origin as a browser sends it: a scheme, a host and maybe a port, nothing else.
-fn check_origin(origin: &str) -> ServiceResult<()> {
+pub fn is_web_origin(origin: &str) -> bool {
     let rest = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"));
-    let ok = origin.len() <= 200
-        && rest.is_some_and(|r| !r.is_empty() && r.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']')));
-    if ok {
+    origin.len() <= 200
+        && rest.is_some_and(|r| !r.is_empty() && r.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']')))
+}
+
+fn check_origin(origin: &str) -> ServiceResult<()> {
+    if is_web_origin(origin) {
         Ok(())
     } else {
         Err(kyso_core::DomainError::invalid("origin", format!("địa chỉ máy chủ '{origin}' không hợp lệ")).into())
@@ -157,10 +160,7 @@ impl Service {
         self.count_attempt("(chứng thư số)", &[(cert_key.to_string(), FREE_FAILURES)], client, now)?;
         let login = self.db.read(|tx| tx.login_of(user))?.unwrap_or_default();
         let session = self.db.write(|tx| -> ServiceResult<_> {
-            for c in counted {
-                tx.uncount_login_attempt(&c.key)?;
-                tx.set_login_not_before(&c.key, c.before)?;
-            }
+            super::password::take_back(tx, counted)?;
             tx.clear_login_failures(cert_key)?;
             let session = self.open_session(tx, user, AuthMethod::Certificate, None, client, now)?;
             tx.append_audit(

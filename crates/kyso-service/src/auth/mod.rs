@@ -10,7 +10,7 @@ mod session;
 mod tokens;
 mod totp;
 
-pub use certificate::{challenge_first_line, CertificateLogin, CertificateProof, LoginChallenge, CHALLENGE_MINUTES};
+pub use certificate::{challenge_first_line, is_web_origin, CertificateLogin, CertificateProof, LoginChallenge, CHALLENGE_MINUTES};
 pub(crate) use oidc::Oidc;
 pub use oidc::{OidcConfig, OidcHttp, OidcStart};
 pub use password::PasswordLogin;

@@ -372,10 +372,7 @@ impl Service {
             (AuthMethod::Oidc, Some(Pending::EnrolTotp))
         };
         let session = self.db.write(|tx| -> ServiceResult<_> {
-            for c in counted {
-                tx.uncount_login_attempt(&c.key)?;
-                tx.set_login_not_before(&c.key, c.before)?;
-            }
+            super::password::take_back(tx, counted)?;
             let session = self.open_session(tx, user, method, pending, client, now)?;
             tx.append_audit(
                 NewEvent::new(&login, "auth.login", format!("user:{}", user.0)).details(serde_json::json!({

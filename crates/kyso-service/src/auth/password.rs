@@ -70,6 +70,16 @@ pub(super) struct Counted {
     pub(super) before: DateTime<Utc>,
 }
 
+/// Takes back attempts that turned out not to be failures: each key loses this attempt and
+/// gets back the wait it had before it.
+pub(super) fn take_back(tx: &mut kyso_store::Tx<'_>, counted: &[Counted]) -> kyso_store::StoreResult<()> {
+    for c in counted {
+        tx.uncount_login_attempt(&c.key)?;
+        tx.set_login_not_before(&c.key, c.before)?;
+    }
+    Ok(())
+}
+
 impl Service {
     /// A hash to verify against when the login is unknown, so that answering takes as long as
     /// for a wrong password.
@@ -106,10 +116,7 @@ impl Service {
                 // The first half of a two-step login: this attempt does not count, but the
                 // wait earlier failures set stays (a code guesser gains nothing by it).
                 self.db.write(|tx| -> ServiceResult<()> {
-                    for c in &counted {
-                        tx.uncount_login_attempt(&c.key)?;
-                        tx.set_login_not_before(&c.key, c.before)?;
-                    }
+                    take_back(tx, &counted)?;
                     tx.append_audit(
                         NewEvent::new(&login, "auth.second_factor_required", format!("user:{}", creds.user_id))
                             .details(serde_json::json!({"client": l.client.describe()})),
@@ -153,8 +160,7 @@ impl Service {
             for (i, c) in counted.iter().enumerate() {
                 if i == 1 {
                     // The address: only this attempt is taken back.
-                    tx.uncount_login_attempt(&c.key)?;
-                    tx.set_login_not_before(&c.key, c.before)?;
+                    take_back(tx, std::slice::from_ref(c))?;
                 } else {
                     tx.clear_login_failures(&c.key)?;
                 }
