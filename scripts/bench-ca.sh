@@ -21,7 +21,8 @@ echo "$issue_out"
 step "OCSP on loopback (wrk, 2 threads, 64 connections, 10 s)"
 "$kyso" demo --data "$work/d" >/dev/null 2>&1
 "$kyso" ca export --data "$work/d" --out "$work/x" >/dev/null
-cert=$(ls "$work"/x/cert-*.pem | head -1)
+certs=("$work"/x/cert-*.pem)
+cert=${certs[0]}
 openssl ocsp -issuer "$work/x/issuing-ca.pem" -cert "$cert" -no_nonce -reqout "$work/plain.der" >/dev/null 2>&1
 # A SHA-256 CertID (with a nonce) is not pre-produced: the responder signs it on demand.
 openssl ocsp -sha256 -issuer "$work/x/issuing-ca.pem" -cert "$cert" -reqout "$work/nonce.der" >/dev/null 2>&1

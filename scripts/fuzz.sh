@@ -30,9 +30,13 @@ cp "$work"/d/documents/*.pdf fuzz/corpus/pdf/
 # Restricted (encrypted) documents from the foreign corpus: RC4 and AES.
 cp crates/kyso-verify/tests/corpus/dss/dss-pades/validation/encrypted.pdf fuzz/corpus/pdf/encrypted-rc4.pdf
 cp crates/kyso-verify/tests/corpus/qpdf/qpdf/qtest/qpdf/minimal-signed-restricted.pdf fuzz/corpus/pdf/encrypted-aes.pdf
-for c in $(ls "$work"/x/*.pem | head -20); do openssl x509 -in "$c" -outform DER -out "fuzz/corpus/x509/$(basename "$c" .pem).der" 2>/dev/null || true; done
+# Globs into arrays, not `ls | head`: under pipefail, head closing the pipe early kills ls
+# with SIGPIPE and the script with status 141 (seen once in CI).
+pems=("$work"/x/*.pem)
+for c in "${pems[@]:0:20}"; do openssl x509 -in "$c" -outform DER -out "fuzz/corpus/x509/$(basename "$c" .pem).der" 2>/dev/null || true; done
 openssl crl -in "$work/x/crl.pem" -outform DER -out fuzz/corpus/crl/issuing.der
-cert=$(ls "$work"/x/cert-*.pem | head -1)
+certs=("$work"/x/cert-*.pem)
+cert=${certs[0]}
 openssl ocsp -issuer "$work/x/issuing-ca.pem" -cert "$cert" -reqout fuzz/corpus/ocsp/request.der >/dev/null 2>&1
 KYSO_CA_PIN=12345678 "$kyso" serve --data "$work/d" --listen 127.0.0.1:18997 >/dev/null 2>&1 &
 server=$!
@@ -40,7 +44,8 @@ for _ in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:18997/health && bre
 curl -s --data-binary @fuzz/corpus/ocsp/request.der -H 'Content-Type: application/ocsp-request' http://127.0.0.1:18997/ocsp -o fuzz/corpus/ocsp/response.der
 kill $server; server=
 # A detached CAdES signature and a time-stamp token.
-tok=$(ls "$work"/d/tokens/BN*.token.json | head -1)
+toks=("$work"/d/tokens/BN*.token.json)
+tok=${toks[0]}
 echo "mẫu" > "$work/file.txt"
 python3 - "$tok" "$work/c.der" <<'PY'
 import base64, json, sys
