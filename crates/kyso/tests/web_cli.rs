@@ -107,7 +107,11 @@ fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &s
     req.push_str(body);
     s.write_all(req.as_bytes()).unwrap();
     let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
+    // Regression (CI, once): a server that closes a `Connection: close` socket may send a
+    // reset after the whole answer; what was read before it is the answer.
+    if let Err(e) = s.read_to_end(&mut raw) {
+        assert!(e.kind() == std::io::ErrorKind::ConnectionReset && raw.windows(4).any(|w| w == b"\r\n\r\n"), "{e}");
+    }
     let text = String::from_utf8_lossy(&raw).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let mut lines = head.lines();
